@@ -1,0 +1,50 @@
+"""Retail-hall queue and satisfaction system (营业厅排队与满意度管理系统)."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as settings
+from .bootstrap import bootstrap
+from .extensions import socketio
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Application factory: defaults from the environment, then ``test_config`` overrides."""
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.from_mapping(settings.from_env())
+    if test_config:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+
+    runtime = app.config.get("RUNTIME") or bootstrap(
+        app.config["DATABASE_URL"],
+        enforce_opening_hours=app.config["ENFORCE_OPENING_HOURS"],
+        api_token_ttl_hours=app.config["API_TOKEN_TTL_HOURS"],
+    )
+    app.extensions["hallq"] = runtime
+
+    from .web import api, pages, live
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], async_mode="threading")
+    live.subscribe(runtime, socketio)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _instance_secret(instance: Path) -> str:
+    """A persistent random secret for the embedded default, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

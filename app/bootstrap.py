@@ -1,0 +1,50 @@
+"""Wires the adapters together once: database, event bus, clock. Entry points call ``bootstrap``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from .domain.hours import utcnow
+from .storage.db import EventBus, UnitOfWork, make_engine
+
+
+@dataclass
+class Runtime:
+    """Everything a service function needs from the outside world."""
+
+    engine: Engine
+    session_factory: sessionmaker
+    read_session_factory: sessionmaker
+    bus: EventBus
+    clock: Callable[[], datetime] = utcnow
+    enforce_opening_hours: bool = True
+    settings: dict = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        """A write transaction (serialised on SQLite)."""
+        return UnitOfWork(self.session_factory, self.bus)
+
+    def reader(self) -> UnitOfWork:
+        """A read-only transaction: on SQLite it does not take the write lock."""
+        return UnitOfWork(self.read_session_factory, self.bus)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def bootstrap(database_url: str, clock: Callable[[], datetime] = utcnow, **settings) -> Runtime:
+    engine = make_engine(database_url)
+    read_engine = engine.execution_options(sqlite_begin="DEFERRED")
+    return Runtime(
+        engine=engine,
+        session_factory=sessionmaker(engine, expire_on_commit=False),
+        read_session_factory=sessionmaker(read_engine, expire_on_commit=False),
+        bus=EventBus(),
+        clock=clock,
+        enforce_opening_hours=settings.pop("enforce_opening_hours", True),
+        settings=settings,
+    )

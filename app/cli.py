@@ -1,0 +1,47 @@
+"""Command-line tasks: ``flask --app app db upgrade``, ``flask --app app demo``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(database_url: str, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (the only way the schema is made outside tests)."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.group()
+    def db():
+        """Database schema (Alembic)."""
+
+    @db.command("upgrade")
+    @click.option("--revision", default="head")
+    def upgrade(revision):
+        """Migrate the database to the latest schema."""
+        url = current_app.config["DATABASE_URL"]
+        click.echo(f"迁移数据库 Migrating {url.split('@')[-1]} -> {revision}")
+        migrate(url, revision)
+        click.echo("完成 Done")
+
+    @app.cli.command("demo")
+    @click.option("--password", default="demo1234", show_default=True, help="Password of every demo account")
+    def demo(password):
+        """Create a demo city with two halls, services, counters, staff and device tokens."""
+        from .demo import create_demo
+
+        for line in create_demo(current_app.extensions["hallq"], password):
+            click.echo(line)

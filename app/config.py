@@ -1,0 +1,22 @@
+"""Configuration from environment variables, with an embedded default that needs nothing installed."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("HALLQ_INSTANCE", Path(__file__).resolve().parent.parent / "instance"))
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'hallq.sqlite3'}"
+
+
+def from_env() -> dict:
+    """Settings read once at start-up. See the README for each variable."""
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or _default_database_url(),
+        "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        "API_TOKEN_TTL_HOURS": int(os.environ.get("API_TOKEN_TTL_HOURS", "12")),
+        "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
+    }

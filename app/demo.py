@@ -1,0 +1,83 @@
+"""Demo data: a city with two halls, so the product can be tried with nothing configured."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .bootstrap import Runtime
+from .services import auth, config
+from .storage.orm import Region
+
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# prefix, code, 中文, English, target wait s, handle time s, self-service alternative (zh, en)
+SERVICES = [
+    ("A", "billing", "缴费充值", "Bill payment & top-up", 600, 120,
+     "缴费充值可在自助终端办理，约 1 分钟", "Payments take about 1 minute at the self-service terminal"),
+    ("B", "business", "业务办理", "SIM, number & package services", 1200, 420, None, None),
+    ("C", "broadband", "宽带", "Broadband", 1200, 600, None, None),
+    ("D", "handsets", "手机销售", "Handset sales", 900, 720, None, None),
+    ("E", "enterprise", "集团客户", "Enterprise customers", 900, 600, None, None),
+    ("F", "complaints", "投诉", "Complaints", 600, 600, None, None),
+]
+# counter number -> prefixes it serves
+COUNTERS = {1: "A", 2: "AB", 3: "B", 4: "BC", 5: "D", 6: "EF"}
+
+HALLS = [
+    ("ZZ-JS", "郑州金水路营业厅", "Zhengzhou Jinshui Road Hall", "郑州市金水路 88 号",
+     {day: [["08:30", "18:00"]] for day in WEEK}, "js"),
+    ("ZZ-EQ", "郑州二七广场营业厅（演示：全天开放）", "Zhengzhou Erqi Square Hall (demo: open all day)",
+     "郑州市二七广场 1 号", {day: [["00:00", "24:00"]] for day in WEEK}, "eq"),
+]
+
+
+def create_demo(rt: Runtime, password: str) -> list[str]:
+    """Create the demo organisation once; returns the lines to print (accounts and device tokens)."""
+    with rt.reader() as tx:
+        exists = tx.session.execute(select(Region.id).where(Region.code == "HA")).scalar() is not None
+    lines = []
+    if exists:
+        lines.append("演示数据已存在 Demo data already present (device tokens were printed when it was created).")
+    else:
+        lines += _create(rt, password)
+    lines += [
+        "",
+        f"登录 Sign in at http://127.0.0.1:5000/login  (password / 密码: {password})",
+        "  admin       管理员 administrator",
+        "  headoffice  省公司 head office",
+        "  js-manager  金水路厅经理 hall manager     eq-manager  二七厅经理",
+        "  js01..js06  金水路营业员 counter staff     eq01..eq06  二七营业员",
+        "API: http://127.0.0.1:5000/api/docs",
+    ]
+    return lines
+
+
+def _create(rt: Runtime, password: str) -> list[str]:
+    region = config.create_region(rt, {"code": "HA", "name_zh": "河南", "name_en": "Henan"})
+    city = config.create_city(rt, {"region_id": region["id"], "code": "ZZ", "name_zh": "郑州", "name_en": "Zhengzhou"})
+    config.create_staff(rt, {"username": "admin", "name": "系统管理员", "password": password, "role": "admin"})
+    config.create_staff(rt, {"username": "headoffice", "name": "省公司客服部", "password": password,
+                             "role": "head_office"})
+    lines = ["演示数据已创建 Demo data created.", "设备令牌 Device tokens (shown once):"]
+    for code, name_zh, name_en, address, hours, short in HALLS:
+        hall = config.create_hall(rt, {"city_id": city["id"], "code": code, "name_zh": name_zh, "name_en": name_en,
+                                       "address": address, "timezone": "Asia/Shanghai", "opening_hours": hours})
+        by_prefix = {}
+        for prefix, scode, szh, sen, target, handle, self_zh, self_en in SERVICES:
+            svc = config.create_service(rt, hall["id"], {
+                "code": scode, "prefix": prefix, "name_zh": szh, "name_en": sen, "target_wait_s": target,
+                "handle_time_s": handle, "self_service_zh": self_zh, "self_service_en": self_en})
+            by_prefix[prefix] = svc["id"]
+        for number, prefixes in COUNTERS.items():
+            config.create_counter(rt, hall["id"], {"number": number, "name": f"{number}号窗口",
+                                                   "service_ids": [by_prefix[p] for p in prefixes]})
+        config.create_staff(rt, {"username": f"{short}-manager", "name": f"{name_zh[2:5]}厅经理",
+                                 "password": password, "role": "hall_manager", "hall_id": hall["id"]})
+        for i in range(1, 7):
+            config.create_staff(rt, {"username": f"{short}{i:02d}", "name": f"营业员{short.upper()}{i:02d}",
+                                     "staff_number": f"{code}-{i:03d}", "password": password,
+                                     "role": "counter_staff", "hall_id": hall["id"]})
+        kiosk = auth.register_device(rt, hall["id"], "kiosk", f"{name_zh[:7]} 取号机 1")
+        display = auth.register_device(rt, hall["id"], "display", f"{name_zh[:7]} 大屏")
+        lines.append(f"  {code} (hall {hall['id']}): kiosk {kiosk['token']}")
+        lines.append(f"  {code} (hall {hall['id']}): display {display['token']}")
+    return lines

@@ -1,0 +1,1 @@
+"""The pure core: ticket life cycle, calling rule, wait estimates, hours. Standard library only."""

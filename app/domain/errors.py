@@ -1,0 +1,56 @@
+"""Errors the domain and services raise; the web layer maps each to one HTTP status."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class. ``code`` is a stable machine-readable name; ``status`` the HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None, **detail):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request is well formed but the current state forbids it."""
+
+    status = 409
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class CounterBusy(Conflict):
+    code = "counter_busy"
+
+
+class HallClosed(Conflict):
+    code = "hall_closed"
+
+
+class Invalid(DomainError):
+    """A value that parsed but makes no sense (422)."""
+
+    status = 422
+    code = "invalid"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"

@@ -1,0 +1,86 @@
+"""Domain events: what happened, recorded by services, dispatched after commit."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    hall_id: int
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict:
+        return {"event": self.name, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class TicketIssued(Event):
+    ticket_id: int
+    label: str
+    service_id: int
+    tier: str
+
+
+@dataclass(frozen=True)
+class TicketCalled(Event):
+    ticket_id: int
+    label: str
+    service_id: int
+    counter_id: int
+    counter_number: int
+    recall: int  # 0 for the first call, 1, 2 ... for recalls
+
+
+@dataclass(frozen=True)
+class ServiceStarted(Event):
+    ticket_id: int
+    label: str
+    counter_id: int
+
+
+@dataclass(frozen=True)
+class ServiceFinished(Event):
+    ticket_id: int
+    label: str
+    service_id: int
+    counter_id: int
+    staff_id: int | None
+    handle_s: float
+    has_mobile: bool
+
+
+@dataclass(frozen=True)
+class TicketNoShow(Event):
+    ticket_id: int
+    label: str
+    counter_id: int
+
+
+@dataclass(frozen=True)
+class TicketCancelled(Event):
+    ticket_id: int
+    label: str
+
+
+@dataclass(frozen=True)
+class TicketTransferred(Event):
+    ticket_id: int
+    label: str
+    from_service_id: int
+    to_service_id: int
+    from_counter_id: int
+    to_counter_id: int | None
+
+
+@dataclass(frozen=True)
+class CounterOpened(Event):
+    counter_id: int
+    staff_id: int | None
+
+
+@dataclass(frozen=True)
+class CounterClosed(Event):
+    counter_id: int

@@ -1,0 +1,76 @@
+"""Opening hours and the local business day of a hall."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import Invalid
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"unknown time zone {name!r}", field="timezone") from None
+
+
+def _parse_hhmm(text: str, field: str) -> time:
+    if not isinstance(text, str) or not _HHMM.match(text):
+        raise Invalid(f"{text!r} is not a time of day HH:MM", field=field)
+    if text == "24:00":
+        return time.max
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Per weekday, a list of (open, close) local times. A missing day is closed."""
+
+    days: Mapping[str, tuple[tuple[time, time], ...]]
+
+    @classmethod
+    def parse(cls, data: Mapping, field: str = "opening_hours") -> "OpeningHours":
+        """From JSON like ``{"mon": [["08:30", "18:00"]], ...}``; names the bad field."""
+        if not isinstance(data, Mapping):
+            raise Invalid("opening hours must be an object keyed by weekday", field=field)
+        days = {}
+        for day, spans in data.items():
+            if day not in WEEKDAYS:
+                raise Invalid(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}", field=f"{field}.{day}")
+            parsed = []
+            for i, span in enumerate(spans or []):
+                if not isinstance(span, (list, tuple)) or len(span) != 2:
+                    raise Invalid("each span is [open, close]", field=f"{field}.{day}[{i}]")
+                start = _parse_hhmm(span[0], f"{field}.{day}[{i}]")
+                end = _parse_hhmm(span[1], f"{field}.{day}[{i}]")
+                if end <= start:
+                    raise Invalid("closing time must be after opening time", field=f"{field}.{day}[{i}]")
+                parsed.append((start, end))
+            days[day] = tuple(parsed)
+        return cls(days)
+
+    def is_open(self, local: datetime) -> bool:
+        spans = self.days.get(WEEKDAYS[local.weekday()], ())
+        now = local.time()
+        return any(start <= now < end or (end == time.max and now >= start) for start, end in spans)
+
+
+def local_time(at: datetime, zone: ZoneInfo) -> datetime:
+    """``at`` must be timezone-aware (UTC in this code base)."""
+    return at.astimezone(zone)
+
+
+def business_day(at: datetime, zone: ZoneInfo) -> date:
+    """The hall's local calendar date: ticket numbers restart at local midnight."""
+    return local_time(at, zone).date()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

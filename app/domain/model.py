@@ -1,0 +1,125 @@
+"""Tickets, tiers, roles and the ticket life cycle.
+
+Pure standard library: nothing here knows about Flask, SQLAlchemy or HTTP.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from .errors import IllegalTransition
+
+
+class TicketState(str, enum.Enum):
+    """Where a ticket is in its life.
+
+    ``transferred`` is not a resting state: a transfer is recorded in the
+    history and the ticket goes straight back to ``waiting`` for its new
+    service, keeping its original place in time.
+    """
+
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    FINISHED = "finished"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATES = frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.SERVING})
+AT_COUNTER_STATES = frozenset({TicketState.CALLED, TicketState.SERVING})
+
+
+class Tier(str, enum.Enum):
+    """Customer tiers. Priority comes from the hall's calling policy, not from here."""
+
+    ORDINARY = "ordinary"
+    STAR = "star"  # 星级客户 (three stars and up)
+    VIP = "vip"  # 钻石 / 金卡 VIP
+    GREEN = "green"  # 绿色通道: elderly, disabled, pregnant
+
+
+class Role(str, enum.Enum):
+    """What a staff account may do; see app/web/auth.py for the access rules."""
+
+    COUNTER_STAFF = "counter_staff"
+    HALL_MANAGER = "hall_manager"
+    HEAD_OFFICE = "head_office"
+    ADMIN = "admin"
+
+
+class DeviceKind(str, enum.Enum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+    COUNTER_DISPLAY = "counter_display"
+    SENSOR = "sensor"
+
+
+class Action(str, enum.Enum):
+    """What can happen to a ticket; each is one event kind in its history."""
+
+    ISSUE = "issued"
+    CALL = "called"
+    RECALL = "recalled"
+    START = "serving"
+    FINISH = "finished"
+    NO_SHOW = "no_show"
+    CANCEL = "cancelled"
+    TRANSFER = "transferred"
+
+
+# (state before, action) -> state after.  Anything not listed is refused.
+_TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
+    (TicketState.WAITING, Action.CALL): TicketState.CALLED,
+    (TicketState.WAITING, Action.CANCEL): TicketState.CANCELLED,
+    (TicketState.CALLED, Action.RECALL): TicketState.CALLED,
+    (TicketState.CALLED, Action.START): TicketState.SERVING,
+    (TicketState.CALLED, Action.NO_SHOW): TicketState.NO_SHOW,
+    (TicketState.CALLED, Action.TRANSFER): TicketState.WAITING,
+    (TicketState.CALLED, Action.FINISH): TicketState.FINISHED,
+    (TicketState.SERVING, Action.FINISH): TicketState.FINISHED,
+    (TicketState.SERVING, Action.TRANSFER): TicketState.WAITING,
+}
+
+
+def next_state(state: TicketState, action: Action) -> TicketState:
+    """The state after ``action``, or IllegalTransition (HTTP 409) if not allowed.
+
+    Finishing straight from ``called`` is allowed because many halls never press
+    "start": the service time then runs from the call.
+    """
+    try:
+        return _TRANSITIONS[(TicketState(state), action)]
+    except KeyError:
+        raise IllegalTransition(
+            f"cannot {action.name.lower().replace('_', '-')} a ticket that is {TicketState(state).value}",
+            state=TicketState(state).value,
+            action=action.value,
+        ) from None
+
+
+def ticket_label(prefix: str, number: int) -> str:
+    """The number customers see and hear: A001 ... A999, then A1000 and on."""
+    return f"{prefix}{number:03d}"
+
+
+@dataclass(frozen=True)
+class WaitingTicket:
+    """What the calling rule needs to know of a waiting ticket."""
+
+    id: int
+    service_id: int
+    tier: Tier
+    queued_at: datetime  # original issue time; kept across transfers
+    target_counter_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ServiceTargets:
+    """Per service: the target wait in seconds (for the overtaking rule)."""
+
+    target_wait_s: dict[int, int]
+
+    def target(self, service_id: int) -> int:
+        return self.target_wait_s.get(service_id, 0)

@@ -1,0 +1,4 @@
+"""Extensions created once, bound in create_app."""
+from flask_socketio import SocketIO
+
+socketio = SocketIO()

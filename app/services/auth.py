@@ -1,0 +1,135 @@
+"""Who is calling: staff (password, then a session or a bearer token) and devices (a bearer token)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..bootstrap import Runtime
+from ..domain.errors import NotFound, Unauthorized
+from ..domain.model import DeviceKind, Role
+from ..storage.orm import ApiToken, Counter, Device, Hall, Staff
+
+STAFF_TOKEN_PREFIX = "st_"
+DEVICE_TOKEN_PREFIX = "dv_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller. Access rules live in ``app/web/access.py``."""
+
+    kind: str  # "staff" or "device"
+    id: int
+    name: str
+    hall_id: int | None
+    role: Role | None = None
+    device_kind: DeviceKind | None = None
+    counter_id: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "name": self.name, "hall_id": self.hall_id,
+                "role": self.role.value if self.role else None,
+                "device_kind": self.device_kind.value if self.device_kind else None,
+                "counter_id": self.counter_id}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def verify_login(rt: Runtime, username: str, password: str) -> Principal:
+    """Check a username and password; the same message for either being wrong."""
+    with rt.reader() as tx:
+        staff = tx.session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()
+        if staff is None or not staff.active or not check_password_hash(staff.password_hash, password):
+            raise Unauthorized("wrong username or password", field="password")
+        return _staff_principal(staff)
+
+
+def issue_api_token(rt: Runtime, staff_id: int) -> str:
+    """A new bearer token for a staff member; only its hash is stored."""
+    token = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = rt.now()
+    ttl = timedelta(hours=rt.settings.get("api_token_ttl_hours", 12))
+    with rt.uow() as tx:
+        tx.session.add(ApiToken(staff_id=staff_id, token_hash=hash_token(token), created_at=now,
+                                expires_at=now + ttl, revoked=False))
+        tx.commit()
+    return token
+
+
+def revoke_api_token(rt: Runtime, token: str) -> None:
+    with rt.uow() as tx:
+        row = tx.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).scalar_one_or_none()
+        if row is not None:
+            row.revoked = True
+        tx.commit()
+
+
+def principal_for_token(rt: Runtime, token: str) -> Principal | None:
+    """The staff member or device holding ``token``, or None if it is unknown, expired or revoked."""
+    digest = hash_token(token)
+    with rt.reader() as tx:
+        s = tx.session
+        if token.startswith(DEVICE_TOKEN_PREFIX):
+            device = s.execute(select(Device).where(Device.token_hash == digest)).scalar_one_or_none()
+            if device is None or not device.active:
+                return None
+            return Principal("device", device.id, device.name, device.hall_id,
+                             device_kind=DeviceKind(device.kind), counter_id=device.counter_id)
+        row = s.execute(
+            select(Staff, ApiToken.expires_at, ApiToken.revoked)
+            .join(ApiToken, ApiToken.staff_id == Staff.id)
+            .where(ApiToken.token_hash == digest)
+        ).first()
+        if row is None or row.revoked or row.expires_at <= rt.now() or not row.Staff.active:
+            return None
+        return _staff_principal(row.Staff)
+
+
+def principal_for_staff(rt: Runtime, staff_id: int) -> Principal | None:
+    """For a signed-in browser session."""
+    with rt.reader() as tx:
+        staff = tx.session.get(Staff, staff_id)
+        if staff is None or not staff.active:
+            return None
+        return _staff_principal(staff)
+
+
+def register_device(rt: Runtime, hall_id: int, kind: str, name: str, counter_id: int | None = None) -> dict:
+    """Register a kiosk or screen for a hall; the token is returned once and never shown again."""
+    token = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with rt.uow() as tx:
+        s = tx.session
+        if s.get(Hall, hall_id) is None:
+            raise NotFound(f"no hall {hall_id}", field="hall_id")
+        if counter_id is not None:
+            counter = s.get(Counter, counter_id)
+            if counter is None or counter.hall_id != hall_id:
+                raise NotFound(f"no counter {counter_id} in hall {hall_id}", field="counter_id")
+        device = Device(hall_id=hall_id, kind=DeviceKind(kind).value, name=name, counter_id=counter_id,
+                        token_hash=hash_token(token), created_at=rt.now(), active=True)
+        s.add(device)
+        s.flush()
+        view = device_view(device)
+        tx.commit()
+    return {**view, "token": token}
+
+
+def device_view(device: Device) -> dict:
+    return {"id": device.id, "hall_id": device.hall_id, "kind": device.kind, "name": device.name,
+            "counter_id": device.counter_id, "active": device.active,
+            "created_at": device.created_at.isoformat(),
+            "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None}
+
+
+def _staff_principal(staff: Staff) -> Principal:
+    return Principal("staff", staff.id, staff.name, staff.hall_id, role=Role(staff.role))

@@ -1,0 +1,256 @@
+"""Configuration use cases: the organisation tree, halls, services, counters, staff.
+
+Nothing that history refers to is deleted: halls, services, counters and staff are
+deactivated instead (``active: false``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..bootstrap import Runtime
+from ..domain.calling import CallingPolicy
+from ..domain.errors import Conflict, Invalid, NotFound
+from ..domain.hours import OpeningHours, parse_zone
+from ..domain.model import Role
+from ..storage.orm import City, Counter, Device, Hall, Region, ServiceType, Staff
+from .auth import device_view, hash_password
+
+HALL_SCOPED_ROLES = {Role.COUNTER_STAFF, Role.HALL_MANAGER}
+
+
+# --------------------------------------------------------------------------- views
+
+def region_view(r: Region) -> dict:
+    return {"id": r.id, "code": r.code, "name_zh": r.name_zh, "name_en": r.name_en}
+
+
+def city_view(c: City) -> dict:
+    return {"id": c.id, "region_id": c.region_id, "code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}
+
+
+def hall_view(h: Hall) -> dict:
+    return {"id": h.id, "city_id": h.city_id, "code": h.code, "name_zh": h.name_zh, "name_en": h.name_en,
+            "address": h.address, "timezone": h.timezone, "opening_hours": h.opening_hours,
+            "calling_policy": CallingPolicy.from_dict(h.calling_policy).to_dict(),
+            "calling_rule": CallingPolicy.from_dict(h.calling_policy).describe(), "active": h.active}
+
+
+def service_view(s: ServiceType) -> dict:
+    return {"id": s.id, "hall_id": s.hall_id, "code": s.code, "prefix": s.prefix, "name_zh": s.name_zh,
+            "name_en": s.name_en, "target_wait_s": s.target_wait_s, "handle_time_s": s.handle_time_s,
+            "self_service_zh": s.self_service_zh, "self_service_en": s.self_service_en, "active": s.active}
+
+
+def counter_view(c: Counter) -> dict:
+    return {"id": c.id, "hall_id": c.hall_id, "number": c.number, "name": c.name, "is_open": c.is_open,
+            "staff_id": c.staff_id, "service_ids": [s.id for s in c.services], "active": c.active}
+
+
+def staff_view(s: Staff) -> dict:
+    return {"id": s.id, "username": s.username, "name": s.name, "staff_number": s.staff_number,
+            "role": s.role, "hall_id": s.hall_id, "active": s.active}
+
+
+# --------------------------------------------------------------------------- organisation
+
+def list_regions(rt: Runtime) -> list[dict]:
+    with rt.reader() as tx:
+        return [region_view(r) for r in tx.session.execute(select(Region).order_by(Region.code)).scalars()]
+
+
+def create_region(rt: Runtime, data: dict) -> dict:
+    return _create(rt, Region(**data), region_view, unique_field="code")
+
+
+def list_cities(rt: Runtime) -> list[dict]:
+    with rt.reader() as tx:
+        return [city_view(c) for c in tx.session.execute(select(City).order_by(City.code)).scalars()]
+
+
+def create_city(rt: Runtime, data: dict) -> dict:
+    with rt.reader() as tx:
+        _get(tx.session, Region, data["region_id"], "region_id")
+    return _create(rt, City(**data), city_view, unique_field="code")
+
+
+def list_halls(rt: Runtime, hall_ids: set[int] | None = None) -> list[dict]:
+    """All halls, or only ``hall_ids`` (a manager's own)."""
+    with rt.reader() as tx:
+        query = select(Hall).order_by(Hall.code)
+        if hall_ids is not None:
+            query = query.where(Hall.id.in_(hall_ids))
+        return [hall_view(h) for h in tx.session.execute(query).scalars()]
+
+
+def get_hall(rt: Runtime, hall_id: int) -> dict:
+    with rt.reader() as tx:
+        return hall_view(_get(tx.session, Hall, hall_id, "hall_id"))
+
+
+def create_hall(rt: Runtime, data: dict) -> dict:
+    _check_hall_settings(data)
+    with rt.reader() as tx:
+        _get(tx.session, City, data["city_id"], "city_id")
+    return _create(rt, Hall(**data), hall_view, unique_field="code")
+
+
+def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
+    _check_hall_settings(changes)
+    return _update(rt, Hall, hall_id, "hall_id", changes, hall_view, unique_field="code")
+
+
+def _check_hall_settings(data: dict) -> None:
+    if "timezone" in data:
+        parse_zone(data["timezone"])
+    if "opening_hours" in data:
+        OpeningHours.parse(data["opening_hours"])
+    if "calling_policy" in data:
+        policy = CallingPolicy.from_dict(data["calling_policy"])
+        problems = policy.validate()
+        if problems:
+            field, message = problems[0]
+            raise Invalid(message, field=f"calling_policy.{field}")
+        data["calling_policy"] = policy.to_dict()
+
+
+# --------------------------------------------------------------------------- services, counters
+
+def list_services(rt: Runtime, hall_id: int) -> list[dict]:
+    with rt.reader() as tx:
+        _get(tx.session, Hall, hall_id, "hall_id")
+        rows = tx.session.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)
+                                  .order_by(ServiceType.prefix)).scalars()
+        return [service_view(s) for s in rows]
+
+
+def create_service(rt: Runtime, hall_id: int, data: dict) -> dict:
+    with rt.reader() as tx:
+        _get(tx.session, Hall, hall_id, "hall_id")
+    return _create(rt, ServiceType(hall_id=hall_id, **data), service_view, unique_field="prefix")
+
+
+def update_service(rt: Runtime, service_id: int, changes: dict) -> dict:
+    return _update(rt, ServiceType, service_id, "service_id", changes, service_view, unique_field="prefix")
+
+
+def service_hall(rt: Runtime, service_id: int) -> int:
+    with rt.reader() as tx:
+        return _get(tx.session, ServiceType, service_id, "service_id").hall_id
+
+
+def list_counters(rt: Runtime, hall_id: int) -> list[dict]:
+    with rt.reader() as tx:
+        _get(tx.session, Hall, hall_id, "hall_id")
+        rows = tx.session.execute(select(Counter).where(Counter.hall_id == hall_id).order_by(Counter.number)).scalars()
+        return [counter_view(c) for c in rows]
+
+
+def create_counter(rt: Runtime, hall_id: int, data: dict) -> dict:
+    service_ids = data.pop("service_ids", [])
+    with rt.uow() as tx:
+        s = tx.session
+        _get(s, Hall, hall_id, "hall_id")
+        counter = Counter(hall_id=hall_id, is_open=False, **data)
+        counter.services = _hall_services(s, hall_id, service_ids)
+        s.add(counter)
+        return _commit(tx, counter, counter_view, unique_field="number")
+
+
+def update_counter(rt: Runtime, counter_id: int, changes: dict) -> dict:
+    with rt.uow() as tx:
+        s = tx.session
+        counter = _get(s, Counter, counter_id, "counter_id")
+        if "service_ids" in changes:
+            counter.services = _hall_services(s, counter.hall_id, changes.pop("service_ids"))
+        for key, value in changes.items():
+            setattr(counter, key, value)
+        return _commit(tx, counter, counter_view, unique_field="number")
+
+
+def counter_hall(rt: Runtime, counter_id: int) -> int:
+    with rt.reader() as tx:
+        return _get(tx.session, Counter, counter_id, "counter_id").hall_id
+
+
+def _hall_services(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
+    found = s.execute(select(ServiceType).where(ServiceType.id.in_(service_ids),
+                                                ServiceType.hall_id == hall_id)).scalars().all()
+    missing = sorted(set(service_ids) - {x.id for x in found})
+    if missing:
+        raise NotFound(f"no service {missing} in hall {hall_id}", field="service_ids")
+    return list(found)
+
+
+# --------------------------------------------------------------------------- staff, devices
+
+def list_staff(rt: Runtime, hall_id: int | None = None) -> list[dict]:
+    with rt.reader() as tx:
+        query = select(Staff).order_by(Staff.username)
+        if hall_id is not None:
+            query = query.where(Staff.hall_id == hall_id)
+        return [staff_view(s) for s in tx.session.execute(query).scalars()]
+
+
+def create_staff(rt: Runtime, data: dict) -> dict:
+    password = data.pop("password")
+    _check_staff_hall(rt, data)
+    return _create(rt, Staff(password_hash=hash_password(password), **data), staff_view, unique_field="username")
+
+
+def update_staff(rt: Runtime, staff_id: int, changes: dict) -> dict:
+    if "password" in changes:
+        changes["password_hash"] = hash_password(changes.pop("password"))
+    with rt.reader() as tx:
+        current = staff_view(_get(tx.session, Staff, staff_id, "staff_id"))
+    _check_staff_hall(rt, {**current, **changes})
+    return _update(rt, Staff, staff_id, "staff_id", changes, staff_view, unique_field="username")
+
+
+def _check_staff_hall(rt: Runtime, data: dict) -> None:
+    role = Role(data["role"])
+    if role in HALL_SCOPED_ROLES and data.get("hall_id") is None:
+        raise Invalid(f"a {role.value} belongs to a hall", field="hall_id")
+    if data.get("hall_id") is not None:
+        with rt.reader() as tx:
+            _get(tx.session, Hall, data["hall_id"], "hall_id")
+
+
+def list_devices(rt: Runtime, hall_id: int) -> list[dict]:
+    with rt.reader() as tx:
+        rows = tx.session.execute(select(Device).where(Device.hall_id == hall_id).order_by(Device.id)).scalars()
+        return [device_view(d) for d in rows]
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _get(s, model, ident: int, field: str):
+    row = s.get(model, ident)
+    if row is None:
+        raise NotFound(f"no {model.__tablename__.rstrip('s')} {ident}", field=field)
+    return row
+
+
+def _create(rt: Runtime, row, view, unique_field: str) -> dict:
+    with rt.uow() as tx:
+        tx.session.add(row)
+        return _commit(tx, row, view, unique_field)
+
+
+def _update(rt: Runtime, model, ident: int, field: str, changes: dict, view, unique_field: str) -> dict:
+    with rt.uow() as tx:
+        row = _get(tx.session, model, ident, field)
+        for key, value in changes.items():
+            setattr(row, key, value)
+        return _commit(tx, row, view, unique_field)
+
+
+def _commit(tx, row, view, unique_field: str) -> dict:
+    """Flush, build the view, commit; a unique clash becomes 409 naming the field."""
+    try:
+        tx.session.flush()
+        result = view(row)
+        tx.commit()
+        return result
+    except IntegrityError:
+        raise Conflict(f"{unique_field} is already taken", field=unique_field) from None

@@ -1,0 +1,1 @@
+"""Adapters to the database: tables, engines, the unit of work."""

@@ -1,0 +1,100 @@
+"""Engines and the unit of work: one use case, one transaction, events after commit."""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..domain.events import Event
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine with the settings this application relies on.
+
+    SQLite: WAL so readers never block the writer, foreign keys on, and every
+    write transaction opened with ``BEGIN IMMEDIATE`` so writers are serialised
+    by the database itself (two kiosks, one number), across threads and processes.
+    PostgreSQL: a pool sized for a threaded web worker.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        _serialise_sqlite_writes(engine)
+        return engine
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _serialise_sqlite_writes(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class EventBus:
+    """Hands committed domain events to handlers (screens, SMS jobs, ...).
+
+    A failing handler is logged and does not stop the others: the transaction has
+    already committed, and the queue must keep moving.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: list[Callable[[Event], None]] = []
+
+    def subscribe(self, handler: Callable[[Event], None]) -> None:
+        self._handlers.append(handler)
+
+    def publish(self, events: list[Event]) -> None:
+        for evt in events:
+            for handler in self._handlers:
+                try:
+                    handler(evt)
+                except Exception:  # noqa: BLE001 - see docstring
+                    log.exception("event handler %r failed on %s", handler, evt.name)
+
+
+class UnitOfWork:
+    """``with uow() as tx: ...; tx.commit()``. Without commit, everything rolls back."""
+
+    def __init__(self, session_factory: sessionmaker, bus: EventBus) -> None:
+        self._session_factory = session_factory
+        self._bus = bus
+        self.session: Session
+        self.events: list[Event] = []
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._session_factory()
+        self.events = []
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def record(self, evt: Event) -> None:
+        self.events.append(evt)
+
+    def commit(self) -> None:
+        self.session.commit()
+        events, self.events = self.events, []
+        self._bus.publish(events)

@@ -1,0 +1,109 @@
+"""Who may do what. One function per access rule; routes name the rule they need.
+
+| rule              | admin | head office | hall manager | counter staff | kiosk | display |
+|-------------------|-------|-------------|--------------|---------------|-------|---------|
+| configure         | all   | -           | -            | -             | -     | -       |
+| read config       | all   | all         | own hall     | -             | -     | -       |
+| view hall queue   | all   | all         | own hall     | own hall      | own   | own     |
+| issue ticket      | all   | -           | own hall     | own hall      | own   | -       |
+| operate counter   | all   | -           | own hall     | own hall      | -     | -       |
+
+"Own" for a device is the one hall it is bound to.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, g, request, session
+
+from ..domain.errors import Forbidden, Unauthorized
+from ..domain.model import DeviceKind, Role
+from ..services import auth
+from ..services.auth import Principal
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def load_principal() -> None:
+    """Before each API request: a bearer token, or else the signed-in session."""
+    rt = current_app.extensions["hallq"]
+    g.principal = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        g.principal = auth.principal_for_token(rt, header[len("Bearer "):].strip())
+        if g.principal is None:
+            raise Unauthorized("the token is unknown, expired or revoked", field="Authorization")
+        return
+    staff_id = session.get("staff_id")
+    if staff_id is not None:
+        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.get("csrf"):
+            raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a session request", field=CSRF_HEADER)
+        g.principal = auth.principal_for_staff(rt, staff_id)
+
+
+def new_csrf_token() -> str:
+    session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def principal() -> Principal:
+    p = g.get("principal")
+    if p is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>")
+    return p
+
+
+def _is_staff(p: Principal, *roles: Role) -> bool:
+    return p.kind == "staff" and p.role in roles
+
+
+def _deny(what: str):
+    raise Forbidden(f"not allowed: {what}")
+
+
+def configure() -> Principal:
+    p = principal()
+    if not _is_staff(p, Role.ADMIN):
+        _deny("only an administrator changes configuration")
+    return p
+
+
+def read_config(hall_id: int | None = None) -> Principal:
+    p = principal()
+    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE):
+        return p
+    if hall_id is not None and _is_staff(p, Role.HALL_MANAGER) and p.hall_id == hall_id:
+        return p
+    _deny("configuration of this hall")
+
+
+def view_hall(hall_id: int) -> Principal:
+    p = principal()
+    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE) or p.hall_id == hall_id:
+        return p
+    _deny("this hall belongs to someone else")
+
+
+def issue_ticket(hall_id: int) -> Principal:
+    p = principal()
+    if _is_staff(p, Role.ADMIN):
+        return p
+    if p.hall_id == hall_id and (
+        _is_staff(p, Role.HALL_MANAGER, Role.COUNTER_STAFF) or p.device_kind == DeviceKind.KIOSK
+    ):
+        return p
+    _deny("issuing tickets for this hall")
+
+
+def operate_counter(hall_id: int) -> Principal:
+    p = principal()
+    if _is_staff(p, Role.ADMIN):
+        return p
+    if p.hall_id == hall_id and _is_staff(p, Role.HALL_MANAGER, Role.COUNTER_STAFF):
+        return p
+    _deny("operating a counter of this hall")
+
+
+def staff_id_of(p: Principal) -> int | None:
+    return p.id if p.kind == "staff" else None

@@ -1,0 +1,347 @@
+"""JSON API under /api/v1. Each view: check access, parse, call one service function, return its view."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request, session
+from werkzeug.exceptions import HTTPException
+
+from ..domain.errors import DomainError
+from ..services import auth, config, queue
+from . import access
+from .api_kit import Api, error_response, openapi_document
+from .schemas import (
+    CityBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, HallBody, HallPatch, IssueBody,
+    LoginBody, OpenCounterBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch, TransferBody,
+)
+
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+api = Api(bp)
+
+
+def rt():
+    return current_app.extensions["hallq"]
+
+
+def _patch(body) -> dict:
+    """Fields a PATCH body set; ``null`` means leave unchanged."""
+    return body.model_dump(exclude_unset=True, exclude_none=True, mode="json")
+
+
+@bp.before_request
+def _authenticate():
+    access.load_principal()
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    return error_response(exc.status, exc.code, exc.message, exc.field, **exc.detail)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description)
+
+
+# --------------------------------------------------------------------------- auth
+
+@api.route("/auth/tokens", "POST", tag="auth", access="public", body=LoginBody, status=201)
+def create_token(body: LoginBody):
+    """Sign in and get a bearer token for API clients.
+
+    The token is shown once; send it as `Authorization: Bearer <token>`. It expires
+    after API_TOKEN_TTL_HOURS (12 by default).
+    """
+    who = auth.verify_login(rt(), body.username, body.password)
+    return {"token": auth.issue_api_token(rt(), who.id), "principal": who.to_dict()}
+
+
+@api.route("/auth/tokens/current", "DELETE", tag="auth", access="any signed-in caller")
+def revoke_token():
+    """Sign out: revoke the bearer token used for this request."""
+    access.principal()
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        auth.revoke_api_token(rt(), header[len("Bearer "):].strip())
+    session.clear()
+    return {"revoked": True}
+
+
+@api.route("/me", "GET", tag="auth", access="any signed-in caller")
+def me():
+    """Who the caller is: staff member or device, role and hall."""
+    return access.principal().to_dict()
+
+
+# --------------------------------------------------------------------------- organisation
+
+@api.route("/regions", "GET", tag="organisation", access="administrator, head office")
+def list_regions():
+    """List regions."""
+    access.read_config()
+    return {"regions": config.list_regions(rt())}
+
+
+@api.route("/regions", "POST", tag="organisation", access="administrator", body=RegionBody, status=201)
+def create_region(body: RegionBody):
+    """Create a region (e.g. a province company)."""
+    access.configure()
+    return config.create_region(rt(), body.model_dump(mode="json"))
+
+
+@api.route("/cities", "GET", tag="organisation", access="administrator, head office")
+def list_cities():
+    """List cities."""
+    access.read_config()
+    return {"cities": config.list_cities(rt())}
+
+
+@api.route("/cities", "POST", tag="organisation", access="administrator", body=CityBody, status=201)
+def create_city(body: CityBody):
+    """Create a city company within a region."""
+    access.configure()
+    return config.create_city(rt(), body.model_dump(mode="json"))
+
+
+@api.route("/halls", "GET", tag="organisation", access="administrator, head office: all; hall staff: their hall")
+def list_halls():
+    """List halls the caller may see."""
+    p = access.principal()
+    if p.kind == "staff" and p.role and p.role.value in ("admin", "head_office"):
+        return {"halls": config.list_halls(rt())}
+    return {"halls": config.list_halls(rt(), {p.hall_id} if p.hall_id else set())}
+
+
+@api.route("/halls", "POST", tag="organisation", access="administrator", body=HallBody, status=201)
+def create_hall(body: HallBody):
+    """Create a hall with its time zone, opening hours and calling rule."""
+    access.configure()
+    return config.create_hall(rt(), body.model_dump(mode="json", exclude_none=True))
+
+
+@api.route("/halls/<int:hall_id>", "GET", tag="organisation", access="administrator, head office, the hall's manager")
+def get_hall(hall_id: int):
+    """One hall, with its calling rule in words."""
+    access.read_config(hall_id)
+    return config.get_hall(rt(), hall_id)
+
+
+@api.route("/halls/<int:hall_id>", "PATCH", tag="organisation", access="administrator", body=HallPatch)
+def update_hall(hall_id: int, body: HallPatch):
+    """Change a hall; `active: false` retires it (history is kept)."""
+    access.configure()
+    return config.update_hall(rt(), hall_id, _patch(body))
+
+
+# --------------------------------------------------------------------------- services and counters
+
+@api.route("/halls/<int:hall_id>/services", "GET", tag="services",
+           access="administrator, head office, the hall's staff and devices")
+def list_services(hall_id: int):
+    """Service types offered at a hall."""
+    access.view_hall(hall_id)
+    return {"services": config.list_services(rt(), hall_id)}
+
+
+@api.route("/halls/<int:hall_id>/services", "POST", tag="services", access="administrator", body=ServiceBody,
+           status=201)
+def create_service(hall_id: int, body: ServiceBody):
+    """Add a service type: ticket prefix, names, target wait, expected handle time, self-service alternative."""
+    access.configure()
+    return config.create_service(rt(), hall_id, body.model_dump(mode="json"))
+
+
+@api.route("/services/<int:service_id>", "PATCH", tag="services", access="administrator", body=ServicePatch)
+def update_service(service_id: int, body: ServicePatch):
+    """Change a service type; `active: false` stops issuing its tickets."""
+    access.configure()
+    return config.update_service(rt(), service_id, _patch(body))
+
+
+@api.route("/halls/<int:hall_id>/counters", "GET", tag="counters",
+           access="administrator, head office, the hall's staff and devices")
+def list_counters(hall_id: int):
+    """Counters of a hall with the services each serves."""
+    access.view_hall(hall_id)
+    return {"counters": config.list_counters(rt(), hall_id)}
+
+
+@api.route("/halls/<int:hall_id>/counters", "POST", tag="counters", access="administrator", body=CounterBody,
+           status=201)
+def create_counter(hall_id: int, body: CounterBody):
+    """Add a counter (窗口) and the services it serves."""
+    access.configure()
+    return config.create_counter(rt(), hall_id, body.model_dump(mode="json"))
+
+
+@api.route("/counters/<int:counter_id>", "PATCH", tag="counters", access="administrator", body=CounterPatch)
+def update_counter(counter_id: int, body: CounterPatch):
+    """Change a counter's number, name or services."""
+    access.configure()
+    return config.update_counter(rt(), counter_id, _patch(body))
+
+
+# --------------------------------------------------------------------------- staff and devices
+
+@api.route("/staff", "GET", tag="staff", access="administrator, head office: all; manager: their hall")
+def list_staff():
+    """Staff accounts."""
+    p = access.principal()
+    if p.kind == "staff" and p.role and p.role.value == "hall_manager":
+        return {"staff": config.list_staff(rt(), p.hall_id)}
+    access.read_config()
+    return {"staff": config.list_staff(rt())}
+
+
+@api.route("/staff", "POST", tag="staff", access="administrator", body=StaffBody, status=201)
+def create_staff(body: StaffBody):
+    """Create a staff account; counter staff and managers belong to one hall."""
+    access.configure()
+    return config.create_staff(rt(), body.model_dump(mode="json"))
+
+
+@api.route("/staff/<int:staff_id>", "PATCH", tag="staff", access="administrator", body=StaffPatch)
+def update_staff(staff_id: int, body: StaffPatch):
+    """Change a staff account, reset its password, or deactivate it (`active: false`)."""
+    access.configure()
+    return config.update_staff(rt(), staff_id, _patch(body))
+
+
+@api.route("/halls/<int:hall_id>/devices", "GET", tag="devices", access="administrator, the hall's manager")
+def list_devices(hall_id: int):
+    """Kiosks and screens registered for a hall."""
+    access.read_config(hall_id)
+    return {"devices": config.list_devices(rt(), hall_id)}
+
+
+@api.route("/halls/<int:hall_id>/devices", "POST", tag="devices", access="administrator", body=DeviceBody,
+           status=201)
+def register_device(hall_id: int, body: DeviceBody):
+    """Register a kiosk or screen; the response carries its token, shown this once."""
+    access.configure()
+    return auth.register_device(rt(), hall_id, body.kind.value, body.name, body.counter_id)
+
+
+# --------------------------------------------------------------------------- kiosk and customer
+
+@api.route("/halls/<int:hall_id>/tickets", "POST", tag="tickets", access="the hall's kiosks, staff and manager",
+           body=IssueBody, status=201)
+def issue_ticket(hall_id: int, body: IssueBody):
+    """Issue a ticket number for a service (kiosk).
+
+    Numbers restart each local business day per hall and prefix. The response has
+    the number, people ahead, the estimated wait in seconds (null when no counter
+    serving it is open) and `public_token` for the customer's status page.
+    """
+    p = access.issue_ticket(hall_id)
+    device_id = p.id if p.kind == "device" else None
+    return queue.issue_ticket(rt(), hall_id, body.service_id, body.tier.value, body.mobile, device_id)
+
+
+@api.route("/tickets/<string:token>", "GET", tag="tickets", access="public")
+def ticket_status(token: str):
+    """A ticket's status for the customer's phone, by its unguessable token."""
+    return queue.ticket_status(rt(), token)
+
+
+@api.route("/tickets/<string:token>/cancel", "POST", tag="tickets", access="public")
+def cancel_ticket(token: str):
+    """The customer gives up their place in line."""
+    return queue.cancel_ticket(rt(), token)
+
+
+@api.route("/halls/<int:hall_id>/queue", "GET", tag="tickets",
+           access="administrator, head office, the hall's staff and devices")
+def hall_queue(hall_id: int):
+    """The hall's live queue: waiting and estimated wait per service, counters, recent calls."""
+    access.view_hall(hall_id)
+    return queue.hall_snapshot(rt(), hall_id)
+
+
+# --------------------------------------------------------------------------- counter actions
+
+def _operator(counter_id: int):
+    return access.operate_counter(config.counter_hall(rt(), counter_id))
+
+
+@api.route("/counters/<int:counter_id>", "GET", tag="counter actions",
+           access="administrator, head office, the hall's staff and devices")
+def counter_state(counter_id: int):
+    """A counter's console view: current ticket and the queue it serves, in calling order."""
+    access.view_hall(config.counter_hall(rt(), counter_id))
+    return queue.counter_state(rt(), counter_id)
+
+
+@api.route("/counters/<int:counter_id>/open", "POST", tag="counter actions", access="the hall's counter staff",
+           body=OpenCounterBody)
+def open_counter(counter_id: int, body: OpenCounterBody):
+    """Open the counter with the caller at it."""
+    p = _operator(counter_id)
+    return queue.open_counter(rt(), counter_id, access.staff_id_of(p), body.service_ids)
+
+
+@api.route("/counters/<int:counter_id>/close", "POST", tag="counter actions", access="the hall's counter staff")
+def close_counter(counter_id: int):
+    """Close the counter (refused while a customer is at it)."""
+    _operator(counter_id)
+    return queue.close_counter(rt(), counter_id)
+
+
+@api.route("/counters/<int:counter_id>/call-next", "POST", tag="counter actions", access="the hall's counter staff")
+def call_next(counter_id: int):
+    """Call the next customer by the hall's calling rule; `ticket` is null when nobody waits."""
+    p = _operator(counter_id)
+    return queue.call_next(rt(), counter_id, access.staff_id_of(p))
+
+
+def _counter_action(service_fn, counter_id: int, body: CounterActionBody):
+    p = _operator(counter_id)
+    return service_fn(rt(), counter_id, access.staff_id_of(p), body.ticket_id)
+
+
+@api.route("/counters/<int:counter_id>/recall", "POST", tag="counter actions", access="the hall's counter staff",
+           body=CounterActionBody)
+def recall(counter_id: int, body: CounterActionBody):
+    """Announce the called ticket again."""
+    return _counter_action(queue.recall, counter_id, body)
+
+
+@api.route("/counters/<int:counter_id>/start", "POST", tag="counter actions", access="the hall's counter staff",
+           body=CounterActionBody)
+def start_service(counter_id: int, body: CounterActionBody):
+    """The customer is at the counter: service starts."""
+    return _counter_action(queue.start_service, counter_id, body)
+
+
+@api.route("/counters/<int:counter_id>/finish", "POST", tag="counter actions", access="the hall's counter staff",
+           body=CounterActionBody)
+def finish_service(counter_id: int, body: CounterActionBody):
+    """Service finished; the counter is free."""
+    return _counter_action(queue.finish_service, counter_id, body)
+
+
+@api.route("/counters/<int:counter_id>/no-show", "POST", tag="counter actions", access="the hall's counter staff",
+           body=CounterActionBody)
+def no_show(counter_id: int, body: CounterActionBody):
+    """The called customer did not come (after the hall's minimum recalls)."""
+    return _counter_action(queue.mark_no_show, counter_id, body)
+
+
+@api.route("/counters/<int:counter_id>/transfer", "POST", tag="counter actions", access="the hall's counter staff",
+           body=TransferBody)
+def transfer(counter_id: int, body: TransferBody):
+    """Send the customer to another service (optionally one counter); they keep their place in time."""
+    p = _operator(counter_id)
+    return queue.transfer(rt(), counter_id, body.to_service_id, body.to_counter_id, access.staff_id_of(p),
+                          body.ticket_id)
+
+
+# --------------------------------------------------------------------------- the document itself
+
+@bp.get("/openapi.json")
+def openapi():
+    """This API's OpenAPI 3.1 document, generated from the routes above."""
+    return jsonify(openapi_document(
+        api, PREFIX, "营业厅排队与满意度系统 Hall queue API", "1.0",
+        "Queue core of the retail-hall queue and satisfaction system. Errors share one shape: "
+        "`{\"error\": {\"status\", \"code\", \"message\", \"field\"}}`.",
+    ))

@@ -1,0 +1,156 @@
+"""Request bodies of the API. Pydantic validates them and names the bad field."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..domain.model import DeviceKind, Role, Tier
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+Prefix = Annotated[str, Field(min_length=1, max_length=2, pattern=r"^[A-Z]{1,2}$")]
+Seconds = Annotated[int, Field(ge=0, le=24 * 3600)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(Strict):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RegionBody(Strict):
+    code: Code
+    name_zh: Name
+    name_en: str = ""
+
+
+class CityBody(Strict):
+    region_id: int
+    code: Code
+    name_zh: Name
+    name_en: str = ""
+
+
+class CallingPolicyBody(Strict):
+    head_start_s: dict[Tier, Annotated[int, Field(ge=0, le=4 * 3600)]] | None = None
+    overdue_overtakes: bool | None = None
+    recalls_before_no_show: Annotated[int, Field(ge=0, le=10)] | None = None
+    max_recalls: Annotated[int, Field(ge=0, le=10)] | None = None
+
+
+class HallBody(Strict):
+    city_id: int
+    code: Code
+    name_zh: Name
+    name_en: str = ""
+    address: str = ""
+    timezone: str = "Asia/Shanghai"
+    opening_hours: dict[str, list[list[str]]] = Field(
+        default_factory=dict, examples=[{"mon": [["08:30", "18:00"]], "sat": [["09:00", "17:00"]]}]
+    )
+    calling_policy: CallingPolicyBody | None = None
+
+
+class HallPatch(Strict):
+    code: Code | None = None
+    name_zh: Name | None = None
+    name_en: str | None = None
+    address: str | None = None
+    timezone: str | None = None
+    opening_hours: dict[str, list[list[str]]] | None = None
+    calling_policy: CallingPolicyBody | None = None
+    active: bool | None = None
+
+
+class ServiceBody(Strict):
+    code: Code
+    prefix: Prefix
+    name_zh: Name
+    name_en: str = ""
+    target_wait_s: Seconds = 900
+    handle_time_s: Annotated[int, Field(ge=10, le=4 * 3600)] = 300
+    self_service_zh: str | None = None
+    self_service_en: str | None = None
+
+
+class ServicePatch(Strict):
+    code: Code | None = None
+    prefix: Prefix | None = None
+    name_zh: Name | None = None
+    name_en: str | None = None
+    target_wait_s: Seconds | None = None
+    handle_time_s: Annotated[int, Field(ge=10, le=4 * 3600)] | None = None
+    self_service_zh: str | None = None
+    self_service_en: str | None = None
+    active: bool | None = None
+
+
+class CounterBody(Strict):
+    number: Annotated[int, Field(ge=1, le=999)]
+    name: str = ""
+    service_ids: list[int] = Field(default_factory=list)
+
+
+class CounterPatch(Strict):
+    number: Annotated[int, Field(ge=1, le=999)] | None = None
+    name: str | None = None
+    service_ids: list[int] | None = None
+    active: bool | None = None
+
+
+class StaffBody(Strict):
+    username: Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Name
+    staff_number: str = ""
+    password: Annotated[str, Field(min_length=8, max_length=200)]
+    role: Role
+    hall_id: int | None = None
+
+
+class StaffPatch(Strict):
+    name: Name | None = None
+    staff_number: str | None = None
+    password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
+    role: Role | None = None
+    hall_id: int | None = None
+    active: bool | None = None
+
+
+class DeviceBody(Strict):
+    kind: DeviceKind
+    name: Name
+    counter_id: int | None = None
+
+
+class IssueBody(Strict):
+    service_id: int
+    tier: Tier = Tier.ORDINARY
+    mobile: Annotated[str, Field(max_length=20)] | None = Field(
+        default=None, description="For the post-service SMS survey; 11-digit mainland mobile"
+    )
+
+
+class OpenCounterBody(Strict):
+    service_ids: list[int] | None = Field(default=None, description="Services served from now on; omit to keep")
+
+
+class CounterActionBody(Strict):
+    ticket_id: int | None = Field(default=None, description="The ticket the console shows; refused if it moved on")
+
+
+class TransferBody(Strict):
+    to_service_id: int
+    to_counter_id: int | None = None
+    ticket_id: int | None = None
+
+
+ChangeKind = Literal["create", "update"]
+
+
+def changes(model: BaseModel) -> dict:
+    """The fields a PATCH body actually set."""
+    return model.model_dump(exclude_unset=True, mode="json")
