@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"],
         enforce_opening_hours=app.config["ENFORCE_OPENING_HOURS"],
         api_token_ttl_hours=app.config["API_TOKEN_TTL_HOURS"],
+        password_hash_method=app.config["PASSWORD_HASH_METHOD"],
     )
     app.extensions["hallq"] = runtime
 

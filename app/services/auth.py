@@ -41,8 +41,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+def hash_password(rt: Runtime, password: str) -> str:
+    """scrypt by default; tests and benchmarks may set a cheaper method (PASSWORD_HASH_METHOD)."""
+    return generate_password_hash(password, method=rt.settings.get("password_hash_method") or "scrypt")
 
 
 def verify_login(rt: Runtime, username: str, password: str) -> Principal:

@@ -195,12 +195,12 @@ def list_staff(rt: Runtime, hall_id: int | None = None) -> list[dict]:
 def create_staff(rt: Runtime, data: dict) -> dict:
     password = data.pop("password")
     _check_staff_hall(rt, data)
-    return _create(rt, Staff(password_hash=hash_password(password), **data), staff_view, unique_field="username")
+    return _create(rt, Staff(password_hash=hash_password(rt, password), **data), staff_view, unique_field="username")
 
 
 def update_staff(rt: Runtime, staff_id: int, changes: dict) -> dict:
     if "password" in changes:
-        changes["password_hash"] = hash_password(changes.pop("password"))
+        changes["password_hash"] = hash_password(rt, changes.pop("password"))
     with rt.reader() as tx:
         current = staff_view(_get(tx.session, Staff, staff_id, "staff_id"))
     _check_staff_hall(rt, {**current, **changes})

@@ -1,0 +1,218 @@
+"""The queue use cases on the real database (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import pytest
+
+from app.bootstrap import bootstrap
+from app.domain.errors import Conflict, CounterBusy, HallClosed, IllegalTransition, Invalid, NotFound
+from app.services import queue
+
+from ..conftest import FAST_HASH, Clock
+from ..world import build_world
+
+
+@pytest.fixture
+def env(database_url):
+    clock = Clock()
+    rt = bootstrap(database_url, clock=clock, password_hash_method=FAST_HASH)
+    world = build_world(rt)
+    yield rt, world, clock
+    rt.engine.dispose()
+
+
+def test_numbers_run_per_prefix_and_restart_each_local_day(env):
+    rt, w, clock = env
+    h = w.one
+    labels = [queue.issue_ticket(rt, h.id, h.services[p])["label"] for p in "AABA"]
+    assert labels == ["A001", "A002", "B001", "A003"]
+    clock.advance(hours=14)  # 10:00 -> 00:00 next day in Shanghai
+    assert queue.issue_ticket(rt, h.id, h.services["A"])["label"] == "A001"
+
+
+def test_numbers_are_per_hall(env):
+    rt, w, _ = env
+    assert queue.issue_ticket(rt, w.one.id, w.one.services["A"])["label"] == "A001"
+    assert queue.issue_ticket(rt, w.two.id, w.two.services["A"])["label"] == "A001"
+
+
+def test_a_full_service_records_every_step_in_the_history(env):
+    rt, w, clock = env
+    h = w.one
+    issued = queue.issue_ticket(rt, h.id, h.services["A"], mobile="+86 138-0013-8000")
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    clock.advance(minutes=3)
+    called = queue.call_next(rt, h.counters[1], h.staff["s1"])["ticket"]
+    assert called["label"] == issued["label"] and called["waited_s"] == 180 and called["mobile_tail"] == "8000"
+    clock.advance(seconds=20)
+    queue.start_service(rt, h.counters[1], h.staff["s1"])
+    clock.advance(minutes=2)
+    done = queue.finish_service(rt, h.counters[1], h.staff["s1"])["ticket"]
+    assert done["state"] == "finished"
+    from sqlalchemy import select
+    from app.storage.orm import TicketEvent
+    with rt.reader() as tx:
+        history = tx.session.execute(select(TicketEvent.kind, TicketEvent.duration_s)
+                                     .where(TicketEvent.ticket_id == issued["id"]).order_by(TicketEvent.id)).all()
+    assert [k for k, _ in history] == ["issued", "called", "serving", "finished"]
+    assert history[-1].duration_s == 120
+
+
+def test_finishing_a_ticket_never_called_is_refused(env):
+    rt, w, _ = env
+    h = w.one
+    queue.issue_ticket(rt, h.id, h.services["A"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    with pytest.raises(IllegalTransition):
+        queue.finish_service(rt, h.counters[1], h.staff["s1"])
+
+
+def test_a_counter_cannot_call_while_a_customer_is_at_it(env):
+    rt, w, _ = env
+    h = w.one
+    for _ in range(2):
+        queue.issue_ticket(rt, h.id, h.services["A"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    queue.call_next(rt, h.counters[1], h.staff["s1"])
+    with pytest.raises(CounterBusy):
+        queue.call_next(rt, h.counters[1], h.staff["s1"])
+
+
+def test_closed_counter_cannot_call(env):
+    rt, w, _ = env
+    with pytest.raises(Conflict):
+        queue.call_next(rt, w.one.counters[1])
+
+
+def test_call_next_with_nobody_waiting_returns_no_ticket(env):
+    rt, w, _ = env
+    queue.open_counter(rt, w.one.counters[1], w.one.staff["s1"])
+    assert queue.call_next(rt, w.one.counters[1])["ticket"] is None
+
+
+def test_counter_calls_only_its_services(env):
+    rt, w, _ = env
+    h = w.one
+    queue.issue_ticket(rt, h.id, h.services["C"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])  # serves A only
+    assert queue.call_next(rt, h.counters[1])["ticket"] is None
+    queue.open_counter(rt, h.counters[3], h.staff["t1"])  # serves B and C
+    assert queue.call_next(rt, h.counters[3])["ticket"]["label"] == "C001"
+
+
+def test_vip_goes_ahead_of_recent_ordinary_tickets_but_not_of_overdue_ones(env):
+    rt, w, clock = env
+    h = w.one
+    old = queue.issue_ticket(rt, h.id, h.services["A"])  # target 10 min
+    clock.advance(minutes=11)
+    recent = queue.issue_ticket(rt, h.id, h.services["A"])
+    vip = queue.issue_ticket(rt, h.id, h.services["A"], tier="vip")
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    order = []
+    for _ in range(3):
+        order.append(queue.call_next(rt, h.counters[1])["ticket"]["label"])
+        queue.finish_service(rt, h.counters[1])
+    assert order == [old["label"], vip["label"], recent["label"]]
+
+
+def test_transfer_keeps_the_customers_place_in_time(env):
+    rt, w, clock = env
+    h = w.one
+    first = queue.issue_ticket(rt, h.id, h.services["A"])
+    clock.advance(minutes=1)
+    later_b = queue.issue_ticket(rt, h.id, h.services["B"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    queue.call_next(rt, h.counters[1])
+    clock.advance(minutes=2)
+    moved = queue.transfer(rt, h.counters[1], h.services["B"])["ticket"]
+    assert moved["state"] == "waiting" and moved["service_id"] == h.services["B"] and moved["label"] == first["label"]
+    queue.open_counter(rt, h.counters[3], h.staff["t1"])
+    assert queue.call_next(rt, h.counters[3])["ticket"]["label"] == first["label"]  # ahead of B001
+    assert later_b["label"] == "B001"
+
+
+def test_transfer_to_a_counter_is_called_only_there(env):
+    rt, w, _ = env
+    h = w.one
+    queue.issue_ticket(rt, h.id, h.services["A"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    queue.open_counter(rt, h.counters[2], h.staff["t1"])
+    queue.call_next(rt, h.counters[1])
+    queue.transfer(rt, h.counters[1], h.services["B"], to_counter_id=h.counters[3])
+    assert queue.call_next(rt, h.counters[2])["ticket"] is None  # serves B, but the ticket is for counter 3
+    queue.open_counter(rt, h.counters[3], h.staff["m1"])
+    assert queue.call_next(rt, h.counters[3])["ticket"]["label"] == "A001"
+
+
+def test_no_show_needs_the_minimum_recalls_and_recalls_are_capped(env):
+    rt, w, _ = env
+    h = w.one
+    queue.issue_ticket(rt, h.id, h.services["A"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    queue.call_next(rt, h.counters[1])
+    with pytest.raises(Conflict, match="recall"):
+        queue.mark_no_show(rt, h.counters[1])
+    for expected in (1, 2, 3):
+        assert queue.recall(rt, h.counters[1])["ticket"]["recalls"] == expected
+    with pytest.raises(Conflict, match="no-show"):
+        queue.recall(rt, h.counters[1])
+    assert queue.mark_no_show(rt, h.counters[1])["ticket"]["state"] == "no_show"
+
+
+def test_customer_can_cancel_only_while_waiting(env):
+    rt, w, _ = env
+    h = w.one
+    t = queue.issue_ticket(rt, h.id, h.services["A"])
+    assert queue.cancel_ticket(rt, t["public_token"])["state"] == "cancelled"
+    with pytest.raises(IllegalTransition):
+        queue.cancel_ticket(rt, t["public_token"])
+    assert queue.ticket_status(rt, t["public_token"])["state"] == "cancelled"
+
+
+def test_bad_input_is_refused_and_nothing_is_stored(env):
+    rt, w, _ = env
+    h = w.one
+    with pytest.raises(Invalid) as bad_mobile:
+        queue.issue_ticket(rt, h.id, h.services["A"], mobile="12345")
+    assert bad_mobile.value.field == "mobile"
+    with pytest.raises(Invalid):
+        queue.issue_ticket(rt, h.id, h.services["A"], tier="gold")
+    with pytest.raises(NotFound) as other_hall:
+        queue.issue_ticket(rt, h.id, w.two.services["A"])
+    assert other_hall.value.field == "service_id"
+    assert queue.issue_ticket(rt, h.id, h.services["A"])["label"] == "A001"  # no number was used up
+
+
+def test_closed_hall_issues_no_tickets(database_url):
+    clock = Clock()  # Monday 10:00 local
+    rt = bootstrap(database_url, clock=clock, password_hash_method=FAST_HASH)
+    w = build_world(rt, hours={"mon": [["11:00", "18:00"]]})
+    with pytest.raises(HallClosed):
+        queue.issue_ticket(rt, w.one.id, w.one.services["A"])
+    clock.advance(hours=1)
+    assert queue.issue_ticket(rt, w.one.id, w.one.services["A"])["label"] == "A001"
+    rt.engine.dispose()
+
+
+def test_estimate_uses_open_counters_and_real_handle_times(env):
+    rt, w, clock = env
+    h = w.one
+    for _ in range(4):
+        queue.issue_ticket(rt, h.id, h.services["A"])
+    assert queue.ticket_status(rt, queue.issue_ticket(rt, h.id, h.services["A"])["public_token"])[
+        "estimated_wait_s"] is None  # no counter open
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    fifth = queue.issue_ticket(rt, h.id, h.services["A"])
+    assert fifth["people_ahead"] == 5
+    # 1 idle counter serving A only, h = 120 s configured: (5 - 1 + 0.5) * 120 = 540
+    assert fifth["estimated_wait_s"] == 540
+    for _ in range(5):  # five real services of 300 s each
+        queue.call_next(rt, h.counters[1])
+        clock.advance(seconds=300)
+        queue.finish_service(rt, h.counters[1])
+    status = queue.ticket_status(rt, fifth["public_token"])
+    assert status["people_ahead"] == 0
+    # h = (5*300 + 5*120) / 10 = 210; idle counter free -> 0 wait
+    assert status["estimated_wait_s"] == 0
+    snapshot = queue.hall_snapshot(rt, h.id)
+    service_a = next(s for s in snapshot["services"] if s["prefix"] == "A")
+    assert service_a["handle_time_s"] == 210 and service_a["waiting"] == 1
