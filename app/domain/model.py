@@ -67,6 +67,7 @@ class Action(str, enum.Enum):
     NO_SHOW = "no_show"
     CANCEL = "cancelled"
     TRANSFER = "transferred"
+    EXPIRE = "expired"  # still open when its business day ended
 
 
 # (state before, action) -> state after.  Anything not listed is refused.
@@ -80,6 +81,9 @@ _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
     (TicketState.CALLED, Action.FINISH): TicketState.FINISHED,
     (TicketState.SERVING, Action.FINISH): TicketState.FINISHED,
     (TicketState.SERVING, Action.TRANSFER): TicketState.WAITING,
+    (TicketState.WAITING, Action.EXPIRE): TicketState.CANCELLED,
+    (TicketState.CALLED, Action.EXPIRE): TicketState.CANCELLED,
+    (TicketState.SERVING, Action.EXPIRE): TicketState.CANCELLED,
 }
 
 

@@ -241,6 +241,31 @@ def cancel_ticket(rt: Runtime, public_token: str) -> dict:
         return view
 
 
+def expire_past_days(rt: Runtime) -> int:
+    """Close tickets left open when their hall's business day ended (run by the scheduler).
+
+    Without this, a ticket left "called" yesterday would keep its counter busy today.
+    Each hall is one transaction; returns how many tickets were closed.
+    """
+    with rt.reader() as tx:
+        halls = [(h.id, h.timezone) for h in tx.session.execute(select(Hall)).scalars()]
+    closed = 0
+    for hall_id, zone in halls:
+        with rt.uow() as tx:
+            s = tx.session
+            now = rt.now()
+            stale = s.execute(select(Ticket).where(
+                Ticket.hall_id == hall_id, Ticket.business_day < business_day(now, parse_zone(zone)),
+                Ticket.state.in_([TicketState.WAITING.value, *[x.value for x in AT_COUNTER_STATES]]),
+            )).scalars().all()
+            for ticket in stale:
+                _transition(s, ticket, Action.EXPIRE, now, ticket.counter_id, None, closed_at=now, counter_id=None)
+                tx.record(ev.TicketCancelled(hall_id, ticket.id, ticket.label))
+            tx.commit()
+            closed += len(stale)
+    return closed
+
+
 def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids: list[int] | None = None) -> dict:
     """Open a counter for calling, with the staff member at it and optionally the services it serves today."""
     with rt.uow() as tx:

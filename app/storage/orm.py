@@ -15,7 +15,6 @@ from sqlalchemy import (
     String,
     Table,
     Column,
-    Text,
     TypeDecorator,
     UniqueConstraint,
     text,

@@ -1,7 +1,7 @@
 """JSON API under /api/v1. Each view: check access, parse, call one service function, return its view."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, request, session
 from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import DomainError

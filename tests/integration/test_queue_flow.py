@@ -216,3 +216,18 @@ def test_estimate_uses_open_counters_and_real_handle_times(env):
     snapshot = queue.hall_snapshot(rt, h.id)
     service_a = next(s for s in snapshot["services"] if s["prefix"] == "A")
     assert service_a["handle_time_s"] == 210 and service_a["waiting"] == 1
+
+
+def test_tickets_left_open_when_the_day_ends_are_closed_and_free_their_counter(env):
+    rt, w, clock = env
+    h = w.one
+    queue.issue_ticket(rt, h.id, h.services["A"])
+    left_waiting = queue.issue_ticket(rt, h.id, h.services["A"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    queue.call_next(rt, h.counters[1])
+    assert queue.expire_past_days(rt) == 0  # same day: nothing to close
+    clock.advance(days=1)
+    assert queue.expire_past_days(rt) == 2
+    assert queue.ticket_status(rt, left_waiting["public_token"])["state"] == "cancelled"
+    today = queue.issue_ticket(rt, h.id, h.services["A"])
+    assert queue.call_next(rt, h.counters[1])["ticket"]["label"] == today["label"] == "A001"
