@@ -162,3 +162,32 @@ def people_ahead(
         and other.target_counter_id == ticket.target_counter_id
         and priority_key(other, now, targets, policy) < mine
     )
+
+
+TIE_NONE, TIE_ALL, TIE_LOWER_ID = "none", "all", "lower_id"
+
+
+def ahead_bounds(
+    ticket: WaitingTicket, now: datetime, targets: ServiceTargets, policy: CallingPolicy
+) -> dict[Tier, tuple[datetime, str]]:
+    """``people_ahead`` as per-tier time bounds, so a database can count instead of sorting.
+
+    For each tier T, ``(bound, tie)``: a waiting ticket of the same service (and target
+    counter) and of tier T comes before ``ticket`` when it joined the queue before
+    ``bound``; one that joined exactly at ``bound`` comes before it always (``all``),
+    never (``none``) or if its id is lower (``lower_id``).
+    """
+    if is_overdue(ticket, now, targets, policy):
+        # Only older overdue tickets go first; every older ticket of the same service is overdue.
+        return {tier: (ticket.queued_at, TIE_LOWER_ID) for tier in Tier}
+    mine = policy.head_start(ticket.tier)
+    overdue_before = now - timedelta(seconds=targets.target(ticket.service_id))
+    bounds = {}
+    for tier in Tier:
+        theirs = policy.head_start(tier)
+        bound = ticket.queued_at - mine + theirs
+        tie = TIE_ALL if theirs < mine else TIE_NONE if theirs > mine else TIE_LOWER_ID
+        if policy.overdue_overtakes and overdue_before > bound:
+            bound, tie = overdue_before, TIE_NONE  # waited exactly the target: not yet overdue
+        bounds[tier] = (bound, tie)
+    return bounds

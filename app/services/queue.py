@@ -7,16 +7,15 @@ can never both succeed; the database's unique indexes back up the rest.
 from __future__ import annotations
 
 import secrets
-from collections import Counter as Tally
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..bootstrap import Runtime
 from ..domain import events as ev
-from ..domain.calling import CallingPolicy, calling_order, people_ahead
+from ..domain.calling import TIE_ALL, TIE_LOWER_ID, CallingPolicy, ahead_bounds, calling_order
 from ..domain.errors import Conflict, CounterBusy, HallClosed, IllegalTransition, Invalid, NotFound
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
 from ..domain.hours import OpeningHours, business_day, local_time, parse_zone
@@ -92,19 +91,49 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None) -> dict
         day = business_day(now, parse_zone(hall.timezone))
         policy = CallingPolicy.from_dict(hall.calling_policy)
         service_ids = {svc.id for svc in counter.services if svc.active}
-        waiting = _waiting_tickets(s, hall.id, day, service_ids, counter.id)
-        targets = _targets(s, hall.id)
-        for candidate in calling_order(waiting, counter.id, service_ids, now, targets, policy):
-            ticket = _claim(tx, candidate.id, counter, staff_id, now)
-            if ticket is not None:
-                break
-        else:
+        ticket = _claim_best(tx, hall.id, day, service_ids, counter, staff_id, now, _targets(s, hall.id), policy)
+        if ticket is None:
             return {"counter": _counter_brief(counter), "ticket": None}
         _log(s, ticket, Action.CALL, now, counter.id, staff_id)
         tx.record(ev.TicketCalled(hall.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0))
         view = {"counter": _counter_brief(counter), "ticket": _at_counter_view(s, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
+
+
+CANDIDATES_PER_GROUP = 3
+
+
+def _claim_best(tx, hall_id, day, service_ids, counter, staff_id, now, targets, policy) -> Ticket | None:
+    """Claim the first ticket in calling order; if other counters take the candidates first, look again."""
+    while True:
+        candidates = _call_candidates(tx.session, hall_id, day, service_ids, counter.id)
+        if not candidates:
+            return None
+        for candidate in calling_order(candidates, counter.id, service_ids, now, targets, policy):
+            ticket = _claim(tx, candidate.id, counter, staff_id, now)
+            if ticket is not None:
+                return ticket
+
+
+def _call_candidates(s, hall_id: int, day: date, service_ids: set[int], counter_id: int) -> list[WaitingTicket]:
+    """The oldest few waiting tickets of each (service, tier, target counter) group this counter may call.
+
+    Within one group the calling rule's order is plain queue order (same target,
+    same head start), so the rule's first choice is always among these heads, and
+    the database, not Python, walks a long queue.
+    """
+    rank = func.row_number().over(
+        partition_by=(Ticket.service_id, Ticket.tier, Ticket.target_counter_id),
+        order_by=(Ticket.queued_at, Ticket.id),
+    ).label("rank")
+    mine = or_(and_(Ticket.service_id.in_(service_ids), Ticket.target_counter_id.is_(None)),
+               Ticket.target_counter_id == counter_id)
+    sub = select(Ticket.id, Ticket.service_id, Ticket.tier, Ticket.queued_at, Ticket.target_counter_id, rank).where(
+        Ticket.hall_id == hall_id, Ticket.business_day == day, Ticket.state == TicketState.WAITING.value, mine
+    ).subquery()
+    rows = s.execute(select(sub).where(sub.c.rank <= CANDIDATES_PER_GROUP))
+    return [WaitingTicket(r.id, r.service_id, Tier(r.tier), r.queued_at, r.target_counter_id) for r in rows]
 
 
 def _claim(tx, ticket_id: int, counter: Counter, staff_id: int | None, now: datetime) -> Ticket | None:
@@ -355,7 +384,7 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
         now = rt.now()
         zone = parse_zone(hall.timezone)
         day = business_day(now, zone)
-        ctx = _QueueContext.load(s, hall, day, now)
+        ctx = _QueueContext.load(s, hall, day)
         services = []
         for svc in ctx.services.values():
             if not svc.active:
@@ -406,18 +435,22 @@ def _recent_calls(s, hall_id: int, day: date, zone, limit: int = 10) -> list[dic
 class _QueueContext:
     """What wait estimates need, loaded in a few queries for one hall and day."""
 
-    def __init__(self, services, waiting, open_counters, busy_counters, samples):
+    def __init__(self, services, waiting_by_service, open_counters, busy_counters, samples):
         self.services: dict[int, ServiceType] = services
-        self.waiting: list[WaitingTicket] = waiting
-        self.waiting_by_service = Tally(t.service_id for t in waiting if t.target_counter_id is None)
+        self.waiting_by_service: dict[int, int] = waiting_by_service
         self.open_counters = open_counters
         self.busy_counters = busy_counters
         self.samples = samples
 
     @classmethod
-    def load(cls, s, hall: Hall, day: date, now: datetime, service_id: int | None = None) -> "_QueueContext":
+    def load(cls, s, hall: Hall, day: date, service_id: int | None = None) -> "_QueueContext":
         services = {svc.id: svc for svc in s.execute(select(ServiceType).where(ServiceType.hall_id == hall.id)).scalars()}
-        waiting = _waiting_tickets(s, hall.id, day, None, None)
+        waiting_by_service = dict(s.execute(
+            select(Ticket.service_id, func.count())
+            .where(Ticket.hall_id == hall.id, Ticket.business_day == day, Ticket.state == TicketState.WAITING.value,
+                   Ticket.target_counter_id.is_(None))
+            .group_by(Ticket.service_id)
+        ).all())
         open_rows = s.execute(
             select(Counter.id, counter_services.c.service_id)
             .join(counter_services, counter_services.c.counter_id == Counter.id)
@@ -431,7 +464,7 @@ class _QueueContext:
             select(Ticket.counter_id).where(Ticket.hall_id == hall.id,
                                             Ticket.state.in_([x.value for x in AT_COUNTER_STATES]))
         ).scalars())
-        return cls(services, waiting, open_counters, busy, _handle_samples(s, hall.id, service_id))
+        return cls(services, waiting_by_service, open_counters, busy, _handle_samples(s, hall.id, service_id))
 
     def service_load(self, service_id: int) -> ServiceLoad:
         svc = self.services[service_id]
@@ -469,16 +502,37 @@ def _handle_samples(s, hall_id: int, service_id: int | None) -> dict[int, list[f
     return samples
 
 
+def _people_ahead(s, ticket: Ticket, now: datetime, targets: ServiceTargets, policy: CallingPolicy) -> int:
+    """Waiting tickets called before this one: counted by the database with the rule's per-tier bounds."""
+    bounds = ahead_bounds(_waiting_ticket(ticket), now, targets, policy)
+    same_target = (Ticket.target_counter_id.is_(None) if ticket.target_counter_id is None
+                   else Ticket.target_counter_id == ticket.target_counter_id)
+    return s.execute(
+        select(func.count()).where(
+            Ticket.hall_id == ticket.hall_id, Ticket.business_day == ticket.business_day,
+            Ticket.state == TicketState.WAITING.value, Ticket.service_id == ticket.service_id, same_target,
+            Ticket.id != ticket.id,
+            or_(*[_before(tier, bound, tie, ticket.id) for tier, (bound, tie) in bounds.items()]),
+        )
+    ).scalar_one()
+
+
+def _before(tier: Tier, bound: datetime, tie: str, ticket_id: int):
+    """SQL for: a ticket of ``tier`` that comes before ``ticket_id`` (see calling.ahead_bounds)."""
+    at_bound = {TIE_ALL: Ticket.queued_at == bound,
+                TIE_LOWER_ID: and_(Ticket.queued_at == bound, Ticket.id < ticket_id)}.get(tie)
+    earlier = Ticket.queued_at < bound
+    return and_(Ticket.tier == tier.value, earlier if at_bound is None else or_(earlier, at_bound))
+
+
 def _ticket_view(s, ticket: Ticket, hall: Hall, now: datetime, with_token: bool = False) -> dict:
     view = _ticket_brief(ticket)
     service = s.get(ServiceType, ticket.service_id)
     view["service"] = _service_brief(service)
     view["hall"] = {"id": hall.id, "name_zh": hall.name_zh, "name_en": hall.name_en}
     if ticket.state == TicketState.WAITING.value:
-        ctx = _QueueContext.load(s, hall, ticket.business_day, now, service_id=ticket.service_id)
-        policy = CallingPolicy.from_dict(hall.calling_policy)
-        me = _waiting_ticket(ticket)
-        ahead = people_ahead(me, ctx.waiting, now, _targets_from(ctx.services), policy)
+        ctx = _QueueContext.load(s, hall, ticket.business_day, service_id=ticket.service_id)
+        ahead = _people_ahead(s, ticket, now, _targets_from(ctx.services), CallingPolicy.from_dict(hall.calling_policy))
         view["people_ahead"] = ahead
         view["estimated_wait_s"] = estimate_wait_s(ahead, ctx.service_load(ticket.service_id))
     else:

@@ -93,3 +93,37 @@ def test_ordinary_customers_are_served_within_target_even_under_a_flood_of_vips(
         older = sum(1 for o in everyone if o.queued_at < t.queued_at or (o.queued_at == t.queued_at and o.id < t.id))
         bound = TARGETS.target(1) + service_s * (older / counters + 1) + service_s
         assert (called - issued).total_seconds() <= bound
+
+
+def ahead_by_bounds(me, tickets, bounds):
+    from app.domain.calling import TIE_ALL, TIE_LOWER_ID
+
+    def before(t):
+        bound, tie = bounds[t.tier]
+        if t.queued_at != bound:
+            return t.queued_at < bound
+        return tie == TIE_ALL or (tie == TIE_LOWER_ID and t.id < me.id)
+
+    return sum(1 for t in tickets if t.id != me.id and t.service_id == me.service_id and before(t))
+
+
+@st.composite
+def coarse_queues(draw):
+    """Minute-granular times, so that ties of every kind happen often."""
+    n = draw(st.integers(1, 30))
+    return [
+        WaitingTicket(i, draw(st.sampled_from([1, 3])), draw(st.sampled_from(list(Tier))),
+                      T0 + timedelta(minutes=draw(st.integers(0, 60))))
+        for i in range(n)
+    ]
+
+
+@given(st.one_of(queues(), coarse_queues()), policies, st.integers(0, 180), st.data())
+def test_counting_by_tier_bounds_gives_the_same_people_ahead_as_sorting(tickets, policy, now_min, data):
+    from app.domain.calling import ahead_bounds, people_ahead
+
+    now = T0 + timedelta(minutes=now_min)
+    policy = data.draw(st.sampled_from([policy, CallingPolicy.from_dict({"head_start_s": {"vip": 300, "star": 300}})]))
+    me = data.draw(st.sampled_from(tickets))
+    bounds = ahead_bounds(me, now, TARGETS, policy)
+    assert ahead_by_bounds(me, tickets, bounds) == people_ahead(me, tickets, now, TARGETS, policy)

@@ -79,3 +79,17 @@ def test_the_rule_is_described_in_chinese_and_english_with_its_numbers():
     words = CallingPolicy().describe()
     assert "VIP 提前 15 分钟" in words["zh"] and "20 分钟" in words["zh"]
     assert "VIP 15 min" in words["en"] and "target wait" in words["en"]
+
+
+def test_database_bounds_agree_with_sorting_on_exact_ties():
+    from app.domain.calling import TIE_ALL, TIE_LOWER_ID, TIE_NONE, ahead_bounds
+
+    policy = CallingPolicy.from_dict({"head_start_s": {"vip": 300}})
+    me = ticket(5, 10, Tier.VIP, service=2)
+    tickets = [me, ticket(1, 5, service=2), ticket(9, 10, Tier.VIP, service=2), ticket(2, 10, Tier.VIP, service=2)]
+    now = T0 + timedelta(minutes=12)
+    bounds = ahead_bounds(me, now, TARGETS, policy)
+    assert bounds[Tier.ORDINARY] == (T0 + timedelta(minutes=5), TIE_ALL)  # same priority time, came earlier
+    assert bounds[Tier.VIP] == (T0 + timedelta(minutes=10), TIE_LOWER_ID)  # same time, lower id first
+    assert bounds[Tier.GREEN][1] == TIE_NONE
+    assert people_ahead(me, tickets, now, TARGETS, policy) == 2  # ticket 1 and ticket 2
