@@ -96,6 +96,12 @@ def create_hall(rt: Runtime, data: dict) -> dict:
 
 
 def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
+    if "calling_policy" in changes:
+        with rt.reader() as tx:
+            current = dict(_get(tx.session, Hall, hall_id, "hall_id").calling_policy or {})
+        new = changes["calling_policy"]
+        changes["calling_policy"] = {**current, **new, "head_start_s": {
+            **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
     _check_hall_settings(changes)
     return _update(rt, Hall, hall_id, "hall_id", changes, hall_view, unique_field="code")
 
@@ -218,6 +224,7 @@ def _check_staff_hall(rt: Runtime, data: dict) -> None:
 
 def list_devices(rt: Runtime, hall_id: int) -> list[dict]:
     with rt.reader() as tx:
+        _get(tx.session, Hall, hall_id, "hall_id")
         rows = tx.session.execute(select(Device).where(Device.hall_id == hall_id).order_by(Device.id)).scalars()
         return [device_view(d) for d in rows]
 

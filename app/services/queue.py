@@ -6,6 +6,7 @@ can never both succeed; the database's unique indexes back up the rest.
 """
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date, datetime
 
@@ -23,6 +24,7 @@ from ..domain.model import AT_COUNTER_STATES, Action, ServiceTargets, TicketStat
 from ..storage.orm import Counter, Hall, ServiceType, Ticket, TicketEvent, TicketSequence, counter_services
 
 MOBILE_DIGITS = 11
+_MAINLAND_MOBILE = re.compile(r"^(?:\+?86)?(1\d{10})$")
 
 
 # --------------------------------------------------------------------------- issue
@@ -717,9 +719,7 @@ def normalise_mobile(mobile: str | None) -> str | None:
     """A mainland mobile number: 11 digits starting with 1; +86 / 86 / spaces / dashes accepted."""
     if mobile is None or str(mobile).strip() == "":
         return None
-    digits = "".join(ch for ch in str(mobile) if ch.isdigit())
-    if digits.startswith("86") and len(digits) == MOBILE_DIGITS + 2:
-        digits = digits[2:]
-    if len(digits) != MOBILE_DIGITS or not digits.startswith("1"):
+    match = _MAINLAND_MOBILE.match(re.sub(r"[\s-]", "", str(mobile)))
+    if match is None:
         raise Invalid("mobile must be an 11-digit mainland number starting with 1", field="mobile")
-    return digits
+    return match.group(1)

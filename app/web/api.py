@@ -42,6 +42,15 @@ def _http_error(exc: HTTPException):
     return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description)
 
 
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _api_routing_error(exc: HTTPException):
+    """Routing fails before a blueprint is chosen, so the blueprint handler above never sees these."""
+    if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+        return _http_error(exc)
+    return exc
+
+
 # --------------------------------------------------------------------------- auth
 
 @api.route("/auth/tokens", "POST", tag="auth", access="public", body=LoginBody, status=201)
@@ -68,8 +77,15 @@ def revoke_token():
 
 @api.route("/me", "GET", tag="auth", access="any signed-in caller")
 def me():
-    """Who the caller is: staff member or device, role and hall."""
-    return access.principal().to_dict()
+    """Who the caller is: staff member or device, role and hall.
+
+    For a signed-in browser session it also returns `csrf_token`, which pages send
+    back as the `X-CSRF-Token` header on POST / PATCH / DELETE.
+    """
+    who = access.principal().to_dict()
+    if "Authorization" not in request.headers and session.get("csrf"):
+        who["csrf_token"] = session["csrf"]
+    return who
 
 
 # --------------------------------------------------------------------------- organisation
@@ -260,6 +276,7 @@ def hall_queue(hall_id: int):
 # --------------------------------------------------------------------------- counter actions
 
 def _operator(counter_id: int):
+    access.principal()  # 401 before revealing whether the counter exists
     return access.operate_counter(config.counter_hall(rt(), counter_id))
 
 
@@ -267,6 +284,7 @@ def _operator(counter_id: int):
            access="administrator, head office, the hall's staff and devices")
 def counter_state(counter_id: int):
     """A counter's console view: current ticket and the queue it serves, in calling order."""
+    access.principal()
     access.view_hall(config.counter_hall(rt(), counter_id))
     return queue.counter_state(rt(), counter_id)
 

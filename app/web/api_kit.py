@@ -14,7 +14,9 @@ from typing import Callable
 from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from ..domain.errors import DomainError, Invalid
+from ..domain.errors import DomainError, Invalid, NotFound
+
+MAX_ID = 2**31 - 1  # PostgreSQL integer
 
 _RULE_PARAM = re.compile(r"<(?:(int|string|path):)?(\w+)>")
 
@@ -38,6 +40,12 @@ class Operation:
     status: int
 
 
+def require_principal() -> None:
+    from .access import principal  # late: access imports the services
+
+    principal()
+
+
 class Api:
     def __init__(self, blueprint: Blueprint) -> None:
         self.blueprint = blueprint
@@ -52,6 +60,11 @@ class Api:
 
             @wraps(fn)
             def view(**kwargs):
+                for key, value in kwargs.items():  # larger than the database's integer: unknown
+                    if isinstance(value, int) and not 0 < value <= MAX_ID:
+                        raise NotFound(f"no {key.removesuffix('_id')} {value}", field=key)
+                if access != "public":
+                    require_principal()  # 401 comes before anything about the body
                 if body is not None:
                     kwargs["body"] = parse_body(body)
                 result = fn(**kwargs)
@@ -72,6 +85,8 @@ class Api:
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """The JSON body as ``model``; a 400/422 naming the field otherwise."""
+    if not request.get_data() and not any(f.is_required() for f in model.model_fields.values()):
+        return model()  # e.g. a bare POST .../finish: every field is optional
     data = request.get_json(silent=True)
     if data is None:
         raise BadRequestBody("the body must be JSON (Content-Type: application/json)")

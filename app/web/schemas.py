@@ -10,6 +10,7 @@ from ..domain.model import DeviceKind, Role, Tier
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Prefix = Annotated[str, Field(min_length=1, max_length=2, pattern=r"^[A-Z]{1,2}$")]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Seconds = Annotated[int, Field(ge=0, le=24 * 3600)]
 
 
@@ -29,7 +30,7 @@ class RegionBody(Strict):
 
 
 class CityBody(Strict):
-    region_id: int
+    region_id: Id
     code: Code
     name_zh: Name
     name_en: str = ""
@@ -43,7 +44,7 @@ class CallingPolicyBody(Strict):
 
 
 class HallBody(Strict):
-    city_id: int
+    city_id: Id
     code: Code
     name_zh: Name
     name_en: str = ""
@@ -92,13 +93,13 @@ class ServicePatch(Strict):
 class CounterBody(Strict):
     number: Annotated[int, Field(ge=1, le=999)]
     name: str = ""
-    service_ids: list[int] = Field(default_factory=list)
+    service_ids: list[Id] = Field(default_factory=list)
 
 
 class CounterPatch(Strict):
     number: Annotated[int, Field(ge=1, le=999)] | None = None
     name: str | None = None
-    service_ids: list[int] | None = None
+    service_ids: list[Id] | None = None
     active: bool | None = None
 
 
@@ -108,7 +109,7 @@ class StaffBody(Strict):
     staff_number: str = ""
     password: Annotated[str, Field(min_length=8, max_length=200)]
     role: Role
-    hall_id: int | None = None
+    hall_id: Id | None = None
 
 
 class StaffPatch(Strict):
@@ -116,18 +117,18 @@ class StaffPatch(Strict):
     staff_number: str | None = None
     password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
     role: Role | None = None
-    hall_id: int | None = None
+    hall_id: Id | None = None
     active: bool | None = None
 
 
 class DeviceBody(Strict):
     kind: DeviceKind
     name: Name
-    counter_id: int | None = None
+    counter_id: Id | None = None
 
 
 class IssueBody(Strict):
-    service_id: int
+    service_id: Id
     tier: Tier = Tier.ORDINARY
     mobile: Annotated[str, Field(max_length=20)] | None = Field(
         default=None, description="For the post-service SMS survey; 11-digit mainland mobile"
@@ -135,17 +136,17 @@ class IssueBody(Strict):
 
 
 class OpenCounterBody(Strict):
-    service_ids: list[int] | None = Field(default=None, description="Services served from now on; omit to keep")
+    service_ids: list[Id] | None = Field(default=None, description="Services served from now on; omit to keep")
 
 
 class CounterActionBody(Strict):
-    ticket_id: int | None = Field(default=None, description="The ticket the console shows; refused if it moved on")
+    ticket_id: Id | None = Field(default=None, description="The ticket the console shows; refused if it moved on")
 
 
 class TransferBody(Strict):
-    to_service_id: int
-    to_counter_id: int | None = None
-    ticket_id: int | None = None
+    to_service_id: Id
+    to_counter_id: Id | None = None
+    ticket_id: Id | None = None
 
 
 ChangeKind = Literal["create", "update"]

@@ -1,0 +1,385 @@
+"""Who may call what over HTTP: the role x endpoint matrix of app/web/access.py, and token life.
+
+The matrix walks every operation registered in ``app.web.api.api.operations``; an
+endpoint without a row in ``EXPECTED`` fails, so a new route cannot ship without
+an access decision written down here.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from app.services import config, queue
+from app.storage.orm import Staff, Ticket
+from app.web.api import PREFIX, api
+
+from ..world import PASSWORD, World, bearer, staff_token
+
+# --------------------------------------------------------------------------- principals
+
+ANONYMOUS = "anonymous"
+PRINCIPALS = (ANONYMOUS, "admin", "hq", "m1", "m2", "s1", "s2", "kiosk", "display")
+STAFF = ("admin", "hq", "m1", "m2", "s1", "s2")
+
+EVERYONE = frozenset(PRINCIPALS)
+SIGNED_IN = EVERYONE - {ANONYMOUS}
+ADMIN = frozenset({"admin"})
+READ_ALL_CONFIG = frozenset({"admin", "hq"})                              # read config, no hall
+READ_HALL_CONFIG = frozenset({"admin", "hq", "m1"})                       # read config of hall 1
+VIEW_HALL = frozenset({"admin", "hq", "m1", "s1", "kiosk", "display"})    # view hall 1 queue
+ISSUE = frozenset({"admin", "m1", "s1", "kiosk"})                         # issue in hall 1
+OPERATE = frozenset({"admin", "m1", "s1"})                                # operate a hall 1 counter
+MANAGERS_AND_UP = frozenset({"admin", "hq", "m1", "m2"})                  # staff list (managers: own hall)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The hall 1 resources every matrix request is aimed at."""
+
+    hall_id: int
+    region_id: int
+    city_id: int
+    service_a: int
+    service_b: int
+    counter_id: int
+    colleague_id: int  # t1, a counter staff member of hall 1 (the PATCH /staff target)
+    ticket_token: str
+
+
+@dataclass(frozen=True)
+class Row:
+    allowed: frozenset[str]
+    body: Callable[[Target], dict] | None = None
+
+
+EXPECTED: dict[str, Row] = {
+    # auth
+    "create_token": Row(EVERYONE, lambda t: {"username": "s1", "password": PASSWORD}),
+    "revoke_token": Row(SIGNED_IN),
+    "me": Row(SIGNED_IN),
+    # organisation
+    "list_regions": Row(READ_ALL_CONFIG),
+    "create_region": Row(ADMIN, lambda t: {"code": "R9", "name_zh": "新区"}),
+    "list_cities": Row(READ_ALL_CONFIG),
+    "create_city": Row(ADMIN, lambda t: {"region_id": t.region_id, "code": "C9", "name_zh": "新城"}),
+    "list_halls": Row(SIGNED_IN),  # filtered to the caller's own hall below head office
+    "create_hall": Row(ADMIN, lambda t: {"city_id": t.city_id, "code": "H9", "name_zh": "新厅"}),
+    "get_hall": Row(READ_HALL_CONFIG),
+    "update_hall": Row(ADMIN, lambda t: {"name_en": "Hall One"}),
+    # services and counters
+    "list_services": Row(VIEW_HALL),
+    "create_service": Row(ADMIN, lambda t: {"code": "svcx", "prefix": "X", "name_zh": "业务X"}),
+    "update_service": Row(ADMIN, lambda t: {"name_en": "Service A, renamed"}),
+    "list_counters": Row(VIEW_HALL),
+    "create_counter": Row(ADMIN, lambda t: {"number": 9, "name": "9号窗口"}),
+    "update_counter": Row(ADMIN, lambda t: {"name": "一号窗口"}),
+    # staff and devices
+    "list_staff": Row(MANAGERS_AND_UP),
+    "create_staff": Row(ADMIN, lambda t: {"username": "newbie", "name": "新人", "password": PASSWORD,
+                                          "role": "counter_staff", "hall_id": t.hall_id}),
+    "update_staff": Row(ADMIN, lambda t: {"name": "改名"}),
+    "list_devices": Row(READ_HALL_CONFIG),  # the "read config" rule of access.py
+    "register_device": Row(ADMIN, lambda t: {"kind": "display", "name": "screen 9"}),
+    # kiosk and customer
+    "issue_ticket": Row(ISSUE, lambda t: {"service_id": t.service_a}),
+    "ticket_status": Row(EVERYONE),
+    "cancel_ticket": Row(EVERYONE),
+    "hall_queue": Row(VIEW_HALL),
+    # counter actions
+    "counter_state": Row(VIEW_HALL),
+    "open_counter": Row(OPERATE, lambda t: {}),
+    "close_counter": Row(OPERATE),
+    "call_next": Row(OPERATE),
+    "recall": Row(OPERATE, lambda t: {}),
+    "start_service": Row(OPERATE, lambda t: {}),
+    "finish_service": Row(OPERATE, lambda t: {}),
+    "no_show": Row(OPERATE, lambda t: {}),
+    "transfer": Row(OPERATE, lambda t: {"to_service_id": t.service_b}),
+}
+
+OPERATIONS = {op.endpoint: op for op in api.operations}
+_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _target(rt, world: World) -> Target:
+    h = world.one
+    ticket = queue.issue_ticket(rt, h.id, h.services["A"])
+    return Target(
+        hall_id=h.id,
+        region_id=config.list_regions(rt)[0]["id"],
+        city_id=config.list_cities(rt)[0]["id"],
+        service_a=h.services["A"],
+        service_b=h.services["B"],
+        counter_id=h.counters[1],
+        colleague_id=h.staff["t1"],
+        ticket_token=ticket["public_token"],
+    )
+
+
+def _url(rule: str, t: Target) -> str:
+    values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
+              "staff_id": t.colleague_id, "token": t.ticket_token}
+
+    def fill(m: re.Match) -> str:
+        assert m.group(1) in values, f"the matrix does not know path parameter <{m.group(1)}> of {rule}"
+        return str(values[m.group(1)])
+
+    return PREFIX + _PARAM.sub(fill, rule)
+
+
+def _headers(rt, world: World, who: str) -> dict:
+    """A fresh credential per request, so revoking one (DELETE /auth/tokens/current) spoils nothing else."""
+    if who == ANONYMOUS:
+        return {}
+    if who in STAFF:
+        return bearer(staff_token(rt, world.staff[who]))
+    return bearer(world.one.tokens[who])
+
+
+def _call(client, method: str, url: str, headers: dict, body: dict | None):
+    kwargs = {"headers": headers}
+    if body is not None:
+        kwargs["json"] = body
+    return client.open(url, method=method.upper(), **kwargs)
+
+
+def _error(resp) -> dict:
+    payload = resp.get_json(silent=True) or {}
+    return payload.get("error") or {}
+
+
+# --------------------------------------------------------------------------- the matrix
+
+def test_the_access_table_has_exactly_one_row_per_registered_operation():
+    registered = [op.endpoint for op in api.operations]
+    assert len(registered) == len(set(registered)), "two operations share an endpoint name"
+    missing = sorted(set(registered) - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - set(registered))
+    assert not missing, f"endpoints without an access row: {missing}"
+    assert not stale, f"access rows for endpoints that no longer exist: {stale}"
+
+
+def test_every_operation_that_takes_a_body_gets_a_valid_one_in_the_matrix():
+    """Bodies are parsed before the access check, so a denial is only visible with a valid body."""
+    lacking = [op.endpoint for op in api.operations
+               if op.body is not None and op.endpoint in EXPECTED and EXPECTED[op.endpoint].body is None]
+    assert not lacking, f"rows need a body: {lacking}"
+
+
+@pytest.mark.parametrize("endpoint", [op.endpoint for op in api.operations])
+def test_each_principal_is_let_in_or_turned_away_as_the_access_matrix_says(endpoint, client, rt, world):
+    assert endpoint in EXPECTED, f"{endpoint} has no row in the access matrix"
+    op, row = OPERATIONS[endpoint], EXPECTED[endpoint]
+    target = _target(rt, world)
+    url = _url(op.rule, target)
+    body = row.body(target) if row.body else None
+    wrong = []
+    # Turned-away callers first, so the hall 1 resources are untouched when they knock.
+    for who in sorted(PRINCIPALS, key=lambda p: p in row.allowed):
+        resp = _call(client, op.method, url, _headers(rt, world, who), body)
+        if who in row.allowed:
+            ok = resp.status_code not in (401, 403) and resp.status_code < 500
+            expected = "allowed (not 401/403/5xx)"
+        else:
+            want = 401 if who == ANONYMOUS else 403
+            ok = resp.status_code == want and _error(resp).get("status") == want
+            expected = f"{want} with the error shape"
+        if not ok:
+            wrong.append(f"{who}: got {resp.status_code} {resp.get_data(as_text=True)[:160]!r}, expected {expected}")
+    assert not wrong, f"{op.method.upper()} {op.rule}:\n" + "\n".join(wrong)
+
+
+def test_a_principal_only_sees_the_halls_it_belongs_to_in_the_hall_list(client, rt, world):
+    def hall_ids(who):
+        resp = client.get(f"{PREFIX}/halls", headers=_headers(rt, world, who))
+        assert resp.status_code == 200
+        return {h["id"] for h in resp.get_json()["halls"]}
+
+    both = {world.one.id, world.two.id}
+    assert hall_ids("admin") == both and hall_ids("hq") == both
+    for who in ("m1", "s1", "kiosk", "display"):
+        assert hall_ids(who) == {world.one.id}, who
+    assert hall_ids("m2") == {world.two.id}
+
+
+def test_a_manager_lists_only_the_staff_of_their_own_hall(client, rt, world):
+    resp = client.get(f"{PREFIX}/staff", headers=_headers(rt, world, "m2"))
+    assert resp.status_code == 200
+    assert {s["hall_id"] for s in resp.get_json()["staff"]} == {world.two.id}
+
+
+def test_devices_of_one_hall_are_turned_away_from_another_hall(client, rt, world):
+    kiosk1, display1 = bearer(world.one.tokens["kiosk"]), bearer(world.one.tokens["display"])
+    two = world.two
+    resp = client.post(f"{PREFIX}/halls/{two.id}/tickets", json={"service_id": two.services["A"]}, headers=kiosk1)
+    assert resp.status_code == 403
+    assert client.get(f"{PREFIX}/halls/{two.id}/queue", headers=display1).status_code == 403
+    assert client.get(f"{PREFIX}/counters/{two.counters[1]}", headers=kiosk1).status_code == 403
+
+
+def test_an_anonymous_caller_is_told_to_sign_in_before_learning_whether_a_counter_exists(client, world):
+    """Any non-public endpoint answers 401 to an anonymous caller, whatever the resource id."""
+    for path in (f"/counters/{world.one.counters[1]}/open", "/counters/999999/open", "/counters/999999/call-next"):
+        resp = client.post(PREFIX + path, json={})
+        assert resp.status_code == 401, f"{path}: {resp.status_code} {resp.get_json()}"
+    resp = client.get(f"{PREFIX}/counters/999999")
+    assert resp.status_code == 401, resp.get_json()
+
+
+# --------------------------------------------------------------------------- token life
+
+def test_a_revoked_token_is_refused_while_other_tokens_of_the_same_person_still_work(client, rt, world):
+    token, other = staff_token(rt, world.staff["s1"]), staff_token(rt, world.staff["s1"])
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 200
+    resp = client.delete(f"{PREFIX}/auth/tokens/current", headers=bearer(token))
+    assert resp.status_code == 200 and resp.get_json() == {"revoked": True}
+    resp = client.get(f"{PREFIX}/me", headers=bearer(token))
+    assert resp.status_code == 401
+    assert _error(resp)["field"] == "Authorization"
+    assert client.get(f"{PREFIX}/me", headers=bearer(other)).status_code == 200
+
+
+def test_a_token_from_the_sign_in_endpoint_works_until_it_is_revoked(client, world):
+    resp = client.post(f"{PREFIX}/auth/tokens", json={"username": "m1", "password": PASSWORD})
+    assert resp.status_code == 201
+    token = resp.get_json()["token"]
+    me = client.get(f"{PREFIX}/me", headers=bearer(token)).get_json()
+    assert me["id"] == world.staff["m1"] and me["role"] == "hall_manager" and me["hall_id"] == world.one.id
+    assert client.delete(f"{PREFIX}/auth/tokens/current", headers=bearer(token)).status_code == 200
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 401
+
+
+def test_a_wrong_password_gets_no_token(client, world):
+    resp = client.post(f"{PREFIX}/auth/tokens", json={"username": "m1", "password": "not-the-password"})
+    assert resp.status_code == 401
+    assert "token" not in resp.get_json() and _error(resp)["field"] == "password"
+
+
+def test_an_unknown_bearer_token_is_refused(client, world):
+    for token in ("st_made-up", "dv_made-up", "nonsense"):
+        assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 401, token
+
+
+def test_a_staff_token_expires_after_the_api_token_ttl_of_twelve_hours(client, rt, world, clock):
+    token = staff_token(rt, world.staff["s1"])
+    clock.advance(hours=11, minutes=59)
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 200
+    clock.advance(minutes=1)
+    resp = client.get(f"{PREFIX}/me", headers=bearer(token))
+    assert resp.status_code == 401
+    assert _error(resp)["status"] == 401
+    resp = client.get(f"{PREFIX}/halls/{world.one.id}/queue", headers=bearer(token))
+    assert resp.status_code == 401
+
+
+def test_a_deactivated_staff_member_can_neither_use_their_token_nor_sign_in_again(client, rt, world):
+    token = staff_token(rt, world.staff["s1"])
+    admin = bearer(staff_token(rt, world.staff["admin"]))
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 200
+    resp = client.patch(f"{PREFIX}/staff/{world.staff['s1']}", json={"active": False}, headers=admin)
+    assert resp.status_code == 200 and resp.get_json()["active"] is False
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 401
+    counter = world.one.counters[1]
+    assert client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=bearer(token)).status_code == 401
+    assert client.post(f"{PREFIX}/auth/tokens", json={"username": "s1", "password": PASSWORD}).status_code == 401
+
+
+# --------------------------------------------------------------------------- browser session
+
+def _sign_in(client, username: str) -> str:
+    resp = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:200]
+    with client.session_transaction() as sess:
+        return sess["csrf"]
+
+
+def _ticket_count(rt) -> int:
+    with rt.reader() as tx:
+        return tx.session.execute(select(func.count()).select_from(Ticket)).scalar_one()
+
+
+def test_a_signed_in_browser_session_reads_the_api_without_a_csrf_header(client, world):
+    _sign_in(client, "s1")
+    me = client.get(f"{PREFIX}/me")
+    assert me.status_code == 200 and me.get_json()["id"] == world.staff["s1"]
+    assert client.get(f"{PREFIX}/halls/{world.one.id}/queue").status_code == 200
+    assert client.get(f"{PREFIX}/halls/{world.two.id}/queue").status_code == 403
+
+
+def test_a_session_write_without_the_csrf_header_is_refused_and_stores_nothing(client, rt, world):
+    _sign_in(client, "s1")
+    url, body = f"{PREFIX}/halls/{world.one.id}/tickets", {"service_id": world.one.services["A"]}
+    for headers in ({}, {"X-CSRF-Token": "guessed"}):
+        resp = client.post(url, json=body, headers=headers)
+        assert resp.status_code == 403, headers
+        assert _error(resp)["field"] == "X-CSRF-Token"
+    assert _ticket_count(rt) == 0
+
+
+def test_a_session_write_with_the_csrf_header_succeeds(client, rt, world):
+    csrf = _sign_in(client, "s1")
+    resp = client.post(f"{PREFIX}/halls/{world.one.id}/tickets", json={"service_id": world.one.services["A"]},
+                       headers={"X-CSRF-Token": csrf})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["label"] == "A001"
+    assert _ticket_count(rt) == 1
+
+
+def test_signing_in_again_replaces_the_csrf_token(client, world):
+    first = _sign_in(client, "s1")
+    second = _sign_in(client, "s1")
+    assert first != second
+    resp = client.post(f"{PREFIX}/halls/{world.one.id}/tickets", json={"service_id": world.one.services["A"]},
+                       headers={"X-CSRF-Token": first})
+    assert resp.status_code == 403
+
+
+def test_a_session_of_a_deactivated_staff_member_stops_working(client, rt, world):
+    _sign_in(client, "s1")
+    assert client.get(f"{PREFIX}/me").status_code == 200
+    config.update_staff(rt, world.staff["s1"], {"active": False})
+    assert client.get(f"{PREFIX}/me").status_code == 401
+
+
+def test_signing_out_through_the_api_ends_the_browser_session(client, world):
+    csrf = _sign_in(client, "s1")
+    assert client.delete(f"{PREFIX}/auth/tokens/current", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert client.get(f"{PREFIX}/me").status_code == 401
+
+
+# --------------------------------------------------------------------------- privilege escalation
+
+def test_a_manager_cannot_raise_their_own_role(client, rt, world):
+    m1 = world.staff["m1"]
+    headers = bearer(staff_token(rt, m1))
+    for change in ({"role": "admin"}, {"role": "head_office", "hall_id": None}, {"hall_id": world.two.id},
+                   {"name": "harmless"}):
+        resp = client.patch(f"{PREFIX}/staff/{m1}", json=change, headers=headers)
+        assert resp.status_code == 403, change
+    with rt.reader() as tx:
+        me = tx.session.get(Staff, m1)
+        assert (me.role, me.hall_id, me.name) == ("hall_manager", world.one.id, "厅经理1")
+    assert client.get(f"{PREFIX}/me", headers=headers).get_json()["role"] == "hall_manager"
+
+
+def test_a_manager_cannot_raise_their_own_role_through_a_browser_session_either(client, rt, world):
+    csrf = _sign_in(client, "m1")
+    resp = client.patch(f"{PREFIX}/staff/{world.staff['m1']}", json={"role": "admin"}, headers={"X-CSRF-Token": csrf})
+    assert resp.status_code == 403
+    with rt.reader() as tx:
+        assert tx.session.get(Staff, world.staff["m1"]).role == "hall_manager"
+
+
+def test_counter_staff_cannot_create_accounts_for_themselves(client, rt, world):
+    headers = bearer(staff_token(rt, world.staff["s1"]))
+    resp = client.post(f"{PREFIX}/staff", json={"username": "sneaky", "name": "x", "password": PASSWORD,
+                                                 "role": "admin"}, headers=headers)
+    assert resp.status_code == 403
+    with rt.reader() as tx:
+        assert tx.session.execute(select(Staff).where(Staff.username == "sneaky")).first() is None
