@@ -86,7 +86,7 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None) -> dict
     """Call the next waiting ticket by the hall's calling rule; ``ticket`` is None when nobody waits."""
     with rt.uow() as tx:
         s = tx.session
-        counter = _open_counter(s, counter_id)
+        counter = _open_counter(s, counter_id, lock=True)  # one call at a counter at a time (PostgreSQL)
         _refuse_if_busy(s, counter)
         hall = s.get(Hall, counter.hall_id)
         now = rt.now()
@@ -104,11 +104,12 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None) -> dict
 
 
 CANDIDATES_PER_GROUP = 3
+CLAIM_ROUNDS = 20
 
 
 def _claim_best(tx, hall_id, day, service_ids, counter, staff_id, now, targets, policy) -> Ticket | None:
     """Claim the first ticket in calling order; if other counters take the candidates first, look again."""
-    while True:
+    for _ in range(CLAIM_ROUNDS):
         candidates = _call_candidates(tx.session, hall_id, day, service_ids, counter.id)
         if not candidates:
             return None
@@ -116,6 +117,7 @@ def _claim_best(tx, hall_id, day, service_ids, counter, staff_id, now, targets, 
             ticket = _claim(tx, candidate.id, counter, staff_id, now)
             if ticket is not None:
                 return ticket
+    raise Conflict("other counters are calling the same customers right now; call again", field="counter_id")
 
 
 def _call_candidates(s, hall_id: int, day: date, service_ids: set[int], counter_id: int) -> list[WaitingTicket]:
@@ -153,13 +155,17 @@ def _claim(tx, ticket_id: int, counter: Counter, staff_id: int | None, now: date
         ).first()
         if locked is None:
             return None
-    result = s.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.state == TicketState.WAITING.value)
-        .values(state=TicketState.CALLED.value, counter_id=counter.id, staff_id=staff_id,
-                called_at=now, recalls=0, target_counter_id=None)
-        .execution_options(synchronize_session=False)
-    )
+    try:
+        result = s.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.state == TicketState.WAITING.value)
+            .values(state=TicketState.CALLED.value, counter_id=counter.id, staff_id=staff_id,
+                    called_at=now, recalls=0, target_counter_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    except IntegrityError:  # uq_ticket_at_counter: another call at this counter won
+        raise CounterBusy(f"counter {counter.number} already has a customer; finish it first",
+                          field="counter_id") from None
     if result.rowcount != 1:
         return None
     ticket = s.get(Ticket, ticket_id)
@@ -322,7 +328,7 @@ def close_counter(rt: Runtime, counter_id: int) -> dict:
     """Close a counter; refused while a customer is at it."""
     with rt.uow() as tx:
         s = tx.session
-        counter = _counter(s, counter_id)
+        counter = _counter(s, counter_id, lock=True)  # waits for a call in progress at this counter
         _refuse_if_busy(s, counter)
         counter.is_open = False
         counter.staff_id = None
@@ -687,15 +693,16 @@ def _services_for_counter(s, hall_id: int, service_ids: list[int]) -> list[Servi
     return list(found)
 
 
-def _counter(s, counter_id: int) -> Counter:
-    counter = s.get(Counter, counter_id)
+def _counter(s, counter_id: int, lock: bool = False) -> Counter:
+    """The counter; ``lock`` takes its row lock (SELECT ... FOR UPDATE; SQLite's BEGIN IMMEDIATE already serialises)."""
+    counter = s.get(Counter, counter_id, with_for_update=True if lock else None)
     if counter is None or not counter.active:
         raise NotFound(f"no counter {counter_id}", field="counter_id")
     return counter
 
 
-def _open_counter(s, counter_id: int) -> Counter:
-    counter = _counter(s, counter_id)
+def _open_counter(s, counter_id: int, lock: bool = False) -> Counter:
+    counter = _counter(s, counter_id, lock)
     if not counter.is_open:
         raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id")
     return counter
