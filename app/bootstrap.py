@@ -1,6 +1,7 @@
 """Wires the adapters together once: database, event bus, clock. Entry points call ``bootstrap``."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
@@ -23,10 +24,20 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     enforce_opening_hours: bool = True
     settings: dict = field(default_factory=dict)
+    write_gate: object = None
+    principal_cache: dict = field(default_factory=dict)  # see services.auth.principal_for_token
+    counter_halls: dict = field(default_factory=dict)  # counter id -> hall id; counters never move
+
+    def __post_init__(self) -> None:
+        if self.write_gate is None and self.engine.dialect.name == "sqlite":
+            # SQLite has one writer at a time. Queue this process's writers on a lock
+            # rather than in SQLite's busy handler, which sleeps and is unfair (p99 of
+            # seconds under load). Other processes still meet at BEGIN IMMEDIATE.
+            self.write_gate = threading.Lock()
 
     def uow(self) -> UnitOfWork:
         """A write transaction (serialised on SQLite)."""
-        return UnitOfWork(self.session_factory, self.bus)
+        return UnitOfWork(self.session_factory, self.bus, self.write_gate)
 
     def reader(self) -> UnitOfWork:
         """A read-only transaction: on SQLite it does not take the write lock."""

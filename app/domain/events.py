@@ -13,7 +13,10 @@ class Event:
         return type(self).__name__
 
     def to_dict(self) -> dict:
-        return {"event": self.name, **asdict(self)}
+        """The payload screens receive (without the ticket's public token)."""
+        data = asdict(self)
+        data.pop("public_token", None)
+        return {"event": self.name, **data}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class TicketCalled(Event):
     counter_id: int
     counter_number: int
     recall: int  # 0 for the first call, 1, 2 ... for recalls
+    public_token: str | None = None  # routes the event to the customer's phone; never broadcast
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class ServiceFinished(Event):
     staff_id: int | None
     handle_s: float
     has_mobile: bool
+    public_token: str | None = None  # routes the event to the customer's phone; never broadcast
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,14 @@ class TicketNoShow(Event):
     ticket_id: int
     label: str
     counter_id: int
+    public_token: str | None = None  # routes the event to the customer's phone; never broadcast
 
 
 @dataclass(frozen=True)
 class TicketCancelled(Event):
     ticket_id: int
     label: str
+    public_token: str | None = None  # routes the event to the customer's phone; never broadcast
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class TicketTransferred(Event):
     to_service_id: int
     from_counter_id: int
     to_counter_id: int | None
+    public_token: str | None = None  # routes the event to the customer's phone; never broadcast
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -73,27 +74,53 @@ def revoke_api_token(rt: Runtime, token: str) -> None:
         if row is not None:
             row.revoked = True
         tx.commit()
+    forget_principals(rt)
+
+
+PRINCIPAL_CACHE_S = 30.0
 
 
 def principal_for_token(rt: Runtime, token: str) -> Principal | None:
-    """The staff member or device holding ``token``, or None if it is unknown, expired or revoked."""
+    """The staff member or device holding ``token``, or None if it is unknown, expired or revoked.
+
+    Answers are kept for 30 s per process (every kiosk and console request carries a
+    token). Revoking a token or changing a staff account or device in this process
+    forgets them at once; another process notices within 30 s.
+    """
     digest = hash_token(token)
+    cached = rt.principal_cache.get(digest)
+    if cached is not None:
+        principal, expires_at, kept_until = cached
+        if time.monotonic() < kept_until and (expires_at is None or rt.now() < expires_at):
+            return principal
+    principal, expires_at = _load_principal(rt, token, digest)
+    if principal is not None:
+        rt.principal_cache[digest] = (principal, expires_at, time.monotonic() + PRINCIPAL_CACHE_S)
+    return principal
+
+
+def forget_principals(rt: Runtime) -> None:
+    """After a change to staff accounts, devices or tokens."""
+    rt.principal_cache.clear()
+
+
+def _load_principal(rt: Runtime, token: str, digest: str):
     with rt.reader() as tx:
         s = tx.session
         if token.startswith(DEVICE_TOKEN_PREFIX):
             device = s.execute(select(Device).where(Device.token_hash == digest)).scalar_one_or_none()
             if device is None or not device.active:
-                return None
+                return None, None
             return Principal("device", device.id, device.name, device.hall_id,
-                             device_kind=DeviceKind(device.kind), counter_id=device.counter_id)
+                             device_kind=DeviceKind(device.kind), counter_id=device.counter_id), None
         row = s.execute(
             select(Staff, ApiToken.expires_at, ApiToken.revoked)
             .join(ApiToken, ApiToken.staff_id == Staff.id)
             .where(ApiToken.token_hash == digest)
         ).first()
         if row is None or row.revoked or row.expires_at <= rt.now() or not row.Staff.active:
-            return None
-        return _staff_principal(row.Staff)
+            return None, None
+        return _staff_principal(row.Staff), row.expires_at
 
 
 def principal_for_staff(rt: Runtime, staff_id: int) -> Principal | None:

@@ -14,7 +14,7 @@ from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.hours import OpeningHours, parse_zone
 from ..domain.model import Role
 from ..storage.orm import City, Counter, Device, Hall, Region, ServiceType, Staff
-from .auth import device_view, hash_password
+from .auth import device_view, forget_principals, hash_password
 
 HALL_SCOPED_ROLES = {Role.COUNTER_STAFF, Role.HALL_MANAGER}
 
@@ -175,8 +175,12 @@ def update_counter(rt: Runtime, counter_id: int, changes: dict) -> dict:
 
 
 def counter_hall(rt: Runtime, counter_id: int) -> int:
-    with rt.reader() as tx:
-        return _get(tx.session, Counter, counter_id, "counter_id").hall_id
+    """The hall of a counter (remembered: a counter never moves to another hall)."""
+    hall_id = rt.counter_halls.get(counter_id)
+    if hall_id is None:
+        with rt.reader() as tx:
+            hall_id = rt.counter_halls[counter_id] = _get(tx.session, Counter, counter_id, "counter_id").hall_id
+    return hall_id
 
 
 def _hall_services(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
@@ -210,7 +214,9 @@ def update_staff(rt: Runtime, staff_id: int, changes: dict) -> dict:
     with rt.reader() as tx:
         current = staff_view(_get(tx.session, Staff, staff_id, "staff_id"))
     _check_staff_hall(rt, {**current, **changes})
-    return _update(rt, Staff, staff_id, "staff_id", changes, staff_view, unique_field="username")
+    result = _update(rt, Staff, staff_id, "staff_id", changes, staff_view, unique_field="username")
+    forget_principals(rt)  # a deactivated or re-roled account takes effect at once
+    return result
 
 
 def _check_staff_hall(rt: Runtime, data: dict) -> None:

@@ -59,10 +59,12 @@ def issue_ticket(
         s.add(ticket)
         s.flush()
         _log(s, ticket, Action.ISSUE, now, detail={"tier": tier.value})
-        view = _ticket_view(s, ticket, hall, now, with_token=True)
         tx.record(ev.TicketIssued(hall.id, ticket.id, ticket.label, service.id, tier.value))
         tx.commit()
-        return view
+    # The estimate is read after commit, so the number's lock is held for three statements only.
+    with rt.reader() as rx:
+        return _ticket_view(rx.session, rx.session.get(Ticket, ticket.id), rx.session.get(Hall, hall_id), now,
+                            with_token=True)
 
 
 def _next_number(session, dialect: str, hall_id: int, prefix: str, day: date) -> int:
@@ -97,7 +99,8 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None) -> dict
         if ticket is None:
             return {"counter": _counter_brief(counter), "ticket": None}
         _log(s, ticket, Action.CALL, now, counter.id, staff_id)
-        tx.record(ev.TicketCalled(hall.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0))
+        tx.record(ev.TicketCalled(hall.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
+                                  ticket.public_token))
         view = {"counter": _counter_brief(counter), "ticket": _at_counter_view(s, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
@@ -183,7 +186,7 @@ def recall(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id:
                            field="ticket_id")
         _transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
         tx.record(ev.TicketCalled(hall.id, ticket.id, ticket.label, ticket.service_id, counter.id,
-                                  counter.number, ticket.recalls))
+                                  counter.number, ticket.recalls, ticket.public_token))
         view = {"counter": _counter_brief(counter), "ticket": _at_counter_view(s, ticket, now)}
         tx.commit()
         return view
@@ -208,7 +211,7 @@ def finish_service(rt: Runtime, counter_id: int, staff_id: int | None = None, ti
         _transition(s, ticket, Action.FINISH, now, counter.id, staff_id, duration_s=handle_s,
                     closed_at=now, counter_id=None, started_at=ticket.started_at or ticket.called_at)
         tx.record(ev.ServiceFinished(hall.id, ticket.id, ticket.label, ticket.service_id, counter.id,
-                                     staff_id, handle_s, ticket.mobile is not None))
+                                     staff_id, handle_s, ticket.mobile is not None, ticket.public_token))
         view = {"counter": _counter_brief(counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
         return view
@@ -225,7 +228,7 @@ def mark_no_show(rt: Runtime, counter_id: int, staff_id: int | None = None, tick
                 field="ticket_id",
             )
         _transition(s, ticket, Action.NO_SHOW, now, counter.id, staff_id, closed_at=now, counter_id=None)
-        tx.record(ev.TicketNoShow(hall.id, ticket.id, ticket.label, counter.id))
+        tx.record(ev.TicketNoShow(hall.id, ticket.id, ticket.label, counter.id, ticket.public_token))
         view = {"counter": _counter_brief(counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
         return view
@@ -259,7 +262,7 @@ def transfer(
             called_at=None, started_at=None, recalls=0, staff_id=None,
         )
         tx.record(ev.TicketTransferred(hall.id, ticket.id, ticket.label, from_service, service.id,
-                                       counter.id, to_counter_id))
+                                       counter.id, to_counter_id, ticket.public_token))
         view = {"counter": _counter_brief(counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
         return view
@@ -272,7 +275,7 @@ def cancel_ticket(rt: Runtime, public_token: str) -> dict:
         ticket = _ticket_by_token(s, public_token)
         now = rt.now()
         _transition(s, ticket, Action.CANCEL, now, None, None, closed_at=now)
-        tx.record(ev.TicketCancelled(ticket.hall_id, ticket.id, ticket.label))
+        tx.record(ev.TicketCancelled(ticket.hall_id, ticket.id, ticket.label, ticket.public_token))
         view = _ticket_brief(ticket)
         tx.commit()
         return view
@@ -297,7 +300,7 @@ def expire_past_days(rt: Runtime) -> int:
             )).scalars().all()
             for ticket in stale:
                 _transition(s, ticket, Action.EXPIRE, now, ticket.counter_id, None, closed_at=now, counter_id=None)
-                tx.record(ev.TicketCancelled(hall_id, ticket.id, ticket.label))
+                tx.record(ev.TicketCancelled(hall_id, ticket.id, ticket.label, ticket.public_token))
             tx.commit()
             closed += len(stale)
     return closed
@@ -494,6 +497,15 @@ class _OpenCounter:
 
 def _handle_samples(s, hall_id: int, service_id: int | None) -> dict[int, list[float]]:
     """Up to MAX_SAMPLES most recent real handle times per service (one query, a window function)."""
+    if service_id is not None:  # one service: the index on (service_id, kind, id) answers directly
+        rows = s.execute(
+            select(TicketEvent.duration_s).where(
+                TicketEvent.service_id == service_id,
+                TicketEvent.kind.in_([Action.FINISH.value, Action.TRANSFER.value]),
+                TicketEvent.duration_s.is_not(None),
+            ).order_by(TicketEvent.id.desc()).limit(MAX_SAMPLES)
+        ).scalars().all()
+        return {service_id: list(rows)}
     rank = func.row_number().over(partition_by=TicketEvent.service_id, order_by=TicketEvent.id.desc()).label("rank")
     inner = select(TicketEvent.service_id, TicketEvent.duration_s, rank).where(
         TicketEvent.hall_id == hall_id,

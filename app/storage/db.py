@@ -28,7 +28,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", 1800)  # instead of a ping on every checkout
     return create_engine(url, **kwargs)
 
 
@@ -72,20 +72,33 @@ class EventBus:
 class UnitOfWork:
     """``with uow() as tx: ...; tx.commit()``. Without commit, everything rolls back."""
 
-    def __init__(self, session_factory: sessionmaker, bus: EventBus) -> None:
+    def __init__(self, session_factory: sessionmaker, bus: EventBus, gate=None) -> None:
         self._session_factory = session_factory
         self._bus = bus
+        self._gate = gate  # a lock held for the whole write transaction, or None
+        self._holding = False
         self.session: Session
         self.events: list[Event] = []
 
     def __enter__(self) -> "UnitOfWork":
+        if self._gate is not None:
+            self._gate.acquire()
+            self._holding = True
         self.session = self._session_factory()
         self.events = []
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.session.rollback()
-        self.session.close()
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._gate.release()
 
     @property
     def dialect(self) -> str:
@@ -96,5 +109,6 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        self._release()  # the next writer may go while subscribers run
         events, self.events = self.events, []
         self._bus.publish(events)

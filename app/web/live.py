@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from flask import current_app, request, session
 from flask_socketio import SocketIO, join_room
-from sqlalchemy import select
 
 from ..domain import events as ev
 from ..domain.errors import DomainError
 from ..services import auth
-from ..storage.orm import Ticket
 from ..extensions import socketio
 
 
@@ -28,19 +26,11 @@ def subscribe(rt, sio: SocketIO) -> None:
     def forward(evt: ev.Event) -> None:
         payload = evt.to_dict()
         sio.emit(evt.name, payload, to=hall_room(evt.hall_id))
-        ticket_id = getattr(evt, "ticket_id", None)
-        if ticket_id is not None and isinstance(evt, (ev.TicketCalled, ev.ServiceFinished, ev.TicketNoShow,
-                                                      ev.TicketTransferred, ev.TicketCancelled)):
-            token = _token_of(rt, ticket_id)
-            if token:
-                sio.emit("ticket", payload, to=f"ticket:{token}")
+        token = getattr(evt, "public_token", None)
+        if token:
+            sio.emit("ticket", payload, to=f"ticket:{token}")
 
     rt.bus.subscribe(forward)
-
-
-def _token_of(rt, ticket_id: int) -> str | None:
-    with rt.reader() as tx:
-        return tx.session.execute(select(Ticket.public_token).where(Ticket.id == ticket_id)).scalar()
 
 
 def _caller(auth_data):
