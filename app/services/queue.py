@@ -10,7 +10,7 @@ import re
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Boolean, Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -471,10 +471,7 @@ class _QueueContext:
         for counter_id, svc_id in open_rows:
             by_counter.setdefault(counter_id, set()).add(svc_id)
         open_counters = [_OpenCounter(cid, frozenset(svcs)) for cid, svcs in by_counter.items()]
-        busy = set(s.execute(
-            select(Ticket.counter_id).where(Ticket.hall_id == hall.id,
-                                            Ticket.state.in_([x.value for x in AT_COUNTER_STATES]))
-        ).scalars())
+        busy = set(s.execute(_BUSY_COUNTERS, {"counters": list(by_counter)}).scalars()) if by_counter else set()
         return cls(services, waiting_by_service, open_counters, busy, _handle_samples(s, hall.id, service_id))
 
     def service_load(self, service_id: int) -> ServiceLoad:
@@ -524,25 +521,40 @@ def _handle_samples(s, hall_id: int, service_id: int | None) -> dict[int, list[f
 
 def _people_ahead(s, ticket: Ticket, now: datetime, targets: ServiceTargets, policy: CallingPolicy) -> int:
     """Waiting tickets called before this one: counted by the database with the rule's per-tier bounds."""
-    bounds = ahead_bounds(_waiting_ticket(ticket), now, targets, policy)
-    same_target = (Ticket.target_counter_id.is_(None) if ticket.target_counter_id is None
-                   else Ticket.target_counter_id == ticket.target_counter_id)
-    return s.execute(
-        select(func.count()).where(
-            Ticket.hall_id == ticket.hall_id, Ticket.business_day == ticket.business_day,
-            Ticket.state == TicketState.WAITING.value, Ticket.service_id == ticket.service_id, same_target,
-            Ticket.id != ticket.id,
-            or_(*[_before(tier, bound, tie, ticket.id) for tier, (bound, tie) in bounds.items()]),
-        )
-    ).scalar_one()
+    params = {"hall_id": ticket.hall_id, "day": ticket.business_day, "service_id": ticket.service_id,
+              "me": ticket.id, "target_counter_id": ticket.target_counter_id}
+    for tier, (bound, tie) in ahead_bounds(_waiting_ticket(ticket), now, targets, policy).items():
+        params[f"bound_{tier.value}"] = bound
+        params[f"tie_all_{tier.value}"] = tie == TIE_ALL
+        params[f"tie_id_{tier.value}"] = tie == TIE_LOWER_ID
+    return s.execute(_PEOPLE_AHEAD, params).scalar_one()
 
 
-def _before(tier: Tier, bound: datetime, tie: str, ticket_id: int):
-    """SQL for: a ticket of ``tier`` that comes before ``ticket_id`` (see calling.ahead_bounds)."""
-    at_bound = {TIE_ALL: Ticket.queued_at == bound,
-                TIE_LOWER_ID: and_(Ticket.queued_at == bound, Ticket.id < ticket_id)}.get(tie)
-    earlier = Ticket.queued_at < bound
-    return and_(Ticket.tier == tier.value, earlier if at_bound is None else or_(earlier, at_bound))
+def _people_ahead_statement():
+    """Built once: the bounds and tie rules of calling.ahead_bounds are parameters."""
+    def before(tier: Tier):
+        bound = bindparam(f"bound_{tier.value}", type_=Ticket.queued_at.type)
+        at_bound = and_(Ticket.queued_at == bound, or_(
+            bindparam(f"tie_all_{tier.value}", type_=Boolean),
+            and_(bindparam(f"tie_id_{tier.value}", type_=Boolean), Ticket.id < bindparam("me"))))
+        return and_(Ticket.tier == tier.value, or_(Ticket.queued_at < bound, at_bound))
+
+    target = bindparam("target_counter_id", type_=Integer)
+    return select(func.count()).where(
+        Ticket.hall_id == bindparam("hall_id"), Ticket.business_day == bindparam("day"),
+        Ticket.state == TicketState.WAITING.value, Ticket.service_id == bindparam("service_id"),
+        or_(and_(target.is_(None), Ticket.target_counter_id.is_(None)), Ticket.target_counter_id == target),
+        Ticket.id != bindparam("me"),
+        or_(*[before(tier) for tier in Tier]),
+    )
+
+
+_PEOPLE_AHEAD = _people_ahead_statement()
+# The partial unique index on tickets(counter_id) for called/serving answers this.
+_BUSY_COUNTERS = select(Ticket.counter_id).where(
+    Ticket.counter_id.in_(bindparam("counters", expanding=True)),
+    Ticket.state.in_([x.value for x in AT_COUNTER_STATES]),
+)
 
 
 def _ticket_view(s, ticket: Ticket, hall: Hall, now: datetime, with_token: bool = False) -> dict:
