@@ -1,0 +1,46 @@
+"""The schema comes from Alembic and matches the models; the README's set-up commands work."""
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect
+
+from app import create_app
+from app.cli import alembic_config
+
+
+@pytest.mark.parametrize("url_fixture", ["sqlite_url", "pg_url"])
+def test_the_migrated_schema_matches_the_models(request, url_fixture):
+    url = request.getfixturevalue(url_fixture)
+    command.check(alembic_config(url))  # raises if autogenerate would find a difference
+
+
+def test_migrations_go_down_and_up_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "head")
+    command.downgrade(cfg, "base")
+    assert set(inspect(create_engine(url)).get_table_names()) <= {"alembic_version"}
+    command.upgrade(cfg, "head")
+    assert "tickets" in inspect(create_engine(url)).get_table_names()
+
+
+def test_db_upgrade_and_demo_commands_set_up_a_working_hall(tmp_path, monkeypatch):
+    monkeypatch.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "SECRET_KEY": "t",
+                      "ENFORCE_OPENING_HOURS": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    runner = app.test_cli_runner()  # bound to this app, not the one FLASK_APP would find
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    demo = runner.invoke(args=["demo"])
+    assert demo.exit_code == 0, demo.output
+    kiosk = next(line.split()[-1] for line in demo.output.splitlines() if "ZZ-EQ" in line and "kiosk" in line)
+    again = runner.invoke(args=["demo"])
+    assert "already present" in again.output  # running `make run` twice is fine
+
+    client = app.test_client()
+    services = client.get("/api/v1/halls/2/services", headers={"Authorization": f"Bearer {kiosk}"}).json["services"]
+    assert [s["name_zh"] for s in services] == ["缴费充值", "业务办理", "宽带", "手机销售", "集团客户", "投诉"]
+    ticket = client.post("/api/v1/halls/2/tickets", json={"service_id": services[0]["id"]},
+                         headers={"Authorization": f"Bearer {kiosk}"})
+    assert ticket.status_code == 201 and ticket.json["label"] == "A001"
+    signed_in = client.post("/api/v1/auth/tokens", json={"username": "eq01", "password": "demo1234"})
+    assert signed_in.status_code == 201
