@@ -18,7 +18,8 @@ venv: $(VENV)/.installed
 run: venv
 	$(VENV)/bin/flask --app app db upgrade
 	$(VENV)/bin/flask --app app demo
-	$(PY) -m app
+	@echo "== http://127.0.0.1:$${PORT:-5000}/  (Ctrl-C to stop)"
+	$(VENV)/bin/gunicorn --worker-class gthread --threads 32 --bind 127.0.0.1:$${PORT:-5000} app.wsgi:app
 
 system-deps:
 	bash scripts/system-deps.sh
