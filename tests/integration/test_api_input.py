@@ -325,9 +325,7 @@ def test_a_hall_scoped_role_without_a_hall_is_a_422_naming_hall_id(client, rt, a
 def test_transferring_a_ticket_to_the_counter_it_is_at_is_a_422(client, rt, world, kiosk, s1):
     h = world.one
     issue(client, h, kiosk)
-    counter = h.counters[1]
-    client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1)
-    client.post(f"{PREFIX}/counters/{counter}/call-next", headers=s1)
+    counter = open_and_call(client, h, s1)
     refused(client, rt, "POST", f"/counters/{counter}/transfer", s1, 422, "to_counter_id",
             json={"to_service_id": h.services["B"], "to_counter_id": counter})
 
@@ -401,9 +399,7 @@ def test_an_unknown_api_path_or_method_answers_with_the_json_error_shape(client,
 def test_transferring_to_an_unknown_service_leaves_the_ticket_at_the_counter(client, rt, world, kiosk, s1):
     h = world.one
     ticket = issue(client, h, kiosk)
-    counter = h.counters[1]
-    client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1)
-    client.post(f"{PREFIX}/counters/{counter}/call-next", headers=s1)
+    counter = open_and_call(client, h, s1)
     for body, field in (({"to_service_id": 9999}, "to_service_id"),
                         ({"to_service_id": world.two.services["A"]}, "to_service_id"),
                         ({"to_service_id": h.services["B"], "to_counter_id": 9999}, "to_counter_id"),
@@ -469,6 +465,14 @@ def test_finishing_before_calling_is_a_409_and_the_ticket_keeps_waiting(client, 
     assert status["state"] == "waiting"
 
 
+def open_and_call(client, hall, staff_headers) -> int:
+    """Open counter 1 and call the next ticket there; returns the counter id."""
+    counter = hall.counters[1]
+    client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=staff_headers)
+    client.post(f"{PREFIX}/counters/{counter}/call-next", headers=staff_headers)
+    return counter
+
+
 def test_calling_at_a_closed_counter_is_a_409(client, rt, world, kiosk, s1):
     issue(client, world.one, kiosk)
     refused(client, rt, "POST", f"/counters/{world.one.counters[1]}/call-next", s1, 409, "counter_id")
@@ -477,9 +481,7 @@ def test_calling_at_a_closed_counter_is_a_409(client, rt, world, kiosk, s1):
 def test_starting_twice_is_a_409_and_the_ticket_stays_in_service(client, rt, world, kiosk, s1):
     h = world.one
     ticket = issue(client, h, kiosk)
-    counter = h.counters[1]
-    client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1)
-    client.post(f"{PREFIX}/counters/{counter}/call-next", headers=s1)
+    counter = open_and_call(client, h, s1)
     assert client.post(f"{PREFIX}/counters/{counter}/start", json={}, headers=s1).status_code == 200
     err = refused(client, rt, "POST", f"/counters/{counter}/start", s1, 409, json={})
     assert err["code"] == "illegal_transition"
@@ -490,9 +492,7 @@ def test_a_second_call_while_a_customer_is_at_the_counter_is_a_409(client, rt, w
     h = world.one
     issue(client, h, kiosk)
     issue(client, h, kiosk)
-    counter = h.counters[1]
-    client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1)
-    client.post(f"{PREFIX}/counters/{counter}/call-next", headers=s1)
+    counter = open_and_call(client, h, s1)
     err = refused(client, rt, "POST", f"/counters/{counter}/call-next", s1, 409, "counter_id")
     assert err["code"] == "counter_busy"
     refused(client, rt, "POST", f"/counters/{counter}/close", s1, 409, "counter_id")
@@ -501,9 +501,7 @@ def test_a_second_call_while_a_customer_is_at_the_counter_is_a_409(client, rt, w
 def test_a_no_show_before_the_minimum_recalls_is_a_409(client, rt, world, kiosk, s1):
     h = world.one
     ticket = issue(client, h, kiosk)
-    counter = h.counters[1]
-    client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1)
-    client.post(f"{PREFIX}/counters/{counter}/call-next", headers=s1)
+    counter = open_and_call(client, h, s1)
     refused(client, rt, "POST", f"/counters/{counter}/no-show", s1, 409, "ticket_id", json={})
     assert row(rt, Ticket, ticket["id"]).state == "called"
 
@@ -511,9 +509,7 @@ def test_a_no_show_before_the_minimum_recalls_is_a_409(client, rt, world, kiosk,
 def test_acting_on_a_ticket_the_console_no_longer_shows_is_a_409(client, rt, world, kiosk, s1):
     h = world.one
     first, second = issue(client, h, kiosk), issue(client, h, kiosk)
-    counter = h.counters[1]
-    client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1)
-    client.post(f"{PREFIX}/counters/{counter}/call-next", headers=s1)
+    counter = open_and_call(client, h, s1)
     refused(client, rt, "POST", f"/counters/{counter}/finish", s1, 409, "ticket_id", json={"ticket_id": second["id"]})
     assert row(rt, Ticket, first["id"]).state == "called"
 
@@ -521,9 +517,7 @@ def test_acting_on_a_ticket_the_console_no_longer_shows_is_a_409(client, rt, wor
 def test_cancelling_a_finished_ticket_is_a_409(client, rt, world, kiosk, s1):
     h = world.one
     ticket = issue(client, h, kiosk)
-    counter = h.counters[1]
-    client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1)
-    client.post(f"{PREFIX}/counters/{counter}/call-next", headers=s1)
+    counter = open_and_call(client, h, s1)
     client.post(f"{PREFIX}/counters/{counter}/finish", json={}, headers=s1)
     err = refused(client, rt, "POST", f"/tickets/{ticket['public_token']}/cancel", {}, 409)
     assert err["code"] == "illegal_transition"
