@@ -33,7 +33,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], async_mode="threading")
+    socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+                      channel=app.config["SOCKETIO_CHANNEL"], async_mode="threading")
     live.subscribe(runtime, socketio)
 
     from .cli import register_cli

@@ -17,6 +17,7 @@ def from_env() -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
         "DATABASE_URL": os.environ.get("DATABASE_URL") or _default_database_url(),
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "hallq"),
         "API_TOKEN_TTL_HOURS": int(os.environ.get("API_TOKEN_TTL_HOURS", "12")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
