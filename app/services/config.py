@@ -158,7 +158,7 @@ def create_counter(rt: Runtime, hall_id: int, data: dict) -> dict:
         s = tx.session
         _get(s, Hall, hall_id, "hall_id")
         counter = Counter(hall_id=hall_id, is_open=False, **data)
-        counter.services = _hall_services(s, hall_id, service_ids)
+        counter.services = hall_services(s, hall_id, service_ids)
         s.add(counter)
         return _commit(tx, counter, counter_view, unique_field="number")
 
@@ -168,7 +168,7 @@ def update_counter(rt: Runtime, counter_id: int, changes: dict) -> dict:
         s = tx.session
         counter = _get(s, Counter, counter_id, "counter_id")
         if "service_ids" in changes:
-            counter.services = _hall_services(s, counter.hall_id, changes.pop("service_ids"))
+            counter.services = hall_services(s, counter.hall_id, changes.pop("service_ids"))
         for key, value in changes.items():
             setattr(counter, key, value)
         return _commit(tx, counter, counter_view, unique_field="number")
@@ -183,7 +183,8 @@ def counter_hall(rt: Runtime, counter_id: int) -> int:
     return hall_id
 
 
-def _hall_services(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
+def hall_services(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
+    """The hall's service types with these ids; 404 naming ``service_ids`` if any is not the hall's."""
     found = s.execute(select(ServiceType).where(ServiceType.id.in_(service_ids),
                                                 ServiceType.hall_id == hall_id)).scalars().all()
     missing = sorted(set(service_ids) - {x.id for x in found})

@@ -22,8 +22,8 @@ from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, esti
 from ..domain.hours import OpeningHours, business_day, local_time, parse_zone
 from ..domain.model import AT_COUNTER_STATES, Action, ServiceTargets, TicketState, Tier, WaitingTicket, next_state, ticket_label
 from ..storage.orm import Counter, Hall, ServiceType, Ticket, TicketEvent, TicketSequence, counter_services
+from .config import hall_services
 
-MOBILE_DIGITS = 11
 _MAINLAND_MOBILE = re.compile(r"^(?:\+?86)?(1\d{10})$")
 
 
@@ -319,7 +319,7 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
             if elsewhere is not None:
                 raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id")
         if service_ids is not None:
-            counter.services = _services_for_counter(s, counter.hall_id, service_ids)
+            counter.services = hall_services(s, counter.hall_id, service_ids)
         counter.is_open = True
         counter.staff_id = staff_id
         counter.opened_at = rt.now()
@@ -707,14 +707,6 @@ def _service_of_hall(s, hall: Hall, service_id: int, field: str = "service_id") 
     if not service.active:
         raise Conflict(f"service {service.prefix} ({service.name_zh}) is not offered now", field=field)
     return service
-
-
-def _services_for_counter(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
-    found = s.execute(select(ServiceType).where(ServiceType.id.in_(service_ids), ServiceType.hall_id == hall_id)).scalars().all()
-    missing = set(service_ids) - {svc.id for svc in found}
-    if missing:
-        raise NotFound(f"no service {sorted(missing)} in this hall", field="service_ids")
-    return list(found)
 
 
 def _counter(s, counter_id: int, lock: bool = False) -> Counter:

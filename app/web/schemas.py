@@ -1,7 +1,7 @@
 """Request bodies of the API. Pydantic validates them and names the bad field."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,11 +147,3 @@ class TransferBody(Strict):
     to_service_id: Id
     to_counter_id: Id | None = None
     ticket_id: Id | None = None
-
-
-ChangeKind = Literal["create", "update"]
-
-
-def changes(model: BaseModel) -> dict:
-    """The fields a PATCH body actually set."""
-    return model.model_dump(exclude_unset=True, mode="json")
