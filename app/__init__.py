@@ -35,7 +35,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
                       channel=app.config["SOCKETIO_CHANNEL"], async_mode="threading")
-    live.subscribe(runtime, socketio)
+    app.extensions["hallq_live"] = live.subscribe(runtime, socketio, app.config["SOCKETIO_MESSAGE_QUEUE"],
+                                                  app.config["SOCKETIO_CHANNEL"])
 
     from .cli import register_cli
 

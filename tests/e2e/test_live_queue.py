@@ -55,6 +55,14 @@ class Screen:
             if got == name and all((data or {}).get(k) == v for k, v in match.items()):
                 return data
 
+    def wait_until(self, name: str, holds, /, timeout: float = TIMEOUT) -> dict:
+        """The next event ``name`` whose payload satisfies ``holds(payload)``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            data = self.wait_for(name, timeout=max(deadline - time.monotonic(), 0.001))
+            if holds(data):
+                return data
+
     def close(self) -> None:
         if self.client.connected:
             self.client.disconnect()
@@ -117,6 +125,11 @@ def issue(server, hall, prefix: str) -> dict:
     return r.json()
 
 
+def hall_of(message: dict) -> int:
+    """The hall a delta or a snapshot is about."""
+    return message["hall_id"] if "hall_id" in message else message["hall"]["id"]
+
+
 def cancel(server, ticket: dict) -> None:
     requests.post(server.api(f"/tickets/{ticket['public_token']}/cancel"), timeout=TIMEOUT)
 
@@ -129,7 +142,7 @@ def test_display_and_phone_follow_an_issue_and_a_call(live_server, screens, cons
     display2 = screens("display hall 2", auth={"token": two.tokens["display"]})
 
     ticket = issue(live_server, one, "A")
-    issued = display1.wait_for("TicketIssued", ticket_id=ticket["id"])
+    issued = display1.wait_for("delta", event="TicketIssued", ticket_id=ticket["id"])
     assert issued["label"] == ticket["label"] and issued["hall_id"] == one.id
     assert issued["service_id"] == one.services["A"] and issued["tier"] == "ordinary"
 
@@ -141,27 +154,27 @@ def test_display_and_phone_follow_an_issue_and_a_call(live_server, screens, cons
     called = counter1.post("call-next")
     assert called["ticket"]["id"] == ticket["id"] and called["ticket"]["label"] == ticket["label"]
 
-    on_screen = display1.wait_for("TicketCalled", ticket_id=ticket["id"])
+    on_screen = display1.wait_for("delta", event="TicketCalled", ticket_id=ticket["id"])
     assert on_screen["label"] == ticket["label"]
     assert on_screen["counter_number"] == 1 and on_screen["counter_id"] == one.counters[1]
     assert on_screen["recall"] == 0 and on_screen["hall_id"] == one.id
 
-    on_phone = phone.wait_for("ticket", event="TicketCalled")
+    on_phone = phone.wait_for("delta", event="TicketCalled")
     assert on_phone["ticket_id"] == ticket["id"] and on_phone["label"] == ticket["label"]
     assert on_phone["counter_number"] == 1 and on_phone["recall"] == 0
 
     # hall 2's screen: a marker from its own hall, and nothing of hall 1 before it
     marker = issue(live_server, two, "A")
-    display2.wait_for("TicketIssued", ticket_id=marker["id"], hall_id=two.id)
-    assert all(data.get("hall_id") == two.id for _, data in display2.seen), display2.seen
+    display2.wait_for("delta", event="TicketIssued", ticket_id=marker["id"], hall_id=two.id)
+    assert all(hall_of(data) == two.id for _, data in display2.seen), display2.seen
     cancel(live_server, marker)
 
     # the phone hears about its own ticket only, and only on the 'ticket' event
     counter1.post("start", {"ticket_id": ticket["id"]})
     counter1.post("finish", {"ticket_id": ticket["id"]})
-    phone.wait_for("ticket", event="ServiceFinished")
-    assert {name for name, _ in phone.seen} == {"ticket"}
-    assert {data["ticket_id"] for _, data in phone.seen} == {ticket["id"]}
+    phone.wait_for("delta", event="ServiceFinished")
+    assert {data["ticket_id"] for name, data in phone.seen if name == "delta"} == {ticket["id"]}
+    assert {data["ticket"]["id"] for name, data in phone.seen if name in ("snapshot", "ticket")} == {ticket["id"]}
 
 
 def test_a_recall_is_announced_again_with_its_count(live_server, screens, console):
@@ -173,23 +186,23 @@ def test_a_recall_is_announced_again_with_its_count(live_server, screens, consol
     counter3 = console(one.counters[3], "t1")
     counter3.post("open")
     assert counter3.post("call-next")["ticket"]["id"] == ticket["id"]
-    first = display.wait_for("TicketCalled", ticket_id=ticket["id"], recall=0)
+    first = display.wait_for("delta", event="TicketCalled", ticket_id=ticket["id"], recall=0)
     assert first["counter_number"] == 3
 
     recalled = counter3.post("recall", {"ticket_id": ticket["id"]})
     assert recalled["ticket"]["recalls"] == 1
-    again = display.wait_for("TicketCalled", ticket_id=ticket["id"], recall=1)
+    again = display.wait_for("delta", event="TicketCalled", ticket_id=ticket["id"], recall=1)
     assert again["label"] == ticket["label"] and again["counter_number"] == 3
-    assert phone.wait_for("ticket", event="TicketCalled", recall=1)["label"] == ticket["label"]
+    assert phone.wait_for("delta", event="TicketCalled", recall=1)["label"] == ticket["label"]
 
 
 def test_a_staff_member_of_the_hall_may_watch_it(live_server, screens):
     one = live_server.world.one
     staff = screens("counter staff", auth={"token": live_server.tokens["s1"]})
     ticket = issue(live_server, one, "B")
-    assert staff.wait_for("TicketIssued", ticket_id=ticket["id"])["label"] == ticket["label"]
+    assert staff.wait_for("delta", event="TicketIssued", ticket_id=ticket["id"])["label"] == ticket["label"]
     cancel(live_server, ticket)
-    assert staff.wait_for("TicketCancelled", ticket_id=ticket["id"])["hall_id"] == one.id
+    assert staff.wait_for("delta", event="TicketCancelled", ticket_id=ticket["id"])["hall_id"] == one.id
 
 
 @pytest.mark.parametrize("who", ["no token", "unknown device token", "unknown staff token", "revoked staff token",

@@ -65,7 +65,10 @@ def test_a_ticket_issued_by_another_process_reaches_the_display_through_redis(sc
         issued = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60, check=True)
         label = issued.stdout.strip().splitlines()[-1]
-        assert display.wait_for("TicketIssued", label=label)["service_id"] == hall.services["C"]
+        assert display.wait_for("delta", event="TicketIssued", label=label)["service_id"] == hall.services["C"]
+        # the other process told this one (Redis channel) to push a fresh snapshot with the new count
+        waiting = lambda snap: {s["prefix"]: s["waiting"] for s in snap["services"]}["C"]
+        assert waiting(display.wait_until("snapshot", lambda snap: waiting(snap) >= 1)) >= 1
     finally:
         display.close()
 
@@ -88,7 +91,7 @@ def test_with_two_workers_every_call_reaches_the_display(scaled_server):
             assert requests.post(server.api(f"/counters/{counter}/finish"), headers=staff, timeout=10).ok
             labels.append(ticket["label"])
         for label in labels:
-            display.wait_for("TicketCalled", label=label, counter_number=1)
+            display.wait_for("delta", event="TicketCalled", label=label, counter_number=1)
         requests.post(server.api(f"/counters/{counter}/close"), headers=staff, timeout=10)
     finally:
         display.close()
