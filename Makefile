@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export HALLQ_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test unit bench venv system-deps
+.PHONY: run test unit bench venv i18n system-deps
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -13,9 +13,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# message catalogues (zh_CN), compiled at set-up
+i18n: venv
+	$(VENV)/bin/pybabel compile -d app/translations
+
 venv: $(VENV)/.installed
 
-run: venv
+run: venv i18n
 	$(VENV)/bin/flask --app app db upgrade
 	$(VENV)/bin/flask --app app demo
 	@echo "== http://127.0.0.1:$${PORT:-5000}/  (Ctrl-C to stop)"
@@ -24,7 +28,7 @@ run: venv
 system-deps:
 	bash scripts/system-deps.sh
 
-test: venv system-deps
+test: venv i18n system-deps
 	$(PY) -m pytest
 
 unit: venv

@@ -29,10 +29,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.extensions["hallq"] = runtime
 
-    from .web import api, pages, live
+    from kiosk import views as kiosk_views
 
+    from . import i18n
+    from .web import api, counter, display, live, pages, phone
+
+    i18n.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(kiosk_views.bp)
+    app.register_blueprint(counter.bp)
+    app.register_blueprint(display.bp)
+    app.register_blueprint(phone.bp)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
                       channel=app.config["SOCKETIO_CHANNEL"], async_mode="threading")
     app.extensions["hallq_live"] = live.subscribe(runtime, socketio, app.config["SOCKETIO_MESSAGE_QUEUE"],

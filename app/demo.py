@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .bootstrap import Runtime
+from .config import INSTANCE_DIR
 from .services import auth, config
 from .storage.orm import Region
 
@@ -30,6 +31,10 @@ HALLS = [
 ]
 
 
+GUIDE_PIN = "2468"
+BASE = "http://127.0.0.1:5000"
+
+
 def create_demo(rt: Runtime, password: str) -> list[str]:
     """Create the demo organisation once; returns the lines to print (accounts and device tokens)."""
     with rt.reader() as tx:
@@ -41,12 +46,12 @@ def create_demo(rt: Runtime, password: str) -> list[str]:
         lines += _create(rt, password)
     lines += [
         "",
-        f"登录 Sign in at http://127.0.0.1:5000/login  (password / 密码: {password})",
+        f"登录 Sign in at {BASE}/login  (password / 密码: {password})",
         "  admin       管理员 administrator",
         "  headoffice  省公司 head office",
         "  js-manager  金水路厅经理 hall manager     eq-manager  二七厅经理",
         "  js01..js06  金水路营业员 counter staff     eq01..eq06  二七营业员",
-        "API: http://127.0.0.1:5000/api/docs",
+        f"API: {BASE}/api/docs",
     ]
     return lines
 
@@ -78,6 +83,13 @@ def _create(rt: Runtime, password: str) -> list[str]:
                                      "role": "counter_staff", "hall_id": hall["id"]})
         kiosk = auth.register_device(rt, hall["id"], "kiosk", f"{name_zh[:7]} 取号机 1")
         display = auth.register_device(rt, hall["id"], "display", f"{name_zh[:7]} 大屏")
+        auth.set_guide_pin(rt, hall["id"], GUIDE_PIN)
+        # the demo kiosk "prints" ESC/POS bytes into a file of the instance folder
+        auth.set_device_printer(rt, kiosk["id"], {"kind": "file", "path": str(INSTANCE_DIR / f"printer-{code}.escpos")})
         lines.append(f"  {code} (hall {hall['id']}): kiosk {kiosk['token']}")
         lines.append(f"  {code} (hall {hall['id']}): display {display['token']}")
+        lines.append(f"    取号机 Kiosk    {BASE}/kiosk/#token={kiosk['token']}")
+        lines.append(f"    大屏 Display    {BASE}/display/#token={display['token']}")
+    lines.append(f"  大堂经理优先取号 PIN (floor guide, priority tickets): {GUIDE_PIN}")
+    lines.append(f"  窗口工作台 Counter console: {BASE}/counter/ (sign in as js01)")
     return lines

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..bootstrap import Runtime
-from ..domain.errors import NotFound, Unauthorized
+from ..domain.errors import Forbidden, Invalid, NotFound, Unauthorized
 from ..domain.model import DeviceKind, Role
+from ..domain.screens import pin_problem
 from ..storage.orm import ApiToken, Counter, Device, Hall, Staff
 
 STAFF_TOKEN_PREFIX = "st_"
@@ -161,3 +162,83 @@ def device_view(device: Device) -> dict:
 
 def _staff_principal(staff: Staff) -> Principal:
     return Principal("staff", staff.id, staff.name, staff.hall_id, role=Role(staff.role))
+
+
+# --------------------------------------------------------------------------- the floor guide's PIN
+
+GUIDE_PIN_TRIES = 5  # wrong PINs a kiosk may enter ...
+GUIDE_PIN_LOCK_S = 300  # ... before it must wait this long
+
+
+def set_guide_pin(rt: Runtime, hall_id: int, pin: str | None) -> dict:
+    """Set (or with None, remove) the PIN the floor guide types at a kiosk for a priority ticket."""
+    if pin is not None and (problem := pin_problem(pin)):
+        raise Invalid(problem, field="pin")
+    with rt.uow() as tx:
+        hall = tx.session.get(Hall, hall_id)
+        if hall is None:
+            raise NotFound(f"no hall {hall_id}", field="hall_id")
+        hall.priority_pin_hash = hash_password(rt, pin) if pin is not None else None
+        tx.commit()
+    return {"hall_id": hall_id, "priority_pin_set": pin is not None}
+
+
+def verify_guide_pin(rt: Runtime, hall_id: int, pin: str | None, device_id: int) -> None:
+    """A kiosk issues a star, VIP or green-channel ticket only with the floor guide's PIN.
+
+    Wrong PINs are counted per kiosk; after ``GUIDE_PIN_TRIES`` the kiosk is refused for
+    ``GUIDE_PIN_LOCK_S`` seconds, so a PIN cannot be guessed at the kiosk.
+    """
+    failures = rt.settings.setdefault("guide_pin_failures", {})  # device id -> (count, first failure)
+    count, since = failures.get(device_id, (0, 0.0))
+    if count >= GUIDE_PIN_TRIES and time.monotonic() - since < GUIDE_PIN_LOCK_S:
+        raise Forbidden("too many wrong PINs at this kiosk; ask the floor guide to wait 5 minutes", field="guide_pin")
+    with rt.reader() as tx:
+        hall = tx.session.get(Hall, hall_id)
+        stored = hall.priority_pin_hash if hall else None
+    if stored is None:
+        raise Forbidden("this hall has no floor guide PIN: priority tickets come from staff", field="guide_pin")
+    if not pin or not check_password_hash(stored, pin):
+        failures[device_id] = (count + 1, since if count and time.monotonic() - since < GUIDE_PIN_LOCK_S
+                               else time.monotonic())
+        raise Forbidden("wrong floor guide PIN", field="guide_pin")
+    failures.pop(device_id, None)
+
+
+# --------------------------------------------------------------------------- device settings
+
+def device_view_by_id(rt: Runtime, device_id: int) -> dict:
+    with rt.reader() as tx:
+        device = tx.session.get(Device, device_id)
+        if device is None:
+            raise NotFound(f"no device {device_id}", field="device_id")
+        return device_view(device)
+
+
+def device_settings(rt: Runtime, device_id: int) -> dict:
+    with rt.reader() as tx:
+        device = tx.session.get(Device, device_id)
+        if device is None:
+            raise NotFound(f"no device {device_id}", field="device_id")
+        return dict(device.settings or {})
+
+
+def set_device_printer(rt: Runtime, device_id: int, printer: dict) -> dict:
+    """Store a kiosk's ticket printer (validated by the driver); returns the device."""
+    from kiosk.printer import PrinterConfig
+
+    try:
+        checked = PrinterConfig.from_dict(printer).to_dict()
+    except ValueError as exc:
+        field, _, message = str(exc).partition(": ")
+        raise Invalid(message or str(exc), field=field if message else "printer") from exc
+    with rt.uow() as tx:
+        device = tx.session.get(Device, device_id)
+        if device is None:
+            raise NotFound(f"no device {device_id}", field="device_id")
+        if device.kind != DeviceKind.KIOSK.value:
+            raise Invalid("only a kiosk has a ticket printer", field="device_id")
+        device.settings = {**(device.settings or {}), "printer": checked}
+        view = {**device_view(device), "settings": device.settings}
+        tx.commit()
+    return view

@@ -13,6 +13,7 @@ from ..domain.calling import CallingPolicy
 from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.hours import OpeningHours, parse_zone
 from ..domain.model import Role
+from ..domain.screens import screen_problems, screen_settings
 from ..storage.orm import City, Counter, Device, Hall, Region, ServiceType, Staff
 from .auth import device_view, forget_principals, hash_password
 
@@ -33,7 +34,9 @@ def hall_view(h: Hall) -> dict:
     return {"id": h.id, "city_id": h.city_id, "code": h.code, "name_zh": h.name_zh, "name_en": h.name_en,
             "address": h.address, "timezone": h.timezone, "opening_hours": h.opening_hours,
             "calling_policy": CallingPolicy.from_dict(h.calling_policy).to_dict(),
-            "calling_rule": CallingPolicy.from_dict(h.calling_policy).describe(), "active": h.active}
+            "calling_rule": CallingPolicy.from_dict(h.calling_policy).describe(),
+            "screen": screen_settings(h.screen), "priority_pin_set": h.priority_pin_hash is not None,
+            "active": h.active}
 
 
 def service_view(s: ServiceType) -> dict:
@@ -96,6 +99,10 @@ def create_hall(rt: Runtime, data: dict) -> dict:
 
 
 def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
+    if "screen" in changes:
+        with rt.reader() as tx:
+            stored = dict(_get(tx.session, Hall, hall_id, "hall_id").screen or {})
+        changes["screen"] = {**stored, **changes["screen"]}
     if "calling_policy" in changes:
         with rt.reader() as tx:
             current = dict(_get(tx.session, Hall, hall_id, "hall_id").calling_policy or {})
@@ -107,6 +114,9 @@ def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
 
 
 def _check_hall_settings(data: dict) -> None:
+    if "screen" in data:
+        for field, message in screen_problems(data["screen"]):
+            raise Invalid(message, field=f"screen.{field}")
     if "timezone" in data:
         parse_zone(data["timezone"])
     if "opening_hours" in data:

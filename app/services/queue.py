@@ -20,6 +20,7 @@ from ..domain.calling import TIE_ALL, TIE_LOWER_ID, CallingPolicy, ahead_bounds,
 from ..domain.errors import Conflict, CounterBusy, HallClosed, IllegalTransition, Invalid, NotFound
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
 from ..domain.hours import OpeningHours, business_day, local_time, parse_zone
+from ..domain.screens import screen_settings
 from ..domain.model import AT_COUNTER_STATES, Action, ServiceTargets, TicketState, Tier, WaitingTicket, next_state, ticket_label
 from ..storage.orm import Counter, Hall, ServiceType, Ticket, TicketEvent, TicketSequence, counter_services
 from .config import hall_services
@@ -417,7 +418,8 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
         return {
             "hall": {"id": hall.id, "code": hall.code, "name_zh": hall.name_zh, "name_en": hall.name_en,
                      "timezone": hall.timezone,
-                     "open_now": OpeningHours.parse(hall.opening_hours).is_open(local_time(now, zone))},
+                     "open_now": OpeningHours.parse(hall.opening_hours).is_open(local_time(now, zone)),
+                     "screen": screen_settings(hall.screen), "priority_pin_set": hall.priority_pin_hash is not None},
             "business_day": day.isoformat(),
             "at": now.isoformat(),
             "services": services,
@@ -561,7 +563,7 @@ def _ticket_view(s, ticket: Ticket, hall: Hall, now: datetime, with_token: bool 
     view = _ticket_brief(ticket)
     service = s.get(ServiceType, ticket.service_id)
     view["service"] = _service_brief(service)
-    view["hall"] = {"id": hall.id, "name_zh": hall.name_zh, "name_en": hall.name_en}
+    view["hall"] = {"id": hall.id, "name_zh": hall.name_zh, "name_en": hall.name_en, "timezone": hall.timezone}
     if ticket.state == TicketState.WAITING.value:
         ctx = _QueueContext.load(s, hall, ticket.business_day, service_id=ticket.service_id)
         ahead = _people_ahead(s, ticket, now, _targets_from(ctx.services), CallingPolicy.from_dict(hall.calling_policy))

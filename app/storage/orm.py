@@ -75,6 +75,8 @@ class Hall(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     opening_hours: Mapped[dict] = mapped_column(JSON, default=dict)
     calling_policy: Mapped[dict] = mapped_column(JSON, default=dict)
+    screen: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # display texts, see domain.screens
+    priority_pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the floor guide's PIN
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     city: Mapped[City] = relationship()
 
@@ -153,6 +155,7 @@ class Device(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # e.g. {"printer": {...}}
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

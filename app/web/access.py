@@ -7,6 +7,8 @@
 | view hall queue   | all   | all         | own hall     | own hall      | own   | own     |
 | issue ticket      | all   | -           | own hall     | own hall      | own   | -       |
 | operate counter   | all   | -           | own hall     | own hall      | -     | -       |
+| manage hall (PIN) | all   | -           | own hall     | -             | -     | -       |
+| print a ticket    | -     | -           | -            | -             | own   | -       |
 
 "Own" for a device is the one hall it is bound to.
 """
@@ -103,6 +105,20 @@ def operate_counter(hall_id: int) -> Principal:
     if p.hall_id == hall_id and _is_staff(p, Role.HALL_MANAGER, Role.COUNTER_STAFF):
         return p
     _deny("operating a counter of this hall")
+
+
+def manage_hall(hall_id: int) -> Principal:
+    p = principal()
+    if _is_staff(p, Role.ADMIN) or (_is_staff(p, Role.HALL_MANAGER) and p.hall_id == hall_id):
+        return p
+    _deny("managing this hall")
+
+
+def print_on_kiosk() -> Principal:
+    p = principal()
+    if p.kind == "device" and p.device_kind == DeviceKind.KIOSK:
+        return p
+    _deny("only a kiosk prints tickets")
 
 
 def staff_id_of(p: Principal) -> int | None:

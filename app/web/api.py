@@ -1,16 +1,19 @@
 """JSON API under /api/v1. Each view: check access, parse, call one service function, return its view."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from kiosk import slips
+
 from ..domain.errors import DomainError
+from ..domain.model import Tier
 from ..services import auth, config, queue
 from . import access
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
-    CityBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, HallBody, HallPatch, IssueBody,
-    LoginBody, OpenCounterBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch, TransferBody,
+    CityBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, GuidePinBody, HallBody, HallPatch, IssueBody,
+    LoginBody, PrinterBody, OpenCounterBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch, TransferBody,
 )
 
 PREFIX = "/api/v1"
@@ -250,7 +253,36 @@ def issue_ticket(hall_id: int, body: IssueBody):
     """
     p = access.issue_ticket(hall_id)
     device_id = p.id if p.kind == "device" else None
+    if device_id is not None and body.tier != Tier.ORDINARY:
+        auth.verify_guide_pin(rt(), hall_id, body.guide_pin, device_id)
     return queue.issue_ticket(rt(), hall_id, body.service_id, body.tier.value, body.mobile, device_id)
+
+
+@api.route("/tickets/<string:token>/print", "POST", tag="tickets", access="the ticket's hall's kiosks")
+def print_ticket(token: str):
+    """Print the ticket on the calling kiosk's thermal printer (ESC/POS).
+
+    A printer fault is not an error of the request: the answer is 200 with
+    `ok: false`, a `code` and a message in Chinese and English for the kiosk's
+    screen, which shows the ticket anyway.
+    """
+    p = access.print_on_kiosk()
+    return slips.print_ticket(rt(), p.id, token, url_for("phone.ticket_page", token=token, _external=True))
+
+
+@api.route("/halls/<int:hall_id>/guide-pin", "PUT", tag="organisation", access="administrator, the hall's manager",
+           body=GuidePinBody)
+def set_guide_pin(hall_id: int, body: GuidePinBody):
+    """Set or remove the floor guide's PIN for priority tickets at the hall's kiosks."""
+    access.manage_hall(hall_id)
+    return auth.set_guide_pin(rt(), hall_id, body.pin)
+
+
+@api.route("/devices/<int:device_id>/printer", "PUT", tag="devices", access="administrator", body=PrinterBody)
+def set_device_printer(device_id: int, body: PrinterBody):
+    """Configure a kiosk's ticket printer: network (host, port 9100), USB (vendor and product id) or file."""
+    access.configure()
+    return auth.set_device_printer(rt(), device_id, body.model_dump(exclude_none=True))
 
 
 @api.route("/tickets/<string:token>", "GET", tag="tickets", access="public")

@@ -32,12 +32,14 @@ def login():
             who = auth.verify_login(current_app.extensions["hallq"], request.form.get("username", ""),
                                     request.form.get("password", ""))
         except Unauthorized:
-            error = "用户名或密码错误 / Wrong username or password"
+            error = "用户名或密码错误 / Wrong username or password"  # the sign-in page shows both languages
         else:
             session.clear()
             session["staff_id"] = who.id
             new_csrf_token()
-            return redirect(url_for("pages.home"))
+            target = request.args.get("next", "")
+            # only a path of this site: never an open redirect
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.home"))
     return render_template("login.html", error=error), 401 if error else 200
 
 

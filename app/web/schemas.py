@@ -1,7 +1,7 @@
 """Request bodies of the API. Pydantic validates them and names the bad field."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,30 @@ class HallBody(Strict):
     calling_policy: CallingPolicyBody | None = None
 
 
+class ScreenBody(Strict):
+    call_zh: Annotated[str, Field(max_length=300, description="e.g. 请{label}号到{counter}号窗口办理")] | None = None
+    call_en: Annotated[str, Field(max_length=300)] | None = None
+    notice_zh: Annotated[str, Field(max_length=300, description="the display's rolling message line")] | None = None
+    notice_en: Annotated[str, Field(max_length=300)] | None = None
+
+
+class GuidePinBody(Strict):
+    pin: Annotated[str, Field(pattern=r"^\d{4,8}$", description="4-8 digits; null removes it")] | None
+
+
+class PrinterBody(Strict):
+    kind: Literal["none", "network", "usb", "file"]
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    timeout_s: Annotated[float, Field(gt=0, le=30)] | None = None
+    usb_vendor_id: int | str | None = None
+    usb_product_id: int | str | None = None
+    path: str | None = None
+    chars_per_line: Annotated[int, Field(ge=16, le=64)] | None = None
+    encoding: str | None = None
+    qr_native: bool | None = None
+
+
 class HallPatch(Strict):
     code: Code | None = None
     name_zh: Name | None = None
@@ -64,6 +88,7 @@ class HallPatch(Strict):
     timezone: str | None = None
     opening_hours: dict[str, list[list[str]]] | None = None
     calling_policy: CallingPolicyBody | None = None
+    screen: ScreenBody | None = None
     active: bool | None = None
 
 
@@ -132,6 +157,9 @@ class IssueBody(Strict):
     tier: Tier = Tier.ORDINARY
     mobile: Annotated[str, Field(max_length=20)] | None = Field(
         default=None, description="For the post-service SMS survey; 11-digit mainland mobile"
+    )
+    guide_pin: Annotated[str, Field(max_length=8)] | None = Field(
+        default=None, description="The floor guide's PIN: a kiosk needs it for star, VIP and green-channel tickets"
     )
 
 

@@ -48,6 +48,7 @@ class Target:
     counter_id: int
     colleague_id: int  # t1, a counter staff member of hall 1 (the PATCH /staff target)
     ticket_token: str
+    kiosk_id: int  # hall 1's kiosk device (the PUT /devices/{id}/printer target)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ EXPECTED: dict[str, Row] = {
     "ticket_status": Row(EVERYONE),
     "cancel_ticket": Row(EVERYONE),
     "hall_queue": Row(VIEW_HALL),
+    "print_ticket": Row(frozenset({"kiosk"})),
+    "set_guide_pin": Row(frozenset({"admin", "m1"}), lambda t: {"pin": "2468"}),
+    "set_device_printer": Row(ADMIN, lambda t: {"kind": "none"}),
     # counter actions
     "counter_state": Row(VIEW_HALL),
     "open_counter": Row(OPERATE, lambda t: {}),
@@ -119,12 +123,13 @@ def _target(rt, world: World) -> Target:
         counter_id=h.counters[1],
         colleague_id=h.staff["t1"],
         ticket_token=ticket["public_token"],
+        kiosk_id=next(d["id"] for d in config.list_devices(rt, h.id) if d["kind"] == "kiosk"),
     )
 
 
 def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
-              "staff_id": t.colleague_id, "token": t.ticket_token}
+              "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id}
 
     def fill(m: re.Match) -> str:
         assert m.group(1) in values, f"the matrix does not know path parameter <{m.group(1)}> of {rule}"

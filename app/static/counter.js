@@ -1,0 +1,87 @@
+/* Counter console: the counter's state arrives live ("counter" messages); actions go over the API. */
+(function () {
+  "use strict";
+  var T = hallq.strings(), cfg = window.CONSOLE, $ = function (id) { return document.getElementById(id); };
+  var en = cfg.lang === "en", counterId = cfg.counter.id, state = null, busy = false;
+  var services = {};
+  cfg.services.forEach(function (s) { services[s.id] = s; });
+
+  function say(text, ok) { var m = $("msg"); m.textContent = text || ""; m.className = "msg" + (ok ? " ok" : ""); }
+  function svcName(id) { var s = services[id]; return s ? s.prefix + " " + (en ? s.name_en || s.name_zh : s.name_zh) : ""; }
+  function mins(s) { return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
+
+  function render() {
+    if (!state) return;
+    var c = state.counter, t = state.ticket;
+    $("open-state").textContent = c.is_open ? "" : "· " + T.closed;
+    $("btn-open").firstChild.textContent = (c.is_open ? T.close : T.open) + " ";
+    $("current-label").textContent = t ? t.label : "—";
+    $("current-info").textContent = t ? [svcName(t.service_id), T["state_" + t.state] || t.state,
+      hallq.fill(T.waited, { m: Math.round(t.waited_s / 60) }), t.recalls ? hallq.fill(T.recalls, { n: t.recalls }) : "",
+      T.tiers[t.tier] || ""].filter(Boolean).join(" · ") : (c.is_open ? T.none : T.closed);
+    $("queue-count").textContent = hallq.fill(T.waiting_n, { n: state.waiting });
+    var can = {
+      "call-next": c.is_open && !t, recall: !!t && t.state === "called", start: !!t && t.state === "called",
+      finish: !!t, "no-show": !!t && t.state === "called", transfer: !!t, open: true,
+    };
+    document.querySelectorAll(".actions button").forEach(function (b) { b.disabled = busy || !can[b.dataset.action]; });
+    var rows = $("next"); rows.textContent = "";
+    if (!state.next.length) rows.appendChild(hallq.el("tr", {})).appendChild(hallq.el("td", { colspan: 3 }, T.nobody));
+    state.next.slice(0, 20).forEach(function (n) {
+      var tr = hallq.el("tr", {}), label = hallq.el("td", {}, n.label);
+      if (T.tiers[n.tier]) label.appendChild(hallq.el("span", { "class": "tier" }, T.tiers[n.tier]));
+      tr.appendChild(label);
+      tr.appendChild(hallq.el("td", {}, svcName(n.service_id)));
+      tr.appendChild(hallq.el("td", {}, mins(n.waited_s)));
+      rows.appendChild(tr);
+    });
+  }
+
+  function act(action, body) {
+    if (busy) return;
+    if (action === "open" && state && state.counter.is_open) action = "close";
+    busy = true; render();
+    var t = state && state.ticket;
+    body = body || {};
+    if (t && ["recall", "start", "finish", "no-show", "transfer"].indexOf(action) >= 0) body.ticket_id = t.id;
+    fetch("/api/v1/counters/" + counterId + "/" + action, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": cfg.csrf }, body: JSON.stringify(body),
+    }).then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+      .then(function (res) {
+        busy = false;
+        if (!res.ok) { say(res.data.error ? res.data.error.message : String(res.data)); live.resync(); return; }
+        if (action === "call-next" && !res.data.ticket) say(T.nobody, true);
+        else say(T.done, true);
+        live.resync();
+      })
+      .catch(function (e) { busy = false; say(String(e)); render(); });
+  }
+
+  document.querySelectorAll(".actions button").forEach(function (b) {
+    b.onclick = function () { b.dataset.action === "transfer" ? $("transfer-dialog").showModal() : act(b.dataset.action); };
+  });
+  $("transfer-go").onclick = function () {
+    var body = { to_service_id: +$("transfer-service").value };
+    if ($("transfer-counter").value) body.to_counter_id = +$("transfer-counter").value;
+    act("transfer", body);
+  };
+  var keys = { o: "open", n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show", t: "transfer" };
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || /INPUT|SELECT|TEXTAREA/.test(e.target.tagName) || $("transfer-dialog").open) return;
+    var action = keys[e.key.toLowerCase()];
+    if (!action) return;
+    var b = document.querySelector('.actions button[data-action="' + action + '"]');
+    if (b && !b.disabled) { e.preventDefault(); b.click(); }
+  });
+
+  var live = new HallLive({
+    query: { counter_id: counterId },
+    onCounter: function (msg) { state = msg; render(); },
+    onSnapshot: function (snap) { snap.services.forEach(function (s) { services[s.id] = s; }); },
+    onStatus: function (ok) { $("link").className = "link " + (ok ? "up" : "down"); if (!ok) say(T.offline); else say(""); },
+  });
+  setInterval(function () {  // waited times tick between pushes
+    if (state) { state.next.forEach(function (n) { n.waited_s += 1; }); render(); }
+  }, 1000);
+})();

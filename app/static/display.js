@@ -1,0 +1,178 @@
+/* Hall display and one-counter screen: state from snapshots, calls from deltas, voice for each call. */
+(function () {
+  "use strict";
+  var T = hallq.strings(), cfg = window.DISPLAY, en = cfg.lang === "en";
+  var state = { hall: null, counters: {}, services: [], recent: [], screen: null };
+  var announced = hallq.announced = [];  // what was said, newest last (tests read it)
+  var $ = function (id) { return document.getElementById(id); };
+
+  var token = hallq.deviceToken("hallq.display.token");
+  if (!token) { problem(T.not_registered); return; }
+
+  function problem(text) { var p = $("problem"); p.textContent = text || ""; p.hidden = !text; }
+  function name(o) { return en ? (o.name_en || o.name_zh) : o.name_zh; }
+
+  // ---------------------------------------------------------------- clock (server time, local zone)
+  var skew = 0;
+  function tick() {
+    if (!state.hall) return;
+    var now = new Date(Date.now() + skew);
+    $("clock").textContent = now.toLocaleString(en ? "en-GB" : "zh-CN", {
+      timeZone: state.hall.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit",
+      month: "2-digit", day: "2-digit", weekday: "short" });
+  }
+  setInterval(tick, 1000);
+
+  // ---------------------------------------------------------------- rendering
+  function render() {
+    if (!state.hall) return;
+    $("hall-name").textContent = state.hall.name_zh;
+    $("hall-name-en").textContent = state.hall.name_en || "";
+    document.title = state.hall.name_zh;
+    if (cfg.counter) return renderWindow();
+    var box = $("counters"); box.textContent = "";
+    Object.values(state.counters).sort(function (a, b) { return a.number - b.number; }).forEach(function (c) {
+      var card = hallq.el("div", { "class": "counter" + (c.is_open ? "" : " closed"), "data-counter": c.number });
+      card.appendChild(hallq.el("span", { "class": "num" }, hallq.fill(T.counter_n, { n: c.number })));
+      card.appendChild(hallq.el("span", { "class": "label" },
+        c.ticket ? c.ticket.label : (c.is_open ? T.idle : T.closed)));
+      box.appendChild(card);
+    });
+    var rows = $("services"); rows.textContent = "";
+    state.services.forEach(function (s) {
+      var tr = hallq.el("tr", { "data-prefix": s.prefix });
+      tr.appendChild(hallq.el("td", {}, s.prefix + " " + name(s)));
+      tr.appendChild(hallq.el("td", { "class": "n" }, String(s.waiting)));
+      var m = hallq.minutes(s.estimated_wait_s);
+      tr.appendChild(hallq.el("td", {}, s.waiting === 0 ? "—" : (m == null ? T.no_counter : hallq.fill(T.wait_min, { m: m }))));
+      rows.appendChild(tr);
+    });
+    var list = $("recent"); list.textContent = "";
+    state.recent.slice(0, 8).forEach(function (r) {
+      list.appendChild(hallq.el("li", {}, r.label + " → " + hallq.fill(T.counter_n, { n: r.counter_number })));
+    });
+    var notice = state.screen ? (en ? state.screen.notice_en : state.screen.notice_zh) : "";
+    if ($("notice").textContent !== notice) $("notice").textContent = notice;
+  }
+
+  function renderWindow() {
+    var c = state.counters[cfg.counter];
+    $("window-number").textContent = c ? hallq.fill(T.counter_n, { n: c.number }) : "";
+    $("window-ticket").textContent = c && c.ticket ? c.ticket.label : (c && c.is_open ? T.please_wait : T.closed);
+    var svc = c && c.ticket && state.services.filter(function (s) { return s.id === c.ticket.service_id; })[0];
+    $("window-service").textContent = svc ? name(svc) : "";
+    document.body.classList.toggle("closed", !(c && c.is_open));
+  }
+
+  function showLatest(label, counterNumber) {
+    var box = $("latest"); if (!box) return;
+    box.textContent = "";
+    box.appendChild(hallq.el("span", { "class": "label" }, label));
+    box.appendChild(hallq.el("span", { "class": "to" }, hallq.fill(T.counter_n, { n: counterNumber })));
+    box.classList.remove("flash"); void box.offsetWidth; box.classList.add("flash");
+  }
+
+  // ---------------------------------------------------------------- snapshot and deltas
+  function onSnapshot(snap) {
+    state.hall = snap.hall; state.screen = snap.hall.screen;
+    state.services = snap.services; state.recent = snap.recent_calls;
+    state.counters = {};
+    snap.counters.forEach(function (c) { state.counters[c.id] = c; });
+    if (snap.at) skew = new Date(snap.at).getTime() - Date.now();
+    if (!cfg.counter && state.recent.length && $("latest").querySelector(".label").textContent === "—")
+      showLatest(state.recent[0].label, state.recent[0].counter_number);
+    problem(""); render(); tick();
+  }
+
+  function onDelta(d) {
+    var c = state.counters[d.counter_id];
+    switch (d.event) {
+      case "TicketCalled":
+        if (c) c.ticket = { id: d.ticket_id, label: d.label, service_id: d.service_id, state: "called" };
+        state.recent = [{ label: d.label, counter_number: d.counter_number, recall: !!d.recall }]
+          .concat(state.recent.filter(function (r) { return r.label !== d.label; })).slice(0, 10);
+        if (!cfg.counter || d.counter_id === cfg.counter) {
+          showLatest(d.label, d.counter_number);
+          announce(d.label, d.counter_number);
+        }
+        break;
+      case "ServiceFinished": case "TicketNoShow": case "TicketTransferred":
+        if (c && c.ticket && c.ticket.id === d.ticket_id) c.ticket = null;
+        break;
+      case "CounterOpened": if (c) c.is_open = true; break;
+      case "CounterClosed": if (c) { c.is_open = false; c.ticket = null; } break;
+    }
+    render();
+  }
+
+  new HallLive({
+    token: token, query: cfg.counter ? { counter_id: cfg.counter } : {},
+    onSnapshot: onSnapshot, onDelta: onDelta,
+    onStatus: function (ok, why) {
+      $("link").className = "link " + (ok ? "up" : "down");
+      if (ok) problem("");
+      else if (why === "Connection rejected by server") problem(T.not_registered);
+      else problem(T.offline);
+    },
+  });
+
+  // ---------------------------------------------------------------- voice: chime, then the call in Chinese
+  var audio = null, speaking = false, pending = [];
+  function spokenLabel(label) {  // "A023" -> "A零二三": numbers are read digit by digit, as halls do
+    return label.replace(/\d/g, function (d) { return "零一二三四五六七八九"[+d]; });
+  }
+  function announce(label, counterNumber) {
+    var s = state.screen || {};
+    var texts = [{ lang: "zh-CN", text: hallq.fill(s.call_zh || "请{label}号到{counter}号窗口办理",
+                                               { label: spokenLabel(label), counter: counterNumber }) }];
+    if (cfg.voice.indexOf("en") >= 0)
+      texts.push({ lang: "en-GB", text: hallq.fill(s.call_en || "Number {label}, please go to counter {counter}",
+                                                  { label: label.split("").join(" "), counter: counterNumber }) });
+    announced.push({ label: label, counter: counterNumber, texts: texts.map(function (t) { return t.text; }) });
+    pending.push(texts);
+    next();
+  }
+  function next() {
+    if (speaking || !pending.length) return;
+    speaking = true;
+    var texts = pending.shift();
+    chime();
+    setTimeout(function () { say(texts, 0); }, 900);
+  }
+  function say(texts, i) {
+    if (i >= texts.length || !window.speechSynthesis) { speaking = false; return setTimeout(next, 300); }
+    var u = new SpeechSynthesisUtterance(texts[i].text);
+    u.lang = texts[i].lang; u.rate = 0.9;
+    var voice = speechSynthesis.getVoices().filter(function (v) { return v.lang.replace("_", "-") === u.lang; })[0];
+    if (voice) u.voice = voice;
+    var done = false, finish = function () { if (!done) { done = true; say(texts, i + 1); } };
+    u.onend = finish; u.onerror = finish;
+    setTimeout(finish, 8000);  // a browser without voices never ends the utterance
+    speechSynthesis.speak(u);
+  }
+  function chime() {  // ding-dong from two sine tones; no audio file needed
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      [[880, 0], [660, 0.35]].forEach(function (tone) {
+        var o = audio.createOscillator(), g = audio.createGain(), t = audio.currentTime + tone[1];
+        o.frequency.value = tone[0]; o.connect(g); g.connect(audio.destination);
+        g.gain.setValueAtTime(0.0001, t); g.gain.exponentialRampToValueAtTime(0.4, t + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, t + 0.6);
+        o.start(t); o.stop(t + 0.65);
+      });
+    } catch (e) { /* no audio device: the call is still on screen */ }
+  }
+  // browsers allow sound only after a tap, unless started with --autoplay-policy=no-user-gesture-required
+  try {
+    audio = new (window.AudioContext || window.webkitAudioContext)();
+    if (audio.state === "suspended") {
+      var btn = $("sound"); btn.hidden = false;
+      btn.onclick = function () { audio.resume(); btn.hidden = true; };
+    }
+  } catch (e) { /* no audio at all */ }
+
+  // a signage screen runs for weeks: reload once a day at 04:00 for fresh code and memory
+  var now = new Date(), at4 = new Date(now); at4.setHours(4, Math.floor(Math.random() * 30), 0, 0);
+  if (at4 <= now) at4.setDate(at4.getDate() + 1);
+  setTimeout(function () { location.reload(); }, at4 - now);
+})();

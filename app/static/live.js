@@ -1,0 +1,116 @@
+/* The live protocol, client side (see app/web/live.py).
+ *
+ * A full snapshot arrives on every (re)connect and whenever we ask ("resync"); deltas
+ * carry the hall's sequence number. A delta that skips a number means we missed
+ * something: apply it (a call must still be announced) and ask for a snapshot.
+ * Snapshots older than what we already applied are ignored. A screen that hears
+ * nothing for WATCHDOG_MS asks again, so a display left running for days heals itself.
+ */
+(function () {
+  "use strict";
+  var WATCHDOG_MS = 75 * 1000;
+
+  function HallLive(options) {
+    var self = this;
+    self.seq = -1;
+    self.options = options;
+    self.lastMessage = Date.now();
+    self.connected = false;
+    var socket = io({
+      transports: ["websocket"],
+      auth: options.token ? { token: options.token } : undefined,
+      query: options.query || {},
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+    });
+    self.socket = socket;
+
+    function heard() { self.lastMessage = Date.now(); }
+    function status(ok, why) {
+      self.connected = ok;
+      if (options.onStatus) options.onStatus(ok, why);
+    }
+
+    socket.on("connect", function () { self.seq = -1; heard(); status(true); });
+    socket.on("disconnect", function (reason) {
+      status(false, reason);
+      // the server ended the session (e.g. its restart refused us): keep trying anyway
+      if (reason === "io server disconnect") setTimeout(function () { socket.connect(); }, 1000);
+    });
+    socket.on("connect_error", function (err) {
+      status(false, err && err.message);
+      // a refused connection is not retried by the client library: a bad token stays bad,
+      // but a restarting server also refuses for a moment, so retry slowly
+      if (!socket.active) setTimeout(function () { socket.connect(); }, 3000);
+    });
+    socket.on("snapshot", function (snap) {
+      heard();
+      if (self.seq >= 0 && snap.seq < self.seq) return;  // older than what we hold
+      self.seq = snap.seq;
+      if (options.onSnapshot) options.onSnapshot(snap);
+    });
+    socket.on("delta", function (delta) {
+      heard();
+      if (self.seq >= 0 && delta.seq <= self.seq && !options.everyDelta) return;  // already in our state
+      var gap = self.seq >= 0 && delta.seq > self.seq + 1 && !options.everyDelta;
+      self.seq = Math.max(self.seq, delta.seq);
+      if (options.onDelta) options.onDelta(delta);
+      if (gap) socket.emit("resync");
+    });
+    ["counter", "ticket"].forEach(function (name) {
+      socket.on(name, function (data) {
+        heard();
+        var handler = options["on" + name.charAt(0).toUpperCase() + name.slice(1)];
+        if (handler) handler(data);
+      });
+    });
+    setInterval(function () {
+      if (self.connected && Date.now() - self.lastMessage > WATCHDOG_MS) {
+        heard();
+        socket.emit("resync");
+      }
+    }, 5000);
+  }
+
+  HallLive.prototype.resync = function () { this.socket.emit("resync"); };
+
+  /* Helpers the pages share. */
+  function strings() {
+    var el = document.getElementById("i18n");
+    return el ? JSON.parse(el.textContent) : {};
+  }
+
+  function minutes(seconds) {
+    return seconds == null ? null : Math.max(1, Math.round(seconds / 60));
+  }
+
+  function deviceToken(storageKey) {
+    // a device is set up by opening its page once as .../page#token=dv_...; the token then
+    // lives in this browser only, and the address bar forgets it
+    var m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+    if (m) {
+      localStorage.setItem(storageKey, decodeURIComponent(m[1]));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    return localStorage.getItem(storageKey);
+  }
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k] == null ? "" : values[k]; });
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  window.HallLive = HallLive;
+  window.hallq = window.hallq || {};
+  window.hallq.strings = strings;
+  window.hallq.minutes = minutes;
+  window.hallq.deviceToken = deviceToken;
+  window.hallq.fill = fill;
+  window.hallq.el = el;
+})();

@@ -1,0 +1,47 @@
+"""The counter console (窗口工作台): sign in, pick a counter, open it, call and serve, with shortcuts."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from ..domain.errors import DomainError
+from ..services import auth, queue
+
+bp = Blueprint("counter", __name__, url_prefix="/counter")
+
+
+def strings() -> dict:
+    return {
+        "open": _("Open counter"), "close": _("Close counter"), "call": _("Call next"), "recall": _("Recall"),
+        "start": _("Start service"), "finish": _("Finish"), "no_show": _("No-show"), "transfer": _("Transfer"),
+        "nobody": _("No one waiting"), "none": _("No current ticket"), "waited": _("waited {m} min"),
+        "closed": _("This counter is closed"), "offline": _("Reconnecting…"), "done": _("Done"),
+        "state_called": _("called"), "state_serving": _("serving"), "recalls": _("recalled {n}×"),
+        "waiting_n": _("{n} waiting for this counter"), "any_counter": _("any counter"),
+        "tiers": {"star": _("Star"), "vip": _("VIP"), "green": _("Green channel"), "ordinary": ""},
+    }
+
+
+@bp.get("/")
+def console():
+    """``/counter`` picks a counter of the signed-in staff member's hall; ``?counter=<id>`` works it."""
+    rt = current_app.extensions["hallq"]
+    staff_id = session.get("staff_id")
+    who = auth.principal_for_staff(rt, staff_id) if staff_id is not None else None
+    if who is None:
+        return redirect(url_for("pages.login", next=request.full_path))
+    hall_id = request.args.get("hall", type=int) or who.hall_id
+    if hall_id is None:
+        return render_template("counter_pick.html", who=who, hall=None, counters=[]), 400
+    try:
+        snapshot = queue.hall_snapshot(rt, hall_id)
+    except DomainError:
+        return render_template("counter_pick.html", who=who, hall=None, counters=[]), 404
+    counter_id = request.args.get("counter", type=int)
+    counters = snapshot["counters"]
+    chosen = next((c for c in counters if c["id"] == counter_id), None)
+    if chosen is None:
+        return render_template("counter_pick.html", who=who, hall=snapshot["hall"], counters=counters)
+    return render_template("counter.html", who=who, hall=snapshot["hall"], counter=chosen,
+                           services=snapshot["services"], counters=counters, csrf=session.get("csrf", ""),
+                           strings=strings())

@@ -1,0 +1,27 @@
+"""The hall display (大屏): now serving, last calls, waits per service, voice calls; and the small
+screen above one window (``?counter=<id>``). Bound to its hall by a display device token."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+
+bp = Blueprint("display", __name__, url_prefix="/display")
+
+
+def strings() -> dict:
+    return {
+        "now_calling": _("Now calling"), "counter_n": _("Counter {n}"), "waiting": _("Waiting"),
+        "people": _("{n} waiting"), "wait_min": _("about {m} min"), "no_counter": _("no counter open"),
+        "closed": _("Closed"), "idle": _("Open"), "recent": _("Recent calls"), "recall": _("recall"),
+        "offline": _("Reconnecting…"), "not_registered": _("This screen is not registered. Open the link "
+                                                          "given when the device was registered."),
+        "enable_sound": _("Tap to enable sound"), "service": _("Service"), "est_wait": _("Estimated wait"),
+        "counters": _("Counters"), "please_wait": _("Please wait"),
+    }
+
+
+@bp.get("/")
+def display_page():
+    """The hall display; ``?counter=<id>`` for the one-counter screen, ``?voice=zh+en`` for English too."""
+    return render_template("display.html", strings=strings(), counter=request.args.get("counter", type=int),
+                           voice=request.args.get("voice", "zh"))

@@ -1,0 +1,38 @@
+"""Printing a ticket slip at the kiosk that issued it: the use case between the API and the driver."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.bootstrap import Runtime
+from app.domain.errors import Forbidden
+from app.domain.hours import parse_zone
+from app.services import auth, queue
+
+from .printer import PrinterConfig, TicketSlip, print_slip
+
+FOOTER_ZH = "过号请重新取号 · 请保管好本票"
+
+
+def print_ticket(rt: Runtime, device_id: int, token: str, status_url: str) -> dict:
+    """Print a ticket of the kiosk's own hall on the kiosk's printer; a fault comes back as ``ok: false``."""
+    status = queue.ticket_status(rt, token)
+    device = auth.device_view_by_id(rt, device_id)
+    if device["hall_id"] != status["hall"]["id"]:
+        raise Forbidden("this ticket belongs to another hall", field="token")
+    config = PrinterConfig.from_dict(auth.device_settings(rt, device_id).get("printer"))
+    outcome = print_slip(slip_of(status, status_url, rt.now()), config)
+    return {"ok": outcome.ok, "code": outcome.code, "message_zh": outcome.message_zh,
+            "message_en": outcome.message_en, "label": status["label"]}
+
+
+def slip_of(status: dict, status_url: str, now: datetime) -> TicketSlip:
+    """What goes on paper, in the hall's local time."""
+    issued = datetime.fromisoformat(status["issued_at"]).astimezone(parse_zone(status["hall"].get("timezone")
+                                                                               or "Asia/Shanghai"))
+    return TicketSlip(
+        hall_name_zh=status["hall"]["name_zh"], hall_name_en=status["hall"]["name_en"],
+        label=status["label"], service_name_zh=status["service"]["name_zh"],
+        service_name_en=status["service"]["name_en"], tier=status["tier"],
+        people_ahead=status["people_ahead"], estimated_wait_s=status["estimated_wait_s"],
+        issued_at=issued, status_url=status_url, footer_zh=FOOTER_ZH,
+    )

@@ -1,0 +1,137 @@
+/* Kiosk: choose a service (seeing its queue), maybe go self-service, maybe leave a mobile number,
+ * take the ticket, print it; priority tickets need the floor guide's PIN. */
+(function () {
+  "use strict";
+  var T = hallq.strings(), cfg = window.KIOSK, en = cfg.lang === "en", $ = function (id) { return document.getElementById(id); };
+  var token = hallq.deviceToken("hallq.kiosk.token");
+  var snap = null, choice = null, tier = "ordinary", pin = "", idle = null;
+  if (!token) return problem(T.not_registered);
+
+  function problem(text) { var p = $("problem"); p.textContent = text || ""; p.hidden = !text; }
+  function name(s) { return en ? (s.name_en || s.name_zh) : s.name_zh; }
+  function show(step) {
+    ["services", "divert", "priority", "mobile", "ticket"].forEach(function (s) { $("step-" + s).hidden = s !== step; });
+    clearTimeout(idle);
+    if (step !== "services") idle = setTimeout(reset, step === "ticket" ? 30000 : 60000);  // walk-away
+  }
+  function reset() { choice = null; tier = "ordinary"; pin = ""; entries.pin.value = ""; entries.mobile.value = "";
+    $("pin-error").textContent = ""; $("mobile-error").textContent = ""; render(); show("services"); }
+
+  // ------------------------------------------------------------------ services with their queues
+  function render() {
+    if (!snap) return;
+    $("hall-name").textContent = name(snap.hall);
+    $("priority").hidden = !snap.hall.priority_pin_set;
+    var box = $("services"); box.textContent = "";
+    snap.services.forEach(function (s) {
+      var b = hallq.el("button", { "class": "service", "data-prefix": s.prefix });
+      b.appendChild(hallq.el("span", { "class": "name" }, s.prefix + " · " + name(s)));
+      var m = hallq.minutes(s.estimated_wait_s);
+      b.appendChild(hallq.el("span", { "class": "load" }, hallq.fill(T.waiting, { n: s.waiting }) + " · " +
+        (s.open_counters ? (m == null ? hallq.fill(T.wait, { m: 1 }) : hallq.fill(T.wait, { m: m })) : T.no_counter)));
+      b.disabled = !snap.hall.open_now;
+      b.onclick = function () { choose(s); };
+      box.appendChild(b);
+    });
+    problem(snap.hall.open_now ? "" : T.closed);
+  }
+  function choose(s) {
+    choice = s;
+    var alt = en ? s.self_service_en || s.self_service_zh : s.self_service_zh;
+    if (alt && tier === "ordinary" && (s.estimated_wait_s || 0) >= cfg.diversion_wait_s) {
+      $("divert-wait").textContent = hallq.fill(T.divert_wait, { service: name(s), m: hallq.minutes(s.estimated_wait_s) });
+      $("divert-text").textContent = alt;
+      return show("divert");
+    }
+    show("mobile");
+  }
+  $("divert-keep").onclick = function () { show("mobile"); };
+  $("divert-go").onclick = reset;
+  document.querySelectorAll("[data-back]").forEach(function (b) { b.onclick = reset; });
+
+  // ------------------------------------------------------------------ keypads
+  var entries = { pin: { value: "", max: 8, mask: true }, mobile: { value: "", max: 11 } };
+  document.querySelectorAll(".keypad").forEach(function (pad) {
+    var e = entries[pad.dataset.for];
+    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "C"].forEach(function (k) {
+      var b = hallq.el("button", { type: "button", "data-key": k }, k);
+      b.onclick = function () {
+        if (k === "⌫") e.value = e.value.slice(0, -1);
+        else if (k === "C") e.value = "";
+        else if (e.value.length < e.max) e.value += k;
+        var shown = e.mask ? e.value.replace(/./g, "●") : e.value.replace(/^(\d{3})(\d{0,4})(\d{0,4})$/, "$1 $2 $3").trim();
+        $(pad.dataset.for).textContent = shown;
+        show(pad.dataset.for === "pin" ? "priority" : "mobile");  // keep the walk-away timer fresh
+      };
+      pad.appendChild(b);
+    });
+  });
+
+  // ------------------------------------------------------------------ priority path
+  $("priority").onclick = function () { tier = "star"; mark(); show("priority"); };
+  document.querySelectorAll("#tiers button").forEach(function (b) { b.onclick = function () { tier = b.dataset.tier; mark(); }; });
+  function mark() { document.querySelectorAll("#tiers button").forEach(function (b) { b.className = "big" + (b.dataset.tier === tier ? "" : " secondary"); }); }
+  $("pin-ok").onclick = function () { pin = entries.pin.value; show("services"); };
+
+  // ------------------------------------------------------------------ mobile, then the ticket
+  $("mobile-skip").onclick = function () { issue(null); };
+  $("mobile-ok").onclick = function () {
+    var m = entries.mobile.value;
+    if (m && !/^1\d{10}$/.test(m)) { $("mobile-error").textContent = T.bad_mobile; return; }
+    issue(m || null);
+  };
+
+  function api(method, path, body) {
+    return fetch("/api/v1" + path, { method: method, headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token },
+      body: body ? JSON.stringify(body) : undefined })
+      .then(function (r) { return r.json().then(function (d) { if (!r.ok) throw d.error || d; return d; }); });
+  }
+
+  function issue(mobile) {
+    var body = { service_id: choice.id, tier: tier };
+    if (mobile) body.mobile = mobile;
+    if (tier !== "ordinary") body.guide_pin = pin;
+    $("mobile-ok").disabled = $("mobile-skip").disabled = true;
+    api("POST", "/halls/" + snap.hall.id + "/tickets", body).then(function (t) {
+      showTicket(t);
+      return api("POST", "/tickets/" + encodeURIComponent(t.public_token) + "/print");
+    }).then(function (printed) {
+      var p = $("t-print"); p.hidden = false;
+      // the driver's message is a whole sentence: what went wrong and what to do instead
+      p.textContent = printed.ok ? T.printed : (en ? printed.message_en : printed.message_zh);
+      p.dataset.code = printed.code;
+    }).catch(function (err) {
+      var where = err && err.field === "guide_pin" ? "pin-error" : "mobile-error";
+      $(where).textContent = T.error + " " + (err && err.message ? err.message : err);
+      if (where === "pin-error") show("priority");
+    }).then(function () { $("mobile-ok").disabled = $("mobile-skip").disabled = false; });
+  }
+
+  function showTicket(t) {
+    $("t-label").textContent = t.label;
+    $("t-service").textContent = name(t.service);
+    $("t-ahead").textContent = hallq.fill(T.ahead, { n: t.people_ahead });
+    var m = hallq.minutes(t.estimated_wait_s);
+    $("t-wait").textContent = m == null ? T.wait_unknown : hallq.fill(T.wait, { m: m });
+    $("t-time").textContent = T.issued_at + " " + new Date(t.issued_at).toLocaleString(en ? "en-GB" : "zh-CN",
+      { timeZone: snap.hall.timezone, hour: "2-digit", minute: "2-digit", year: "numeric", month: "2-digit", day: "2-digit" });
+    $("t-qr").innerHTML = "";
+    $("t-qr").appendChild(hallq.el("img", { src: "/t/" + encodeURIComponent(t.public_token) + "/qr.svg", alt: "QR" }));
+    $("t-print").hidden = true;
+    $("step-ticket").dataset.token = t.public_token;
+    show("ticket");
+  }
+  $("t-done").onclick = reset;
+
+  // ------------------------------------------------------------------ live
+  new HallLive({
+    token: token,
+    onSnapshot: function (s) { snap = s; render(); },
+    onStatus: function (ok, why) { $("link").className = "link " + (ok ? "up" : "down");
+      problem(ok ? (snap && !snap.hall.open_now ? T.closed : "") : (why === "Connection rejected by server" ? T.not_registered : T.offline)); },
+  });
+  setInterval(function () {
+    if (snap) $("clock").textContent = new Date().toLocaleTimeString(en ? "en-GB" : "zh-CN",
+      { timeZone: snap.hall.timezone, hour: "2-digit", minute: "2-digit" });
+  }, 1000);
+})();

@@ -1,0 +1,79 @@
+"""Write app/translations/zh_Hans_CN/LC_MESSAGES/messages.po from the extracted template and the table below.
+
+    pybabel extract -F babel.cfg -o /tmp/messages.pot . && python scripts/zh_catalogue.py /tmp/messages.pot
+
+Message ids are English; a message missing here is reported and left untranslated.
+"""
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+ZH = {
+    "Counter {n}": "{n}号窗口", "Counter console": "窗口工作台", "Change counter": "换窗口",
+    "Open counter": "开窗", "Close counter": "关窗", "Call next": "叫号", "Recall": "重呼", "Start service": "开始办理",
+    "Finish": "办结", "No-show": "过号", "Transfer": "转移", "Next in line": "待叫号", "Service": "业务",
+    "Waited": "已等", "Transfer to": "转移到", "Counter": "窗口", "any counter": "任一窗口", "Cancel": "取消",
+    "Choose your counter": "请选择您的窗口", "No hall chosen: add ?hall=<id> to the address.":
+    "未选择营业厅：请在地址后加 ?hall=<编号>。", "Hall display": "叫号大屏", "Connection": "连接",
+    "Now calling": "正在叫号", "Waiting": "排队中", "Estimated wait": "预计等待", "Recent calls": "最近叫号",
+    "Tap to enable sound": "点击开启语音播报", "Ticket": "排队号", "Queue status": "排队进度",
+    "ahead of you": "前面人数", "estimated wait": "预计等待", "Leave the queue": "不排了，取消排队",
+    "This ticket was not found. It may be from another day.": "找不到这张排队票，可能不是今天的。",
+    "Hall queue": "营业厅排队", "No one waiting": "暂无等候客户", "No current ticket": "当前无客户",
+    "waited {m} min": "已等 {m} 分钟", "This counter is closed": "本窗口暂停服务", "Reconnecting…": "正在重新连接…",
+    "Done": "完成", "called": "已叫号", "serving": "办理中", "recalled {n}×": "已重呼 {n} 次",
+    "{n} waiting for this counter": "本窗口可办理的等候 {n} 人", "Star": "星级", "VIP": "VIP",
+    "Green channel": "绿色通道", "{n} waiting": "等候 {n} 人", "about {m} min": "约 {m} 分钟",
+    "no counter open": "暂无窗口", "Closed": "暂停服务", "Open": "空闲", "recall": "重呼", "Counters": "窗口",
+    "Please wait": "请稍候", "Wrong username or password": "用户名或密码错误", "min": "分钟",
+    "no counter open yet": "暂无窗口开放", "Please go to counter {n} now": "请到{n}号窗口办理",
+    "Being served at counter {n}": "正在{n}号窗口办理", "Thank you for your visit": "感谢您的光临",
+    "Your number was passed. Please take a new ticket.": "您的号码已过号，请重新取号。",
+    "You left the queue": "您已取消排队", "Leave the queue? Your number will be given up.": "确定不排了吗？号码将作废。",
+    "Called again ({n})": "第 {n} 次重呼", "Please choose a service": "请选择业务", "no counter open now": "暂无窗口开放",
+    "Mobile number (optional)": "手机号码（可不填）",
+    "Only used to tell you about your turn and to ask, by SMS, how we served you. Not shared, not used for marketing.":
+    "仅用于本次排队提醒和服务满意度短信，不向他人提供，不用于营销。",
+    "Skip": "跳过", "Take ticket": "取号", "Back": "返回", "Clear": "清除",
+    "Please enter an 11-digit mobile number, or skip": "请输入 11 位手机号码，或点“跳过”",
+    "Priority (floor guide)": "优先取号（大堂经理）", "Floor guide: enter the PIN": "大堂经理：请输入授权码",
+    "Star customer": "星级客户", "Green channel (elderly, disabled, pregnant)": "绿色通道（老人、残障、孕妇）",
+    "A shorter way": "更快的办理方式", "Take a ticket anyway": "仍然取号", "I will use self-service": "去自助终端办理",
+    "The wait for {service} is about {m} min.": "{service}目前约需等待 {m} 分钟。", "Your ticket": "您的排队号",
+    "{n} ahead of you": "前面还有 {n} 人", "Scan to follow your turn on your phone": "微信或相机扫码，手机上查看排队进度",
+    "Ticket printed. Please take it.": "排队票已打印，请取票。", "The printer has a problem:": "打印机故障：",
+    "Please take a photo of this screen or scan the code.": "请拍下本屏幕或扫码保存号码。", "Issued at": "取号时间",
+    "This kiosk is not registered. Open the link given when the device was registered.":
+    "本取号机尚未登记，请打开设备登记时给出的链接。",
+    "This screen is not registered. Open the link given when the device was registered.":
+    "本屏幕尚未登记，请打开设备登记时给出的链接。",
+    "The hall is closed now.": "营业厅现已停止营业。", "Sorry, something went wrong:": "抱歉，出错了：",
+    "wait shown when a counter opens": "窗口开放后显示等待时间", "Take a number": "自助取号",
+    "This page updates by itself. Keep it open; your phone will vibrate when you are called.":
+    "本页自动更新，请保持打开；叫到您时手机会振动。",
+}
+
+
+def main(pot: str) -> int:
+    with open(pot, "rb") as f:
+        catalog = read_po(f, locale="zh_Hans_CN")
+    catalog.fuzzy = False
+    catalog.project, catalog.version = "hallq", "1"
+    missing = []
+    for message in catalog:
+        if message.id:
+            message.string = ZH.get(message.id, "")
+            if not message.string:
+                missing.append(message.id)
+    out = Path(__file__).resolve().parent.parent / "app/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as f:
+        write_po(f, catalog, width=120, omit_header=False)
+    for m in missing:
+        print("untranslated:", m, file=sys.stderr)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

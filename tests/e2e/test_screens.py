@@ -1,0 +1,268 @@
+"""The screens in a real browser (Debian's Chromium through Playwright) against the live server:
+kiosk, counter console, hall display and the customer's phone, live over Socket.IO.
+
+Screenshots of each page go to ``test-artifacts/screens/`` (what a customer sees; look at them).
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from ..world import PASSWORD, bearer
+from .conftest import ROOT, LiveServer, _stop, _wait_healthy, procfile_command
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, browser  # noqa: F401 - the module's browser fixture
+
+pytestmark = pytest.mark.e2e
+ARTIFACTS = Path(os.environ.get("HALLQ_ARTIFACTS", ROOT / "test-artifacts")) / "screens"
+CALL_SEEN_MS = 1000  # the issue's bar: a call is on the display and the phone within one second
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def new_page(browser, server, width=1280, height=800, locale="zh-CN"):
+    context = browser.new_context(base_url=server.url, locale=locale, viewport={"width": width, "height": height})
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+def take_ticket(kiosk, prefix: str, mobile: str | None = None) -> tuple[str, str]:
+    kiosk.locator(f'.service[data-prefix="{prefix}"]').click()
+    if mobile:
+        for digit in mobile:
+            kiosk.locator('.keypad[data-for="mobile"] button[data-key="%s"]' % digit).click()
+        kiosk.locator("#mobile-ok").click()
+    else:
+        kiosk.locator("#mobile-skip").click()
+    expect(kiosk.locator("#step-ticket")).to_be_visible()
+    return kiosk.locator("#t-label").inner_text(), kiosk.locator("#step-ticket").get_attribute("data-token")
+
+
+def sign_in(page, username: str, next_path: str) -> None:
+    page.goto(f"/login?next={next_path}")
+    page.get_by_label(re.compile("用户名")).fill(username)
+    page.get_by_label(re.compile("密码")).fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("登录")).click()
+
+
+@pytest.fixture
+def tidy_counter(live_server):
+    """Leave the counter closed for the next test."""
+    opened = []
+    yield opened.append
+    for counter_id, staff in opened:
+        http = requests.Session()
+        http.headers.update(bearer(live_server.tokens[staff]))
+        for action in ("start", "finish", "close"):
+            http.post(live_server.api(f"/counters/{counter_id}/{action}"), json={}, timeout=5)
+
+
+def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_display_and_phone(
+        browser, live_server, tidy_counter):  # noqa: F811
+    hall = live_server.world.one
+    counter_id = hall.counters[1]
+    tidy_counter((counter_id, "s1"))
+
+    display = new_page(browser, live_server, 1920, 1080)
+    display.goto(f"/display/#token={hall.tokens['display']}")
+    expect(display.locator("#hall-name")).to_have_text("营业厅1")
+    expect(display.locator('#services tr[data-prefix="A"]')).to_be_visible()
+    assert "#token" not in display.url  # the device token left the address bar
+
+    kiosk = new_page(browser, live_server, 1280, 1024)
+    kiosk.goto(f"/kiosk/#token={hall.tokens['kiosk']}")
+    expect(kiosk.locator('.service[data-prefix="A"]')).to_contain_text("业务A")
+    shot(kiosk, "kiosk-services")
+    label, token = take_ticket(kiosk, "A", mobile="13800138000")
+    assert re.fullmatch(r"A\d{3}", label)
+    expect(kiosk.locator("#t-qr img")).to_have_attribute("src", re.compile(r"/t/.+/qr\.svg"))
+    expect(kiosk.locator("#t-print")).to_be_visible()  # no printer here: said clearly, ticket still shown
+    shot(kiosk, "kiosk-ticket")
+    # the display counted the new ticket (a coalesced snapshot)
+    expect(display.locator('#services tr[data-prefix="A"] td.n')).not_to_have_text("0")
+
+    phone = new_page(browser, live_server, 390, 844)
+    phone.goto(f"/t/{token}")
+    expect(phone.locator("#label")).to_have_text(label)
+    expect(phone.locator("#state")).to_have_text("排队中")
+    shot(phone, "phone-waiting")
+
+    console = new_page(browser, live_server, 800, 600)
+    sign_in(console, "s1", f"/counter/?counter={counter_id}&hall={hall.id}")
+    expect(console.locator("#btn-open")).to_be_enabled()
+    console.keyboard.press("o")  # open the counter by its shortcut
+    expect(console.locator("#btn-call")).to_be_enabled()
+    expect(console.locator("#next")).to_contain_text(label)
+    shot(console, "console-open")
+
+    console.keyboard.press("n")  # call next
+    started = time.monotonic()
+    expect(display.locator("#latest .label")).to_have_text(label, timeout=CALL_SEEN_MS)
+    expect(phone.locator("#state")).to_have_text("请到1号窗口办理", timeout=max(1, CALL_SEEN_MS - int(
+        (time.monotonic() - started) * 1000)))
+    expect(console.locator("#current-label")).to_have_text(label)
+    expect(display.locator('.counter[data-counter="1"] .label')).to_have_text(label)
+    spoken = display.evaluate("hallq.announced")
+    digits = "".join("零一二三四五六七八九"[int(d)] for d in label[1:])
+    assert spoken[-1]["texts"][0] == f"请A{digits}号到1号窗口办理"
+    shot(display, "display-called")
+    shot(phone, "phone-called")
+    shot(console, "console-called")
+
+    console.keyboard.press("s")
+    expect(console.locator("#current-info")).to_contain_text("办理中")
+    console.keyboard.press("f")
+    expect(console.locator("#current-label")).to_have_text("—")
+    expect(phone.locator("#state")).to_have_text("感谢您的光临")
+    console.keyboard.press("o")  # close again
+    expect(console.locator("#btn-call")).to_be_disabled()
+
+
+def test_the_one_counter_screen_shows_only_its_window(browser, live_server, tidy_counter):  # noqa: F811
+    hall = live_server.world.one
+    counter_id = hall.counters[2]
+    tidy_counter((counter_id, "s1"))
+    window = new_page(browser, live_server, 800, 300)
+    window.goto(f"/display/?counter={counter_id}#token={hall.tokens['display']}")
+    expect(window.locator("#window-number")).to_have_text("2号窗口")
+    expect(window.locator("#window-ticket")).to_have_text("暂停服务")
+    staff = requests.Session()
+    staff.headers.update(bearer(live_server.tokens["s1"]))
+    requests.post(live_server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services["B"]},
+                  headers=bearer(hall.tokens["kiosk"]), timeout=5).raise_for_status()
+    staff.post(live_server.api(f"/counters/{counter_id}/open"), json={}, timeout=5).raise_for_status()
+    called = staff.post(live_server.api(f"/counters/{counter_id}/call-next"), json={}, timeout=5).json()["ticket"]
+    expect(window.locator("#window-ticket")).to_have_text(called["label"])
+    expect(window.locator("#window-service")).to_have_text("业务B")
+    shot(window, "window-screen")
+
+
+def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printer(browser, live_server, tmp_path):  # noqa: F811
+    hall = live_server.world.one
+    admin = bearer(live_server.tokens["admin"])
+    assert requests.put(live_server.api(f"/halls/{hall.id}/guide-pin"), json={"pin": "2468"}, headers=admin,
+                        timeout=5).ok
+    devices = requests.get(live_server.api(f"/halls/{hall.id}/devices"), headers=admin, timeout=5).json()["devices"]
+    kiosk_id = next(d["id"] for d in devices if d["kind"] == "kiosk")
+    paper = tmp_path / "printer.escpos"
+    r = requests.put(live_server.api(f"/devices/{kiosk_id}/printer"), json={"kind": "file", "path": str(paper)},
+                     headers=admin, timeout=5)
+    assert r.ok, r.text
+    try:
+        kiosk = new_page(browser, live_server, 1280, 1024)
+        kiosk.goto(f"/kiosk/#token={hall.tokens['kiosk']}")
+        kiosk.locator("#priority").click()
+        kiosk.locator('#tiers button[data-tier="green"]').click()
+        for digit in "1111":
+            kiosk.locator('.keypad[data-for="pin"] button[data-key="%s"]' % digit).click()
+        kiosk.locator("#pin-ok").click()
+        kiosk.locator('.service[data-prefix="B"]').click()
+        kiosk.locator("#mobile-skip").click()
+        expect(kiosk.locator("#pin-error")).to_contain_text("PIN")  # wrong PIN: refused, back to the keypad
+        expect(kiosk.locator("#step-priority")).to_be_visible()
+        kiosk.locator('.keypad[data-for="pin"] button[data-key="C"]').click()
+        for digit in "2468":
+            kiosk.locator('.keypad[data-for="pin"] button[data-key="%s"]' % digit).click()
+        kiosk.locator("#pin-ok").click()
+        label, token = take_ticket(kiosk, "B")
+        expect(kiosk.locator("#t-print")).to_have_attribute("data-code", "ok")
+        shot(kiosk, "kiosk-priority-printed")
+        status = requests.get(live_server.api(f"/tickets/{token}"), timeout=5).json()
+        assert status["tier"] == "green"
+        printed = paper.read_bytes()
+        assert label.encode() in printed and token.encode() in printed  # the number and the QR's address
+
+        # a printer that cannot be reached: a clear message, the ticket still on screen
+        r = requests.put(live_server.api(f"/devices/{kiosk_id}/printer"),
+                         json={"kind": "network", "host": "127.0.0.1", "port": _closed_port(), "timeout_s": 1},
+                         headers=admin, timeout=5)
+        assert r.ok, r.text
+        kiosk.locator("#t-done").click()
+        label, _ = take_ticket(kiosk, "A")
+        expect(kiosk.locator("#t-print")).to_have_attribute("data-code", "unreachable")
+        expect(kiosk.locator("#t-print")).to_contain_text("打印机")
+        expect(kiosk.locator("#t-label")).to_have_text(label)
+        shot(kiosk, "kiosk-printer-fault")
+    finally:
+        requests.put(live_server.api(f"/devices/{kiosk_id}/printer"), json={"kind": "none"}, headers=admin, timeout=5)
+        requests.put(live_server.api(f"/halls/{hall.id}/guide-pin"), json={"pin": None}, headers=admin, timeout=5)
+
+
+def test_every_screen_switches_to_english(browser, live_server):  # noqa: F811
+    hall = live_server.world.one
+    page = new_page(browser, live_server, 1920, 1080)
+    page.goto(f"/display/?lang=en#token={hall.tokens['display']}")
+    expect(page.get_by_role("heading", name="Now calling")).to_be_visible()
+    expect(page.locator("#services")).to_contain_text("Service A")
+    page.goto("/display/")  # the choice is remembered
+    expect(page.get_by_role("heading", name="Now calling")).to_be_visible()
+    page.goto("/kiosk/")
+    expect(page.get_by_role("heading", name="Please choose a service")).to_be_visible()
+    page.goto("/display/?lang=zh_CN")
+    expect(page.get_by_role("heading", name="正在叫号")).to_be_visible()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- a restart
+
+def test_the_display_recovers_by_itself_after_the_server_restarts(browser, live_server, tmp_path):  # noqa: F811
+    """A second server on the same database: stopped under the display, started again on the same port."""
+    hall = live_server.world.one
+    env = {**os.environ, "HALLQ_INSTANCE": str(tmp_path), "PORT": str(_closed_port()), "SECRET_KEY": "e2e-secret",
+           "DATABASE_URL": _database_url(live_server), "ENFORCE_OPENING_HOURS": "0", "PASSWORD_HASH_METHOD":
+           "pbkdf2:sha256:1000"}
+    env.pop("SOCKETIO_MESSAGE_QUEUE", None)
+    argv = procfile_command("web", env, "127.0.0.1")
+
+    def start():
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        _wait_healthy(server, proc)
+        return proc
+
+    server = LiveServer(f"http://127.0.0.1:{env['PORT']}", live_server.world)
+    proc = start()
+    try:
+        display = new_page(browser, server, 1920, 1080)
+        display.goto(f"/display/#token={hall.tokens['display']}")
+        expect(display.locator("#link")).to_have_class(re.compile(r"\bup\b"))
+        _stop(proc)
+        expect(display.locator("#link")).to_have_class(re.compile(r"\bdown\b"))
+        expect(display.locator("#problem")).to_be_visible()
+        proc = start()
+        expect(display.locator("#link")).to_have_class(re.compile(r"\bup\b"), timeout=15_000)
+        expect(display.locator("#problem")).to_be_hidden()
+        staff = bearer(live_server.tokens["t1"])
+        counter_id = hall.counters[3]
+        requests.post(server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services["C"]},
+                      headers=bearer(hall.tokens["kiosk"]), timeout=5).raise_for_status()
+        requests.post(server.api(f"/counters/{counter_id}/open"), json={}, headers=staff, timeout=5).raise_for_status()
+        called = requests.post(server.api(f"/counters/{counter_id}/call-next"), json={}, headers=staff,
+                               timeout=5).json()["ticket"]
+        expect(display.locator("#latest .label")).to_have_text(called["label"])
+        shot(display, "display-after-restart")
+        for action in ("finish", "close"):
+            requests.post(server.api(f"/counters/{counter_id}/{action}"), json={}, headers=staff, timeout=5)
+    finally:
+        _stop(proc)
+
+
+def _database_url(live_server) -> str:
+    log = live_server.log_path
+    return f"sqlite:///{log.parent / 'hallq.sqlite3'}"
