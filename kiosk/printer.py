@@ -35,6 +35,7 @@ bytes; a printer out of paper is not detected.
 """
 from __future__ import annotations
 
+import atexit
 import codecs
 import errno
 import ipaddress
@@ -43,7 +44,9 @@ import math
 import os
 import re
 import select
+import shutil
 import socket
+import tempfile
 import time
 import unicodedata
 from contextlib import contextmanager
@@ -53,10 +56,25 @@ from functools import lru_cache
 from typing import Iterator
 
 import qrcode
-from escpos.capabilities import BaseProfile, get_profile_class
+
+# python-escpos 3.1 at import: caches its printer database in a new temporary folder per
+# process (a shared one could be read half-written by another process), left behind at
+# exit; and calls logging.basicConfig(), which would pre-empt the application's own
+# logging set-up. So: our own temporary folder, removed at exit; the root logger as found.
+_own_pickle_dir = "ESCPOS_CAPABILITIES_PICKLE_DIR" not in os.environ
+if _own_pickle_dir:  # set for the import only, so child processes make their own
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = tempfile.mkdtemp(prefix="hallq-escpos-")
+    atexit.register(shutil.rmtree, os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"], ignore_errors=True)
+_root_handlers = list(logging.getLogger().handlers)
+from escpos.capabilities import BaseProfile, get_profile_class  # noqa: E402
+
 from escpos.constants import QR_ECLEVEL_M
 from escpos.exceptions import DeviceNotFoundError
-from escpos.printer import Dummy, Usb
+from escpos.printer import Dummy, Usb  # noqa: E402
+
+logging.getLogger().handlers[:] = _root_handlers
+if _own_pickle_dir:
+    del os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]
 
 log = logging.getLogger(__name__)
 

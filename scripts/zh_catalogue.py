@@ -50,6 +50,12 @@ ZH = {
     "本屏幕尚未登记，请打开设备登记时给出的链接。",
     "The hall is closed now.": "营业厅现已停止营业。", "Sorry, something went wrong:": "抱歉，出错了：",
     "wait shown when a counter opens": "窗口开放后显示等待时间", "Take a number": "自助取号",
+    "Hall queue and satisfaction": "营业厅排队与满意度系统",
+    "China Mobile service hall · Queue and satisfaction": "中国移动营业厅 · 排队与满意度系统",
+    "Hello, %(name)s": "您好，%(name)s", "Sign out": "退出", "Staff sign-in": "员工登录", "Screens": "屏幕与终端",
+    "Kiosks and hall displays open their page once with the link given when the device was registered: "
+    "%(kiosk)s, %(display)s.": "取号机和叫号大屏用设备登记时给出的链接打开一次即可：%(kiosk)s，%(display)s。",
+    "API": "接口", "Sign in": "登录", "Username": "用户名", "Password": "密码",
     "This page updates by itself. Keep it open; your phone will vibrate when you are called.":
     "本页自动更新，请保持打开；叫到您时手机会振动。",
 }

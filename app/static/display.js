@@ -74,6 +74,7 @@
 
   // ---------------------------------------------------------------- snapshot and deltas
   function onSnapshot(snap) {
+    hallq.snapshots += 1;
     state.hall = snap.hall; state.screen = snap.hall.screen;
     state.services = snap.services; state.recent = snap.recent_calls;
     state.counters = {};
@@ -105,7 +106,8 @@
     render();
   }
 
-  new HallLive({
+  hallq.snapshots = 0;
+  hallq.live = new HallLive({
     token: token, query: cfg.counter ? { counter_id: cfg.counter } : {},
     onSnapshot: onSnapshot, onDelta: onDelta,
     onStatus: function (ok, why) {

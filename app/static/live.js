@@ -31,8 +31,11 @@
       if (options.onStatus) options.onStatus(ok, why);
     }
 
-    socket.on("connect", function () { self.seq = -1; heard(); status(true); });
+    // the server sends the snapshot from its connect handler, which can reach us before
+    // our own "connect" event: forget the sequence when the connection drops, not when it opens
+    socket.on("connect", function () { heard(); status(true); });
     socket.on("disconnect", function (reason) {
+      self.seq = -1;
       status(false, reason);
       // the server ended the session (e.g. its restart refused us): keep trying anyway
       if (reason === "io server disconnect") setTimeout(function () { socket.connect(); }, 1000);

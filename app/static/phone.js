@@ -15,7 +15,7 @@
     else if (s.state === "called") { st.textContent = hallq.fill(T.called, { n: n }); st.className = "state called"; }
     else if (s.state === "serving") st.textContent = hallq.fill(T.serving, { n: n });
     else { st.textContent = T[s.state] || s.state; st.className = "state done"; }
-    $("cancel").hidden = s.state !== "waiting";
+    $("cancel").hidden = $("facts").hidden = s.state !== "waiting";
   }
 
   function onDelta(d) {

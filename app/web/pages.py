@@ -6,6 +6,8 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, session, url_for
 
+from flask_babel import gettext as _
+
 from ..domain.errors import Unauthorized
 from ..services import auth
 from .access import new_csrf_token
@@ -32,7 +34,7 @@ def login():
             who = auth.verify_login(current_app.extensions["hallq"], request.form.get("username", ""),
                                     request.form.get("password", ""))
         except Unauthorized:
-            error = "用户名或密码错误 / Wrong username or password"  # the sign-in page shows both languages
+            error = _("Wrong username or password")
         else:
             session.clear()
             session["staff_id"] = who.id

@@ -25,7 +25,8 @@
     var box = $("services"); box.textContent = "";
     snap.services.forEach(function (s) {
       var b = hallq.el("button", { "class": "service", "data-prefix": s.prefix });
-      b.appendChild(hallq.el("span", { "class": "name" }, s.prefix + " · " + name(s)));
+      var title = b.appendChild(hallq.el("span", { "class": "name" }, s.prefix + " · " + name(s)));
+      if (!en && s.name_en) title.appendChild(hallq.el("span", { "class": "en" }, s.name_en));  // for visitors
       var m = hallq.minutes(s.estimated_wait_s);
       b.appendChild(hallq.el("span", { "class": "load" }, hallq.fill(T.waiting, { n: s.waiting }) + " · " +
         (s.open_counters ? (m == null ? hallq.fill(T.wait, { m: 1 }) : hallq.fill(T.wait, { m: m })) : T.no_counter)));

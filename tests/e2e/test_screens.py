@@ -56,6 +56,22 @@ def sign_in(page, username: str, next_path: str) -> None:
         page.get_by_role("button", name=re.compile("登录")).click()
 
 
+def open_display(browser, server, hall, query: str = "", width=1920, height=1080):
+    page = new_page(browser, server, width, height)
+    page.goto(f"/display/{query}#token={hall.tokens['display']}")
+    return page
+
+
+def issue_and_call(server, hall, prefix: str, counter_id: int, staff: str) -> dict:
+    """Over the API: the kiosk issues, the staff member opens the counter and calls; the called ticket."""
+    requests.post(server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services[prefix]},
+                  headers=bearer(hall.tokens["kiosk"]), timeout=5).raise_for_status()
+    http = requests.Session()
+    http.headers.update(bearer(server.tokens[staff]))
+    http.post(server.api(f"/counters/{counter_id}/open"), json={}, timeout=5).raise_for_status()
+    return http.post(server.api(f"/counters/{counter_id}/call-next"), json={}, timeout=5).json()["ticket"]
+
+
 @pytest.fixture
 def tidy_counter(live_server):
     """Leave the counter closed for the next test."""
@@ -74,8 +90,7 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
     counter_id = hall.counters[1]
     tidy_counter((counter_id, "s1"))
 
-    display = new_page(browser, live_server, 1920, 1080)
-    display.goto(f"/display/#token={hall.tokens['display']}")
+    display = open_display(browser, live_server, hall)
     expect(display.locator("#hall-name")).to_have_text("营业厅1")
     expect(display.locator('#services tr[data-prefix="A"]')).to_be_visible()
     assert "#token" not in display.url  # the device token left the address bar
@@ -133,16 +148,10 @@ def test_the_one_counter_screen_shows_only_its_window(browser, live_server, tidy
     hall = live_server.world.one
     counter_id = hall.counters[2]
     tidy_counter((counter_id, "s1"))
-    window = new_page(browser, live_server, 800, 300)
-    window.goto(f"/display/?counter={counter_id}#token={hall.tokens['display']}")
+    window = open_display(browser, live_server, hall, f"?counter={counter_id}", 800, 300)
     expect(window.locator("#window-number")).to_have_text("2号窗口")
     expect(window.locator("#window-ticket")).to_have_text("暂停服务")
-    staff = requests.Session()
-    staff.headers.update(bearer(live_server.tokens["s1"]))
-    requests.post(live_server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services["B"]},
-                  headers=bearer(hall.tokens["kiosk"]), timeout=5).raise_for_status()
-    staff.post(live_server.api(f"/counters/{counter_id}/open"), json={}, timeout=5).raise_for_status()
-    called = staff.post(live_server.api(f"/counters/{counter_id}/call-next"), json={}, timeout=5).json()["ticket"]
+    called = issue_and_call(live_server, hall, "B", counter_id, "s1")
     expect(window.locator("#window-ticket")).to_have_text(called["label"])
     expect(window.locator("#window-service")).to_have_text("业务B")
     shot(window, "window-screen")
@@ -199,6 +208,21 @@ def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printe
         requests.put(live_server.api(f"/halls/{hall.id}/guide-pin"), json={"pin": None}, headers=admin, timeout=5)
 
 
+def test_a_display_that_missed_events_asks_for_a_snapshot_and_still_announces_the_call(
+        browser, live_server, tidy_counter):  # noqa: F811
+    hall = live_server.world.one
+    counter_id = hall.counters[1]
+    tidy_counter((counter_id, "s1"))
+    display = open_display(browser, live_server, hall)
+    display.wait_for_function("hallq.live.seq >= 0")
+    display.evaluate("hallq.live.seq -= 3")  # as if three deltas had been lost on the way
+    before = display.evaluate("hallq.snapshots")
+    called = issue_and_call(live_server, hall, "A", counter_id, "s1")
+    expect(display.locator("#latest .label")).to_have_text(called["label"])
+    display.wait_for_function(f"hallq.snapshots > {before}")
+    assert display.evaluate("hallq.announced.map(a => a.label)")[-1] == called["label"]
+
+
 def test_every_screen_switches_to_english(browser, live_server):  # noqa: F811
     hall = live_server.world.one
     page = new_page(browser, live_server, 1920, 1080)
@@ -236,11 +260,10 @@ def test_the_display_recovers_by_itself_after_the_server_restarts(browser, live_
         _wait_healthy(server, proc)
         return proc
 
-    server = LiveServer(f"http://127.0.0.1:{env['PORT']}", live_server.world)
+    server = LiveServer(f"http://127.0.0.1:{env['PORT']}", live_server.world, live_server.tokens)
     proc = start()
     try:
-        display = new_page(browser, server, 1920, 1080)
-        display.goto(f"/display/#token={hall.tokens['display']}")
+        display = open_display(browser, server, hall)
         expect(display.locator("#link")).to_have_class(re.compile(r"\bup\b"))
         _stop(proc)
         expect(display.locator("#link")).to_have_class(re.compile(r"\bdown\b"))
@@ -250,11 +273,7 @@ def test_the_display_recovers_by_itself_after_the_server_restarts(browser, live_
         expect(display.locator("#problem")).to_be_hidden()
         staff = bearer(live_server.tokens["t1"])
         counter_id = hall.counters[3]
-        requests.post(server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services["C"]},
-                      headers=bearer(hall.tokens["kiosk"]), timeout=5).raise_for_status()
-        requests.post(server.api(f"/counters/{counter_id}/open"), json={}, headers=staff, timeout=5).raise_for_status()
-        called = requests.post(server.api(f"/counters/{counter_id}/call-next"), json={}, headers=staff,
-                               timeout=5).json()["ticket"]
+        called = issue_and_call(server, hall, "C", counter_id, "t1")
         expect(display.locator("#latest .label")).to_have_text(called["label"])
         shot(display, "display-after-restart")
         for action in ("finish", "close"):
