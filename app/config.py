@@ -7,6 +7,10 @@ from pathlib import Path
 INSTANCE_DIR = Path(os.environ.get("HALLQ_INSTANCE", Path(__file__).resolve().parent.parent / "instance"))
 
 
+DEFAULT_WEB_THREADS = 1000  # the Procfile's default for --threads
+HTTP_THREADS = 32  # threads kept free for HTTP requests
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'hallq.sqlite3'}"
 
@@ -21,4 +25,8 @@ def from_env() -> dict:
         "API_TOKEN_TTL_HOURS": int(os.environ.get("API_TOKEN_TTL_HOURS", "12")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
+        # each open WebSocket holds one of the web process's threads (threading mode): refuse
+        # screens beyond this, so that HTTP requests always find a free thread
+        "LIVE_MAX_CLIENTS": int(os.environ.get("LIVE_MAX_CLIENTS")
+                                or max(int(os.environ.get("WEB_THREADS") or DEFAULT_WEB_THREADS) - HTTP_THREADS, 1)),
     }

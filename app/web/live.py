@@ -284,6 +284,10 @@ def _caller(auth_data):
 def on_connect(auth_data=None):
     """Join the rooms the caller may see, then send it a full snapshot."""
     hub = _hub()
+    if len(hub.clients) >= current_app.config["LIVE_MAX_CLIENTS"]:
+        # every WebSocket holds a thread: past the limit, HTTP would find none free
+        log.warning("live: refusing a screen, %d connected (LIVE_MAX_CLIENTS)", len(hub.clients))
+        return False
     ticket_token = request.args.get("ticket")
     if ticket_token:
         try:

@@ -168,3 +168,13 @@ def test_a_signed_in_browser_session_joins_its_hall(app, world):
     console = connect(app, flask_client=browser)
     assert console.is_connected()
     assert named(console.get_received(), "snapshot")[0]["hall"]["id"] == world.one.id
+
+
+def test_screens_beyond_the_limit_are_refused_so_requests_keep_a_thread(app, world):
+    app.config["LIVE_MAX_CLIENTS"] = 2
+    first = connect(app, world.one.tokens["display"])
+    second = connect(app, world.one.tokens["kiosk"])
+    assert first.is_connected() and second.is_connected()
+    assert not connect(app, world.one.tokens["display"]).is_connected()
+    first.disconnect()
+    assert connect(app, world.one.tokens["display"]).is_connected()  # a place came free
