@@ -362,6 +362,22 @@ def ticket_status(rt: Runtime, public_token: str) -> dict:
         return _ticket_view(s, ticket, hall, rt.now())
 
 
+def ticket_statuses(rt: Runtime, public_tokens: list[str]) -> dict[str, dict]:
+    """Many customers' views at once (the phone pages of a hall after a change): the hall's
+    queue is read once, then only each ticket's place in line. Unknown tokens are left out."""
+    with rt.reader() as tx:
+        s = tx.session
+        now = rt.now()
+        tickets = s.execute(select(Ticket).where(Ticket.public_token.in_(public_tokens))).scalars().all()
+        views, contexts = {}, {}
+        for ticket in sorted(tickets, key=lambda t: t.hall_id):
+            hall = s.get(Hall, ticket.hall_id)
+            if ticket.hall_id not in contexts and ticket.state == TicketState.WAITING.value:
+                contexts[ticket.hall_id] = _QueueContext.load(s, hall, business_day(now, parse_zone(hall.timezone)))
+            views[ticket.public_token] = _ticket_view(s, ticket, hall, now, ctx=contexts.get(ticket.hall_id))
+        return views
+
+
 def counter_state(rt: Runtime, counter_id: int) -> dict:
     """What a counter console shows: the counter, its current ticket, and its queue in calling order."""
     with rt.reader() as tx:
@@ -448,7 +464,8 @@ def _recent_calls(s, hall_id: int, day: date, zone, limit: int = 10) -> list[dic
 class _QueueContext:
     """What wait estimates need, loaded in a few queries for one hall and day."""
 
-    def __init__(self, services, waiting_by_service, open_counters, busy_counters, samples):
+    def __init__(self, day, services, waiting_by_service, open_counters, busy_counters, samples):
+        self.day = day
         self.services: dict[int, ServiceType] = services
         self.waiting_by_service: dict[int, int] = waiting_by_service
         self.open_counters = open_counters
@@ -474,7 +491,7 @@ class _QueueContext:
             by_counter.setdefault(counter_id, set()).add(svc_id)
         open_counters = [_OpenCounter(cid, frozenset(svcs)) for cid, svcs in by_counter.items()]
         busy = set(s.execute(_BUSY_COUNTERS, {"counters": list(by_counter)}).scalars()) if by_counter else set()
-        return cls(services, waiting_by_service, open_counters, busy, _handle_samples(s, hall.id, service_id))
+        return cls(day, services, waiting_by_service, open_counters, busy, _handle_samples(s, hall.id, service_id))
 
     def service_load(self, service_id: int) -> ServiceLoad:
         svc = self.services[service_id]
@@ -559,13 +576,15 @@ _BUSY_COUNTERS = select(Ticket.counter_id).where(
 )
 
 
-def _ticket_view(s, ticket: Ticket, hall: Hall, now: datetime, with_token: bool = False) -> dict:
+def _ticket_view(s, ticket: Ticket, hall: Hall, now: datetime, with_token: bool = False,
+                 ctx: "_QueueContext | None" = None) -> dict:
     view = _ticket_brief(ticket)
     service = s.get(ServiceType, ticket.service_id)
     view["service"] = _service_brief(service)
     view["hall"] = {"id": hall.id, "name_zh": hall.name_zh, "name_en": hall.name_en, "timezone": hall.timezone}
     if ticket.state == TicketState.WAITING.value:
-        ctx = _QueueContext.load(s, hall, ticket.business_day, service_id=ticket.service_id)
+        if ctx is None or ticket.business_day != ctx.day:
+            ctx = _QueueContext.load(s, hall, ticket.business_day, service_id=ticket.service_id)
         ahead = _people_ahead(s, ticket, now, _targets_from(ctx.services), CallingPolicy.from_dict(hall.calling_policy))
         view["people_ahead"] = ahead
         view["estimated_wait_s"] = estimate_wait_s(ahead, ctx.service_load(ticket.service_id))

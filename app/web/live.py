@@ -222,16 +222,17 @@ class LiveHub:
             for counter_id, h in list(self._counters.items()):
                 if h == hall_id and counter_room(counter_id) in rooms:
                     self._send_local("counter", self.counter_message(counter_id), counter_room(counter_id))
+            followed = []
             for token, h in list(self._tickets.items()):
-                if h != hall_id:
-                    continue
-                if ticket_room(token) not in rooms:
-                    self._tickets.pop(token, None)
-                    continue
-                try:
-                    self._send_local("ticket", self.ticket_snapshot(token), ticket_room(token))
-                except DomainError:
-                    self._tickets.pop(token, None)
+                if h == hall_id:
+                    if ticket_room(token) in rooms:
+                        followed.append(token)
+                    else:
+                        self._tickets.pop(token, None)  # its phone left
+            if followed:
+                seq = self.seq.current(hall_id)
+                for token, status in queue.ticket_statuses(self.rt, followed).items():
+                    self._send_local("ticket", {"kind": "ticket", "seq": seq, "ticket": status}, ticket_room(token))
 
     def _send_local(self, name: str, data: dict, room: str) -> None:
         """To the clients of this process only: every process pushes to its own."""

@@ -231,3 +231,16 @@ def test_tickets_left_open_when_the_day_ends_are_closed_and_free_their_counter(e
     assert queue.ticket_status(rt, left_waiting["public_token"])["state"] == "cancelled"
     today = queue.issue_ticket(rt, h.id, h.services["A"])
     assert queue.call_next(rt, h.counters[1])["ticket"]["label"] == today["label"] == "A001"
+
+
+def test_many_tickets_statuses_at_once_match_one_by_one(rt, world):
+    h = world.one
+    tickets = [queue.issue_ticket(rt, h.id, h.services[p], tier=t)
+               for p, t in (("A", "ordinary"), ("A", "vip"), ("B", "ordinary"), ("C", "star"), ("A", "ordinary"))]
+    queue.open_counter(rt, h.counters[2], h.staff["s1"])
+    queue.call_next(rt, h.counters[2], h.staff["s1"])
+    tokens = [t["public_token"] for t in tickets]
+    together = queue.ticket_statuses(rt, tokens + ["no-such-token"])
+    assert set(together) == set(tokens)
+    for token in tokens:
+        assert together[token] == queue.ticket_status(rt, token)
