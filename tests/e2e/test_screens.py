@@ -137,9 +137,28 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
 
     console.keyboard.press("s")
     expect(console.locator("#current-info")).to_contain_text("办理中")
-    console.keyboard.press("f")
+    console.keyboard.press("t")  # transfer to service B: the customer waits again, keeping their place in time
+    expect(console.locator("#transfer-dialog")).to_be_visible()
+    console.locator("#transfer-service").select_option(str(hall.services["B"]))
+    console.locator("#transfer-go").click()
     expect(console.locator("#current-label")).to_have_text("—")
+    expect(phone.locator("#state")).to_have_text("排队中")
+    expect(display.locator('#services tr[data-prefix="B"] td.n')).not_to_have_text("0")
+    console.keyboard.press("o")  # close counter 1 (it serves A only); the ticket now waits for B
+    expect(console.locator("#btn-call")).to_be_disabled()
+
+    other = new_page(browser, live_server, 800, 600)  # a colleague at counter 2 (A and B) finishes it
+    sign_in(other, "s1", f"/counter/?counter={hall.counters[2]}&hall={hall.id}")
+    tidy_counter((hall.counters[2], "s1"))
+    other.keyboard.press("o")
+    expect(other.locator("#next")).to_contain_text(label)
+    other.keyboard.press("n")
+    expect(other.locator("#current-label")).to_have_text(label)
+    expect(phone.locator("#state")).to_have_text("请到2号窗口办理")
+    other.keyboard.press("f")
+    expect(other.locator("#current-label")).to_have_text("—")
     expect(phone.locator("#state")).to_have_text("感谢您的光临")
+    other.keyboard.press("o")
     console.keyboard.press("o")  # close again
     expect(console.locator("#btn-call")).to_be_disabled()
 
