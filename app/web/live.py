@@ -149,9 +149,13 @@ class LiveHub:
         with self._cond:
             self._dirty.add(hall_id)
             self._cond.notify()
-            if not self._worker_running:
-                self._worker_running = True
-                self.sio.start_background_task(self._work)
+            self._ensure_worker()
+
+    def _ensure_worker(self) -> None:
+        """Start the refresh worker if it is not running (call with ``_cond`` held)."""
+        if not self._worker_running:
+            self._worker_running = True
+            self.sio.start_background_task(self._work)
 
     # ----- snapshots
 
@@ -174,6 +178,8 @@ class LiveHub:
             self._tickets[key] = hall_id
         if counter_id is not None:
             self._counters[counter_id] = hall_id
+        with self._cond:
+            self._ensure_worker()  # the periodic refresh runs while anyone is connected
         self._start_listener()
 
     def left(self, sid: str) -> None:
