@@ -33,6 +33,7 @@ processes on a Redis channel.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -47,7 +48,7 @@ from ..services import auth, config, queue
 
 log = logging.getLogger(__name__)
 
-COALESCE_S = 0.25  # pushes after a change wait this long to gather a burst of changes
+COALESCE_S = 0.5  # pushes after a change wait this long to gather a burst of changes
 REFRESH_S = 30.0  # every connected screen gets a fresh snapshot at least this often
 
 
@@ -122,6 +123,7 @@ class LiveHub:
         self._listener_started = False
         self._tickets: dict[str, int] = {}  # ticket token -> hall id, for tickets followed here
         self._counters: dict[int, int] = {}  # counter id -> hall id, for counters watched here
+        self._last_sent: dict[str, str] = {}  # room -> what it was pushed last (without time and seq)
         self.clients: dict[str, tuple] = {}  # sid -> ("hall", hall_id) | ("ticket", token)
 
     # ----- events in
@@ -212,22 +214,24 @@ class LiveHub:
             with self._cond:
                 halls, self._dirty = self._dirty, set()
             rooms = self._local_rooms()
-            if time.monotonic() - last_refresh >= REFRESH_S:
+            periodic = time.monotonic() - last_refresh >= REFRESH_S
+            if periodic:
                 last_refresh = time.monotonic()
                 halls |= {int(r.split(":", 1)[1]) for r in rooms if r.startswith("hall:")}
                 halls |= {h for t, h in self._tickets.items() if ticket_room(t) in rooms}
+                self._last_sent = {room: digest for room, digest in self._last_sent.items() if room in rooms}
             try:
-                self._push(halls, rooms)
+                self._push(halls, rooms, force=periodic)
             except Exception:  # noqa: BLE001 - keep serving the screens
                 log.exception("live: refresh of halls %s failed", sorted(halls))
 
-    def _push(self, halls: set[int], rooms: set[str]) -> None:
+    def _push(self, halls: set[int], rooms: set[str], force: bool = False) -> None:
         for hall_id in halls:
             if hall_room(hall_id) in rooms:
-                self._send_local("snapshot", self.hall_snapshot(hall_id), hall_room(hall_id))
+                self._send_local("snapshot", self.hall_snapshot(hall_id), hall_room(hall_id), force)
             for counter_id, h in list(self._counters.items()):
                 if h == hall_id and counter_room(counter_id) in rooms:
-                    self._send_local("counter", self.counter_message(counter_id), counter_room(counter_id))
+                    self._send_local("counter", self.counter_message(counter_id), counter_room(counter_id), force)
             followed = []
             for token, h in list(self._tickets.items()):
                 if h == hall_id:
@@ -238,10 +242,16 @@ class LiveHub:
             if followed:
                 seq = self.seq.current(hall_id)
                 for token, status in queue.ticket_statuses(self.rt, followed).items():
-                    self._send_local("ticket", {"kind": "ticket", "seq": seq, "ticket": status}, ticket_room(token))
+                    self._send_local("ticket", {"kind": "ticket", "seq": seq, "ticket": status}, ticket_room(token),
+                                     force)
 
-    def _send_local(self, name: str, data: dict, room: str) -> None:
-        """To the clients of this process only: every process pushes to its own."""
+    def _send_local(self, name: str, data: dict, room: str, force: bool = False) -> None:
+        """To the clients of this process only (every process pushes to its own), and only
+        when it differs from what the room got last, or ``force`` (the periodic refresh)."""
+        digest = json.dumps({k: v for k, v in data.items() if k not in ("at", "seq")}, sort_keys=True, default=str)
+        if not force and self._last_sent.get(room) == digest:
+            return
+        self._last_sent[room] = digest
         self.server.emit(name, data, to=room, namespace="/", ignore_queue=True)
 
     def _start_listener(self) -> None:
