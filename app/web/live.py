@@ -15,7 +15,7 @@ Messages to clients
                   ``{"kind": "hall", "seq": n, ...hall_snapshot}`` or
                   ``{"kind": "ticket", "seq": n, "ticket": {...}}``
     ``delta``     one committed domain event, ``{"seq": n, "event": "TicketCalled", ...}``,
-                  sent to the hall's room. ``seq`` counts the hall's events without gaps
+                  sent to the hall's room by a sender thread (not by the request). ``seq`` counts the hall's events without gaps
                   (one counter per hall, in Redis when several processes run), so a screen
                   that sees ``seq`` jump asks for a snapshot. Deltas are idempotent: a screen
                   may see one again after a snapshot already holding it.
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue as queue_module
 import threading
 import time
 
@@ -117,6 +118,9 @@ class LiveHub:
             if message_queue:
                 log.warning("live: sequence numbers are per process with message queue %s", message_queue)
             self.seq = LocalSequences()
+        self._numbering = threading.Lock()
+        self._outbox: queue_module.SimpleQueue = queue_module.SimpleQueue()
+        self._sender_running = False
         self._cond = threading.Condition()
         self._dirty: set[int] = set()
         self._worker_running = False
@@ -129,14 +133,33 @@ class LiveHub:
     # ----- events in
 
     def on_event(self, evt: ev.Event) -> None:
-        """After commit: number the event in its hall's stream, send it, schedule the refresh."""
+        """After commit: number the event in its hall's stream and hand it to the sender.
+
+        The request that committed does not wait for the fan-out to every screen (with
+        1,000 screens that took most of a call's time); one sender thread per process
+        emits in numbering order, which the lock keeps equal to the order of the queue.
+        """
         payload = evt.to_dict()
-        payload["seq"] = self.seq.next(evt.hall_id)
-        self.server.emit("delta", payload, to=hall_room(evt.hall_id), namespace="/")
-        token = getattr(evt, "public_token", None)
-        if token:
-            self.server.emit("delta", payload, to=ticket_room(token), namespace="/")
+        with self._numbering:
+            payload["seq"] = self.seq.next(evt.hall_id)
+            self._outbox.put((payload, getattr(evt, "public_token", None)))
+            if not self._sender_running:
+                self._sender_running = True
+                self.sio.start_background_task(self._send_deltas)
         self.changed(evt.hall_id)
+
+    def _send_deltas(self) -> None:
+        while self.sio.server is self.server:
+            try:
+                payload, token = self._outbox.get(timeout=1.0)
+            except queue_module.Empty:
+                continue
+            try:
+                self.server.emit("delta", payload, to=hall_room(payload["hall_id"]), namespace="/")
+                if token:
+                    self.server.emit("delta", payload, to=ticket_room(token), namespace="/")
+            except Exception:  # noqa: BLE001 - one failed send must not stop the others
+                log.exception("live: sending %s failed", payload.get("event"))
 
     def changed(self, hall_id: int) -> None:
         """Mark a hall changed here and, with Redis, in every other process."""
