@@ -1,6 +1,8 @@
 """Demo data: a city with two halls, so the product can be tried with nothing configured."""
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import select
 
 from .bootstrap import Runtime
@@ -32,7 +34,7 @@ HALLS = [
 
 
 GUIDE_PIN = "2468"
-BASE = "http://127.0.0.1:5000"
+BASE = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"  # where `make run` serves
 
 
 def create_demo(rt: Runtime, password: str) -> list[str]:
