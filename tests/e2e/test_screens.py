@@ -48,6 +48,12 @@ def take_ticket(kiosk, prefix: str, mobile: str | None = None) -> tuple[str, str
     return kiosk.locator("#t-label").inner_text(), kiosk.locator("#step-ticket").get_attribute("data-token")
 
 
+def press(console, key: str, button: str) -> None:
+    """A console shortcut, once its button is enabled (a key on a disabled button does nothing)."""
+    expect(console.locator(f"#btn-{button}")).to_be_enabled()
+    console.keyboard.press(key)
+
+
 def sign_in(page, username: str, next_path: str) -> None:
     page.goto(f"/login?next={next_path}")
     page.get_by_label(re.compile("用户名")).fill(username)
@@ -116,12 +122,12 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
     console = new_page(browser, live_server, 800, 600)
     sign_in(console, "s1", f"/counter/?counter={counter_id}&hall={hall.id}")
     expect(console.locator("#btn-open")).to_be_enabled()
-    console.keyboard.press("o")  # open the counter by its shortcut
+    press(console, "o", "open")  # open the counter by its shortcut
     expect(console.locator("#btn-call")).to_be_enabled()
     expect(console.locator("#next")).to_contain_text(label)
     shot(console, "console-open")
 
-    console.keyboard.press("n")  # call next
+    press(console, "n", "call")  # call next
     started = time.monotonic()
     expect(display.locator("#latest .label")).to_have_text(label, timeout=CALL_SEEN_MS)
     expect(phone.locator("#state")).to_have_text("请到1号窗口办理", timeout=max(1, CALL_SEEN_MS - int(
@@ -135,32 +141,31 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
     shot(phone, "phone-called")
     shot(console, "console-called")
 
-    console.keyboard.press("s")
+    press(console, "s", "start")
     expect(console.locator("#current-info")).to_contain_text("办理中")
-    console.keyboard.press("t")  # transfer to service B: the customer waits again, keeping their place in time
+    press(console, "t", "transfer")  # transfer to service B: the customer waits again, keeping their place in time
     expect(console.locator("#transfer-dialog")).to_be_visible()
     console.locator("#transfer-service").select_option(str(hall.services["B"]))
     console.locator("#transfer-go").click()
     expect(console.locator("#current-label")).to_have_text("—")
     expect(phone.locator("#state")).to_have_text("排队中")
     expect(display.locator('#services tr[data-prefix="B"] td.n')).not_to_have_text("0")
-    console.keyboard.press("o")  # close counter 1 (it serves A only); the ticket now waits for B
+    press(console, "o", "open")  # close counter 1 (it serves A only); the ticket now waits for B
     expect(console.locator("#btn-call")).to_be_disabled()
 
     other = new_page(browser, live_server, 800, 600)  # a colleague at counter 2 (A and B) finishes it
     sign_in(other, "s1", f"/counter/?counter={hall.counters[2]}&hall={hall.id}")
     tidy_counter((hall.counters[2], "s1"))
-    other.keyboard.press("o")
+    press(other, "o", "open")
     expect(other.locator("#next")).to_contain_text(label)
-    other.keyboard.press("n")
+    press(other, "n", "call")
     expect(other.locator("#current-label")).to_have_text(label)
     expect(phone.locator("#state")).to_have_text("请到2号窗口办理")
-    other.keyboard.press("f")
+    press(other, "f", "finish")
     expect(other.locator("#current-label")).to_have_text("—")
     expect(phone.locator("#state")).to_have_text("感谢您的光临")
-    other.keyboard.press("o")
-    console.keyboard.press("o")  # close again
-    expect(console.locator("#btn-call")).to_be_disabled()
+    press(other, "o", "open")  # close counter 2 again
+    expect(other.locator("#open-state")).to_contain_text("暂停服务")
 
 
 def test_the_one_counter_screen_shows_only_its_window(browser, live_server, tidy_counter):  # noqa: F811
