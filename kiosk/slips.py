@@ -16,16 +16,15 @@ FOOTER_ZH = "过号请重新取号 · 请保管好本票"
 def print_ticket(rt: Runtime, device_id: int, token: str, status_url: str) -> dict:
     """Print a ticket of the kiosk's own hall on the kiosk's printer; a fault comes back as ``ok: false``."""
     status = queue.ticket_status(rt, token)
-    device = auth.device_view_by_id(rt, device_id)
+    device = auth.device_by_id(rt, device_id)
     if device["hall_id"] != status["hall"]["id"]:
         raise Forbidden("this ticket belongs to another hall", field="token")
-    config = PrinterConfig.from_dict(auth.device_settings(rt, device_id).get("printer"))
-    outcome = print_slip(slip_of(status, status_url, rt.now()), config)
+    outcome = print_slip(slip_of(status, status_url), PrinterConfig.from_dict(device["settings"].get("printer")))
     return {"ok": outcome.ok, "code": outcome.code, "message_zh": outcome.message_zh,
             "message_en": outcome.message_en, "label": status["label"]}
 
 
-def slip_of(status: dict, status_url: str, now: datetime) -> TicketSlip:
+def slip_of(status: dict, status_url: str) -> TicketSlip:
     """What goes on paper, in the hall's local time."""
     issued = datetime.fromisoformat(status["issued_at"]).astimezone(parse_zone(status["hall"].get("timezone")
                                                                                or "Asia/Shanghai"))

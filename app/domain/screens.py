@@ -46,10 +46,5 @@ def screen_problems(changes: dict) -> list[tuple[str, str]]:
     return problems
 
 
-def call_text(template: str, label: str, counter_number: int) -> str:
-    """``请A023号到3号窗口办理`` from the hall's template."""
-    return template.format(label=label, counter=counter_number)
-
-
 def pin_problem(pin: str) -> str | None:
     return None if PIN_PATTERN.match(pin or "") else "must be 4 to 8 digits"

@@ -157,7 +157,8 @@ def device_view(device: Device) -> dict:
     return {"id": device.id, "hall_id": device.hall_id, "kind": device.kind, "name": device.name,
             "counter_id": device.counter_id, "active": device.active,
             "created_at": device.created_at.isoformat(),
-            "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None}
+            "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
+            "settings": dict(device.settings or {})}
 
 
 def _staff_principal(staff: Staff) -> Principal:
@@ -186,12 +187,16 @@ def set_guide_pin(rt: Runtime, hall_id: int, pin: str | None) -> dict:
 def verify_guide_pin(rt: Runtime, hall_id: int, pin: str | None, device_id: int) -> None:
     """A kiosk issues a star, VIP or green-channel ticket only with the floor guide's PIN.
 
-    Wrong PINs are counted per kiosk; after ``GUIDE_PIN_TRIES`` the kiosk is refused for
-    ``GUIDE_PIN_LOCK_S`` seconds, so a PIN cannot be guessed at the kiosk.
+    Wrong PINs are counted per kiosk; after ``GUIDE_PIN_TRIES`` the kiosk is refused until
+    ``GUIDE_PIN_LOCK_S`` seconds have passed since the last wrong one, so a PIN cannot be
+    guessed at the kiosk. A kiosk with no wrong PIN for that long starts counting afresh.
     """
-    failures = rt.settings.setdefault("guide_pin_failures", {})  # device id -> (count, first failure)
-    count, since = failures.get(device_id, (0, 0.0))
-    if count >= GUIDE_PIN_TRIES and time.monotonic() - since < GUIDE_PIN_LOCK_S:
+    failures = rt.guide_pin_failures  # device id -> (wrong PINs, time of the last one)
+    now_s = time.monotonic()
+    count, last = failures.get(device_id, (0, 0.0))
+    if now_s - last >= GUIDE_PIN_LOCK_S:
+        count = 0
+    if count >= GUIDE_PIN_TRIES:
         raise Forbidden("too many wrong PINs at this kiosk; ask the floor guide to wait 5 minutes", field="guide_pin")
     with rt.reader() as tx:
         hall = tx.session.get(Hall, hall_id)
@@ -199,28 +204,20 @@ def verify_guide_pin(rt: Runtime, hall_id: int, pin: str | None, device_id: int)
     if stored is None:
         raise Forbidden("this hall has no floor guide PIN: priority tickets come from staff", field="guide_pin")
     if not pin or not check_password_hash(stored, pin):
-        failures[device_id] = (count + 1, since if count and time.monotonic() - since < GUIDE_PIN_LOCK_S
-                               else time.monotonic())
+        failures[device_id] = (count + 1, now_s)
         raise Forbidden("wrong floor guide PIN", field="guide_pin")
     failures.pop(device_id, None)
 
 
 # --------------------------------------------------------------------------- device settings
 
-def device_view_by_id(rt: Runtime, device_id: int) -> dict:
+def device_by_id(rt: Runtime, device_id: int) -> dict:
+    """A device with its settings (e.g. the kiosk's printer)."""
     with rt.reader() as tx:
         device = tx.session.get(Device, device_id)
         if device is None:
             raise NotFound(f"no device {device_id}", field="device_id")
         return device_view(device)
-
-
-def device_settings(rt: Runtime, device_id: int) -> dict:
-    with rt.reader() as tx:
-        device = tx.session.get(Device, device_id)
-        if device is None:
-            raise NotFound(f"no device {device_id}", field="device_id")
-        return dict(device.settings or {})
 
 
 def set_device_printer(rt: Runtime, device_id: int, printer: dict) -> dict:
@@ -239,6 +236,6 @@ def set_device_printer(rt: Runtime, device_id: int, printer: dict) -> dict:
         if device.kind != DeviceKind.KIOSK.value:
             raise Invalid("only a kiosk has a ticket printer", field="device_id")
         device.settings = {**(device.settings or {}), "printer": checked}
-        view = {**device_view(device), "settings": device.settings}
+        view = device_view(device)
         tx.commit()
     return view

@@ -11,13 +11,13 @@ bp = Blueprint("counter", __name__, url_prefix="/counter")
 
 
 def strings() -> dict:
+    """Texts the page's script shows (the rest are in the template)."""
     return {
-        "open": _("Open counter"), "close": _("Close counter"), "call": _("Call next"), "recall": _("Recall"),
-        "start": _("Start service"), "finish": _("Finish"), "no_show": _("No-show"), "transfer": _("Transfer"),
+        "open": _("Open counter"), "close": _("Close counter"),
         "nobody": _("No one waiting"), "none": _("No current ticket"), "waited": _("waited {m} min"),
         "closed": _("This counter is closed"), "offline": _("Reconnecting…"), "done": _("Done"),
         "state_called": _("called"), "state_serving": _("serving"), "recalls": _("recalled {n}×"),
-        "waiting_n": _("{n} waiting for this counter"), "any_counter": _("any counter"),
+        "waiting_n": _("{n} waiting for this counter"),
         "tiers": {"star": _("Star"), "vip": _("VIP"), "green": _("Green channel"), "ordinary": ""},
     }
 

@@ -9,14 +9,12 @@ bp = Blueprint("display", __name__, url_prefix="/display")
 
 
 def strings() -> dict:
+    """Texts the page's script shows (the rest are in the template)."""
     return {
-        "now_calling": _("Now calling"), "counter_n": _("Counter {n}"), "waiting": _("Waiting"),
-        "people": _("{n} waiting"), "wait_min": _("about {m} min"), "no_counter": _("no counter open"),
-        "closed": _("Closed"), "idle": _("Open"), "recent": _("Recent calls"), "recall": _("recall"),
-        "offline": _("Reconnecting…"), "not_registered": _("This screen is not registered. Open the link "
-                                                          "given when the device was registered."),
-        "enable_sound": _("Tap to enable sound"), "service": _("Service"), "est_wait": _("Estimated wait"),
-        "counters": _("Counters"), "please_wait": _("Please wait"),
+        "counter_n": _("Counter {n}"), "wait_min": _("about {m} min"), "no_counter": _("no counter open"),
+        "closed": _("Closed"), "idle": _("Open"), "offline": _("Reconnecting…"),
+        "not_registered": _("This screen is not registered. Open the link given when the device was registered."),
+        "please_wait": _("Please wait"),
     }
 
 

@@ -1,6 +1,8 @@
 """Kiosk-facing API: the floor guide's PIN for priority tickets, the printer setting, printing, screen texts."""
 from __future__ import annotations
 
+import time
+
 from app.services import config
 
 from ..world import bearer, staff_token
@@ -44,6 +46,16 @@ def test_five_wrong_pins_lock_the_kiosk_priority_path(client, rt, world):
         assert _issue(client, h, tier="vip", guide_pin="0000").status_code == 403
     locked = _issue(client, h, tier="vip", guide_pin="2468")
     assert locked.status_code == 403 and "too many wrong PINs" in locked.json["error"]["message"]
+
+
+def test_a_locked_kiosk_counts_afresh_once_the_lock_has_passed(client, rt, world):
+    h = world.one
+    client.put(f"/api/v1/halls/{h.id}/guide-pin", json={"pin": "2468"}, headers=_admin(rt, world))
+    kiosk_id = _kiosk_id(rt, h.id)
+    rt.guide_pin_failures[kiosk_id] = (5, time.monotonic() - 301)  # locked, five minutes ago
+    wrong = _issue(client, h, tier="vip", guide_pin="0000")
+    assert wrong.status_code == 403 and wrong.json["error"]["message"] == "wrong floor guide PIN"
+    assert _issue(client, h, tier="vip", guide_pin="2468").status_code == 201
 
 
 def test_a_pin_must_be_four_to_eight_digits(client, rt, world):

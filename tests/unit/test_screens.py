@@ -1,4 +1,4 @@
-from app.domain.screens import DEFAULT_SCREEN, call_text, pin_problem, screen_problems, screen_settings
+from app.domain.screens import DEFAULT_SCREEN, pin_problem, screen_problems, screen_settings
 
 
 def test_a_hall_without_texts_gets_the_defaults():
@@ -9,10 +9,6 @@ def test_a_hall_without_texts_gets_the_defaults():
 def test_a_hall_keeps_what_it_changed_and_defaults_the_rest():
     got = screen_settings({"notice_zh": "今日宽带业务请到2楼", "call_zh": ""})
     assert got["notice_zh"] == "今日宽带业务请到2楼" and got["call_zh"] == DEFAULT_SCREEN["call_zh"]
-
-
-def test_the_call_text_fills_in_the_ticket_and_the_counter():
-    assert call_text(DEFAULT_SCREEN["call_zh"], "A023", 3) == "请A023号到3号窗口办理"
 
 
 def test_templates_may_use_only_the_ticket_and_the_counter():
