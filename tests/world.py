@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.bootstrap import Runtime
-from app.services import auth, config
+from app.services import auth, config, footfall
 
 PASSWORD = "correct-horse-1"
 ALL_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -16,7 +16,9 @@ class HallSetup:
     services: dict[str, int]  # prefix -> id
     counters: dict[int, int]  # number -> id
     staff: dict[str, int]  # username -> id
-    tokens: dict[str, str] = field(default_factory=dict)  # "kiosk" / "display" -> device token
+    tokens: dict[str, str] = field(default_factory=dict)  # "kiosk" / "display" / "sensor" -> device token
+    devices: dict[str, int] = field(default_factory=dict)  # "sensor" -> device id
+    sensors: dict[str, int] = field(default_factory=dict)  # sensor code -> id
 
 
 @dataclass
@@ -69,6 +71,11 @@ def build_world(rt: Runtime, hours: dict | None = None, counters: dict[int, str]
         setup = HallSetup(hall["id"], services, counter_ids, hall_staff)
         setup.tokens["kiosk"] = auth.register_device(rt, hall["id"], "kiosk", f"kiosk {n}")["token"]
         setup.tokens["display"] = auth.register_device(rt, hall["id"], "display", f"display {n}")["token"]
+        agent = auth.register_device(rt, hall["id"], "sensor", f"door agent {n}")
+        setup.tokens["sensor"], setup.devices["sensor"] = agent["token"], agent["id"]
+        setup.sensors["door"] = footfall.register_sensor(rt, hall["id"], {
+            "code": "door", "name_zh": "正门摄像头", "name_en": "Main door camera", "door": "正门",
+            "kind": "camera", "device_id": agent["id"]})["id"]
         halls.append(setup)
     return World(halls, staff)
 

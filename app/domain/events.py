@@ -92,3 +92,16 @@ class CounterOpened(Event):
 @dataclass(frozen=True)
 class CounterClosed(Event):
     counter_id: int
+
+
+@dataclass(frozen=True)
+class FootfallCounted(Event):
+    """Door counts arrived for the hall (new or corrected minutes)."""
+
+    minutes: int
+    latest_minute: str  # ISO time of the latest minute in the batch
+
+
+@dataclass(frozen=True)
+class HallSettingsChanged(Event):
+    """A hall's settings changed (texts, hours, rules): screens take a fresh snapshot."""

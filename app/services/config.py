@@ -5,13 +5,17 @@ deactivated instead (``active: false``).
 """
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..bootstrap import Runtime
+from ..domain import events as ev
 from ..domain.calling import CallingPolicy
 from ..domain.errors import Conflict, Invalid, NotFound
-from ..domain.hours import OpeningHours, parse_zone
+from ..domain.footfall import LoadRules, load_rules_problems
+from ..domain.hours import OpeningHours, business_day, parse_zone
 from ..domain.model import Role
 from ..domain.screens import screen_problems, screen_settings
 from ..storage.orm import City, Counter, Device, Hall, Region, ServiceType, Staff
@@ -36,7 +40,8 @@ def hall_view(h: Hall) -> dict:
             "calling_policy": CallingPolicy.from_dict(h.calling_policy).to_dict(),
             "calling_rule": CallingPolicy.from_dict(h.calling_policy).describe(),
             "screen": screen_settings(h.screen), "priority_pin_set": h.priority_pin_hash is not None,
-            "active": h.active}
+            "opened_on": h.opened_on.isoformat() if h.opened_on else None,
+            "load_rules": LoadRules.from_dict(h.load_rules).to_dict(), "active": h.active}
 
 
 def service_view(s: ServiceType) -> dict:
@@ -93,6 +98,8 @@ def get_hall(rt: Runtime, hall_id: int) -> dict:
 
 def create_hall(rt: Runtime, data: dict) -> dict:
     _check_hall_settings(data)
+    if data.get("opened_on") is None:
+        data["opened_on"] = business_day(rt.now(), parse_zone(data.get("timezone", "Asia/Shanghai")))
     with rt.reader() as tx:
         _get(tx.session, City, data["city_id"], "city_id")
     return _create(rt, Hall(**data), hall_view, unique_field="code")
@@ -109,8 +116,14 @@ def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
         new = changes["calling_policy"]
         changes["calling_policy"] = {**current, **new, "head_start_s": {
             **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
+    if "load_rules" in changes:
+        with rt.reader() as tx:
+            stored = dict(_get(tx.session, Hall, hall_id, "hall_id").load_rules or {})
+        changes["load_rules"] = {**stored, **changes["load_rules"]}
     _check_hall_settings(changes)
-    return _update(rt, Hall, hall_id, "hall_id", changes, hall_view, unique_field="code")
+    view = _update(rt, Hall, hall_id, "hall_id", changes, hall_view, unique_field="code")
+    rt.bus.publish([ev.HallSettingsChanged(hall_id=hall_id)])  # committed: screens refresh
+    return view
 
 
 def _check_hall_settings(data: dict) -> None:
@@ -119,6 +132,11 @@ def _check_hall_settings(data: dict) -> None:
             raise Invalid(message, field=f"screen.{field}")
     if "timezone" in data:
         parse_zone(data["timezone"])
+    if isinstance(data.get("opened_on"), str):
+        data["opened_on"] = date.fromisoformat(data["opened_on"])
+    if "load_rules" in data:
+        for field, message in load_rules_problems(data["load_rules"]):
+            raise Invalid(message, field=f"load_rules.{field}")
     if "opening_hours" in data:
         OpeningHours.parse(data["opening_hours"])
     if "calling_policy" in data:

@@ -24,6 +24,7 @@ from ..domain.screens import screen_settings
 from ..domain.model import AT_COUNTER_STATES, Action, ServiceTargets, TicketState, Tier, WaitingTicket, next_state, ticket_label
 from ..storage.orm import Counter, Hall, ServiceType, Ticket, TicketEvent, TicketSequence, counter_services
 from .config import hall_services
+from .footfall import live_load
 
 _MAINLAND_MOBILE = re.compile(r"^(?:\+?86)?(1\d{10})$")
 
@@ -445,6 +446,7 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
                 for c in counters
             ],
             "recent_calls": _recent_calls(s, hall.id, day, zone),
+            "load": live_load(s, hall, now, sum(ctx.waiting_by_service.values()), len(ctx.open_counters)),
         }
 
 

@@ -77,6 +77,8 @@ class Hall(Base):
     calling_policy: Mapped[dict] = mapped_column(JSON, default=dict)
     screen: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # display texts, see domain.screens
     priority_pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the floor guide's PIN
+    opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # no counts or tickets before this day
+    load_rules: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.footfall.LoadRules
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     city: Mapped[City] = relationship()
 
@@ -221,3 +223,49 @@ class TicketEvent(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class FootfallSensor(Base):
+    """A door counter (camera or infrared beam) of a hall; reports through one sensor device."""
+
+    __tablename__ = "footfall_sensors"
+    __table_args__ = (UniqueConstraint("hall_id", "code", name="uq_sensor_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    door: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # camera | infrared
+    reversed: Mapped[bool] = mapped_column(Boolean, default=False)  # its "in" is people leaving
+    in_totals: Mapped[bool] = mapped_column(Boolean, default=True)  # counts toward the hall's figures
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # when it last posted
+    last_minute: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # latest minute it reported
+
+
+class FootfallMinute(Base):
+    """Crossings of one sensor in one minute, raw (``in`` and ``out`` as the sensor reports them)."""
+
+    __tablename__ = "footfall_minutes"
+    __table_args__ = (Index("ix_footfall_minutes_hall_minute", "hall_id", "minute"),)
+    sensor_id: Mapped[int] = mapped_column(ForeignKey("footfall_sensors.id"), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    in_count: Mapped[int] = mapped_column(Integer)
+    out_count: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FootfallHour(Base):
+    """Hourly roll-up of ``footfall_minutes``, kept in step by the ingestion (and kept when minutes are pruned)."""
+
+    __tablename__ = "footfall_hours"
+    __table_args__ = (Index("ix_footfall_hours_hall_hour", "hall_id", "hour"),)
+    sensor_id: Mapped[int] = mapped_column(ForeignKey("footfall_sensors.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    in_count: Mapped[int] = mapped_column(Integer)
+    out_count: Mapped[int] = mapped_column(Integer)

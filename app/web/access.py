@@ -1,14 +1,18 @@
 """Who may do what. One function per access rule; routes name the rule they need.
 
-| rule              | admin | head office | hall manager | counter staff | kiosk | display |
-|-------------------|-------|-------------|--------------|---------------|-------|---------|
-| configure         | all   | -           | -            | -             | -     | -       |
-| read config       | all   | all         | own hall     | -             | -     | -       |
-| view hall queue   | all   | all         | own hall     | own hall      | own   | own     |
-| issue ticket      | all   | -           | own hall     | own hall      | own   | -       |
-| operate counter   | all   | -           | own hall     | own hall      | -     | -       |
-| manage hall (PIN) | all   | -           | own hall     | -             | -     | -       |
-| print a ticket    | -     | -           | -            | -             | own   | -       |
+| rule               | admin | head office | hall manager | counter staff | kiosk | display | sensor |
+|--------------------|-------|-------------|--------------|---------------|-------|---------|--------|
+| configure          | all   | -           | -            | -             | -     | -       | -      |
+| read config        | all   | all         | own hall     | -             | -     | -       | -      |
+| view hall queue    | all   | all         | own hall     | own hall      | own   | own     | -      |
+| issue ticket       | all   | -           | own hall     | own hall      | own   | -       | -      |
+| operate counter    | all   | -           | own hall     | own hall      | -     | -       | -      |
+| manage hall (PIN)  | all   | -           | own hall     | -             | -     | -       | -      |
+| print a ticket     | -     | -           | -            | -             | own   | -       | -      |
+| report door counts | -     | -           | -            | -             | -     | -       | own    |
+
+A sensor device (a hall's edge agent or a networked door counter) reports counts
+for the sensors registered to it; door figures are read like configuration.
 
 "Own" for a device is the one hall it is bound to.
 """
@@ -82,7 +86,7 @@ def read_config(hall_id: int | None = None) -> Principal:
 
 def view_hall(hall_id: int) -> Principal:
     p = principal()
-    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE) or p.hall_id == hall_id:
+    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE) or (p.hall_id == hall_id and p.device_kind != DeviceKind.SENSOR):
         return p
     _deny("this hall belongs to someone else")
 
@@ -123,3 +127,10 @@ def print_on_kiosk() -> Principal:
 
 def staff_id_of(p: Principal) -> int | None:
     return p.id if p.kind == "staff" else None
+
+
+def report_counts() -> Principal:
+    p = principal()
+    if p.kind == "device" and p.device_kind == DeviceKind.SENSOR:
+        return p
+    _deny("only a sensor device reports door counts")

@@ -1,19 +1,23 @@
 """JSON API under /api/v1. Each view: check access, parse, call one service function, return its view."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, session, url_for
+from datetime import date
+
+from flask import Blueprint, Response, current_app, jsonify, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from kiosk import slips
 
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, Invalid
+from ..domain.footfall import MinuteCount
 from ..domain.model import Tier
-from ..services import auth, config, queue
+from ..services import auth, config, footfall, queue
 from . import access
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
-    CityBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, GuidePinBody, HallBody, HallPatch, IssueBody,
-    LoginBody, PrinterBody, OpenCounterBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch, TransferBody,
+    CityBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
+    HallPatch, IssueBody, LoginBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
+    ServicePatch, StaffBody, StaffPatch, TransferBody,
 )
 
 PREFIX = "/api/v1"
@@ -383,6 +387,92 @@ def transfer(counter_id: int, body: TransferBody):
     p = _operator(counter_id)
     return queue.transfer(rt(), counter_id, body.to_service_id, body.to_counter_id, access.staff_id_of(p),
                           body.ticket_id)
+
+
+# --------------------------------------------------------------------------- footfall
+
+@api.route("/halls/<int:hall_id>/sensors", "GET", tag="footfall", access="administrator, head office, the hall's manager")
+def list_sensors(hall_id: int):
+    """Door counters (cameras, infrared beams) of a hall, with when each last reported."""
+    access.read_config(hall_id)
+    return {"sensors": footfall.list_sensors(rt(), hall_id)}
+
+
+@api.route("/halls/<int:hall_id>/sensors", "POST", tag="footfall", access="administrator", body=SensorBody,
+           status=201)
+def register_sensor(hall_id: int, body: SensorBody):
+    """Register a door counter and the sensor device (its edge agent) that reports for it.
+
+    Counting convention: a sensor's `in` is people crossing its line from the
+    negative to the positive side. Set `reversed` when that is people leaving.
+    """
+    access.configure()
+    return footfall.register_sensor(rt(), hall_id, body.model_dump())
+
+
+@api.route("/sensors/<int:sensor_id>", "PATCH", tag="footfall", access="administrator", body=SensorPatch)
+def update_sensor(sensor_id: int, body: SensorPatch):
+    """Change a door counter; `active: false` retires it (its counts are kept)."""
+    access.configure()
+    return footfall.update_sensor(rt(), sensor_id, _patch(body))
+
+
+@api.route("/footfall/counts", "POST", tag="footfall", access="sensor devices, for their own sensors",
+           body=FootfallBatchBody)
+def report_counts(body: FootfallBatchBody):
+    """Report door counts per sensor and minute, in a batch.
+
+    `{"counts": [{"sensor": "door1-cam", "minute": "2026-11-22T09:15:00+08:00", "in": 3, "out": 1}]}`.
+    Idempotent: the latest report of a (sensor, minute) is kept, so the minute in
+    progress may be sent again as it grows, and a retried batch changes nothing.
+    Any bad entry rejects the whole batch (422 naming `counts[i].field`).
+    The answer counts minutes `stored` (new), `replaced` and `unchanged`.
+    """
+    p = access.report_counts()
+    counts = [MinuteCount(c.sensor, c.minute, c.in_, c.out) for c in body.counts]
+    return footfall.ingest(rt(), p.id, p.hall_id, counts)
+
+
+def _date_arg(name: str) -> date | None:
+    text = request.args.get(name)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{text!r} is not a date YYYY-MM-DD", field=name) from None
+
+
+@api.route("/halls/<int:hall_id>/footfall", "GET", tag="footfall",
+           access="administrator, head office, the hall's manager")
+def hall_footfall(hall_id: int):
+    """A day's door counts: in, out, people inside, per-interval series, each sensor's health.
+
+    Query: `date` (YYYY-MM-DD, the hall's local day; default today), `interval`
+    (minutes per step of the series: 5, 10, 15, 30 or 60; default 15).
+    """
+    access.read_config(hall_id)
+    interval = request.args.get("interval", "15")
+    if interval not in ("5", "10", "15", "30", "60"):
+        raise Invalid("interval is one of 5, 10, 15, 30, 60 minutes", field="interval")
+    return footfall.hall_day(rt(), hall_id, _date_arg("date"), int(interval))
+
+
+@api.route("/halls/<int:hall_id>/footfall/hourly", "GET", tag="footfall",
+           access="administrator, head office, the hall's manager")
+def hall_footfall_hourly(hall_id: int):
+    """Hourly door counts between two local days (`from`, `to`, at most 366 days; `format=csv` for Excel)."""
+    access.read_config(hall_id)
+    start, end = _date_arg("from"), _date_arg("to")
+    if start is None or end is None:
+        raise Invalid("give from and to as YYYY-MM-DD", field="from" if start is None else "to")
+    if end < start or (end - start).days > 366:
+        raise Invalid("to must be on or after from, at most 366 days later", field="to")
+    rows = footfall.hourly(rt(), hall_id, start, end)
+    if request.args.get("format") == "csv":
+        return Response(footfall.hourly_csv(rows), mimetype="text/csv", headers={
+            "Content-Disposition": f"attachment; filename=footfall-{hall_id}-{start}-{end}.csv"})
+    return {"hours": rows}
 
 
 # --------------------------------------------------------------------------- the document itself

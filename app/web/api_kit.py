@@ -96,8 +96,16 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
+        field = _field_path(first["loc"])
         raise Invalid(f"{field}: {first['msg']}" if field else first["msg"], field=field) from None
+
+
+def _field_path(loc: tuple) -> str | None:
+    """Pydantic's error location as the API names fields: ``counts[3].minute``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or None
 
 
 class BadRequestBody(DomainError):

@@ -1,6 +1,7 @@
 """Request bodies of the API. Pydantic validates them and names the bad field."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +44,12 @@ class CallingPolicyBody(Strict):
     max_recalls: Annotated[int, Field(ge=0, le=10)] | None = None
 
 
+class LoadRulesBody(Strict):
+    busy_occupancy: Annotated[int, Field(ge=1, le=100000, description="people inside: busy at or above")] | None = None
+    idle_occupancy: Annotated[int, Field(ge=0, le=100000, description="people inside: idle at or below")] | None = None
+    busy_waiting_per_counter: Annotated[float, Field(gt=0, le=1000)] | None = None
+
+
 class HallBody(Strict):
     city_id: Id
     code: Code
@@ -54,6 +61,9 @@ class HallBody(Strict):
         default_factory=dict, examples=[{"mon": [["08:30", "18:00"]], "sat": [["09:00", "17:00"]]}]
     )
     calling_policy: CallingPolicyBody | None = None
+    opened_on: date | None = Field(default=None, description="The day the hall opened (default today); "
+                                   "door counts before it are refused")
+    load_rules: LoadRulesBody | None = None
 
 
 class ScreenBody(Strict):
@@ -89,6 +99,8 @@ class HallPatch(Strict):
     opening_hours: dict[str, list[list[str]]] | None = None
     calling_policy: CallingPolicyBody | None = None
     screen: ScreenBody | None = None
+    opened_on: date | None = None
+    load_rules: LoadRulesBody | None = None
     active: bool | None = None
 
 
@@ -175,3 +187,38 @@ class TransferBody(Strict):
     to_service_id: Id
     to_counter_id: Id | None = None
     ticket_id: Id | None = None
+
+
+SensorCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class SensorBody(Strict):
+    code: SensorCode = Field(description="the sensor's name in its agent's config and in reports, e.g. door1-cam")
+    name_zh: Name
+    name_en: str = ""
+    door: Annotated[str, Field(max_length=100)] = ""
+    kind: Literal["camera", "infrared"]
+    device_id: Id = Field(description="the sensor device (kind sensor) that reports for it")
+    reversed: bool = Field(default=False, description="true when its 'in' direction is people leaving the hall")
+    in_totals: bool = Field(default=True, description="false for a second counter on a door already counted")
+
+
+class SensorPatch(Strict):
+    name_zh: Name | None = None
+    name_en: str | None = None
+    door: Annotated[str, Field(max_length=100)] | None = None
+    device_id: Id | None = None
+    reversed: bool | None = None
+    in_totals: bool | None = None
+    active: bool | None = None
+
+
+class MinuteCountBody(Strict):
+    sensor: SensorCode
+    minute: datetime = Field(description="the minute's start with its UTC offset, e.g. 2026-11-22T09:15:00+08:00")
+    in_: Annotated[int, Field(alias="in", ge=0, le=1000)]
+    out: Annotated[int, Field(ge=0, le=1000)]
+
+
+class FootfallBatchBody(Strict):
+    counts: Annotated[list[MinuteCountBody], Field(min_length=1, max_length=2000)]

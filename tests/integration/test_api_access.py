@@ -22,7 +22,7 @@ from ..world import PASSWORD, World, bearer, staff_token
 # --------------------------------------------------------------------------- principals
 
 ANONYMOUS = "anonymous"
-PRINCIPALS = (ANONYMOUS, "admin", "hq", "m1", "m2", "s1", "s2", "kiosk", "display")
+PRINCIPALS = (ANONYMOUS, "admin", "hq", "m1", "m2", "s1", "s2", "kiosk", "display", "sensor")
 STAFF = ("admin", "hq", "m1", "m2", "s1", "s2")
 
 EVERYONE = frozenset(PRINCIPALS)
@@ -49,6 +49,9 @@ class Target:
     colleague_id: int  # t1, a counter staff member of hall 1 (the PATCH /staff target)
     ticket_token: str
     kiosk_id: int  # hall 1's kiosk device (the PUT /devices/{id}/printer target)
+    sensor_id: int  # hall 1's door sensor
+    sensor_device_id: int  # the device that reports for it
+    minute: str  # the current minute, for a door count report
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,15 @@ EXPECTED: dict[str, Row] = {
     "finish_service": Row(OPERATE, lambda t: {}),
     "no_show": Row(OPERATE, lambda t: {}),
     "transfer": Row(OPERATE, lambda t: {"to_service_id": t.service_b}),
+    # footfall
+    "list_sensors": Row(READ_HALL_CONFIG),
+    "register_sensor": Row(ADMIN, lambda t: {"code": "door9", "name_zh": "侧门", "kind": "infrared",
+                                             "device_id": t.sensor_device_id}),
+    "update_sensor": Row(ADMIN, lambda t: {"door": "正门 Main door"}),
+    "report_counts": Row(frozenset({"sensor"}), lambda t: {"counts": [{"sensor": "door", "minute": t.minute,
+                                                                         "in": 1, "out": 0}]}),
+    "hall_footfall": Row(READ_HALL_CONFIG),
+    "hall_footfall_hourly": Row(READ_HALL_CONFIG),
 }
 
 OPERATIONS = {op.endpoint: op for op in api.operations}
@@ -124,12 +136,16 @@ def _target(rt, world: World) -> Target:
         colleague_id=h.staff["t1"],
         ticket_token=ticket["public_token"],
         kiosk_id=next(d["id"] for d in config.list_devices(rt, h.id) if d["kind"] == "kiosk"),
+        sensor_id=h.sensors["door"],
+        sensor_device_id=h.devices["sensor"],
+        minute=rt.now().replace(second=0, microsecond=0).isoformat(),
     )
 
 
 def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
-              "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id}
+              "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id,
+              "sensor_id": t.sensor_id}
 
     def fill(m: re.Match) -> str:
         assert m.group(1) in values, f"the matrix does not know path parameter <{m.group(1)}> of {rule}"

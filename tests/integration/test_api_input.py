@@ -144,7 +144,7 @@ def test_a_missing_required_field_is_a_422_naming_it(client, rt, admin):
 @pytest.mark.parametrize("path, body, field", [
     ("/halls/{hall}/counters", {"number": "seven"}, "number"),
     ("/halls/{hall}/counters", {"number": 7, "service_ids": "1,2"}, "service_ids"),
-    ("/halls/{hall}/counters", {"number": 7, "service_ids": ["one"]}, "service_ids.0"),
+    ("/halls/{hall}/counters", {"number": 7, "service_ids": ["one"]}, "service_ids[0]"),
     ("/halls/{hall}/services", {"code": "svcx", "prefix": "X", "name_zh": "x", "target_wait_s": "soon"},
      "target_wait_s"),
     ("/halls/{hall}/services", {"code": "svcx", "prefix": "X", "name_zh": "x", "target_wait_s": 1.5},
