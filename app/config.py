@@ -25,6 +25,8 @@ def from_env() -> dict:
         "API_TOKEN_TTL_HOURS": int(os.environ.get("API_TOKEN_TTL_HOURS", "12")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
+        # per-minute door counts older than this are deleted each night; hourly roll-ups stay
+        "FOOTFALL_KEEP_MINUTES_DAYS": int(os.environ.get("FOOTFALL_KEEP_MINUTES_DAYS", "400")),
         # each open WebSocket holds one of the web process's threads (threading mode): refuse
         # screens beyond this, so that HTTP requests always find a free thread
         "LIVE_MAX_CLIENTS": int(os.environ.get("LIVE_MAX_CLIENTS")

@@ -9,7 +9,7 @@ import logging
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from . import create_app
-from .services import queue
+from .services import footfall, queue
 
 log = logging.getLogger("hallq.scheduler")
 
@@ -25,6 +25,15 @@ def build_scheduler(app) -> BlockingScheduler:
 
     scheduler.add_job(expire_job, "interval", minutes=10, id="expire_past_days", next_run_time=None)
     scheduler.add_job(expire_job, id="expire_at_start")
+
+    keep_days = app.config["FOOTFALL_KEEP_MINUTES_DAYS"]
+
+    def prune_job():
+        gone = footfall.prune_minutes(rt, keep_days)
+        if gone:
+            log.info("pruned %d per-minute door count(s) older than %d days (hourly roll-ups kept)", gone, keep_days)
+
+    scheduler.add_job(prune_job, "cron", hour=3, minute=17, id="prune_footfall_minutes")
     return scheduler
 
 

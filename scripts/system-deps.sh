@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages and local services the full test suite needs: Chromium and a CJK font
-# for the browser tests, PostgreSQL and Redis running. Safe to run again; needs root.
+# for the browser tests, PostgreSQL, Redis and Mosquitto running. Safe to run again; needs root.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq
@@ -19,5 +20,10 @@ if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   echo "== starting Redis"
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  echo "== starting Mosquitto"
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf
+  for _ in $(seq 20); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 0.5; done
 fi
 pg_isready -h 127.0.0.1 -p 5432
