@@ -7,10 +7,11 @@ export HALLQ_INSTANCE ?= $(CURDIR)/instance
 
 .PHONY: run test unit bench venv i18n system-deps
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	touch $@
 
 # message catalogues (zh_CN), compiled at set-up
