@@ -1,13 +1,18 @@
 """Demo data: a city with two halls, so the product can be tried with nothing configured."""
 from __future__ import annotations
 
+import math
 import os
+import random
+from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
 from .bootstrap import Runtime
 from .config import INSTANCE_DIR
-from .services import auth, config
+from .domain.footfall import MinuteCount
+from .domain.hours import WEEKDAYS, business_day, parse_zone
+from .services import auth, config, footfall
 from .storage.orm import Region
 
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -32,6 +37,12 @@ HALLS = [
      "郑州市二七广场 1 号", {day: [["00:00", "24:00"]] for day in WEEK}, "eq"),
 ]
 
+
+# code, 中文, English, kind: the door counters of each demo hall
+DOOR_SENSORS = [
+    ("door1-cam", "正门摄像头", "Main door camera", "camera"),
+    ("door2-ir", "侧门红外", "Side door infrared beam", "infrared"),
+]
 
 GUIDE_PIN = "2468"
 BASE = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"  # where `make run` serves
@@ -92,6 +103,72 @@ def _create(rt: Runtime, password: str) -> list[str]:
         lines.append(f"  {code} (hall {hall['id']}): display {display['token']}")
         lines.append(f"    取号机 Kiosk    {BASE}/kiosk/#token={kiosk['token']}")
         lines.append(f"    大屏 Display    {BASE}/display/#token={display['token']}")
+        agent = auth.register_device(rt, hall["id"], "sensor", f"{name_zh[:7]} 客流采集")
+        for code_, zh, en, kind in DOOR_SENSORS:
+            footfall.register_sensor(rt, hall["id"], {"code": code_, "name_zh": zh, "name_en": en, "door": zh[:2],
+                                                      "kind": kind, "device_id": agent["id"]})
+        people = seed_door_counts(rt, hall["id"], agent["id"], hours)
+        agent_config = write_agent_config(code, agent["token"])
+        lines.append(f"  {code} (hall {hall['id']}): sensor agent {agent['token']}  ({people} people counted so far today)")
+        lines.append(f"    客流采集 Door-count agent: python -m sensors.agent --config {agent_config}")
     lines.append(f"  大堂经理优先取号 PIN (floor guide, priority tickets): {GUIDE_PIN}")
     lines.append(f"  窗口工作台 Counter console: {BASE}/counter/ (sign in as js01)")
     return lines
+
+
+def write_agent_config(hall_code: str, token: str) -> str:
+    """An edge-agent config for the demo hall: its side-door infrared counter over the local MQTT broker."""
+    path = INSTANCE_DIR / f"agent-{hall_code}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"# Demo door-count agent of {hall_code} (see sensors/AGENT.md). Try:\n"
+        f"#   mosquitto_pub -t hallq/{hall_code}/footfall/door2-ir -m '{{\"in\": 2, \"out\": 0}}'\n"
+        f"[server]\nurl = \"{BASE}\"\ntoken = \"{token}\"\nsend_interval_s = 10\n\n"
+        f"[spool]\npath = \"agent-{hall_code}.spool.sqlite3\"\n\n"
+        f"[mqtt]\nhost = \"127.0.0.1\"\nport = 1883\nprefix = \"hallq/{hall_code}/footfall\"\nsensors = [\"door2-ir\"]\n",
+        encoding="utf-8")
+    return str(path)
+
+
+def seed_door_counts(rt: Runtime, hall_id: int, device_id: int, hours: dict, seed: int = 7) -> int:
+    """Today's door counts so far, from the hall's opening: customers arriving with the usual
+    late-morning and afternoon peaks, each staying 10 to 40 minutes. Returns how many came in."""
+    hall = config.get_hall(rt, hall_id)
+    zone = parse_zone(hall["timezone"])
+    now = rt.now()
+    today = business_day(now, zone)
+    spans = hours.get(WEEKDAYS[today.weekday()], [])
+    if not spans:
+        return 0
+    opens = datetime.combine(today, time.fromisoformat(spans[0][0]), tzinfo=zone)
+    opens = max(opens, datetime.combine(today, time(8, 0), tzinfo=zone))  # an all-day hall: from 08:00
+    rng = random.Random(seed + hall_id)
+    moves: dict[tuple[str, datetime], list[int]] = {}
+    minute = opens.astimezone(timezone.utc)
+    end = now.replace(second=0, microsecond=0)
+    arrived = 0
+    while minute <= end:
+        hour = minute.astimezone(zone).hour + minute.minute / 60
+        rate = 0.4 + 1.6 * math.exp(-((hour - 10.5) ** 2) / 1.5) + 1.2 * math.exp(-((hour - 15.5) ** 2) / 2)
+        for _ in range(_poisson(rng, rate)):
+            sensor = "door1-cam" if rng.random() < 0.75 else "door2-ir"
+            moves.setdefault((sensor, minute), [0, 0])[0] += 1
+            arrived += 1
+            leave = minute + timedelta(minutes=rng.randint(10, 40))
+            if leave <= end:
+                moves.setdefault((sensor, leave), [0, 0])[1] += 1
+        minute += timedelta(minutes=1)
+    counts = [MinuteCount(sensor, at, i, o) for (sensor, at), (i, o) in sorted(moves.items())]
+    for start in range(0, len(counts), 1000):
+        footfall.ingest(rt, device_id, hall_id, counts[start:start + 1000])
+    return arrived
+
+
+def _poisson(rng: random.Random, rate: float) -> int:
+    """A Poisson draw (Knuth's method; rates here are small)."""
+    limit, k, p = math.exp(-rate), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
