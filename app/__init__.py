@@ -32,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from kiosk import views as kiosk_views
 
     from . import i18n
-    from .web import api, counter, display, live, pages, phone
+    from .web import api, counter, display, live, manager, pages, phone
 
     i18n.init_app(app)
     app.register_blueprint(api.bp)
@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(kiosk_views.bp)
     app.register_blueprint(counter.bp)
     app.register_blueprint(display.bp)
+    app.register_blueprint(manager.bp)
     app.register_blueprint(phone.bp)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
                       channel=app.config["SOCKETIO_CHANNEL"], async_mode="threading")

@@ -58,6 +58,31 @@ ZH = {
     "API": "接口", "Sign in": "登录", "Username": "用户名", "Password": "密码",
     "This page updates by itself. Keep it open; your phone will vibrate when you are called.":
     "本页自动更新，请保持打开；叫到您时手机会振动。",
+    # the hall manager's live page (app/web/manager.py)
+    "Hall manager live page": "大堂经理实时看板", "Hall": "营业厅", "Start": "首页", "Not allowed": "无权访问",
+    "Back to the start page": "返回首页", "Choose a hall": "请选择营业厅", "Hall load": "厅内忙闲",
+    "People inside now": "当前厅内人数", "In today": "今日进店", "Out today": "今日离店", "Waiting now": "当前等候",
+    "Open counters": "开放窗口", "Door counts today, per 15 minutes": "今日客流（每 15 分钟）", "People in": "进店人数",
+    "People inside": "厅内人数", "Busy line": "忙碌线", "Door sensors": "客流传感器",
+    "Download hourly door counts, last %(n)s days (CSV for Excel)": "下载近 %(n)s 天每小时客流（CSV，可用 Excel 打开）",
+    "Services": "业务", "State": "状态", "Current ticket": "当前号码", "Busy": "忙", "Normal": "正常", "Idle": "闲",
+    "; ": "；", "{n} people inside, at or above {limit}": "厅内 {n} 人，达到 {limit} 人的忙碌线",
+    "{n} waiting per open counter on average (busy from {limit})": "每个开放窗口平均 {n} 人等候（{limit} 人起为忙）",
+    "{n} waiting and no counter open": "{n} 人等候，但没有开放的窗口",
+    "{n} people inside, {limit} or fewer": "厅内 {n} 人，不超过 {limit} 人",
+    "at most one waiting per open counter": "每个开放窗口等候不超过 1 人", "no one waiting": "无人等候",
+    "{n} people inside (busy from {busy}, quiet up to {idle})": "厅内 {n} 人（{busy} 人起为忙，{idle} 人及以下为闲）",
+    "no door counter: judged by the queue alone": "未装客流计数器，仅按排队情况判断", "no door counter": "未装客流计数器",
+    "Camera": "摄像头", "Infrared": "红外", "No report for over 10 minutes: check this sensor": "超过 10 分钟未上报，请检查设备",
+    "{name}: no report for over 10 minutes": "{name}超过 10 分钟未上报", "in {i} · out {o}": "进 {i} · 出 {o}",
+    "last report {t}": "最后上报 {t}", "never reported": "从未上报", "retired": "已停用",
+    "not in the hall's totals": "不计入全厅人数", "working": "正常上报", "No door counts yet today": "今日暂无客流数据",
+    "busy from {n}": "{n} 人起为忙",
+    "{from}–{to}: {in} in, {out} out, {inside} inside": "{from}–{to}：进 {in}，出 {out}，厅内 {inside}",
+    "Updated {t}": "更新于 {t}", "You are signed out. Sign in again to keep this page live.": "您已退出登录，请重新登录以继续实时更新。",
+    "Door counts could not be loaded ({why}).": "客流数据加载失败（{why}）。",
+    "This page is for hall managers, head office and administrators.": "本页面仅供大堂经理、省公司和管理员使用。",
+    "You may not see this hall's live page.": "您无权查看该营业厅的实时看板。", "There is no such hall.": "没有这个营业厅。",
 }
 
 
