@@ -207,12 +207,17 @@ def _day_minutes(s, hall_id: int, start: datetime, end: datetime) -> list[tuple[
         .where(FootfallMinute.hall_id == hall_id, FootfallMinute.minute >= start, FootfallMinute.minute < end,
                FootfallSensor.in_totals.is_(True))
     ).all()
-    per_minute: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
-    for minute, in_count, out_count, reversed_ in rows:
+    return _entering_leaving(rows)
+
+
+def _entering_leaving(rows) -> list[tuple[datetime, int, int]]:
+    """Rows of (time, in, out, sensor reversed) summed per time as (time, entering, leaving), in order."""
+    totals: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
+    for at, in_count, out_count, reversed_ in rows:
         entering, leaving = oriented(in_count, out_count, reversed_)
-        per_minute[minute][0] += entering
-        per_minute[minute][1] += leaving
-    return [(m, e, l) for m, (e, l) in sorted(per_minute.items())]
+        totals[at][0] += entering
+        totals[at][1] += leaving
+    return [(at, e, l) for at, (e, l) in sorted(totals.items())]
 
 
 def _has_counted_sensor(s, hall_id: int) -> bool:
@@ -331,12 +336,7 @@ def hourly(rt: Runtime, hall_id: int, start: date, end: date) -> list[dict]:
             .where(FootfallHour.hall_id == hall.id, FootfallHour.hour >= lo, FootfallHour.hour < hi,
                    FootfallSensor.in_totals.is_(True))
         ).all()
-        per_hour: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
-        for hour, in_count, out_count, reversed_ in rows:
-            entering, leaving = oriented(in_count, out_count, reversed_)
-            per_hour[hour][0] += entering
-            per_hour[hour][1] += leaving
-        return [{"hour": h.astimezone(zone).isoformat(), "in": e, "out": l} for h, (e, l) in sorted(per_hour.items())]
+        return [{"hour": h.astimezone(zone).isoformat(), "in": e, "out": l} for h, e, l in _entering_leaving(rows)]
 
 
 def hourly_csv(rows: list[dict]) -> str:

@@ -48,6 +48,12 @@ def load_principal() -> None:
         g.principal = auth.principal_for_staff(rt, staff_id)
 
 
+def session_staff() -> Principal | None:
+    """The staff member signed in to this browser session (pages, not the API), or None."""
+    staff_id = session.get("staff_id")
+    return None if staff_id is None else auth.principal_for_staff(current_app.extensions["hallq"], staff_id)
+
+
 def new_csrf_token() -> str:
     session["csrf"] = secrets.token_urlsafe(24)
     return session["csrf"]

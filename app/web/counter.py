@@ -5,7 +5,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext as _
 
 from ..domain.errors import DomainError
-from ..services import auth, queue
+from ..services import queue
+from . import access
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -26,8 +27,7 @@ def strings() -> dict:
 def console():
     """``/counter`` picks a counter of the signed-in staff member's hall; ``?counter=<id>`` works it."""
     rt = current_app.extensions["hallq"]
-    staff_id = session.get("staff_id")
-    who = auth.principal_for_staff(rt, staff_id) if staff_id is not None else None
+    who = access.session_staff()
     if who is None:
         return redirect(url_for("pages.login", next=request.full_path))
     hall_id = request.args.get("hall", type=int) or who.hall_id

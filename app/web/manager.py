@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..domain.errors import Forbidden, NotFound
 from ..domain.hours import business_day, parse_zone
 from ..domain.model import Role
-from ..services import auth, config
+from ..services import config
 from . import access
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
@@ -65,8 +65,7 @@ def _refused(who, status: int, message: str):
 def dashboard():
     """``/manager/`` shows the signed-in manager's hall; administrators and head office pick one (``?hall=<id>``)."""
     rt = current_app.extensions["hallq"]
-    staff_id = session.get("staff_id")
-    who = auth.principal_for_staff(rt, staff_id) if staff_id is not None else None
+    who = access.session_staff()
     if who is None:
         return redirect(url_for("pages.login", next=request.full_path))
     if who.role not in MANAGERS:
