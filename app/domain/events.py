@@ -105,3 +105,23 @@ class FootfallCounted(Event):
 @dataclass(frozen=True)
 class HallSettingsChanged(Event):
     """A hall's settings changed (texts, hours, rules): screens take a fresh snapshot."""
+
+
+@dataclass(frozen=True)
+class PeakWarningChanged(Event):
+    """A peak warning was raised, updated, acknowledged or resolved (``change`` says which)."""
+
+    warning_id: int
+    change: str            # raised | updated | acknowledged | resolved
+    kind: str              # forecast | live
+    severity: str
+    service_id: int | None
+    message_zh: str
+    message_en: str
+
+
+@dataclass(frozen=True)
+class ForecastUpdated(Event):
+    """A new forecast and counter plan for the hall (nightly or intraday)."""
+
+    source: str

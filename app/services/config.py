@@ -15,6 +15,7 @@ from ..domain import events as ev
 from ..domain.calling import CallingPolicy
 from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.footfall import LoadRules, load_rules_problems
+from ..domain.staffing import StaffingRules, staffing_rules_problems
 from ..domain.hours import OpeningHours, business_day, parse_zone
 from ..domain.model import Role
 from ..domain.screens import screen_problems, screen_settings
@@ -41,7 +42,8 @@ def hall_view(h: Hall) -> dict:
             "calling_rule": CallingPolicy.from_dict(h.calling_policy).describe(),
             "screen": screen_settings(h.screen), "priority_pin_set": h.priority_pin_hash is not None,
             "opened_on": h.opened_on.isoformat() if h.opened_on else None,
-            "load_rules": LoadRules.from_dict(h.load_rules).to_dict(), "active": h.active}
+            "load_rules": LoadRules.from_dict(h.load_rules).to_dict(),
+            "staffing": StaffingRules.from_dict(h.staffing).to_dict(), "active": h.active}
 
 
 def service_view(s: ServiceType) -> dict:
@@ -116,10 +118,11 @@ def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
         new = changes["calling_policy"]
         changes["calling_policy"] = {**current, **new, "head_start_s": {
             **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
-    if "load_rules" in changes:
-        with rt.reader() as tx:
-            stored = dict(_get(tx.session, Hall, hall_id, "hall_id").load_rules or {})
-        changes["load_rules"] = {**stored, **changes["load_rules"]}
+    for merged in ("load_rules", "staffing"):
+        if merged in changes:
+            with rt.reader() as tx:
+                stored = dict(getattr(_get(tx.session, Hall, hall_id, "hall_id"), merged) or {})
+            changes[merged] = {**stored, **changes[merged]}
     _check_hall_settings(changes)
     view = _update(rt, Hall, hall_id, "hall_id", changes, hall_view, unique_field="code")
     rt.bus.publish([ev.HallSettingsChanged(hall_id=hall_id)])  # committed: screens refresh
@@ -137,6 +140,9 @@ def _check_hall_settings(data: dict) -> None:
     if "load_rules" in data:
         for field, message in load_rules_problems(data["load_rules"]):
             raise Invalid(message, field=f"load_rules.{field}")
+    if "staffing" in data:
+        for field, message in staffing_rules_problems(data["staffing"]):
+            raise Invalid(message, field=f"staffing.{field}")
     if "opening_hours" in data:
         OpeningHours.parse(data["opening_hours"])
     if "calling_policy" in data:

@@ -12,10 +12,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Column,
     TypeDecorator,
+    Unicode,
     UniqueConstraint,
     text,
 )
@@ -79,6 +81,7 @@ class Hall(Base):
     priority_pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the floor guide's PIN
     opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # no counts or tickets before this day
     load_rules: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.footfall.LoadRules
+    staffing: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.staffing_rules
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     city: Mapped[City] = relationship()
 
@@ -269,3 +272,108 @@ class FootfallHour(Base):
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     in_count: Mapped[int] = mapped_column(Integer)
     out_count: Mapped[int] = mapped_column(Integer)
+
+
+class ArrivalSlot(Base):
+    """Tickets taken per service and interval (15 minutes): the history the forecaster learns from.
+
+    Rolled up from ``tickets`` by the scheduler for each finished business day.
+    """
+
+    __tablename__ = "arrival_slots"
+    __table_args__ = (Index("ix_arrival_slots_hall_slot", "hall_id", "slot"),)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service_types.id"), primary_key=True)
+    slot: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    arrivals: Mapped[int] = mapped_column(Integer)
+
+
+class ArrivalRollup(Base):
+    """The business days of a hall already rolled up into ``arrival_slots``."""
+
+    __tablename__ = "arrival_rollups"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    business_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ForecastSlot(Base):
+    """The forecast of one interval: for the whole hall (``service_id`` null) or one service."""
+
+    __tablename__ = "forecast_slots"
+    __table_args__ = (Index("ix_forecast_slots_hall_slot", "hall_id", "slot"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service_types.id"), nullable=True)
+    slot: Mapped[datetime] = mapped_column(UTCDateTime)
+    mean: Mapped[float] = mapped_column(Float)
+    p10: Mapped[float] = mapped_column(Float)
+    p50: Mapped[float] = mapped_column(Float)
+    p90: Mapped[float] = mapped_column(Float)
+    needed: Mapped[int] = mapped_column(Integer)  # counters to serve p90 within target
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16))  # nightly | intraday
+
+
+class CounterPlan(Base):
+    """A hall's counter plan for one business day: needs per interval and shifts of open counters."""
+
+    __tablename__ = "counter_plans"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    business_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    interval_minutes: Mapped[int] = mapped_column(Integer)
+    first_slot: Mapped[datetime] = mapped_column(UTCDateTime)
+    needs: Mapped[list] = mapped_column(JSON)        # counters needed per interval from first_slot (p90)
+    shifts: Mapped[list] = mapped_column(JSON)       # [{"counter": k, "start": i, "end": j}] in intervals
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    model: Mapped[dict] = mapped_column(JSON, default=dict)  # what made the forecast (model, history, fit time)
+
+
+class PeakWarning(Base):
+    """A stored peak warning: raised once, updated while it stands, acknowledged, resolved."""
+
+    __tablename__ = "peak_warnings"
+    __table_args__ = (
+        # one standing warning per (hall, kind, service): a second writer cannot raise it twice
+        Index("uq_peak_warning_standing", "hall_id", "key", unique=True,
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        Index("ix_peak_warnings_hall_raised", "hall_id", "raised_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service_types.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))      # forecast | live
+    key: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(16))  # warning | critical
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    counters_open: Mapped[int] = mapped_column(Integer)
+    counters_needed: Mapped[int] = mapped_column(Integer)
+    figure: Mapped[float] = mapped_column(Float)
+    message_zh: Mapped[str] = mapped_column(String(400))
+    message_en: Mapped[str] = mapped_column(String(400))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduled jobs: one holder at a time, renewed, taken over when it lapses."""
+
+    __tablename__ = "scheduler_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# APScheduler's SQLAlchemyJobStore table, declared here (as APScheduler 3 defines it) so that
+# the Alembic migration owns it and the schema check sees it; the job store reads and writes it.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

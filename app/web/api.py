@@ -11,7 +11,7 @@ from kiosk import slips
 from ..domain.errors import DomainError, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Tier
-from ..services import auth, config, footfall, queue
+from ..services import auth, config, footfall, peaks, planning, queue
 from . import access
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
@@ -431,6 +431,50 @@ def report_counts(body: FootfallBatchBody):
     p = access.report_counts()
     counts = [MinuteCount(c.sensor, c.minute, c.in_, c.out) for c in body.counts]
     return footfall.ingest(rt(), p.id, p.hall_id, counts)
+
+
+# --------------------------------------------------------------------------- forecast and warnings
+
+@api.route("/halls/<int:hall_id>/forecast", "GET", tag="forecast",
+           access="administrator, head office, the hall's manager")
+def hall_forecast(hall_id: int):
+    """A day's arrival forecast per interval (mean, p10, p50, p90; whole hall and per service),
+    actual arrivals so far, counters needed (to serve the upper forecast within target) and the
+    counter plan. Query: `date` (YYYY-MM-DD, the hall's local day; default today)."""
+    access.read_config(hall_id)
+    return planning.hall_forecast(rt(), hall_id, _date_arg("date"))
+
+
+@api.route("/halls/<int:hall_id>/forecast", "POST", tag="forecast", access="administrator, the hall's manager")
+def make_forecast(hall_id: int):
+    """Forecast today and tomorrow and plan counters now, as the nightly job does (takes a few seconds)."""
+    access.manage_hall(hall_id)
+    summary = planning.forecast_hall(rt(), hall_id, source="manual")
+    peaks.check_forecast(rt(), hall_id)
+    return summary
+
+
+@api.route("/halls/<int:hall_id>/warnings", "GET", tag="forecast",
+           access="administrator, head office, the hall's manager")
+def hall_warnings(hall_id: int):
+    """The hall's peak warnings: standing ones (default) or, with `all=1`, the latest 100 of any state."""
+    access.read_config(hall_id)
+    return {"warnings": peaks.list_warnings(rt(), hall_id, standing_only=request.args.get("all") != "1")}
+
+
+@api.route("/warnings/<int:warning_id>/acknowledge", "POST", tag="forecast",
+           access="administrator, the hall's manager")
+def acknowledge_warning(warning_id: int):
+    """The manager has seen the warning. It stands until its condition clears; 409 if already acknowledged."""
+    p = access.manage_hall(peaks.warning_hall(rt(), warning_id))
+    return peaks.acknowledge(rt(), warning_id, access.staff_id_of(p))
+
+
+@api.route("/overview", "GET", tag="forecast", access="administrator, head office")
+def halls_overview():
+    """Every active hall: people waiting, open counters, standing warnings (head office's table)."""
+    access.read_config()
+    return {"halls": peaks.halls_overview(rt())}
 
 
 def _date_arg(name: str) -> date | None:

@@ -33,6 +33,7 @@ processes on a Redis channel.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import queue as queue_module
@@ -120,6 +121,7 @@ class LiveHub:
             self.seq = LocalSequences()
         self._numbering = threading.Lock()
         self._outbox: queue_module.SimpleQueue = queue_module.SimpleQueue()
+        self._unsent = 0  # deltas numbered and not yet handed to Socket.IO (guarded by _numbering)
         self._sender_running = False
         self._cond = threading.Condition()
         self._dirty: set[int] = set()
@@ -142,6 +144,7 @@ class LiveHub:
         payload = evt.to_dict()
         with self._numbering:
             payload["seq"] = self.seq.next(evt.hall_id)
+            self._unsent += 1
             self._outbox.put((payload, getattr(evt, "public_token", None)))
             if not self._sender_running:
                 self._sender_running = True
@@ -160,6 +163,25 @@ class LiveHub:
                     self.server.emit("delta", payload, to=ticket_room(token), namespace="/")
             except Exception:  # noqa: BLE001 - one failed send must not stop the others
                 log.exception("live: sending %s failed", payload.get("event"))
+            finally:
+                with self._numbering:
+                    self._unsent -= 1
+        with self._numbering:
+            self._sender_running = False  # this app's extension was re-initialised (tests): nothing will send
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every committed event has been handed to Socket.IO (and so to the message
+        queue). A short-lived process (a CLI command, a one-off job) calls this at exit, or its
+        last events would die with the sender thread. False if time ran out."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._numbering:
+                if self._unsent == 0:
+                    return True
+                if not self._sender_running:
+                    return False
+            time.sleep(0.01)
+        return False
 
     def changed(self, hall_id: int) -> None:
         """Mark a hall changed here and, with Redis, in every other process."""
@@ -301,6 +323,7 @@ def subscribe(rt, sio: SocketIO, message_queue: str | None = None, channel: str 
     """Create the app's hub and feed it every committed event."""
     hub = LiveHub(rt, sio, message_queue, channel)
     rt.bus.subscribe(hub.on_event)
+    atexit.register(hub.flush)
     return hub
 
 

@@ -50,6 +50,16 @@ class LoadRulesBody(Strict):
     busy_waiting_per_counter: Annotated[float, Field(gt=0, le=1000)] | None = None
 
 
+class StaffingBody(Strict):
+    min_counters: Annotated[int, Field(ge=0, le=200, description="counters open at any open time")] | None = None
+    max_counters: Annotated[int, Field(ge=0, le=200, description="0: every active counter")] | None = None
+    target_share: Annotated[float, Field(ge=0.05, le=0.999, description="share served within target")] | None = None
+    patience_s: Annotated[int, Field(ge=0, le=86400, description="mean patience (Erlang A); 0: Erlang C")] | None = None
+    min_shift_minutes: Annotated[int, Field(ge=15, le=720)] | None = None
+    interval_minutes: Literal[15, 30, 60] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="holidays and adjusted working days")] | None = None
+
+
 class HallBody(Strict):
     city_id: Id
     code: Code
@@ -64,6 +74,7 @@ class HallBody(Strict):
     opened_on: date | None = Field(default=None, description="The day the hall opened (default today); "
                                    "door counts before it are refused")
     load_rules: LoadRulesBody | None = None
+    staffing: StaffingBody | None = None
 
 
 class ScreenBody(Strict):
@@ -101,6 +112,7 @@ class HallPatch(Strict):
     screen: ScreenBody | None = None
     opened_on: date | None = None
     load_rules: LoadRulesBody | None = None
+    staffing: StaffingBody | None = None
     active: bool | None = None
 
 

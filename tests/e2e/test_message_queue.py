@@ -95,3 +95,28 @@ def test_with_two_workers_every_call_reaches_the_display(scaled_server):
         requests.post(server.api(f"/counters/{counter}/close"), headers=staff, timeout=10)
     finally:
         display.close()
+
+
+def test_a_peak_warning_raised_by_the_scheduler_process_reaches_the_manager_through_redis(scaled_server):
+    """The live check runs in the scheduler process; the manager's page hangs on a web worker."""
+    server, env = scaled_server
+    hall = server.world.two
+    staff = bearer(server.tokens["s2"])
+    counter = hall.counters[1]
+    assert requests.post(server.api(f"/counters/{counter}/open"), json={}, headers=staff, timeout=10).ok
+    for _ in range(12):  # service A, 2 minutes each at one counter: 24 minutes against a 10-minute target
+        assert requests.post(server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services["A"]},
+                             headers=bearer(hall.tokens["kiosk"]), timeout=10).ok
+    manager = Screen("manager").connect(server.url, auth={"token": server.tokens["m2"]})
+    try:
+        script = ("from app import create_app; from app.services import peaks; app = create_app(); "
+                  f"print(peaks.check_live(app.extensions['hallq'], {hall.id}))")
+        checked = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
+                                 text=True, timeout=60, check=True)
+        assert "'raised': 1" in checked.stdout
+        delta = manager.wait_for("delta", event="PeakWarningChanged", change="raised")
+        assert delta["kind"] == "live" and delta["service_id"] == hall.services["A"]
+        assert "业务A" in delta["message_zh"]
+    finally:
+        manager.close()
+        requests.post(server.api(f"/counters/{counter}/close"), headers=staff, timeout=10)

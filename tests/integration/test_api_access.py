@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 from sqlalchemy import func, select
 
-from app.services import config, queue
+from app.services import config, peaks, queue
 from app.storage.orm import Staff, Ticket
 from app.web.api import PREFIX, api
 
@@ -34,6 +34,7 @@ VIEW_HALL = frozenset({"admin", "hq", "m1", "s1", "kiosk", "display"})    # view
 ISSUE = frozenset({"admin", "m1", "s1", "kiosk"})                         # issue in hall 1
 OPERATE = frozenset({"admin", "m1", "s1"})                                # operate a hall 1 counter
 MANAGERS_AND_UP = frozenset({"admin", "hq", "m1", "m2"})                  # staff list (managers: own hall)
+MANAGE_HALL = frozenset({"admin", "m1"})                                  # act as hall 1's manager
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Target:
     sensor_id: int  # hall 1's door sensor
     sensor_device_id: int  # the device that reports for it
     minute: str  # the current minute, for a door count report
+    warning_id: int  # a standing peak warning of hall 1
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,12 @@ EXPECTED: dict[str, Row] = {
                                                                          "in": 1, "out": 0}]}),
     "hall_footfall": Row(READ_HALL_CONFIG),
     "hall_footfall_hourly": Row(READ_HALL_CONFIG),
+    # forecast and warnings
+    "hall_forecast": Row(READ_HALL_CONFIG),
+    "make_forecast": Row(MANAGE_HALL),
+    "hall_warnings": Row(READ_HALL_CONFIG),
+    "acknowledge_warning": Row(MANAGE_HALL),
+    "halls_overview": Row(READ_ALL_CONFIG),
 }
 
 OPERATIONS = {op.endpoint: op for op in api.operations}
@@ -126,6 +134,7 @@ _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 def _target(rt, world: World) -> Target:
     h = world.one
     ticket = queue.issue_ticket(rt, h.id, h.services["A"])
+    peaks.check_live(rt, h.id)  # someone waits and no counter is open: a live warning stands
     return Target(
         hall_id=h.id,
         region_id=config.list_regions(rt)[0]["id"],
@@ -139,13 +148,14 @@ def _target(rt, world: World) -> Target:
         sensor_id=h.sensors["door"],
         sensor_device_id=h.devices["sensor"],
         minute=rt.now().replace(second=0, microsecond=0).isoformat(),
+        warning_id=peaks.list_warnings(rt, h.id)[0]["id"],
     )
 
 
 def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
               "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id,
-              "sensor_id": t.sensor_id}
+              "sensor_id": t.sensor_id, "warning_id": t.warning_id}
 
     def fill(m: re.Match) -> str:
         assert m.group(1) in values, f"the matrix does not know path parameter <{m.group(1)}> of {rule}"
