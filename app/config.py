@@ -25,6 +25,10 @@ def from_env() -> dict:
         "API_TOKEN_TTL_HOURS": int(os.environ.get("API_TOKEN_TTL_HOURS", "12")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
+        # seconds a scheduler's lease lasts without renewal (a standby takes over after it)
+        "SCHEDULER_LEASE_TTL_S": float(os.environ.get("SCHEDULER_LEASE_TTL_S", "60")),
+        # run the scheduled jobs in a thread of the web process (the embedded default, one process)
+        "SCHEDULER_IN_WEB": os.environ.get("SCHEDULER_IN_WEB", "0") == "1",
         # per-minute door counts older than this are deleted each night; hourly roll-ups stay
         "FOOTFALL_KEEP_MINUTES_DAYS": int(os.environ.get("FOOTFALL_KEEP_MINUTES_DAYS", "400")),
         # each open WebSocket holds one of the web process's threads (threading mode): refuse

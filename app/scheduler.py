@@ -1,47 +1,255 @@
 """The scheduler process (Procfile ``scheduler:``): periodic jobs outside the web process.
 
-Events its jobs record reach the screens through SOCKETIO_MESSAGE_QUEUE (Redis).
+Jobs
+    ``forecast_nightly``  every hour at :05; a hall whose local time is 02:xx, or that has no
+                          plan for today (new hall, a missed night), is forecast (today and
+                          tomorrow) and planned
+    ``forecast_intraday`` every 15 minutes: the rest of today rescaled by the arrivals so far
+    ``peak_check``        every minute: forecast and live peak warnings of every hall
+    ``expire_past_days``  every 10 minutes: tickets left open from an earlier business day
+    ``prune_footfall``    nightly: per-minute door counts older than FOOTFALL_KEEP_MINUTES_DAYS
+
+Exactly one scheduler acts even if two are started: each holds the database lease
+``scheduler`` (``services.leases``) while it runs the jobs, and a standby takes over when
+the holder stops renewing it. Jobs live in a persistent store (``apscheduler_jobs``), so a
+restart keeps them and their retries; a hall whose job fails is logged and retried later
+(1, 4, 16 minutes), not lost. Events the jobs record reach the screens through
+SOCKETIO_MESSAGE_QUEUE (Redis), as the web process's do.
+
+With ``SCHEDULER_IN_WEB=1`` (``make run``: SQLite, one process) the same scheduler runs in a
+thread of the web process instead.
 """
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
 
-from apscheduler.schedulers.blocking import BlockingScheduler
-
-from . import create_app
-from .services import footfall, queue
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("hallq.scheduler")
 
+LEASE = "scheduler"
+RETRY_MINUTES = (1, 4, 16)
 
-def build_scheduler(app) -> BlockingScheduler:
+_app = None  # the Flask app whose runtime the jobs use (jobs in the store are plain function references)
+
+
+def _rt():
+    if _app is None:
+        raise RuntimeError("the scheduler's app is not set: run it through app.scheduler.main or start_in_web")
+    return _app.extensions["hallq"]
+
+
+# --------------------------------------------------------------------------- jobs
+
+def _each_hall(what: str, action, hall_ids=None) -> int:
+    """Run ``action(rt, hall_id)`` for every active hall; a failing hall is logged and retried later."""
+    from .services import planning
+
+    rt = _rt()
+    done = 0
+    for hall_id in hall_ids if hall_ids is not None else planning.halls_to_forecast(rt):
+        try:
+            if action(rt, hall_id) is not False:
+                done += 1
+        except Exception:  # noqa: BLE001 - one hall must not stop the others
+            log.exception("%s failed for hall %s; retrying in %d min", what, hall_id, RETRY_MINUTES[0])
+            schedule_retry(what, hall_id, 0)
+    return done
+
+
+def _forecast_if_due(rt, hall_id: int, force: bool = False):
+    from .services import peaks, planning
+
+    if not (force or planning.forecast_due(rt, hall_id)):
+        return False
+    summary = planning.forecast_hall(rt, hall_id)
+    log.info("forecast hall %s: %d slots from %d days of history (fit %.2f s)", hall_id, summary["slots"],
+             summary["history_days"], summary["fit_s"])
+    peaks.check_forecast(rt, hall_id)
+    return True
+
+
+def forecast_nightly() -> None:
+    done = _each_hall("forecast_nightly", _forecast_if_due)
+    if done:
+        log.info("forecast_nightly: %d hall(s) forecast and planned", done)
+
+
+def _intraday(rt, hall_id: int):
+    from .services import peaks, planning
+
+    changed = planning.intraday_update(rt, hall_id)
+    if changed:
+        peaks.check_forecast(rt, hall_id)
+    return changed > 0
+
+
+def forecast_intraday() -> None:
+    done = _each_hall("forecast_intraday", _intraday)
+    if done:
+        log.info("forecast_intraday: %d hall(s) updated from today's arrivals", done)
+
+
+def _peaks(rt, hall_id: int):
+    from .services import peaks
+
+    a, b = peaks.check_forecast(rt, hall_id), peaks.check_live(rt, hall_id)
+    changes = sum(a.values()) + sum(b.values())
+    if changes:
+        log.info("peak_check hall %s: forecast %s, live %s", hall_id, a, b)
+    return changes > 0
+
+
+def peak_check() -> None:
+    _each_hall("peak_check", _peaks)
+
+
+def expire_past_days() -> None:
+    from .services import queue
+
+    closed = queue.expire_past_days(_rt())
+    if closed:
+        log.info("closed %d ticket(s) left open from an earlier business day", closed)
+
+
+def prune_footfall() -> None:
+    from .services import footfall
+
+    keep_days = _app.config["FOOTFALL_KEEP_MINUTES_DAYS"]
+    gone = footfall.prune_minutes(_rt(), keep_days)
+    if gone:
+        log.info("pruned %d per-minute door count(s) older than %d days (hourly roll-ups kept)", gone, keep_days)
+
+
+_RETRYABLE = {"forecast_nightly": lambda rt, h: _forecast_if_due(rt, h, force=True),
+              "forecast_intraday": _intraday, "peak_check": _peaks}
+
+
+def retry_hall(what: str, hall_id: int, attempt: int) -> None:
+    """A one-off retry of one hall's failed job (kept in the job store across restarts)."""
+    try:
+        _RETRYABLE[what](_rt(), hall_id)
+        log.info("%s for hall %s succeeded on retry %d", what, hall_id, attempt + 1)
+    except Exception:  # noqa: BLE001
+        if attempt + 1 < len(RETRY_MINUTES):
+            log.exception("%s retry %d failed for hall %s; next in %d min", what, attempt + 1, hall_id,
+                          RETRY_MINUTES[attempt + 1])
+            schedule_retry(what, hall_id, attempt + 1)
+        else:
+            log.exception("%s failed for hall %s after %d retries; giving up until its next run",
+                          what, hall_id, attempt + 1)
+
+
+_scheduler: BackgroundScheduler | None = None
+
+
+def schedule_retry(what: str, hall_id: int, attempt: int) -> None:
+    if _scheduler is None or what not in _RETRYABLE:
+        return
+    at = datetime.now(timezone.utc) + timedelta(minutes=RETRY_MINUTES[attempt])
+    _scheduler.add_job(retry_hall, "date", run_date=at, args=[what, hall_id, attempt],
+                       id=f"retry:{what}:{hall_id}", replace_existing=True, misfire_grace_time=3600)
+
+
+# --------------------------------------------------------------------------- the scheduler
+
+def build_scheduler(app) -> BackgroundScheduler:
+    """The jobs on a persistent store in the application's database."""
     rt = app.extensions["hallq"]
-    scheduler = BlockingScheduler(timezone="UTC")
-
-    def expire_job():
-        closed = queue.expire_past_days(rt)
-        if closed:
-            log.info("closed %d ticket(s) left open from an earlier business day", closed)
-
-    scheduler.add_job(expire_job, "interval", minutes=10, id="expire_past_days", next_run_time=None)
-    scheduler.add_job(expire_job, id="expire_at_start")
-
-    keep_days = app.config["FOOTFALL_KEEP_MINUTES_DAYS"]
-
-    def prune_job():
-        gone = footfall.prune_minutes(rt, keep_days)
-        if gone:
-            log.info("pruned %d per-minute door count(s) older than %d days (hourly roll-ups kept)", gone, keep_days)
-
-    scheduler.add_job(prune_job, "cron", hour=3, minute=17, id="prune_footfall_minutes")
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        # "startup": the run-once jobs of this start, which a restart makes anew (not kept)
+        jobstores={"default": SQLAlchemyJobStore(engine=rt.engine), "startup": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(2)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+    )
+    every = {"replace_existing": True}
+    scheduler.add_job(forecast_nightly, "cron", minute=5, id="forecast_nightly", **every)
+    scheduler.add_job(forecast_nightly, "date", id="forecast_at_start", jobstore="startup")  # halls with no plan
+    scheduler.add_job(forecast_intraday, "cron", minute="1,16,31,46", id="forecast_intraday", **every)
+    scheduler.add_job(peak_check, "interval", minutes=1, id="peak_check", **every)
+    scheduler.add_job(expire_past_days, "interval", minutes=10, id="expire_past_days", **every)
+    scheduler.add_job(expire_past_days, "date", id="expire_at_start", jobstore="startup")
+    scheduler.add_job(prune_footfall, "cron", hour=19, minute=17, id="prune_footfall", **every)  # 03:17 in China
     return scheduler
 
 
+class Leader:
+    """Holds the lease while this process runs the jobs; stands by while another does."""
+
+    def __init__(self, app, holder: str | None = None) -> None:
+        self.app = app
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stop = threading.Event()
+        self.scheduler: BackgroundScheduler | None = None
+        self.ttl_s = float(app.config.get("SCHEDULER_LEASE_TTL_S", 60))
+
+    def run(self) -> None:
+        global _app, _scheduler
+        from .services import leases
+
+        _app = self.app
+        rt = self.app.extensions["hallq"]
+        standby_said = False
+        while not self.stop.is_set():
+            try:
+                holding = leases.acquire(rt, LEASE, self.holder, self.ttl_s)
+            except Exception:  # noqa: BLE001 - the database may be restarting; try again
+                log.exception("could not reach the database for the scheduler lease")
+                holding = False
+            if holding and self.scheduler is None:
+                log.info("scheduler %s holds the lease: running the jobs", self.holder)
+                self.scheduler = _scheduler = build_scheduler(self.app)
+                self.scheduler.start()
+                standby_said = False
+            elif not holding and self.scheduler is not None:
+                log.warning("scheduler %s lost the lease: stopping its jobs", self.holder)
+                self._stop_jobs()
+            elif not holding and not standby_said:
+                log.info("scheduler %s on standby: the lease is held by another scheduler", self.holder)
+                standby_said = True
+            self.stop.wait(self.ttl_s / 4)  # renew well inside the lease
+        self._stop_jobs()
+        try:
+            leases.release(rt, LEASE, self.holder)
+        except Exception:  # noqa: BLE001
+            log.exception("could not release the scheduler lease")
+
+    def _stop_jobs(self) -> None:
+        global _scheduler
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = _scheduler = None
+
+
+def start_in_web(app) -> Leader:
+    """Run the scheduler in a daemon thread of this (single) web process: the embedded default."""
+    leader = Leader(app)
+    threading.Thread(target=leader.run, name="hallq-scheduler", daemon=True).start()
+    return leader
+
+
 def main() -> None:
+    from . import create_app
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)  # one line per run is noise
     app = create_app()
-    log.info("scheduler starting")
-    build_scheduler(app).start()
+    leader = Leader(app)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: leader.stop.set())
+    log.info("scheduler %s starting", leader.holder)
+    leader.run()
+    log.info("scheduler %s stopped", leader.holder)
 
 
 if __name__ == "__main__":
