@@ -45,3 +45,15 @@ def register_cli(app: Flask) -> None:
 
         for line in create_demo(current_app.extensions["hallq"], password):
             click.echo(line)
+
+    @app.cli.command("demo-rush")
+    @click.argument("hall_code")
+    @click.option("--tickets", default=40, show_default=True, help="How many customers arrive at once")
+    def demo_rush(hall_code, tickets):
+        """A morning rush at a demo hall: TICKETS customers take numbers now. Within a minute the
+        scheduler raises a live peak warning on the manager's page (/manager/)."""
+        from .demo import rush
+
+        for line in rush(current_app.extensions["hallq"], hall_code, tickets):
+            click.echo(line)
+

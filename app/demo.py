@@ -12,7 +12,7 @@ from .bootstrap import Runtime
 from .config import INSTANCE_DIR
 from .domain.footfall import MinuteCount
 from .domain.hours import WEEKDAYS, business_day, parse_zone
-from .services import auth, config, footfall
+from .services import auth, config, footfall, planning
 from .storage.orm import Region
 
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -107,6 +107,10 @@ def _create(rt: Runtime, password: str) -> list[str]:
         for code_, zh, en, kind in DOOR_SENSORS:
             footfall.register_sensor(rt, hall["id"], {"code": code_, "name_zh": zh, "name_en": en, "door": zh[:2],
                                                       "kind": kind, "device_id": agent["id"]})
+        history_days = seed_arrival_history(rt, hall["id"], hours, by_prefix)
+        summary = planning.forecast_hall(rt, hall["id"])
+        lines.append(f"  {code} (hall {hall['id']}): {history_days} days of arrival history; forecast of "
+                     f"{summary['slots']} intervals (today and tomorrow) and a counter plan made")
         people = seed_door_counts(rt, hall["id"], agent["id"], hours)
         agent_config = write_agent_config(code, agent["token"])
         lines.append(f"  {code} (hall {hall['id']}): sensor agent {agent['token']}  ({people} people counted so far today)")
@@ -128,6 +132,47 @@ def write_agent_config(hall_code: str, token: str) -> str:
         f"[mqtt]\nhost = \"127.0.0.1\"\nport = 1883\nprefix = \"hallq/{hall_code}/footfall\"\nsensors = [\"door2-ir\"]\n",
         encoding="utf-8")
     return str(path)
+
+
+# share of arrivals per service prefix, and a weekday's level against Monday's
+SERVICE_MIX = {"A": 0.40, "B": 0.25, "C": 0.12, "D": 0.10, "E": 0.05, "F": 0.08}
+WEEKDAY_LEVEL = (1.0, 0.9, 0.85, 0.9, 1.0, 1.15, 1.05)
+HISTORY_WEEKS = 10
+
+
+def arrival_rate(local: datetime) -> float:
+    """Tickets per 15 minutes a demo hall sees: a late-morning rush, an afternoon hump, busier at
+    the weekend and at the month's start and end (bill days)."""
+    hour = local.hour + local.minute / 60
+    if hour < 8 or hour >= 20:
+        return 0.05
+    shape = 2.0 + 12.0 * math.exp(-((hour - 10.25) ** 2) / 0.6) + 7.0 * math.exp(-((hour - 15.5) ** 2) / 1.5)
+    bill_days = 1.25 if local.day <= 3 or local.day >= 27 else 1.0
+    return shape * WEEKDAY_LEVEL[local.weekday()] * bill_days
+
+
+def seed_arrival_history(rt: Runtime, hall_id: int, hours: dict, by_prefix: dict[str, int], seed: int = 11) -> int:
+    """Ten weeks of past arrivals per service and 15 minutes, for the forecaster to learn from.
+    Returns the number of days."""
+    from .domain.hours import OpeningHours
+    from .domain.staffing import open_slots
+
+    hall = config.get_hall(rt, hall_id)
+    zone = parse_zone(hall["timezone"])
+    today = business_day(rt.now(), zone)
+    first = today - timedelta(weeks=HISTORY_WEEKS)
+    config.update_hall(rt, hall_id, {"opened_on": first.isoformat()})
+    opening = OpeningHours.parse(hours)
+    rng = random.Random(seed + hall_id)
+    rows = []
+    day = first
+    while day < today:
+        for slot in open_slots(opening, day, 15):
+            rate = arrival_rate(slot)
+            for prefix, share in SERVICE_MIX.items():
+                rows.append((by_prefix[prefix], slot.replace(tzinfo=zone), _poisson(rng, rate * share)))
+        day += timedelta(days=1)
+    return planning.import_arrival_history(rt, hall_id, rows)
 
 
 def seed_door_counts(rt: Runtime, hall_id: int, device_id: int, hours: dict, seed: int = 7) -> int:
@@ -172,3 +217,23 @@ def _poisson(rng: random.Random, rate: float) -> int:
         if p <= limit:
             return k
         k += 1
+
+
+def rush(rt: Runtime, hall_code: str, tickets: int, seed: int = 3) -> list[str]:
+    """``tickets`` customers take numbers now, in the demo's service mix (``flask demo-rush``)."""
+    from .domain.errors import NotFound
+    from .services import queue
+    from .storage.orm import Hall
+
+    with rt.reader() as tx:
+        hall = tx.session.execute(select(Hall).where(Hall.code == hall_code)).scalar_one_or_none()
+        if hall is None:
+            raise NotFound(f"no hall with code {hall_code!r}", field="hall_code")
+        hall_id = hall.id
+    services = {s["prefix"]: s["id"] for s in config.list_services(rt, hall_id)}
+    rng = random.Random(seed)
+    mix = [p for p in SERVICE_MIX if p in services]
+    weights = [SERVICE_MIX[p] for p in mix]
+    issued = [queue.issue_ticket(rt, hall_id, services[rng.choices(mix, weights)[0]]) for _ in range(tickets)]
+    return [f"高峰模拟 Rush: {len(issued)} tickets issued at {hall_code} "
+            f"({issued[0]['label']} .. {issued[-1]['label']}); open /manager/ to see the warning within a minute."]
