@@ -1,6 +1,9 @@
 /* The hall manager's live page: load, queues and counters from the hall's live snapshots; the
  * day's door counts from GET /api/v1/halls/{id}/footfall, fetched again when counts arrive
- * (a FootfallCounted delta, at most every REFETCH_MIN_MS) and every REFETCH_EVERY_MS anyway. */
+ * (a FootfallCounted delta, at most every REFETCH_MIN_MS) and every REFETCH_EVERY_MS anyway;
+ * the arrival forecast and counter plan from GET /api/v1/halls/{id}/forecast; the standing peak
+ * warnings from GET /api/v1/halls/{id}/warnings (again on a PeakWarningChanged delta), with an
+ * acknowledge button for those who manage the hall. Charts are hand-drawn inline SVG. */
 (function () {
   "use strict";
   var T = hallq.strings(), cfg = window.MANAGER, en = cfg.lang === "en", hallId = cfg.hall.id;
@@ -50,11 +53,19 @@
   function renderServices(services) {
     var rows = $("services"); rows.textContent = "";
     services.forEach(function (s) {
-      var tr = hallq.el("tr", { "data-prefix": s.prefix });
-      var m = hallq.minutes(s.estimated_wait_s);
+      // over target: the estimated wait for a ticket taken now passes the service's target, or
+      // people wait and no counter serves them
+      var over = s.waiting > 0 && (s.estimated_wait_s == null || s.estimated_wait_s > s.target_wait_s);
+      var tr = hallq.el("tr", { "data-prefix": s.prefix, "data-over": over ? "1" : "0", "class": over ? "over" : "" });
+      var m = hallq.minutes(s.estimated_wait_s), target = hallq.minutes(s.target_wait_s);
       tr.appendChild(hallq.el("td", {}, s.prefix + " " + name(s)));
       tr.appendChild(hallq.el("td", { "class": "n waiting" }, String(s.waiting)));
-      tr.appendChild(hallq.el("td", {}, s.waiting === 0 ? "—" : (m == null ? T.no_counter : fill(T.wait_min, { m: m }))));
+      var wait = hallq.el("td", { "class": "wait" },
+        s.waiting === 0 ? "—" : (m == null ? T.no_counter : fill(T.wait_min, { m: m })));
+      if (over) { wait.insertBefore(hallq.el("span", { "class": "flag", "aria-hidden": "true" }, "▲ "), wait.firstChild);
+        wait.title = fill(T.over_target, { m: target }); }
+      tr.appendChild(wait);
+      tr.appendChild(hallq.el("td", { "class": "target" }, target == null ? "—" : fill(T.target_min, { m: target })));
       tr.appendChild(hallq.el("td", { "class": "n" }, String(s.open_counters)));
       rows.appendChild(tr);
     });
@@ -92,8 +103,9 @@
     renderCounters(s.counters, s.services);
     csvLink(s.business_day);
     text("updated", fill(T.updated, { t: clockSeconds.format(new Date(s.at)) }));
-    if (newDay) fetchFootfall();  // past midnight: today's chart starts afresh
+    if (newDay) { fetchFootfall(); fetchForecast(); }  // past midnight: today's charts start afresh
     else if (day) drawChart();  // the busy line follows the hall's rules
+    if (!newDay && forecastShown()) renderForecast();  // the counters open now
   }
 
   // ---------------------------------------------------------------- door counts of the day
@@ -224,25 +236,442 @@
   var resized = null;
   window.addEventListener("resize", function () {
     clearTimeout(resized);
-    resized = setTimeout(function () { if (day) drawChart(); }, 150);
+    resized = setTimeout(function () { if (day) drawChart(); if (forecastShown()) renderForecast(); }, 150);
   });
+
+
+  // ---------------------------------------------------------------- JSON over the page's session
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 401) throw new Error("signed-out");
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error(data.error ? data.error.message : String(r.status));
+        return data;
+      });
+    });
+  }
+
+  function postJSON(url, body) {  // a signed-in session sends its CSRF token with every POST
+    return fetch(url, { method: "POST", credentials: "same-origin", body: JSON.stringify(body || {}),
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": cfg.csrf } })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (data) {
+          return { ok: r.ok, status: r.status, data: data,
+            why: data && data.error ? data.error.message : String(r.status) };
+        });
+      });
+  }
+
+  function say(id, message) { var p = $(id); p.textContent = message || ""; p.hidden = !message; }
+  function whyText(e, failed) { return e.message === "signed-out" ? T.signed_out : fill(failed, { why: e.message }); }
+
+  // ---------------------------------------------------------------- forecast and counter plan
+  // GET /api/v1/halls/{id}/forecast: today's (and on request tomorrow's) forecast band per interval,
+  // tickets taken so far, counters needed and planned. Fetched every FORECAST_EVERY_MS (the actual
+  // arrivals grow) and when the server says a new forecast is made.
+  var FORECAST_EVERY_MS = 60000, MIN = 60000;
+  var fc = { which: "today", today: null, tomorrow: null };
+  page.forecastFetches = 0;
+
+  function nextDay(iso) { return new Date(Date.parse(iso + "T00:00:00Z") + 864e5).toISOString().slice(0, 10); }
+  function forecastShown() { return !!fc[fc.which]; }
+
+  function fetchForecast() {
+    var asked = page.forecastFetches += 1, which = fc.which, base = "/api/v1/halls/" + hallId + "/forecast";
+    return getJSON(base).then(function (today) {
+      if (which !== "tomorrow") return [today, null];
+      return getJSON(base + "?date=" + nextDay(today.date)).then(function (tomorrow) { return [today, tomorrow]; });
+    }).then(function (both) {
+      if (asked !== page.forecastFetches) return;  // a later answer is on its way
+      fc.today = both[0]; if (both[1]) fc.tomorrow = both[1];
+      say("forecast-problem", ""); renderForecast();
+    }).catch(function (e) {
+      if (asked !== page.forecastFetches) return;
+      say("forecast-problem", whyText(e, T.forecast_failed));
+      if (!forecastShown()) $("forecast-card").setAttribute("data-state", "failed");
+    });
+  }
+
+  function pickDay(which) {
+    fc.which = which;
+    Array.prototype.forEach.call(document.querySelectorAll(".day-pick button"), function (b) {
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-day") === which));
+    });
+    if (forecastShown()) renderForecast();
+    fetchForecast();
+  }
+
+  function forecastNow(button) {  // managers: forecast today and tomorrow now, then show it
+    var label = button.textContent;
+    button.disabled = true; button.textContent = T.forecasting;
+    say("forecast-problem", "");
+    postJSON("/api/v1/halls/" + hallId + "/forecast").then(function (res) {
+      button.disabled = false; button.textContent = label;
+      if (!res.ok) { say("forecast-problem", fill(T.act_failed, { why: res.why })); return; }
+      fc.tomorrow = null;
+      fetchForecast(); warningsSoon();  // the forecast may raise warnings for the coming hour
+    }).catch(function (e) {
+      button.disabled = false; button.textContent = label;
+      say("forecast-problem", fill(T.act_failed, { why: e.message }));
+    });
+  }
+
+  function renderForecast() {
+    var data = fc[fc.which], card = $("forecast-card");
+    if (!data) return;
+    var has = data.slots.length > 0;
+    card.setAttribute("data-state", has ? "ready" : "empty");
+    card.setAttribute("data-date", data.date);
+    $("forecast-charts").hidden = !has;
+    $("forecast-empty").hidden = has;
+    var again = $("forecast-again");
+    if (again) again.hidden = !has;
+    if (has) {
+      var frame = forecastFrame(data);
+      drawForecast(data, frame);
+      drawNeeds(data, frame);
+      var source = data.slots[data.slots.length - 1].source || (data.model || {}).source;
+      text("forecast-meta", [data.made_at ? fill(T.forecast_made, { t: dayTime(data.made_at) }) : "",
+        T.sources[source] || source || ""].filter(Boolean).join(" · "));
+    }
+    renderPlan(data);
+  }
+
+  var hallDate = new Intl.DateTimeFormat("en-CA", { timeZone: cfg.hall.timezone, year: "numeric", month: "2-digit",
+    day: "2-digit" });
+  function dayTime(iso) {  // "08:12", or "11-21 22:00" when not on the hall's today
+    var ms = Date.parse(iso), day = hallDate.format(new Date(ms));
+    return (fc.today && day !== fc.today.date ? day.slice(5) + " " : "") + hhmm(ms);
+  }
+
+  function forecastFrame(data) {  // the day's time axis: whole hours of the hall's clock around its open intervals
+    var stepMs = data.interval_minutes * MIN, HOUR = 3600000;
+    var starts = data.slots.map(function (p) { return Date.parse(p.slot); });
+    var offset = offsetMs(data.slots[0].slot);
+    var t0 = Math.floor((starts[0] + offset) / HOUR) * HOUR - offset;
+    var t1 = Math.ceil((starts[starts.length - 1] + stepMs + offset) / HOUR) * HOUR - offset;
+    var W = Math.max($("forecast-chart").clientWidth || $("forecast-card").clientWidth - 28, 300);
+    var left = 34, right = 20, plotW = W - left - right;
+    var runs = [], run = null;  // contiguous open intervals (a hall may close at noon)
+    starts.forEach(function (t, i) {
+      if (run && t === run.end) { run.end = t + stepMs; run.idx.push(i); }
+      else { run = { start: t, end: t + stepMs, idx: [i] }; runs.push(run); }
+    });
+    var now = Date.now(), today = fc.today && data.date === fc.today.date;
+    return { W: W, left: left, right: right, plotW: plotW, t0: t0, t1: t1, stepMs: stepMs, starts: starts, runs: runs,
+      now: today && now > t0 && now < t1 ? now : null,
+      x: function (t) { return left + (t - t0) / (t1 - t0) * plotW; } };
+  }
+
+  function timeAxis(svg, f, top, plotH, H) {
+    var HOUR = 3600000, hours = (f.t1 - f.t0) / HOUR;
+    var every = [1, 2, 3, 4, 6].filter(function (h) { return f.plotW / hours * h >= 44; })[0] || 6;
+    for (var t = f.t0; t <= f.t1; t += every * HOUR) {
+      svg.appendChild(node("line", { "class": "axis", x1: f.x(t), x2: f.x(t), y1: top + plotH, y2: top + plotH + 4 }));
+      svg.appendChild(node("text", { "class": "tick", x: f.x(t), y: H - 6, "text-anchor": "middle" }, hhmm(t)));
+    }
+  }
+
+  function valueAxis(svg, f, y, yMax, yStep, caption, top) {
+    for (var v = 0; v <= yMax + 1e-9; v += yStep) {
+      svg.appendChild(node("line", { "class": v ? "grid" : "axis", x1: f.left, x2: f.W - f.right, y1: y(v), y2: y(v) }));
+      svg.appendChild(node("text", { "class": "tick", x: f.left - 4, y: y(v) + 4, "text-anchor": "end" }, String(v)));
+    }
+    svg.appendChild(node("text", { "class": "caption", x: f.left + 4, y: top - 3 }, caption));
+  }
+
+  function nowMarker(svg, f, top, plotH, label) {
+    if (f.now == null) return;
+    svg.appendChild(node("line", { "class": "now", x1: f.x(f.now), x2: f.x(f.now), y1: top, y2: top + plotH }));
+    if (label) svg.appendChild(node("text", { "class": "now-label", x: f.x(f.now) + 3, y: top + 10 }, label));
+  }
+
+  function round1(v) { return Math.round(v * 10) / 10; }
+
+  function drawForecast(data, f) {
+    var slots = data.slots, H = 250, top = 18, bottom = 24, plotH = H - top - bottom;
+    var peak = Math.max.apply(null, [4].concat(slots.map(function (p) { return Math.max(p.p90, p.actual || 0); })));
+    var yStep = niceStep(peak * 1.1, 5), yMax = yStep * Math.ceil(peak * 1.1 / yStep);
+    function y(v) { return top + plotH - v / yMax * plotH; }
+    function mid(i) { return f.x(f.starts[i] + f.stepMs / 2); }
+    var actualTotal = slots.reduce(function (a, p) { return a + (p.actual || 0); }, 0);
+    var svg = node("svg", { viewBox: "0 0 " + f.W + " " + H, "data-date": data.date, "data-slots": slots.length,
+      "data-actual": actualTotal, "data-p90-peak": round1(Math.max.apply(null, slots.map(function (p) { return p.p90; }))) });
+    valueAxis(svg, f, y, yMax, yStep, fill(T.per_interval, { m: data.interval_minutes }), top);
+    timeAxis(svg, f, top, plotH, H);
+    f.runs.forEach(function (run) {  // the band and the median, through the middle of each interval
+      var upper = run.idx.map(function (i) { return mid(i).toFixed(1) + "," + y(slots[i].p90).toFixed(1); });
+      var lower = run.idx.slice().reverse().map(function (i) { return mid(i).toFixed(1) + "," + y(slots[i].p10).toFixed(1); });
+      svg.appendChild(node("polygon", { "class": "band", points: upper.concat(lower).join(" ") }));
+    });
+    var barW = Math.max(2, (f.x(f.t0 + f.stepMs) - f.x(f.t0)) * 0.6);
+    slots.forEach(function (p, i) {
+      if (p.actual == null) return;
+      svg.appendChild(node("rect", { "class": "bar-actual" + (p.actual > p.p90 ? " above" : ""), x: mid(i) - barW / 2,
+        y: y(p.actual), width: barW, height: Math.max(0, y(0) - y(p.actual)), "data-slot": p.slot, "data-actual": p.actual }));
+    });
+    f.runs.forEach(function (run) {
+      svg.appendChild(node("polyline", { "class": "line-p50",
+        points: run.idx.map(function (i) { return mid(i).toFixed(1) + "," + y(slots[i].p50).toFixed(1); }).join(" ") }));
+    });
+    slots.forEach(function (p, i) {  // a tooltip per interval
+      var hit = node("rect", { "class": "hit", x: f.x(f.starts[i]), y: top, width: Math.max(1, f.x(f.t0 + f.stepMs) - f.x(f.t0)),
+        height: plotH });
+      var words = [fill(T.forecast_slot, { from: hhmm(f.starts[i]), to: hhmm(f.starts[i] + f.stepMs), p50: round1(p.p50),
+        p10: round1(p.p10), p90: round1(p.p90), mean: round1(p.mean) })];
+      if (p.actual != null) words.push(fill(T.actual_slot, { n: p.actual }));
+      hit.appendChild(node("title", {}, words.join(T.sep)));
+      svg.appendChild(hit);
+    });
+    nowMarker(svg, f, top, plotH, T.now);
+    var box = $("forecast-chart"); box.textContent = ""; box.appendChild(svg);
+  }
+
+  function stepPoints(f, run, values, y) {  // a step line across the run's intervals
+    var pts = [];
+    run.idx.forEach(function (i) {
+      var v = values[i];
+      pts.push(f.x(f.starts[i]).toFixed(1) + "," + y(v).toFixed(1), f.x(f.starts[i] + f.stepMs).toFixed(1) + "," + y(v).toFixed(1));
+    });
+    return pts.join(" ");
+  }
+
+  function drawNeeds(data, f) {
+    var slots = data.slots, H = 150, top = 18, bottom = 24, plotH = H - top - bottom;
+    var isToday = fc.today && data.date === fc.today.date;
+    var openNow = isToday ? (snap ? snap.load.open_counters : data.open_counters_now) : null;
+    var needed = slots.map(function (p) { return p.needed; });
+    var planned = slots.map(function (p) { return p.planned; });
+    var hasPlan = planned.some(function (v) { return v != null; });
+    var peak = Math.max.apply(null, [2, openNow || 0].concat(needed, planned.map(function (v) { return v || 0; })));
+    var yStep = niceStep(peak + 1, 4), yMax = yStep * Math.ceil((peak + 1) / yStep);
+    function y(v) { return top + plotH - v / yMax * plotH; }
+    var svg = node("svg", { viewBox: "0 0 " + f.W + " " + H, "data-date": data.date,
+      "data-peak-needed": Math.max.apply(null, needed), "data-open-now": openNow == null ? "" : openNow,
+      "data-planned": hasPlan ? "1" : "0" });
+    valueAxis(svg, f, y, yMax, yStep, T.counters_axis, top);
+    timeAxis(svg, f, top, plotH, H);
+    if (openNow != null) {  // from now on, intervals that need more counters than are open
+      slots.forEach(function (p, i) {
+        if (f.starts[i] + f.stepMs <= Date.now() || p.needed <= openNow) return;
+        svg.appendChild(node("rect", { "class": "short", x: f.x(f.starts[i]), y: top, height: plotH,
+          width: Math.max(1, f.x(f.t0 + f.stepMs) - f.x(f.t0)), "data-slot": p.slot }));
+      });
+    }
+    f.runs.forEach(function (run) {  // the plan under the need: where they agree, both show
+      if (hasPlan) svg.appendChild(node("polyline", { "class": "step-planned",
+        points: stepPoints(f, run, planned.map(function (v) { return v || 0; }), y) }));
+      svg.appendChild(node("polyline", { "class": "step-needed", points: stepPoints(f, run, needed, y) }));
+    });
+    if (openNow != null) {
+      svg.appendChild(node("line", { "class": "open-now", x1: f.left, x2: f.W - f.right, y1: y(openNow), y2: y(openNow) }));
+      svg.appendChild(node("text", { "class": "open-now-label", x: f.W - f.right - 2, y: y(openNow) - 4, "text-anchor": "end" },
+        fill(T.open_now_line, { n: openNow })));
+    }
+    slots.forEach(function (p, i) {
+      var hit = node("rect", { "class": "hit", x: f.x(f.starts[i]), y: top, height: plotH,
+        width: Math.max(1, f.x(f.t0 + f.stepMs) - f.x(f.t0)) });
+      var words = [hhmm(f.starts[i]) + "–" + hhmm(f.starts[i] + f.stepMs), fill(T.needed_slot, { n: p.needed })];
+      if (p.planned != null) words.push(fill(T.planned_slot, { n: p.planned }));
+      hit.appendChild(node("title", {}, words.join(T.sep)));
+      svg.appendChild(hit);
+    });
+    nowMarker(svg, f, top, plotH, null);
+    var box = $("counters-chart"); box.textContent = ""; box.appendChild(svg);
+  }
+
+  function endOf(shift) { return shift.to === "00:00" ? "24:00" : shift.to; }  // a shift to midnight
+  function minutesOf(hm) { var m = /^(\d\d):(\d\d)$/.exec(hm); return m ? +m[1] * 60 + +m[2] : 0; }
+
+  function renderPlan(data) {
+    var plan = data.plan, list = $("shifts"), isToday = fc.today && data.date === fc.today.date;
+    text("plan-day", isToday ? T.today_word : T.tomorrow_word);
+    text("open-now", isToday ? (snap ? snap.load.open_counters : data.open_counters_now) : "—");
+    $("plan-card").setAttribute("data-plan", plan ? "1" : "0");
+    list.textContent = "";
+    $("plan-none").hidden = !!plan;
+    text("peak-needed", plan ? plan.peak_needed : "—");
+    text("counter-hours", plan ? fill(T.hours_value, { h: plan.counter_hours }) : "—");
+    if (!plan) return;
+    var byCounter = {}, order = [];
+    plan.shifts.forEach(function (s) {
+      if (!byCounter[s.counter]) { byCounter[s.counter] = []; order.push(s.counter); }
+      byCounter[s.counter].push(s);
+    });
+    // the day's span on every counter's track: the forecast's open hours
+    var first = data.slots.length ? data.slots[0].slot.slice(11, 16) : "08:00";
+    var lastSlot = data.slots.length ? data.slots[data.slots.length - 1].slot.slice(11, 16) : "20:00";
+    var d0 = Math.min(minutesOf(first), Math.min.apply(null, plan.shifts.map(function (s) { return minutesOf(s.from); })));
+    var d1 = Math.max(minutesOf(lastSlot) + data.interval_minutes,
+      Math.max.apply(null, plan.shifts.map(function (s) { return minutesOf(s.to) || 1440; })));
+    var span = Math.max(d1 - d0, 1);
+    order.sort(function (a, b) { return a - b; }).forEach(function (n) {
+      var li = hallq.el("li", { "data-counter": n });
+      var times = byCounter[n].map(function (s) { return s.from + "–" + endOf(s); });
+      li.appendChild(hallq.el("span", { "class": "who" }, fill(T.counter_n, { n: n })));
+      li.appendChild(hallq.el("span", { "class": "times" }, times.join(T.list_sep)));
+      var track = hallq.el("span", { "class": "track", "aria-hidden": "true" });
+      byCounter[n].forEach(function (s) {
+        var a = minutesOf(s.from), b = minutesOf(s.to) || 1440;
+        var seg = hallq.el("span", { "class": "seg", title: fill(T.shift, { n: n, from: s.from, to: endOf(s) }) });
+        seg.style.left = ((a - d0) / span * 100).toFixed(2) + "%";
+        seg.style.width = (Math.max(b - a, 1) / span * 100).toFixed(2) + "%";
+        track.appendChild(seg);
+      });
+      li.appendChild(track);
+      list.appendChild(li);
+    });
+  }
+
+  // ---------------------------------------------------------------- peak warnings
+  // GET /api/v1/halls/{id}/warnings: the standing ones. Fetched again when a PeakWarningChanged
+  // delta arrives and every WARNINGS_EVERY_MS anyway (a checker in another process may not reach
+  // this page's Socket.IO). A warning that appears while the page is open is highlighted.
+  var WARNINGS_EVERY_MS = 30000, FRESH_MS = 60000;
+  var seen = null, freshUntil = {}, warnings = [], warnQueued = null, acking = {};
+  page.warningFetches = 0;
+  var baseTitle = document.title;
+
+  function fetchWarnings() {
+    var asked = page.warningFetches += 1;
+    return getJSON("/api/v1/halls/" + hallId + "/warnings").then(function (data) {
+      if (asked !== page.warningFetches) return;
+      say("warnings-problem", "");
+      renderWarnings(data.warnings);
+    }).catch(function (e) {
+      if (asked !== page.warningFetches) return;
+      say("warnings-problem", whyText(e, T.warnings_failed));
+    });
+  }
+
+  function warningsSoon() {
+    if (warnQueued) return;
+    warnQueued = setTimeout(function () { warnQueued = null; fetchWarnings(); }, 300);
+  }
+
+  function staffName(id) {
+    if (id == null) return null;
+    return (cfg.staff && cfg.staff[String(id)]) || fill(T.staff_n, { n: id });
+  }
+
+  function renderWarnings(list) {
+    var now = Date.now();
+    list = list.slice().sort(function (a, b) { return Date.parse(b.raised_at) - Date.parse(a.raised_at) || b.id - a.id; });
+    list.forEach(function (w) {
+      if (seen && !seen[w.id] && !freshUntil[w.id]) freshUntil[w.id] = now + FRESH_MS;  // new since the page opened
+    });
+    seen = {};
+    list.forEach(function (w) { seen[w.id] = true; });
+    warnings = list;
+    var ul = $("warnings"), card = $("warnings-card");
+    ul.textContent = "";
+    list.forEach(function (w) { ul.appendChild(warningRow(w, now)); });
+    var open = list.filter(function (w) { return !w.acknowledged_at; });
+    $("warnings-none").hidden = list.length > 0;
+    var count = $("warnings-count");
+    count.textContent = fill(T.warnings_count, { n: list.length }); count.hidden = !list.length;
+    card.setAttribute("data-standing", list.length);
+    card.className = "card warnings-card" + (open.some(function (w) { return w.severity === "critical"; }) ? " alarm"
+      : (open.length ? " alert-on" : ""));
+    document.title = (open.length ? "(" + open.length + ") " : "") + baseTitle;
+  }
+
+  function warningRow(w, now) {
+    var fresh = freshUntil[w.id] && freshUntil[w.id] > now && !w.acknowledged_at;
+    var li = hallq.el("li", { "data-warning": w.id, "data-severity": w.severity, "data-kind": w.kind,
+      "data-acknowledged": w.acknowledged_at ? "1" : "0",
+      "class": ["warning", w.severity, w.acknowledged_at ? "acked" : "", fresh ? "fresh" : ""].join(" ").trim() });
+    var head = hallq.el("div", { "class": "head" });
+    head.appendChild(hallq.el("span", { "class": "sev" }, T.severities[w.severity] || w.severity));
+    head.appendChild(hallq.el("span", { "class": "kind" }, T.kinds_warning[w.kind] || w.kind));
+    var times = [fill(T.raised_at, { t: hhmm(Date.parse(w.raised_at)) })];
+    if (w.updated_at && Math.abs(Date.parse(w.updated_at) - Date.parse(w.raised_at)) >= MIN) {
+      times.push(fill(T.updated_at, { t: hhmm(Date.parse(w.updated_at)) }));
+    }
+    head.appendChild(hallq.el("span", { "class": "time" }, times.join(" · ")));
+    li.appendChild(head);
+    li.appendChild(hallq.el("p", { "class": "msg" }, en ? (w.message_en || w.message_zh) : w.message_zh));
+    var act = hallq.el("div", { "class": "act" });
+    if (w.acknowledged_at) {
+      var who = staffName(w.acknowledged_by), at = hhmm(Date.parse(w.acknowledged_at));
+      act.appendChild(hallq.el("span", { "class": "acked-by" }, "✓ " + T.acknowledged + " · " +
+        (who ? fill(T.acknowledged_by, { who: who, t: at }) : fill(T.acknowledged_at, { t: at }))));
+    } else if (cfg.can_manage) {
+      var button = hallq.el("button", { type: "button", "class": "ack" }, acking[w.id] ? T.acknowledging : T.acknowledge);
+      button.disabled = !!acking[w.id];
+      button.onclick = function () { acknowledge(w.id, li); };
+      act.appendChild(button);
+    } else {
+      act.appendChild(hallq.el("span", { "class": "unacked" }, T.unacknowledged));
+    }
+    li.appendChild(act);
+    return li;
+  }
+
+  function acknowledge(id, li) {
+    acking[id] = true;
+    var button = li.querySelector("button.ack");
+    if (button) { button.disabled = true; button.textContent = T.acknowledging; }
+    postJSON("/api/v1/warnings/" + id + "/acknowledge").then(function (res) {
+      delete acking[id];
+      if (res.ok) {
+        renderWarnings(warnings.map(function (w) { return w.id === id ? res.data : w; }));
+      } else if (res.status === 409 || res.status === 404) {
+        fetchWarnings();  // acknowledged (or resolved) meanwhile: show what stands
+      } else {
+        if (button) { button.disabled = false; button.textContent = T.acknowledge; }
+        say("warnings-problem", fill(T.act_failed, { why: res.why }));
+      }
+    }).catch(function (e) {
+      delete acking[id];
+      if (button) { button.disabled = false; button.textContent = T.acknowledge; }
+      say("warnings-problem", fill(T.act_failed, { why: e.message }));
+    });
+  }
+
+  setInterval(function () {  // the highlight of a new warning fades after FRESH_MS
+    var now = Date.now();
+    Array.prototype.forEach.call(document.querySelectorAll("#warnings li.fresh"), function (li) {
+      var id = li.getAttribute("data-warning");
+      if (!(freshUntil[id] > now)) li.classList.remove("fresh");
+    });
+  }, 5000);
+
+  function onDelta(delta) {
+    if (delta.event === "FootfallCounted") fetchSoon();
+    else if (delta.event === "PeakWarningChanged") {
+      if (delta.change === "raised") freshUntil[delta.warning_id] = Date.now() + FRESH_MS;
+      warningsSoon();
+    } else if (delta.event === "ForecastUpdated") { fc.tomorrow = null; fetchForecast(); }
+  }
 
   // ---------------------------------------------------------------- live
   var wasDown = false;
   page.live = new HallLive({
     query: { hall_id: hallId },
     onSnapshot: onSnapshot,
-    onDelta: function (delta) { if (delta.event === "FootfallCounted") fetchSoon(); },
+    onDelta: onDelta,
     onStatus: function (ok) {
       $("link").className = "link " + (ok ? "up" : "down");
       trouble.offline = !ok;
       problem();
       if (!ok) { wasDown = true; return; }
-      if (wasDown) { wasDown = false; fetchSoon(); }  // counts may have come while we were away
+      if (wasDown) { wasDown = false; fetchSoon(); warningsSoon(); }  // things may have happened while we were away
     },
   });
   var pick = $("hall-pick");
   if (pick) pick.onchange = function () { location.search = "?hall=" + pick.value; };
+  Array.prototype.forEach.call(document.querySelectorAll(".day-pick button"), function (b) {
+    b.onclick = function () { pickDay(b.getAttribute("data-day")); };
+  });
+  ["forecast-now", "forecast-again"].forEach(function (id) {
+    var b = $(id);
+    if (b) b.onclick = function () { forecastNow(b); };
+  });
   fetchFootfall();
+  fetchForecast();
+  fetchWarnings();
   setInterval(fetchFootfall, REFETCH_EVERY_MS);
+  setInterval(function () { if (fc.which === "today") fetchForecast(); }, FORECAST_EVERY_MS);
+  setInterval(fetchWarnings, WARNINGS_EVERY_MS);
 })();

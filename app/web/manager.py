@@ -2,21 +2,28 @@
 counts, queues per service, counters, and the health of the door sensors.
 
 The page is a shell: its script follows the hall over Socket.IO (``snapshot`` carries the load)
-and reads the day's door counts from ``GET /api/v1/halls/{id}/footfall``. Who may open it is the
-rule that guards those figures (``access.read_config``): administrators and head office for any
-hall, a hall manager for their own.
+and reads the day's door counts from ``GET /api/v1/halls/{id}/footfall``, the arrival forecast
+and counter plan from ``GET /api/v1/halls/{id}/forecast`` and the standing peak warnings from
+``GET /api/v1/halls/{id}/warnings``. Who may open it is the rule that guards those figures
+(``access.read_config``): administrators and head office for any hall, a hall manager for their
+own. Forecasting now and acknowledging a warning follow ``access.manage_hall`` (administrators,
+the hall's manager): head office sees, but does not act.
+
+``/manager/overview`` is head office's table of every hall (``GET /api/v1/overview``).
 """
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from sqlalchemy import or_, select
 
 from ..domain.errors import Forbidden, NotFound
 from ..domain.hours import business_day, parse_zone
 from ..domain.model import Role
 from ..services import config
+from ..storage.orm import Staff
 from . import access
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
@@ -54,7 +61,48 @@ def strings() -> dict:
         "updated": _("Updated {t}"), "offline": _("Reconnecting…"),
         "signed_out": _("You are signed out. Sign in again to keep this page live."),
         "load_failed": _("Door counts could not be loaded ({why})."),
+        # waits per service
+        "target_min": _("target {m} min"), "over_target": _("over the {m} min target"),
+        # the forecast and the counter plan
+        "forecast_empty": _("No forecast yet"), "forecast_failed": _("The forecast could not be loaded ({why})."),
+        "forecasting": _("Forecasting…"), "forecast_made": _("Forecast made {t}"),
+        "per_interval": _("arrivals per {m} min"), "counters_axis": _("counters"),
+        "forecast_slot": _("{from}–{to}: forecast {p50} (likely {p10}–{p90}), mean {mean}"),
+        "actual_slot": _("actual {n}"), "needed_slot": _("needed {n}"), "planned_slot": _("planned {n}"),
+        "open_now_line": _("open now {n}"), "no_plan": _("No counter plan for this day"),
+        "shift": _("Counter {n}: {from}–{to}"), "hours_value": _("{h} h"), "now": _("Now"),
+        "today_word": _("Today"), "tomorrow_word": _("Tomorrow"), "list_sep": _(", "),
+        "sources": {"nightly": _("nightly"), "manual": _("made by hand"), "intraday": _("updated today")},
+        # peak warnings
+        "kinds_warning": {"forecast": _("Forecast"), "live": _("Live")},
+        "severities": {"warning": _("Warning"), "critical": _("Critical")},
+        "raised_at": _("raised {t}"), "updated_at": _("updated {t}"),
+        "acknowledge": _("Acknowledge"), "acknowledging": _("Acknowledging…"),
+        "acknowledged": _("Acknowledged"), "acknowledged_by": _("by {who} at {t}"),
+        "acknowledged_at": _("at {t}"), "unacknowledged": _("Not acknowledged yet"),
+        "staff_n": _("staff #{n}"), "no_warnings": _("No warnings: queues are within target."),
+        "warnings_failed": _("Warnings could not be loaded ({why})."), "warnings_count": _("{n} standing"),
+        "act_failed": _("Not done: {why}"),
     }
+
+
+def overview_strings() -> dict:
+    """Texts of head office's table (the rest are in the template)."""
+    return {
+        "severities": {"warning": _("Warning"), "critical": _("Critical")},
+        "updated": _("Updated {t}"), "summary": _("{halls} halls · {warned} with warnings · {critical} critical"),
+        "load_failed": _("The overview could not be loaded ({why})."),
+        "signed_out": _("You are signed out. Sign in again to keep this page live."),
+        "empty": _("No hall matches."),
+    }
+
+
+def _staff_names(rt, hall_id: int) -> dict[int, str]:
+    """Who may acknowledge this hall's warnings, by id: its own staff, administrators and head office."""
+    with rt.reader() as tx:
+        rows = tx.session.execute(select(Staff.id, Staff.name).where(
+            or_(Staff.hall_id == hall_id, Staff.hall_id.is_(None)))).all()
+    return {staff_id: name for staff_id, name in rows}
 
 
 def _refused(who, status: int, message: str):
@@ -85,5 +133,20 @@ def dashboard():
         return _refused(who, 404, _("There is no such hall."))
     today = business_day(rt.now(), parse_zone(hall["timezone"]))
     csv_from = (today - timedelta(days=CSV_DAYS - 1)).isoformat()
+    can_manage = who.role == Role.ADMIN or (who.role == Role.HALL_MANAGER and who.hall_id == hall_id)
     return render_template("manager.html", who=who, refused=None, halls=halls, hall=hall, strings=strings(),
-                           csv_days=CSV_DAYS, csv_from=csv_from, csv_to=today.isoformat())
+                           csv_days=CSV_DAYS, csv_from=csv_from, csv_to=today.isoformat(), every_hall=every_hall,
+                           can_manage=can_manage, csrf=session.get("csrf", "") if can_manage else "",
+                           staff_names=_staff_names(rt, hall_id))
+
+
+@bp.get("/overview")
+def overview():
+    """``/manager/overview``: head office's table of every hall, for administrators and head office."""
+    who = access.session_staff()
+    if who is None:
+        return redirect(url_for("pages.login", next=request.full_path))
+    if who.role not in (Role.ADMIN, Role.HEAD_OFFICE):
+        return render_template("overview.html", who=who, refused=_("This page is for head office and administrators."),
+                               strings={}), 403
+    return render_template("overview.html", who=who, refused=None, strings=overview_strings())
