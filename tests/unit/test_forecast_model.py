@@ -8,6 +8,7 @@ import pytest
 
 from forecasting.baselines import recent_average, seasonal_naive
 from forecasting.calendar import day_info
+from forecasting.features import DAY_FEATURE_NAMES, SHARE_FEATURE_NAMES, FeatureBuilder, SlotGrid
 from forecasting.metrics import coverage, mae
 from forecasting.model import ArrivalForecaster, SlotForecast, intraday_adjust
 
@@ -142,6 +143,55 @@ def test_no_history_at_all_gives_zeros_with_a_note_not_an_error():
 def test_a_slot_off_the_interval_is_refused():
     with pytest.raises(ValueError, match="09:10"):
         ArrivalForecaster(interval_minutes=15).fit([(datetime(2026, 11, 23, 9, 10), 1.0)])
+
+
+def test_a_hall_whose_level_doubled_three_weeks_ago_is_forecast_near_its_new_level():
+    """The day-total part learns totals as ratios to the recent level, which trees on raw
+    counts cannot extrapolate to (they forecast about 0.55 of the new level here)."""
+    series = (synthetic_hall(date(2025, 1, 1), date(2025, 6, 8), seed=0)
+              + synthetic_hall(date(2025, 6, 9), date(2025, 6, 30), seed=10, scale=2.0))
+    cut = datetime(2025, 6, 30)
+    history = [x for x in series if x[0] < cut]
+    out = ArrivalForecaster(interval_minutes=30).fit(history).forecast(day_slots(cut.date()), history)
+    expected = SHAPE.sum() * 2.0 * hall_level(cut.date())
+    assert 0.7 * expected < sum(f.mean for f in out) < 1.3 * expected
+    assert all(f.p10 <= f.p50 <= f.p90 for f in out)
+
+
+def test_an_afternoon_alone_is_forecast_as_in_the_whole_day_forecast():
+    series = synthetic_hall(date(2025, 1, 1), date(2025, 6, 30), seed=6)
+    cut = datetime(2025, 6, 30)
+    history = [x for x in series if x[0] < cut]
+    forecaster = ArrivalForecaster(interval_minutes=30).fit(history)
+    whole = forecaster.forecast(day_slots(cut.date()), history)
+    afternoon = forecaster.forecast(day_slots(cut.date())[10:], history)
+    assert afternoon == whole[10:]
+
+
+def test_day_and_share_features_use_only_the_days_before_and_reach_a_year_back():
+    series = synthetic_hall(date(2024, 1, 1), date(2025, 3, 31), seed=5)
+    builder = FeatureBuilder("CN")
+    day = date(2025, 3, 31)
+    grid = SlotGrid(series, 30, day, day, lookback_days=400)
+    changed = SlotGrid([(s, c * 3) if s.date() == day else (s, c) for s, c in series], 30, day, day,
+                       lookback_days=400)
+    index = grid.index(datetime.combine(day, datetime.min.time()))[0]
+    rows, level = builder.day_rows([index], grid)
+    assert rows.shape == (1, len(DAY_FEATURE_NAMES))
+    assert np.array_equal(rows, builder.day_rows([index], changed)[0], equal_nan=True)
+    assert np.array_equal(builder.share_rows(day_slots(day), grid), builder.share_rows(day_slots(day), changed),
+                          equal_nan=True)
+    week = [sum(c for s, c in series if s.date() == day - timedelta(days=k)) for k in range(1, 8)]
+    assert level[0] == pytest.approx(np.mean(week))
+    assert np.isfinite(rows[0, DAY_FEATURE_NAMES.index("year_ago_ratio")])
+    shares = builder.share_rows(day_slots(day), grid)
+    assert shares.shape == (len(SHAPE), len(SHARE_FEATURE_NAMES))
+    assert np.isfinite(shares[:, SHARE_FEATURE_NAMES.index("share_year_ago")]).all()
+    short = SlotGrid(series, 30, day, day)  # the default 28 days back: no year-ago features
+    rows = builder.day_rows([index - (400 - 28)], short)[0]  # the same day in that grid
+    assert np.isnan(rows[0, DAY_FEATURE_NAMES.index("year_ago_ratio")])
+    with pytest.raises(ValueError, match="lookback_days"):
+        SlotGrid(series, 30, day, day, lookback_days=7)
 
 
 # --- baselines ------------------------------------------------------------------------
