@@ -27,6 +27,8 @@ def from_env() -> dict:
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
         # seconds a scheduler's lease lasts without renewal (a standby takes over after it)
         "SCHEDULER_LEASE_TTL_S": float(os.environ.get("SCHEDULER_LEASE_TTL_S", "60")),
+        # processes for the nightly forecast (0: one per core in the scheduler process; 1: in-process)
+        "FORECAST_WORKERS": int(os.environ.get("FORECAST_WORKERS", "0")),
         # run the scheduled jobs in a thread of the web process (the embedded default, one process)
         "SCHEDULER_IN_WEB": os.environ.get("SCHEDULER_IN_WEB", "0") == "1",
         # per-minute door counts older than this are deleted each night; hourly roll-ups stay

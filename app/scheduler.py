@@ -3,7 +3,8 @@
 Jobs
     ``forecast_nightly``  every hour at :05; a hall whose local time is 02:xx, or that has no
                           plan for today (new hall, a missed night), is forecast (today and
-                          tomorrow) and planned
+                          tomorrow) and planned, in FORECAST_WORKERS processes (default: one
+                          per core in the scheduler process, none in the web process)
     ``forecast_intraday`` every 15 minutes: the rest of today rescaled by the arrivals so far
     ``peak_check``        every minute: forecast and live peak warnings of every hall
     ``expire_past_days``  every 10 minutes: tickets left open from an earlier business day
@@ -26,6 +27,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -79,9 +81,72 @@ def _forecast_if_due(rt, hall_id: int, force: bool = False):
 
 
 def forecast_nightly() -> None:
-    done = _each_hall("forecast_nightly", _forecast_if_due)
+    from .services import planning
+
+    rt = _rt()
+    due = [h for h in planning.halls_to_forecast(rt) if planning.forecast_due(rt, h)]
+    workers = int(_app.config.get("FORECAST_WORKERS") or 1)
+    if workers > 1 and len(due) > workers:
+        done, failed = forecast_in_processes(due, workers, _app.config)
+        for hall_id in failed:
+            schedule_retry("forecast_nightly", hall_id, 0)
+    else:
+        done = _each_hall("forecast_nightly", lambda rt, h: _forecast_if_due(rt, h, force=True), due)
     if done:
         log.info("forecast_nightly: %d hall(s) forecast and planned", done)
+
+
+# The nightly forecast of hundreds of halls is CPU work (tree fits, Erlang sums) that holds the
+# GIL: it runs in one process per core. Each worker is a full app on the same database and
+# message queue, so the warnings it raises reach the screens as the scheduler's own do.
+_worker_app = None
+
+
+def _init_forecast_worker(settings: dict) -> None:
+    global _worker_app
+    from . import create_app
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _worker_app = create_app(settings)
+
+
+def _forecast_in_worker(hall_id: int) -> tuple[int, str | None, float]:
+    rt = _worker_app.extensions["hallq"]
+    started = time.perf_counter()
+    try:
+        _forecast_if_due(rt, hall_id, force=True)
+        return hall_id, None, time.perf_counter() - started
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which schedules the retry
+        log.exception("forecast_nightly failed for hall %s", hall_id)
+        return hall_id, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
+    finally:
+        _worker_app.extensions["hallq_live"].flush()  # a pool worker ends without running atexit
+
+
+def forecast_in_processes(hall_ids: list[int], workers: int, config, seconds: list | None = None,
+                          ) -> tuple[int, list[int]]:
+    """Forecast and plan ``hall_ids`` in ``workers`` processes; returns (done, failed hall ids).
+    Each hall's time is appended to ``seconds`` when given (the benchmark reads them)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    settings = {key: config[key] for key in ("DATABASE_URL", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL",
+                                             "ENFORCE_OPENING_HOURS", "PASSWORD_HASH_METHOD", "SECRET_KEY")}
+    done, failed = 0, []
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_forecast_worker, initargs=(settings,)) as pool:
+        for n, (hall_id, error, took) in enumerate(pool.map(_forecast_in_worker, hall_ids, chunksize=4), 1):
+            if seconds is not None:
+                seconds.append(took)
+            if error is None:
+                done += 1
+            else:
+                log.error("forecast_nightly failed for hall %s (%s); retrying in %d min", hall_id, error,
+                          RETRY_MINUTES[0])
+                failed.append(hall_id)
+            if n % 50 == 0 or n == len(hall_ids):
+                log.info("forecast_nightly: %d/%d halls (%d workers)", n, len(hall_ids), workers)
+    return done, failed
 
 
 def _intraday(rt, hall_id: int):
@@ -244,6 +309,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)  # one line per run is noise
     app = create_app()
+    if not app.config.get("FORECAST_WORKERS"):  # the scheduler's own process: one forecast worker per core
+        app.config["FORECAST_WORKERS"] = os.cpu_count() or 1
     leader = Leader(app)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: leader.stop.set())

@@ -36,7 +36,7 @@ from .config import _get
 
 log = logging.getLogger(__name__)
 
-HISTORY_DAYS = 365
+HISTORY_DAYS = 400  # a year and a month: the forecaster's year-ago features need 392 days
 SHARE_DAYS = 28          # service shares of arrivals are taken from the last four weeks
 FORECAST_DAYS = 2        # today and tomorrow
 
