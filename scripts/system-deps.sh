@@ -6,6 +6,9 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+# Kannel (bearerbox, smsbox) and its fake SMSC for the SMS round trip (tests/integration/test_sms_gateways.py)
+[ -x /usr/sbin/bearerbox ] || need+=(kannel)
+[ -x /usr/lib/kannel/test/fakesmsc ] || need+=(kannel-extras)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq
