@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from app import create_app, scheduler
 from app.bootstrap import bootstrap
@@ -139,3 +139,30 @@ def test_a_failed_retry_is_scheduled_again_until_the_last(attempt, monkeypatch, 
     assert calls == [["peak_check", 7, attempt + 1]]
     scheduler.retry_hall("peak_check", 7, len(scheduler.RETRY_MINUTES) - 1)
     assert len(calls) == 1 and "giving up" in caplog.text
+
+
+def test_the_nightly_forecast_runs_in_worker_processes_and_plans_every_due_hall(database_url, monkeypatch, caplog):
+    """Hundreds of halls are CPU work: FORECAST_WORKERS processes share them (real processes here)."""
+    import logging
+
+    from app.storage.orm import CounterPlan
+
+    from ..world import build_world
+
+    rt = bootstrap(database_url)
+    world = build_world(rt)
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
+                      "FORECAST_WORKERS": 2, "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
+    monkeypatch.setattr(scheduler, "_app", app)
+    caplog.set_level(logging.INFO, logger="hallq.scheduler")
+    try:
+        scheduler.forecast_nightly()
+        assert "(2 workers)" in caplog.text
+        with rt.reader() as tx:
+            planned = {h for (h,) in tx.session.execute(select(CounterPlan.hall_id).distinct())}
+        assert planned == {hall.id for hall in world.halls}
+        caplog.clear()
+        scheduler.forecast_nightly()  # planned today: nothing is due, nothing runs again
+        assert "hall(s) forecast and planned" not in caplog.text
+    finally:
+        rt.engine.dispose()
