@@ -28,11 +28,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         password_hash_method=app.config["PASSWORD_HASH_METHOD"],
     )
     app.extensions["hallq"] = runtime
+    from .services import surveys
+
+    surveys.configure(runtime, app.config, Path(app.instance_path))  # SMS gateway, number protection
 
     from kiosk import views as kiosk_views
 
     from . import i18n
-    from .web import api, counter, display, live, manager, pages, phone
+    from .web import api, counter, display, live, manager, pages, phone, sms
 
     i18n.init_app(app)
     app.register_blueprint(api.bp)
@@ -42,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(display.bp)
     app.register_blueprint(manager.bp)
     app.register_blueprint(phone.bp)
+    app.register_blueprint(sms.bp)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
                       channel=app.config["SOCKETIO_CHANNEL"], async_mode="threading")
     app.extensions["hallq_live"] = live.subscribe(runtime, socketio, app.config["SOCKETIO_MESSAGE_QUEUE"],

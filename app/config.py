@@ -37,4 +37,20 @@ def from_env() -> dict:
         # screens beyond this, so that HTTP requests always find a free thread
         "LIVE_MAX_CLIENTS": int(os.environ.get("LIVE_MAX_CLIENTS")
                                 or max(int(os.environ.get("WEB_THREADS") or DEFAULT_WEB_THREADS) - HTTP_THREADS, 1)),
+        # SMS surveys: which gateway sends (outbox: stored only, the embedded default; kannel; twilio)
+        "SMS_GATEWAY": os.environ.get("SMS_GATEWAY", "outbox"),
+        "SMS_PUBLIC_URL": os.environ.get("SMS_PUBLIC_URL", ""),  # our base URL as the gateway reaches it
+        "SMS_KANNEL_URL": os.environ.get("SMS_KANNEL_URL", ""),
+        "SMS_KANNEL_USERNAME": os.environ.get("SMS_KANNEL_USERNAME", ""),
+        "SMS_KANNEL_PASSWORD": os.environ.get("SMS_KANNEL_PASSWORD", ""),
+        "SMS_KANNEL_SENDER": os.environ.get("SMS_KANNEL_SENDER", ""),
+        "SMS_KANNEL_SECRET": os.environ.get("SMS_KANNEL_SECRET", ""),
+        "SMS_KANNEL_ALLOWED_IPS": os.environ.get("SMS_KANNEL_ALLOWED_IPS", ""),
+        "SMS_TWILIO_ACCOUNT_SID": os.environ.get("SMS_TWILIO_ACCOUNT_SID", ""),
+        "SMS_TWILIO_AUTH_TOKEN": os.environ.get("SMS_TWILIO_AUTH_TOKEN", ""),
+        "SMS_TWILIO_SENDER": os.environ.get("SMS_TWILIO_SENDER", ""),
+        # protects stored mobile numbers (empty: a random key kept in the instance folder)
+        "SMS_DATA_KEY": os.environ.get("SMS_DATA_KEY", ""),
+        "SMS_RETENTION_DAYS": int(os.environ.get("SMS_RETENTION_DAYS", "180")),
+        "SURVEY_MAX_ATTEMPTS": int(os.environ.get("SURVEY_MAX_ATTEMPTS", "5")),
     }

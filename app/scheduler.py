@@ -9,6 +9,11 @@ Jobs
     ``peak_check``        every minute: forecast and live peak warnings of every hall
     ``expire_past_days``  every 10 minutes: tickets left open from an earlier business day
     ``prune_footfall``    nightly: per-minute door counts older than FOOTFALL_KEEP_MINUTES_DAYS
+    ``dispatch_surveys``  every minute: a survey for each ticket finished with a mobile number,
+                          due surveys sent through SMS_GATEWAY (claimed first: never sent twice),
+                          failed sends retried with a backoff up to SURVEY_MAX_ATTEMPTS
+    ``purge_sms_numbers`` nightly: protected mobile numbers older than SMS_RETENTION_DAYS deleted
+                          (scores and masked numbers kept), tickets' plain numbers past their survey
 
 Exactly one scheduler acts even if two are started: each holds the database lease
 ``scheduler`` (``services.leases``) while it runs the jobs, and a standby takes over when
@@ -86,8 +91,10 @@ def forecast_nightly() -> None:
     rt = _rt()
     due = [h for h in planning.halls_to_forecast(rt) if planning.forecast_due(rt, h)]
     workers = int(_app.config.get("FORECAST_WORKERS") or 1)
-    if workers > 1 and len(due) > workers:
-        done, failed = forecast_in_processes(due, workers, _app.config)
+    if workers > 1 and len(due) > 1:
+        # the workers open the database the runtime uses (which a test's app may hold in RUNTIME only)
+        config = {**_app.config, "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False)}
+        done, failed = forecast_in_processes(due, workers, config)
         for hall_id in failed:
             schedule_retry("forecast_nightly", hall_id, 0)
     else:
@@ -130,8 +137,9 @@ def forecast_in_processes(hall_ids: list[int], workers: int, config, seconds: li
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    settings = {key: config[key] for key in ("DATABASE_URL", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL",
-                                             "ENFORCE_OPENING_HOURS", "PASSWORD_HASH_METHOD", "SECRET_KEY")}
+    # the parent's settings, as far as they travel to another process (not its runtime object)
+    settings = {key: value for key, value in dict(config).items() if key.isupper() and key != "RUNTIME"
+                and isinstance(value, (str, int, float, bool, type(None), list, tuple))}
     done, failed = 0, []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_forecast_worker, initargs=(settings,)) as pool:
@@ -195,6 +203,22 @@ def prune_footfall() -> None:
         log.info("pruned %d per-minute door count(s) older than %d days (hourly roll-ups kept)", gone, keep_days)
 
 
+def dispatch_surveys() -> None:
+    from .services import surveys
+
+    done = surveys.dispatch(_rt())
+    if any(done.values()):
+        log.info("dispatch_surveys: %s", done)
+
+
+def purge_sms_numbers() -> None:
+    from .services import surveys
+
+    gone = surveys.purge_numbers(_rt())
+    if any(gone.values()):
+        log.info("purge_sms_numbers: mobile numbers deleted from %s", gone)
+
+
 _RETRYABLE = {"forecast_nightly": lambda rt, h: _forecast_if_due(rt, h, force=True),
               "forecast_intraday": _intraday, "peak_check": _peaks}
 
@@ -245,6 +269,8 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(expire_past_days, "interval", minutes=10, id="expire_past_days", **every)
     scheduler.add_job(expire_past_days, "date", id="expire_at_start", jobstore="startup")
     scheduler.add_job(prune_footfall, "cron", hour=19, minute=17, id="prune_footfall", **every)  # 03:17 in China
+    scheduler.add_job(dispatch_surveys, "interval", minutes=1, id="dispatch_surveys", **every)
+    scheduler.add_job(purge_sms_numbers, "cron", hour=19, minute=37, id="purge_sms_numbers", **every)  # 03:37
     return scheduler
 
 

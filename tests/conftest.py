@@ -103,7 +103,8 @@ def world(rt) -> World:
 
 @pytest.fixture
 def app(rt):
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt})
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
+                       "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
 
 
 @pytest.fixture

@@ -125,3 +125,33 @@ class ForecastUpdated(Event):
     """A new forecast and counter plan for the hall (nightly or intraday)."""
 
     source: str
+
+
+@dataclass(frozen=True)
+class SurveyRated(Event):
+    """A customer's reply rated a survey (counted once). No number and no comment: screens hear this."""
+
+    survey_id: int
+    score: int
+    satisfied: bool
+    staff_id: int | None
+    counter_id: int | None
+
+
+@dataclass(frozen=True)
+class FollowUpOpened(Event):
+    """A low rating or a complaint opened a follow-up case, due for a first response at ``due_at``."""
+
+    case_id: int
+    survey_id: int
+    reason: str            # low_rating | complaint
+    due_at: str            # ISO time
+    assigned_to: int | None
+
+
+@dataclass(frozen=True)
+class FollowUpChanged(Event):
+    """A follow-up case got its first response or was closed (``change`` says which)."""
+
+    case_id: int
+    change: str            # responded | closed

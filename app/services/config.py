@@ -16,6 +16,7 @@ from ..domain.calling import CallingPolicy
 from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.footfall import LoadRules, load_rules_problems
 from ..domain.staffing import StaffingRules, staffing_rules_problems
+from ..domain.survey import SurveySettings, survey_settings_problems
 from ..domain.hours import OpeningHours, business_day, parse_zone
 from ..domain.model import Role
 from ..domain.screens import screen_problems, screen_settings
@@ -43,7 +44,8 @@ def hall_view(h: Hall) -> dict:
             "screen": screen_settings(h.screen), "priority_pin_set": h.priority_pin_hash is not None,
             "opened_on": h.opened_on.isoformat() if h.opened_on else None,
             "load_rules": LoadRules.from_dict(h.load_rules).to_dict(),
-            "staffing": StaffingRules.from_dict(h.staffing).to_dict(), "active": h.active}
+            "staffing": StaffingRules.from_dict(h.staffing).to_dict(),
+            "survey": SurveySettings.from_dict(h.survey).to_dict(), "active": h.active}
 
 
 def service_view(s: ServiceType) -> dict:
@@ -118,10 +120,13 @@ def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
         new = changes["calling_policy"]
         changes["calling_policy"] = {**current, **new, "head_start_s": {
             **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
-    for merged in ("load_rules", "staffing"):
+    for merged in ("load_rules", "staffing", "survey"):
         if merged in changes:
             with rt.reader() as tx:
                 stored = dict(getattr(_get(tx.session, Hall, hall_id, "hall_id"), merged) or {})
+            if merged == "survey" and "scale" in changes["survey"]:
+                # a new scale: the stored satisfied / follow-up grades were the old scale's
+                stored = {k: v for k, v in stored.items() if k not in ("satisfied", "follow_up")}
             changes[merged] = {**stored, **changes[merged]}
     _check_hall_settings(changes)
     view = _update(rt, Hall, hall_id, "hall_id", changes, hall_view, unique_field="code")
@@ -143,6 +148,11 @@ def _check_hall_settings(data: dict) -> None:
     if "staffing" in data:
         for field, message in staffing_rules_problems(data["staffing"]):
             raise Invalid(message, field=f"staffing.{field}")
+    if "survey" in data:
+        if not isinstance(data["survey"], dict):
+            raise Invalid("survey settings are a JSON object", field="survey")
+        for field, message in survey_settings_problems(data["survey"]):
+            raise Invalid(message, field=f"survey.{field}")
     if "opening_hours" in data:
         OpeningHours.parse(data["opening_hours"])
     if "calling_policy" in data:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    Text,
     Column,
     TypeDecorator,
     Unicode,
@@ -82,6 +83,7 @@ class Hall(Base):
     opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # no counts or tickets before this day
     load_rules: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.footfall.LoadRules
     staffing: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.staffing_rules
+    survey: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.survey.SurveySettings
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     city: Mapped[City] = relationship()
 
@@ -187,6 +189,10 @@ class Ticket(Base):
             postgresql_where=text("state IN ('called', 'serving')"),
         ),
         Index("ix_ticket_queue", "hall_id", "business_day", "state", "service_id"),
+        # tickets still carrying a mobile number: the survey job's anti-join and the retention job
+        # read only these, and the number is cleared once the survey holds it (protected), so it stays small
+        Index("ix_tickets_with_mobile", "closed_at",
+              sqlite_where=text("mobile IS NOT NULL"), postgresql_where=text("mobile IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
@@ -377,3 +383,128 @@ apscheduler_jobs = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
+
+
+# --------------------------------------------------------------------------- satisfaction surveys
+# A mobile number is never stored in plain text here: ``*_cipher`` is its Fernet token (readable
+# with SMS_DATA_KEY, to send), ``*_key`` an HMAC-SHA256 of it (to find a number's surveys and
+# opt-out without reading any), ``*_masked`` the form shown (138****8000). See services.protect.
+
+
+class Survey(Base):
+    """One post-service SMS survey: at most one per ticket, sent once, rated by the first reply."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        Index("ix_surveys_due", "state", "send_at"),                              # the dispatch job
+        Index("ix_surveys_number", "number_key", "sent_at"),                       # a reply finds its survey
+        Index("ix_surveys_hall_finished", "hall_id", "finished_at"),               # a hall's recent surveys
+        Index("ix_surveys_hall_rated", "hall_id", "rated_at"),                     # ratings per hall per month
+        Index("ix_surveys_hall_staff_rated", "hall_id", "staff_id", "rated_at"),  # per staff member in a hall
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)  # never two for one ticket
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service_types.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    business_day: Mapped[date] = mapped_column(Date)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)  # issue (queue time) to call
+    number_cipher: Mapped[str | None] = mapped_column(String(255), nullable=True)  # null after retention
+    number_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    number_masked: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(16))  # scheduled | sending | sent | failed | skipped
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # when it went to 'sending'
+    last_error: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    gateway: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    gateway_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)  # ours; delivery reports carry it back
+    delivery_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    scale_name: Mapped[str] = mapped_column(String(16))
+    scale: Mapped[dict] = mapped_column(JSON)  # the scale as sent ({scale, satisfied, follow_up}): replies read by it
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # replies after it are late
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyReply(Base):
+    """Every message a customer sent back, whatever it said and whether it counted (``outcome``)."""
+
+    __tablename__ = "survey_replies"
+    __table_args__ = (
+        # a gateway retrying a callback must not store the reply twice (NULL ids never clash)
+        UniqueConstraint("gateway", "gateway_message_id", name="uq_survey_reply_gateway_message"),
+        Index("ix_survey_replies_hall_outcome", "hall_id", "outcome", "received_at"),
+        Index("ix_survey_replies_received", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"), nullable=True, index=True)
+    hall_id: Mapped[int | None] = mapped_column(ForeignKey("halls.id"), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    number_cipher: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    number_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    number_masked: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))  # rating | comment | opt_out | empty
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # counted | duplicate | late | unmatched | opt_out | comment | empty
+    gateway: Mapped[str] = mapped_column(String(16))
+    gateway_message_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class SmsOptOut(Base):
+    """A number that replied STOP / TD / 退订: no survey is sent to it again."""
+
+    __tablename__ = "sms_opt_outs"
+    number_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number_cipher: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    number_masked: Mapped[str] = mapped_column(String(20))
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("survey_replies.id"), nullable=True)
+
+
+class FollowUpCase(Base):
+    """A low rating or a complaint to answer within the hall's deadline (48 hours by default)."""
+
+    __tablename__ = "follow_up_cases"
+    __table_args__ = (
+        Index("ix_follow_up_cases_hall_state", "hall_id", "state", "due_at"),
+        Index("ix_follow_up_cases_state_due", "state", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), unique=True)  # one case per survey
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("survey_replies.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(16))  # low_rating | complaint
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_response_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))  # open | closed
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SmsOutboxMessage(Base):
+    """What the outbox gateway (the embedded default) "sent": shown to staff, who may answer as the customer."""
+
+    __tablename__ = "sms_outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    number_cipher: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    number_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    number_masked: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(64), index=True)
