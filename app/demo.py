@@ -115,6 +115,7 @@ def _create(rt: Runtime, password: str) -> list[str]:
         agent_config = write_agent_config(code, agent["token"])
         lines.append(f"  {code} (hall {hall['id']}): sensor agent {agent['token']}  ({people} people counted so far today)")
         lines.append(f"    客流采集 Door-count agent: python -m sensors.agent --config {agent_config}")
+    lines += seed_surveys(rt)
     lines.append(f"  大堂经理优先取号 PIN (floor guide, priority tickets): {GUIDE_PIN}")
     lines.append(f"  窗口工作台 Counter console: {BASE}/counter/ (sign in as js01)")
     return lines
@@ -237,3 +238,46 @@ def rush(rt: Runtime, hall_code: str, tickets: int, seed: int = 3) -> list[str]:
     issued = [queue.issue_ticket(rt, hall_id, services[rng.choices(mix, weights)[0]]) for _ in range(tickets)]
     return [f"高峰模拟 Rush: {len(issued)} tickets issued at {hall_code} "
             f"({issued[0]['label']} .. {issued[-1]['label']}); open /manager/ to see the warning within a minute."]
+
+
+# --------------------------------------------------------------------------- satisfaction surveys
+
+# per demo hall: its survey settings (the all-day hall asks at once, on the five-point scale)
+SURVEY_SETTINGS = {
+    "ZZ-JS": {"scale": "four_grade", "delay_minutes": 5, "quiet_hours": ["21:00", "08:00"]},
+    "ZZ-EQ": {"scale": "five_point", "delay_minutes": 0, "quiet_hours": None,
+              "template_en": "Please rate counter {counter} at {hall}: {prompt}. Reply TD to opt out"},
+}
+# customers served at the all-day hall (fictional numbers) and what they answer (None: not yet)
+DEMO_CUSTOMERS = [("13800138001", "5 服务很周到"), ("13800138002", "2 排队太久了"), ("13800138003", None)]
+
+
+def seed_surveys(rt: Runtime) -> list[str]:
+    """Survey settings on the demo halls, and a few customers served at the all-day hall whose
+    surveys are "sent" to the outbox at once: one answered happily, one unhappily (a follow-up
+    case for eq-manager), one waiting for an answer (GET /api/v1/sms/outbox, then answer it with
+    POST /api/v1/sms/outbox/reply)."""
+    from .services import queue, surveys
+    from .storage.orm import Hall
+
+    with rt.reader() as tx:
+        halls = {h.code: h.id for h in tx.session.execute(select(Hall)).scalars()}
+    for code, settings in SURVEY_SETTINGS.items():
+        config.update_hall(rt, halls[code], {"survey": settings})
+    hall_id = halls["ZZ-EQ"]
+    service = next(s["id"] for s in config.list_services(rt, hall_id) if s["prefix"] == "B")
+    counter = next(c["id"] for c in config.list_counters(rt, hall_id) if c["number"] == 3)
+    staff = next(s["id"] for s in config.list_staff(rt, hall_id) if s["username"] == "eq03")
+    queue.open_counter(rt, counter, staff)
+    for mobile, _ in DEMO_CUSTOMERS:
+        queue.issue_ticket(rt, hall_id, service, mobile=mobile)
+        queue.call_next(rt, counter, staff)
+        queue.finish_service(rt, counter, staff)
+    queue.close_counter(rt, counter)
+    surveys.dispatch(rt)
+    messages = sorted(surveys.list_outbox(rt, {hall_id}), key=lambda m: m["id"])
+    for message, (_, answer) in zip(messages, DEMO_CUSTOMERS):
+        if answer:
+            surveys.reply_from_outbox(rt, message["id"], answer)
+    return [f"  ZZ-EQ (hall {hall_id}): {len(messages)} survey SMS in the outbox "
+            f"(GET /api/v1/sms/outbox as admin or eq-manager); one low rating opened a follow-up case"]

@@ -10,6 +10,12 @@
 | manage hall (PIN)  | all   | -           | own hall     | -             | -     | -       | -      |
 | print a ticket     | -     | -           | -            | -             | own   | -       | -      |
 | report door counts | -     | -           | -            | -             | -     | -       | own    |
+| follow-up cases    | all   | all         | own hall     | -             | -     | -       | -      |
+| SMS outbox         | all   | -           | own hall     | -             | -     | -       | -      |
+
+Survey lists (a hall's surveys and kept replies) are read like configuration. Mobile
+numbers reach nobody through the API unmasked. The SMS gateways' callbacks (``/sms/...``)
+are not staff endpoints: each gateway proves itself (a secret, a signature).
 
 A sensor device (a hall's edge agent or a networked door counter) reports counts
 for the sensors registered to it; door figures are read like configuration.
@@ -140,3 +146,30 @@ def report_counts() -> Principal:
     if p.kind == "device" and p.device_kind == DeviceKind.SENSOR:
         return p
     _deny("only a sensor device reports door counts")
+
+
+def handle_follow_up(hall_id: int | None = None) -> Principal:
+    """Follow-up cases: head office for every hall, a manager for their own (``None``: the caller's scope)."""
+    p = principal()
+    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE):
+        return p
+    if _is_staff(p, Role.HALL_MANAGER) and (hall_id is None or p.hall_id == hall_id):
+        return p
+    _deny("follow-up cases of this hall")
+
+
+def use_outbox(hall_id: int | None = None) -> Principal:
+    """The outbox gateway's messages: an administrator, or a manager for their own hall's."""
+    p = principal()
+    if _is_staff(p, Role.ADMIN):
+        return p
+    if _is_staff(p, Role.HALL_MANAGER) and (hall_id is None or p.hall_id == hall_id):
+        return p
+    _deny("the SMS outbox of this hall")
+
+
+def hall_scope(p: Principal) -> set[int] | None:
+    """The halls a caller sees in a cross-hall list: None (all) above hall level, else their own hall."""
+    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE):
+        return None
+    return {p.hall_id} if p.hall_id else set()

@@ -11,12 +11,12 @@ from kiosk import slips
 from ..domain.errors import DomainError, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Tier
-from ..services import auth, config, footfall, peaks, planning, queue
+from ..services import auth, config, footfall, peaks, planning, queue, surveys
 from . import access
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
-    CityBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
-    HallPatch, IssueBody, LoginBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
+    CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
+    HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody,
 )
 
@@ -517,6 +517,84 @@ def hall_footfall_hourly(hall_id: int):
         return Response(footfall.hourly_csv(rows), mimetype="text/csv", headers={
             "Content-Disposition": f"attachment; filename=footfall-{hall_id}-{start}-{end}.csv"})
     return {"hours": rows}
+
+
+# --------------------------------------------------------------------------- satisfaction surveys
+
+@api.route("/halls/<int:hall_id>/surveys", "GET", tag="surveys",
+           access="administrator, head office, the hall's manager")
+def hall_surveys(hall_id: int):
+    """The hall's latest SMS surveys (up to 100): state, score, comment; mobile numbers masked."""
+    access.read_config(hall_id)
+    return {"surveys": surveys.list_surveys(rt(), hall_id)}
+
+
+@api.route("/halls/<int:hall_id>/survey-replies", "GET", tag="surveys",
+           access="administrator, head office, the hall's manager")
+def hall_survey_replies(hall_id: int):
+    """Every reply kept for the hall, latest first; `outcome` filters (`unmatched`, `late`, `duplicate`,
+    `counted`, `comment`, `opt_out`, `empty`). Late and unmatched replies are kept and shown, never dropped."""
+    access.read_config(hall_id)
+    return {"replies": surveys.list_replies(rt(), hall_id, request.args.get("outcome") or None)}
+
+
+@api.route("/follow-ups", "GET", tag="surveys",
+           access="administrator, head office: all halls; a hall manager: their hall")
+def list_follow_ups():
+    """Follow-up cases of low ratings and complaints, the most urgent first.
+
+    Query: `state` (`open`, the default, with overdue ones; `overdue`: no first response by the
+    deadline; `closed`; `all`), `hall_id` (one hall).
+    """
+    p = access.handle_follow_up()
+    scope = access.hall_scope(p)
+    hall_id = _int_arg("hall_id")
+    if hall_id is not None:
+        access.handle_follow_up(hall_id)
+        scope = {hall_id}
+    return {"follow_ups": surveys.list_follow_ups(rt(), scope, request.args.get("state") or "open")}
+
+
+@api.route("/follow-ups/<int:follow_up_id>/respond", "POST", tag="surveys",
+           access="administrator, head office, the hall's manager")
+def respond_follow_up(follow_up_id: int):
+    """The customer has had a first response (a call, a visit); 409 if already recorded or closed."""
+    p = access.handle_follow_up(surveys.case_hall(rt(), follow_up_id))
+    return surveys.respond(rt(), follow_up_id, access.staff_id_of(p))
+
+
+@api.route("/follow-ups/<int:follow_up_id>/close", "POST", tag="surveys",
+           access="administrator, head office, the hall's manager", body=CloseFollowUpBody)
+def close_follow_up(follow_up_id: int, body: CloseFollowUpBody):
+    """Close a case, saying what was done (`resolution`, required); 409 if already closed."""
+    p = access.handle_follow_up(surveys.case_hall(rt(), follow_up_id))
+    return surveys.close(rt(), follow_up_id, access.staff_id_of(p), body.resolution)
+
+
+@api.route("/sms/outbox", "GET", tag="surveys", access="administrator: all; a hall manager: their hall's")
+def sms_outbox():
+    """Messages the outbox gateway (the embedded default, SMS_GATEWAY=outbox) "sent", latest first, numbers masked."""
+    p = access.use_outbox()
+    return {"messages": surveys.list_outbox(rt(), access.hall_scope(p))}
+
+
+@api.route("/sms/outbox/reply", "POST", tag="surveys", access="administrator, the message's hall's manager",
+           body=OutboxReplyBody)
+def sms_outbox_reply(body: OutboxReplyBody):
+    """Answer an outbox message as its customer would (`to`: the message's id); handled exactly like
+    a reply through a real gateway. The answer is the reply kept, with its `outcome`."""
+    access.principal()
+    access.use_outbox(surveys.outbox_hall(rt(), body.to) or 0)
+    return surveys.reply_from_outbox(rt(), body.to, body.text)
+
+
+def _int_arg(name: str) -> int | None:
+    text = request.args.get(name)
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 2**31:
+        raise Invalid(f"{name} must be a positive whole number", field=name)
+    return int(text)
 
 
 # --------------------------------------------------------------------------- the document itself

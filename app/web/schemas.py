@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,6 +60,17 @@ class StaffingBody(Strict):
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="holidays and adjusted working days")] | None = None
 
 
+def _survey_settings():
+    """The hall's ``survey`` object: checked field by field by ``domain.survey.survey_settings_problems``."""
+    return Field(
+        default=None,
+        description="SMS survey settings (partial): enabled, scale (four_grade, five_point or a list of grades), "
+                    "satisfied, follow_up, template_zh, template_en, delay_minutes, quiet_hours "
+                    '(["21:00", "08:00"] or null), reply_expiry_hours, follow_up_hours',
+        examples=[{"scale": "five_point", "delay_minutes": 10, "quiet_hours": ["21:00", "08:00"]}],
+    )
+
+
 class HallBody(Strict):
     city_id: Id
     code: Code
@@ -75,6 +86,7 @@ class HallBody(Strict):
                                    "door counts before it are refused")
     load_rules: LoadRulesBody | None = None
     staffing: StaffingBody | None = None
+    survey: dict[str, Any] | None = _survey_settings()
 
 
 class ScreenBody(Strict):
@@ -113,6 +125,7 @@ class HallPatch(Strict):
     opened_on: date | None = None
     load_rules: LoadRulesBody | None = None
     staffing: StaffingBody | None = None
+    survey: dict[str, Any] | None = _survey_settings()
     active: bool | None = None
 
 
@@ -234,3 +247,13 @@ class MinuteCountBody(Strict):
 
 class FootfallBatchBody(Strict):
     counts: Annotated[list[MinuteCountBody], Field(min_length=1, max_length=2000)]
+
+
+class CloseFollowUpBody(Strict):
+    resolution: Annotated[str, Field(min_length=1, max_length=4000,
+                                     description="what was done for the customer (required)")]
+
+
+class OutboxReplyBody(Strict):
+    to: Id = Field(description="the outbox message answered (its id): the reply comes from its recipient")
+    text: Annotated[str, Field(max_length=1600, description="what the customer replies, e.g. 1 or 4 等太久了")]
