@@ -112,6 +112,38 @@ ZH = {
     "{halls} halls · {warned} with warnings · {critical} critical": "共 {halls} 个营业厅 · {warned} 个有预警 · {critical} 个严重",
     "The overview could not be loaded ({why}).": "营业厅一览加载失败（{why}）。", "No hall matches.": "没有符合条件的营业厅。",
     "This page is for head office and administrators.": "本页面仅供省公司和管理员使用。",
+    # the survey pages: the SMS outbox, follow-up cases, kept replies
+    "Follow-up cases": "回访工单", "Satisfaction surveys": "满意度短信", "SMS outbox": "短信发件箱",
+    "low ratings and complaints, first response within the deadline": "低分评价与投诉，须在时限内首次回访",
+    "Cases": "工单", "Overdue": "已超时", "Kept replies": "留存回复", "Staff": "营业员", "Score": "评分",
+    "Comment": "意见", "Mobile": "手机号码", "Opened": "开单时间", "Due": "回访时限", "Time left": "剩余时间",
+    "Action": "处理", "No cases here.": "暂无工单。",
+    "Replies that did not count as a rating are kept, never dropped: late ones (after the survey expired), "
+    "unmatched ones (no survey sent to that number) and comments.":
+    "未计入评分的回复一律留存、不丢弃：逾期回复（调查已过期）、未匹配回复（该号码没有已发送的调查）和意见。",
+    "Show": "显示", "late, unmatched and comments": "逾期、未匹配和意见", "late": "逾期", "unmatched": "未匹配",
+    "comments": "意见", "every reply": "全部回复", "Received": "收到时间", "Reply": "回复内容", "Outcome": "处理结果",
+    "Survey": "调查", "answer a survey as the customer": "以客户身份回复满意度短信",
+    "With no real SMS gateway (SMS_GATEWAY=outbox) the survey messages are kept here. Answer one as its customer "
+    "would: the reply is read, counted and followed up exactly like one through a gateway.":
+    "未接入真实短信网关时（SMS_GATEWAY=outbox），满意度短信保存在这里。可以客户身份回复：回复的识别、计分和回访与经网关收到的完全相同。",
+    "No SMS in the outbox yet.": "发件箱暂无短信。", "Send as the customer": "以客户身份回复", "Sending…": "正在发送…",
+    "Type a reply first": "请先输入回复内容", "To {to}": "发往 {to}", "Reply “{text}”: {outcome}": "回复“{text}”：{outcome}",
+    "Not sent: {why}": "未发送：{why}", "no survey": "无对应调查", "Due soon": "即将超时", "Responded": "已回访",
+    "Responded late": "超时回访", "{t} left": "剩余 {t}", "overdue by {t}": "已超时 {t}", "{h} h {m} min": "{h} 小时 {m} 分",
+    "{m} min": "{m} 分钟", "First response": "记录首次回访", "Awaiting response": "待回访", "Case closed": "已结案",
+    "Open cases": "待处理", "Closed cases": "已结案", "Saving…": "正在保存…", "first response {t}": "已首次响应 {t}",
+    "Close the case": "结案", "Closing…": "正在结案…", "What was done": "处理结果（必填）",
+    "Say what was done for the customer.": "请填写为客户做了什么。", "closed {t}": "{t} 结案", "low rating": "低分",
+    "complaint": "投诉", "No kept replies.": "暂无留存回复。", "Choose a hall to see its kept replies.": "请选择营业厅查看其留存回复。",
+    "{n} cases · {overdue} overdue": "共 {n} 件 · {overdue} 件超时", "counted": "已计入评分",
+    "duplicate, not counted again": "重复评价，不重复计分", "late, kept": "逾期回复，已留存",
+    "no survey matched, kept": "未匹配到调查，已留存", "opted out": "已退订", "comment kept": "意见已记录",
+    "empty": "空白回复", "to be sent": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
+    "not sent": "未发送", "score {score}": "{score} 分", "satisfied": "满意", "not satisfied": "不满意",
+    "not rated yet": "尚未评价", "comment: {c}": "意见：{c}", "Could not be loaded ({why}).": "加载失败（{why}）。",
+    "You may not see this hall's surveys.": "无权查看该营业厅的满意度调查。",
+    "This page is for hall managers and administrators.": "本页面仅供大堂经理和管理员使用。",
 }
 
 

@@ -109,8 +109,36 @@
     return node;
   }
 
+  // JSON over a signed-in page's session: a 401 rejects with "signed-out", another failure with the
+  // API's own message
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 401) throw new Error("signed-out");
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error(data.error ? data.error.message : String(r.status));
+        return data;
+      });
+    });
+  }
+
+  // a POST from a signed-in page carries the session's CSRF token; resolves with what happened,
+  // the field the API named when it refused, and why
+  function postJSON(url, body, csrf) {
+    return fetch(url, { method: "POST", credentials: "same-origin", body: JSON.stringify(body || {}),
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf } })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (data) {
+          var error = data && data.error;
+          return { ok: r.ok, status: r.status, data: data, field: error ? error.field : null,
+            why: error ? error.message : String(r.status) };
+        });
+      });
+  }
+
   window.HallLive = HallLive;
   window.hallq = window.hallq || {};
+  window.hallq.getJSON = getJSON;
+  window.hallq.postJSON = postJSON;
   window.hallq.strings = strings;
   window.hallq.minutes = minutes;
   window.hallq.deviceToken = deviceToken;

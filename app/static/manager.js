@@ -114,14 +114,7 @@
   function fetchFootfall() {
     var asked = page.footfallFetches += 1;
     lastFetch = Date.now();
-    fetch("/api/v1/halls/" + hallId + "/footfall?interval=15", { credentials: "same-origin" })
-      .then(function (r) {
-        if (r.status === 401) throw new Error("signed-out");
-        return r.json().then(function (data) {
-          if (!r.ok) throw new Error(data.error ? data.error.message : String(r.status));
-          return data;
-        });
-      })
+    hallq.getJSON("/api/v1/halls/" + hallId + "/footfall?interval=15")
       .then(function (data) {
         if (asked !== page.footfallFetches) return;  // a later answer is on its way
         day = data; drawChart(); renderSensors(data.sensors); trouble.footfall = ""; problem();
@@ -241,26 +234,8 @@
 
 
   // ---------------------------------------------------------------- JSON over the page's session
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin" }).then(function (r) {
-      if (r.status === 401) throw new Error("signed-out");
-      return r.json().then(function (data) {
-        if (!r.ok) throw new Error(data.error ? data.error.message : String(r.status));
-        return data;
-      });
-    });
-  }
-
-  function postJSON(url, body) {  // a signed-in session sends its CSRF token with every POST
-    return fetch(url, { method: "POST", credentials: "same-origin", body: JSON.stringify(body || {}),
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": cfg.csrf } })
-      .then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (data) {
-          return { ok: r.ok, status: r.status, data: data,
-            why: data && data.error ? data.error.message : String(r.status) };
-        });
-      });
-  }
+  var getJSON = hallq.getJSON;
+  function postJSON(url, body) { return hallq.postJSON(url, body, cfg.csrf); }
 
   function say(id, message) { var p = $(id); p.textContent = message || ""; p.hidden = !message; }
   function whyText(e, failed) { return e.message === "signed-out" ? T.signed_out : fill(failed, { why: e.message }); }

@@ -14,14 +14,7 @@
 
   function fetchOverview() {
     var asked = page.fetches += 1;
-    fetch("/api/v1/overview", { credentials: "same-origin" })
-      .then(function (r) {
-        if (r.status === 401) throw new Error("signed-out");
-        return r.json().then(function (data) {
-          if (!r.ok) throw new Error(data.error ? data.error.message : String(r.status));
-          return data;
-        });
-      })
+    hallq.getJSON("/api/v1/overview")
       .then(function (data) {
         if (asked !== page.fetches) return;
         page.halls = data.halls; render(); problem("");

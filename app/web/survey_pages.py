@@ -1,0 +1,140 @@
+"""The survey pages staff use (满意度短信): the SMS outbox and the follow-up cases with the kept replies.
+
+- ``/manager/outbox``: what the outbox gateway (the embedded default, no real SMS gateway) "sent",
+  with a form on each message to answer as the customer would; the answer goes through
+  ``POST /api/v1/sms/outbox/reply`` like a reply through a real gateway. Who may open it is the
+  outbox's rule (``access.use_outbox``): administrators (every hall), a hall manager (their own).
+- ``/manager/follow-ups``: open, overdue and closed follow-up cases (``GET /api/v1/follow-ups``)
+  with the first response and the close form, and the hall's kept replies (late, unmatched,
+  comments: ``GET /api/v1/halls/{id}/survey-replies``). The rule is ``access.handle_follow_up``:
+  administrators and head office see every hall (and filter by one), a manager their own.
+
+Both pages are shells: their script (``static/surveys.js``) calls the API over the signed-in
+session. The page only adds the names the API leaves as ids (halls, counters, staff).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..domain.model import Role
+from ..i18n import current_language
+from ..services import config
+from ..storage.orm import Counter, Staff
+from . import access
+
+bp = Blueprint("survey_pages", __name__, url_prefix="/manager")
+
+OUTBOX_ROLES = (Role.ADMIN, Role.HALL_MANAGER)
+CASE_ROLES = (Role.ADMIN, Role.HEAD_OFFICE, Role.HALL_MANAGER)
+STATES = ("open", "overdue", "closed", "replies")
+
+
+def outbox_strings() -> dict:
+    """Texts the outbox page's script shows (the rest are in the template)."""
+    return {
+        **_common(),
+        "send": _("Send as the customer"), "sending": _("Sending…"), "empty_text": _("Type a reply first"),
+        "no_messages": _("No SMS in the outbox yet."), "message_to": _("To {to}"),
+        "reply_result": _("Reply “{text}”: {outcome}"), "to_cases": _("Follow-up cases"),
+        "not_sent": _("Not sent: {why}"), "no_survey": _("no survey"),
+    }
+
+
+def case_strings() -> dict:
+    """Texts the follow-up page's script shows (the rest are in the template)."""
+    return {
+        **_common(),
+        "clocks": {"open": _("Awaiting response"), "due_soon": _("Due soon"), "overdue": _("Overdue"),
+                   "answered": _("Responded"), "answered_late": _("Responded late")},
+        "closed": _("Case closed"), "left": _("{t} left"), "overdue_by": _("overdue by {t}"),
+        "hours_minutes": _("{h} h {m} min"), "just_minutes": _("{m} min"),
+        "respond": _("First response"), "responding": _("Saving…"), "responded_at": _("first response {t}"),
+        "close": _("Close the case"), "closing": _("Closing…"), "resolution": _("What was done"),
+        "resolution_required": _("Say what was done for the customer."),
+        "closed_at": _("closed {t}"), "no_cases": _("No cases here."), "counter_n": _("Counter {n}"),
+        "reasons": {"low_rating": _("low rating"), "complaint": _("complaint")},
+        "no_replies": _("No kept replies."), "pick_hall": _("Choose a hall to see its kept replies."),
+        "summary": _("{n} cases · {overdue} overdue"),
+    }
+
+
+def _common() -> dict:
+    return {
+        "outcomes": {"counted": _("counted"), "duplicate": _("duplicate, not counted again"),
+                     "late": _("late, kept"), "unmatched": _("no survey matched, kept"),
+                     "opt_out": _("opted out"), "comment": _("comment kept"), "empty": _("empty")},
+        "survey_states": {"scheduled": _("to be sent"), "sending": _("sending"), "sent": _("sent"),
+                          "failed": _("failed"), "skipped": _("not sent")},
+        "score": _("score {score}"), "satisfied": _("satisfied"), "unsatisfied": _("not satisfied"),
+        "not_rated": _("not rated yet"), "comment": _("comment: {c}"),
+        "load_failed": _("Could not be loaded ({why})."), "act_failed": _("Not done: {why}"),
+        "signed_out": _("You are signed out. Sign in again to keep this page live."),
+        "updated": _("Updated {t}"),
+    }
+
+
+def _names(rt, hall_ids: set[int] | None) -> dict:
+    """Counter numbers and staff names by id, for the halls in view (the API gives ids)."""
+    with rt.reader() as tx:
+        counters = select(Counter.id, Counter.number)
+        staff = select(Staff.id, Staff.name, Staff.staff_number)
+        if hall_ids is not None:
+            counters = counters.where(Counter.hall_id.in_(hall_ids))
+            staff = staff.where(Staff.hall_id.in_(hall_ids))
+        return {"counters": {i: n for i, n in tx.session.execute(counters)},
+                "staff": {i: (f"{name} ({no})" if no else name) for i, name, no in tx.session.execute(staff)}}
+
+
+def _hall_list(halls: list[dict]) -> list[dict]:
+    return [{"id": h["id"], "code": h["code"], "name_zh": h["name_zh"], "name_en": h["name_en"],
+             "timezone": h["timezone"]} for h in halls]
+
+
+def _open(template: str, roles: tuple[Role, ...], refusal: str):
+    """Who is signed in and which halls they see; a redirect or a refusal page when they may not come."""
+    who = access.session_staff()
+    if who is None:
+        return None, redirect(url_for("pages.login", next=request.full_path))
+    if who.role not in roles:
+        return None, (render_template(template, who=who, refused=refusal, strings={}), 403)
+    every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
+    hall_id = request.args.get("hall", type=int)
+    if not every_hall and hall_id is not None and hall_id != who.hall_id:
+        return None, (render_template(template, who=who, strings={},
+                                      refused=_("You may not see this hall's surveys.")), 403)
+    rt = current_app.extensions["hallq"]
+    halls = config.list_halls(rt, None if every_hall else {who.hall_id})
+    if hall_id is not None and hall_id not in {h["id"] for h in halls}:
+        return None, (render_template(template, who=who, refused=_("There is no such hall."), strings={}), 404)
+    return {"who": who, "rt": rt, "every_hall": every_hall, "halls": _hall_list(halls),
+            "hall_id": hall_id if every_hall else who.hall_id}, None
+
+
+@bp.get("/outbox")
+def outbox():
+    """``/manager/outbox``: the outbox gateway's messages, each with a form to answer as the customer."""
+    ctx, refused = _open("outbox.html", OUTBOX_ROLES, _("This page is for hall managers and administrators."))
+    if refused:
+        return refused
+    cfg = {"page": "outbox", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
+           "hall": ctx["hall_id"], "every_hall": ctx["every_hall"]}
+    return render_template("outbox.html", who=ctx["who"], refused=None, halls=ctx["halls"], hall_id=ctx["hall_id"],
+                           every_hall=ctx["every_hall"], strings=outbox_strings(), cfg=cfg)
+
+
+@bp.get("/follow-ups")
+def follow_ups():
+    """``/manager/follow-ups``: follow-up cases (``?state=open|overdue|closed``) and kept replies (``?state=replies``)."""
+    ctx, refused = _open("followups.html", CASE_ROLES, _("This page is for hall managers, head office and administrators."))
+    if refused:
+        return refused
+    state = request.args.get("state") if request.args.get("state") in STATES else "open"
+    scope = None if ctx["every_hall"] else {ctx["who"].hall_id}
+    cfg = {"page": "followups", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
+           "hall": ctx["hall_id"], "every_hall": ctx["every_hall"], "state": state, **_names(ctx["rt"], scope)}
+    return render_template("followups.html", who=ctx["who"], refused=None, halls=ctx["halls"],
+                           hall_id=ctx["hall_id"], every_hall=ctx["every_hall"], state=state,
+                           strings=case_strings(), cfg=cfg)
+
