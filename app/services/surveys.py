@@ -385,6 +385,8 @@ def _file_reply(s, number, inbound: InboundSms, gateway: str, now: datetime, tx)
                       comment=reply.comment, gateway=gateway, gateway_message_id=inbound.gateway_id,
                       hall_id=hall_id, survey_id=survey.id if survey else (sent[0].id if sent else None))
     row.outcome = _outcome(reply, survey, bool(sent))
+    if row.outcome == COUNTED and not _claim_rating(s, survey, reply.score, now):
+        row.outcome = DUPLICATE  # another reply of this number counted first, at the same moment
     s.add(row)
     s.flush()
     if row.outcome == OPTED_OUT:
@@ -392,8 +394,6 @@ def _file_reply(s, number, inbound: InboundSms, gateway: str, now: datetime, tx)
             "number_key": number.key, "number_cipher": number.cipher, "number_masked": number.masked,
             "opted_out_at": now, "reply_id": row.id}, ["number_key"])
     elif row.outcome == COUNTED:
-        survey.score, survey.rated_at = reply.score, now
-        survey.satisfied = reply.score in _scale_of(survey).satisfied_values
         survey.comment = survey.comment or reply.comment
         tx.record(ev.SurveyRated(hall_id=survey.hall_id, survey_id=survey.id, score=reply.score,
                                  satisfied=survey.satisfied, staff_id=survey.staff_id, counter_id=survey.counter_id))
@@ -404,6 +404,19 @@ def _file_reply(s, number, inbound: InboundSms, gateway: str, now: datetime, tx)
         if reason:
             _open_case(s, survey, row, reason, now, tx)
     return row
+
+
+def _claim_rating(s, survey: Survey, score: int, now: datetime) -> bool:
+    """Set the survey's rating if it has none yet: one conditional UPDATE, so of two replies
+    arriving together exactly one counts (PostgreSQL re-checks ``score IS NULL`` after the
+    other's commit; SQLite runs one writer at a time). The session's object is updated too."""
+    satisfied = score in _scale_of(survey).satisfied_values
+    won = s.execute(update(Survey).where(Survey.id == survey.id, Survey.score.is_(None))
+                    .values(score=score, rated_at=now, satisfied=satisfied)
+                    .execution_options(synchronize_session="fetch")).rowcount
+    if not won:
+        s.refresh(survey)
+    return bool(won)
 
 
 def _outcome(reply, survey: Survey | None, had_sent: bool) -> str:

@@ -277,6 +277,30 @@ def test_the_first_rating_counts_and_a_second_is_kept_as_a_duplicate(srt, sworld
     assert count(srt, FollowUpCase) == 0
 
 
+def test_replies_arriving_together_count_once(srt, sworld, clock):
+    """Kannel calls in parallel: of eight ratings of one survey at once, exactly one counts."""
+    import threading
+
+    ticket_id = serve(srt, sworld)
+    send_now(srt, clock)
+    clock.advance(minutes=3)
+    outcomes, start = [], threading.Barrier(8)
+
+    def answer(n):
+        start.wait()
+        outcomes.append(reply(srt, str(1 + n % 4), gateway_id=f"race-{n}")["outcome"])
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["counted"] + ["duplicate"] * 7
+    survey = survey_of(srt, ticket_id)
+    counted = rows(srt, SurveyReply, SurveyReply.outcome == "counted")
+    assert len(counted) == 1 and survey.score == counted[0].score
+
+
 def first_at(view: dict) -> datetime:
     return datetime.fromisoformat(view["received_at"])
 
