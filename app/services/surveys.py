@@ -48,6 +48,7 @@ from ..storage.orm import (
     Counter, FollowUpCase, Hall, ServiceType, SmsOptOut, SmsOutboxMessage, Staff, Survey, SurveyReply, Ticket,
     TicketEvent,
 )
+from . import satisfaction
 from .config import _get
 from .protect import NumberVault, instance_key
 
@@ -309,10 +310,12 @@ def _record_sent(rt: Runtime, survey_id: int, gateway_id: str | None) -> str:
         s, now = tx.session, rt.now()
         survey = s.get(Survey, survey_id)
         settings = SurveySettings.from_dict(s.get(Hall, survey.hall_id).survey)
-        s.execute(update(Survey).where(Survey.id == survey_id, Survey.state == SENDING)
-                  .values(state=SENT, sent_at=now, gateway_id=gateway_id, last_error=None,
-                          expires_at=now + settings.reply_expiry)
-                  .execution_options(synchronize_session=False))
+        marked = s.execute(update(Survey).where(Survey.id == survey_id, Survey.state == SENDING)
+                           .values(state=SENT, sent_at=now, gateway_id=gateway_id, last_error=None,
+                                   expires_at=now + settings.reply_expiry)
+                           .execution_options(synchronize_session=False))
+        if marked.rowcount == 1:
+            satisfaction.count_sent(s, tx.dialect, survey)  # the report roll-ups, in this transaction
         tx.commit()
     return "sent"
 
@@ -395,6 +398,7 @@ def _file_reply(s, number, inbound: InboundSms, gateway: str, now: datetime, tx)
             "opted_out_at": now, "reply_id": row.id}, ["number_key"])
     elif row.outcome == COUNTED:
         survey.comment = survey.comment or reply.comment
+        satisfaction.count_rating(s, tx.dialect, survey, reply.score)  # the report roll-ups, in this transaction
         tx.record(ev.SurveyRated(hall_id=survey.hall_id, survey_id=survey.id, score=reply.score,
                                  satisfied=survey.satisfied, staff_id=survey.staff_id, counter_id=survey.counter_id))
     elif row.outcome == COMMENTED and survey.comment is None:

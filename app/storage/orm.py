@@ -508,3 +508,49 @@ class SmsOutboxMessage(Base):
     number_masked: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
     reference: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class _SatisfactionCounts:
+    """Counts a satisfaction roll-up row holds: surveys sent, surveys rated, ratings per score (0-10).
+
+    Scores, not "satisfied", are counted, so a hall that changes which grades are satisfied
+    re-reads its history without a rebuild.
+    """
+
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    r0: Mapped[int] = mapped_column(Integer, default=0)
+    r1: Mapped[int] = mapped_column(Integer, default=0)
+    r2: Mapped[int] = mapped_column(Integer, default=0)
+    r3: Mapped[int] = mapped_column(Integer, default=0)
+    r4: Mapped[int] = mapped_column(Integer, default=0)
+    r5: Mapped[int] = mapped_column(Integer, default=0)
+    r6: Mapped[int] = mapped_column(Integer, default=0)
+    r7: Mapped[int] = mapped_column(Integer, default=0)
+    r8: Mapped[int] = mapped_column(Integer, default=0)
+    r9: Mapped[int] = mapped_column(Integer, default=0)
+    r10: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SatisfactionDay(_SatisfactionCounts, Base):
+    """Surveys of one hall's business day, per counter, staff member, service and wait band (see services.satisfaction).
+
+    ``counter_id`` / ``staff_id`` are 0 when the survey has none (a key column cannot be NULL);
+    ``wait_band`` is the index in ``services.satisfaction.WAIT_BANDS``, -1 when the wait is unknown.
+    """
+
+    __tablename__ = "satisfaction_days"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wait_band: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class SatisfactionHallDay(_SatisfactionCounts, Base):
+    """The same counts per hall and business day only: what the head-office report reads."""
+
+    __tablename__ = "satisfaction_hall_days"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
