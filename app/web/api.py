@@ -11,8 +11,8 @@ from kiosk import slips
 from ..domain.errors import DomainError, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Tier
-from ..services import auth, config, footfall, peaks, planning, queue, surveys
-from . import access
+from ..services import auth, config, footfall, peaks, planning, queue, satisfaction, surveys
+from . import access, reports_api
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
     CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
@@ -586,6 +586,62 @@ def sms_outbox_reply(body: OutboxReplyBody):
     access.principal()
     access.use_outbox(surveys.outbox_hall(rt(), body.to) or 0)
     return surveys.reply_from_outbox(rt(), body.to, body.text)
+
+
+# --------------------------------------------------------------------------- satisfaction reports
+
+def _report_period(zone: str):
+    return satisfaction.parse_period(request.args.get("period"), request.args.get("date"), rt().now(), zone)
+
+
+def _report(report: dict, table, name: str):
+    """JSON, or the report as a file when ``format`` is csv or xlsx."""
+    fmt = reports_api.requested_format(request.args.get("format"))
+    if fmt == "json":
+        return report
+    return reports_api.file_response(fmt, f"{name}-{report['period']['first_day']}", table(report))
+
+
+@api.route("/satisfaction/halls", "GET", tag="reports", access="administrator, head office")
+def satisfaction_overview():
+    """Every hall's satisfaction for a period, rolled up by city and region and ranked at each level.
+
+    Query: `period` (`day`, `week`, `month`: the default), `date` (any day in it; default today in
+    Shanghai), `format` (`json`, `csv`, `xlsx`). Per hall: ratings, satisfied, satisfaction rate,
+    average score and score index (0-100, comparable across scales), surveys sent, response rate.
+    """
+    access.read_config()
+    period = _report_period(satisfaction.HEAD_OFFICE_ZONE)
+    return _report(satisfaction.head_office_report(rt(), period), reports_api.head_office_table, "satisfaction")
+
+
+@api.route("/satisfaction/wait-bands", "GET", tag="reports", access="administrator, head office")
+def satisfaction_wait_bands():
+    """Satisfaction by waiting-time band (0-5, 5-10, 10-20, 20-30, 30+ minutes) across every hall.
+
+    Query: `period`, `date`, `format` as for `/satisfaction/halls`; `hall_id` for one hall.
+    """
+    access.read_config()
+    hall_id = _int_arg("hall_id")
+    report = satisfaction.wait_band_report(rt(), _report_period(satisfaction.HEAD_OFFICE_ZONE),
+                                           {hall_id} if hall_id else None)
+    return _report(report, reports_api.wait_band_table, "wait-bands")
+
+
+@api.route("/halls/<int:hall_id>/satisfaction", "GET", tag="reports",
+           access="administrator, head office, the hall's manager")
+def hall_satisfaction(hall_id: int):
+    """One hall's satisfaction for a period, by staff member (a ranking: the default), counter, service,
+    day or waiting-time band.
+
+    Query: `by` (`staff`, `counter`, `service`, `day`, `wait_band`), `period`, `date` (default: today
+    in the hall's time zone), `min_ratings` (fewer ratings: not ranked), `format` (`json`, `csv`, `xlsx`).
+    """
+    access.read_config(hall_id)
+    zone = config.get_hall(rt(), hall_id)["timezone"]
+    report = satisfaction.hall_report(rt(), hall_id, _report_period(zone), request.args.get("by") or "staff",
+                                      _int_arg("min_ratings") or 1)
+    return _report(report, reports_api.hall_table, f"hall-{hall_id}-satisfaction")
 
 
 def _int_arg(name: str) -> int | None:

@@ -135,6 +135,10 @@ EXPECTED: dict[str, Row] = {
     "close_follow_up": Row(FOLLOW_UP_HALL, lambda t: {"resolution": "回访客户，已致歉"}),
     "sms_outbox": Row(OUTBOX),
     "sms_outbox_reply": Row(MANAGE_HALL, lambda t: {"to": t.outbox_id, "text": "2"}),
+    # satisfaction reports
+    "satisfaction_overview": Row(READ_ALL_CONFIG),  # every hall: head office only
+    "satisfaction_wait_bands": Row(READ_ALL_CONFIG),
+    "hall_satisfaction": Row(READ_HALL_CONFIG),  # a manager: their hall; counter staff: nothing
 }
 # rows whose target needs a survey sent and answered with a low rating (a follow-up case)
 SURVEYED = {"respond_follow_up", "close_follow_up", "sms_outbox_reply"}
