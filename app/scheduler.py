@@ -12,6 +12,8 @@ Jobs
     ``dispatch_surveys``  every minute: a survey for each ticket finished with a mobile number,
                           due surveys sent through SMS_GATEWAY (claimed first: never sent twice),
                           failed sends retried with a backoff up to SURVEY_MAX_ATTEMPTS
+    ``rebuild_satisfaction`` nightly: the report roll-ups of the last week's closed days rebuilt
+                          from the surveys (exact; repairs a count written around the services)
     ``purge_sms_numbers`` nightly: protected mobile numbers older than SMS_RETENTION_DAYS deleted
                           (scores and masked numbers kept), tickets' plain numbers past their survey
 
@@ -211,6 +213,13 @@ def dispatch_surveys() -> None:
         log.info("dispatch_surveys: %s", done)
 
 
+def rebuild_satisfaction() -> None:
+    from .services import satisfaction
+
+    done = satisfaction.rebuild_closed_days(_rt())
+    log.info("rebuild_satisfaction: %s", done)
+
+
 def purge_sms_numbers() -> None:
     from .services import surveys
 
@@ -271,6 +280,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(prune_footfall, "cron", hour=19, minute=17, id="prune_footfall", **every)  # 03:17 in China
     scheduler.add_job(dispatch_surveys, "interval", minutes=1, id="dispatch_surveys", **every)
     scheduler.add_job(purge_sms_numbers, "cron", hour=19, minute=37, id="purge_sms_numbers", **every)  # 03:37
+    scheduler.add_job(rebuild_satisfaction, "cron", hour=20, minute=7, id="rebuild_satisfaction", **every)  # 04:07
     return scheduler
 
 

@@ -28,7 +28,7 @@ two for a range (the tests use it; an operator can too).
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Iterable
 
@@ -92,6 +92,16 @@ def count_sent(s, dialect: str, survey: Survey) -> None:
 def count_rating(s, dialect: str, survey: Survey, score: int) -> None:
     """In the transaction that counts the first rating of ``survey``."""
     _count(s, dialect, survey, {"rated": 1, f"r{score}": 1})
+
+
+CLOSED_AFTER_DAYS = 3  # a business day this old gets no new sends or counted ratings (send window 1 day + expiry 48 h)
+
+
+def rebuild_closed_days(rt: Runtime, days: int = 7) -> dict:
+    """The nightly repair: rebuild the last ``days`` closed business days from the raw surveys, so
+    a count written around the service layer (or lost) is right by the next morning."""
+    last = rt.now().date() - timedelta(days=CLOSED_AFTER_DAYS)
+    return rebuild(rt, last - timedelta(days=days - 1), last)
 
 
 def rebuild(rt: Runtime, first: date, last: date, hall_ids: Iterable[int] | None = None) -> dict:

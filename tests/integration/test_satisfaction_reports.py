@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.domain.errors import Conflict
 from app.services import config, queue, satisfaction, surveys
@@ -184,3 +184,23 @@ def test_the_wait_band_report_over_http_lists_bands_in_order(srt, rated, sclient
     body = sclient.get(f"{API}/satisfaction/wait-bands?date=2026-11-02", headers=headers(srt, rated, "admin")).get_json()
     assert [x["label_en"] for x in body["lines"]] == ["0-5 min", "5-10 min", "10-20 min", "20-30 min", "30+ min"]
     assert body["lines"][-1]["satisfaction_rate"] == 0.0
+
+
+def test_the_nightly_job_rebuilds_last_weeks_closed_days_and_leaves_recent_ones(srt, rated, clock, monkeypatch):
+    from app import create_app, scheduler
+
+    month = satisfaction.period_of("month", NOV)
+    with srt.reader() as tx:
+        day = tx.session.execute(select(Survey.business_day).limit(1)).scalar_one()
+    with srt.uow() as tx:  # counts gone wrong around the services
+        tx.session.execute(update(Survey).where(Survey.score == 3).values(score=2, satisfied=True))
+        tx.commit()
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": srt,
+                      "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
+    monkeypatch.setattr(scheduler, "_app", app)
+    clock.now = datetime.combine(day + timedelta(days=2), datetime.min.time(), tzinfo=timezone.utc)
+    scheduler.rebuild_satisfaction()  # two days on: the day may still get ratings, it is left alone
+    assert satisfaction.differences(srt, month.first, month.last) != []
+    clock.now += timedelta(days=1)
+    scheduler.rebuild_satisfaction()  # closed now: rebuilt from the surveys
+    assert satisfaction.differences(srt, month.first, month.last) == []
