@@ -14,6 +14,10 @@ Jobs
                           failed sends retried with a backoff up to SURVEY_MAX_ATTEMPTS
     ``rebuild_satisfaction`` nightly: the report roll-ups of the last week's closed days rebuilt
                           from the surveys (exact; repairs a count written around the services)
+    ``satisfaction_reports`` daily at 05:17 in China (after rebuild_satisfaction): yesterday's
+                          (Shanghai) daily satisfaction reports, head office and each hall with
+                          surveys, stored as Excel files (``report_files``); on the 1st also last
+                          month's monthly reports; a rerun replaces them (services.report_files)
     ``purge_sms_numbers`` nightly: protected mobile numbers older than SMS_RETENTION_DAYS deleted
                           (scores and masked numbers kept), tickets' plain numbers past their survey
 
@@ -220,6 +224,16 @@ def rebuild_satisfaction() -> None:
     log.info("rebuild_satisfaction: %s", done)
 
 
+def satisfaction_reports() -> None:
+    from .domain.hours import parse_zone
+    from .services import report_files, satisfaction
+
+    rt = _rt()
+    yesterday = rt.now().astimezone(parse_zone(satisfaction.HEAD_OFFICE_ZONE)).date() - timedelta(days=1)
+    made = report_files.make_reports(rt, yesterday)
+    log.info("satisfaction_reports: %s", made)
+
+
 def purge_sms_numbers() -> None:
     from .services import surveys
 
@@ -281,6 +295,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(dispatch_surveys, "interval", minutes=1, id="dispatch_surveys", **every)
     scheduler.add_job(purge_sms_numbers, "cron", hour=19, minute=37, id="purge_sms_numbers", **every)  # 03:37
     scheduler.add_job(rebuild_satisfaction, "cron", hour=20, minute=7, id="rebuild_satisfaction", **every)  # 04:07
+    scheduler.add_job(satisfaction_reports, "cron", hour=21, minute=17, id="satisfaction_reports", **every)  # 05:17
     return scheduler
 
 

@@ -554,3 +554,30 @@ class SatisfactionHallDay(_SatisfactionCounts, Base):
     __tablename__ = "satisfaction_hall_days"
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class ReportFile(Base):
+    """A satisfaction report made by the scheduler (``satisfaction_reports``) and kept for download.
+
+    One file per kind, hall and period: a rerun replaces it. ``hall_id`` is NULL for the head-office
+    reports, and NULLs never collide in a unique constraint (PostgreSQL, SQLite), so
+    ``services.report_files`` replaces those rows explicitly (delete then insert, in one transaction
+    under a lock on PostgreSQL).
+    """
+
+    __tablename__ = "report_files"
+    __table_args__ = (
+        UniqueConstraint("kind", "hall_id", "period_first", name="uq_report_files_kind_hall_period"),
+        Index("ix_report_files_hall_period", "hall_id", "period_first"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # head_office_month | head_office_day | hall_month | hall_day
+    hall_id: Mapped[int | None] = mapped_column(ForeignKey("halls.id"), nullable=True)
+    period_kind: Mapped[str] = mapped_column(String(8))  # day | month
+    period_first: Mapped[date] = mapped_column(Date)
+    period_last: Mapped[date] = mapped_column(Date)
+    format: Mapped[str] = mapped_column(String(8))  # xlsx
+    file_name: Mapped[str] = mapped_column(Unicode(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ from kiosk import slips
 from ..domain.errors import DomainError, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Tier
-from ..services import auth, config, footfall, peaks, planning, queue, satisfaction, surveys
+from ..services import auth, config, footfall, peaks, planning, queue, report_files, satisfaction, surveys
 from . import access, reports_api
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
@@ -642,6 +642,45 @@ def hall_satisfaction(hall_id: int):
     report = satisfaction.hall_report(rt(), hall_id, _report_period(zone), request.args.get("by") or "staff",
                                       _int_arg("min_ratings") or 1)
     return _report(report, reports_api.hall_table, f"hall-{hall_id}-satisfaction")
+
+
+def _report_files_reader(hall_id: int | None = None):
+    """Head office and administrators: every file; a hall manager: their own hall's (``hall_id``
+    ``None``: the caller's scope); anyone else: 403."""
+    p = access.principal()
+    return access.read_config(p.hall_id if hall_id is None else hall_id)
+
+
+@api.route("/satisfaction/report-files", "GET", tag="reports",
+           access="administrator, head office: all files; a hall manager: their hall's")
+def list_report_files():
+    """The daily and monthly satisfaction reports the scheduler made (Excel), latest period first.
+
+    Made each morning for the day before (and on the 1st for the month before) by the
+    `satisfaction_reports` job. Per file: `id`, `kind` (`head_office_day`, `head_office_month`,
+    `hall_day`, `hall_month`), hall, period, `file_name`, `size`, `made_at`. Query: `kind` (one kind).
+    """
+    p = _report_files_reader()
+    kind = request.args.get("kind")
+    if kind and kind not in report_files.KINDS:
+        raise Invalid(f"kind is one of {', '.join(report_files.KINDS)}", field="kind")
+    return {"report_files": report_files.list_reports(rt(), access.hall_scope(p), kind)}
+
+
+@api.route("/satisfaction/report-files/<int:report_file_id>/download", "GET", tag="reports",
+           access="administrator, head office; the file's hall's manager")
+def download_report_file(report_file_id: int):
+    """One stored report as its Excel file (`Content-Disposition` with the Chinese name as RFC 5987
+    `filename*` and an ASCII `filename`); 403 for another hall's (or a head-office) file."""
+    _report_files_reader()
+    about = report_files.report_file(rt(), report_file_id, with_content=False)
+    if about["hall_id"] is None:
+        access.read_config()  # a head-office file: head office only
+    else:
+        _report_files_reader(about["hall_id"])
+    found = report_files.report_file(rt(), report_file_id)
+    return Response(found["content"], mimetype=reports_api.XLSX_MIMETYPE,
+                    headers={"Content-Disposition": reports_api.attachment(found["file_name"], found["ascii_name"])})
 
 
 def _int_arg(name: str) -> int | None:

@@ -16,6 +16,7 @@ from flask import Response
 from ..domain.errors import Invalid
 
 FORMATS = ("json", "csv", "xlsx")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,27 @@ def file_response(fmt: str, name: str, table: tuple[str, tuple[Column, ...], lis
     if fmt == "csv":
         body, mimetype = _csv(title, columns, rows), "text/csv; charset=utf-8"
     else:
-        body, mimetype = _xlsx(title, columns, rows), \
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = _xlsx(title, columns, rows), XLSX_MIMETYPE
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+def table_bytes(fmt: str, table: tuple[str, tuple[Column, ...], list[dict]]) -> bytes:
+    """The table as the bytes of a ``csv`` or ``xlsx`` file (what ``file_response`` sends; the
+    scheduled reports of ``services.report_files`` store them)."""
+    title, columns, rows = table
+    return _csv(title, columns, rows) if fmt == "csv" else _xlsx(title, columns, rows)
+
+
+def attachment(file_name: str, fallback: str | None = None) -> str:
+    """A Content-Disposition for a download named ``file_name`` (Chinese allowed): RFC 6266 with an
+    ASCII ``filename`` fallback for old clients (``fallback``, else the name's ASCII characters) and
+    the exact name as RFC 5987 ``filename*``."""
+    from urllib.parse import quote
+
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\%;' else "_"
+                       for c in (fallback or file_name.encode("ascii", "ignore").decode() or "report"))
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 def _csv_cell(column: Column, value):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
-from app.services import config, peaks, queue, surveys
+from app.services import config, peaks, queue, report_files, surveys
 from app.storage.orm import Staff, Ticket
 from app.web.api import PREFIX, api
 
@@ -58,6 +59,7 @@ class Target:
     warning_id: int  # a standing peak warning of hall 1
     follow_up_id: int = 0  # an open follow-up case of hall 1 (made only for the survey rows, see SURVEYED)
     outbox_id: int = 0  # the outbox message of its survey
+    report_file_id: int = 0  # hall 1's stored daily report file (made only for REPORTED rows)
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,13 @@ EXPECTED: dict[str, Row] = {
     "satisfaction_overview": Row(READ_ALL_CONFIG),  # every hall: head office only
     "satisfaction_wait_bands": Row(READ_ALL_CONFIG),
     "hall_satisfaction": Row(READ_HALL_CONFIG),  # a manager: their hall; counter staff: nothing
+    "list_report_files": Row(MANAGERS_AND_UP),  # managers: their own hall's files
+    "download_report_file": Row(READ_HALL_CONFIG),  # a hall 1 file: not hall 2's manager
 }
 # rows whose target needs a survey sent and answered with a low rating (a follow-up case)
-SURVEYED = {"respond_follow_up", "close_follow_up", "sms_outbox_reply"}
+SURVEYED = {"respond_follow_up", "close_follow_up", "sms_outbox_reply", "download_report_file"}
+# rows whose target needs the scheduled report files of today made (after the survey)
+REPORTED = {"download_report_file"}
 
 OPERATIONS = {op.endpoint: op for op in api.operations}
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -186,10 +192,18 @@ def _surveyed(rt, world: World, clock, t: Target) -> Target:
     return replace(t, follow_up_id=surveys.list_follow_ups(rt, {h.id})[0]["id"], outbox_id=outbox["id"])
 
 
+def _reported(rt, world: World, t: Target) -> Target:
+    """The scheduled reports of today made: hall 1 (surveyed) has its own daily file."""
+    report_files.make_reports(rt, rt.now().astimezone(ZoneInfo("Asia/Shanghai")).date())
+    (mine,) = report_files.list_reports(rt, {world.one.id}, "hall_day")
+    return replace(t, report_file_id=mine["id"])
+
+
 def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
               "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id,
-              "sensor_id": t.sensor_id, "warning_id": t.warning_id, "follow_up_id": t.follow_up_id}
+              "sensor_id": t.sensor_id, "warning_id": t.warning_id, "follow_up_id": t.follow_up_id,
+              "report_file_id": t.report_file_id}
 
     def fill(m: re.Match) -> str:
         assert m.group(1) in values, f"the matrix does not know path parameter <{m.group(1)}> of {rule}"
@@ -244,6 +258,8 @@ def test_each_principal_is_let_in_or_turned_away_as_the_access_matrix_says(endpo
     target = _target(rt, world)
     if endpoint in SURVEYED:
         target = _surveyed(rt, world, clock, target)
+    if endpoint in REPORTED:
+        target = _reported(rt, world, target)
     url = _url(op.rule, target)
     body = row.body(target) if row.body else None
     wrong = []
