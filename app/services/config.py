@@ -120,14 +120,16 @@ def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
         new = changes["calling_policy"]
         changes["calling_policy"] = {**current, **new, "head_start_s": {
             **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
-    for merged in ("load_rules", "staffing", "survey"):
-        if merged in changes:
-            with rt.reader() as tx:
-                stored = dict(getattr(_get(tx.session, Hall, hall_id, "hall_id"), merged) or {})
-            if merged == "survey" and "scale" in changes["survey"]:
-                # a new scale: the stored satisfied / follow-up grades were the old scale's
-                stored = {k: v for k, v in stored.items() if k not in ("satisfied", "follow_up")}
-            changes[merged] = {**stored, **changes[merged]}
+    merged = [key for key in ("load_rules", "staffing", "survey") if isinstance(changes.get(key), dict)]
+    if merged:  # settings objects change field by field: merge into what is stored
+        with rt.reader() as tx:
+            hall = _get(tx.session, Hall, hall_id, "hall_id")
+            stored = {key: dict(getattr(hall, key) or {}) for key in merged}
+        if "scale" in changes.get("survey", {}):
+            # a new scale: the stored satisfied / follow-up grades were the old scale's
+            stored["survey"] = {k: v for k, v in stored["survey"].items() if k not in ("satisfied", "follow_up")}
+        for key in merged:
+            changes[key] = {**stored[key], **changes[key]}
     _check_hall_settings(changes)
     view = _update(rt, Hall, hall_id, "hall_id", changes, hall_view, unique_field="code")
     rt.bus.publish([ev.HallSettingsChanged(hall_id=hall_id)])  # committed: screens refresh
@@ -142,17 +144,13 @@ def _check_hall_settings(data: dict) -> None:
         parse_zone(data["timezone"])
     if isinstance(data.get("opened_on"), str):
         data["opened_on"] = date.fromisoformat(data["opened_on"])
-    if "load_rules" in data:
-        for field, message in load_rules_problems(data["load_rules"]):
-            raise Invalid(message, field=f"load_rules.{field}")
-    if "staffing" in data:
-        for field, message in staffing_rules_problems(data["staffing"]):
-            raise Invalid(message, field=f"staffing.{field}")
-    if "survey" in data:
-        if not isinstance(data["survey"], dict):
-            raise Invalid("survey settings are a JSON object", field="survey")
-        for field, message in survey_settings_problems(data["survey"]):
-            raise Invalid(message, field=f"survey.{field}")
+    for key, problems in (("load_rules", load_rules_problems), ("staffing", staffing_rules_problems),
+                          ("survey", survey_settings_problems)):
+        if key in data:
+            if not isinstance(data[key], dict):
+                raise Invalid(f"{key} is a JSON object of settings", field=key)
+            for field, message in problems(data[key]):
+                raise Invalid(message, field=f"{key}.{field}")
     if "opening_hours" in data:
         OpeningHours.parse(data["opening_hours"])
     if "calling_policy" in data:

@@ -231,6 +231,21 @@ def _needs_for(rules: StaffingRules, services: list[ServiceNeeds], share: dict[i
     return per_service, pooled
 
 
+def _slot_rows(hall_id: int, zone, rules: StaffingRules, services: list[ServiceNeeds], shares, fc: SlotForecast,
+               cap: int, now: datetime, source: str) -> list[dict]:
+    """The ``forecast_slots`` rows of one interval: the hall's (first; its need within the hall's
+    minimum and cap) and one per service, from the service shares of that hour."""
+    at = fc.slot.replace(tzinfo=zone).astimezone(timezone.utc)
+    share = _service_share(shares, services, fc.slot.hour) if services else {}
+    per_service, pooled = _needs_for(rules, services, share, fc, cap)
+    rows = [{"hall_id": hall_id, "service_id": None, "slot": at, "mean": fc.mean, "p10": fc.p10, "p50": fc.p50,
+             "p90": fc.p90, "needed": min(max(pooled, rules.min_counters), cap), "made_at": now, "source": source}]
+    for sid, (mean, p10, p50, p90, needed) in per_service.items():
+        rows.append({"hall_id": hall_id, "service_id": sid, "slot": at, "mean": mean, "p10": p10, "p50": p50,
+                     "p90": p90, "needed": needed, "made_at": now, "source": source})
+    return rows
+
+
 def _at_least_the_load(needed: int, arrivals: float, interval_minutes: int, handle_s: float, cap: int) -> int:
     """Never plan fewer counters than the work needs: Erlang A meets a wait target partly by
     customers giving up, and a plan that counts on people leaving is not a plan."""
@@ -244,16 +259,9 @@ def _store(rt: Runtime, hall_id: int, zone, rules: StaffingRules, services: list
     now = rt.now()
     rows, needs_by_day = [], defaultdict(list)
     for fc in forecasts:
-        at = fc.slot.replace(tzinfo=zone).astimezone(timezone.utc)
-        share = _service_share(shares, services, fc.slot.hour) if services else {}
-        per_service, pooled = _needs_for(rules, services, share, fc, cap)
-        pooled = min(max(pooled, rules.min_counters), cap)
-        needs_by_day[fc.slot.date()].append((at, pooled))
-        rows.append({"hall_id": hall_id, "service_id": None, "slot": at, "mean": fc.mean, "p10": fc.p10,
-                     "p50": fc.p50, "p90": fc.p90, "needed": pooled, "made_at": now, "source": source})
-        for sid, (mean, p10, p50, p90, needed) in per_service.items():
-            rows.append({"hall_id": hall_id, "service_id": sid, "slot": at, "mean": mean, "p10": p10, "p50": p50,
-                         "p90": p90, "needed": needed, "made_at": now, "source": source})
+        slot_rows = _slot_rows(hall_id, zone, rules, services, shares, fc, cap, now, source)
+        needs_by_day[fc.slot.date()].append((slot_rows[0]["slot"], slot_rows[0]["needed"]))
+        rows += slot_rows
     lo = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
     hi = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
     with rt.uow() as tx:
@@ -307,22 +315,12 @@ def intraday_update(rt: Runtime, hall_id: int) -> int:
     if not changed:
         return 0
     cap = rules.counters_cap(active_counters)
-    keep = {c.slot for c in changed}
-    rows = []
-    for fc in changed:
-        at = fc.slot.replace(tzinfo=zone).astimezone(timezone.utc)
-        share = _service_share(shares, services, fc.slot.hour) if services else {}
-        per_service, pooled = _needs_for(rules, services, share, fc, cap)
-        rows.append({"hall_id": hall_id, "service_id": None, "slot": at, "mean": fc.mean, "p10": fc.p10,
-                     "p50": fc.p50, "p90": fc.p90, "needed": min(max(pooled, rules.min_counters), cap),
-                     "made_at": now, "source": "intraday"})
-        for sid, (mean, p10, p50, p90, needed) in per_service.items():
-            rows.append({"hall_id": hall_id, "service_id": sid, "slot": at, "mean": mean, "p10": p10, "p50": p50,
-                         "p90": p90, "needed": needed, "made_at": now, "source": "intraday"})
+    rows = [row for fc in changed for row in _slot_rows(hall_id, zone, rules, services, shares, fc, cap, now,
+                                                           "intraday")]
     with rt.uow() as tx:
         tx.session.execute(delete(ForecastSlot).where(
             ForecastSlot.hall_id == hall_id,
-            ForecastSlot.slot.in_([c.replace(tzinfo=zone).astimezone(timezone.utc) for c in keep])))
+            ForecastSlot.slot.in_({row["slot"] for row in rows})))
         tx.session.execute(insert(ForecastSlot), rows)
         tx.record(ev.ForecastUpdated(hall_id=hall_id, source="intraday"))
         tx.commit()

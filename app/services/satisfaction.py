@@ -39,6 +39,10 @@ from sqlalchemy.orm import load_only
 
 from ..bootstrap import Runtime
 from ..domain.errors import Invalid, NotFound
+from ..domain.satisfaction import (  # noqa: F401 - the pure parts, re-exported for the web layer
+    PERIODS, UNKNOWN_BAND, WAIT_BANDS, Period, band_label, combine, figures, parse_period, period_of, rank,
+    wait_band,
+)
 from ..domain.survey import MAX_GRADE_VALUE, SurveyScale, SurveySettings
 from ..storage.orm import (
     City, Counter, Hall, Region, SatisfactionDay, SatisfactionHallDay, ServiceType, Staff, Survey,
@@ -48,12 +52,6 @@ SENT = "sent"  # services.surveys.SENT (not imported: surveys imports this modul
 SCORES = tuple(range(MAX_GRADE_VALUE + 1))
 COUNTS = ("sent", "rated") + tuple(f"r{v}" for v in SCORES)
 HEAD_OFFICE_ZONE = "Asia/Shanghai"  # "this month" for the head office when no date is given
-
-# the pure parts (wait bands, periods, figures, rankings) are in domain.satisfaction
-from ..domain.satisfaction import (  # noqa: E402,F401 - re-exported for the web layer
-    PERIODS, UNKNOWN_BAND, WAIT_BANDS, Period, band_label, combine, figures, parse_period, period_of, rank,
-    wait_band,
-)
 
 
 def _band_sql() -> str:

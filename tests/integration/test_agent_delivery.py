@@ -35,22 +35,11 @@ from sensors.uplink import Uplink
 from ..conftest import FAST_HASH
 from ..e2e.conftest import VENV_BIN, free_port, procfile_command
 from ..world import bearer, build_world, staff_token
+from ..polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DEADLINE_S = 20
 RECOVERY_S = 90  # after a restart the agent may be in a backoff of a few tens of seconds (on a slow machine)
-
-
-def wait_until(check, what, deadline_s: float = DEADLINE_S):
-    """Poll ``check`` until it is true; ``what`` (a string, or a function making one) says what failed."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what() if callable(what) else what}")
 
 
 class Server:

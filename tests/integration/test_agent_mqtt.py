@@ -18,9 +18,9 @@ import pytest
 
 from sensors.infrared import InfraredInput, MqttSettings
 from sensors.spool import Spool
+from ..polling import wait_until
 
 BROKER = ("127.0.0.1", 1883)
-DEADLINE_S = 15
 
 
 def broker_up(address: tuple[str, int] = BROKER) -> bool:
@@ -29,16 +29,6 @@ def broker_up(address: tuple[str, int] = BROKER) -> bool:
             return True
     except OSError:
         return False
-
-
-def wait_until(check, what: str, deadline_s: float = DEADLINE_S):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -35,22 +35,12 @@ from app.sms.kannel import KannelGateway, KannelSettings, decode_message
 from app.sms.twilio_gateway import TwilioGateway
 
 from .kannel_harness import INSTALL_HINT, KannelLoopback, free_port, missing_binaries
+from ..polling import wait_until
 
 SURVEY = "【营业厅】请对本次服务评价：回复1非常满意，2满意，3一般，4不满意"
 SECRET = "kannel-callback-secret-0123"
 SERVICE_NUMBER = "10086"
-DEADLINE_S = 10
 numbers = count(8613800138000)
-
-
-def wait_until(check, what: str, deadline_s: float = DEADLINE_S):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 class OurServer:
