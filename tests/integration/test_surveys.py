@@ -459,6 +459,20 @@ def test_a_manager_answers_an_outbox_message_as_the_customer(srt, sworld, clock,
     assert [(x["mobile"], x["state"], x["score"]) for x in surveys_seen] == [("138****8000", "sent", 1)]
 
 
+
+def test_a_bad_outbox_answer_is_refused_naming_the_field_and_stores_nothing(srt, sworld, clock, sclient):
+    serve(srt, sworld)
+    send_now(srt, clock)
+    m1 = headers(srt, sworld, "m1")
+    [message] = sclient.get(f"{API}/sms/outbox", headers=m1).get_json()["messages"]
+    for body, status, field in (({"text": "1"}, 422, "to"), ({"to": message["id"]}, 422, "text"),
+                                ({"to": message["id"], "text": "x" * 1601}, 422, "text"),
+                                ({"to": "one", "text": "1"}, 422, "to"),
+                                ({"to": message["id"] + 999, "text": "1"}, 404, "to")):
+        resp = sclient.post(f"{API}/sms/outbox/reply", json=body, headers=m1)
+        assert resp.status_code == status and resp.get_json()["error"]["field"] == field, (body, resp.get_json())
+    assert count(srt, SurveyReply) == 0
+
 # --------------------------------------------------------------------------- settings
 
 def test_survey_settings_are_shown_and_changed_on_the_hall_and_checked_field_by_field(srt, sworld, sclient):
