@@ -35,7 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from kiosk import views as kiosk_views
 
     from . import i18n
-    from .web import api, counter, display, live, manager, pages, phone, sms, survey_pages
+    from .web import api, counter, display, live, manager, pages, phone, report_pages, sms, survey_pages
 
     i18n.init_app(app)
     app.register_blueprint(api.bp)
@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(display.bp)
     app.register_blueprint(manager.bp)
     app.register_blueprint(survey_pages.bp)
+    app.register_blueprint(report_pages.bp)
     app.register_blueprint(phone.bp)
     app.register_blueprint(sms.bp)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from .bootstrap import Runtime
 from .config import INSTANCE_DIR
+from .demo_history import HISTORY_WEEKS, SERVICE_MIX, poisson, seed_served_history
 from .domain.footfall import MinuteCount
 from .domain.hours import WEEKDAYS, business_day, parse_zone
 from .services import auth, config, footfall, planning
@@ -107,15 +108,19 @@ def _create(rt: Runtime, password: str) -> list[str]:
         for code_, zh, en, kind in DOOR_SENSORS:
             footfall.register_sensor(rt, hall["id"], {"code": code_, "name_zh": zh, "name_en": en, "door": zh[:2],
                                                       "kind": kind, "device_id": agent["id"]})
-        history_days = seed_arrival_history(rt, hall["id"], hours, by_prefix)
+        first = business_day(rt.now(), parse_zone(hall["timezone"])) - timedelta(weeks=HISTORY_WEEKS)
+        config.update_hall(rt, hall["id"], {"opened_on": first.isoformat()})
+        history = seed_served_history(rt, hall["id"], first, SURVEY_SETTINGS[code])
         summary = planning.forecast_hall(rt, hall["id"])
-        lines.append(f"  {code} (hall {hall['id']}): {history_days} days of arrival history; forecast of "
-                     f"{summary['slots']} intervals (today and tomorrow) and a counter plan made")
+        lines.append(f"  {code} (hall {hall['id']}): {history['days']} days of history ({history['tickets']} tickets, "
+                     f"{history['ratings']} survey ratings); forecast of {summary['slots']} intervals "
+                     "(today and tomorrow) and a counter plan made")
         people = seed_door_counts(rt, hall["id"], agent["id"], hours)
         agent_config = write_agent_config(code, agent["token"])
         lines.append(f"  {code} (hall {hall['id']}): sensor agent {agent['token']}  ({people} people counted so far today)")
         lines.append(f"    客流采集 Door-count agent: python -m sensors.agent --config {agent_config}")
     lines += seed_surveys(rt)
+    lines += seed_report_files(rt)
     lines.append(f"  大堂经理优先取号 PIN (floor guide, priority tickets): {GUIDE_PIN}")
     lines.append(f"  窗口工作台 Counter console: {BASE}/counter/ (sign in as js01)")
     return lines
@@ -133,47 +138,6 @@ def write_agent_config(hall_code: str, token: str) -> str:
         f"[mqtt]\nhost = \"127.0.0.1\"\nport = 1883\nprefix = \"hallq/{hall_code}/footfall\"\nsensors = [\"door2-ir\"]\n",
         encoding="utf-8")
     return str(path)
-
-
-# share of arrivals per service prefix, and a weekday's level against Monday's
-SERVICE_MIX = {"A": 0.40, "B": 0.25, "C": 0.12, "D": 0.10, "E": 0.05, "F": 0.08}
-WEEKDAY_LEVEL = (1.0, 0.9, 0.85, 0.9, 1.0, 1.15, 1.05)
-HISTORY_WEEKS = 10
-
-
-def arrival_rate(local: datetime) -> float:
-    """Tickets per 15 minutes a demo hall sees: a late-morning rush, an afternoon hump, busier at
-    the weekend and at the month's start and end (bill days)."""
-    hour = local.hour + local.minute / 60
-    if hour < 8 or hour >= 20:
-        return 0.05
-    shape = 2.0 + 12.0 * math.exp(-((hour - 10.25) ** 2) / 0.6) + 7.0 * math.exp(-((hour - 15.5) ** 2) / 1.5)
-    bill_days = 1.25 if local.day <= 3 or local.day >= 27 else 1.0
-    return shape * WEEKDAY_LEVEL[local.weekday()] * bill_days
-
-
-def seed_arrival_history(rt: Runtime, hall_id: int, hours: dict, by_prefix: dict[str, int], seed: int = 11) -> int:
-    """Ten weeks of past arrivals per service and 15 minutes, for the forecaster to learn from.
-    Returns the number of days."""
-    from .domain.hours import OpeningHours
-    from .domain.staffing import open_slots
-
-    hall = config.get_hall(rt, hall_id)
-    zone = parse_zone(hall["timezone"])
-    today = business_day(rt.now(), zone)
-    first = today - timedelta(weeks=HISTORY_WEEKS)
-    config.update_hall(rt, hall_id, {"opened_on": first.isoformat()})
-    opening = OpeningHours.parse(hours)
-    rng = random.Random(seed + hall_id)
-    rows = []
-    day = first
-    while day < today:
-        for slot in open_slots(opening, day, 15):
-            rate = arrival_rate(slot)
-            for prefix, share in SERVICE_MIX.items():
-                rows.append((by_prefix[prefix], slot.replace(tzinfo=zone), _poisson(rng, rate * share)))
-        day += timedelta(days=1)
-    return planning.import_arrival_history(rt, hall_id, rows)
 
 
 def seed_door_counts(rt: Runtime, hall_id: int, device_id: int, hours: dict, seed: int = 7) -> int:
@@ -196,7 +160,7 @@ def seed_door_counts(rt: Runtime, hall_id: int, device_id: int, hours: dict, see
     while minute <= end:
         hour = minute.astimezone(zone).hour + minute.minute / 60
         rate = 0.4 + 1.6 * math.exp(-((hour - 10.5) ** 2) / 1.5) + 1.2 * math.exp(-((hour - 15.5) ** 2) / 2)
-        for _ in range(_poisson(rng, rate)):
+        for _ in range(poisson(rng, rate)):
             sensor = "door1-cam" if rng.random() < 0.75 else "door2-ir"
             moves.setdefault((sensor, minute), [0, 0])[0] += 1
             arrived += 1
@@ -208,16 +172,6 @@ def seed_door_counts(rt: Runtime, hall_id: int, device_id: int, hours: dict, see
     for start in range(0, len(counts), 1000):
         footfall.ingest(rt, device_id, hall_id, counts[start:start + 1000])
     return arrived
-
-
-def _poisson(rng: random.Random, rate: float) -> int:
-    """A Poisson draw (Knuth's method; rates here are small)."""
-    limit, k, p = math.exp(-rate), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def rush(rt: Runtime, hall_code: str, tickets: int, seed: int = 3) -> list[str]:
@@ -281,3 +235,15 @@ def seed_surveys(rt: Runtime) -> list[str]:
             surveys.reply_from_outbox(rt, message["id"], answer)
     return [f"  ZZ-EQ (hall {hall_id}): {len(messages)} survey SMS in the outbox "
             f"(GET /api/v1/sms/outbox as admin or eq-manager); one low rating opened a follow-up case"]
+
+
+def seed_report_files(rt: Runtime) -> list[str]:
+    """The stored reports the scheduler would have made from the history: last month's (with its
+    last day's daily files) and yesterday's."""
+    from .services import report_files, satisfaction
+
+    today = rt.now().astimezone(parse_zone(satisfaction.HEAD_OFFICE_ZONE)).date()
+    made = [report_files.make_reports(rt, today.replace(day=1) - timedelta(days=1)),
+            report_files.make_reports(rt, today - timedelta(days=1))]
+    n = sum(m[k] for m in made for k in report_files.KINDS)
+    return [f"  {n} stored satisfaction reports (Excel): {BASE}/manager/report-files"]

@@ -227,11 +227,14 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
 BREAKDOWNS = ("staff", "counter", "service", "day", "wait_band")
 
 
-def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", min_ratings: int = 1) -> dict:
+def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", min_ratings: int = 1,
+                staff_id: int | None = None) -> dict:
     """One hall's figures for the period, broken down ``by`` staff member (a ranking), counter, service,
-    business day or wait band."""
+    business day or wait band; ``staff_id``: one staff member's ratings only."""
     if by not in BREAKDOWNS:
         raise Invalid(f"by is one of {', '.join(BREAKDOWNS)}", field="by")
+    if staff_id is not None and by == "staff":
+        raise Invalid("by is counter, service, day or wait_band for one staff member", field="by")
     d = SatisfactionDay
     column = {"staff": d.staff_id, "counter": d.counter_id, "service": d.service_id, "day": d.day,
               "wait_band": d.wait_band}[by]
@@ -241,8 +244,15 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", mi
         if hall is None:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
         scale = _scale(hall)
-        rows = s.execute(_sums(d, column).where(d.hall_id == hall_id, d.day >= period.first,
-                                                d.day <= period.last).group_by(column)).all()
+        where = [d.hall_id == hall_id, d.day >= period.first, d.day <= period.last]
+        staff_member = None
+        if staff_id is not None:
+            member = s.get(Staff, staff_id)
+            if member is None or member.hall_id != hall_id:
+                raise NotFound(f"no staff member {staff_id} at hall {hall_id}", field="staff_id")
+            staff_member = {"id": member.id, "name": member.name, "staff_number": member.staff_number}
+            where.append(d.staff_id == staff_id)
+        rows = s.execute(_sums(d, column).where(*where).group_by(column)).all()
         names = _names(s, by, hall_id)
         about = _name(hall)
     lines = {r[0]: {**names.get(r[0], _unnamed(by, r[0])), **_line(r, 1, scale)} for r in rows}
@@ -256,7 +266,7 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", mi
         ordered = sorted(ordered, key=lambda x: x["key"])
     if by == "wait_band":
         ordered = sorted(ordered, key=lambda x: (x["key"] == UNKNOWN_BAND, x["key"]))
-    return {"period": period.to_dict(), "hall": about, "by": by, "scale": scale.name,
+    return {"period": period.to_dict(), "hall": about, "by": by, "scale": scale.name, "staff": staff_member,
             "totals": combine(ordered) if ordered else figures({}, 0, 0, scale), "lines": ordered}
 
 
@@ -300,3 +310,25 @@ def wait_band_report(rt: Runtime, period: Period, hall_ids: set[int] | None = No
     lines = [{"key": b, **band_label(b), **combine(parts)}
              for b, parts in sorted(bands.items(), key=lambda kv: (kv[0] == UNKNOWN_BAND, kv[0]))]
     return {"period": period.to_dict(), "totals": combine(lines) if lines else combine([]), "lines": lines}
+
+
+def day_trend(rt: Runtime, period: Period, hall_ids: set[int] | None = None) -> list[dict]:
+    """Each business day of the period across the halls (None: every hall), each hall's ratings read
+    on its own scale: the trend line of the region, city or whole company."""
+    h = SatisfactionHallDay
+    with rt.reader() as tx:
+        s = tx.session
+        where = [h.day >= period.first, h.day <= period.last]
+        if hall_ids is not None:
+            where.append(h.hall_id.in_(sorted(hall_ids)))
+        rows = s.execute(_sums(h, h.hall_id, h.day).where(*where).group_by(h.hall_id, h.day)).all()
+        scales = {x.id: _scale(x) for x in s.execute(select(Hall).options(load_only(*HALL_FIELDS)).where(
+            Hall.id.in_({r[0] for r in rows}))).scalars()}
+    days: dict[date, list[dict]] = {}
+    for r in rows:
+        days.setdefault(r[1], []).append(_line(r, 2, scales[r[0]]))
+    out, day = [], period.first
+    while day <= period.last:
+        out.append({"key": day.isoformat(), **combine(days.get(day, []))})
+        day += timedelta(days=1)
+    return out

@@ -594,13 +594,17 @@ def survey_view(x: Survey) -> dict:
     }
 
 
-def list_replies(rt: Runtime, hall_id: int, outcome: str | None = None, limit: int = 100) -> list[dict]:
-    """A hall's kept replies, latest first; ``outcome`` filters (e.g. unmatched, late)."""
+def list_replies(rt: Runtime, hall_id: int | None, outcome: str | None = None, limit: int = 100) -> list[dict]:
+    """A hall's kept replies, latest first; ``outcome`` filters (e.g. unmatched, late). ``hall_id``
+    None: the replies that reached no hall (from a number no survey was sent to): head office's."""
     if outcome is not None and outcome not in OUTCOMES:
         raise Invalid(f"outcome is one of {', '.join(OUTCOMES)}", field="outcome")
     with rt.reader() as tx:
-        _get(tx.session, Hall, hall_id, "hall_id")
-        query = select(SurveyReply).where(SurveyReply.hall_id == hall_id)
+        if hall_id is None:
+            query = select(SurveyReply).where(SurveyReply.hall_id.is_(None))
+        else:
+            _get(tx.session, Hall, hall_id, "hall_id")
+            query = select(SurveyReply).where(SurveyReply.hall_id == hall_id)
         if outcome is not None:
             query = query.where(SurveyReply.outcome == outcome)
         rows = tx.session.execute(query.order_by(SurveyReply.received_at.desc(), SurveyReply.id.desc())

@@ -273,8 +273,11 @@
     function loadReplies() {
       var asked = page.fetches += 1, hallId = replyHall(), outcome = $("outcome-pick").value;
       $("summary").textContent = "";
-      if (hallId == null) { replies = []; renderReplies(T.pick_hall); return Promise.resolve(); }
-      var url = "/api/v1/halls/" + hallId + "/survey-replies" + (outcome && outcome !== "kept" ? "?outcome=" + outcome : "");
+      if (hallId == null && !cfg.every_hall) { replies = []; renderReplies(T.pick_hall); return Promise.resolve(); }
+      // head office with no hall picked: the replies that reached no hall
+      var url = (hallId == null ? "/api/v1/survey-replies" : "/api/v1/halls/" + hallId + "/survey-replies") +
+        (outcome && outcome !== "kept" ? "?outcome=" + outcome : "");
+      $("replies-scope").hidden = hallId != null;
       return getJSON(url).then(function (data) {
         if (asked !== page.fetches) return;
         replies = outcome === "kept" ? data.replies.filter(function (r) { return KEPT.indexOf(r.outcome) >= 0; }) : data.replies;

@@ -538,6 +538,14 @@ def hall_survey_replies(hall_id: int):
     return {"replies": surveys.list_replies(rt(), hall_id, request.args.get("outcome") or None)}
 
 
+@api.route("/survey-replies", "GET", tag="surveys", access="administrator, head office")
+def unplaced_survey_replies():
+    """Replies that reached no hall, latest first: from numbers no survey was sent to (or whose
+    surveys are gone). Kept and shown, never dropped; `outcome` filters as for a hall's replies."""
+    access.read_config()
+    return {"replies": surveys.list_replies(rt(), None, request.args.get("outcome") or None)}
+
+
 @api.route("/follow-ups", "GET", tag="surveys",
            access="administrator, head office: all halls; a hall manager: their hall")
 def list_follow_ups():
@@ -635,12 +643,15 @@ def hall_satisfaction(hall_id: int):
     day or waiting-time band.
 
     Query: `by` (`staff`, `counter`, `service`, `day`, `wait_band`), `period`, `date` (default: today
-    in the hall's time zone), `min_ratings` (fewer ratings: not ranked), `format` (`json`, `csv`, `xlsx`).
+    in the hall's time zone), `min_ratings` (fewer ratings: not ranked), `staff_id` (one staff member's
+    ratings, by counter, service, day or wait band), `format` (`json`, `csv`, `xlsx`).
     """
     access.read_config(hall_id)
     zone = config.get_hall(rt(), hall_id)["timezone"]
-    report = satisfaction.hall_report(rt(), hall_id, _report_period(zone), request.args.get("by") or "staff",
-                                      _int_arg("min_ratings") or 1)
+    staff_id = _int_arg("staff_id")
+    report = satisfaction.hall_report(rt(), hall_id, _report_period(zone),
+                                      request.args.get("by") or ("day" if staff_id else "staff"),
+                                      _int_arg("min_ratings") or 1, staff_id)
     return _report(report, reports_api.hall_table, f"hall-{hall_id}-satisfaction")
 
 

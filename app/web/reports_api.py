@@ -85,9 +85,11 @@ def head_office_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]
 
 
 def hall_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
-    hall = report["hall"]
-    title = _title(f"{hall['name_zh']} 满意度报表", f"{hall['name_en'] or hall['code']} satisfaction by {report['by']}",
-                   report)
+    hall, who = report["hall"], report.get("staff")
+    zh, en = hall["name_zh"], hall["name_en"] or hall["code"]
+    if who:
+        zh, en = f"{zh} {who['name']}", f"{en}, {who['name']}"
+    title = _title(f"{zh} 满意度报表", f"{en} satisfaction by {report['by']}", report)
     return title, LINE_NAMES[report["by"]] + FIGURES, list(report["lines"])
 
 
