@@ -144,6 +144,39 @@ ZH = {
     "not rated yet": "尚未评价", "comment: {c}": "意见：{c}", "Could not be loaded ({why}).": "加载失败（{why}）。",
     "You may not see this hall's surveys.": "无权查看该营业厅的满意度调查。",
     "This page is for hall managers and administrators.": "本页面仅供大堂经理和管理员使用。",
+    # the satisfaction report pages
+    "Satisfaction reports": "满意度报表",
+    "No hall chosen: these are the replies that reached no hall (sent from numbers no survey went to). Choose a hall above to see its own.":
+    "未选择营业厅：以下是未能对应到任何营业厅的回复（来自未发送过调查短信的号码）。在上方选择营业厅可查看该厅的回复。",
+    "Stored reports": "报表文件", "made by the scheduler each morning (daily) and on the 1st (monthly)":
+    "每天早上生成日报，每月1日生成月报", "Kind": "类型", "All": "全部", "Period": "期间", "File": "文件",
+    "Size": "大小", "Made (Beijing time)": "生成时间（北京时间）",
+    "No stored reports yet: the first daily one is made tomorrow morning (05:17, Beijing time).":
+    "暂无报表文件：第一份日报将于明早（北京时间05:17）生成。",
+    "Earlier": "上一期", "Later": "下一期", "Go to": "跳到", "Download": "下载",
+    "Where in the organisation": "组织层级", "Figures": "指标", "Satisfaction rate": "满意率",
+    "Average score": "平均分", "1 best, 4 worst": "1 最好，4 最差", "5 best": "5 最好",
+    "Score index (0-100)": "满意指数（0-100）", "Ratings": "评价数", "Response rate": "回复率",
+    "%(n)s surveys sent": "已发送调查 %(n)s 条", "Regions": "省区", "Cities": "城市", "Halls": "营业厅",
+    "Staff members": "营业员", "satisfaction rate, best first": "按满意率排名", "Break down by": "分类",
+    "Click a name to see what is under it.": "点击名称查看下一级。", "Rank": "排名", "Name": "名称",
+    "Satisfied": "满意数", "Score index": "满意指数", "Surveys sent": "发送数",
+    "Nothing to show for this period.": "本期没有数据。",
+    "Halls use different scales: compare the satisfaction rate and the score index (0-100), not the average score.":
+    "各营业厅的评分制不同：请比较满意率和满意指数（0-100），不要比较平均分。",
+    "Satisfaction by waiting time": "等候时长与满意度",
+    "How much a long wait costs: the share of satisfied customers for each waiting time, from taking the number to being called.":
+    "等得越久越不满意：按等候时长（取号到叫号）统计的满意率。",
+    "Satisfaction rate by day": "每日满意率",
+    "The line is the day's satisfaction rate (its axis does not start at 0); the light bars are the number of ratings.":
+    "折线为每日满意率（纵轴不从0开始）；浅色柱为当日评价数。",
+    "You may see only your own hall's reports.": "您只能查看本厅的报表。",
+    "There is no such place in this report.": "报表中没有这个单位。", "Week": "周", "Month": "月",
+    "{n} ratings": "{n} 条评价", "No ratings in this period.": "本期没有评价。", "overall": "总体",
+    "No halls here.": "这里没有营业厅。", "All halls (Excel)": "全部营业厅（Excel）",
+    "All halls (CSV)": "全部营业厅（CSV）", "By waiting time (Excel)": "按等候时长（Excel）",
+    "By staff member": "按营业员", "By counter": "按窗口", "By service": "按业务", "hall": "全厅",
+    "This table (Excel)": "本表（Excel）", "This table (CSV)": "本表（CSV）", "By day (Excel)": "按日（Excel）",
 }
 
 

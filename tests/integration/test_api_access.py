@@ -132,6 +132,7 @@ EXPECTED: dict[str, Row] = {
     # satisfaction surveys
     "hall_surveys": Row(READ_HALL_CONFIG),
     "hall_survey_replies": Row(READ_HALL_CONFIG),
+    "unplaced_survey_replies": Row(READ_ALL_CONFIG),  # replies that reached no hall: head office
     "list_follow_ups": Row(MANAGERS_AND_UP),  # managers: their own hall's
     "respond_follow_up": Row(FOLLOW_UP_HALL),
     "close_follow_up": Row(FOLLOW_UP_HALL, lambda t: {"resolution": "回访客户，已致歉"}),
