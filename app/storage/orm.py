@@ -5,6 +5,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -581,3 +582,41 @@ class ReportFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --------------------------------------------------------------------------- service-level roll-ups
+
+def _kpi_counts() -> list[Column]:
+    """The additive counts of ``domain.kpi.Counts``: outcomes, waits and handle times, and their histograms."""
+    from ..domain.kpi import ROW_COLUMNS
+
+    return [Column(name, BigInteger if name.endswith("_sum_s") else Integer, nullable=False, default=0)
+            for name in ROW_COLUMNS]
+
+
+# Tickets of one hall's business day by the local hour they were taken, service, counter and staff
+# member who served them last (0: none) and customer tier (see services.service_levels).
+kpi_days = Table(
+    "kpi_days", Base.metadata,
+    Column("hall_id", ForeignKey("halls.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    Column("service_id", Integer, primary_key=True),
+    Column("counter_id", Integer, primary_key=True),
+    Column("staff_id", Integer, primary_key=True),
+    Column("tier", String(16), primary_key=True),
+    *_kpi_counts(),
+)
+
+# The same per hall and business day, with the day's busy hour (most tickets taken) and its waits:
+# what the head-office report reads.
+kpi_hall_days = Table(
+    "kpi_hall_days", Base.metadata,
+    Column("hall_id", ForeignKey("halls.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_kpi_counts(),
+    Column("busy_hour", Integer, nullable=True),
+    Column("busy_arrivals", Integer, nullable=False, default=0),
+    Column("busy_waited", Integer, nullable=False, default=0),
+    Column("busy_wait_sum_s", BigInteger, nullable=False, default=0),
+)

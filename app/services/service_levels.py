@@ -1,0 +1,302 @@
+"""Service-level reports (服务指标报表): waits, handle times, busy hours and no-shows, from the tickets'
+state histories, for every hall, counter, staff member and service.
+
+Storage: two roll-up tables, made by ``rebuild`` from the tickets and their events (exact and
+idempotent: a day's rows are deleted and written again in one transaction):
+
+- ``kpi_days``: per hall, business day, local hour the ticket was taken, service, counter and
+  staff member who served it last, and tier: the additive counts of ``domain.kpi.Counts``;
+- ``kpi_hall_days``: the same per hall and day, with the day's busy hour and its waits.
+
+The scheduler rebuilds the recent days every 15 minutes (``rebuild_recent``): reports are at most
+that late; the live pages show the queue as it is. Reports read only the roll-ups: a head-office
+month is one row per hall and day.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Iterable
+
+from sqlalchemy import delete, func, select
+
+from ..bootstrap import Runtime
+from ..domain import kpi
+from ..domain.errors import Invalid, NotFound
+from ..domain.hours import local_time, parse_zone
+from ..domain.satisfaction import Period
+from ..storage.orm import (
+    City, Counter, Hall, Region, ServiceType, Staff, Ticket, TicketEvent, kpi_days, kpi_hall_days,
+)
+
+DAY_CHUNK = 7  # days read per pass when rebuilding a long range
+
+
+# --------------------------------------------------------------------------- building the roll-ups
+
+def rebuild(rt: Runtime, first: date, last: date, hall_ids: Iterable[int] | None = None) -> dict:
+    """Recompute the roll-ups of business days ``first``..``last`` (every hall, or ``hall_ids``)."""
+    halls = sorted(set(hall_ids)) if hall_ids is not None else None
+    totals = {"tickets": 0, "rows": 0, "hall_days": 0}
+    day = first
+    while day <= last:
+        upto = min(day + timedelta(days=DAY_CHUNK - 1), last)
+        with rt.uow() as tx:
+            got = rebuild_in(tx.session, day, upto, halls)
+            tx.commit()
+        for k in totals:
+            totals[k] += got[k]
+        day = upto + timedelta(days=1)
+    return {"first_day": first.isoformat(), "last_day": last.isoformat(), **totals}
+
+
+def rebuild_recent(rt: Runtime) -> dict:
+    """The scheduler's quarter-hour: yesterday and today, in every hall's zone."""
+    today = rt.now().date()
+    return rebuild(rt, today - timedelta(days=2), today + timedelta(days=1))
+
+
+def rebuild_in(s, first: date, last: date, halls: list[int] | None = None) -> dict:
+    """In the caller's transaction: delete and rewrite the rows of ``first``..``last``."""
+    for table in (kpi_days, kpi_hall_days):
+        where = [table.c.day >= first, table.c.day <= last]
+        if halls is not None:
+            where.append(table.c.hall_id.in_(halls))
+        s.execute(delete(table).where(*where))
+    about = _halls(s, halls)
+    where = [Ticket.business_day >= first, Ticket.business_day <= last]
+    if halls is not None:
+        where.append(Ticket.hall_id.in_(halls))
+    tickets = s.execute(select(Ticket.id, Ticket.hall_id, Ticket.business_day, Ticket.issued_at, Ticket.service_id,
+                               Ticket.tier).where(*where).order_by(Ticket.id)).all()
+    if not tickets:
+        return {"tickets": 0, "rows": 0, "hall_days": 0}
+    steps: dict[int, list[kpi.Step]] = defaultdict(list)
+    events = (select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at, TicketEvent.counter_id,
+                     TicketEvent.staff_id, TicketEvent.duration_s, TicketEvent.service_id)
+              .join(Ticket, Ticket.id == TicketEvent.ticket_id).where(*where)
+              .order_by(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id))
+    for ticket_id, kind, at, counter_id, staff_id, duration_s, service_id in s.execute(events):
+        steps[ticket_id].append(kpi.Step(kind, at, counter_id, staff_id, duration_s, service_id))
+    rows: dict[tuple, kpi.Counts] = {}
+    hall_days: dict[tuple, kpi.Counts] = {}
+    hours: dict[tuple, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for ticket_id, hall_id, day, issued_at, service_id, tier in tickets:
+        zone, targets = about[hall_id]
+        history = steps.get(ticket_id, [])
+        visit = kpi.read_visit(history)
+        service_id = kpi.service_taken(history, service_id)
+        hour = local_time(issued_at, zone).hour
+        target = targets.get(service_id)
+        key = (hall_id, day, hour, service_id, visit.counter_id or 0, visit.staff_id or 0, tier)
+        rows.setdefault(key, kpi.Counts()).add(visit, target)
+        hall_days.setdefault((hall_id, day), kpi.Counts()).add(visit, target)
+        per_hour = hours[(hall_id, day)][hour]
+        per_hour[0] += 1
+        if visit.wait_s is not None:
+            per_hour[1] += 1
+            per_hour[2] += round(visit.wait_s)
+    keys = ("hall_id", "day", "hour", "service_id", "counter_id", "staff_id", "tier")
+    detail = [{**dict(zip(keys, k)), **c.to_row()} for k, c in rows.items()]
+    summary = []
+    for (hall_id, day), c in hall_days.items():
+        by_hour = hours[(hall_id, day)]
+        busy = kpi.busy_hour({h: v[0] for h, v in by_hour.items()})
+        b = by_hour.get(busy, [0, 0, 0]) if busy is not None else [0, 0, 0]
+        summary.append({"hall_id": hall_id, "day": day, **c.to_row(), "busy_hour": busy, "busy_arrivals": b[0],
+                        "busy_waited": b[1], "busy_wait_sum_s": b[2]})
+    for table, batch in ((kpi_days, detail), (kpi_hall_days, summary)):
+        for lo in range(0, len(batch), 5000):
+            s.execute(table.insert(), batch[lo:lo + 5000])
+    return {"tickets": len(tickets), "rows": len(detail), "hall_days": len(summary)}
+
+
+def _halls(s, halls: list[int] | None) -> dict[int, tuple]:
+    """Each hall's zone and its services' target waits."""
+    query = select(Hall.id, Hall.timezone)
+    if halls is not None:
+        query = query.where(Hall.id.in_(halls))
+    out = {hall_id: (parse_zone(zone), {}) for hall_id, zone in s.execute(query)}
+    for service_id, hall_id, target in s.execute(select(ServiceType.id, ServiceType.hall_id,
+                                                        ServiceType.target_wait_s)):
+        if hall_id in out:
+            out[hall_id][1][service_id] = target
+    return out
+
+
+# --------------------------------------------------------------------------- reading
+
+def _sum_columns(table) -> list:
+    return [func.sum(table.c[name]) for name in kpi.ROW_COLUMNS]
+
+
+def _counts(row, offset: int) -> kpi.Counts:
+    return kpi.Counts.from_row({name: row[offset + i] for i, name in enumerate(kpi.ROW_COLUMNS)})
+
+
+def _line(counts: kpi.Counts, busy: tuple[int, int] | None = None) -> dict:
+    line = kpi.figures(counts)
+    if busy is not None:
+        waited, wait_sum = busy
+        line["busy_hour_wait_avg_s"] = wait_sum / waited if waited else None
+    return line
+
+
+def _name(x) -> dict:
+    return {"id": x.id, "code": x.code, "name_zh": x.name_zh, "name_en": x.name_en}
+
+
+def rank(lines: list[dict], field: str = "rank") -> list[dict]:
+    """Best first: the share served within target, then the shorter average wait; lines without a
+    finished wait get no rank and go last."""
+    def key(x):
+        return (-(x["within_target_rate"] or 0), x["wait_avg_s"] or 0)
+    ranked = sorted((x for x in lines if x["waited"]), key=key)
+    rest = [x for x in lines if not x["waited"]]
+    for i, x in enumerate(ranked):
+        x[field] = ranked[i - 1][field] if i and key(ranked[i - 1]) == key(x) else i + 1
+    for x in rest:
+        x[field] = None
+    return ranked + rest
+
+
+def head_office_report(rt: Runtime, period: Period) -> dict:
+    """Every hall's service levels for the period, rolled up city → region → all (percentiles from
+    the merged histograms: exact roll-ups, not averages of averages), each level ranked."""
+    h = kpi_hall_days
+    with rt.reader() as tx:
+        s = tx.session
+        rows = s.execute(select(h.c.hall_id, func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s),
+                                *_sum_columns(h))
+                         .where(h.c.day >= period.first, h.c.day <= period.last).group_by(h.c.hall_id)).all()
+        by_hall = {r[0]: (_counts(r, 3), (int(r[1] or 0), int(r[2] or 0))) for r in rows}
+        halls = s.execute(select(Hall.id, Hall.code, Hall.name_zh, Hall.name_en, City, Region)
+                          .join(City, Hall.city_id == City.id).join(Region, City.region_id == Region.id)
+                          .where(Hall.active.is_(True) | Hall.id.in_(list(by_hall)))
+                          .order_by(Region.code, City.code, Hall.code)).all()
+        regions: dict[int, dict] = {}
+        for hall_id, code, name_zh, name_en, city, region in halls:
+            counts, busy = by_hall.get(hall_id, (kpi.Counts(), (0, 0)))
+            r = regions.setdefault(region.id, {**_name(region), "cities": {}, "_c": kpi.Counts(), "_b": [0, 0]})
+            c = r["cities"].setdefault(city.id, {**_name(city), "halls": [], "_c": kpi.Counts(), "_b": [0, 0]})
+            c["halls"].append({"id": hall_id, "code": code, "name_zh": name_zh, "name_en": name_en,
+                               **_line(counts, busy)})
+            for node in (r, c):
+                node["_c"].merge(counts)
+                node["_b"][0] += busy[0]
+                node["_b"][1] += busy[1]
+    total, total_busy = kpi.Counts(), [0, 0]
+    out = []
+    for r in regions.values():
+        cities = []
+        for c in r["cities"].values():
+            cities.append({**{k: v for k, v in c.items() if k not in ("halls", "_c", "_b")},
+                           **_line(c["_c"], tuple(c["_b"])), "halls": rank(c["halls"], "rank_in_city")})
+        rank([x for c in cities for x in c["halls"]], "rank_in_region")
+        out.append({**{k: v for k, v in r.items() if k not in ("cities", "_c", "_b")},
+                    **_line(r["_c"], tuple(r["_b"])), "cities": rank(cities, "rank_in_region")})
+        total.merge(r["_c"])
+        total_busy[0] += r["_b"][0]
+        total_busy[1] += r["_b"][1]
+    return {"period": period.to_dict(), "totals": _line(total, tuple(total_busy)), "regions": rank(out, "rank")}
+
+
+BREAKDOWNS = ("counter", "staff", "service", "tier", "hour", "weekday", "day")
+
+
+def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") -> dict:
+    """One hall's service levels for the period by counter, staff member, service, customer tier, hour
+    of day, weekday or business day; counters, staff and services are ranked."""
+    if by not in BREAKDOWNS:
+        raise Invalid(f"by is one of {', '.join(BREAKDOWNS)}", field="by")
+    d = kpi_days
+    with rt.reader() as tx:
+        s = tx.session
+        hall = s.get(Hall, hall_id)
+        if hall is None:
+            raise NotFound(f"no hall {hall_id}", field="hall_id")
+        where = [d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last]
+        h = kpi_hall_days
+        busy = s.execute(select(func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s))
+                         .where(h.c.hall_id == hall_id, h.c.day >= period.first, h.c.day <= period.last)).one()
+        if by == "weekday":
+            rows = s.execute(select(d.c.day, *_sum_columns(d)).where(*where).group_by(d.c.day)).all()
+            grouped: dict = defaultdict(kpi.Counts)
+            for r in rows:
+                grouped[r[0].weekday()].merge(_counts(r, 1))
+        else:
+            column = {"counter": d.c.counter_id, "staff": d.c.staff_id, "service": d.c.service_id, "tier": d.c.tier,
+                      "hour": d.c.hour, "day": d.c.day}[by]
+            rows = s.execute(select(column, *_sum_columns(d)).where(*where).group_by(column)).all()
+            grouped = {r[0]: _counts(r, 1) for r in rows}
+        names = _names(s, by, hall_id)
+        about = _name(hall)
+        norm = {x.id: x.handle_time_s for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id))
+                .scalars()}
+    lines = [{**names.get(k, _unnamed(by, k)), **_line(c)} for k, c in grouped.items()]
+    if by in ("counter", "staff", "service"):
+        have = {x["key"] for x in lines}
+        lines += [{**label, **_line(kpi.Counts())} for key, label in names.items() if key not in have]
+        lines = rank(sorted(lines, key=lambda x: str(x["key"])))
+    else:
+        lines.sort(key=lambda x: x["key"])
+    if by == "service":
+        for x in lines:
+            x["handle_norm_s"] = norm.get(x["key"])
+    total = kpi.combine(grouped.values())
+    return {"period": period.to_dict(), "hall": about, "by": by,
+            "totals": _line(total, (int(busy[0] or 0), int(busy[1] or 0))), "lines": lines}
+
+
+def _names(s, by: str, hall_id: int) -> dict:
+    if by == "staff":
+        return {x.id: {"key": x.id, "staff_number": x.staff_number, "name": x.name}
+                for x in s.execute(select(Staff).where(Staff.hall_id == hall_id,
+                                                       Staff.role == "counter_staff")).scalars()}
+    if by == "counter":
+        return {x.id: {"key": x.id, "number": x.number, "name": x.name}
+                for x in s.execute(select(Counter).where(Counter.hall_id == hall_id)).scalars()}
+    if by == "service":
+        return {x.id: {"key": x.id, "prefix": x.prefix, "name_zh": x.name_zh, "name_en": x.name_en}
+                for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)).scalars()}
+    return {}
+
+
+WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _unnamed(by: str, key) -> dict:
+    if by == "day":
+        return {"key": key.isoformat() if hasattr(key, "isoformat") else str(key)}
+    if by == "weekday":
+        return {"key": key, "label_zh": WEEKDAYS_ZH[key], "label_en": WEEKDAYS_EN[key]}
+    if by == "hour":
+        return {"key": key, "label_zh": f"{key}:00-{key + 1}:00", "label_en": f"{key:02d}:00-{key + 1:02d}:00"}
+    if by == "tier":
+        return {"key": key}
+    return {"key": key, "name": "—" if key == 0 else str(key)}  # 0: no counter / staff member (never called)
+
+
+def heatmap(rt: Runtime, hall_id: int, period: Period) -> dict:
+    """Average wait and arrivals per weekday and local hour over the period: where the week hurts."""
+    d = kpi_days
+    with rt.reader() as tx:
+        s = tx.session
+        if s.get(Hall, hall_id) is None:
+            raise NotFound(f"no hall {hall_id}", field="hall_id")
+        rows = s.execute(select(d.c.day, d.c.hour, func.sum(d.c.arrivals), func.sum(d.c.waited),
+                                func.sum(d.c.wait_sum_s), func.count(func.distinct(d.c.day)))
+                         .where(d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last)
+                         .group_by(d.c.day, d.c.hour)).all()
+    cells: dict[tuple[int, int], list] = defaultdict(lambda: [0, 0, 0, set()])
+    for day, hour, arrivals, waited, wait_sum, _ in rows:
+        cell = cells[(day.weekday(), hour)]
+        cell[0] += int(arrivals or 0)
+        cell[1] += int(waited or 0)
+        cell[2] += int(wait_sum or 0)
+        cell[3].add(day)
+    out = [{"weekday": wd, "hour": hour, "arrivals": c[0], "days": len(c[3]),
+            "arrivals_per_day": c[0] / len(c[3]), "wait_avg_s": c[2] / c[1] if c[1] else None}
+           for (wd, hour), c in sorted(cells.items())]
+    return {"period": period.to_dict(), "hall_id": hall_id, "cells": out}

@@ -1,0 +1,56 @@
+"""service-level roll-ups: ticket outcomes, waits and handle times per hall and business day (and per
+hour, service, counter, staff member and tier), with wait and handle-time histograms
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+# app.domain.kpi: COUNT_FIELDS, then one column per WAIT_BINS bin (27) and per HANDLE_BINS bin (21)
+COUNTS = ['arrivals', 'served', 'no_show', 'cancelled', 'expired', 'still_open', 'transfers', 'waited',
+          'wait_sum_s', 'within_target', 'handled', 'handle_sum_s']
+WAIT_BINS, HANDLE_BINS = 27, 21
+
+
+def _counts() -> list[sa.Column]:
+    names = COUNTS + [f'w{i}' for i in range(WAIT_BINS)] + [f'h{i}' for i in range(HANDLE_BINS)]
+    return [sa.Column(n, sa.BigInteger() if n.endswith('_sum_s') else sa.Integer(), nullable=False) for n in names]
+
+
+def upgrade() -> None:
+    op.create_table(
+        'kpi_days',
+        sa.Column('hall_id', sa.Integer(), sa.ForeignKey('halls.id'), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('hour', sa.Integer(), nullable=False),
+        sa.Column('service_id', sa.Integer(), nullable=False),
+        sa.Column('counter_id', sa.Integer(), nullable=False),
+        sa.Column('staff_id', sa.Integer(), nullable=False),
+        sa.Column('tier', sa.String(length=16), nullable=False),
+        *_counts(),
+        sa.PrimaryKeyConstraint('hall_id', 'day', 'hour', 'service_id', 'counter_id', 'staff_id', 'tier'),
+    )
+    op.create_table(
+        'kpi_hall_days',
+        sa.Column('hall_id', sa.Integer(), sa.ForeignKey('halls.id'), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        *_counts(),
+        sa.Column('busy_hour', sa.Integer(), nullable=True),
+        sa.Column('busy_arrivals', sa.Integer(), nullable=False),
+        sa.Column('busy_waited', sa.Integer(), nullable=False),
+        sa.Column('busy_wait_sum_s', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('hall_id', 'day'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('kpi_hall_days')
+    op.drop_table('kpi_days')

@@ -1,0 +1,162 @@
+"""Service-level reports on SQLite and PostgreSQL, against hand-computed figures: a morning at hall 1
+served through the real queue (a transfer, a no-show, a cancellation, a ticket still waiting at report
+time) and, at hall 2 in another time zone, a ticket that spans midnight. The roll-ups are rebuilt
+from the tickets' histories as the scheduler does, then read by the reports."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from app.bootstrap import bootstrap
+from app.domain.satisfaction import period_of
+from app.services import config, queue, service_levels
+from app.storage.orm import kpi_days
+
+from ..conftest import FAST_HASH
+from ..world import build_world
+
+MONDAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def krt(database_url, clock):
+    runtime = bootstrap(database_url, clock=clock, password_hash_method=FAST_HASH)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def morning(krt, clock):
+    """Hall 1, Monday from 10:00 in Shanghai (minutes after 10:00 in brackets):
+    A1 waits 4 min, served 7 min at counter 1 (s1); A2 waits 11 min (past A's 10-minute target) and
+    does not show; B1 waits 5 min, served 3 min at counter 3 (t1), transferred to A, waits 4 more,
+    served 2 min at counter 1 (s1); B2 leaves the queue after 19 min; A3 (at 10:30) still waiting.
+    Hall 2 (Asia/Urumqi, UTC+6): one A ticket at 23:40 local, called 23:55, served 23:56 to 00:10."""
+    world = build_world(krt)
+    one, two = world.one, world.two
+    s1, t1 = one.staff["s1"], one.staff["t1"]
+    c1, c3 = one.counters[1], one.counters[3]
+
+    def at(minutes: int) -> None:
+        clock.now = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc) + timedelta(minutes=minutes)
+
+    at(0)
+    for prefix in ("A", "A", "B"):
+        queue.issue_ticket(krt, one.id, one.services[prefix])
+    queue.open_counter(krt, c1, s1)
+    queue.open_counter(krt, c3, t1)
+    at(1)
+    b2 = queue.issue_ticket(krt, one.id, one.services["B"])
+    at(4)
+    queue.call_next(krt, c1, s1)
+    queue.start_service(krt, c1, s1)
+    at(5)
+    queue.call_next(krt, c3, t1)
+    queue.start_service(krt, c3, t1)
+    at(8)
+    queue.transfer(krt, c3, one.services["A"], staff_id=t1)
+    at(11)
+    queue.finish_service(krt, c1, s1)
+    assert queue.call_next(krt, c1, s1)["ticket"]["label"] == "A002"
+    at(12)
+    queue.recall(krt, c1, s1)  # the hall's rule: one recall before a no-show; the wait ended at the first call
+    queue.mark_no_show(krt, c1, s1)
+    assert queue.call_next(krt, c1, s1)["ticket"]["label"] == "B001"
+    queue.start_service(krt, c1, s1)
+    at(14)
+    queue.finish_service(krt, c1, s1)
+    at(20)
+    queue.cancel_ticket(krt, b2["public_token"])
+    at(30)
+    queue.issue_ticket(krt, one.id, one.services["A"])
+
+    config.update_hall(krt, two.id, {"timezone": "Asia/Urumqi"})
+    clock.now = datetime(2026, 11, 23, 17, 40, tzinfo=timezone.utc)  # 23:40 Monday in Urumqi
+    queue.issue_ticket(krt, two.id, two.services["A"])
+    queue.open_counter(krt, two.counters[1], two.staff["s2"])
+    clock.now += timedelta(minutes=15)
+    queue.call_next(krt, two.counters[1], two.staff["s2"])
+    clock.now += timedelta(minutes=1)
+    queue.start_service(krt, two.counters[1], two.staff["s2"])
+    clock.now += timedelta(minutes=14)  # 00:10 Tuesday in Urumqi
+    queue.finish_service(krt, two.counters[1], two.staff["s2"])
+    service_levels.rebuild(krt, MONDAY - timedelta(days=1), MONDAY + timedelta(days=1))
+    return world
+
+
+def test_a_hall_day_has_the_hand_computed_waits_handle_times_and_outcomes(krt, morning):
+    report = service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY), "counter")
+    t = report["totals"]
+    assert (t["arrivals"], t["served"], t["no_show"], t["cancelled"], t["open"], t["transfers"]) == (5, 2, 1, 1, 1, 1)
+    assert t["waited"] == 3 and t["wait_avg_s"] == pytest.approx((240 + 660 + 540) / 3)  # B1: 5 + 4 minutes
+    assert t["within_target_rate"] == pytest.approx(2 / 3)  # A2's 11 minutes passed A's 10
+    assert t["handle_avg_s"] == pytest.approx((420 + 300) / 2)  # B1: 3 + 2 minutes at two counters
+    assert t["no_show_rate"] == pytest.approx(1 / 4) and t["cancel_rate"] == pytest.approx(1 / 4)
+    # P90 from the bins: the third wait (660 s) sits in the 10-12 minute bin: 600 + 120 x 0.7
+    assert t["wait_p90_s"] == pytest.approx(684)
+    assert t["busy_hour_wait_avg_s"] == pytest.approx(480)  # every ticket came in the 10:00 hour
+    counters = {x["number"]: x for x in report["lines"] if x.get("number")}
+    assert counters[1]["arrivals"] == 3 and counters[1]["rank"] == 1  # A1, A2, B1: credited to who served last
+    assert counters[3]["arrivals"] == 0 and counters[3]["rank"] is None
+    unserved = next(x for x in report["lines"] if x["key"] == 0)
+    assert (unserved["arrivals"], unserved["cancelled"], unserved["open"]) == (2, 1, 1)
+
+
+def test_staff_service_hour_and_tier_cuts_add_up_to_the_day(krt, morning):
+    day = period_of("day", MONDAY)
+    staff = {x.get("name"): x for x in service_levels.hall_report(krt, morning.one.id, day, "staff")["lines"]}
+    assert staff["营业员1"]["served"] == 2 and staff["营业员1"]["handle_avg_s"] == pytest.approx(360)
+    assert staff["营业员1b"]["arrivals"] == 0  # t1 served B1 first, but s1 finished it
+    services = {x["prefix"]: x for x in service_levels.hall_report(krt, morning.one.id, day, "service")["lines"]}
+    assert (services["A"]["arrivals"], services["B"]["arrivals"]) == (3, 2)  # counted under the service taken
+    assert services["A"]["handle_norm_s"] == 120
+    hours = service_levels.hall_report(krt, morning.one.id, day, "hour")["lines"]
+    assert [(x["key"], x["arrivals"]) for x in hours] == [(10, 5)]
+    tiers = service_levels.hall_report(krt, morning.one.id, day, "tier")["lines"]
+    assert [(x["key"], x["arrivals"]) for x in tiers] == [("ordinary", 5)]
+
+
+def test_a_ticket_that_spans_midnight_counts_on_its_day_in_its_halls_zone(krt, morning):
+    monday = service_levels.hall_report(krt, morning.two.id, period_of("day", MONDAY), "hour")
+    assert [(x["key"], x["arrivals"], x["wait_avg_s"], x["handle_avg_s"]) for x in monday["lines"]] == [
+        (23, 1, 900, 840)]
+    tuesday = service_levels.hall_report(krt, morning.two.id, period_of("day", MONDAY + timedelta(days=1)), "hour")
+    assert tuesday["lines"] == [] and tuesday["totals"]["arrivals"] == 0
+
+
+def test_head_office_rolls_up_both_halls_from_the_merged_histograms(krt, morning):
+    report = service_levels.head_office_report(krt, period_of("day", MONDAY))
+    t = report["totals"]
+    assert (t["arrivals"], t["waited"]) == (6, 4)
+    assert t["wait_avg_s"] == pytest.approx((240 + 660 + 540 + 900) / 4)
+    assert t["within_target_rate"] == pytest.approx(2 / 4)  # hall 2's 15 minutes passed A's 10
+    (region,) = report["regions"]
+    (city,) = region["cities"]
+    halls = {h["id"]: h for h in city["halls"]}
+    assert halls[morning.one.id]["rank_in_city"] == 1 and halls[morning.two.id]["rank_in_city"] == 2
+    assert city["wait_p90_s"] == t["wait_p90_s"] and region["arrivals"] == 6
+
+
+def test_a_rebuild_is_idempotent_and_a_day_ended_mid_service_keeps_its_wait(krt, morning, clock):
+    day = period_of("day", MONDAY)
+    before = service_levels.hall_report(krt, morning.one.id, day, "counter")
+    service_levels.rebuild(krt, MONDAY, MONDAY)
+    assert service_levels.hall_report(krt, morning.one.id, day, "counter") == before
+    # A3 is called at 23:58 and is being served when the day ends; the scheduler expires it
+    clock.now = datetime(2026, 11, 23, 15, 58, tzinfo=timezone.utc)
+    queue.call_next(krt, morning.one.counters[1], morning.one.staff["s1"])
+    queue.start_service(krt, morning.one.counters[1], morning.one.staff["s1"])
+    clock.now = datetime(2026, 11, 23, 16, 5, tzinfo=timezone.utc)
+    assert queue.expire_past_days(krt) == 1
+    service_levels.rebuild(krt, MONDAY, MONDAY)
+    t = service_levels.hall_report(krt, morning.one.id, day, "counter")["totals"]
+    assert (t["expired"], t["open"], t["waited"], t["handled"]) == (1, 0, 4, 2)  # its wait counts, no handle time
+    with krt.reader() as tx:
+        assert tx.session.query(kpi_days).filter(kpi_days.c.hall_id == morning.one.id).count() >= 3
+
+
+def test_the_weekday_by_hour_heatmap_averages_per_day(krt, morning):
+    cells = service_levels.heatmap(krt, morning.one.id, period_of("week", MONDAY))["cells"]
+    assert cells == [{"weekday": 0, "hour": 10, "arrivals": 5, "days": 1, "arrivals_per_day": 5.0,
+                      "wait_avg_s": pytest.approx(480)}]
