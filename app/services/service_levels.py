@@ -206,33 +206,30 @@ BREAKDOWNS = ("counter", "staff", "service", "tier", "hour", "weekday", "day")
 
 def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") -> dict:
     """One hall's service levels for the period by counter, staff member, service, customer tier, hour
-    of day, weekday or business day; counters, staff and services are ranked."""
+    of day, weekday or business day; counters, staff and services are ranked. Comparisons: each line's
+    and the totals' ``previous`` (the period before), and ``city``: the hall's city, all its halls."""
     if by not in BREAKDOWNS:
         raise Invalid(f"by is one of {', '.join(BREAKDOWNS)}", field="by")
-    d = kpi_days
+    before = previous_period(period)
     with rt.reader() as tx:
         s = tx.session
         hall = s.get(Hall, hall_id)
         if hall is None:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
-        where = [d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last]
+        grouped = _grouped(s, hall_id, period, by)
+        earlier = _grouped(s, hall_id, before, by) if by != "day" else {}
+        busy, busy_before = _busy(s, [hall_id], period), _busy(s, [hall_id], before)
+        city_halls = list(s.execute(select(Hall.id).where(Hall.city_id == hall.city_id)).scalars())
         h = kpi_hall_days
-        busy = s.execute(select(func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s))
-                         .where(h.c.hall_id == hall_id, h.c.day >= period.first, h.c.day <= period.last)).one()
-        if by == "weekday":
-            rows = s.execute(select(d.c.day, *_sum_columns(d)).where(*where).group_by(d.c.day)).all()
-            grouped: dict = defaultdict(kpi.Counts)
-            for r in rows:
-                grouped[r[0].weekday()].merge(_counts(r, 1))
-        else:
-            column = {"counter": d.c.counter_id, "staff": d.c.staff_id, "service": d.c.service_id, "tier": d.c.tier,
-                      "hour": d.c.hour, "day": d.c.day}[by]
-            rows = s.execute(select(column, *_sum_columns(d)).where(*where).group_by(column)).all()
-            grouped = {r[0]: _counts(r, 1) for r in rows}
+        city_row = s.execute(select(*_sum_columns(h)).where(h.c.hall_id.in_(city_halls), h.c.day >= period.first,
+                                                            h.c.day <= period.last)).one()
+        city = _line(_counts(city_row, 0), _busy(s, city_halls, period))
+        city.update({"halls": len(city_halls), **_name(s.get(City, hall.city_id))})
         names = _names(s, by, hall_id)
         about = _name(hall)
         norm = {x.id: x.handle_time_s for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id))
                 .scalars()}
+        staff_norm = _staff_norms(s, hall_id, period, norm) if by == "staff" else {}
     lines = [{**names.get(k, _unnamed(by, k)), **_line(c)} for k, c in grouped.items()]
     if by in ("counter", "staff", "service"):
         have = {x["key"] for x in lines}
@@ -240,12 +237,66 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
         lines = rank(sorted(lines, key=lambda x: str(x["key"])))
     else:
         lines.sort(key=lambda x: x["key"])
-    if by == "service":
-        for x in lines:
+    for x in lines:
+        if by != "day":
+            x["previous"] = _brief(_line(earlier.get(x["key"], kpi.Counts())))
+        if by == "service":
             x["handle_norm_s"] = norm.get(x["key"])
+        if by == "staff":
+            x["handle_norm_s"] = staff_norm.get(x["key"])
     total = kpi.combine(grouped.values())
-    return {"period": period.to_dict(), "hall": about, "by": by,
-            "totals": _line(total, (int(busy[0] or 0), int(busy[1] or 0))), "lines": lines}
+    return {"period": period.to_dict(), "hall": about, "by": by, "totals": _line(total, busy),
+            "previous": {"period": before.to_dict(), **_brief(_line(kpi.combine(earlier.values()), busy_before))},
+            "city": city, "lines": lines}
+
+
+BRIEF = ("arrivals", "served", "wait_avg_s", "wait_p90_s", "within_target_rate", "handle_avg_s", "no_show_rate",
+         "busy_hour_wait_avg_s")
+
+
+def _brief(line: dict) -> dict:
+    return {k: line.get(k) for k in BRIEF}
+
+
+def previous_period(period: Period) -> Period:
+    """The day, week or month before."""
+    from ..domain.satisfaction import period_of
+    return period_of(period.kind, period.first - timedelta(days=1))
+
+
+def _grouped(s, hall_id: int, period: Period, by: str) -> dict:
+    d = kpi_days
+    where = [d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last]
+    if by == "weekday":
+        grouped: dict = defaultdict(kpi.Counts)
+        for r in s.execute(select(d.c.day, *_sum_columns(d)).where(*where).group_by(d.c.day)):
+            grouped[r[0].weekday()].merge(_counts(r, 1))
+        return dict(grouped)
+    column = {"counter": d.c.counter_id, "staff": d.c.staff_id, "service": d.c.service_id, "tier": d.c.tier,
+              "hour": d.c.hour, "day": d.c.day}[by]
+    return {r[0]: _counts(r, 1) for r in s.execute(select(column, *_sum_columns(d)).where(*where).group_by(column))}
+
+
+def _busy(s, hall_ids: list[int], period: Period) -> tuple[int, int]:
+    h = kpi_hall_days
+    row = s.execute(select(func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s))
+                    .where(h.c.hall_id.in_(hall_ids), h.c.day >= period.first, h.c.day <= period.last)).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def _staff_norms(s, hall_id: int, period: Period, norm: dict[int, int | None]) -> dict[int, float]:
+    """Each staff member's expected handle time: the hall's norm of each service, weighted by how many
+    customers of it they served (productivity is judged against the mix they had)."""
+    d = kpi_days
+    weights: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])
+    for staff_id, service_id, handled in s.execute(
+            select(d.c.staff_id, d.c.service_id, func.sum(d.c.handled))
+            .where(d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last)
+            .group_by(d.c.staff_id, d.c.service_id)):
+        if handled and norm.get(service_id):
+            weights[staff_id][0] += norm[service_id] * int(handled)
+            weights[staff_id][1] += int(handled)
+    return {k: v[0] / v[1] for k, v in weights.items() if v[1]}
 
 
 def _names(s, by: str, hall_id: int) -> dict:
@@ -300,3 +351,67 @@ def heatmap(rt: Runtime, hall_id: int, period: Period) -> dict:
             "arrivals_per_day": c[0] / len(c[3]), "wait_avg_s": c[2] / c[1] if c[1] else None}
            for (wd, hour), c in sorted(cells.items())]
     return {"period": period.to_dict(), "hall_id": hall_id, "cells": out}
+
+
+# --------------------------------------------------------------------------- the tickets behind a figure
+
+TICKET_FILTERS = ("hour", "counter_id", "staff_id", "service_id", "tier", "outcome", "weekday")
+LIST_LIMIT = 2000
+
+
+def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None = None,
+                limit: int = LIST_LIMIT) -> dict:
+    """The tickets a report line counts, read from their histories as the roll-ups read them: each
+    with its wait, handle time, outcome and who served it last. ``filters``: ``hour`` (local hour
+    taken), ``weekday`` (0 Monday), ``counter_id`` / ``staff_id`` (0: none), ``service_id`` (the
+    service taken), ``tier``, ``outcome``. Latest first; at most ``limit`` (``truncated`` says so)."""
+    filters = {k: v for k, v in (filters or {}).items() if v is not None}
+    unknown = set(filters) - set(TICKET_FILTERS)
+    if unknown:
+        raise Invalid(f"filter by one of {', '.join(TICKET_FILTERS)}", field=sorted(unknown)[0])
+    if "outcome" in filters and filters["outcome"] not in kpi.OUTCOMES:
+        raise Invalid(f"outcome is one of {', '.join(kpi.OUTCOMES)}", field="outcome")
+    with rt.reader() as tx:
+        s = tx.session
+        hall = s.get(Hall, hall_id)
+        if hall is None:
+            raise NotFound(f"no hall {hall_id}", field="hall_id")
+        zone = parse_zone(hall.timezone)
+        where = [Ticket.hall_id == hall_id, Ticket.business_day >= period.first, Ticket.business_day <= period.last]
+        tickets = s.execute(select(Ticket.id, Ticket.label, Ticket.business_day, Ticket.issued_at, Ticket.service_id,
+                                   Ticket.tier).where(*where).order_by(Ticket.id.desc())).all()
+        steps: dict[int, list[kpi.Step]] = defaultdict(list)
+        for row in s.execute(select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at, TicketEvent.counter_id,
+                                    TicketEvent.staff_id, TicketEvent.duration_s, TicketEvent.service_id)
+                             .join(Ticket, Ticket.id == TicketEvent.ticket_id).where(*where)
+                             .order_by(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id)):
+            steps[row[0]].append(kpi.Step(*row[1:]))
+        services = {x.id: (f"{x.prefix} {x.name_zh}", x.target_wait_s)
+                    for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)).scalars()}
+        counters = {x.id: x.number for x in s.execute(select(Counter).where(Counter.hall_id == hall_id)).scalars()}
+        staff = {x.id: x.name for x in s.execute(select(Staff).where(Staff.hall_id == hall_id)).scalars()}
+        about = _name(hall)
+    out, matched = [], 0
+    for ticket_id, label, day, issued_at, current_service, tier in tickets:
+        history = steps.get(ticket_id, [])
+        visit = kpi.read_visit(history)
+        service_id = kpi.service_taken(history, current_service)
+        local = local_time(issued_at, zone)
+        facts = {"hour": local.hour, "weekday": day.weekday(), "counter_id": visit.counter_id or 0,
+                 "staff_id": visit.staff_id or 0, "service_id": service_id, "tier": tier, "outcome": visit.outcome}
+        if any(facts[k] != v for k, v in filters.items()):
+            continue
+        matched += 1
+        if len(out) >= limit:
+            continue
+        service_name, target = services.get(service_id, ("", None))
+        out.append({"id": ticket_id, "label": label, "business_day": day.isoformat(),
+                    "issued_local": local.strftime("%Y-%m-%d %H:%M"), "service_id": service_id,
+                    "service": service_name, "tier": tier,
+                    "outcome": visit.outcome, "wait_s": visit.wait_s, "handle_s": visit.handle_s,
+                    "within_target": (visit.wait_s <= target) if visit.wait_s is not None and target else None,
+                    "transfers": visit.transfers, "counter_id": visit.counter_id,
+                    "counter": counters.get(visit.counter_id, ""), "staff_id": visit.staff_id,
+                    "staff": staff.get(visit.staff_id, "")})
+    return {"period": period.to_dict(), "hall": about, "filters": filters, "matched": matched,
+            "truncated": matched > len(out), "tickets": out}

@@ -11,7 +11,9 @@ from kiosk import slips
 from ..domain.errors import DomainError, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Tier
-from ..services import auth, config, footfall, peaks, planning, queue, report_files, satisfaction, surveys
+from ..services import (
+    auth, config, footfall, peaks, planning, queue, report_files, satisfaction, service_levels, surveys,
+)
 from . import access, reports_api
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
@@ -694,12 +696,77 @@ def download_report_file(report_file_id: int):
                     headers={"Content-Disposition": reports_api.attachment(found["file_name"], found["ascii_name"])})
 
 
-def _int_arg(name: str) -> int | None:
+# --------------------------------------------------------------------------- service-level reports
+
+@api.route("/service-levels/halls", "GET", tag="reports", access="administrator, head office")
+def service_levels_overview():
+    """Every hall's service levels for a period, rolled up by city and region and ranked at each level.
+
+    Per line: tickets taken (`arrivals`), served, average, median and P90 wait (`wait_*_s`, the
+    customer's whole wait, across transfers), the share called within the service's target wait
+    (`within_target_rate`), the busy hour's average wait, handle time (average, P90), no-show and
+    cancellation rates, transfers. Query: `period` (`day`, `week`, `month`: the default), `date`,
+    `format` (`json`, `csv`, `xlsx`). Figures lag the queue by at most 15 minutes (the scheduler's roll-up).
+    """
+    access.read_config()
+    period = _report_period(satisfaction.HEAD_OFFICE_ZONE)
+    return _report(service_levels.head_office_report(rt(), period), reports_api.kpi_head_office_table,
+                   "service-levels")
+
+
+@api.route("/halls/<int:hall_id>/service-levels", "GET", tag="reports",
+           access="administrator, head office, the hall's manager")
+def hall_service_levels(hall_id: int):
+    """One hall's service levels for a period, by `counter` (the default), `staff`, `service`, `tier`,
+    `hour` (of day, local), `weekday` or `day`; counters, staff and services ranked (share within
+    target, then the shorter wait). Query: `by`, `period`, `date` (default: today in the hall's
+    zone), `format`. Each line also carries `previous`: the same figures for the period before."""
+    access.read_config(hall_id)
+    zone = config.get_hall(rt(), hall_id)["timezone"]
+    period = _report_period(zone)
+    report = service_levels.hall_report(rt(), hall_id, period, request.args.get("by") or "counter")
+    return _report(report, reports_api.kpi_hall_table, f"hall-{hall_id}-service-levels")
+
+
+@api.route("/halls/<int:hall_id>/service-levels/heatmap", "GET", tag="reports",
+           access="administrator, head office, the hall's manager")
+def hall_service_levels_heatmap(hall_id: int):
+    """Average wait and tickets per day for each weekday and local hour of the period (`period`, `date`)."""
+    access.read_config(hall_id)
+    zone = config.get_hall(rt(), hall_id)["timezone"]
+    return service_levels.heatmap(rt(), hall_id, _report_period(zone))
+
+
+@api.route("/halls/<int:hall_id>/service-levels/tickets", "GET", tag="reports",
+           access="administrator, head office, the hall's manager")
+def hall_service_level_tickets(hall_id: int):
+    """The tickets behind a figure, each with its wait, handle time, outcome and who served it last.
+
+    Query: `period`, `date`, and any of `hour`, `weekday` (0 = Monday), `counter_id`, `staff_id`
+    (0: none), `service_id` (the service taken), `tier`, `outcome` (`served`, `no_show`,
+    `cancelled`, `expired`, `open`); `format` (`json`, `csv`, `xlsx`). At most 2,000 tickets
+    (`matched` and `truncated` say how many there were).
+    """
+    access.read_config(hall_id)
+    zone = config.get_hall(rt(), hall_id)["timezone"]
+    filters = {name: _int_arg(name, allow_zero=True) for name in ("hour", "weekday", "counter_id", "staff_id",
+                                                                    "service_id")}
+    filters.update({name: request.args.get(name) or None for name in ("tier", "outcome")})
+    listing = service_levels.ticket_list(rt(), hall_id, _report_period(zone), filters)
+    fmt = reports_api.requested_format(request.args.get("format"))
+    if fmt == "json":
+        return listing
+    listing["title_zh"] = listing["title_en"] = listing["period"]["first_day"]
+    return reports_api.file_response(fmt, f"hall-{hall_id}-tickets-{listing['period']['first_day']}",
+                                     reports_api.kpi_tickets_table(listing))
+
+
+def _int_arg(name: str, allow_zero: bool = False) -> int | None:
     text = request.args.get(name)
     if not text:
         return None
-    if not text.isdigit() or not 0 < int(text) < 2**31:
-        raise Invalid(f"{name} must be a positive whole number", field=name)
+    if not text.isdigit() or not (0 if allow_zero else 1) <= int(text) < 2**31:
+        raise Invalid(f"{name} must be a {'' if allow_zero else 'positive '}whole number", field=name)
     return int(text)
 
 

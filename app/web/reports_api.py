@@ -24,7 +24,7 @@ class Column:
     key: str
     zh: str
     en: str
-    kind: str = "int"  # int | pct (a 0-1 share) | num | text
+    kind: str = "int"  # int | pct (a 0-1 share) | num | min (seconds, shown as minutes) | text
 
     @property
     def header(self) -> str:
@@ -58,6 +58,28 @@ LINE_NAMES = {
 }
 LEVELS = {"all": "全部 All", "region": "省区 Region", "city": "城市 City", "hall": "营业厅 Hall"}
 
+# service levels (服务指标): waits and handle times are stored in seconds and shown in minutes
+KPI_FIGURES = (
+    Column("arrivals", "取号数", "Tickets"),
+    Column("served", "办结数", "Served"),
+    Column("wait_avg_s", "平均等候（分钟）", "Average wait (min)", "min"),
+    Column("wait_p50_s", "等候中位数（分钟）", "Median wait (min)", "min"),
+    Column("wait_p90_s", "90%客户等候不超过（分钟）", "P90 wait (min)", "min"),
+    Column("within_target_rate", "按时叫号率", "Served within target", "pct"),
+    Column("busy_hour_wait_avg_s", "忙时平均等候（分钟）", "Busy-hour wait (min)", "min"),
+    Column("handle_avg_s", "平均办理时长（分钟）", "Average handle time (min)", "min"),
+    Column("handle_p90_s", "90%办理不超过（分钟）", "P90 handle time (min)", "min"),
+    Column("no_show_rate", "过号率", "No-show rate", "pct"),
+    Column("cancel_rate", "弃号率", "Cancellation rate", "pct"),
+    Column("transfers", "转移数", "Transfers"),
+)
+KPI_LINE_NAMES = {
+    **{k: v for k, v in LINE_NAMES.items() if k in ("staff", "counter", "service", "day")},
+    "tier": (Column("key", "客户级别", "Tier", "text"),),
+    "hour": (Column("label_zh", "时段", "Hour", "text"),),
+    "weekday": (Column("label_zh", "星期", "Weekday", "text"),),
+}
+
 
 def requested_format(value: str | None) -> str:
     fmt = (value or "json").lower()
@@ -70,7 +92,9 @@ def _label(x: dict) -> str:
     return " ".join(t for t in (x.get("name_zh"), x.get("name_en")) if t)
 
 
-def head_office_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
+def head_office_table(report: dict, figures: tuple[Column, ...] = FIGURES,
+                      title: tuple[str, str] = ("满意度报表（各营业厅）", "Satisfaction report, all halls"),
+                      ) -> tuple[str, tuple[Column, ...], list[dict]]:
     """Totals, then each region, its cities and their halls: one row each, ranked within their level."""
     rows = [{**report["totals"], "level": LEVELS["all"]}]
     for region in report["regions"]:
@@ -81,7 +105,7 @@ def head_office_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]
             for hall in city["halls"]:
                 rows.append({**hall, "level": LEVELS["hall"], "region": _label(region), "city": _label(city),
                              "hall": _label(hall), "rank": hall.get("rank_in_city")})
-    return _title("满意度报表（各营业厅）", "Satisfaction report, all halls", report), HEAD_OFFICE, rows
+    return _title(*title, report), HEAD_OFFICE[:5] + figures, rows
 
 
 def hall_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
@@ -91,6 +115,33 @@ def hall_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
         zh, en = f"{zh} {who['name']}", f"{en}, {who['name']}"
     title = _title(f"{zh} 满意度报表", f"{en} satisfaction by {report['by']}", report)
     return title, LINE_NAMES[report["by"]] + FIGURES, list(report["lines"])
+
+
+def kpi_head_office_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
+    return head_office_table(report, KPI_FIGURES, ("服务指标报表（各营业厅）", "Service levels, all halls"))
+
+
+def kpi_hall_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
+    hall = report["hall"]
+    title = _title(f"{hall['name_zh']} 服务指标报表", f"{hall['name_en'] or hall['code']} service levels by {report['by']}",
+                   report)
+    return title, KPI_LINE_NAMES[report["by"]] + KPI_FIGURES, list(report["lines"])
+
+
+def kpi_tickets_table(listing: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
+    """The tickets behind a figure, one row each."""
+    title = f"{listing['hall']['name_zh']} 取号明细 {listing['title_zh']} / tickets, {listing['title_en']}"
+    return title, TICKET_COLUMNS, list(listing["tickets"])
+
+
+TICKET_COLUMNS = (
+    Column("label", "号码", "Ticket", "text"), Column("business_day", "日期", "Day", "text"),
+    Column("issued_local", "取号时间", "Taken at", "text"), Column("service", "业务", "Service", "text"),
+    Column("tier", "客户级别", "Tier", "text"), Column("outcome", "结果", "Outcome", "text"),
+    Column("wait_s", "等候（分钟）", "Wait (min)", "min"), Column("handle_s", "办理（分钟）", "Handle time (min)", "min"),
+    Column("transfers", "转移", "Transfers"), Column("counter", "窗口", "Counter", "text"),
+    Column("staff", "营业员", "Staff", "text"),
+)
 
 
 def wait_band_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
@@ -139,6 +190,8 @@ def _csv_cell(column: Column, value):
         return f"{100 * value:.2f}%"  # Excel reads "95.15%" back as the number 0.9515
     if column.kind == "num":
         return f"{value:.2f}"
+    if column.kind == "min":
+        return f"{value / 60:.1f}"
     return value
 
 
@@ -152,6 +205,12 @@ def _csv(title: str, columns, rows) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+def _xlsx_cell(column: Column, value):
+    if column.kind == "min" and value is not None:
+        return round(value / 60, 2)
+    return value
+
+
 def _xlsx(title: str, columns, rows) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -159,15 +218,15 @@ def _xlsx(title: str, columns, rows) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "满意度 Satisfaction"
+    sheet.title = "报表 Report"
     sheet.append([title])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([c.header for c in columns])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
-    formats = {"pct": "0.00%", "num": "0.00", "int": "0"}
+    formats = {"pct": "0.00%", "num": "0.00", "int": "0", "min": "0.0"}
     for row in rows:
-        sheet.append([row.get(c.key) for c in columns])
+        sheet.append([_xlsx_cell(c, row.get(c.key)) for c in columns])
         for cell, column in zip(sheet[sheet.max_row], columns):
             if column.kind in formats and cell.value is not None:
                 cell.number_format = formats[column.kind]

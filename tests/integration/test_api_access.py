@@ -144,6 +144,11 @@ EXPECTED: dict[str, Row] = {
     "hall_satisfaction": Row(READ_HALL_CONFIG),  # a manager: their hall; counter staff: nothing
     "list_report_files": Row(MANAGERS_AND_UP),  # managers: their own hall's files
     "download_report_file": Row(READ_HALL_CONFIG),  # a hall 1 file: not hall 2's manager
+    # service-level reports
+    "service_levels_overview": Row(READ_ALL_CONFIG),
+    "hall_service_levels": Row(READ_HALL_CONFIG),
+    "hall_service_levels_heatmap": Row(READ_HALL_CONFIG),
+    "hall_service_level_tickets": Row(READ_HALL_CONFIG),
 }
 # rows whose target needs a survey sent and answered with a low rating (a follow-up case)
 SURVEYED = {"respond_follow_up", "close_follow_up", "sms_outbox_reply", "download_report_file"}

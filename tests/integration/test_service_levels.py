@@ -4,9 +4,12 @@ time) and, at hall 2 in another time zone, a ticket that spans midnight. The rol
 from the tickets' histories as the scheduler does, then read by the reports."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from openpyxl import load_workbook
 
 from app.bootstrap import bootstrap
 from app.domain.satisfaction import period_of
@@ -15,6 +18,7 @@ from app.storage.orm import kpi_days
 
 from ..conftest import FAST_HASH
 from ..world import build_world
+from .test_surveys import headers, make_app
 
 MONDAY = date(2026, 11, 23)
 
@@ -160,3 +164,69 @@ def test_the_weekday_by_hour_heatmap_averages_per_day(krt, morning):
     cells = service_levels.heatmap(krt, morning.one.id, period_of("week", MONDAY))["cells"]
     assert cells == [{"weekday": 0, "hour": 10, "arrivals": 5, "days": 1, "arrivals_per_day": 5.0,
                       "wait_avg_s": pytest.approx(480)}]
+
+
+def test_a_hall_is_compared_with_the_period_before_and_with_its_city(krt, morning):
+    report = service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY), "counter")
+    assert report["previous"]["period"]["first_day"] == "2026-11-22" and report["previous"]["arrivals"] == 0
+    city = report["city"]
+    assert (city["halls"], city["arrivals"], city["waited"]) == (2, 6, 4)  # both halls of the city
+    assert city["wait_avg_s"] == pytest.approx((240 + 660 + 540 + 900) / 4)
+    counter_1 = next(x for x in report["lines"] if x.get("number") == 1)
+    assert counter_1["previous"]["arrivals"] == 0
+    staff = {x["name"]: x for x in service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY),
+                                                              "staff")["lines"]}
+    # s1 handled A1 (norm 120 s) and B1 (taken for B, norm 420 s): judged against their mix
+    assert staff["营业员1"]["handle_norm_s"] == pytest.approx((120 + 420) / 2)
+
+
+def test_the_tickets_behind_a_figure_are_listed_with_their_measures(krt, morning):
+    listing = service_levels.ticket_list(krt, morning.one.id, period_of("day", MONDAY),
+                                         {"counter_id": morning.one.counters[1]})
+    got = {t["label"]: (t["outcome"], t["wait_s"], t["handle_s"], t["transfers"]) for t in listing["tickets"]}
+    assert got == {"A001": ("served", 240, 420, 0), "A002": ("no_show", 660, None, 0),
+                   "B001": ("served", 540, 300, 1)}
+    assert listing["matched"] == 3 and not listing["truncated"]
+    waiting = service_levels.ticket_list(krt, morning.one.id, period_of("day", MONDAY), {"outcome": "open"})
+    assert [t["label"] for t in waiting["tickets"]] == ["A003"]
+    with pytest.raises(Exception) as bad:
+        service_levels.ticket_list(krt, morning.one.id, period_of("day", MONDAY), {"outcome": "lost"})
+    assert getattr(bad.value, "field", None) == "outcome"
+
+
+@pytest.fixture
+def kclient(krt):
+    return make_app(krt).test_client()
+
+
+def test_the_reports_export_to_excel_in_minutes_and_the_ticket_list_to_csv(krt, morning, kclient):
+    hq = headers(krt, morning, "hq")
+    resp = kclient.get("/api/v1/service-levels/halls?period=day&date=2026-11-23&format=xlsx", headers=hq)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    sheet = load_workbook(io.BytesIO(resp.data)).active
+    assert "服务指标" in sheet["A1"].value and "2026年11月23日" in sheet["A1"].value
+    header = [c.value for c in sheet[2]]
+    avg = header.index("平均等候（分钟） Average wait (min)")
+    totals = [c for c in sheet[3]]
+    assert totals[avg].value == pytest.approx(585 / 60, abs=0.01) and totals[avg].number_format == "0.0"
+    listing = kclient.get(f"/api/v1/halls/{morning.one.id}/service-levels/tickets?period=day&date=2026-11-23"
+                          f"&counter_id={morning.one.counters[1]}&format=csv", headers=headers(krt, morning, "m1"))
+    rows = list(csv.reader(io.StringIO(listing.data.decode("utf-8-sig"))))
+    assert rows[1][0].startswith("号码") and sorted(r[0] for r in rows[2:]) == ["A001", "A002", "B001"]
+    assert next(r for r in rows[2:] if r[0] == "B001")[6] == "9.0"  # 5 + 4 minutes
+    by_staff = kclient.get(f"/api/v1/halls/{morning.one.id}/service-levels?by=staff&period=day&date=2026-11-23",
+                           headers=headers(krt, morning, "m1")).get_json()
+    assert by_staff["lines"][0]["name"] == "营业员1" and by_staff["lines"][0]["served"] == 2
+
+
+def test_bad_report_arguments_are_422_naming_the_field_and_other_halls_are_403(krt, morning, kclient):
+    m1 = headers(krt, morning, "m1")
+    one = morning.one.id
+    for query, field in (("by=colour", "by"), ("period=year", "period"), ("format=pdf", "format")):
+        resp = kclient.get(f"/api/v1/halls/{one}/service-levels?{query}", headers=m1)
+        assert resp.status_code == 422 and resp.get_json()["error"]["field"] == field, query
+    for query, field in (("hour=x", "hour"), ("outcome=lost", "outcome")):
+        resp = kclient.get(f"/api/v1/halls/{one}/service-levels/tickets?{query}", headers=m1)
+        assert resp.status_code == 422 and resp.get_json()["error"]["field"] == field, query
+    assert kclient.get(f"/api/v1/halls/{morning.two.id}/service-levels", headers=m1).status_code == 403
+    assert kclient.get("/api/v1/service-levels/halls", headers=m1).status_code == 403
