@@ -13,7 +13,7 @@ from .config import INSTANCE_DIR
 from .demo_history import HISTORY_WEEKS, SERVICE_MIX, poisson, seed_served_history
 from .domain.footfall import MinuteCount
 from .domain.hours import WEEKDAYS, business_day, parse_zone
-from .services import auth, config, footfall, planning
+from .services import auth, config, footfall, planning, service_levels
 from .storage.orm import Region
 
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -120,6 +120,7 @@ def _create(rt: Runtime, password: str) -> list[str]:
         lines.append(f"  {code} (hall {hall['id']}): sensor agent {agent['token']}  ({people} people counted so far today)")
         lines.append(f"    客流采集 Door-count agent: python -m sensors.agent --config {agent_config}")
     lines += seed_surveys(rt)
+    service_levels.rebuild_recent(rt)  # the scheduler's quarter-hour, now: today's tickets in the reports
     lines += seed_report_files(rt)
     lines.append(f"  大堂经理优先取号 PIN (floor guide, priority tickets): {GUIDE_PIN}")
     lines.append(f"  窗口工作台 Counter console: {BASE}/counter/ (sign in as js01)")
@@ -238,12 +239,14 @@ def seed_surveys(rt: Runtime) -> list[str]:
 
 
 def seed_report_files(rt: Runtime) -> list[str]:
-    """The stored reports the scheduler would have made from the history: last month's (with its
-    last day's daily files) and yesterday's."""
+    """The stored reports the scheduler would have made from the history: last month's, last week's
+    and yesterday's (with the daily files of the days that ended them), satisfaction and service levels."""
     from .services import report_files, satisfaction
 
     today = rt.now().astimezone(parse_zone(satisfaction.HEAD_OFFICE_ZONE)).date()
-    made = [report_files.make_reports(rt, today.replace(day=1) - timedelta(days=1)),
-            report_files.make_reports(rt, today - timedelta(days=1))]
-    n = sum(m[k] for m in made for k in report_files.KINDS)
+    last_sunday = today - timedelta(days=today.weekday() + 1)
+    made = [report_files.make_reports(rt, day, family)
+            for family in report_files.FAMILIES
+            for day in sorted({today.replace(day=1) - timedelta(days=1), last_sunday, today - timedelta(days=1)})]
+    n = sum(v for m in made for k, v in m.items() if k != "day")
     return [f"  {n} stored satisfaction reports (Excel): {BASE}/manager/report-files"]

@@ -22,7 +22,7 @@ from .domain.hours import OpeningHours, business_day, parse_zone
 from .domain.model import Action, TicketState
 from .domain.staffing import open_slots
 from .domain.survey import SurveySettings
-from .services import planning, satisfaction
+from .services import planning, satisfaction, service_levels
 from .storage.orm import Counter, Hall, ServiceType, Staff, Survey, Ticket, TicketEvent, counter_services
 
 SLOT_MINUTES = 15
@@ -133,6 +133,7 @@ def seed_served_history(rt: Runtime, hall_id: int, first: date, survey_settings:
         tx.commit()
     rolled = planning.roll_up_arrivals(rt, hall_id)
     satisfaction.rebuild(rt, first, today - timedelta(days=1), [hall_id])
+    service_levels.rebuild(rt, first, today, [hall_id])
     return {"days": rolled, "tickets": len(tickets), "surveys": len(surveys),
             "ratings": sum(1 for x in surveys if x["score"] is not None)}
 

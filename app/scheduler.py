@@ -18,6 +18,11 @@ Jobs
                           (Shanghai) daily satisfaction reports, head office and each hall with
                           surveys, stored as Excel files (``report_files``); on the 1st also last
                           month's monthly reports; a rerun replaces them (services.report_files)
+    ``rollup_service_levels`` every 15 minutes: the service-level roll-ups of yesterday and today
+                          rebuilt from the tickets' histories (services.service_levels)
+    ``service_level_reports`` daily at 05:27 in China: yesterday's service-level reports (head
+                          office and each hall with tickets) stored as Excel files; on Mondays
+                          also last week's, on the 1st last month's (services.report_files)
     ``purge_sms_numbers`` nightly: protected mobile numbers older than SMS_RETENTION_DAYS deleted
                           (scores and masked numbers kept), tickets' plain numbers past their survey
 
@@ -234,6 +239,24 @@ def satisfaction_reports() -> None:
     log.info("satisfaction_reports: %s", made)
 
 
+def rollup_service_levels() -> None:
+    from .services import service_levels
+
+    done = service_levels.rebuild_recent(_rt())
+    log.info("rollup_service_levels: %s", done)
+
+
+def service_level_reports() -> None:
+    from .domain.hours import parse_zone
+    from .services import report_files, satisfaction, service_levels
+
+    rt = _rt()
+    yesterday = rt.now().astimezone(parse_zone(satisfaction.HEAD_OFFICE_ZONE)).date() - timedelta(days=1)
+    service_levels.rebuild(rt, yesterday - timedelta(days=1), yesterday + timedelta(days=1))  # complete first
+    made = report_files.make_reports(rt, yesterday, report_files.SERVICE_LEVELS)
+    log.info("service_level_reports: %s", made)
+
+
 def purge_sms_numbers() -> None:
     from .services import surveys
 
@@ -296,6 +319,8 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(purge_sms_numbers, "cron", hour=19, minute=37, id="purge_sms_numbers", **every)  # 03:37
     scheduler.add_job(rebuild_satisfaction, "cron", hour=20, minute=7, id="rebuild_satisfaction", **every)  # 04:07
     scheduler.add_job(satisfaction_reports, "cron", hour=21, minute=17, id="satisfaction_reports", **every)  # 05:17
+    scheduler.add_job(rollup_service_levels, "cron", minute="3,18,33,48", id="rollup_service_levels", **every)
+    scheduler.add_job(service_level_reports, "cron", hour=21, minute=27, id="service_level_reports", **every)  # 05:27
     return scheduler
 
 

@@ -1,10 +1,15 @@
-"""Scheduled satisfaction reports (满意度日报 / 月报) as stored Excel files.
+"""Scheduled reports (满意度 / 服务指标 日报、周报、月报) as stored Excel files.
 
-The scheduler's ``satisfaction_reports`` job calls ``make_reports`` each morning for yesterday
-(in Shanghai, the head office's zone): the head-office daily report and one daily report per
-active hall that had surveys that day; when that day is the last of its month (the run on the
-1st), also the monthly reports of that month. The files are the exports of the report endpoints
-(``web.reports_api``), so a stored file and a download of the same period are laid out alike.
+Two families of report share this store, the scheduler and the download endpoints:
+
+- satisfaction (``satisfaction_reports``, 05:17 in Shanghai): daily, and monthly on the 1st;
+- service levels (``service_level_reports``, 05:27): daily, weekly on Mondays, monthly on the 1st.
+
+Each morning ``make_reports`` makes, for yesterday (in Shanghai, the head office's zone), the
+head-office file and one file per active hall that had surveys (or tickets) that day; when that
+day ends a week or a month, also that week's or month's files. The files are the exports of the
+report endpoints (``web.reports_api``), so a stored file and a download of the same period are
+laid out alike.
 
 One row per kind, hall and period: a rerun replaces the file, never adds one. ``hall_id`` is NULL
 for head-office files and a NULL never collides in a unique constraint, so every file is written
@@ -14,50 +19,43 @@ scheduler runs at once still leave one row each).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Callable
 
 from sqlalchemy import delete, func, select, text
 
 from ..bootstrap import Runtime
 from ..domain.errors import NotFound
-from ..storage.orm import Hall, ReportFile, SatisfactionHallDay
-from . import satisfaction
+from ..storage.orm import Hall, ReportFile, SatisfactionHallDay, kpi_hall_days
+from . import satisfaction, service_levels
 
-KINDS = ("head_office_day", "head_office_month", "hall_day", "hall_month")
 FORMAT = "xlsx"
-HALL_BREAKDOWN = "staff"  # a hall's file is its staff ranking
 _LOCK_KEY = 0x68616C6C  # pg_advisory_xact_lock: one writer of report files at a time
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+PERIOD_NAMES = {"day": "日报", "week": "周报", "month": "月报"}
 
 
-def _title(period: satisfaction.Period) -> tuple[str, str]:
-    """(Chinese report name, the period as it appears in a file name)."""
-    if period.kind == "month":
-        return "满意度月报", period.first.strftime("%Y-%m")
-    return "满意度日报", period.first.isoformat()
+@dataclass(frozen=True)
+class Family:
+    """One kind of report the scheduler stores: its name, its periods and how a file is made."""
+
+    key: str                 # kinds are "{prefix}head_office_{period}" and "{prefix}hall_{period}"
+    prefix: str
+    name_zh: str
+    name_en: str
+    periods: tuple[str, ...]
+    head_office: Callable    # (rt, period) -> the table of web.reports_api
+    hall: Callable           # (rt, hall_id, period) -> the table
+    halls_with_data: Callable  # (rt, period) -> [Hall]
+
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(f"{self.prefix}{who}_{p}" for who in ("head_office", "hall") for p in self.periods)
 
 
-def file_name(kind: str, period: satisfaction.Period, hall: Hall | None = None) -> str:
-    """e.g. ``满意度月报-2026-11.xlsx``, ``H1-人民路营业厅-满意度日报-2026-11-30.xlsx``."""
-    name, when = _title(period)
-    prefix = "" if hall is None else _UNSAFE.sub("_", f"{hall.code}-{hall.name_zh}") + "-"
-    return f"{prefix}{name}-{when}.{FORMAT}"
-
-
-def ascii_name(row: dict) -> str:
-    """The ASCII fallback name of a file, for clients that cannot read RFC 5987 names."""
-    when = row["period_first"][:7] if row["period_kind"] == "month" else row["period_first"]
-    hall = f"hall-{_UNSAFE.sub('_', row['hall_code'] or str(row['hall_id']))}-" if row["hall_id"] else ""
-    ascii_hall = hall.encode("ascii", "replace").decode().replace("?", "_")
-    return f"{ascii_hall}satisfaction-{row['period_kind']}-{when}.{FORMAT}"
-
-
-def _halls_with_surveys(rt: Runtime, period: satisfaction.Period) -> list[Hall]:
-    h = SatisfactionHallDay
+def _halls_where(rt: Runtime, ids) -> list[Hall]:
     with rt.reader() as tx:
         s = tx.session
-        ids = select(h.hall_id).where(h.day >= period.first, h.day <= period.last).group_by(h.hall_id) \
-            .having(func.sum(h.sent) + func.sum(h.rated) > 0)
         halls = list(s.execute(select(Hall).where(Hall.active.is_(True), Hall.id.in_(ids))
                                .order_by(Hall.code)).scalars())
         for hall in halls:
@@ -65,28 +63,93 @@ def _halls_with_surveys(rt: Runtime, period: satisfaction.Period) -> list[Hall]:
     return halls
 
 
-def _files_for(rt: Runtime, period: satisfaction.Period) -> list[dict]:
-    """The head-office file and each hall's file of ``period``, laid out and rendered."""
-    from ..web import reports_api  # the layout of the exports, shared with the download endpoints
+def _halls_with_surveys(rt: Runtime, period: satisfaction.Period) -> list[Hall]:
+    h = SatisfactionHallDay
+    return _halls_where(rt, select(h.hall_id).where(h.day >= period.first, h.day <= period.last)
+                        .group_by(h.hall_id).having(func.sum(h.sent) + func.sum(h.rated) > 0))
 
-    scope = "day" if period.kind == "day" else "month"
-    report = satisfaction.head_office_report(rt, period)
-    files = [{"kind": f"head_office_{scope}", "hall_id": None, "file_name": file_name(scope, period),
-              "content": reports_api.table_bytes(FORMAT, reports_api.head_office_table(report))}]
-    for hall in _halls_with_surveys(rt, period):
-        report = satisfaction.hall_report(rt, hall.id, period, HALL_BREAKDOWN)
-        files.append({"kind": f"hall_{scope}", "hall_id": hall.id, "file_name": file_name(scope, period, hall),
-                      "content": reports_api.table_bytes(FORMAT, reports_api.hall_table(report))})
+
+def _halls_with_tickets(rt: Runtime, period: satisfaction.Period) -> list[Hall]:
+    h = kpi_hall_days
+    return _halls_where(rt, select(h.c.hall_id).where(h.c.day >= period.first, h.c.day <= period.last)
+                        .group_by(h.c.hall_id).having(func.sum(h.c.arrivals) > 0))
+
+
+def _tables():
+    from ..web import reports_api  # the layout of the exports, shared with the download endpoints
+    return reports_api
+
+
+SATISFACTION = Family(
+    "satisfaction", "", "满意度", "satisfaction", ("day", "month"),
+    head_office=lambda rt, p: _tables().head_office_table(satisfaction.head_office_report(rt, p)),
+    hall=lambda rt, hall_id, p: _tables().hall_table(satisfaction.hall_report(rt, hall_id, p, "staff")),
+    halls_with_data=_halls_with_surveys)
+SERVICE_LEVELS = Family(
+    "service_levels", "kpi_", "服务指标", "service-levels", ("day", "week", "month"),
+    head_office=lambda rt, p: _tables().kpi_head_office_table(service_levels.head_office_report(rt, p)),
+    hall=lambda rt, hall_id, p: _tables().kpi_hall_table(service_levels.hall_report(rt, hall_id, p, "counter")),
+    halls_with_data=_halls_with_tickets)
+FAMILIES = (SATISFACTION, SERVICE_LEVELS)
+KINDS = tuple(k for f in FAMILIES for k in f.kinds())
+
+
+def family_of(kind: str) -> Family:
+    return next(f for f in FAMILIES if kind in f.kinds())
+
+
+def _when(period: satisfaction.Period) -> str:
+    if period.kind == "month":
+        return period.first.strftime("%Y-%m")
+    if period.kind == "week":
+        year, week, _ = period.first.isocalendar()
+        return f"{year}-W{week:02d}"
+    return period.first.isoformat()
+
+
+def file_name(family: Family, period: satisfaction.Period, hall: Hall | None = None) -> str:
+    """e.g. ``满意度月报-2026-11.xlsx``, ``H1-人民路营业厅-服务指标周报-2026-W48.xlsx``."""
+    prefix = "" if hall is None else _UNSAFE.sub("_", f"{hall.code}-{hall.name_zh}") + "-"
+    return f"{prefix}{family.name_zh}{PERIOD_NAMES[period.kind]}-{_when(period)}.{FORMAT}"
+
+
+def ascii_name(row: dict) -> str:
+    """The ASCII fallback name of a file, for clients that cannot read RFC 5987 names."""
+    family = family_of(row["kind"])
+    when = _when(satisfaction.period_of(row["period_kind"], date.fromisoformat(row["period_first"])))
+    hall = f"hall-{_UNSAFE.sub('_', row['hall_code'] or str(row['hall_id']))}-" if row["hall_id"] else ""
+    ascii_hall = hall.encode("ascii", "replace").decode().replace("?", "_")
+    return f"{ascii_hall}{family.name_en}-{row['period_kind']}-{when}.{FORMAT}"
+
+
+def _files_for(rt: Runtime, family: Family, period: satisfaction.Period) -> list[dict]:
+    """The head-office file and each hall's file of ``period``, laid out and rendered."""
+    reports_api = _tables()
+    files = [{"kind": f"{family.prefix}head_office_{period.kind}", "hall_id": None,
+              "file_name": file_name(family, period),
+              "content": reports_api.table_bytes(FORMAT, family.head_office(rt, period))}]
+    for hall in family.halls_with_data(rt, period):
+        files.append({"kind": f"{family.prefix}hall_{period.kind}", "hall_id": hall.id,
+                      "file_name": file_name(family, period, hall),
+                      "content": reports_api.table_bytes(FORMAT, family.hall(rt, hall.id, period))})
     return files
 
 
-def make_reports(rt: Runtime, day: date) -> dict:
-    """The daily reports of ``day`` and, when ``day`` ends its month, that month's reports; a file
-    already made for the same kind, hall and period is replaced. Returns the counts per kind."""
-    periods = [satisfaction.period_of("day", day)]
-    if (day + timedelta(days=1)).day == 1:
-        periods.append(satisfaction.period_of("month", day))
-    files = [(p, f) for p in periods for f in _files_for(rt, p)]
+def periods_ending(family: Family, day: date) -> list[satisfaction.Period]:
+    """The family's periods that ``day`` completes: always its day; its week on a Sunday; its month
+    on the month's last day."""
+    out = [satisfaction.period_of("day", day)]
+    if "week" in family.periods and day.weekday() == 6:
+        out.append(satisfaction.period_of("week", day))
+    if "month" in family.periods and (day + timedelta(days=1)).day == 1:
+        out.append(satisfaction.period_of("month", day))
+    return out
+
+
+def make_reports(rt: Runtime, day: date, family: Family = SATISFACTION) -> dict:
+    """The reports of ``day`` (and of the week or month it ends) of one family; a file already made
+    for the same kind, hall and period is replaced. Returns the counts per kind."""
+    files = [(p, f) for p in periods_ending(family, day) for f in _files_for(rt, family, p)]
     made = rt.now()
     with rt.uow() as tx:
         s = tx.session
@@ -101,7 +164,7 @@ def make_reports(rt: Runtime, day: date) -> dict:
                              file_name=f["file_name"], content=f["content"], size=len(f["content"]),
                              made_at=made))
         tx.commit()
-    counts = {kind: sum(1 for _, f in files if f["kind"] == kind) for kind in KINDS}
+    counts = {kind: sum(1 for _, f in files if f["kind"] == kind) for kind in family.kinds()}
     return {"day": day.isoformat(), **counts}
 
 

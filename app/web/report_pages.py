@@ -259,10 +259,14 @@ def _staff_label(x: dict) -> str:
 
 # --------------------------------------------------------------------------- stored report files
 
-KIND_LABELS = {
-    "head_office_day": ("省公司日报", "Head office, daily"), "head_office_month": ("省公司月报", "Head office, monthly"),
-    "hall_day": ("营业厅日报", "Hall, daily"), "hall_month": ("营业厅月报", "Hall, monthly"),
-}
+def kind_label(kind: str, en: bool) -> str:
+    """e.g. 满意度·省公司日报 / Satisfaction, head office, daily."""
+    family = report_files.family_of(kind)
+    who, period = kind[len(family.prefix):].rsplit("_", 1)
+    if en:
+        return f"{family.name_en.replace('-', ' ').capitalize()}, {'head office' if who == 'head_office' else 'hall'}, " \
+               f"{ {'day': 'daily', 'week': 'weekly', 'month': 'monthly'}[period]}"
+    return f"{family.name_zh}·{'省公司' if who == 'head_office' else '营业厅'}{report_files.PERIOD_NAMES[period]}"
 
 
 @bp.get("/report-files")
@@ -281,6 +285,6 @@ def report_files_page():
     files = [{**f, "made_local": datetime.fromisoformat(f["made_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M")}
              for f in report_files.list_reports(rt, scope, kind)]
     en = current_language() == "en"
-    kinds = [k for k in report_files.KINDS if scope is None or k.startswith("hall_")]
+    kinds = [k for k in report_files.KINDS if scope is None or "head_office" not in k]
     return render_template("report_files.html", who=who, refused=None, files=files, kind=kind, kinds=kinds,
-                           kind_labels={k: v[1] if en else v[0] for k, v in KIND_LABELS.items()}, lang=current_language())
+                           kind_labels={k: kind_label(k, en) for k in report_files.KINDS}, lang=current_language())

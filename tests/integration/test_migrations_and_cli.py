@@ -44,3 +44,14 @@ def test_db_upgrade_and_demo_commands_set_up_a_working_hall(tmp_path, monkeypatc
     assert ticket.status_code == 201 and ticket.json["label"] == "A001"
     signed_in = client.post("/api/v1/auth/tokens", json={"username": "eq01", "password": "demo1234"})
     assert signed_in.status_code == 201
+
+    # the demo's history is in the reports: the service-level roll-ups, and a backfill of them by hand
+    hq = client.post("/api/v1/auth/tokens", json={"username": "headoffice", "password": "demo1234"}).json["token"]
+    overview = client.get("/api/v1/service-levels/halls?period=week",
+                          headers={"Authorization": f"Bearer {hq}"}).json
+    rebuilt = runner.invoke(args=["service-levels-rebuild", "--from", "2026-01-01", "--to", "2026-12-31"])
+    assert rebuilt.exit_code == 0 and "Done" in rebuilt.output, rebuilt.output
+    again = client.get("/api/v1/service-levels/halls?period=week", headers={"Authorization": f"Bearer {hq}"}).json
+    assert again["totals"]["arrivals"] == overview["totals"]["arrivals"] + 1  # the ticket taken above
+    backwards = runner.invoke(args=["service-levels-rebuild", "--from", "2026-02-01", "--to", "2026-01-01"])
+    assert backwards.exit_code != 0 and "--to" in backwards.output

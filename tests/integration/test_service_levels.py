@@ -230,3 +230,28 @@ def test_bad_report_arguments_are_422_naming_the_field_and_other_halls_are_403(k
         assert resp.status_code == 422 and resp.get_json()["error"]["field"] == field, query
     assert kclient.get(f"/api/v1/halls/{morning.two.id}/service-levels", headers=m1).status_code == 403
     assert kclient.get("/api/v1/service-levels/halls", headers=m1).status_code == 403
+
+
+def test_stored_service_level_reports_are_daily_weekly_on_sundays_and_monthly_at_the_months_end(krt, morning):
+    from app.services import report_files
+    from app.storage.orm import ReportFile
+
+    family = report_files.SERVICE_LEVELS
+    assert report_files.make_reports(krt, MONDAY, family) == {
+        "day": "2026-11-23", "kpi_head_office_day": 1, "kpi_head_office_week": 0, "kpi_head_office_month": 0,
+        "kpi_hall_day": 2, "kpi_hall_week": 0, "kpi_hall_month": 0}
+    sunday = report_files.make_reports(krt, date(2026, 11, 29), family)
+    assert (sunday["kpi_head_office_week"], sunday["kpi_hall_week"]) == (1, 2)  # the week holds Monday's tickets
+    month_end = report_files.make_reports(krt, date(2026, 11, 30), family)
+    assert (month_end["kpi_head_office_month"], month_end["kpi_hall_week"]) == (1, 0)
+    listed = {f["file_name"]: f for f in report_files.list_reports(krt, None, "kpi_hall_week")}
+    assert set(listed) == {"H1-营业厅1-服务指标周报-2026-W48.xlsx", "H2-营业厅2-服务指标周报-2026-W48.xlsx"}
+    stored = report_files.report_file(krt, listed["H1-营业厅1-服务指标周报-2026-W48.xlsx"]["id"])
+    assert stored["ascii_name"] == "hall-H1-service-levels-week-2026-W48.xlsx"
+    sheet = load_workbook(io.BytesIO(stored["content"])).active
+    assert "服务指标" in sheet["A1"].value and "第48周" in sheet["A1"].value
+    with krt.reader() as tx:  # a rerun replaces, never adds
+        before = tx.session.query(ReportFile).count()
+    report_files.make_reports(krt, date(2026, 11, 29), family)
+    with krt.reader() as tx:
+        assert tx.session.query(ReportFile).count() == before
