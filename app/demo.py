@@ -249,4 +249,4 @@ def seed_report_files(rt: Runtime) -> list[str]:
             for family in report_files.FAMILIES
             for day in sorted({today.replace(day=1) - timedelta(days=1), last_sunday, today - timedelta(days=1)})]
     n = sum(v for m in made for k, v in m.items() if k != "day")
-    return [f"  {n} stored satisfaction reports (Excel): {BASE}/manager/report-files"]
+    return [f"  {n} stored reports, satisfaction and service levels (Excel): {BASE}/manager/report-files"]

@@ -23,7 +23,9 @@ from .domain.model import Action, TicketState
 from .domain.staffing import open_slots
 from .domain.survey import SurveySettings
 from .services import planning, satisfaction, service_levels
-from .storage.orm import Counter, Hall, ServiceType, Staff, Survey, Ticket, TicketEvent, counter_services
+from .storage.orm import (
+    Counter, CounterSession, Hall, ServiceType, Staff, Survey, Ticket, TicketEvent, counter_services,
+)
 
 SLOT_MINUTES = 15
 MOBILE_SHARE = 0.65      # customers who leave a mobile number (and so get a survey)
@@ -103,6 +105,7 @@ def seed_served_history(rt: Runtime, hall_id: int, first: date, survey_settings:
     # who works where: the i-th clerk at the i-th counter
     clerk_at = {c: staff[i % len(staff)] for i, c in enumerate(counters)} if staff else {}
     tickets, events, surveys = [], [], []
+    shifts: dict[tuple[date, int], list] = {}  # (day, counter) -> [first call, last close]: its session
     numbers: dict[tuple[str, date], int] = {}
     ticket_id = _next_id(rt, Ticket)
     day = first
@@ -121,13 +124,22 @@ def seed_served_history(rt: Runtime, hall_id: int, first: date, survey_settings:
                     made = _served(rng, ticket_id, hall_id, service, day, n, issued, rate,
                                    [c for c in counters if service.id in served_by.get(c, ())], clerk_at)
                     tickets.append(made["ticket"])
+                    done = made["ticket"]
+                    if done.get("counter_id"):
+                        shift = shifts.setdefault((day, done["counter_id"]), [done["called_at"], done["closed_at"]])
+                        shift[0], shift[1] = min(shift[0], done["called_at"]), max(shift[1], done["closed_at"])
                     events += made["events"]
                     if made["ticket"]["state"] == TicketState.FINISHED.value and rng.random() < MOBILE_SHARE:
                         surveys.append(_survey(rng, made, settings, good_grades, bad_grades))
         day += timedelta(days=1)
     with rt.uow() as tx:
         s = tx.session
-        for model, rows in ((Ticket, tickets), (TicketEvent, events), (Survey, surveys)):
+        # each counter opened a quarter of an hour before its first customer and closed after its last
+        sessions = [{"hall_id": hall_id, "counter_id": counter, "staff_id": clerk_at[counter].id if counter in clerk_at
+                     else None, "opened_at": first_call - timedelta(minutes=15),
+                     "closed_at": last_close + timedelta(minutes=15)}
+                    for (_, counter), (first_call, last_close) in sorted(shifts.items())]
+        for model, rows in ((Ticket, tickets), (TicketEvent, events), (Survey, surveys), (CounterSession, sessions)):
             for lo in range(0, len(rows), 5000):  # every row has every column: one executemany each
                 s.execute(model.__table__.insert(), rows[lo:lo + 5000])
         tx.commit()

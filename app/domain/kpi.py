@@ -174,7 +174,7 @@ class Counts:
 
     @classmethod
     def from_row(cls, row: Mapping) -> "Counts":
-        c = cls(**{name: (row.get(name) or 0) for name in COUNT_FIELDS})
+        c = cls(**{name: int(row.get(name) or 0) for name in COUNT_FIELDS})  # PostgreSQL sums are Decimal
         c.wait_bins = [int(row.get(f"w{i}") or 0) for i in range(len(WAIT_BINS))]
         c.handle_bins = [int(row.get(f"h{i}") or 0) for i in range(len(HANDLE_BINS))]
         return c

@@ -22,7 +22,9 @@ from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, esti
 from ..domain.hours import OpeningHours, business_day, local_time, parse_zone
 from ..domain.screens import screen_settings
 from ..domain.model import AT_COUNTER_STATES, Action, ServiceTargets, TicketState, Tier, WaitingTicket, next_state, ticket_label
-from ..storage.orm import Counter, Hall, ServiceType, Ticket, TicketEvent, TicketSequence, counter_services
+from ..storage.orm import (
+    Counter, CounterSession, Hall, ServiceType, Ticket, TicketEvent, TicketSequence, counter_services,
+)
 from .config import hall_services
 from .footfall import live_load
 
@@ -312,7 +314,7 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
     """Open a counter for calling, with the staff member at it and optionally the services it serves today."""
     with rt.uow() as tx:
         s = tx.session
-        counter = _counter(s, counter_id)
+        counter = _counter(s, counter_id, lock=True)  # one session at a time, even for two clicks at once
         if staff_id is not None:
             elsewhere = s.execute(
                 select(Counter.number).where(Counter.staff_id == staff_id, Counter.is_open.is_(True),
@@ -322,9 +324,12 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
                 raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id")
         if service_ids is not None:
             counter.services = hall_services(s, counter.hall_id, service_ids)
+        now = rt.now()
+        _end_session(s, counter.id, now)  # reopened with another staff member: a new session
+        s.add(CounterSession(hall_id=counter.hall_id, counter_id=counter.id, staff_id=staff_id, opened_at=now))
         counter.is_open = True
         counter.staff_id = staff_id
-        counter.opened_at = rt.now()
+        counter.opened_at = now
         tx.record(ev.CounterOpened(counter.hall_id, counter.id, staff_id))
         return _commit_counter_change(tx, counter, view=True)
 
@@ -335,11 +340,18 @@ def close_counter(rt: Runtime, counter_id: int) -> dict:
         s = tx.session
         counter = _counter(s, counter_id, lock=True)  # waits for a call in progress at this counter
         _refuse_if_busy(s, counter)
+        _end_session(s, counter.id, rt.now())
         counter.is_open = False
         counter.staff_id = None
         counter.opened_at = None
         tx.record(ev.CounterClosed(counter.hall_id, counter.id))
         return _commit_counter_change(tx, counter, view=True)
+
+
+def _end_session(s, counter_id: int, now: datetime) -> None:
+    """Close the counter's open session (its open time ends now)."""
+    s.execute(update(CounterSession).where(CounterSession.counter_id == counter_id, CounterSession.closed_at.is_(None))
+              .values(closed_at=now).execution_options(synchronize_session=False))
 
 
 def _commit_counter_change(tx, counter: Counter, view: bool = False):

@@ -15,10 +15,10 @@ month is one row per hall and day.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
 from ..bootstrap import Runtime
 from ..domain import kpi
@@ -26,7 +26,8 @@ from ..domain.errors import Invalid, NotFound
 from ..domain.hours import local_time, parse_zone
 from ..domain.satisfaction import Period
 from ..storage.orm import (
-    City, Counter, Hall, Region, ServiceType, Staff, Ticket, TicketEvent, kpi_days, kpi_hall_days,
+    City, Counter, CounterSession, FootfallHour, Hall, Region, ServiceType, Staff, Ticket, TicketEvent, kpi_days,
+    kpi_hall_days,
 )
 
 DAY_CHUNK = 7  # days read per pass when rebuilding a long range
@@ -230,6 +231,9 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
         norm = {x.id: x.handle_time_s for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id))
                 .scalars()}
         staff_norm = _staff_norms(s, hall_id, period, norm) if by == "staff" else {}
+        zone = parse_zone(hall.timezone)
+        open_s = counter_open_seconds(s, hall_id, period, zone, rt.now())
+        door_in = _door_in(s, hall_id, period, zone)
     lines = [{**names.get(k, _unnamed(by, k)), **_line(c)} for k, c in grouped.items()]
     if by in ("counter", "staff", "service"):
         have = {x["key"] for x in lines}
@@ -244,8 +248,18 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
             x["handle_norm_s"] = norm.get(x["key"])
         if by == "staff":
             x["handle_norm_s"] = staff_norm.get(x["key"])
+        if by == "counter":
+            handle = grouped[x["key"]].handle_sum_s if x["key"] in grouped else 0
+            x["open_s"] = open_s.get(x["key"], 0)
+            x["utilisation"] = handle / x["open_s"] if x["open_s"] else None
     total = kpi.combine(grouped.values())
-    return {"period": period.to_dict(), "hall": about, "by": by, "totals": _line(total, busy),
+    totals = _line(total, busy)
+    all_open = sum(open_s.values())
+    totals.update({"open_s": all_open, "utilisation": total.handle_sum_s / all_open if all_open else None,
+                   "door_in": door_in, "conversion": total.arrivals / door_in if door_in else None,
+                   "wait_histogram": [{"from_s": lo, "to_s": hi, "count": n} for lo, hi, n in zip(
+                       kpi.WAIT_BINS, kpi.WAIT_BINS[1:] + (None,), total.wait_bins)]})
+    return {"period": period.to_dict(), "hall": about, "by": by, "totals": totals,
             "previous": {"period": before.to_dict(), **_brief(_line(kpi.combine(earlier.values()), busy_before))},
             "city": city, "lines": lines}
 
@@ -282,6 +296,34 @@ def _busy(s, hall_ids: list[int], period: Period) -> tuple[int, int]:
     row = s.execute(select(func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s))
                     .where(h.c.hall_id.in_(hall_ids), h.c.day >= period.first, h.c.day <= period.last)).one()
     return int(row[0] or 0), int(row[1] or 0)
+
+
+def _local_range(period: Period, zone) -> tuple[datetime, datetime]:
+    """The period's days in the hall's zone, as UTC instants [start, end)."""
+    start = datetime.combine(period.first, time(0), tzinfo=zone).astimezone(timezone.utc)
+    end = datetime.combine(period.last + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    return start, end
+
+
+def counter_open_seconds(s, hall_id: int, period: Period, zone, now: datetime) -> dict[int, float]:
+    """Each counter's open time within the period (sessions clipped to it; one still open counts to now)."""
+    start, end = _local_range(period, zone)
+    out: dict[int, float] = defaultdict(float)
+    for counter_id, opened, closed in s.execute(
+            select(CounterSession.counter_id, CounterSession.opened_at, CounterSession.closed_at)
+            .where(CounterSession.hall_id == hall_id, CounterSession.opened_at < end,
+                   or_(CounterSession.closed_at.is_(None), CounterSession.closed_at > start))):
+        span = (min(closed or now, end) - max(opened, start)).total_seconds()
+        if span > 0:
+            out[counter_id] += span
+    return dict(out)
+
+
+def _door_in(s, hall_id: int, period: Period, zone) -> int:
+    """People the hall's door counters saw come in during the period (0: no door counters)."""
+    start, end = _local_range(period, zone)
+    return int(s.execute(select(func.coalesce(func.sum(FootfallHour.in_count), 0)).where(
+        FootfallHour.hall_id == hall_id, FootfallHour.hour >= start, FootfallHour.hour < end)).scalar_one())
 
 
 def _staff_norms(s, hall_id: int, period: Period, norm: dict[int, int | None]) -> dict[int, float]:

@@ -218,6 +218,21 @@ class Ticket(Base):
     issued_by_device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
 
 
+class CounterSession(Base):
+    """A counter open for calling, from opening to closing (``closed_at`` NULL while open): the open
+    time that counter utilisation is measured against."""
+
+    __tablename__ = "counter_sessions"
+    __table_args__ = (Index("ix_counter_sessions_hall_opened", "hall_id", "opened_at"),
+                      Index("ix_counter_sessions_counter_closed", "counter_id", "closed_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class TicketEvent(Base):
     """The full state history of a ticket; ``duration_s`` is the handle time on finish/transfer."""
 

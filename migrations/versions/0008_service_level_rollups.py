@@ -1,5 +1,6 @@
 """service-level roll-ups: ticket outcomes, waits and handle times per hall and business day (and per
-hour, service, counter, staff member and tier), with wait and handle-time histograms
+hour, service, counter, staff member and tier), with wait and handle-time histograms; counter
+sessions (open to close) for counter utilisation
 
 Revision ID: 0008
 Revises: 0007
@@ -26,6 +27,18 @@ def _counts() -> list[sa.Column]:
 
 
 def upgrade() -> None:
+    op.create_table(
+        'counter_sessions',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('hall_id', sa.Integer(), sa.ForeignKey('halls.id'), nullable=False),
+        sa.Column('counter_id', sa.Integer(), sa.ForeignKey('counters.id'), nullable=False),
+        sa.Column('staff_id', sa.Integer(), sa.ForeignKey('staff.id'), nullable=True),
+        sa.Column('opened_at', sa.DateTime(), nullable=False),
+        sa.Column('closed_at', sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_counter_sessions_hall_opened', 'counter_sessions', ['hall_id', 'opened_at'])
+    op.create_index('ix_counter_sessions_counter_closed', 'counter_sessions', ['counter_id', 'closed_at'])
     op.create_table(
         'kpi_days',
         sa.Column('hall_id', sa.Integer(), sa.ForeignKey('halls.id'), nullable=False),
@@ -54,3 +67,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('kpi_hall_days')
     op.drop_table('kpi_days')
+    op.drop_index('ix_counter_sessions_counter_closed', table_name='counter_sessions')
+    op.drop_index('ix_counter_sessions_hall_opened', table_name='counter_sessions')
+    op.drop_table('counter_sessions')

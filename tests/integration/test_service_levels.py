@@ -255,3 +255,18 @@ def test_stored_service_level_reports_are_daily_weekly_on_sundays_and_monthly_at
     report_files.make_reports(krt, date(2026, 11, 29), family)
     with krt.reader() as tx:
         assert tx.session.query(ReportFile).count() == before
+
+
+def test_counter_utilisation_is_serving_time_over_open_time(krt, morning, clock):
+    # counter 1 opened at 10:00 and is still open at 10:30 (the clock): 30 min open, 7 + 2 min served there
+    # (B1's 3 minutes at counter 3 are credited with the visit to counter 1, who served it last)
+    clock.now = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)
+    queue.close_counter(krt, morning.one.counters[3])  # counter 3: open 10:00-10:30
+    report = service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY), "counter")
+    lines = {x.get("number"): x for x in report["lines"]}
+    assert lines[1]["open_s"] == 1800 and lines[1]["utilisation"] == pytest.approx((420 + 300) / 1800)
+    assert lines[3]["open_s"] == 1800 and lines[3]["utilisation"] == 0
+    assert report["totals"]["utilisation"] == pytest.approx(720 / 3600)
+    assert report["totals"]["door_in"] == 0 and report["totals"]["conversion"] is None  # no door counts here
+    histogram = report["totals"]["wait_histogram"]
+    assert sum(b["count"] for b in histogram) == 3 and histogram[4] == {"from_s": 240, "to_s": 300, "count": 1}
