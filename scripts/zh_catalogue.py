@@ -177,6 +177,51 @@ ZH = {
     "All halls (CSV)": "全部营业厅（CSV）", "By waiting time (Excel)": "按等候时长（Excel）",
     "By staff member": "按营业员", "By counter": "按窗口", "By service": "按业务", "hall": "全厅",
     "This table (Excel)": "本表（Excel）", "This table (CSV)": "本表（CSV）", "By day (Excel)": "按日（Excel）",
+    # the service-level report pages
+    "Tickets": "取号数", "Service levels": "服务指标", "the tickets behind a figure": "指标背后的取号明细",
+    "Back to the report": "返回报表", "%(n)s tickets": "共 %(n)s 张号", "the latest %(n)s shown; download them all":
+    "仅显示最近 %(n)s 张，完整明细请下载", "Taken at": "取号时间", "Tier": "客户级别", "Wait (min)": "等候（分钟）",
+    "Handle time (min)": "办理（分钟）", "Transfers": "转移数", "served": "已办结", "no-show": "过号",
+    "left the queue": "弃号", "expired": "当日未办", "still open": "未结束", "Average wait": "平均等候",
+    "P90 wait (min)": "90分位等候（分钟）", "Called within target": "按时叫号率",
+    "Busy-hour wait (min)": "忙时平均等候（分钟）", "Average handle time (min)": "平均办理时长（分钟）",
+    "no-show %(a)s · left %(b)s": "过号 %(a)s · 弃号 %(b)s", "Counter utilisation": "窗口利用率",
+    "Tickets per visitor at the door": "进厅客户取号率", "%(n)s came in": "进厅 %(n)s 人", "Compared": "对比",
+    "City: %(c)s": "本市：%(c)s", "Customer tiers": "客户级别", "Hours of the day": "时段", "Weekdays": "星期",
+    "share called within target": "按时叫号率排名", "Click a line to see its tickets.": "点击一行查看取号明细。",
+    "Average wait by weekday and hour (minutes)": "各星期、各时段平均等候（分钟）",
+    "Where the week hurts: deeper red is a longer wait. Click a cell to see its tickets.":
+    "颜色越红等候越久。点击格子查看取号明细。", "No tickets in this period.": "本期没有取号。",
+    "How long customers waited": "客户等候时长分布",
+    "Customers per waiting time, in minutes from taking the number to the first call.":
+    "各等候时长（取号到首次叫号，分钟）的客户数。", "Average wait by day": "每日平均等候",
+    "The line is the day's average wait in minutes; the light bars are the tickets taken.":
+    "折线为每日平均等候（分钟）；浅色柱为当日取号数。", "How these figures are defined": "指标定义", "Wait": "等候时长",
+    "From taking the number to the first call; after a transfer, the time waiting again is added (the customer's whole wait). Time at a counter is not waiting. A ticket never called has no wait.":
+    "从取号到首次叫号；转移后再次排队的时间也计入（客户的全部等候）。在窗口办理的时间不算等候。从未叫号的号没有等候时长。",
+    "The share of waits no longer than the target wait of the service the ticket was taken for.":
+    "等候时长不超过所取业务目标等候时间的比例。", "P90 wait": "90分位等候",
+    "Nine customers in ten waited no longer than this. Read from one-minute bins (wider past 10 minutes), so it is right to within a bin.":
+    "九成客户的等候不超过此值。按1分钟分档统计（10分钟以上分档更宽），误差在一档以内。", "Busy-hour wait": "忙时等候",
+    "Each day's hour with the most tickets taken, and the average wait of the customers who came in it.":
+    "每天取号最多的一个小时内到厅客户的平均等候。", "Handle time": "办理时长",
+    "From the start of service to its finish, added up over the counters a transferred customer saw. A service cut off when the day ended counts no handle time.":
+    "从开始办理到办结；转移的客户在各窗口的办理时间相加。营业日结束时仍未办结的不计办理时长。",
+    "No-show and cancellation rates": "过号率和弃号率",
+    "Of the tickets closed in the period: called but never came; left the queue before being called.":
+    "本期已结束的号中：叫号后未到的比例；叫号前离开的比例。", "Counters and staff": "窗口与营业员",
+    "A visit counts for the counter and staff member who served it last (for a no-show, who called it). Utilisation is serving time over the time the counter was open. Staff handle times are compared with the hall's norm for the mix of services they served.":
+    "每位客户计入最后为其办理的窗口和营业员（过号计入叫号的窗口）。窗口利用率为办理时间占开窗时间的比例。营业员的办理时长与其所办业务组合的标准时长对比。",
+    "Days and hours": "日期与时段",
+    "A ticket counts on the business day and in the local hour it was taken, in the hall's own time zone, even if served after midnight. Figures lag the queue by up to 15 minutes; tickets still open are counted as tickets, not in the waits.":
+    "每张号按取号时所在营业日和当地时段（营业厅所在时区）统计，即使跨过午夜才办结。数据比实时队列最多晚15分钟；未结束的号计入取号数，不计入等候。",
+    "Served": "办结数", "Average wait (min)": "平均等候（分钟）", "No-show rate": "过号率", "Cancellation rate": "弃号率",
+    "Utilisation": "利用率", "Norm handle time (min)": "标准办理时长（分钟）",
+    "{n} tickets, average wait {m} min": "{n} 张号，平均等候 {m} 分钟", "Ordinary": "普通客户", "not called": "未叫号",
+    "{d} {h}:00 · average wait {m} min · {n} tickets a day": "{d} {h}点 · 平均等候 {m} 分钟 · 日均 {n} 张号",
+    "By customer tier": "按客户级别", "By hour": "按时段", "By weekday": "按星期", " min": " 分钟",
+    "Every ticket (Excel)": "全部取号明细（Excel）", "Choose a hall first.": "请先选择营业厅。",
+    "These tickets (Excel)": "这些号（Excel）", "These tickets (CSV)": "这些号（CSV）",
 }
 
 

@@ -168,3 +168,125 @@ def trend(points: list[Bar], empty: str = "", width: int = 720, height: int = 22
     parts += dots
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def minutes(seconds: float | None, digits: int = 1) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.{digits}f}"
+
+
+def histogram(bins: list[tuple[str, int]], empty: str = "", width: int = 620, height: int = 200) -> Markup:
+    """Counts per bin (``label``: the bin's lower edge), as adjacent bars: the shape of the waits."""
+    left, right, top, bottom = 40, 8, 14, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    most = max([n for _, n in bins] + [1])
+    step = max(1, 10 ** len(str(most)) // 10)
+    top_value = -(-most // step) * step
+    parts = [f'<svg class="chart-svg histogram" viewBox="0 0 {width} {height}" role="img" data-bins="{len(bins)}">']
+    for k in range(5):
+        v = top_value * k / 4
+        y = top + plot_h * (1 - k / 4)
+        parts.append(_tag("line", class_="axis" if k == 0 else "grid", x1=left, x2=width - right,
+                          y1=f"{y:.1f}", y2=f"{y:.1f}"))
+        parts.append(_tag("text", f"{v:.0f}", class_="tick", x=left - 4, y=f"{y + 4:.1f}", text_anchor="end"))
+    if not any(n for _, n in bins):
+        parts.append(_tag("text", escape(empty), class_="empty", x=left + plot_w / 2, y=top + plot_h / 2,
+                          text_anchor="middle"))
+    slot = plot_w / max(len(bins), 1)
+    every = max(1, round(len(bins) / 9))
+    for i, (label, n) in enumerate(bins):
+        h = plot_h * n / top_value if top_value else 0
+        x = left + slot * i
+        parts.append(_tag("rect", _tag("title", escape(f"{label}: {n}")), class_="bar", x=f"{x + 1:.1f}",
+                          y=f"{top + plot_h - h:.1f}", width=f"{max(slot - 2, 1):.1f}", height=f"{h:.1f}",
+                          data_label=label, data_count=n))
+        if i % every == 0:
+            parts.append(_tag("text", escape(label), class_="tick", x=f"{x:.1f}", y=height - bottom + 16,
+                              text_anchor="middle"))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def heatmap(rows: list[str], columns: list[str], cells: dict[tuple[int, int], tuple[float | None, str, str | None]],
+            empty: str = "", width: int = 1100) -> Markup:
+    """A grid of ``rows`` x ``columns`` (weekdays x hours): each cell (value, text, link); the colour
+    runs from pale (short) to deep red (long), scaled to the largest value shown."""
+    left, top, cell_h = 52, 22, 30
+    cell_w = (width - left - 8) / max(len(columns), 1)
+    height = top + cell_h * len(rows) + 6
+    values = [v for v, _, _ in cells.values() if v is not None]
+    most = max(values) if values else 1
+    parts = [f'<svg class="chart-svg heatmap" viewBox="0 0 {width} {height}" role="img" data-cells="{len(cells)}">']
+    for j, name in enumerate(columns):
+        parts.append(_tag("text", escape(name), class_="tick", x=f"{left + cell_w * (j + 0.5):.1f}", y=top - 6,
+                          text_anchor="middle"))
+    for i, name in enumerate(rows):
+        y = top + i * cell_h
+        parts.append(_tag("text", escape(name), class_="label", x=left - 6, y=y + cell_h * 0.65, text_anchor="end"))
+        for j in range(len(columns)):
+            found = cells.get((i, j))
+            x = left + j * cell_w
+            if found is None or found[0] is None:
+                parts.append(_tag("rect", class_="cell none", x=f"{x:.1f}", y=y, width=f"{cell_w - 2:.1f}",
+                                  height=cell_h - 2))
+                continue
+            value, text, href = found
+            share = value / most if most else 0
+            colour = f"hsl({int(45 - 45 * share)}, {int(60 + 30 * share)}%, {int(92 - 50 * share)}%)"
+            mark = (_tag("title", escape(text))
+                    + _tag("rect", class_="cell", x=f"{x:.1f}", y=y, width=f"{cell_w - 2:.1f}", height=cell_h - 2,
+                           fill=colour)
+                    + _tag("text", f"{value / 60:.0f}", class_="cell-value" + (" dark" if share > 0.6 else ""),
+                           x=f"{x + cell_w / 2 - 1:.1f}", y=y + cell_h * 0.65, text_anchor="middle"))
+            group = _tag("g", mark, class_="mark", data_row=i, data_column=j, data_value=f"{value:.1f}")
+            parts.append(_tag("a", group, href=href) if href else group)
+    if not cells:
+        parts.append(_tag("text", escape(empty), class_="empty", x=width / 2, y=top + 20, text_anchor="middle"))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def value_trend(points: list[tuple[str, float | None, int]], unit: str = "", empty: str = "",
+                width: int = 720, height: int = 220) -> Markup:
+    """A value per day (``(day, value, count)``) as a line from 0 up, over light bars of the count:
+    e.g. the average wait in minutes and the tickets taken."""
+    left, right, top, bottom = 44, 10, 14, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for _, v, _ in points if v is not None]
+    most = max(values) if values else 1
+    nice = next(s for s in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 1200, 10 ** 9) if s * 4 >= most)
+    top_value = nice * 4
+    counts = max([n for _, _, n in points] + [1])
+    parts = [f'<svg class="chart-svg trend" viewBox="0 0 {width} {height}" role="img" data-points="{len(points)}">']
+    for k in range(5):
+        y = top + plot_h * (1 - k / 4)
+        parts.append(_tag("line", class_="axis" if k == 0 else "grid", x1=left, x2=width - right,
+                          y1=f"{y:.1f}", y2=f"{y:.1f}"))
+        parts.append(_tag("text", f"{nice * k:g}{unit}", class_="tick", x=left - 4, y=f"{y + 4:.1f}",
+                          text_anchor="end"))
+    if not values:
+        parts.append(_tag("text", escape(empty), class_="empty", x=left + plot_w / 2, y=top + plot_h / 2,
+                          text_anchor="middle"))
+    step = plot_w / max(len(points), 1)
+    every = max(1, round(len(points) / 10))
+    path, dots, pen_down = [], [], False
+    for i, (day, value, n) in enumerate(points):
+        cx = left + step * (i + 0.5)
+        h = plot_h * 0.35 * n / counts
+        parts.append(_tag("rect", _tag("title", escape(f"{day}: {n}")), class_="volume", x=f"{cx - step * 0.35:.1f}",
+                          y=f"{top + plot_h - h:.1f}", width=f"{step * 0.7:.1f}", height=f"{h:.1f}"))
+        if i % every == 0:
+            parts.append(_tag("text", escape(day[5:]), class_="tick", x=f"{cx:.1f}", y=height - 10,
+                              text_anchor="middle"))
+        if value is None:
+            pen_down = False
+            continue
+        y = top + plot_h * (1 - min(value / top_value, 1))
+        path.append(f"{'L' if pen_down else 'M'}{cx:.1f},{y:.1f}")
+        pen_down = True
+        dots.append(_tag("circle", _tag("title", escape(f"{day}: {value:.1f}{unit}")), class_="dot", cx=f"{cx:.1f}",
+                         cy=f"{y:.1f}", r=3, data_day=day, data_value=f"{value:.3f}"))
+    if path:
+        parts.append(_tag("path", class_="line", d=" ".join(path)))
+    parts += dots
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -24,9 +24,9 @@ from ..domain.errors import DomainError
 from ..domain.hours import parse_zone
 from ..domain.model import Role
 from ..i18n import current_language
-from ..services import config, report_files, satisfaction
-from . import access
-from .charts import Bar, band_bars, pct, rate_bars, trend
+from ..services import config, report_files, satisfaction, service_levels
+from . import access, charts
+from .charts import Bar, band_bars, minutes, pct, rate_bars, trend
 
 bp = Blueprint("report_pages", __name__, url_prefix="/manager")
 
@@ -95,68 +95,99 @@ class Page:
         self.__dict__.update(kw)
 
 
-def _refuse(who, message: str, status: int):
-    return render_template("satisfaction.html", who=who, refused=message, page=None), status
+class Refused(Exception):
+    """A report page that cannot be shown: the message and the status."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.message, self.status = message, status
 
 
-@bp.get("/satisfaction")
-def satisfaction_page():
+def _open_report(view: str, head_office_report, extra_args: tuple[str, ...] = ()):
+    """What every report page starts with: who is signed in and may see which place, the period, the
+    links that keep the place while changing the period, and the crumbs from the company down.
+    Raises ``Refused``; returns a context (a dict) for the page's own part."""
     who = access.session_staff()
-    if who is None:
-        return redirect(url_for("pages.login", next=request.full_path))
     if who.role not in READERS:
-        return _refuse(who, _("This page is for hall managers, head office and administrators."), 403)
+        raise Refused(_("This page is for hall managers, head office and administrators."), 403)
     rt = current_app.extensions["hallq"]
     en = current_language() == "en"
-    region, city, hall_id, staff_id = _int("region"), _int("city"), _int("hall"), _int("staff")
+    region, city, hall_id = _int("region"), _int("city"), _int("hall")
     every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
     if not every_hall:
         if (region or city) or (hall_id is not None and hall_id != who.hall_id):
-            return _refuse(who, _("You may see only your own hall's reports."), 403)
+            raise Refused(_("You may see only your own hall's reports."), 403)
         hall_id = who.hall_id
-    kind = request.args.get("period") or "month"
     try:
         zone = config.get_hall(rt, hall_id)["timezone"] if hall_id else satisfaction.HEAD_OFFICE_ZONE
-        period = satisfaction.parse_period(kind, request.args.get("date"), rt.now(), zone)
+        period = satisfaction.parse_period(request.args.get("period") or "month", request.args.get("date"),
+                                           rt.now(), zone)
     except DomainError as exc:
-        return _refuse(who, exc.message, 404 if exc.status == 404 else 400)
+        raise Refused(exc.message, 404 if exc.status == 404 else 400) from None
     query = {"period": period.kind, "date": period.first.isoformat()}
 
-    def link(**place) -> str:
-        return url_for("report_pages.satisfaction_page", **query, **{k: v for k, v in place.items() if v is not None})
+    def link(endpoint: str = view, **place) -> str:
+        return url_for(endpoint, **query, **{k: v for k, v in place.items() if v is not None})
 
-    crumbs, path = [], []
+    crumbs, path, company = [], [], None
     if every_hall:
-        company = satisfaction.head_office_report(rt, period)
+        company = head_office_report(rt, period)
         path = find_place(company, region, city, hall_id)
         if path is None:
-            return _refuse(who, _("There is no such place in this report."), 404)
+            raise Refused(_("There is no such place in this report."), 404)
         crumbs.append({"label": _("All halls"), "href": link()})
         for level, node in path:
             crumbs.append({"label": _name(node, en), "href": link(**{level: node["id"]})})
     today = satisfaction.parse_period("day", None, rt.now(), zone).first
-    try:
-        if hall_id is None:
-            page = _above_hall(rt, company, path, period, en, link, today)
-        else:
-            page = _hall(rt, hall_id, staff_id, period, en, link, crumbs, today)
-    except DomainError as exc:
-        return _refuse(who, exc.message, exc.status if exc.status in (400, 404, 422) else 400)
     before = satisfaction.period_of(period.kind, period.first - timedelta(days=1))
     after = satisfaction.period_of(period.kind, period.last + timedelta(days=1))
-    here = {k: request.args[k] for k in ("region", "city", "hall", "staff", "by") if request.args.get(k)}
-    page.crumbs = crumbs if len(crumbs) > 1 or not every_hall else []
-    page.period = period.to_dict()
-    page.period_links = {
-        "kinds": [(k, label, url_for("report_pages.satisfaction_page", period=k, date=period.first.isoformat(), **here))
-                  for k, label in (("day", _("Day")), ("week", _("Week")), ("month", _("Month")))],
-        "before": url_for("report_pages.satisfaction_page", period=period.kind, date=before.first.isoformat(), **here),
-        "after": (url_for("report_pages.satisfaction_page", period=period.kind, date=after.first.isoformat(), **here)
-                  if after.first <= today else None),
+    here = {k: request.args[k] for k in ("region", "city", "hall", "staff", "by") + extra_args if request.args.get(k)}
+    anchor = today if period.first <= today <= period.last else period.first  # month -> day: today, if in it
+    frame = {
+        "period": period.to_dict(), "here": here,
+        "period_links": {
+            "kinds": [(k, label, url_for(view, period=k, date=anchor.isoformat(), **here))
+                      for k, label in (("day", _("Day")), ("week", _("Week")), ("month", _("Month")))],
+            "before": url_for(view, period=period.kind, date=before.first.isoformat(), **here),
+            "after": url_for(view, period=period.kind, date=after.first.isoformat(), **here)
+            if after.first <= today else None,
+        },
     }
-    page.here = here
-    return render_template("satisfaction.html", who=who, refused=None, page=page, en=en, pct=pct,
-                           lang=current_language())
+    return {"who": who, "rt": rt, "en": en, "hall_id": hall_id, "every_hall": every_hall, "period": period,
+            "today": today, "link": link, "crumbs": crumbs, "path": path, "company": company, "frame": frame}
+
+
+def _show(template: str, ctx: dict, page: "Page"):
+    page.crumbs = ctx["crumbs"] if len(ctx["crumbs"]) > 1 or not ctx["every_hall"] else []
+    page.__dict__.update(ctx["frame"])
+    return render_template(template, who=ctx["who"], refused=None, page=page, en=ctx["en"], pct=pct,
+                           minutes=minutes, lang=current_language())
+
+
+def _report_page(template: str, view: str, head_office_report, build, extra_args: tuple[str, ...] = ()):
+    """A report page: sign-in first, then the frame, then ``build(ctx)``; a refusal as a page."""
+    who = access.session_staff()
+    if who is None:
+        return redirect(url_for("pages.login", next=request.full_path))
+    try:
+        ctx = _open_report(view, head_office_report, extra_args)
+        return _show(template, ctx, build(ctx))
+    except Refused as no:
+        return render_template(template, who=who, refused=no.message, page=None), no.status
+    except DomainError as exc:
+        return render_template(template, who=who, refused=exc.message, page=None), \
+            exc.status if exc.status in (400, 404, 422) else 400
+
+
+@bp.get("/satisfaction")
+def satisfaction_page():
+    def build(ctx):
+        if ctx["hall_id"] is None:
+            return _above_hall(ctx["rt"], ctx["company"], ctx["path"], ctx["period"], ctx["en"], ctx["link"],
+                               ctx["today"])
+        return _hall(ctx["rt"], ctx["hall_id"], _int("staff"), ctx["period"], ctx["en"], ctx["link"], ctx["crumbs"],
+                     ctx["today"])
+    return _report_page("satisfaction.html", "report_pages.satisfaction_page", satisfaction.head_office_report, build)
 
 
 def _figures(line: dict) -> dict:
@@ -288,3 +319,170 @@ def report_files_page():
     kinds = [k for k in report_files.KINDS if scope is None or "head_office" not in k]
     return render_template("report_files.html", who=who, refused=None, files=files, kind=kind, kinds=kinds,
                            kind_labels={k: kind_label(k, en) for k in report_files.KINDS}, lang=current_language())
+
+
+# --------------------------------------------------------------------------- service levels (服务指标)
+
+WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
+            ("周日", "Sun"))
+HALL_KPI_BREAKDOWNS = ("counter", "staff", "service", "tier", "hour", "weekday")
+TICKET_FILTERS = ("counter_id", "staff_id", "service_id", "hour", "weekday", "tier", "outcome")
+
+
+def kpi_columns(level: str) -> list[tuple[str, str, str]]:
+    """The table's columns: (figure, heading, kind: int | min | pct)."""
+    columns = [("arrivals", _("Tickets"), "int"), ("served", _("Served"), "int"),
+               ("wait_avg_s", _("Average wait (min)"), "min"), ("wait_p90_s", _("P90 wait (min)"), "min"),
+               ("within_target_rate", _("Called within target"), "pct"),
+               ("busy_hour_wait_avg_s", _("Busy-hour wait (min)"), "min"),
+               ("handle_avg_s", _("Average handle time (min)"), "min"), ("no_show_rate", _("No-show rate"), "pct"),
+               ("cancel_rate", _("Cancellation rate"), "pct"), ("transfers", _("Transfers"), "int")]
+    if level not in ("region", "city", "hall"):
+        columns = [c for c in columns if c[0] != "busy_hour_wait_avg_s"]
+    if level == "counter":
+        columns.append(("utilisation", _("Utilisation"), "pct"))
+    if level in ("staff", "service"):
+        columns.append(("handle_norm_s", _("Norm handle time (min)"), "min"))
+    return columns
+
+
+def _kpi_bars(rows: list[dict], parent: float | None, reference_label: str, empty: str):
+    bars = [Bar(r["label"], r["within_target_rate"], r["arrivals"], r["href"],
+                _("{n} tickets, average wait {m} min").format(n=r["arrivals"], m=minutes(r["wait_avg_s"])))
+            for r in rows if r["arrivals"] or r.get("href")]
+    return rate_bars(bars, parent, reference_label, empty=empty)
+
+
+def _kpi_above_hall(ctx: dict) -> Page:
+    company, path, period, en, link = ctx["company"], ctx["path"], ctx["period"], ctx["en"], ctx["link"]
+    level, lines = children(company, path)
+    node = path[-1][1] if path else company["totals"]
+    key = rank_key(level)
+    rows = [{**x, "rank": x.get(key), "label": _name(x, en), "href": link(**{level: x["id"]})} for x in lines]
+    query = {"period": period.kind, "date": period.first.isoformat()}
+    return Page(
+        level=path[-1][0] if path else "company", title=_name(path[-1][1], en) if path else _("All halls"),
+        figures=node, child_level=level, rows=rows, columns=kpi_columns(level), tabs=[], comparisons=[],
+        chart=_kpi_bars(rows, node.get("within_target_rate"), _("overall"), _("No halls here.")),
+        heatmap=None, histogram=None, trend=None,
+        exports=[(_("All halls (Excel)"), "/api/v1/service-levels/halls?" + urlencode({**query, "format": "xlsx"})),
+                 (_("All halls (CSV)"), "/api/v1/service-levels/halls?" + urlencode({**query, "format": "csv"}))])
+
+
+def tier_names() -> dict[str, str]:
+    return {"ordinary": _("Ordinary"), "vip": _("VIP"), "star": _("Star"), "green": _("Green channel")}
+
+
+def _kpi_label(by: str, x: dict, en: bool) -> str:
+    if by == "counter":
+        return _("Counter {n}").format(n=x["number"]) if x.get("number") else _("not called")
+    if by == "staff":
+        return _staff_label(x) if x.get("key") else _("not called")
+    if by == "service":
+        return f"{x.get('prefix') or ''} {_name(x, en)}".strip()
+    if by == "tier":
+        return tier_names().get(x["key"], x["key"])
+    return x.get("label_en" if en else "label_zh") or str(x["key"])
+
+
+def _kpi_hall(ctx: dict) -> Page:
+    rt, hall_id, period, en, link = ctx["rt"], ctx["hall_id"], ctx["period"], ctx["en"], ctx["link"]
+    by = request.args.get("by") if request.args.get("by") in HALL_KPI_BREAKDOWNS else "counter"
+    report = service_levels.hall_report(rt, hall_id, period, by)
+    hall = report["hall"]
+    if not ctx["crumbs"]:
+        ctx["crumbs"].append({"label": _name(hall, en), "href": link(hall=hall_id)})
+    tickets = "report_pages.service_level_tickets_page"
+    filter_of = {"counter": "counter_id", "staff": "staff_id", "service": "service_id", "tier": "tier",
+                 "hour": "hour", "weekday": "weekday"}[by]
+    rows = [{**x, "label": _kpi_label(by, x, en), "rank": x.get("rank"),
+             "href": link(tickets, hall=hall_id, **{filter_of: x["key"]})} for x in report["lines"]]
+    t, before, city = report["totals"], report["previous"], report["city"]
+    comparisons = [
+        (_("Average wait (min)"), minutes(t["wait_avg_s"]), minutes(before["wait_avg_s"]), minutes(city["wait_avg_s"]),
+         _worse(t["wait_avg_s"], city["wait_avg_s"], higher_is_worse=True)),
+        (_("P90 wait (min)"), minutes(t["wait_p90_s"]), minutes(before["wait_p90_s"]), minutes(city["wait_p90_s"]),
+         _worse(t["wait_p90_s"], city["wait_p90_s"], higher_is_worse=True)),
+        (_("Called within target"), pct(t["within_target_rate"]), pct(before["within_target_rate"]),
+         pct(city["within_target_rate"]), _worse(t["within_target_rate"], city["within_target_rate"], False)),
+        (_("Busy-hour wait (min)"), minutes(t["busy_hour_wait_avg_s"]), minutes(before["busy_hour_wait_avg_s"]),
+         minutes(city["busy_hour_wait_avg_s"]), _worse(t["busy_hour_wait_avg_s"], city["busy_hour_wait_avg_s"], True)),
+        (_("Tickets"), t["arrivals"], before["arrivals"], city["arrivals"], False),
+    ]
+    cells = {}
+    for c in service_levels.heatmap(rt, hall_id, period)["cells"]:
+        if c["wait_avg_s"] is not None:
+            cells[(c["weekday"], c["hour"])] = c
+    hours = sorted({h for _, h in cells})
+    grid = {(wd, hours.index(h)): (c["wait_avg_s"], _("{d} {h}:00 · average wait {m} min · {n} tickets a day").format(
+        d=WEEKDAYS[wd][1 if en else 0], h=h, m=minutes(c["wait_avg_s"]), n=f"{c['arrivals_per_day']:.1f}"),
+        link(tickets, hall=hall_id, weekday=wd, hour=h)) for (wd, h), c in cells.items()}
+    bins = [(f"{b['from_s'] // 60}", b["count"]) for b in t["wait_histogram"]]
+    days = service_levels.hall_report(rt, hall_id, period, "day")["lines"] if period.kind != "day" else []
+    by_day = {d["key"]: d for d in days}
+    points, day = [], period.first
+    while day <= min(period.last, ctx["today"]):
+        d = by_day.get(day.isoformat(), {})
+        points.append((day.isoformat(), d["wait_avg_s"] / 60 if d.get("wait_avg_s") is not None else None,
+                       d.get("arrivals", 0)))
+        day += timedelta(days=1)
+    query = {"period": period.kind, "date": period.first.isoformat()}
+    api = f"/api/v1/halls/{hall_id}/service-levels?"
+    return Page(
+        level="hall", title=_name(hall, en), figures=t, child_level=by, rows=rows, columns=kpi_columns(by),
+        tabs=[(b, label, link(hall=hall_id, by=b), b == by) for b, label in (
+            ("counter", _("By counter")), ("staff", _("By staff member")), ("service", _("By service")),
+            ("tier", _("By customer tier")), ("hour", _("By hour")), ("weekday", _("By weekday")))],
+        comparisons=comparisons, previous_label=(before["period"]["label_en"] if en else before["period"]["label_zh"]),
+        city_label=_name(city, en),
+        chart=_kpi_bars(rows, t["within_target_rate"], _("hall"), _("No tickets in this period.")),
+        heatmap=charts.heatmap([w[1 if en else 0] for w in WEEKDAYS], [str(h) for h in hours], grid,
+                               empty=_("No tickets in this period.")) if grid else None,
+        histogram=charts.histogram(bins, empty=_("No tickets in this period.")),
+        trend=charts.value_trend(points, _(" min"), empty=_("No tickets in this period.")) if points else None,
+        exports=[(_("This table (Excel)"), api + urlencode({**query, "by": by, "format": "xlsx"})),
+                 (_("This table (CSV)"), api + urlencode({**query, "by": by, "format": "csv"})),
+                 (_("By day (Excel)"), api + urlencode({**query, "by": "day", "format": "xlsx"})),
+                 (_("Every ticket (Excel)"), f"/api/v1/halls/{hall_id}/service-levels/tickets?"
+                  + urlencode({**query, "format": "xlsx"}))])
+
+
+def _worse(value, other, higher_is_worse: bool) -> bool:
+    if value is None or other is None:
+        return False
+    return value > other if higher_is_worse else value < other
+
+
+@bp.get("/service-levels")
+def service_levels_page():
+    """``/manager/service-levels``: waits, handle times, busy hours and no-shows, company to hall."""
+    def build(ctx):
+        return _kpi_above_hall(ctx) if ctx["hall_id"] is None else _kpi_hall(ctx)
+    return _report_page("service_levels.html", "report_pages.service_levels_page",
+                        service_levels.head_office_report, build)
+
+
+@bp.get("/service-levels/tickets")
+def service_level_tickets_page():
+    """``/manager/service-levels/tickets``: the tickets behind a figure (a counter, a staff member, an hour)."""
+    def build(ctx):
+        if ctx["hall_id"] is None:
+            raise Refused(_("Choose a hall first."), 400)
+        filters = {}
+        for name in TICKET_FILTERS:
+            value = request.args.get(name)
+            if value:
+                filters[name] = int(value) if value.isdigit() else value
+        listing = service_levels.ticket_list(ctx["rt"], ctx["hall_id"], ctx["period"], filters, limit=500)
+        hall = listing["hall"]
+        if not ctx["crumbs"]:
+            ctx["crumbs"].append({"label": _name(hall, ctx["en"]), "href": ctx["link"](hall=ctx["hall_id"])})
+        ctx["crumbs"].append({"label": _("Tickets"), "href": request.full_path})
+        query = {"period": ctx["period"].kind, "date": ctx["period"].first.isoformat(), **filters}
+        api = f"/api/v1/halls/{ctx['hall_id']}/service-levels/tickets?"
+        return Page(level="tickets", title=_name(hall, ctx["en"]), listing=listing, tiers=tier_names(),
+                    back=ctx["link"]("report_pages.service_levels_page", hall=ctx["hall_id"]),
+                    exports=[(_("These tickets (Excel)"), api + urlencode({**query, "format": "xlsx"})),
+                             (_("These tickets (CSV)"), api + urlencode({**query, "format": "csv"}))])
+    return _report_page("service_level_tickets.html", "report_pages.service_level_tickets_page",
+                        service_levels.head_office_report, build, TICKET_FILTERS)

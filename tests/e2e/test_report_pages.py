@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import random
 import re
+from datetime import timedelta
 
 import pytest
 import requests
@@ -20,7 +21,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from app.domain.hours import parse_zone
-from app.services import report_files, surveys
+from app.services import report_files, service_levels, surveys
 
 from ..world import bearer
 from .test_browser import browser  # noqa: F401 - the module's browser fixture
@@ -130,3 +131,55 @@ def test_stored_reports_are_listed_and_downloaded_and_a_manager_stays_in_their_h
         assert response.status == 403, path
         expect(page.locator("#refused")).to_contain_text("只能查看本厅")
     page.context.close()
+
+
+def test_service_levels_from_the_company_to_the_tickets_behind_a_counter(
+        browser, live_server, server_rt, prompt_surveys):  # noqa: F811
+    hall = prompt_surveys
+    served = answered(live_server, server_rt, hall, ["1"])  # at least one customer served today at counter 3
+    day = server_rt.now().astimezone(parse_zone("Asia/Shanghai")).date()
+    service_levels.rebuild(server_rt, day - timedelta(days=1), day)  # the scheduler's quarter-hour
+    query = {"period": "day", "date": day.isoformat()}
+    company = admin_get(live_server, "/service-levels/halls", **query)
+    hall_api = admin_get(live_server, f"/halls/{hall.id}/service-levels", **query)
+
+    page = open_as(browser, live_server, "hq", "/")
+    page.locator("#where a", has_text="服务指标").click()
+    page.locator('.tabs a[data-period="day"]').click()
+    expect(page.locator("#fig-arrivals")).to_have_text(str(company["totals"]["arrivals"]))
+    region = company["regions"][0]
+    page.locator("a.drill", has_text=region["name_zh"]).click()
+    page.locator("a.drill", has_text=region["cities"][0]["name_zh"]).click()
+    page.locator("a.drill", has_text="营业厅2").click()
+    expect(page.locator(".crumbs b[aria-current=page]")).to_have_text("营业厅2")
+    t = hall_api["totals"]
+    expect(page.locator("#fig-arrivals")).to_have_text(str(t["arrivals"]))
+    expect(page.locator("#fig-wait")).to_have_text(f"{t['wait_avg_s'] / 60:.1f}")
+    expect(page.locator("#heatmap svg.heatmap")).to_be_visible()
+    expect(page.locator("#histogram svg.histogram")).to_be_visible()
+    expect(page.locator("#compare")).to_contain_text("郑州")
+    shot(page, "service-levels-hall")
+
+    counter_3 = next(x for x in hall_api["lines"] if x.get("number") == 3)
+    page.locator("a.drill", has_text="3号窗口").click()
+    expect(page).to_have_url(re.compile(r"/manager/service-levels/tickets\?.*counter_id="))
+    rows = page.locator("#tickets tbody tr[data-ticket]")
+    expect(rows).to_have_count(min(counter_3["arrivals"], 500))
+    expect(page.locator(f'#tickets tr[data-ticket="{served[0]}"]')).to_have_attribute("data-outcome", "served")
+    with page.expect_download() as download:
+        page.locator("a.export", has_text="这些号（Excel）").click()
+    sheet = load_workbook(io.BytesIO(downloaded(download))).active
+    assert sheet.max_row - 2 == counter_3["arrivals"]
+    page.locator("#back").click()
+    page.locator("#heatmap a").first.click()  # a weekday and hour: the tickets taken then
+    expect(page).to_have_url(re.compile(r"weekday=\d.*hour=\d+|hour=\d+.*weekday=\d"))
+    expect(page.locator("#tickets tbody tr[data-ticket]").first).to_be_visible()
+
+    page.goto(f"/manager/service-levels?hall={hall.id}&period=day&date={day.isoformat()}&lang=en")
+    expect(page.locator("header.bar")).to_contain_text("Service levels")
+    expect(page.locator("#definitions summary")).to_have_text("How these figures are defined")
+    page.context.close()
+
+    other = open_as(browser, live_server, "m1", f"/manager/service-levels?hall={hall.id}")
+    expect(other.locator("#refused")).to_be_visible()
+    other.context.close()

@@ -270,3 +270,30 @@ def test_counter_utilisation_is_serving_time_over_open_time(krt, morning, clock)
     assert report["totals"]["door_in"] == 0 and report["totals"]["conversion"] is None  # no door counts here
     histogram = report["totals"]["wait_histogram"]
     assert sum(b["count"] for b in histogram) == 3 and histogram[4] == {"from_s": 240, "to_s": 300, "count": 1}
+
+
+def test_the_service_level_pages_show_the_hand_computed_figures_and_list_the_tickets_behind_them(krt, morning,
+                                                                                                  kclient):
+    import re
+    from html import unescape
+
+    from ..world import PASSWORD
+
+    assert kclient.post("/login", data={"username": "hq", "password": PASSWORD}).status_code in (302, 303)
+    day = "period=day&date=2026-11-23"
+    company = kclient.get(f"/manager/service-levels?{day}").get_data(as_text=True)
+    assert re.search(r'id="fig-wait">([^<]*)<', company).group(1) == f"{585 / 60:.1f}"
+    assert re.search(r'id="fig-target">([^<]*)<', company).group(1) == "50.0%"
+    hall = kclient.get(f"/manager/service-levels?{day}&hall={morning.one.id}").get_data(as_text=True)
+    assert re.search(r'id="fig-p90">([^<]*)<', hall).group(1) == f"{684 / 60:.1f}"
+    assert re.search(r'id="fig-busy">([^<]*)<', hall).group(1) == "8.0"
+    assert "营业厅1" in hall and 'class="chart-svg heatmap"' in hall and 'class="chart-svg histogram"' in hall
+    counter_1 = unescape(re.search(r'<a class="drill" href="([^"]+)">1号窗口</a>', hall).group(1))
+    listing = kclient.get(counter_1).get_data(as_text=True)
+    assert sorted(re.findall(r'<tr data-ticket="\d+" data-outcome="(\w+)"', listing)) == ["no_show", "served", "served"]
+    assert ">9.0<" in listing  # B001's whole wait, 5 + 4 minutes
+    kclient.post("/logout")
+    assert kclient.post("/login", data={"username": "m2", "password": PASSWORD}).status_code in (302, 303)
+    assert kclient.get(f"/manager/service-levels?{day}&hall={morning.one.id}").status_code == 403
+    own = kclient.get(f"/manager/service-levels?{day}").get_data(as_text=True)
+    assert re.search(r'id="fig-wait">([^<]*)<', own).group(1) == "15.0"  # hall 2's one ticket
