@@ -147,6 +147,12 @@ def _name(x) -> dict:
     return {"id": x.id, "code": x.code, "name_zh": x.name_zh, "name_en": x.name_en}
 
 
+def wait_histogram(counts: kpi.Counts) -> list[dict]:
+    """The waits counted in each bin (``to_s`` None: the open last bin)."""
+    return [{"from_s": lo, "to_s": hi, "count": n}
+            for lo, hi, n in zip(kpi.WAIT_BINS, kpi.WAIT_BINS[1:] + (None,), counts.wait_bins)]
+
+
 def rank(lines: list[dict], field: str = "rank") -> list[dict]:
     """Best first: the share served within target, then the shorter average wait; lines without a
     finished wait get no rank and go last."""
@@ -192,14 +198,17 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
         cities = []
         for c in r["cities"].values():
             cities.append({**{k: v for k, v in c.items() if k not in ("halls", "_c", "_b")},
-                           **_line(c["_c"], tuple(c["_b"])), "halls": rank(c["halls"], "rank_in_city")})
+                           **_line(c["_c"], tuple(c["_b"])), "wait_histogram": wait_histogram(c["_c"]),
+                           "halls": rank(c["halls"], "rank_in_city")})
         rank([x for c in cities for x in c["halls"]], "rank_in_region")
         out.append({**{k: v for k, v in r.items() if k not in ("cities", "_c", "_b")},
-                    **_line(r["_c"], tuple(r["_b"])), "cities": rank(cities, "rank_in_region")})
+                    **_line(r["_c"], tuple(r["_b"])), "wait_histogram": wait_histogram(r["_c"]),
+                    "cities": rank(cities, "rank_in_region")})
         total.merge(r["_c"])
         total_busy[0] += r["_b"][0]
         total_busy[1] += r["_b"][1]
-    return {"period": period.to_dict(), "totals": _line(total, tuple(total_busy)), "regions": rank(out, "rank")}
+    return {"period": period.to_dict(), "totals": {**_line(total, tuple(total_busy)), "wait_histogram": wait_histogram(total)},
+            "regions": rank(out, "rank")}
 
 
 BREAKDOWNS = ("counter", "staff", "service", "tier", "hour", "weekday", "day")
@@ -257,8 +266,7 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
     all_open = sum(open_s.values())
     totals.update({"open_s": all_open, "utilisation": total.handle_sum_s / all_open if all_open else None,
                    "door_in": door_in, "conversion": total.arrivals / door_in if door_in else None,
-                   "wait_histogram": [{"from_s": lo, "to_s": hi, "count": n} for lo, hi, n in zip(
-                       kpi.WAIT_BINS, kpi.WAIT_BINS[1:] + (None,), total.wait_bins)]})
+                   "wait_histogram": wait_histogram(total)})
     return {"period": period.to_dict(), "hall": about, "by": by, "totals": totals,
             "previous": {"period": before.to_dict(), **_brief(_line(kpi.combine(earlier.values()), busy_before))},
             "city": city, "lines": lines}
@@ -457,3 +465,17 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
                     "staff": staff.get(visit.staff_id, "")})
     return {"period": period.to_dict(), "hall": about, "filters": filters, "matched": matched,
             "truncated": matched > len(out), "tickets": out}
+
+
+def day_trend(rt: Runtime, period: Period, hall_ids: set[int] | None = None) -> list[dict]:
+    """Tickets and the average wait per business day across the halls (None: every hall)."""
+    h = kpi_hall_days
+    where = [h.c.day >= period.first, h.c.day <= period.last]
+    if hall_ids is not None:
+        where.append(h.c.hall_id.in_(sorted(hall_ids)))
+    with rt.reader() as tx:
+        rows = tx.session.execute(select(h.c.day, func.sum(h.c.arrivals), func.sum(h.c.waited),
+                                         func.sum(h.c.wait_sum_s)).where(*where).group_by(h.c.day)).all()
+    return [{"key": day.isoformat(), "arrivals": int(arrivals or 0),
+             "wait_avg_s": int(wait_sum or 0) / int(waited) if waited else None}
+            for day, arrivals, waited, wait_sum in sorted(rows)]

@@ -360,11 +360,12 @@ def _kpi_above_hall(ctx: dict) -> Page:
     key = rank_key(level)
     rows = [{**x, "rank": x.get(key), "label": _name(x, en), "href": link(**{level: x["id"]})} for x in lines]
     query = {"period": period.kind, "date": period.first.isoformat()}
+    days = service_levels.day_trend(ctx["rt"], period, hall_ids_under(path, company)) if period.kind != "day" else []
     return Page(
         level=path[-1][0] if path else "company", title=_name(path[-1][1], en) if path else _("All halls"),
         figures=node, child_level=level, rows=rows, columns=kpi_columns(level), tabs=[], comparisons=[],
         chart=_kpi_bars(rows, node.get("within_target_rate"), _("overall"), _("No halls here.")),
-        heatmap=None, histogram=None, trend=None,
+        heatmap=None, histogram=_wait_histogram(node), trend=_wait_trend(days, period, ctx["today"]),
         exports=[(_("All halls (Excel)"), "/api/v1/service-levels/halls?" + urlencode({**query, "format": "xlsx"})),
                  (_("All halls (CSV)"), "/api/v1/service-levels/halls?" + urlencode({**query, "format": "csv"}))])
 
@@ -417,15 +418,7 @@ def _kpi_hall(ctx: dict) -> Page:
     grid = {(wd, hours.index(h)): (c["wait_avg_s"], _("{d} {h}:00 · average wait {m} min · {n} tickets a day").format(
         d=WEEKDAYS[wd][1 if en else 0], h=h, m=minutes(c["wait_avg_s"]), n=f"{c['arrivals_per_day']:.1f}"),
         link(tickets, hall=hall_id, weekday=wd, hour=h)) for (wd, h), c in cells.items()}
-    bins = [(f"{b['from_s'] // 60}", b["count"]) for b in t["wait_histogram"]]
     days = service_levels.hall_report(rt, hall_id, period, "day")["lines"] if period.kind != "day" else []
-    by_day = {d["key"]: d for d in days}
-    points, day = [], period.first
-    while day <= min(period.last, ctx["today"]):
-        d = by_day.get(day.isoformat(), {})
-        points.append((day.isoformat(), d["wait_avg_s"] / 60 if d.get("wait_avg_s") is not None else None,
-                       d.get("arrivals", 0)))
-        day += timedelta(days=1)
     query = {"period": period.kind, "date": period.first.isoformat()}
     api = f"/api/v1/halls/{hall_id}/service-levels?"
     return Page(
@@ -438,13 +431,32 @@ def _kpi_hall(ctx: dict) -> Page:
         chart=_kpi_bars(rows, t["within_target_rate"], _("hall"), _("No tickets in this period.")),
         heatmap=charts.heatmap([w[1 if en else 0] for w in WEEKDAYS], [str(h) for h in hours], grid,
                                empty=_("No tickets in this period.")) if grid else None,
-        histogram=charts.histogram(bins, empty=_("No tickets in this period.")),
-        trend=charts.value_trend(points, _(" min"), empty=_("No tickets in this period.")) if points else None,
+        histogram=_wait_histogram(t),
+        trend=_wait_trend(days, period, ctx["today"]),
         exports=[(_("This table (Excel)"), api + urlencode({**query, "by": by, "format": "xlsx"})),
                  (_("This table (CSV)"), api + urlencode({**query, "by": by, "format": "csv"})),
                  (_("By day (Excel)"), api + urlencode({**query, "by": "day", "format": "xlsx"})),
                  (_("Every ticket (Excel)"), f"/api/v1/halls/{hall_id}/service-levels/tickets?"
                   + urlencode({**query, "format": "xlsx"}))])
+
+
+def _wait_histogram(figures: dict):
+    bins = [(f"{b['from_s'] // 60}", b["count"]) for b in figures.get("wait_histogram", [])]
+    return charts.histogram(bins, empty=_("No tickets in this period.")) if bins else None
+
+
+def _wait_trend(days: list[dict], period, today):
+    """The average wait per day of the period up to today (None for a one-day period)."""
+    if period.kind == "day":
+        return None
+    by_day = {d["key"]: d for d in days}
+    points, day = [], period.first
+    while day <= min(period.last, today):
+        d = by_day.get(day.isoformat(), {})
+        points.append((day.isoformat(), d["wait_avg_s"] / 60 if d.get("wait_avg_s") is not None else None,
+                       d.get("arrivals", 0)))
+        day += timedelta(days=1)
+    return charts.value_trend(points, _(" min"), empty=_("No tickets in this period."))
 
 
 def _worse(value, other, higher_is_worse: bool) -> bool:
