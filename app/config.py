@@ -53,4 +53,8 @@ def from_env() -> dict:
         "SMS_DATA_KEY": os.environ.get("SMS_DATA_KEY", ""),
         "SMS_RETENTION_DAYS": int(os.environ.get("SMS_RETENTION_DAYS", "180")),
         "SURVEY_MAX_ATTEMPTS": int(os.environ.get("SURVEY_MAX_ATTEMPTS", "5")),
+        # stored reports e-mailed (empty: not mailed): smtp://, smtp+starttls:// or smtps://[user:password@]host[:port]
+        "REPORT_MAIL_SMTP_URL": os.environ.get("REPORT_MAIL_SMTP_URL", ""),
+        "REPORT_MAIL_FROM": os.environ.get("REPORT_MAIL_FROM", ""),
+        "REPORT_MAIL_HEAD_OFFICE": os.environ.get("REPORT_MAIL_HEAD_OFFICE", ""),  # addresses, comma-separated
     }

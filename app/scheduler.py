@@ -23,6 +23,9 @@ Jobs
     ``service_level_reports`` daily at 05:27 in China: yesterday's service-level reports (head
                           office and each hall with tickets) stored as Excel files; on Mondays
                           also last week's, on the 1st last month's (services.report_files)
+    ``mail_reports``      every 10 minutes, when REPORT_MAIL_SMTP_URL is set: stored report files
+                          not yet mailed go to head office (REPORT_MAIL_HEAD_OFFICE) and to each
+                          hall's managers (their e-mail address); a failed send is retried next run
     ``purge_sms_numbers`` nightly: protected mobile numbers older than SMS_RETENTION_DAYS deleted
                           (scores and masked numbers kept), tickets' plain numbers past their survey
 
@@ -257,6 +260,17 @@ def service_level_reports() -> None:
     log.info("service_level_reports: %s", made)
 
 
+def mail_reports() -> None:
+    from .services import report_mail
+
+    settings = report_mail.MailSettings.from_config(_app.config)
+    if settings is None:
+        return
+    done = report_mail.send_unsent(_rt(), settings)
+    if any(done.values()):
+        log.info("mail_reports: %s", done)
+
+
 def purge_sms_numbers() -> None:
     from .services import surveys
 
@@ -321,6 +335,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(satisfaction_reports, "cron", hour=21, minute=17, id="satisfaction_reports", **every)  # 05:17
     scheduler.add_job(rollup_service_levels, "cron", minute="3,18,33,48", id="rollup_service_levels", **every)
     scheduler.add_job(service_level_reports, "cron", hour=21, minute=27, id="service_level_reports", **every)  # 05:27
+    scheduler.add_job(mail_reports, "interval", minutes=10, id="mail_reports", **every)
     return scheduler
 
 

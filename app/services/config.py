@@ -61,7 +61,7 @@ def counter_view(c: Counter) -> dict:
 
 def staff_view(s: Staff) -> dict:
     return {"id": s.id, "username": s.username, "name": s.name, "staff_number": s.staff_number,
-            "role": s.role, "hall_id": s.hall_id, "active": s.active}
+            "email": s.email, "role": s.role, "hall_id": s.hall_id, "active": s.active}
 
 
 # --------------------------------------------------------------------------- organisation

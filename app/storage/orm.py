@@ -119,6 +119,7 @@ class Staff(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     staff_number: Mapped[str] = mapped_column(String(32), default="")
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)  # stored reports are mailed to managers
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(20))
     hall_id: Mapped[int | None] = mapped_column(ForeignKey("halls.id"), nullable=True, index=True)
@@ -597,6 +598,9 @@ class ReportFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # services.report_mail
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mail_error: Mapped[str | None] = mapped_column(String(400), nullable=True)
 
 
 # --------------------------------------------------------------------------- service-level roll-ups

@@ -165,10 +165,15 @@ class CounterPatch(Strict):
     active: bool | None = None
 
 
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                             description="where stored reports are mailed (hall managers)")]
+
+
 class StaffBody(Strict):
     username: Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
     name: Name
     staff_number: str = ""
+    email: Email | None = None
     password: Annotated[str, Field(min_length=8, max_length=200)]
     role: Role
     hall_id: Id | None = None
@@ -177,6 +182,7 @@ class StaffBody(Strict):
 class StaffPatch(Strict):
     name: Name | None = None
     staff_number: str | None = None
+    email: Email | None = None
     password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
     role: Role | None = None
     hall_id: Id | None = None

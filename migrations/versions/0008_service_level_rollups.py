@@ -1,6 +1,6 @@
 """service-level roll-ups: ticket outcomes, waits and handle times per hall and business day (and per
 hour, service, counter, staff member and tier), with wait and handle-time histograms; counter
-sessions (open to close) for counter utilisation
+sessions (open to close) for counter utilisation; report files' mailing state and staff e-mail addresses
 
 Revision ID: 0008
 Revises: 0007
@@ -27,6 +27,12 @@ def _counts() -> list[sa.Column]:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('report_files') as batch:
+        batch.add_column(sa.Column('mailed_at', sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column('mail_attempts', sa.Integer(), nullable=False, server_default='0'))
+        batch.add_column(sa.Column('mail_error', sa.String(length=400), nullable=True))
+    with op.batch_alter_table('staff') as batch:
+        batch.add_column(sa.Column('email', sa.String(length=254), nullable=True))
     op.create_table(
         'counter_sessions',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -70,3 +76,9 @@ def downgrade() -> None:
     op.drop_index('ix_counter_sessions_counter_closed', table_name='counter_sessions')
     op.drop_index('ix_counter_sessions_hall_opened', table_name='counter_sessions')
     op.drop_table('counter_sessions')
+    with op.batch_alter_table('staff') as batch:
+        batch.drop_column('email')
+    with op.batch_alter_table('report_files') as batch:
+        batch.drop_column('mail_error')
+        batch.drop_column('mail_attempts')
+        batch.drop_column('mailed_at')
