@@ -253,7 +253,7 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", mi
             staff_member = {"id": member.id, "name": member.name, "staff_number": member.staff_number}
             where.append(d.staff_id == staff_id)
         rows = s.execute(_sums(d, column).where(*where).group_by(column)).all()
-        names = _names(s, by, hall_id)
+        names = line_names(s, by, hall_id)
         about = _name(hall)
     lines = {r[0]: {**names.get(r[0], _unnamed(by, r[0])), **_line(r, 1, scale)} for r in rows}
     if by in ("staff", "counter", "service"):  # everyone appears, rated or not
@@ -270,7 +270,9 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", mi
             "totals": combine(ordered) if ordered else figures({}, 0, 0, scale), "lines": ordered}
 
 
-def _names(s, by: str, hall_id: int) -> dict:
+def line_names(s, by: str, hall_id: int) -> dict:
+    """The names of a hall's report lines by id: its counter staff, counters or services (every one,
+    so a line with nothing to count still shows)."""
     if by == "staff":
         return {x.id: {"key": x.id, "staff_number": x.staff_number, "name": x.name}
                 for x in s.execute(select(Staff).where(Staff.hall_id == hall_id,

@@ -25,6 +25,7 @@ from ..domain import kpi
 from ..domain.errors import Invalid, NotFound
 from ..domain.hours import local_time, parse_zone
 from ..domain.satisfaction import Period
+from .satisfaction import line_names
 from ..storage.orm import (
     City, Counter, CounterSession, FootfallHour, Hall, Region, ServiceType, Staff, Ticket, TicketEvent, kpi_days,
     kpi_hall_days,
@@ -235,7 +236,7 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
                                                             h.c.day <= period.last)).one()
         city = _line(_counts(city_row, 0), _busy(s, city_halls, period))
         city.update({"halls": len(city_halls), **_name(s.get(City, hall.city_id))})
-        names = _names(s, by, hall_id)
+        names = line_names(s, by, hall_id)
         about = _name(hall)
         norm = {x.id: x.handle_time_s for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id))
                 .scalars()}
@@ -347,20 +348,6 @@ def _staff_norms(s, hall_id: int, period: Period, norm: dict[int, int | None]) -
             weights[staff_id][0] += norm[service_id] * int(handled)
             weights[staff_id][1] += int(handled)
     return {k: v[0] / v[1] for k, v in weights.items() if v[1]}
-
-
-def _names(s, by: str, hall_id: int) -> dict:
-    if by == "staff":
-        return {x.id: {"key": x.id, "staff_number": x.staff_number, "name": x.name}
-                for x in s.execute(select(Staff).where(Staff.hall_id == hall_id,
-                                                       Staff.role == "counter_staff")).scalars()}
-    if by == "counter":
-        return {x.id: {"key": x.id, "number": x.number, "name": x.name}
-                for x in s.execute(select(Counter).where(Counter.hall_id == hall_id)).scalars()}
-    if by == "service":
-        return {x.id: {"key": x.id, "prefix": x.prefix, "name_zh": x.name_zh, "name_en": x.name_en}
-                for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)).scalars()}
-    return {}
 
 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")

@@ -96,11 +96,7 @@ def band_bars(bands: list[Bar], empty: str = "", width: int = 520, height: int =
     left, right, top, bottom = 40, 8, 18, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     parts = [f'<svg class="chart-svg band-bars" viewBox="0 0 {width} {height}" role="img" data-bars="{len(bands)}">']
-    for v in (0, 0.2, 0.4, 0.6, 0.8, 1):
-        y = top + plot_h * (1 - v)
-        parts.append(_tag("line", class_="axis" if v == 0 else "grid", x1=left, x2=width - right,
-                          y1=f"{y:.1f}", y2=f"{y:.1f}"))
-        parts.append(_tag("text", f"{int(v * 100)}%", class_="tick", x=left - 4, y=f"{y + 4:.1f}", text_anchor="end"))
+    _y_grid(parts, [(v, f"{int(v * 100)}%") for v in (0, 0.2, 0.4, 0.6, 0.8, 1)], left, width - right, top, plot_h)
     if not bands:
         parts.append(_tag("text", escape(empty), class_="empty", x=left + plot_w / 2, y=top + plot_h / 2,
                           text_anchor="middle"))
@@ -127,47 +123,63 @@ def band_bars(bands: list[Bar], empty: str = "", width: int = 520, height: int =
 def trend(points: list[Bar], empty: str = "", width: int = 720, height: int = 220) -> Markup:
     """A rate per day (``label``: the day, shown as MM-DD) as a line over bars of the day's ratings.
     The rate axis starts below the lowest day (at 0, 20, 40, 60 or 80 %), said on the axis."""
-    left, right, top, bottom = 44, 10, 14, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
     rated = [p.rate for p in points if p.rate is not None]
     lo = min(max(floor((min(rated) - 0.02) * 5) / 5, 0.0), 0.8) if rated else 0.0  # a fifth: ticks of 5 or 10 %
-    most = max([p.ratings for p in points] + [1])
-    parts = [f'<svg class="chart-svg trend" viewBox="0 0 {width} {height}" role="img" data-points="{len(points)}" '
-             f'data-rated="{len(rated)}">']
-    for k in range(5):
-        v = lo + (1 - lo) * k / 4
-        y = top + plot_h * (1 - k / 4)
-        parts.append(_tag("line", class_="axis" if k == 0 else "grid", x1=left, x2=width - right,
-                          y1=f"{y:.1f}", y2=f"{y:.1f}"))
-        parts.append(_tag("text", pct(v, 0), class_="tick", x=left - 4, y=f"{y + 4:.1f}", text_anchor="end"))
-    if not rated:
+    ticks = [(k / 4, pct(lo + (1 - lo) * k / 4, 0)) for k in range(5)]
+    days = [(p.label, None if p.rate is None else (p.rate - lo) / (1 - lo), p.ratings,
+             " · ".join(x for x in (f"{p.label}: {pct(p.rate, 2)}", p.note) if x),
+             None if p.rate is None else f"{p.rate:.6f}") for p in points]
+    return _days_chart(days, ticks, empty, width, height, {"data-rated": len(rated)}, "data-rate")
+
+
+def _days_chart(days: list[tuple], ticks: list[tuple[float, str]], empty: str, width: int, height: int,
+                attrs: dict, value_attr: str) -> Markup:
+    """Days along the bottom: light bars of a count, a line of a value (0-1 of the plot's height; None
+    breaks the line) with a dot per day. ``days``: (day, height share, count, hover, data value)."""
+    left, right, top, bottom = 44, 10, 14, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    extra = "".join(f' {k}="{escape(v)}"' for k, v in attrs.items())
+    parts = [f'<svg class="chart-svg trend" viewBox="0 0 {width} {height}" role="img" data-points="{len(days)}"{extra}>']
+    _y_grid(parts, ticks, left, width - right, top, plot_h)
+    if all(d[1] is None for d in days):
         parts.append(_tag("text", escape(empty), class_="empty", x=left + plot_w / 2, y=top + plot_h / 2,
                           text_anchor="middle"))
-    step = plot_w / max(len(points), 1)
-    every = max(1, round(len(points) / 10))
+    step = plot_w / max(len(days), 1)
+    every = max(1, round(len(days) / 10))
+    most = max([d[2] for d in days] + [1])
     path, dots, pen_down = [], [], False
-    for i, p in enumerate(points):
+    for i, (day, share, count, hover, value) in enumerate(days):
         cx = left + step * (i + 0.5)
-        h = plot_h * 0.35 * p.ratings / most
-        parts.append(_tag("rect", _tag("title", escape(f"{p.label}: {p.note}")), class_="volume",
+        h = plot_h * 0.35 * count / most
+        parts.append(_tag("rect", _tag("title", escape(f"{day}: {count}")), class_="volume",
                           x=f"{cx - step * 0.35:.1f}", y=f"{top + plot_h - h:.1f}", width=f"{step * 0.7:.1f}",
-                          height=f"{h:.1f}", data_day=p.label, data_ratings=p.ratings))
+                          height=f"{h:.1f}", data_day=day, data_count=count))
         if i % every == 0:
-            parts.append(_tag("text", escape(p.label[5:]), class_="tick", x=f"{cx:.1f}", y=height - 10,
+            parts.append(_tag("text", escape(day[5:]), class_="tick", x=f"{cx:.1f}", y=height - 10,
                               text_anchor="middle"))
-        if p.rate is None:
-            pen_down = False  # a day without ratings breaks the line
+        if share is None:
+            pen_down = False  # a day without a value breaks the line
             continue
-        y = top + plot_h * (1 - (p.rate - lo) / (1 - lo))
+        y = top + plot_h * (1 - min(max(share, 0.0), 1.0))
         path.append(f"{'L' if pen_down else 'M'}{cx:.1f},{y:.1f}")
         pen_down = True
-        dots.append(_tag("circle", _hover(p.label, p.rate, p.note), class_="dot",
-                         cx=f"{cx:.1f}", cy=f"{y:.1f}", r=3, data_day=p.label, data_rate=f"{p.rate:.6f}"))
+        dots.append(_tag("circle", _tag("title", escape(hover)), class_="dot", cx=f"{cx:.1f}", cy=f"{y:.1f}", r=3,
+                         data_day=day, **{value_attr.replace("-", "_"): value}))
     if path:
         parts.append(_tag("path", class_="line", d=" ".join(path)))
     parts += dots
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _y_grid(parts: list[str], ticks: list[tuple[float, str]], left: float, right: float, top: float,
+            plot_h: float) -> None:
+    """Horizontal grid lines (the bottom one the axis) labelled on the left: (share of the height, text)."""
+    for share, label in ticks:
+        y = top + plot_h * (1 - share)
+        parts.append(_tag("line", class_="axis" if share == 0 else "grid", x1=left, x2=right,
+                          y1=f"{y:.1f}", y2=f"{y:.1f}"))
+        parts.append(_tag("text", label, class_="tick", x=left - 4, y=f"{y + 4:.1f}", text_anchor="end"))
 
 
 def minutes(seconds: float | None, digits: int = 1) -> str:
@@ -182,12 +194,7 @@ def histogram(bins: list[tuple[str, int]], empty: str = "", width: int = 620, he
     step = max(1, 10 ** len(str(most)) // 10)
     top_value = -(-most // step) * step
     parts = [f'<svg class="chart-svg histogram" viewBox="0 0 {width} {height}" role="img" data-bins="{len(bins)}">']
-    for k in range(5):
-        v = top_value * k / 4
-        y = top + plot_h * (1 - k / 4)
-        parts.append(_tag("line", class_="axis" if k == 0 else "grid", x1=left, x2=width - right,
-                          y1=f"{y:.1f}", y2=f"{y:.1f}"))
-        parts.append(_tag("text", f"{v:.0f}", class_="tick", x=left - 4, y=f"{y + 4:.1f}", text_anchor="end"))
+    _y_grid(parts, [(k / 4, f"{top_value * k / 4:.0f}") for k in range(5)], left, width - right, top, plot_h)
     if not any(n for _, n in bins):
         parts.append(_tag("text", escape(empty), class_="empty", x=left + plot_w / 2, y=top + plot_h / 2,
                           text_anchor="middle"))
@@ -249,44 +256,10 @@ def value_trend(points: list[tuple[str, float | None, int]], unit: str = "", emp
                 width: int = 720, height: int = 220) -> Markup:
     """A value per day (``(day, value, count)``) as a line from 0 up, over light bars of the count:
     e.g. the average wait in minutes and the tickets taken."""
-    left, right, top, bottom = 44, 10, 14, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, v, _ in points if v is not None]
     most = max(values) if values else 1
     nice = next(s for s in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 1200, 10 ** 9) if s * 4 >= most)
-    top_value = nice * 4
-    counts = max([n for _, _, n in points] + [1])
-    parts = [f'<svg class="chart-svg trend" viewBox="0 0 {width} {height}" role="img" data-points="{len(points)}">']
-    for k in range(5):
-        y = top + plot_h * (1 - k / 4)
-        parts.append(_tag("line", class_="axis" if k == 0 else "grid", x1=left, x2=width - right,
-                          y1=f"{y:.1f}", y2=f"{y:.1f}"))
-        parts.append(_tag("text", f"{nice * k:g}{unit}", class_="tick", x=left - 4, y=f"{y + 4:.1f}",
-                          text_anchor="end"))
-    if not values:
-        parts.append(_tag("text", escape(empty), class_="empty", x=left + plot_w / 2, y=top + plot_h / 2,
-                          text_anchor="middle"))
-    step = plot_w / max(len(points), 1)
-    every = max(1, round(len(points) / 10))
-    path, dots, pen_down = [], [], False
-    for i, (day, value, n) in enumerate(points):
-        cx = left + step * (i + 0.5)
-        h = plot_h * 0.35 * n / counts
-        parts.append(_tag("rect", _tag("title", escape(f"{day}: {n}")), class_="volume", x=f"{cx - step * 0.35:.1f}",
-                          y=f"{top + plot_h - h:.1f}", width=f"{step * 0.7:.1f}", height=f"{h:.1f}"))
-        if i % every == 0:
-            parts.append(_tag("text", escape(day[5:]), class_="tick", x=f"{cx:.1f}", y=height - 10,
-                              text_anchor="middle"))
-        if value is None:
-            pen_down = False
-            continue
-        y = top + plot_h * (1 - min(value / top_value, 1))
-        path.append(f"{'L' if pen_down else 'M'}{cx:.1f},{y:.1f}")
-        pen_down = True
-        dots.append(_tag("circle", _tag("title", escape(f"{day}: {value:.1f}{unit}")), class_="dot", cx=f"{cx:.1f}",
-                         cy=f"{y:.1f}", r=3, data_day=day, data_value=f"{value:.3f}"))
-    if path:
-        parts.append(_tag("path", class_="line", d=" ".join(path)))
-    parts += dots
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    ticks = [(k / 4, f"{nice * k:g}{unit}") for k in range(5)]
+    days = [(day, None if v is None else v / (nice * 4), n, f"{day}: {v:.1f}{unit}" if v is not None else day,
+             None if v is None else f"{v:.3f}") for day, v, n in points]
+    return _days_chart(days, ticks, empty, width, height, {}, "data-value")
