@@ -148,8 +148,8 @@ ZH = {
     "Satisfaction reports": "满意度报表",
     "No hall chosen: these are the replies that reached no hall (sent from numbers no survey went to). Choose a hall above to see its own.":
     "未选择营业厅：以下是未能对应到任何营业厅的回复（来自未发送过调查短信的号码）。在上方选择营业厅可查看该厅的回复。",
-    "Stored reports": "报表文件", "made by the scheduler each morning (daily) and on the 1st (monthly)":
-    "每天早上生成日报，每月1日生成月报", "Kind": "类型", "All": "全部", "Period": "期间", "File": "文件",
+    "Stored reports": "报表文件", "made by the scheduler: daily each morning, weekly on Mondays, monthly on the 1st":
+    "系统自动生成：每天早上出日报，每周一出周报，每月1日出月报", "Kind": "类型", "All": "全部", "Period": "期间", "File": "文件",
     "Size": "大小", "Made (Beijing time)": "生成时间（北京时间）",
     "No stored reports yet: the first daily one is made tomorrow morning (05:17, Beijing time).":
     "暂无报表文件：第一份日报将于明早（北京时间05:17）生成。",
@@ -220,7 +220,9 @@ ZH = {
     "{n} tickets, average wait {m} min": "{n} 张号，平均等候 {m} 分钟", "Ordinary": "普通客户", "not called": "未叫号",
     "{d} {h}:00 · average wait {m} min · {n} tickets a day": "{d} {h}点 · 平均等候 {m} 分钟 · 日均 {n} 张号",
     "By customer tier": "按客户级别", "By hour": "按时段", "By weekday": "按星期", " min": " 分钟",
-    "Every ticket (Excel)": "全部取号明细（Excel）", "Choose a hall first.": "请先选择营业厅。",
+    "Every ticket (Excel)": "全部取号明细（Excel）",
+    "Tickets taken over the people the door counters saw come in, on the days the door counters counted.":
+    "取号数除以客流计数器统计的进厅人数（只算有客流计数的日子）。", "Choose a hall first.": "请先选择营业厅。",
     "These tickets (Excel)": "这些号（Excel）", "These tickets (CSV)": "这些号（CSV）",
 }
 

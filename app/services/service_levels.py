@@ -243,7 +243,12 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
         staff_norm = _staff_norms(s, hall_id, period, norm) if by == "staff" else {}
         zone = parse_zone(hall.timezone)
         open_s = counter_open_seconds(s, hall_id, period, zone, rt.now())
-        door_in = _door_in(s, hall_id, period, zone)
+        door = _door_counts(s, hall_id, period, zone)
+        d = kpi_hall_days
+        counted_days = sorted(day for day, n in door.items() if n)
+        arrivals_counted = int(s.execute(select(func.coalesce(func.sum(d.c.arrivals), 0)).where(
+            d.c.hall_id == hall_id, d.c.day.in_(counted_days))).scalar_one()) if counted_days else 0
+        door_in = sum(door.values())
     lines = [{**names.get(k, _unnamed(by, k)), **_line(c)} for k, c in grouped.items()]
     if by in ("counter", "staff", "service"):
         have = {x["key"] for x in lines}
@@ -266,7 +271,8 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
     totals = _line(total, busy)
     all_open = sum(open_s.values())
     totals.update({"open_s": all_open, "utilisation": total.handle_sum_s / all_open if all_open else None,
-                   "door_in": door_in, "conversion": total.arrivals / door_in if door_in else None,
+                   # tickets per person at the door, over the days the door counters counted
+                   "door_in": door_in, "conversion": arrivals_counted / door_in if door_in else None,
                    "wait_histogram": wait_histogram(total)})
     return {"period": period.to_dict(), "hall": about, "by": by, "totals": totals,
             "previous": {"period": before.to_dict(), **_brief(_line(kpi.combine(earlier.values()), busy_before))},
@@ -328,11 +334,14 @@ def counter_open_seconds(s, hall_id: int, period: Period, zone, now: datetime) -
     return dict(out)
 
 
-def _door_in(s, hall_id: int, period: Period, zone) -> int:
-    """People the hall's door counters saw come in during the period (0: no door counters)."""
+def _door_counts(s, hall_id: int, period: Period, zone) -> dict[date, int]:
+    """People the hall's door counters saw come in, per local day of the period (no entry: no counts)."""
     start, end = _local_range(period, zone)
-    return int(s.execute(select(func.coalesce(func.sum(FootfallHour.in_count), 0)).where(
-        FootfallHour.hall_id == hall_id, FootfallHour.hour >= start, FootfallHour.hour < end)).scalar_one())
+    days: dict[date, int] = defaultdict(int)
+    for hour, n in s.execute(select(FootfallHour.hour, FootfallHour.in_count).where(
+            FootfallHour.hall_id == hall_id, FootfallHour.hour >= start, FootfallHour.hour < end)):
+        days[local_time(hour, zone).date()] += int(n or 0)
+    return dict(days)
 
 
 def _staff_norms(s, hall_id: int, period: Period, norm: dict[int, int | None]) -> dict[int, float]:

@@ -297,3 +297,19 @@ def test_the_service_level_pages_show_the_hand_computed_figures_and_list_the_tic
     assert kclient.get(f"/manager/service-levels?{day}&hall={morning.one.id}").status_code == 403
     own = kclient.get(f"/manager/service-levels?{day}").get_data(as_text=True)
     assert re.search(r'id="fig-wait">([^<]*)<', own).group(1) == "15.0"  # hall 2's one ticket
+
+
+def test_door_conversion_counts_tickets_only_on_the_days_the_door_counters_counted(krt, morning, clock):
+    from app.domain.footfall import MinuteCount
+    from app.services import footfall
+
+    device = morning.one.devices["sensor"]
+    # Tuesday only: 8 people in; Monday's 5 tickets had no door counts, so they are not set against them
+    clock.now = datetime(2026, 11, 24, 2, 1, tzinfo=timezone.utc)
+    footfall.ingest(krt, device, morning.one.id,
+                    [MinuteCount("door", datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), 8, 0)])
+    queue.issue_ticket(krt, morning.one.id, morning.one.services["A"])
+    queue.issue_ticket(krt, morning.one.id, morning.one.services["B"])
+    service_levels.rebuild(krt, MONDAY, MONDAY + timedelta(days=1))
+    week = service_levels.hall_report(krt, morning.one.id, period_of("week", MONDAY), "counter")["totals"]
+    assert (week["arrivals"], week["door_in"]) == (7, 8) and week["conversion"] == pytest.approx(2 / 8)
