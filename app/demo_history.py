@@ -31,6 +31,7 @@ SLOT_MINUTES = 15
 MOBILE_SHARE = 0.65      # customers who leave a mobile number (and so get a survey)
 RESPONSE_RATE = 0.78     # of those, who answer it
 NO_SHOW, CANCELLED = 0.04, 0.02
+TRANSFERRED = 0.015      # of those served: sent on to another service (e.g. a SIM change that needs broadband)
 SLOW_CLERK = 4           # the demo's staff member "04" is slower and rated lower
 
 
@@ -121,12 +122,16 @@ def seed_served_history(rt: Runtime, hall_id: int, first: date, survey_settings:
                     issued = local.replace(tzinfo=zone).astimezone(timezone.utc)
                     n = numbers[(prefix, day)] = numbers.get((prefix, day), 0) + 1
                     ticket_id += 1
+                    onward = None
+                    if rng.random() < TRANSFERRED:
+                        other = rng.choice([x for x in services.values() if x.id != service.id])
+                        onward = (other, [c for c in counters if other.id in served_by.get(c, ())])
                     made = _served(rng, ticket_id, hall_id, service, day, n, issued, rate,
-                                   [c for c in counters if service.id in served_by.get(c, ())], clerk_at)
+                                   [c for c in counters if service.id in served_by.get(c, ())], clerk_at, onward)
                     tickets.append(made["ticket"])
                     done = made["ticket"]
-                    if done.get("counter_id"):
-                        shift = shifts.setdefault((day, done["counter_id"]), [done["called_at"], done["closed_at"]])
+                    if made.get("counter"):
+                        shift = shifts.setdefault((day, made["counter"]), [done["called_at"], done["closed_at"]])
                         shift[0], shift[1] = min(shift[0], done["called_at"]), max(shift[1], done["closed_at"])
                     events += made["events"]
                     if made["ticket"]["state"] == TicketState.FINISHED.value and rng.random() < MOBILE_SHARE:
@@ -156,8 +161,11 @@ def _next_id(rt: Runtime, model) -> int:
 
 
 def _served(rng: random.Random, ticket_id: int, hall_id: int, service: Service, day: date, number: int,
-            issued: datetime, rate: float, counters: list[int], clerk_at: dict[int, Clerk]) -> dict:
-    """One customer's visit: waiting, then called, served and finished (or a no-show, or gone)."""
+            issued: datetime, rate: float, counters: list[int], clerk_at: dict[int, Clerk],
+            onward: tuple[Service, list[int]] | None = None) -> dict:
+    """One customer's visit: waiting, then called, served and finished (or a no-show, or gone); with
+    ``onward`` (another service and its counters), transferred there after the first service, waiting
+    again and served there."""
     label = f"{service.prefix}{number:03d}"
     tier = "vip" if rng.random() < 0.05 else ("green" if rng.random() < 0.01 else "ordinary")
     mean_wait = 120 + 55 * rate  # seconds: longer at the rush
@@ -184,15 +192,36 @@ def _served(rng: random.Random, ticket_id: int, hall_id: int, service: Service, 
     if roll < CANCELLED + NO_SHOW:
         gone = called + timedelta(seconds=90)
         events.append(_event(ticket_id, hall_id, Action.NO_SHOW, gone, service.id, counter, clerk_id))
-        return {"ticket": {**base, "state": TicketState.NO_SHOW.value, "closed_at": gone}, "events": events}
+        return {"ticket": {**base, "state": TicketState.NO_SHOW.value, "closed_at": gone, "counter_id": None},
+                "events": events, "counter": counter}
     started = called + timedelta(seconds=rng.randint(15, 60))
     slow = 1.3 if clerk is not None and clerk.slow else 1.0
     handle = max(30, int(rng.gammavariate(2.0, service.handle_time_s * slow / 2)))
     finished = started + timedelta(seconds=handle)
-    events += [_event(ticket_id, hall_id, Action.START, started, service.id, counter, clerk_id),
-               _event(ticket_id, hall_id, Action.FINISH, finished, service.id, counter, clerk_id, handle)]
-    return {"ticket": {**base, "state": TicketState.FINISHED.value, "started_at": started, "closed_at": finished},
-            "events": events, "wait_s": wait, "slow": slow > 1}
+    events.append(_event(ticket_id, hall_id, Action.START, started, service.id, counter, clerk_id))
+    if onward is not None and onward[1]:
+        target, their_counters = onward
+        events.append(_event(ticket_id, hall_id, Action.TRANSFER, finished, service.id, counter, clerk_id, handle,
+                             detail={"to_service_id": target.id, "to_counter_id": None}))
+        again = int(rng.expovariate(1 / 240))
+        counter = rng.choice(their_counters)
+        clerk = clerk_at.get(counter)
+        clerk_id = clerk.id if clerk else None
+        called = finished + timedelta(seconds=again)
+        started = called + timedelta(seconds=rng.randint(15, 60))
+        handle2 = max(30, int(rng.gammavariate(2.0, target.handle_time_s / 2)))
+        done = started + timedelta(seconds=handle2)
+        events += [_event(ticket_id, hall_id, Action.CALL, called, target.id, counter, clerk_id),
+                   _event(ticket_id, hall_id, Action.START, started, target.id, counter, clerk_id),
+                   _event(ticket_id, hall_id, Action.FINISH, done, target.id, counter, clerk_id, handle2)]
+        moved = {**base, "service_id": target.id, "counter_id": counter, "staff_id": clerk_id, "called_at": called}
+        return {"ticket": {**moved, "state": TicketState.FINISHED.value, "started_at": started, "closed_at": done,
+                           "counter_id": None}, "events": events, "wait_s": wait + again, "slow": slow > 1,
+                "counter": counter}
+    events.append(_event(ticket_id, hall_id, Action.FINISH, finished, service.id, counter, clerk_id, handle))
+    # a closed ticket holds no counter (as the queue leaves it); who served it is in its events
+    return {"ticket": {**base, "state": TicketState.FINISHED.value, "started_at": started, "closed_at": finished,
+                       "counter_id": None}, "events": events, "wait_s": wait, "slow": slow > 1, "counter": counter}
 
 
 def _event(ticket_id, hall_id, action: Action, at, service_id, counter_id=None, staff_id=None, duration_s=None,
@@ -214,7 +243,7 @@ def _survey(rng: random.Random, made: dict, settings: SurveySettings, good: list
             score = rng.choice(bad)
             comment = rng.choice(COMMENTS_BAD) if rng.random() < 0.4 else None
     rated = sent + timedelta(seconds=rng.randint(30, 4 * 3600)) if score is not None else None
-    return {"ticket_id": t["id"], "hall_id": t["hall_id"], "service_id": t["service_id"], "counter_id": t["counter_id"],
+    return {"ticket_id": t["id"], "hall_id": t["hall_id"], "service_id": t["service_id"], "counter_id": made["counter"],
             "staff_id": t["staff_id"], "business_day": t["business_day"], "finished_at": t["closed_at"],
             "wait_s": made["wait_s"], "number_masked": f"13{rng.randint(0, 9)}****{rng.randint(0, 9999):04d}",
             "state": "sent", "send_at": sent, "attempts": 1, "sent_at": sent, "gateway": "outbox",
