@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, text
 
 from ..bootstrap import Runtime
 from ..domain import kpi
@@ -36,18 +36,27 @@ DAY_CHUNK = 7  # days read per pass when rebuilding a long range
 
 # --------------------------------------------------------------------------- building the roll-ups
 
+_LOCK_KEY = 0x6B706931  # pg_advisory_xact_lock: one writer of the service-level roll-ups at a time
+
+
 def rebuild(rt: Runtime, first: date, last: date, hall_ids: Iterable[int] | None = None) -> dict:
-    """Recompute the roll-ups of business days ``first``..``last`` (every hall, or ``hall_ids``)."""
+    """Recompute the roll-ups of business days ``first``..``last`` (every hall, or ``hall_ids``),
+    a week at a time: the tickets are read and counted outside any write transaction (kiosks and
+    counters keep writing meanwhile, SQLite included), then each week's rows are replaced in one
+    short transaction (on PostgreSQL under a lock, so two rebuilds of the same days never clash).
+    A ticket that changes between the read and the write is right at the next rebuild."""
     halls = sorted(set(hall_ids)) if hall_ids is not None else None
     totals = {"tickets": 0, "rows": 0, "hall_days": 0}
     day = first
     while day <= last:
         upto = min(day + timedelta(days=DAY_CHUNK - 1), last)
+        with rt.reader() as tx:
+            counted = count_days(tx.session, day, upto, halls)
         with rt.uow() as tx:
-            got = rebuild_in(tx.session, day, upto, halls)
+            write_days(tx.session, tx.dialect, day, upto, halls, counted)
             tx.commit()
         for k in totals:
-            totals[k] += got[k]
+            totals[k] += counted[k] if k == "tickets" else len(counted[k])
         day = upto + timedelta(days=1)
     return {"first_day": first.isoformat(), "last_day": last.isoformat(), **totals}
 
@@ -58,13 +67,22 @@ def rebuild_recent(rt: Runtime) -> dict:
     return rebuild(rt, today - timedelta(days=2), today + timedelta(days=1))
 
 
-def rebuild_in(s, first: date, last: date, halls: list[int] | None = None) -> dict:
-    """In the caller's transaction: delete and rewrite the rows of ``first``..``last``."""
+def write_days(s, dialect: str, first: date, last: date, halls: list[int] | None, counted: dict) -> None:
+    """Replace the roll-up rows of the days with ``counted`` (from ``count_days``)."""
+    if dialect == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     for table in (kpi_days, kpi_hall_days):
         where = [table.c.day >= first, table.c.day <= last]
         if halls is not None:
             where.append(table.c.hall_id.in_(halls))
         s.execute(delete(table).where(*where))
+    for table, batch in ((kpi_days, counted["rows"]), (kpi_hall_days, counted["hall_days"])):
+        for lo in range(0, len(batch), 5000):
+            s.execute(table.insert(), batch[lo:lo + 5000])
+
+
+def count_days(s, first: date, last: date, halls: list[int] | None = None) -> dict:
+    """Read the tickets of ``first``..``last`` with their histories and count them into roll-up rows."""
     about = _halls(s, halls)
     where = [Ticket.business_day >= first, Ticket.business_day <= last]
     if halls is not None:
@@ -72,7 +90,7 @@ def rebuild_in(s, first: date, last: date, halls: list[int] | None = None) -> di
     tickets = s.execute(select(Ticket.id, Ticket.hall_id, Ticket.business_day, Ticket.issued_at, Ticket.service_id,
                                Ticket.tier).where(*where).order_by(Ticket.id)).all()
     if not tickets:
-        return {"tickets": 0, "rows": 0, "hall_days": 0}
+        return {"tickets": 0, "rows": [], "hall_days": []}
     steps: dict[int, list[kpi.Step]] = defaultdict(list)
     events = (select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at, TicketEvent.counter_id,
                      TicketEvent.staff_id, TicketEvent.duration_s, TicketEvent.service_id)
@@ -107,10 +125,7 @@ def rebuild_in(s, first: date, last: date, halls: list[int] | None = None) -> di
         b = by_hour.get(busy, [0, 0, 0]) if busy is not None else [0, 0, 0]
         summary.append({"hall_id": hall_id, "day": day, **c.to_row(), "busy_hour": busy, "busy_arrivals": b[0],
                         "busy_waited": b[1], "busy_wait_sum_s": b[2]})
-    for table, batch in ((kpi_days, detail), (kpi_hall_days, summary)):
-        for lo in range(0, len(batch), 5000):
-            s.execute(table.insert(), batch[lo:lo + 5000])
-    return {"tickets": len(tickets), "rows": len(detail), "hall_days": len(summary)}
+    return {"tickets": len(tickets), "rows": detail, "hall_days": summary}
 
 
 def _halls(s, halls: list[int] | None) -> dict[int, tuple]:
@@ -119,8 +134,10 @@ def _halls(s, halls: list[int] | None) -> dict[int, tuple]:
     if halls is not None:
         query = query.where(Hall.id.in_(halls))
     out = {hall_id: (parse_zone(zone), {}) for hall_id, zone in s.execute(query)}
-    for service_id, hall_id, target in s.execute(select(ServiceType.id, ServiceType.hall_id,
-                                                        ServiceType.target_wait_s)):
+    services = select(ServiceType.id, ServiceType.hall_id, ServiceType.target_wait_s)
+    if halls is not None:
+        services = services.where(ServiceType.hall_id.in_(halls))
+    for service_id, hall_id, target in s.execute(services):
         if hall_id in out:
             out[hall_id][1][service_id] = target
     return out

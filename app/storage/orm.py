@@ -191,6 +191,7 @@ class Ticket(Base):
             postgresql_where=text("state IN ('called', 'serving')"),
         ),
         Index("ix_ticket_queue", "hall_id", "business_day", "state", "service_id"),
+        Index("ix_tickets_business_day", "business_day"),  # the service-level roll-ups read days of every hall
         # tickets still carrying a mobile number: the survey job's anti-join and the retention job
         # read only these, and the number is cleared once the survey holds it (protected), so it stays small
         Index("ix_tickets_with_mobile", "closed_at",
@@ -638,4 +639,5 @@ kpi_hall_days = Table(
     Column("busy_arrivals", Integer, nullable=False, default=0),
     Column("busy_waited", Integer, nullable=False, default=0),
     Column("busy_wait_sum_s", BigInteger, nullable=False, default=0),
+    Index("ix_kpi_hall_days_day", "day"),  # head office's month: every hall, a month of days
 )

@@ -68,9 +68,13 @@ def upgrade() -> None:
         sa.Column('busy_wait_sum_s', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('hall_id', 'day'),
     )
+    op.create_index('ix_kpi_hall_days_day', 'kpi_hall_days', ['day'])
+    op.create_index('ix_tickets_business_day', 'tickets', ['business_day'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_tickets_business_day', table_name='tickets')
+    op.drop_index('ix_kpi_hall_days_day', table_name='kpi_hall_days')
     op.drop_table('kpi_hall_days')
     op.drop_table('kpi_days')
     op.drop_index('ix_counter_sessions_counter_closed', table_name='counter_sessions')

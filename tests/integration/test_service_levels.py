@@ -313,3 +313,27 @@ def test_door_conversion_counts_tickets_only_on_the_days_the_door_counters_count
     service_levels.rebuild(krt, MONDAY, MONDAY + timedelta(days=1))
     week = service_levels.hall_report(krt, morning.one.id, period_of("week", MONDAY), "counter")["totals"]
     assert (week["arrivals"], week["door_in"]) == (7, 8) and week["conversion"] == pytest.approx(2 / 8)
+
+
+def test_rebuilds_of_the_same_days_at_once_all_succeed_and_agree(krt, morning):
+    """The scheduler's quarter-hour and a backfill by hand may overlap: on PostgreSQL the second
+    waits for the first (a transaction lock) instead of clashing on the primary key."""
+    import threading
+
+    errors, barrier = [], threading.Barrier(4)
+
+    def rebuild():
+        try:
+            barrier.wait()
+            service_levels.rebuild(krt, MONDAY - timedelta(days=1), MONDAY + timedelta(days=1))
+        except Exception as exc:  # noqa: BLE001 - collected and shown below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rebuild) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY), "counter")
+    assert report["totals"]["arrivals"] == 5 and report["totals"]["waited"] == 3
