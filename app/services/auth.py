@@ -15,6 +15,7 @@ from ..domain.errors import Forbidden, Invalid, NotFound, Unauthorized
 from ..domain.model import DeviceKind, Role
 from ..domain.screens import pin_problem
 from ..storage.orm import ApiToken, Counter, Device, Hall, Staff
+from . import audit
 
 STAFF_TOKEN_PREFIX = "st_"
 DEVICE_TOKEN_PREFIX = "dv_"
@@ -149,6 +150,7 @@ def register_device(rt: Runtime, hall_id: int, kind: str, name: str, counter_id:
         s.add(device)
         s.flush()
         view = device_view(device)
+        audit.record(s, rt.now(), "create", "device", device.id, hall_id, None, view)
         tx.commit()
     return {**view, "token": token}
 
@@ -179,7 +181,10 @@ def set_guide_pin(rt: Runtime, hall_id: int, pin: str | None) -> dict:
         hall = tx.session.get(Hall, hall_id)
         if hall is None:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
+        had = hall.priority_pin_hash is not None
         hall.priority_pin_hash = hash_password(rt, pin) if pin is not None else None
+        audit.record(tx.session, rt.now(), "update", "hall", hall_id, hall_id, {"guide_pin": "set" if had else "none"},
+                     {"guide_pin": "a new PIN" if pin is not None else "none"})  # never the PIN itself
         tx.commit()
     return {"hall_id": hall_id, "priority_pin_set": pin is not None}
 
@@ -235,7 +240,9 @@ def set_device_printer(rt: Runtime, device_id: int, printer: dict) -> dict:
             raise NotFound(f"no device {device_id}", field="device_id")
         if device.kind != DeviceKind.KIOSK.value:
             raise Invalid("only a kiosk has a ticket printer", field="device_id")
+        before = device_view(device)
         device.settings = {**(device.settings or {}), "printer": checked}
         view = device_view(device)
+        audit.record(tx.session, rt.now(), "update", "device", device_id, device.hall_id, before, view)
         tx.commit()
     return view

@@ -20,7 +20,8 @@ from ..domain.survey import SurveySettings, survey_settings_problems
 from ..domain.hours import OpeningHours, business_day, parse_zone
 from ..domain.model import Role
 from ..domain.screens import screen_problems, screen_settings
-from ..storage.orm import City, Counter, Device, Hall, Region, ServiceType, Staff
+from . import audit
+from ..storage.orm import City, Counter, Device, FootfallSensor, Hall, Region, ServiceType, Staff
 from .auth import device_view, forget_principals, hash_password
 
 HALL_SCOPED_ROLES = {Role.COUNTER_STAFF, Role.HALL_MANAGER}
@@ -202,18 +203,19 @@ def create_counter(rt: Runtime, hall_id: int, data: dict) -> dict:
         counter = Counter(hall_id=hall_id, is_open=False, **data)
         counter.services = hall_services(s, hall_id, service_ids)
         s.add(counter)
-        return _commit(tx, counter, counter_view, unique_field="number")
+        return _commit(tx, rt.now(), counter, counter_view, unique_field="number", before=None)
 
 
 def update_counter(rt: Runtime, counter_id: int, changes: dict) -> dict:
     with rt.uow() as tx:
         s = tx.session
         counter = _get(s, Counter, counter_id, "counter_id")
+        before = counter_view(counter)
         if "service_ids" in changes:
             counter.services = hall_services(s, counter.hall_id, changes.pop("service_ids"))
         for key, value in changes.items():
             setattr(counter, key, value)
-        return _commit(tx, counter, counter_view, unique_field="number")
+        return _commit(tx, rt.now(), counter, counter_view, unique_field="number", before=before)
 
 
 def counter_hall(rt: Runtime, counter_id: int) -> int:
@@ -287,25 +289,38 @@ def _get(s, model, ident: int, field: str):
     return row
 
 
+ENTITY = {Region: "region", City: "city", Hall: "hall", ServiceType: "service", Counter: "counter", Staff: "staff",
+          FootfallSensor: "sensor"}
+SECRET_FIELDS = {"password": "password_hash"}  # a change given as ``password`` is stored as its hash
+
+
+def _hall_of(row) -> int | None:
+    return row.id if isinstance(row, Hall) else getattr(row, "hall_id", None)
+
+
 def _create(rt: Runtime, row, view, unique_field: str) -> dict:
     with rt.uow() as tx:
         tx.session.add(row)
-        return _commit(tx, row, view, unique_field)
+        return _commit(tx, rt.now(), row, view, unique_field, before=None)
 
 
 def _update(rt: Runtime, model, ident: int, field: str, changes: dict, view, unique_field: str) -> dict:
     with rt.uow() as tx:
         row = _get(tx.session, model, ident, field)
+        before = view(row)
         for key, value in changes.items():
             setattr(row, key, value)
-        return _commit(tx, row, view, unique_field)
+        secrets = tuple(k for k, stored in SECRET_FIELDS.items() if stored in changes)
+        return _commit(tx, rt.now(), row, view, unique_field, before=before, secrets=secrets)
 
 
-def _commit(tx, row, view, unique_field: str) -> dict:
-    """Flush, build the view, commit; a unique clash becomes 409 naming the field."""
+def _commit(tx, now, row, view, unique_field: str, before: dict | None, secrets: tuple[str, ...] = ()) -> dict:
+    """Flush, build the view, write the audit entry, commit; a unique clash becomes 409 naming the field."""
     try:
         tx.session.flush()
         result = view(row)
+        audit.record(tx.session, now, "create" if before is None else "update", ENTITY[type(row)], row.id,
+                     _hall_of(row), before, result, secrets)
         tx.commit()
         return result
     except IntegrityError:

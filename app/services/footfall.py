@@ -51,17 +51,18 @@ def register_sensor(rt: Runtime, hall_id: int, data: dict) -> dict:
         _check_device(tx.session, hall_id, data["device_id"])
         sensor = FootfallSensor(hall_id=hall_id, created_at=rt.now(), active=True, **data)
         tx.session.add(sensor)
-        return _commit(tx, sensor, sensor_view, unique_field="code")
+        return _commit(tx, rt.now(), sensor, sensor_view, unique_field="code", before=None)
 
 
 def update_sensor(rt: Runtime, sensor_id: int, changes: dict) -> dict:
     with rt.uow() as tx:
         sensor = _get(tx.session, FootfallSensor, sensor_id, "sensor_id")
+        before = sensor_view(sensor)
         if "device_id" in changes:
             _check_device(tx.session, sensor.hall_id, changes["device_id"])
         for key, value in changes.items():
             setattr(sensor, key, value)
-        return _commit(tx, sensor, sensor_view, unique_field="code")
+        return _commit(tx, rt.now(), sensor, sensor_view, unique_field="code", before=before)
 
 
 def sensor_hall(rt: Runtime, sensor_id: int) -> int:

@@ -604,6 +604,27 @@ class ReportFile(Base):
     mail_error: Mapped[str | None] = mapped_column(String(400), nullable=True)
 
 
+class AuditEntry(Base):
+    """One change of configuration: who, when, what, before and after (services.audit). Append-only:
+    the database refuses UPDATE and DELETE on this table (triggers, migration 0009)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_hall", "hall_id", "id"),
+                      Index("ix_audit_entries_entity", "entity", "entity_id", "id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_kind: Mapped[str] = mapped_column(String(16))  # staff | device | system
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # no foreign key: the trail outlives rows
+    actor_name: Mapped[str] = mapped_column(Unicode(100))
+    action: Mapped[str] = mapped_column(String(16))  # create | update
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    hall_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    changed: Mapped[list] = mapped_column(JSON)
+    before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
 # --------------------------------------------------------------------------- service-level roll-ups
 
 def _kpi_counts() -> list[Column]:

@@ -30,7 +30,7 @@ from flask import current_app, g, request, session
 
 from ..domain.errors import Forbidden, Unauthorized
 from ..domain.model import DeviceKind, Role
-from ..services import auth
+from ..services import audit, auth
 from ..services.auth import Principal
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,20 +38,24 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def load_principal() -> None:
-    """Before each API request: a bearer token, or else the signed-in session."""
+    """Before each API request: a bearer token, or else the signed-in session. Changes the request
+    makes are recorded in the audit trail as the caller's."""
     rt = current_app.extensions["hallq"]
     g.principal = None
+    audit.clear()
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         g.principal = auth.principal_for_token(rt, header[len("Bearer "):].strip())
         if g.principal is None:
             raise Unauthorized("the token is unknown, expired or revoked", field="Authorization")
+        audit.acting_as(g.principal)
         return
     staff_id = session.get("staff_id")
     if staff_id is not None:
         if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.get("csrf"):
             raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a session request", field=CSRF_HEADER)
         g.principal = auth.principal_for_staff(rt, staff_id)
+        audit.acting_as(g.principal)
 
 
 def session_staff() -> Principal | None:

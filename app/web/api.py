@@ -1,7 +1,7 @@
 """JSON API under /api/v1. Each view: check access, parse, call one service function, return its view."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request, session, url_for
 from werkzeug.exceptions import HTTPException
@@ -12,7 +12,7 @@ from ..domain.errors import DomainError, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Tier
 from ..services import (
-    auth, config, footfall, peaks, planning, queue, report_files, satisfaction, service_levels, surveys,
+    audit, auth, config, footfall, peaks, planning, queue, report_files, satisfaction, service_levels, surveys,
 )
 from . import access, reports_api
 from .api_kit import Api, error_response, openapi_document
@@ -39,6 +39,11 @@ def _patch(body) -> dict:
 @bp.before_request
 def _authenticate():
     access.load_principal()
+
+
+@bp.teardown_request
+def _forget_actor(_exc):
+    audit.clear()  # the thread serves another request next
 
 
 @bp.errorhandler(DomainError)
@@ -694,6 +699,38 @@ def download_report_file(report_file_id: int):
     found = report_files.report_file(rt(), report_file_id)
     return Response(found["content"], mimetype=reports_api.XLSX_MIMETYPE,
                     headers={"Content-Disposition": reports_api.attachment(found["file_name"], found["ascii_name"])})
+
+
+# --------------------------------------------------------------------------- the audit trail
+
+@api.route("/audit", "GET", tag="audit", access="administrator, head office: every entry; a hall manager: their hall's")
+def audit_trail():
+    """Configuration changes, latest first: who (`actor`), when (`at`), what (`entity`, `entity_id`,
+    `action`: create or update, `changed`: the fields), `before` and `after`. Passwords and PINs appear
+    as changed, never by value. Entries cannot be changed or deleted.
+
+    Query: `entity` (region, city, hall, service, counter, staff, device, sensor), `entity_id`,
+    `hall_id`, `actor_id` (a staff member), `since`, `until` (ISO times with an offset),
+    `before_id` (the next page: the response's `next_before_id`), `limit` (at most 200).
+    """
+    p = access.read_config(access.principal().hall_id)
+    scope = access.hall_scope(p)
+    return audit.list_entries(rt(), scope, request.args.get("entity") or None, _int_arg("entity_id"),
+                              _int_arg("hall_id"), _int_arg("actor_id"), _time_arg("since"), _time_arg("until"),
+                              _int_arg("before_id"), min(_int_arg("limit") or audit.PAGE, audit.PAGE))
+
+
+def _time_arg(name: str):
+    text = request.args.get(name)
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{name} is a time, e.g. 2026-12-01T08:00:00+08:00", field=name) from None
+    if when.tzinfo is None:
+        raise Invalid(f"give {name} with its UTC offset, e.g. 2026-12-01T08:00:00+08:00", field=name)
+    return when
 
 
 # --------------------------------------------------------------------------- service-level reports

@@ -144,6 +144,8 @@ EXPECTED: dict[str, Row] = {
     "hall_satisfaction": Row(READ_HALL_CONFIG),  # a manager: their hall; counter staff: nothing
     "list_report_files": Row(MANAGERS_AND_UP),  # managers: their own hall's files
     "download_report_file": Row(READ_HALL_CONFIG),  # a hall 1 file: not hall 2's manager
+    # the audit trail
+    "audit_trail": Row(MANAGERS_AND_UP),  # managers: their own hall's entries
     # service-level reports
     "service_levels_overview": Row(READ_ALL_CONFIG),
     "hall_service_levels": Row(READ_HALL_CONFIG),
