@@ -221,6 +221,12 @@ ZH = {
     "{d} {h}:00 · average wait {m} min · {n} tickets a day": "{d} {h}点 · 平均等候 {m} 分钟 · 日均 {n} 张号",
     "By customer tier": "按客户级别", "By hour": "按时段", "By weekday": "按星期", " min": " 分钟",
     "Every ticket (Excel)": "全部取号明细（Excel）",
+    # the audit trail
+    "Audit trail": "操作日志", "every configuration change: who, when, before and after": "每一项配置变更：谁、何时、改前与改后",
+    "Entries cannot be edited or deleted. Passwords and PINs show as changed, never their value.":
+    "日志不能修改或删除。密码和授权码只显示已修改，不显示内容。", "When (UTC)": "时间（UTC）", "Who": "操作人",
+    "What": "对象", "Changes": "变更内容", "device": "设备", "created": "新建", "changed": "修改",
+    "No changes recorded here.": "这里没有变更记录。", "Earlier changes": "更早的变更",
     "Tickets taken over the people the door counters saw come in, on the days the door counters counted.":
     "取号数除以客流计数器统计的进厅人数（只算有客流计数的日子）。", "Choose a hall first.": "请先选择营业厅。",
     "These tickets (Excel)": "这些号（Excel）", "These tickets (CSV)": "这些号（CSV）",

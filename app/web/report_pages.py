@@ -24,7 +24,7 @@ from ..domain.errors import DomainError
 from ..domain.hours import parse_zone
 from ..domain.model import Role
 from ..i18n import current_language
-from ..services import config, report_files, satisfaction, service_levels
+from ..services import audit, config, report_files, satisfaction, service_levels
 from . import access, charts
 from .charts import Bar, band_bars, minutes, pct, rate_bars, trend
 
@@ -498,3 +498,49 @@ def service_level_tickets_page():
                              (_("These tickets (CSV)"), api + urlencode({**query, "format": "csv"}))])
     return _report_page("service_level_tickets.html", "report_pages.service_level_tickets_page",
                         service_levels.head_office_report, build, TICKET_FILTERS)
+
+
+# --------------------------------------------------------------------------- the audit trail (操作日志)
+
+AUDIT_ENTITIES = (("hall", "营业厅", "Hall"), ("service", "业务", "Service"), ("counter", "窗口", "Counter"),
+                  ("staff", "员工", "Staff"), ("device", "设备", "Device"), ("sensor", "客流计数器", "Door counter"),
+                  ("region", "省区", "Region"), ("city", "城市", "City"))
+
+
+@bp.get("/audit")
+def audit_page():
+    """``/manager/audit``: configuration changes, latest first, filtered by kind, hall and who; each
+    with the fields changed, before and after. Administrators and head office: every hall; a hall
+    manager: their hall's. Read-only: the trail cannot be edited or deleted."""
+    who = access.session_staff()
+    if who is None:
+        return redirect(url_for("pages.login", next=request.full_path))
+    if who.role not in READERS:
+        return render_template("audit.html", who=who, refused=_(
+            "This page is for hall managers, head office and administrators."), page=None), 403
+    rt = current_app.extensions["hallq"]
+    en = current_language() == "en"
+    every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
+    hall_id = _int("hall") if every_hall else None
+    entity = request.args.get("entity") if request.args.get("entity") in audit.ENTITIES else None
+    listing = audit.list_entries(rt, None if every_hall else {who.hall_id}, entity, _int("entity_id"), hall_id,
+                                 _int("actor"), before_id=_int("before"), limit=100)
+    halls = {h["id"]: h for h in config.list_halls(rt, None if every_hall else {who.hall_id})}
+    here = {k: request.args[k] for k in ("entity", "entity_id", "hall", "actor") if request.args.get(k)}
+    more = url_for("report_pages.audit_page", **here, before=listing["next_before_id"]) \
+        if listing["next_before_id"] else None
+    return render_template("audit.html", who=who, refused=None, entries=listing["entries"], more=more, here=here,
+                           halls=halls, every_hall=every_hall, entity=entity, hall_id=hall_id, en=en,
+                           entities=[(k, en_ if en else zh) for k, zh, en_ in AUDIT_ENTITIES], shown=_shown,
+                           lang=current_language(), page=True)
+
+
+def _shown(value) -> str:
+    """A recorded value as people read it: text as it is, nothing as —, the rest as JSON (Chinese kept)."""
+    import json
+
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
