@@ -8,7 +8,7 @@ from flask import Flask
 
 from . import config as settings
 from .bootstrap import bootstrap
-from .extensions import socketio
+from .extensions import csrf, socketio
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -38,6 +38,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .web import api, counter, display, live, manager, pages, phone, report_pages, sms, survey_pages
 
     i18n.init_app(app)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form's token lasts as long as the session
+    csrf.init_app(app)
+    csrf.exempt(api.bp)
+    csrf.exempt(sms.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(kiosk_views.bp)

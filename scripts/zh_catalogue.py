@@ -221,6 +221,8 @@ ZH = {
     "{d} {h}:00 · average wait {m} min · {n} tickets a day": "{d} {h}点 · 平均等候 {m} 分钟 · 日均 {n} 张号",
     "By customer tier": "按客户级别", "By hour": "按时段", "By weekday": "按星期", " min": " 分钟",
     "Every ticket (Excel)": "全部取号明细（Excel）",
+    "This form has expired or did not come from this site. Please sign in again.":
+    "此表单已过期或并非来自本系统，请重新登录。",
     # the audit trail
     "Audit trail": "操作日志", "every configuration change: who, when, before and after": "每一项配置变更：谁、何时、改前与改后",
     "Entries cannot be edited or deleted. Passwords and PINs show as changed, never their value.":

@@ -86,3 +86,20 @@ def bearer(token: str) -> dict:
 
 def staff_token(rt: Runtime, staff_id: int) -> str:
     return auth.issue_api_token(rt, staff_id)
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    """Sign in through the form, as a browser does: the page's CSRF token, then the post."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def sign_out(client):
+    import re
+
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/logout", data={"csrf_token": token})

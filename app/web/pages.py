@@ -7,6 +7,7 @@ import swagger_ui_bundle
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, session, url_for
 
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 
 from ..domain.errors import Unauthorized
 from ..services import auth
@@ -43,6 +44,13 @@ def login():
             # only a path of this site: never an open redirect
             return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.home"))
     return render_template("login.html", error=error), 401 if error else 200
+
+
+@bp.app_errorhandler(CSRFError)
+def _stale_form(_exc):
+    """A form without its CSRF token (forged, or from a session that has ended): sign in again."""
+    return render_template("login.html", error=_("This form has expired or did not come from this site. "
+                                                 "Please sign in again.")), 400
 
 
 @bp.post("/logout")

@@ -19,6 +19,7 @@ from app.storage.orm import Staff, Ticket
 from app.web.api import PREFIX, api
 
 from ..world import PASSWORD, World, bearer, staff_token
+from ..world import sign_in
 
 # --------------------------------------------------------------------------- principals
 
@@ -384,7 +385,7 @@ def test_a_deactivated_staff_member_can_neither_use_their_token_nor_sign_in_agai
 # --------------------------------------------------------------------------- browser session
 
 def _sign_in(client, username: str) -> str:
-    resp = client.post("/login", data={"username": username, "password": PASSWORD})
+    resp = sign_in(client, username)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:200]
     with client.session_transaction() as sess:
         return sess["csrf"]
@@ -474,3 +475,15 @@ def test_counter_staff_cannot_create_accounts_for_themselves(client, rt, world):
     assert resp.status_code == 403
     with rt.reader() as tx:
         assert tx.session.execute(select(Staff).where(Staff.username == "sneaky")).first() is None
+
+
+def test_the_sign_in_and_sign_out_forms_refuse_a_post_without_their_csrf_token(client, world):
+    """A page on another site cannot sign a browser in as someone else, nor out (login CSRF)."""
+    forged = client.post("/login", data={"username": "s1", "password": PASSWORD})
+    assert forged.status_code == 400
+    with client.session_transaction() as sess:
+        assert "staff_id" not in sess
+    sign_in(client, "s1")
+    assert client.post("/logout").status_code == 400  # no token: still signed in
+    with client.session_transaction() as sess:
+        assert sess.get("staff_id") == world.staff["s1"]

@@ -15,6 +15,7 @@ from app.storage.orm import (
 from app.web.api import PREFIX
 
 from ..world import ALL_DAY, PASSWORD, bearer, staff_token
+from ..world import sign_in
 
 TABLES = (Region, City, Hall, ServiceType, Counter, Staff, Device, Ticket, TicketEvent, TicketSequence)
 
@@ -661,9 +662,7 @@ def test_a_bare_post_is_enough_for_counter_actions_whose_fields_are_all_optional
 
 
 def test_a_browser_session_learns_its_csrf_token_from_me(client, world):
-    from tests.world import PASSWORD
-
-    client.post("/login", data={"username": "m1", "password": PASSWORD})
+    sign_in(client, "m1")
     token = client.get("/api/v1/me").json["csrf_token"]
     refused = client.post(f"/api/v1/counters/{world.one.counters[1]}/open", json={})
     assert refused.status_code == 403 and refused.json["error"]["field"] == "X-CSRF-Token"

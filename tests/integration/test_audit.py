@@ -11,6 +11,7 @@ from app.services import audit, config
 from app.storage.orm import AuditEntry
 
 from .test_surveys import headers, sapp, sclient, srt, sworld  # noqa: F401  (fixtures)
+from ..world import sign_in, sign_out
 
 API = "/api/v1"
 
@@ -105,19 +106,18 @@ def test_the_audit_page_shows_changes_before_and_after_and_a_manager_only_their_
     import re
     from html import unescape
 
-    from ..world import PASSWORD
 
     admin = headers(srt, sworld, "admin")
     sclient.patch(f"{API}/halls/{sworld.one.id}", json={"address": "金水路 100 号"}, headers=admin)
     sclient.patch(f"{API}/halls/{sworld.two.id}", json={"address": "二七路 1 号"}, headers=admin)
-    sclient.post("/login", data={"username": "hq", "password": PASSWORD})
+    sign_in(sclient, "hq")
     page = unescape(sclient.get("/manager/audit?entity=hall").get_data(as_text=True))
     rows = re.findall(r'<tr data-entry="\d+" data-entity="hall" data-action="update">', page)
     assert len(rows) == 2 and "<ins>金水路 100 号</ins>" in page and "管理员" in page
-    sclient.post("/logout")
-    sclient.post("/login", data={"username": "m2", "password": PASSWORD})
+    sign_out(sclient)
+    sign_in(sclient, "m2")
     mine = unescape(sclient.get("/manager/audit").get_data(as_text=True))
     assert "二七路 1 号" in mine and "金水路 100 号" not in mine
-    sclient.post("/logout")
-    sclient.post("/login", data={"username": "s1", "password": PASSWORD})
+    sign_out(sclient)
+    sign_in(sclient, "s1")
     assert sclient.get("/manager/audit").status_code == 403

@@ -13,6 +13,7 @@ from app.extensions import socketio
 from app.services import queue
 
 from ..world import bearer
+from ..world import sign_in
 
 
 def connect(app, token=None, query="", flask_client=None):
@@ -160,10 +161,9 @@ def test_resync_sends_the_state_again(app, rt, world):
 
 
 def test_a_signed_in_browser_session_joins_its_hall(app, world):
-    from ..world import PASSWORD
 
     browser = app.test_client()
-    r = browser.post("/login", data={"username": "s1", "password": PASSWORD})
+    r = sign_in(browser, "s1")
     assert r.status_code == 302
     console = connect(app, flask_client=browser)
     assert console.is_connected()

@@ -12,14 +12,14 @@ from app.sms.gateway import InboundSms
 
 from .test_satisfaction_reports import rated  # noqa: F401  (fixture)
 from .test_surveys import headers, sapp, sclient, srt, sworld  # noqa: F401  (fixtures)
-from ..world import PASSWORD
+from ..world import sign_in as world_sign_in
 
 PAGE = "/manager/satisfaction"
 NOV = "period=month&date=2026-11-01"
 
 
 def sign_in(client, username: str) -> None:
-    resp = client.post("/login", data={"username": username, "password": PASSWORD})
+    resp = world_sign_in(client, username)
     assert resp.status_code in (302, 303), resp.get_data(as_text=True)
 
 

@@ -19,6 +19,7 @@ from app.storage.orm import kpi_days
 from ..conftest import FAST_HASH
 from ..world import build_world
 from .test_surveys import headers, make_app
+from ..world import sign_in, sign_out
 
 MONDAY = date(2026, 11, 23)
 
@@ -277,9 +278,8 @@ def test_the_service_level_pages_show_the_hand_computed_figures_and_list_the_tic
     import re
     from html import unescape
 
-    from ..world import PASSWORD
 
-    assert kclient.post("/login", data={"username": "hq", "password": PASSWORD}).status_code in (302, 303)
+    assert sign_in(kclient, "hq").status_code in (302, 303)
     day = "period=day&date=2026-11-23"
     company = kclient.get(f"/manager/service-levels?{day}").get_data(as_text=True)
     assert re.search(r'id="fig-wait">([^<]*)<', company).group(1) == f"{585 / 60:.1f}"
@@ -292,8 +292,8 @@ def test_the_service_level_pages_show_the_hand_computed_figures_and_list_the_tic
     listing = kclient.get(counter_1).get_data(as_text=True)
     assert sorted(re.findall(r'<tr data-ticket="\d+" data-outcome="(\w+)"', listing)) == ["no_show", "served", "served"]
     assert ">9.0<" in listing  # B001's whole wait, 5 + 4 minutes
-    kclient.post("/logout")
-    assert kclient.post("/login", data={"username": "m2", "password": PASSWORD}).status_code in (302, 303)
+    sign_out(kclient)
+    assert sign_in(kclient, "m2").status_code in (302, 303)
     assert kclient.get(f"/manager/service-levels?{day}&hall={morning.one.id}").status_code == 403
     own = kclient.get(f"/manager/service-levels?{day}").get_data(as_text=True)
     assert re.search(r'id="fig-wait">([^<]*)<', own).group(1) == "15.0"  # hall 2's one ticket
