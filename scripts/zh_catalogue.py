@@ -223,6 +223,9 @@ ZH = {
     "Every ticket (Excel)": "全部取号明细（Excel）",
     "This form has expired or did not come from this site. Please sign in again.":
     "此表单已过期或并非来自本系统，请重新登录。",
+    "This screen is not paired with a hall yet.": "本屏幕尚未绑定营业厅。",
+    "An administrator enters this code for the hall (POST /api/v1/halls/{id}/devices/pair); the screen then starts by itself.":
+    "请管理员为营业厅输入此配对码（POST /api/v1/halls/{id}/devices/pair），屏幕随后自动启动。",
     # the audit trail
     "Audit trail": "操作日志", "every configuration change: who, when, before and after": "每一项配置变更：谁、何时、改前与改后",
     "Entries cannot be edited or deleted. Passwords and PINs show as changed, never their value.":

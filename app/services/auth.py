@@ -155,6 +155,21 @@ def register_device(rt: Runtime, hall_id: int, kind: str, name: str, counter_id:
     return {**view, "token": token}
 
 
+def deactivate_device(rt: Runtime, device_id: int) -> dict:
+    """Revoke a device: its token stops working at once (the row stays: history refers to it)."""
+    with rt.uow() as tx:
+        device = tx.session.get(Device, device_id)
+        if device is None:
+            raise NotFound(f"no device {device_id}", field="device_id")
+        before = device_view(device)
+        device.active = False
+        view = device_view(device)
+        audit.record(tx.session, rt.now(), "update", "device", device_id, device.hall_id, before, view)
+        tx.commit()
+    forget_principals(rt)
+    return view
+
+
 def device_view(device: Device) -> dict:
     return {"id": device.id, "hall_id": device.hall_id, "kind": device.kind, "name": device.name,
             "counter_id": device.counter_id, "active": device.active,

@@ -7,7 +7,13 @@
   var $ = function (id) { return document.getElementById(id); };
 
   var token = hallq.deviceToken("hallq.display.token");
-  if (!token) { problem(T.not_registered); return; }
+  if (!token) {  // a new screen: show a pairing code for an administrator to enter
+    hallq.pairDevice("display", "hallq.display.token", function (code) {
+      $("pairing").hidden = false;
+      $("pairing-code").textContent = code.slice(0, 3) + " " + code.slice(3);
+    });
+    return;
+  }
 
   function problem(text) { var p = $("problem"); p.textContent = text || ""; p.hidden = !text; }
   function name(o) { return en ? (o.name_en || o.name_zh) : o.name_zh; }

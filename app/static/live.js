@@ -135,8 +135,35 @@
       });
   }
 
+  // a new screen with no token pairs itself: it asks for a six-digit code (kept across a reload
+  // until it expires), shows it with ``onCode(code)``, and polls with its secret claim until an
+  // administrator has entered the code for a hall; then it keeps its token and starts again
+  function pairDevice(kind, storageKey, onCode) {
+    var key = storageKey + ".pairing", pending = JSON.parse(localStorage.getItem(key) || "null");
+    function post(url, body) {
+      return fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } })
+        .then(function (r) { return r.json(); });
+    }
+    function ask() {
+      return post("/api/v1/pairing-codes", { kind: kind }).then(function (got) {
+        pending = got; localStorage.setItem(key, JSON.stringify(got)); onCode(got.code); poll();
+      });
+    }
+    function poll() {
+      post("/api/v1/pairing-codes/" + pending.code + "/collect", { claim: pending.claim }).then(function (got) {
+        if (got.state === "paired") {
+          localStorage.setItem(storageKey, got.token); localStorage.removeItem(key); location.reload(); return;
+        }
+        if (got.state !== "waiting") { localStorage.removeItem(key); ask(); return; }  // expired, gone
+        setTimeout(poll, 3000);
+      }).catch(function () { setTimeout(poll, 10000); });
+    }
+    if (pending && Date.parse(pending.expires_at) > Date.now()) { onCode(pending.code); poll(); } else ask();
+  }
+
   window.HallLive = HallLive;
   window.hallq = window.hallq || {};
+  window.hallq.pairDevice = pairDevice;
   window.hallq.getJSON = getJSON;
   window.hallq.postJSON = postJSON;
   window.hallq.strings = strings;

@@ -168,6 +168,27 @@ class Device(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class PairingCode(Base):
+    """A new device's one-time pairing code (services.pairing): shown on its screen, typed in by an
+    administrator, who binds it to a hall; the device then collects its own token once.
+
+    ``claim_hash``: the hash of the secret only the device that asked for the code knows (the code
+    alone, short enough to type, never reveals a token). ``token``: the new device's token between
+    the pairing and its collection (minutes at most), then NULL."""
+
+    __tablename__ = "pairing_codes"
+    __table_args__ = (Index("ix_pairing_codes_code", "code", "expires_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8))
+    claim_hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    token: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class TicketSequence(Base):
     """Last number issued per hall, prefix and local business day: two kiosks, one number."""
 

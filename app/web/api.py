@@ -12,14 +12,15 @@ from ..domain.errors import DomainError, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Tier
 from ..services import (
-    audit, auth, config, footfall, peaks, planning, queue, report_files, satisfaction, service_levels, surveys,
+    audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, satisfaction, service_levels,
+    surveys,
 )
 from . import access, reports_api
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
     CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
     HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
-    ServicePatch, StaffBody, StaffPatch, TransferBody,
+    ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
 )
 
 PREFIX = "/api/v1"
@@ -249,6 +250,37 @@ def register_device(hall_id: int, body: DeviceBody):
     """Register a kiosk or screen; the response carries its token, shown this once."""
     access.configure()
     return auth.register_device(rt(), hall_id, body.kind.value, body.name, body.counter_id)
+
+
+@api.route("/devices/<int:device_id>/deactivate", "POST", tag="devices", access="administrator")
+def deactivate_device(device_id: int):
+    """Revoke a device (lost, replaced): its token stops working at once; the device stays listed."""
+    access.configure()
+    return auth.deactivate_device(rt(), device_id)
+
+
+@api.route("/pairing-codes", "POST", tag="devices", access="public", body=PairingCodeBody, status=201)
+def request_pairing_code(body: PairingCodeBody):
+    """A new kiosk or display asks for a six-digit code to show on its screen, with a secret `claim`
+    it keeps; valid 15 minutes. An administrator then pairs the code with a hall."""
+    return pairing.request_code(rt(), body.kind)
+
+
+@api.route("/pairing-codes/<code>/collect", "POST", tag="devices", access="public",
+           body=CollectBody)
+def collect_pairing(code: str, body: CollectBody):
+    """The new device's poll, with the claim only it knows: `waiting`, then `paired` with its token
+    (once), then `collected`; a wrong claim is 404 (the code alone gives nothing)."""
+    return pairing.collect(rt(), code, body.claim)
+
+
+@api.route("/halls/<int:hall_id>/devices/pair", "POST", tag="devices", access="administrator", body=PairBody,
+           status=201)
+def pair_device(hall_id: int, body: PairBody):
+    """Pair the device showing `code` with this hall (its kind is the one it asked as); the device
+    collects its token itself, so no token is ever copied by hand."""
+    access.configure()
+    return pairing.pair(rt(), body.code, hall_id, body.name, body.counter_id)
 
 
 # --------------------------------------------------------------------------- kiosk and customer

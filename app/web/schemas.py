@@ -260,6 +260,20 @@ class CloseFollowUpBody(Strict):
                                      description="what was done for the customer (required)")]
 
 
+class PairingCodeBody(Strict):
+    kind: Literal["kiosk", "display"] = Field(description="what the new device is")
+
+
+class CollectBody(Strict):
+    claim: Annotated[str, Field(min_length=16, max_length=100, description="the secret given with the code")]
+
+
+class PairBody(Strict):
+    code: Annotated[str, Field(min_length=6, max_length=8, description="the six digits on the new device's screen")]
+    name: Name
+    counter_id: Id | None = None
+
+
 class OutboxReplyBody(Strict):
     to: Id = Field(description="the outbox message answered (its id): the reply comes from its recipient")
     text: Annotated[str, Field(max_length=1600, description="what the customer replies, e.g. 1 or 4 等太久了")]

@@ -1,5 +1,5 @@
 """audit trail: every configuration change, who, when, before and after; append-only (the database
-refuses UPDATE and DELETE on it)
+refuses UPDATE and DELETE on it); pairing codes of new devices
 
 Revision ID: 0009
 Revises: 0008
@@ -18,6 +18,20 @@ REFUSE = 'audit entries cannot be changed or deleted'
 
 
 def upgrade() -> None:
+    op.create_table(
+        'pairing_codes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('code', sa.String(length=8), nullable=False),
+        sa.Column('claim_hash', sa.String(length=64), nullable=False),
+        sa.Column('kind', sa.String(length=20), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.Column('device_id', sa.Integer(), sa.ForeignKey('devices.id'), nullable=True),
+        sa.Column('token', sa.String(length=100), nullable=True),
+        sa.Column('collected_at', sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_pairing_codes_code', 'pairing_codes', ['code', 'expires_at'])
     op.create_table(
         'audit_entries',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -55,3 +69,5 @@ def downgrade() -> None:
     op.drop_index('ix_audit_entries_entity', table_name='audit_entries')
     op.drop_index('ix_audit_entries_hall', table_name='audit_entries')
     op.drop_table('audit_entries')
+    op.drop_index('ix_pairing_codes_code', table_name='pairing_codes')
+    op.drop_table('pairing_codes')

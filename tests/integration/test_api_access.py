@@ -145,6 +145,11 @@ EXPECTED: dict[str, Row] = {
     "hall_satisfaction": Row(READ_HALL_CONFIG),  # a manager: their hall; counter staff: nothing
     "list_report_files": Row(MANAGERS_AND_UP),  # managers: their own hall's files
     "download_report_file": Row(READ_HALL_CONFIG),  # a hall 1 file: not hall 2's manager
+    # device pairing and revocation
+    "deactivate_device": Row(ADMIN),
+    "request_pairing_code": Row(EVERYONE, lambda t: {"kind": "display"}),
+    "collect_pairing": Row(EVERYONE, lambda t: {"claim": "not-the-claim-of-any-code"}),
+    "pair_device": Row(ADMIN, lambda t: {"code": "000000", "name": "大屏"}),
     # the audit trail
     "audit_trail": Row(MANAGERS_AND_UP),  # managers: their own hall's entries
     # service-level reports
@@ -212,7 +217,7 @@ def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
               "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id,
               "sensor_id": t.sensor_id, "warning_id": t.warning_id, "follow_up_id": t.follow_up_id,
-              "report_file_id": t.report_file_id}
+              "report_file_id": t.report_file_id, "code": "000000"}
 
     def fill(m: re.Match) -> str:
         assert m.group(1) in values, f"the matrix does not know path parameter <{m.group(1)}> of {rule}"
