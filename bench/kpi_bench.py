@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from queue_bench import cpu_model, git_commit, log, prepare_database  # noqa: E402
-from reports_bench import reference_ms, timed  # noqa: E402
+from reports_bench import make_organisation, reference_ms, timed  # noqa: E402
 
 YEAR = date(2026, 1, 1)
 DAYS = 365
@@ -78,43 +78,6 @@ TICKET_COLUMNS = ("id", "hall_id", "service_id", "business_day", "prefix", "numb
 EVENT_COLUMNS = ("id", "ticket_id", "hall_id", "kind", "at", "service_id", "counter_id", "staff_id", "duration_s",
                  "detail")
 LOADED_TABLES = ("tickets", "ticket_events")
-
-
-def make_organisation(rt) -> list[int]:
-    """Regions, cities, halls, services (with target waits and handle-time norms), counters and staff
-    in bulk; returns the hall ids."""
-    from sqlalchemy import insert
-
-    from app.storage.orm import City, Counter, Hall, Region, ServiceType, Staff
-
-    hall_ids, hall_id = [], 0
-    with rt.uow() as tx:
-        s = tx.session
-        s.execute(insert(Region), [{"id": r + 1, "code": f"R{r}", "name_zh": f"省区{r}", "name_en": f"Region {r}"}
-                                   for r in range(REGIONS)])
-        s.execute(insert(City), [{"id": c + 1, "region_id": c // CITIES + 1, "code": f"C{c}", "name_zh": f"城市{c}",
-                                  "name_en": f"City {c}"} for c in range(REGIONS * CITIES)])
-        hall_rows, services, counters, staff = [], [], [], []
-        for c in range(REGIONS * CITIES):
-            for _ in range(HALLS_PER_CITY):
-                hall_id += 1
-                hall_rows.append({"id": hall_id, "city_id": c + 1, "code": f"H{hall_id:04d}",
-                                  "name_zh": f"营业厅{hall_id}", "name_en": f"Hall {hall_id}",
-                                  "timezone": "Asia/Shanghai", "opened_on": YEAR})
-                base = (hall_id - 1)
-                services += [{"id": base * 3 + k + 1, "hall_id": hall_id, "code": f"s{k}", "prefix": prefix,
-                              "name_zh": f"业务{prefix}", "target_wait_s": target, "handle_time_s": handle}
-                             for k, (prefix, target, handle, _) in enumerate(SERVICES)]
-                counters += [{"id": base * COUNTERS + k + 1, "hall_id": hall_id, "number": k + 1}
-                             for k in range(COUNTERS)]
-                staff += [{"id": base * STAFF_PER_HALL + k + 1, "hall_id": hall_id, "username": f"u{hall_id}_{k}",
-                           "name": f"营业员{hall_id}-{k}", "staff_number": f"{hall_id:04d}{k:02d}",
-                           "password_hash": "x", "role": "counter_staff"} for k in range(STAFF_PER_HALL)]
-                hall_ids.append(hall_id)
-        for model, rows in ((Hall, hall_rows), (ServiceType, services), (Counter, counters), (Staff, staff)):
-            s.execute(insert(model), rows)
-        tx.commit()
-    return hall_ids
 
 
 # --------------------------------------------------------------------------- generating
@@ -506,7 +469,7 @@ def main() -> None:
         migrate(url)
         rt = bootstrap(url, enforce_opening_hours=False)
         t0 = time.perf_counter()
-        halls = make_organisation(rt)
+        halls = make_organisation(rt, [s[:3] for s in SERVICES], COUNTERS, STAFF_PER_HALL)
         tickets, events = load(rt, kind, args.tickets)
         analyze(rt, kind, LOADED_TABLES)
         load_s = time.perf_counter() - t0

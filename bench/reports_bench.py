@@ -53,40 +53,50 @@ STAGING_COLUMNS = ("id", "hall_id", "service_id", "counter_id", "staff_id", "day
                    "sat", "five")
 
 
-def make_organisation(rt) -> dict:
-    """Regions, cities, halls, services, counters and staff in bulk; returns per-hall ids."""
+def make_organisation(rt, services=(("A", 600, 120), ("B", 1200, 420), ("C", 900, 300)),
+                      counters: int = 10, staff_per_hall: int = STAFF_PER_HALL,
+                      hall_settings=lambda hall_id: {}) -> list[int]:
+    """5 regions x 10 cities x 10 halls, each with ``services`` ((prefix, target wait s, handle s)),
+    ``counters`` counters and ``staff_per_hall`` counter staff, in bulk (ids numbered so that hall
+    h's k-th service, counter and staff member are derivable); ``hall_settings(hall_id)``: extra
+    hall columns. Returns the hall ids. Shared with ``kpi_bench``."""
     from sqlalchemy import insert
 
     from app.storage.orm import City, Counter, Hall, Region, ServiceType, Staff
 
-    halls, hall_id = {}, 0
+    hall_ids, hall_id = [], 0
     with rt.uow() as tx:
         s = tx.session
         s.execute(insert(Region), [{"id": r + 1, "code": f"R{r}", "name_zh": f"省区{r}", "name_en": f"Region {r}"}
                                    for r in range(REGIONS)])
         s.execute(insert(City), [{"id": c + 1, "region_id": c // CITIES + 1, "code": f"C{c}", "name_zh": f"城市{c}",
                                   "name_en": f"City {c}"} for c in range(REGIONS * CITIES)])
-        hall_rows, services, counters, staff = [], [], [], []
+        hall_rows, service_rows, counter_rows, staff = [], [], [], []
         for c in range(REGIONS * CITIES):
             for _ in range(HALLS_PER_CITY):
                 hall_id += 1
-                five = hall_id % 5 == 0
                 hall_rows.append({"id": hall_id, "city_id": c + 1, "code": f"H{hall_id:04d}",
                                   "name_zh": f"营业厅{hall_id}", "name_en": f"Hall {hall_id}",
-                                  "timezone": "Asia/Shanghai", "opened_on": YEAR,
-                                  "survey": {"scale": "five_point"} if five else {}})
-                base = (hall_id - 1)
-                services += [{"id": base * 3 + k + 1, "hall_id": hall_id, "code": f"s{k}", "prefix": "ABC"[k],
-                              "name_zh": f"业务{'ABC'[k]}"} for k in range(3)]
-                counters += [{"id": base * 10 + k + 1, "hall_id": hall_id, "number": k + 1} for k in range(10)]
-                staff += [{"id": base * 10 + k + 1, "hall_id": hall_id, "username": f"u{hall_id}_{k}",
+                                  "timezone": "Asia/Shanghai", "opened_on": YEAR, **hall_settings(hall_id)})
+                base = hall_id - 1
+                service_rows += [{"id": base * len(services) + k + 1, "hall_id": hall_id, "code": f"s{k}",
+                                  "prefix": prefix, "name_zh": f"业务{prefix}", "target_wait_s": target,
+                                  "handle_time_s": handle} for k, (prefix, target, handle) in enumerate(services)]
+                counter_rows += [{"id": base * counters + k + 1, "hall_id": hall_id, "number": k + 1}
+                                 for k in range(counters)]
+                staff += [{"id": base * staff_per_hall + k + 1, "hall_id": hall_id, "username": f"u{hall_id}_{k}",
                            "name": f"营业员{hall_id}-{k}", "staff_number": f"{hall_id:04d}{k:02d}",
-                           "password_hash": "x", "role": "counter_staff"} for k in range(STAFF_PER_HALL)]
-                halls[hall_id] = five
-        for model, rows in ((Hall, hall_rows), (ServiceType, services), (Counter, counters), (Staff, staff)):
+                           "password_hash": "x", "role": "counter_staff"} for k in range(staff_per_hall)]
+                hall_ids.append(hall_id)
+        for model, rows in ((Hall, hall_rows), (ServiceType, service_rows), (Counter, counter_rows), (Staff, staff)):
             s.execute(insert(model), rows)
         tx.commit()
-    return halls
+    return hall_ids
+
+
+def five_point(hall_id: int) -> bool:
+    """One hall in five asks on the five-point scale."""
+    return hall_id % 5 == 0
 
 
 def generate(n_ratings: int, halls: dict, seed: int = 7):
@@ -299,7 +309,8 @@ def main() -> None:
         clock = ShiftedClock()
         rt = bootstrap(url, clock=clock, password_hash_method="pbkdf2:sha256:1000", enforce_opening_hours=False)
         t0 = time.perf_counter()
-        halls = make_organisation(rt)
+        halls = {h: five_point(h) for h in make_organisation(
+            rt, hall_settings=lambda h: {"survey": {"scale": "five_point"} if five_point(h) else {}})}
         surveys = load(rt, kind, args.ratings, halls)
         load_s = time.perf_counter() - t0
         log(f"loaded in {load_s:.0f} s; building roll-ups")

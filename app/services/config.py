@@ -101,6 +101,18 @@ def get_hall(rt: Runtime, hall_id: int) -> dict:
         return hall_view(_get(tx.session, Hall, hall_id, "hall_id"))
 
 
+def hall_place(rt: Runtime, hall_id: int) -> dict:
+    """Where a hall sits: its region, city and itself (names and codes), one query."""
+    with rt.reader() as tx:
+        found = tx.session.execute(select(Hall, City, Region).join(City, Hall.city_id == City.id)
+                                   .join(Region, City.region_id == Region.id).where(Hall.id == hall_id)).first()
+        if found is None:
+            raise NotFound(f"no hall {hall_id}", field="hall_id")
+        hall, city, region = found
+        return {"region": region_view(region), "city": city_view(city),
+                "hall": {k: v for k, v in hall_view(hall).items() if k in ("id", "code", "name_zh", "name_en")}}
+
+
 def create_hall(rt: Runtime, data: dict) -> dict:
     _check_hall_settings(data)
     if data.get("opened_on") is None:

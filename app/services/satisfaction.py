@@ -294,41 +294,36 @@ def _unnamed(by: str, key) -> dict:
     return {"key": key, "name": "—" if key == 0 else str(key)}  # 0: a survey with no staff / counter
 
 
+def _per_key_across_halls(rt: Runtime, model, key, period: Period, hall_ids: set[int] | None) -> dict:
+    """Each value of ``key`` (a wait band, a day) with one line per hall, each hall's ratings read on
+    its own scale: ``combine`` them for the figures across halls."""
+    with rt.reader() as tx:
+        s = tx.session
+        where = [model.day >= period.first, model.day <= period.last]
+        if hall_ids is not None:
+            where.append(model.hall_id.in_(sorted(hall_ids)))
+        rows = s.execute(_sums(model, model.hall_id, key).where(*where).group_by(model.hall_id, key)).all()
+        scales = {x.id: _scale(x) for x in s.execute(select(Hall).options(load_only(*HALL_FIELDS)).where(
+            Hall.id.in_({r[0] for r in rows}))).scalars()}
+    per_key: dict = {}
+    for r in rows:
+        per_key.setdefault(r[1], []).append(_line(r, 2, scales[r[0]]))
+    return per_key
+
+
 def wait_band_report(rt: Runtime, period: Period, hall_ids: set[int] | None = None) -> dict:
     """Satisfaction by waiting-time band across halls (each hall's ratings read on its own scale):
     how much a long wait costs."""
-    d = SatisfactionDay
-    with rt.reader() as tx:
-        s = tx.session
-        where = [d.day >= period.first, d.day <= period.last]
-        if hall_ids is not None:
-            where.append(d.hall_id.in_(sorted(hall_ids)))
-        rows = s.execute(_sums(d, d.hall_id, d.wait_band).where(*where).group_by(d.hall_id, d.wait_band)).all()
-        scales = {h.id: _scale(h) for h in s.execute(select(Hall).where(
-            Hall.id.in_({r[0] for r in rows}))).scalars()}
-    bands: dict[int, list[dict]] = {}
-    for r in rows:
-        bands.setdefault(r[1], []).append(_line(r, 2, scales[r[0]]))
+    bands = _per_key_across_halls(rt, SatisfactionDay, SatisfactionDay.wait_band, period, hall_ids)
     lines = [{"key": b, **band_label(b), **combine(parts)}
              for b, parts in sorted(bands.items(), key=lambda kv: (kv[0] == UNKNOWN_BAND, kv[0]))]
     return {"period": period.to_dict(), "totals": combine(lines) if lines else combine([]), "lines": lines}
 
 
 def day_trend(rt: Runtime, period: Period, hall_ids: set[int] | None = None) -> list[dict]:
-    """Each business day of the period across the halls (None: every hall), each hall's ratings read
-    on its own scale: the trend line of the region, city or whole company."""
-    h = SatisfactionHallDay
-    with rt.reader() as tx:
-        s = tx.session
-        where = [h.day >= period.first, h.day <= period.last]
-        if hall_ids is not None:
-            where.append(h.hall_id.in_(sorted(hall_ids)))
-        rows = s.execute(_sums(h, h.hall_id, h.day).where(*where).group_by(h.hall_id, h.day)).all()
-        scales = {x.id: _scale(x) for x in s.execute(select(Hall).options(load_only(*HALL_FIELDS)).where(
-            Hall.id.in_({r[0] for r in rows}))).scalars()}
-    days: dict[date, list[dict]] = {}
-    for r in rows:
-        days.setdefault(r[1], []).append(_line(r, 2, scales[r[0]]))
+    """Each business day of the period across the halls (None: every hall): the trend line of the
+    region, city or whole company."""
+    days = _per_key_across_halls(rt, SatisfactionHallDay, SatisfactionHallDay.day, period, hall_ids)
     out, day = [], period.first
     while day <= period.last:
         out.append({"key": day.isoformat(), **combine(days.get(day, []))})

@@ -37,21 +37,17 @@ LEVELS = ("company", "region", "city", "hall", "staff")
 
 # --------------------------------------------------------------------------- the drill-down, pure
 
-def find_place(report: dict, region: int | None = None, city: int | None = None,
-               hall: int | None = None) -> list[tuple[str, dict]] | None:
-    """The path from the company to the place asked for in a head-office report: [("region", r),
-    ("city", c), ("hall", h)] as deep as asked; None when the place is not in the report (or a
-    city is asked under the wrong region)."""
+def find_place(report: dict, region: int | None = None, city: int | None = None) -> list[tuple[str, dict]] | None:
+    """The path from the company to a region or city in a head-office report: [("region", r),
+    ("city", c)] as deep as asked; None when it is not in the report (or a city is asked under the
+    wrong region). A hall's place comes from ``config.hall_place`` (no report needed)."""
     for r in report["regions"]:
         for c in r["cities"]:
-            for h in c["halls"]:
-                if hall is not None and h["id"] == hall:
-                    return [("region", r), ("city", c), ("hall", h)]
-            if hall is None and city is not None and c["id"] == city and region in (None, r["id"]):
+            if city is not None and c["id"] == city and region in (None, r["id"]):
                 return [("region", r), ("city", c)]
-        if hall is None and city is None and region is not None and r["id"] == region:
+        if city is None and region is not None and r["id"] == region:
             return [("region", r)]
-    return [] if region is None and city is None and hall is None else None
+    return [] if region is None and city is None else None
 
 
 def children(report: dict, path: list[tuple[str, dict]]) -> tuple[str, list[dict]]:
@@ -130,11 +126,15 @@ def _open_report(view: str, head_office_report, extra_args: tuple[str, ...] = ()
         return url_for(endpoint, **query, **{k: v for k, v in place.items() if v is not None})
 
     crumbs, path, company = [], [], None
-    if every_hall:
+    if every_hall and hall_id is not None:  # a hall: its crumbs need only where it sits
+        place = config.hall_place(rt, hall_id)
+        path = [(level, place[level]) for level in ("region", "city", "hall")]
+    elif every_hall:  # the company, a region or a city: the head-office report holds them and their lines
         company = head_office_report(rt, period)
-        path = find_place(company, region, city, hall_id)
+        path = find_place(company, region, city)
         if path is None:
             raise Refused(_("There is no such place in this report."), 404)
+    if every_hall:
         crumbs.append({"label": _("All halls"), "href": link()})
         for level, node in path:
             crumbs.append({"label": _name(node, en), "href": link(**{level: node["id"]})})
@@ -418,7 +418,7 @@ def _kpi_hall(ctx: dict) -> Page:
     grid = {(wd, hours.index(h)): (c["wait_avg_s"], _("{d} {h}:00 · average wait {m} min · {n} tickets a day").format(
         d=WEEKDAYS[wd][1 if en else 0], h=h, m=minutes(c["wait_avg_s"]), n=f"{c['arrivals_per_day']:.1f}"),
         link(tickets, hall=hall_id, weekday=wd, hour=h)) for (wd, h), c in cells.items()}
-    days = service_levels.hall_report(rt, hall_id, period, "day")["lines"] if period.kind != "day" else []
+    days = service_levels.day_trend(rt, period, {hall_id}) if period.kind != "day" else []
     query = {"period": period.kind, "date": period.first.isoformat()}
     api = f"/api/v1/halls/{hall_id}/service-levels?"
     return Page(

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from app.extensions import socketio
 from app.services import queue
 
-from ..world import bearer
 from ..world import sign_in
 
 
@@ -161,7 +158,6 @@ def test_resync_sends_the_state_again(app, rt, world):
 
 
 def test_a_signed_in_browser_session_joins_its_hall(app, world):
-
     browser = app.test_client()
     r = sign_in(browser, "s1")
     assert r.status_code == 302

@@ -11,34 +11,24 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from openpyxl import load_workbook
 
-from app.bootstrap import bootstrap
 from app.domain.satisfaction import period_of
 from app.services import config, queue, service_levels
 from app.storage.orm import kpi_days
 
-from ..conftest import FAST_HASH
-from ..world import build_world
-from .test_surveys import headers, make_app
-from ..world import sign_in, sign_out
+from ..world import build_world, sign_in, sign_out
+from .test_surveys import headers, make_app, srt  # noqa: F401  (srt: a fixture)
 
 MONDAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-def krt(database_url, clock):
-    runtime = bootstrap(database_url, clock=clock, password_hash_method=FAST_HASH)
-    yield runtime
-    runtime.engine.dispose()
-
-
-@pytest.fixture
-def morning(krt, clock):
+def morning(srt, clock):
     """Hall 1, Monday from 10:00 in Shanghai (minutes after 10:00 in brackets):
     A1 waits 4 min, served 7 min at counter 1 (s1); A2 waits 11 min (past A's 10-minute target) and
     does not show; B1 waits 5 min, served 3 min at counter 3 (t1), transferred to A, waits 4 more,
     served 2 min at counter 1 (s1); B2 leaves the queue after 19 min; A3 (at 10:30) still waiting.
     Hall 2 (Asia/Urumqi, UTC+6): one A ticket at 23:40 local, called 23:55, served 23:56 to 00:10."""
-    world = build_world(krt)
+    world = build_world(srt)
     one, two = world.one, world.two
     s1, t1 = one.staff["s1"], one.staff["t1"]
     c1, c3 = one.counters[1], one.counters[3]
@@ -48,50 +38,50 @@ def morning(krt, clock):
 
     at(0)
     for prefix in ("A", "A", "B"):
-        queue.issue_ticket(krt, one.id, one.services[prefix])
-    queue.open_counter(krt, c1, s1)
-    queue.open_counter(krt, c3, t1)
+        queue.issue_ticket(srt, one.id, one.services[prefix])
+    queue.open_counter(srt, c1, s1)
+    queue.open_counter(srt, c3, t1)
     at(1)
-    b2 = queue.issue_ticket(krt, one.id, one.services["B"])
+    b2 = queue.issue_ticket(srt, one.id, one.services["B"])
     at(4)
-    queue.call_next(krt, c1, s1)
-    queue.start_service(krt, c1, s1)
+    queue.call_next(srt, c1, s1)
+    queue.start_service(srt, c1, s1)
     at(5)
-    queue.call_next(krt, c3, t1)
-    queue.start_service(krt, c3, t1)
+    queue.call_next(srt, c3, t1)
+    queue.start_service(srt, c3, t1)
     at(8)
-    queue.transfer(krt, c3, one.services["A"], staff_id=t1)
+    queue.transfer(srt, c3, one.services["A"], staff_id=t1)
     at(11)
-    queue.finish_service(krt, c1, s1)
-    assert queue.call_next(krt, c1, s1)["ticket"]["label"] == "A002"
+    queue.finish_service(srt, c1, s1)
+    assert queue.call_next(srt, c1, s1)["ticket"]["label"] == "A002"
     at(12)
-    queue.recall(krt, c1, s1)  # the hall's rule: one recall before a no-show; the wait ended at the first call
-    queue.mark_no_show(krt, c1, s1)
-    assert queue.call_next(krt, c1, s1)["ticket"]["label"] == "B001"
-    queue.start_service(krt, c1, s1)
+    queue.recall(srt, c1, s1)  # the hall's rule: one recall before a no-show; the wait ended at the first call
+    queue.mark_no_show(srt, c1, s1)
+    assert queue.call_next(srt, c1, s1)["ticket"]["label"] == "B001"
+    queue.start_service(srt, c1, s1)
     at(14)
-    queue.finish_service(krt, c1, s1)
+    queue.finish_service(srt, c1, s1)
     at(20)
-    queue.cancel_ticket(krt, b2["public_token"])
+    queue.cancel_ticket(srt, b2["public_token"])
     at(30)
-    queue.issue_ticket(krt, one.id, one.services["A"])
+    queue.issue_ticket(srt, one.id, one.services["A"])
 
-    config.update_hall(krt, two.id, {"timezone": "Asia/Urumqi"})
+    config.update_hall(srt, two.id, {"timezone": "Asia/Urumqi"})
     clock.now = datetime(2026, 11, 23, 17, 40, tzinfo=timezone.utc)  # 23:40 Monday in Urumqi
-    queue.issue_ticket(krt, two.id, two.services["A"])
-    queue.open_counter(krt, two.counters[1], two.staff["s2"])
+    queue.issue_ticket(srt, two.id, two.services["A"])
+    queue.open_counter(srt, two.counters[1], two.staff["s2"])
     clock.now += timedelta(minutes=15)
-    queue.call_next(krt, two.counters[1], two.staff["s2"])
+    queue.call_next(srt, two.counters[1], two.staff["s2"])
     clock.now += timedelta(minutes=1)
-    queue.start_service(krt, two.counters[1], two.staff["s2"])
+    queue.start_service(srt, two.counters[1], two.staff["s2"])
     clock.now += timedelta(minutes=14)  # 00:10 Tuesday in Urumqi
-    queue.finish_service(krt, two.counters[1], two.staff["s2"])
-    service_levels.rebuild(krt, MONDAY - timedelta(days=1), MONDAY + timedelta(days=1))
+    queue.finish_service(srt, two.counters[1], two.staff["s2"])
+    service_levels.rebuild(srt, MONDAY - timedelta(days=1), MONDAY + timedelta(days=1))
     return world
 
 
-def test_a_hall_day_has_the_hand_computed_waits_handle_times_and_outcomes(krt, morning):
-    report = service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY), "counter")
+def test_a_hall_day_has_the_hand_computed_waits_handle_times_and_outcomes(srt, morning):
+    report = service_levels.hall_report(srt, morning.one.id, period_of("day", MONDAY), "counter")
     t = report["totals"]
     assert (t["arrivals"], t["served"], t["no_show"], t["cancelled"], t["open"], t["transfers"]) == (5, 2, 1, 1, 1, 1)
     assert t["waited"] == 3 and t["wait_avg_s"] == pytest.approx((240 + 660 + 540) / 3)  # B1: 5 + 4 minutes
@@ -108,30 +98,30 @@ def test_a_hall_day_has_the_hand_computed_waits_handle_times_and_outcomes(krt, m
     assert (unserved["arrivals"], unserved["cancelled"], unserved["open"]) == (2, 1, 1)
 
 
-def test_staff_service_hour_and_tier_cuts_add_up_to_the_day(krt, morning):
+def test_staff_service_hour_and_tier_cuts_add_up_to_the_day(srt, morning):
     day = period_of("day", MONDAY)
-    staff = {x.get("name"): x for x in service_levels.hall_report(krt, morning.one.id, day, "staff")["lines"]}
+    staff = {x.get("name"): x for x in service_levels.hall_report(srt, morning.one.id, day, "staff")["lines"]}
     assert staff["营业员1"]["served"] == 2 and staff["营业员1"]["handle_avg_s"] == pytest.approx(360)
     assert staff["营业员1b"]["arrivals"] == 0  # t1 served B1 first, but s1 finished it
-    services = {x["prefix"]: x for x in service_levels.hall_report(krt, morning.one.id, day, "service")["lines"]}
+    services = {x["prefix"]: x for x in service_levels.hall_report(srt, morning.one.id, day, "service")["lines"]}
     assert (services["A"]["arrivals"], services["B"]["arrivals"]) == (3, 2)  # counted under the service taken
     assert services["A"]["handle_norm_s"] == 120
-    hours = service_levels.hall_report(krt, morning.one.id, day, "hour")["lines"]
+    hours = service_levels.hall_report(srt, morning.one.id, day, "hour")["lines"]
     assert [(x["key"], x["arrivals"]) for x in hours] == [(10, 5)]
-    tiers = service_levels.hall_report(krt, morning.one.id, day, "tier")["lines"]
+    tiers = service_levels.hall_report(srt, morning.one.id, day, "tier")["lines"]
     assert [(x["key"], x["arrivals"]) for x in tiers] == [("ordinary", 5)]
 
 
-def test_a_ticket_that_spans_midnight_counts_on_its_day_in_its_halls_zone(krt, morning):
-    monday = service_levels.hall_report(krt, morning.two.id, period_of("day", MONDAY), "hour")
+def test_a_ticket_that_spans_midnight_counts_on_its_day_in_its_halls_zone(srt, morning):
+    monday = service_levels.hall_report(srt, morning.two.id, period_of("day", MONDAY), "hour")
     assert [(x["key"], x["arrivals"], x["wait_avg_s"], x["handle_avg_s"]) for x in monday["lines"]] == [
         (23, 1, 900, 840)]
-    tuesday = service_levels.hall_report(krt, morning.two.id, period_of("day", MONDAY + timedelta(days=1)), "hour")
+    tuesday = service_levels.hall_report(srt, morning.two.id, period_of("day", MONDAY + timedelta(days=1)), "hour")
     assert tuesday["lines"] == [] and tuesday["totals"]["arrivals"] == 0
 
 
-def test_head_office_rolls_up_both_halls_from_the_merged_histograms(krt, morning):
-    report = service_levels.head_office_report(krt, period_of("day", MONDAY))
+def test_head_office_rolls_up_both_halls_from_the_merged_histograms(srt, morning):
+    report = service_levels.head_office_report(srt, period_of("day", MONDAY))
     t = report["totals"]
     assert (t["arrivals"], t["waited"]) == (6, 4)
     assert t["wait_avg_s"] == pytest.approx((240 + 660 + 540 + 900) / 4)
@@ -143,65 +133,65 @@ def test_head_office_rolls_up_both_halls_from_the_merged_histograms(krt, morning
     assert city["wait_p90_s"] == t["wait_p90_s"] and region["arrivals"] == 6
 
 
-def test_a_rebuild_is_idempotent_and_a_day_ended_mid_service_keeps_its_wait(krt, morning, clock):
+def test_a_rebuild_is_idempotent_and_a_day_ended_mid_service_keeps_its_wait(srt, morning, clock):
     day = period_of("day", MONDAY)
-    before = service_levels.hall_report(krt, morning.one.id, day, "counter")
-    service_levels.rebuild(krt, MONDAY, MONDAY)
-    assert service_levels.hall_report(krt, morning.one.id, day, "counter") == before
+    before = service_levels.hall_report(srt, morning.one.id, day, "counter")
+    service_levels.rebuild(srt, MONDAY, MONDAY)
+    assert service_levels.hall_report(srt, morning.one.id, day, "counter") == before
     # A3 is called at 23:58 and is being served when the day ends; the scheduler expires it
     clock.now = datetime(2026, 11, 23, 15, 58, tzinfo=timezone.utc)
-    queue.call_next(krt, morning.one.counters[1], morning.one.staff["s1"])
-    queue.start_service(krt, morning.one.counters[1], morning.one.staff["s1"])
+    queue.call_next(srt, morning.one.counters[1], morning.one.staff["s1"])
+    queue.start_service(srt, morning.one.counters[1], morning.one.staff["s1"])
     clock.now = datetime(2026, 11, 23, 16, 5, tzinfo=timezone.utc)
-    assert queue.expire_past_days(krt) == 1
-    service_levels.rebuild(krt, MONDAY, MONDAY)
-    t = service_levels.hall_report(krt, morning.one.id, day, "counter")["totals"]
+    assert queue.expire_past_days(srt) == 1
+    service_levels.rebuild(srt, MONDAY, MONDAY)
+    t = service_levels.hall_report(srt, morning.one.id, day, "counter")["totals"]
     assert (t["expired"], t["open"], t["waited"], t["handled"]) == (1, 0, 4, 2)  # its wait counts, no handle time
-    with krt.reader() as tx:
+    with srt.reader() as tx:
         assert tx.session.query(kpi_days).filter(kpi_days.c.hall_id == morning.one.id).count() >= 3
 
 
-def test_the_weekday_by_hour_heatmap_averages_per_day(krt, morning):
-    cells = service_levels.heatmap(krt, morning.one.id, period_of("week", MONDAY))["cells"]
+def test_the_weekday_by_hour_heatmap_averages_per_day(srt, morning):
+    cells = service_levels.heatmap(srt, morning.one.id, period_of("week", MONDAY))["cells"]
     assert cells == [{"weekday": 0, "hour": 10, "arrivals": 5, "days": 1, "arrivals_per_day": 5.0,
                       "wait_avg_s": pytest.approx(480)}]
 
 
-def test_a_hall_is_compared_with_the_period_before_and_with_its_city(krt, morning):
-    report = service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY), "counter")
+def test_a_hall_is_compared_with_the_period_before_and_with_its_city(srt, morning):
+    report = service_levels.hall_report(srt, morning.one.id, period_of("day", MONDAY), "counter")
     assert report["previous"]["period"]["first_day"] == "2026-11-22" and report["previous"]["arrivals"] == 0
     city = report["city"]
     assert (city["halls"], city["arrivals"], city["waited"]) == (2, 6, 4)  # both halls of the city
     assert city["wait_avg_s"] == pytest.approx((240 + 660 + 540 + 900) / 4)
     counter_1 = next(x for x in report["lines"] if x.get("number") == 1)
     assert counter_1["previous"]["arrivals"] == 0
-    staff = {x["name"]: x for x in service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY),
+    staff = {x["name"]: x for x in service_levels.hall_report(srt, morning.one.id, period_of("day", MONDAY),
                                                               "staff")["lines"]}
     # s1 handled A1 (norm 120 s) and B1 (taken for B, norm 420 s): judged against their mix
     assert staff["营业员1"]["handle_norm_s"] == pytest.approx((120 + 420) / 2)
 
 
-def test_the_tickets_behind_a_figure_are_listed_with_their_measures(krt, morning):
-    listing = service_levels.ticket_list(krt, morning.one.id, period_of("day", MONDAY),
+def test_the_tickets_behind_a_figure_are_listed_with_their_measures(srt, morning):
+    listing = service_levels.ticket_list(srt, morning.one.id, period_of("day", MONDAY),
                                          {"counter_id": morning.one.counters[1]})
     got = {t["label"]: (t["outcome"], t["wait_s"], t["handle_s"], t["transfers"]) for t in listing["tickets"]}
     assert got == {"A001": ("served", 240, 420, 0), "A002": ("no_show", 660, None, 0),
                    "B001": ("served", 540, 300, 1)}
     assert listing["matched"] == 3 and not listing["truncated"]
-    waiting = service_levels.ticket_list(krt, morning.one.id, period_of("day", MONDAY), {"outcome": "open"})
+    waiting = service_levels.ticket_list(srt, morning.one.id, period_of("day", MONDAY), {"outcome": "open"})
     assert [t["label"] for t in waiting["tickets"]] == ["A003"]
     with pytest.raises(Exception) as bad:
-        service_levels.ticket_list(krt, morning.one.id, period_of("day", MONDAY), {"outcome": "lost"})
+        service_levels.ticket_list(srt, morning.one.id, period_of("day", MONDAY), {"outcome": "lost"})
     assert getattr(bad.value, "field", None) == "outcome"
 
 
 @pytest.fixture
-def kclient(krt):
-    return make_app(krt).test_client()
+def kclient(srt):
+    return make_app(srt).test_client()
 
 
-def test_the_reports_export_to_excel_in_minutes_and_the_ticket_list_to_csv(krt, morning, kclient):
-    hq = headers(krt, morning, "hq")
+def test_the_reports_export_to_excel_in_minutes_and_the_ticket_list_to_csv(srt, morning, kclient):
+    hq = headers(srt, morning, "hq")
     resp = kclient.get("/api/v1/service-levels/halls?period=day&date=2026-11-23&format=xlsx", headers=hq)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     sheet = load_workbook(io.BytesIO(resp.data)).active
@@ -211,17 +201,17 @@ def test_the_reports_export_to_excel_in_minutes_and_the_ticket_list_to_csv(krt, 
     totals = [c for c in sheet[3]]
     assert totals[avg].value == pytest.approx(585 / 60, abs=0.01) and totals[avg].number_format == "0.0"
     listing = kclient.get(f"/api/v1/halls/{morning.one.id}/service-levels/tickets?period=day&date=2026-11-23"
-                          f"&counter_id={morning.one.counters[1]}&format=csv", headers=headers(krt, morning, "m1"))
+                          f"&counter_id={morning.one.counters[1]}&format=csv", headers=headers(srt, morning, "m1"))
     rows = list(csv.reader(io.StringIO(listing.data.decode("utf-8-sig"))))
     assert rows[1][0].startswith("号码") and sorted(r[0] for r in rows[2:]) == ["A001", "A002", "B001"]
     assert next(r for r in rows[2:] if r[0] == "B001")[6] == "9.0"  # 5 + 4 minutes
     by_staff = kclient.get(f"/api/v1/halls/{morning.one.id}/service-levels?by=staff&period=day&date=2026-11-23",
-                           headers=headers(krt, morning, "m1")).get_json()
+                           headers=headers(srt, morning, "m1")).get_json()
     assert by_staff["lines"][0]["name"] == "营业员1" and by_staff["lines"][0]["served"] == 2
 
 
-def test_bad_report_arguments_are_422_naming_the_field_and_other_halls_are_403(krt, morning, kclient):
-    m1 = headers(krt, morning, "m1")
+def test_bad_report_arguments_are_422_naming_the_field_and_other_halls_are_403(srt, morning, kclient):
+    m1 = headers(srt, morning, "m1")
     one = morning.one.id
     for query, field in (("by=colour", "by"), ("period=year", "period"), ("format=pdf", "format")):
         resp = kclient.get(f"/api/v1/halls/{one}/service-levels?{query}", headers=m1)
@@ -233,37 +223,37 @@ def test_bad_report_arguments_are_422_naming_the_field_and_other_halls_are_403(k
     assert kclient.get("/api/v1/service-levels/halls", headers=m1).status_code == 403
 
 
-def test_stored_service_level_reports_are_daily_weekly_on_sundays_and_monthly_at_the_months_end(krt, morning):
+def test_stored_service_level_reports_are_daily_weekly_on_sundays_and_monthly_at_the_months_end(srt, morning):
     from app.services import report_files
     from app.storage.orm import ReportFile
 
     family = report_files.SERVICE_LEVELS
-    assert report_files.make_reports(krt, MONDAY, family) == {
+    assert report_files.make_reports(srt, MONDAY, family) == {
         "day": "2026-11-23", "kpi_head_office_day": 1, "kpi_head_office_week": 0, "kpi_head_office_month": 0,
         "kpi_hall_day": 2, "kpi_hall_week": 0, "kpi_hall_month": 0}
-    sunday = report_files.make_reports(krt, date(2026, 11, 29), family)
+    sunday = report_files.make_reports(srt, date(2026, 11, 29), family)
     assert (sunday["kpi_head_office_week"], sunday["kpi_hall_week"]) == (1, 2)  # the week holds Monday's tickets
-    month_end = report_files.make_reports(krt, date(2026, 11, 30), family)
+    month_end = report_files.make_reports(srt, date(2026, 11, 30), family)
     assert (month_end["kpi_head_office_month"], month_end["kpi_hall_week"]) == (1, 0)
-    listed = {f["file_name"]: f for f in report_files.list_reports(krt, None, "kpi_hall_week")}
+    listed = {f["file_name"]: f for f in report_files.list_reports(srt, None, "kpi_hall_week")}
     assert set(listed) == {"H1-营业厅1-服务指标周报-2026-W48.xlsx", "H2-营业厅2-服务指标周报-2026-W48.xlsx"}
-    stored = report_files.report_file(krt, listed["H1-营业厅1-服务指标周报-2026-W48.xlsx"]["id"])
+    stored = report_files.report_file(srt, listed["H1-营业厅1-服务指标周报-2026-W48.xlsx"]["id"])
     assert stored["ascii_name"] == "hall-H1-service-levels-week-2026-W48.xlsx"
     sheet = load_workbook(io.BytesIO(stored["content"])).active
     assert "服务指标" in sheet["A1"].value and "第48周" in sheet["A1"].value
-    with krt.reader() as tx:  # a rerun replaces, never adds
+    with srt.reader() as tx:  # a rerun replaces, never adds
         before = tx.session.query(ReportFile).count()
-    report_files.make_reports(krt, date(2026, 11, 29), family)
-    with krt.reader() as tx:
+    report_files.make_reports(srt, date(2026, 11, 29), family)
+    with srt.reader() as tx:
         assert tx.session.query(ReportFile).count() == before
 
 
-def test_counter_utilisation_is_serving_time_over_open_time(krt, morning, clock):
+def test_counter_utilisation_is_serving_time_over_open_time(srt, morning, clock):
     # counter 1 opened at 10:00 and is still open at 10:30 (the clock): 30 min open, 7 + 2 min served there
     # (B1's 3 minutes at counter 3 are credited with the visit to counter 1, who served it last)
     clock.now = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)
-    queue.close_counter(krt, morning.one.counters[3])  # counter 3: open 10:00-10:30
-    report = service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY), "counter")
+    queue.close_counter(srt, morning.one.counters[3])  # counter 3: open 10:00-10:30
+    report = service_levels.hall_report(srt, morning.one.id, period_of("day", MONDAY), "counter")
     lines = {x.get("number"): x for x in report["lines"]}
     assert lines[1]["open_s"] == 1800 and lines[1]["utilisation"] == pytest.approx((420 + 300) / 1800)
     assert lines[3]["open_s"] == 1800 and lines[3]["utilisation"] == 0
@@ -273,7 +263,7 @@ def test_counter_utilisation_is_serving_time_over_open_time(krt, morning, clock)
     assert sum(b["count"] for b in histogram) == 3 and histogram[4] == {"from_s": 240, "to_s": 300, "count": 1}
 
 
-def test_the_service_level_pages_show_the_hand_computed_figures_and_list_the_tickets_behind_them(krt, morning,
+def test_the_service_level_pages_show_the_hand_computed_figures_and_list_the_tickets_behind_them(srt, morning,
                                                                                                   kclient):
     import re
     from html import unescape
@@ -299,23 +289,23 @@ def test_the_service_level_pages_show_the_hand_computed_figures_and_list_the_tic
     assert re.search(r'id="fig-wait">([^<]*)<', own).group(1) == "15.0"  # hall 2's one ticket
 
 
-def test_door_conversion_counts_tickets_only_on_the_days_the_door_counters_counted(krt, morning, clock):
+def test_door_conversion_counts_tickets_only_on_the_days_the_door_counters_counted(srt, morning, clock):
     from app.domain.footfall import MinuteCount
     from app.services import footfall
 
     device = morning.one.devices["sensor"]
     # Tuesday only: 8 people in; Monday's 5 tickets had no door counts, so they are not set against them
     clock.now = datetime(2026, 11, 24, 2, 1, tzinfo=timezone.utc)
-    footfall.ingest(krt, device, morning.one.id,
+    footfall.ingest(srt, device, morning.one.id,
                     [MinuteCount("door", datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), 8, 0)])
-    queue.issue_ticket(krt, morning.one.id, morning.one.services["A"])
-    queue.issue_ticket(krt, morning.one.id, morning.one.services["B"])
-    service_levels.rebuild(krt, MONDAY, MONDAY + timedelta(days=1))
-    week = service_levels.hall_report(krt, morning.one.id, period_of("week", MONDAY), "counter")["totals"]
+    queue.issue_ticket(srt, morning.one.id, morning.one.services["A"])
+    queue.issue_ticket(srt, morning.one.id, morning.one.services["B"])
+    service_levels.rebuild(srt, MONDAY, MONDAY + timedelta(days=1))
+    week = service_levels.hall_report(srt, morning.one.id, period_of("week", MONDAY), "counter")["totals"]
     assert (week["arrivals"], week["door_in"]) == (7, 8) and week["conversion"] == pytest.approx(2 / 8)
 
 
-def test_rebuilds_of_the_same_days_at_once_all_succeed_and_agree(krt, morning):
+def test_rebuilds_of_the_same_days_at_once_all_succeed_and_agree(srt, morning):
     """The scheduler's quarter-hour and a backfill by hand may overlap: on PostgreSQL the second
     waits for the first (a transaction lock) instead of clashing on the primary key."""
     import threading
@@ -325,7 +315,7 @@ def test_rebuilds_of_the_same_days_at_once_all_succeed_and_agree(krt, morning):
     def rebuild():
         try:
             barrier.wait()
-            service_levels.rebuild(krt, MONDAY - timedelta(days=1), MONDAY + timedelta(days=1))
+            service_levels.rebuild(srt, MONDAY - timedelta(days=1), MONDAY + timedelta(days=1))
         except Exception as exc:  # noqa: BLE001 - collected and shown below
             errors.append(exc)
 
@@ -335,5 +325,5 @@ def test_rebuilds_of_the_same_days_at_once_all_succeed_and_agree(krt, morning):
     for t in threads:
         t.join()
     assert errors == []
-    report = service_levels.hall_report(krt, morning.one.id, period_of("day", MONDAY), "counter")
+    report = service_levels.hall_report(srt, morning.one.id, period_of("day", MONDAY), "counter")
     assert report["totals"]["arrivals"] == 5 and report["totals"]["waited"] == 3

@@ -15,7 +15,6 @@ import hmac
 import json
 import os
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
