@@ -35,9 +35,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from kiosk import views as kiosk_views
 
     from . import i18n
-    from .web import api, counter, display, live, manager, pages, phone, report_pages, sms, survey_pages
+    from .web import admin, api, counter, display, live, manager, pages, phone, report_pages, sms, survey_pages
 
     i18n.init_app(app)
+    # an import's spreadsheet (2 MB at most, services.imports) travels back base64 with its dry run
+    app.config.setdefault("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form's token lasts as long as the session
     csrf.init_app(app)
     csrf.exempt(api.bp)
@@ -51,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(survey_pages.bp)
     app.register_blueprint(report_pages.bp)
     app.register_blueprint(phone.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(sms.bp)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
                       channel=app.config["SOCKETIO_CHANNEL"], async_mode="threading")

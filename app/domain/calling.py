@@ -191,3 +191,36 @@ def ahead_bounds(
             bound, tie = overdue_before, TIE_NONE  # waited exactly the target: not yet overdue
         bounds[tier] = (bound, tie)
     return bounds
+
+
+def preview(policy: CallingPolicy, arrivals_per_hour: float | None, targets_s: Iterable[int]) -> list[dict]:
+    """What a calling rule means for the people in the queue, in numbers (zh, en), for the page
+    where an administrator sets it: how many ordinary customers each priority tier may overtake at
+    the hall's busy-hour arrival rate, and the longest anyone waits before the overdue rule puts
+    them first. ``arrivals_per_hour``: None when the hall has no history yet."""
+    lines = []
+    names = {Tier.STAR: ("星级客户", "A star customer"), Tier.VIP: ("VIP 客户", "A VIP"),
+             Tier.GREEN: ("绿色通道客户", "A green-channel customer")}
+    for tier, (zh, en) in names.items():
+        minutes = round(policy.head_start(tier).total_seconds() / 60)
+        if minutes == 0:
+            lines.append({"zh": f"{zh}不优先，按取号先后。", "en": f"{en} has no priority: first come, first served."})
+        elif arrivals_per_hour:
+            n = max(1, round(arrivals_per_hour * minutes / 60))
+            lines.append({"zh": f"{zh}最多越过约 {n} 位普通客户（{minutes} 分钟内取号的客户，按繁忙时段每小时 {round(arrivals_per_hour)} 人计）。",
+                          "en": f"{en} overtakes at most about {n} ordinary tickets (those taken in the {minutes} min "
+                                f"before, at the busy hour's {round(arrivals_per_hour)} arrivals an hour)."})
+        else:
+            lines.append({"zh": f"{zh}只越过在其前 {minutes} 分钟内取号的客户。",
+                          "en": f"{en} overtakes only customers who took a ticket in the {minutes} min before."})
+    targets = sorted(set(targets_s))
+    if policy.overdue_overtakes and targets:
+        lo, hi = round(targets[0] / 60), round(targets[-1] / 60)
+        span = f"{lo}" if lo == hi else f"{lo}–{hi}"
+        lines.append({"zh": f"等待超过业务目标时长（{span} 分钟）的客户不再被任何人插队，先到先叫。",
+                      "en": f"No ticket waits past its service's target ({span} min) behind anyone: overdue "
+                            f"tickets are called first, oldest first."})
+    elif not policy.overdue_overtakes:
+        lines.append({"zh": "注意：未开启超时优先，普通客户在高峰时可能一再被优先客户越过。",
+                      "en": "Note: with the overdue rule off, ordinary customers can be overtaken again and again at peaks."})
+    return lines

@@ -74,3 +74,43 @@ def business_day(at: datetime, zone: ZoneInfo) -> date:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Closures:
+    """Days a hall is shut whatever its weekday hours say (holidays, works): ``[{"date", "note"}]``."""
+
+    days: Mapping[date, str]
+
+    @classmethod
+    def parse(cls, data, field: str = "closures") -> "Closures":
+        if data is None:
+            return cls({})
+        if not isinstance(data, (list, tuple)):
+            raise Invalid('closures are a list of {"date": "YYYY-MM-DD", "note": "..."}', field=field)
+        days = {}
+        for i, item in enumerate(data):
+            if not isinstance(item, Mapping) or not isinstance(item.get("date"), str):
+                raise Invalid('each closure is {"date": "YYYY-MM-DD", "note": "..."}', field=f"{field}[{i}]")
+            try:
+                day = date.fromisoformat(item["date"])
+            except ValueError:
+                raise Invalid(f"{item['date']!r} is not a date YYYY-MM-DD", field=f"{field}[{i}].date") from None
+            note = item.get("note") or ""
+            if not isinstance(note, str) or len(note) > 100:
+                raise Invalid("a closure's note is text of at most 100 characters", field=f"{field}[{i}].note")
+            if day in days:
+                raise Invalid(f"{day} is listed twice", field=f"{field}[{i}].date")
+            days[day] = note
+        return cls(days)
+
+    def to_list(self) -> list[dict]:
+        return [{"date": d.isoformat(), "note": self.days[d]} for d in sorted(self.days)]
+
+    def closed_on(self, day: date) -> bool:
+        return day in self.days
+
+
+def open_at(hours: OpeningHours, closures: Closures, local: datetime) -> bool:
+    """Open at this local time: within the weekday's hours and not a closure day."""
+    return not closures.closed_on(local.date()) and hours.is_open(local)

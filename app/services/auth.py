@@ -5,9 +5,9 @@ import hashlib
 import time
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..bootstrap import Runtime
@@ -94,11 +94,40 @@ def principal_for_token(rt: Runtime, token: str) -> Principal | None:
     if cached is not None:
         principal, expires_at, kept_until = cached
         if time.monotonic() < kept_until and (expires_at is None or rt.now() < expires_at):
+            if principal.kind == "device":
+                touch_device(rt, principal.id)
             return principal
     principal, expires_at = _load_principal(rt, token, digest)
     if principal is not None:
         rt.principal_cache[digest] = (principal, expires_at, time.monotonic() + PRINCIPAL_CACHE_S)
+        if principal.kind == "device":
+            touch_device(rt, principal.id)
     return principal
+
+
+SEEN_EVERY_S = 60  # a device's last_seen_at is written at most this often per process
+ONLINE_WITHIN = timedelta(minutes=3)  # a screen's socket speaks at least every 80 s (live.js watchdog)
+
+
+def touch_device(rt: Runtime, device_id: int) -> None:
+    """Note that a device was heard from (its token used, its screen's socket alive): the
+    administrators' device list shows when, and whether it looks healthy."""
+    last = rt.device_seen.get(device_id)
+    if last is not None and time.monotonic() - last < SEEN_EVERY_S:
+        return
+    rt.device_seen[device_id] = time.monotonic()
+    with rt.uow() as tx:
+        tx.session.execute(update(Device).where(Device.id == device_id).values(last_seen_at=rt.now()))
+        tx.commit()
+
+
+def device_health(device: dict, now: datetime) -> str:
+    """``online`` (heard within 3 minutes), ``silent`` (heard before), ``never`` or ``revoked``."""
+    if not device["active"]:
+        return "revoked"
+    if device["last_seen_at"] is None:
+        return "never"
+    return "online" if now - datetime.fromisoformat(device["last_seen_at"]) <= ONLINE_WITHIN else "silent"
 
 
 def forget_principals(rt: Runtime) -> None:

@@ -17,7 +17,8 @@ from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.footfall import LoadRules, load_rules_problems
 from ..domain.staffing import StaffingRules, staffing_rules_problems
 from ..domain.survey import SurveySettings, survey_settings_problems
-from ..domain.hours import OpeningHours, business_day, parse_zone
+from ..domain.hours import Closures, OpeningHours, business_day, parse_zone
+from ..domain.roster import GreenChannel, green_channel_problems
 from ..domain.model import Role
 from ..domain.screens import screen_problems, screen_settings
 from . import audit
@@ -46,7 +47,9 @@ def hall_view(h: Hall) -> dict:
             "opened_on": h.opened_on.isoformat() if h.opened_on else None,
             "load_rules": LoadRules.from_dict(h.load_rules).to_dict(),
             "staffing": StaffingRules.from_dict(h.staffing).to_dict(),
-            "survey": SurveySettings.from_dict(h.survey).to_dict(), "active": h.active}
+            "survey": SurveySettings.from_dict(h.survey).to_dict(),
+            "closures": Closures.parse(h.closures).to_list(),
+            "green_channel": GreenChannel.from_dict(h.green_channel).to_dict(), "active": h.active}
 
 
 def service_view(s: ServiceType) -> dict:
@@ -57,7 +60,8 @@ def service_view(s: ServiceType) -> dict:
 
 def counter_view(c: Counter) -> dict:
     return {"id": c.id, "hall_id": c.hall_id, "number": c.number, "name": c.name, "is_open": c.is_open,
-            "staff_id": c.staff_id, "service_ids": [s.id for s in c.services], "active": c.active}
+            "staff_id": c.staff_id, "service_ids": [s.id for s in c.services], "display_mode": c.display_mode,
+            "active": c.active}
 
 
 def staff_view(s: Staff) -> dict:
@@ -133,7 +137,7 @@ def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
         new = changes["calling_policy"]
         changes["calling_policy"] = {**current, **new, "head_start_s": {
             **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
-    merged = [key for key in ("load_rules", "staffing", "survey") if isinstance(changes.get(key), dict)]
+    merged = [key for key in ("load_rules", "staffing", "survey", "green_channel") if isinstance(changes.get(key), dict)]
     if merged:  # settings objects change field by field: merge into what is stored
         with rt.reader() as tx:
             hall = _get(tx.session, Hall, hall_id, "hall_id")
@@ -166,6 +170,11 @@ def _check_hall_settings(data: dict) -> None:
                 raise Invalid(message, field=f"{key}.{field}")
     if "opening_hours" in data:
         OpeningHours.parse(data["opening_hours"])
+    if "closures" in data:
+        data["closures"] = Closures.parse(data["closures"]).to_list()
+    if "green_channel" in data:
+        for field, message in green_channel_problems(data["green_channel"]):
+            raise Invalid(message, field=f"green_channel.{field}")
     if "calling_policy" in data:
         policy = CallingPolicy.from_dict(data["calling_policy"])
         problems = policy.validate()
@@ -189,6 +198,37 @@ def create_service(rt: Runtime, hall_id: int, data: dict) -> dict:
     with rt.reader() as tx:
         _get(tx.session, Hall, hall_id, "hall_id")
     return _create(rt, ServiceType(hall_id=hall_id, **data), service_view, unique_field="prefix")
+
+
+COPIED_FIELDS = ("code", "prefix", "name_zh", "name_en", "target_wait_s", "handle_time_s", "self_service_zh",
+                 "self_service_en", "active")
+
+
+def copy_services(rt: Runtime, from_hall_id: int, to_hall_id: int) -> dict:
+    """Copy another hall's service catalogue (most halls share one): each of its service types whose
+    prefix this hall does not use yet is created here, in one transaction, each audited; the others
+    are left as they are and listed as skipped."""
+    if from_hall_id == to_hall_id:
+        raise Invalid("pick another hall to copy from", field="from_hall_id")
+    with rt.uow() as tx:
+        s = tx.session
+        _get(s, Hall, to_hall_id, "hall_id")
+        _get(s, Hall, from_hall_id, "from_hall_id")
+        have = set(s.execute(select(ServiceType.prefix).where(ServiceType.hall_id == to_hall_id)).scalars())
+        created, skipped = [], []
+        for source in s.execute(select(ServiceType).where(ServiceType.hall_id == from_hall_id)
+                                .order_by(ServiceType.prefix)).scalars().all():
+            if source.prefix in have:
+                skipped.append(source.prefix)
+                continue
+            row = ServiceType(hall_id=to_hall_id, **{k: getattr(source, k) for k in COPIED_FIELDS})
+            s.add(row)
+            s.flush()
+            view = service_view(row)
+            audit.record(s, rt.now(), "create", "service", row.id, to_hall_id, None, view)
+            created.append(view)
+        tx.commit()
+    return {"created": created, "skipped": skipped}
 
 
 def update_service(rt: Runtime, service_id: int, changes: dict) -> dict:
@@ -257,6 +297,11 @@ def list_staff(rt: Runtime, hall_id: int | None = None) -> list[dict]:
         if hall_id is not None:
             query = query.where(Staff.hall_id == hall_id)
         return [staff_view(s) for s in tx.session.execute(query).scalars()]
+
+
+def get_staff(rt: Runtime, staff_id: int) -> dict:
+    with rt.reader() as tx:
+        return staff_view(_get(tx.session, Staff, staff_id, "staff_id"))
 
 
 def create_staff(rt: Runtime, data: dict) -> dict:

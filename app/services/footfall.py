@@ -21,7 +21,7 @@ from ..domain.errors import Forbidden, Invalid, NotFound
 from ..domain.footfall import (
     LoadRules, MinuteCount, check_batch, count_start, hour_of, load_reasons, load_state, occupancy_after, oriented,
 )
-from ..domain.hours import OpeningHours, business_day, parse_zone
+from ..domain.hours import Closures, OpeningHours, open_at, business_day, parse_zone
 from ..domain.model import DeviceKind
 from ..storage.orm import Device, FootfallHour, FootfallMinute, FootfallSensor, Hall
 from .config import _commit, _get
@@ -269,7 +269,7 @@ def hall_day(rt: Runtime, hall_id: int, day: date | None = None, interval_min: i
             .where(FootfallMinute.hall_id == hall.id, FootfallMinute.minute >= start_utc,
                    FootfallMinute.minute < end_utc)
             .group_by(FootfallMinute.sensor_id)).all()}
-        open_now = OpeningHours.parse(hall.opening_hours).is_open(now.astimezone(zone))
+        open_now = open_at(OpeningHours.parse(hall.opening_hours), Closures.parse(hall.closures), now.astimezone(zone))
         return {
             "hall": {"id": hall.id, "code": hall.code, "name_zh": hall.name_zh, "name_en": hall.name_en,
                      "timezone": hall.timezone},

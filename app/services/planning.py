@@ -26,7 +26,7 @@ from forecasting.plan import open_counts, plan_day
 
 from ..domain import events as ev
 from ..domain.errors import Invalid
-from ..domain.hours import OpeningHours, business_day, parse_zone
+from ..domain.hours import Closures, OpeningHours, business_day, parse_zone
 from ..domain.staffing import StaffingRules, open_slots
 from ..bootstrap import Runtime
 from ..storage.orm import (
@@ -191,7 +191,9 @@ def forecast_hall(rt: Runtime, hall_id: int, source: str = "nightly") -> dict:
             Counter.hall_id == hall_id, Counter.active.is_(True))).scalar_one()
         hours = OpeningHours.parse(hall.opening_hours)
     days = [today + timedelta(days=i) for i in range(FORECAST_DAYS)]
-    slots = [slot for day in days for slot in open_slots(hours, day, rules.interval_minutes)]
+    closures = Closures.parse(hall.closures)  # a holiday closure: no arrivals, no counters planned
+    slots = [slot for day in days if not closures.closed_on(day)
+             for slot in open_slots(hours, day, rules.interval_minutes)]
     fit_started = clock.perf_counter()
     forecaster = ArrivalForecaster(interval_minutes=rules.interval_minutes, country=rules.country)
     # one thread: OpenMP threads fighting over a busy machine's cores made a 3 s fit take 50 s, and the

@@ -19,12 +19,14 @@ from ..domain import events as ev
 from ..domain.calling import TIE_ALL, TIE_LOWER_ID, CallingPolicy, ahead_bounds, calling_order
 from ..domain.errors import Conflict, CounterBusy, HallClosed, IllegalTransition, Invalid, NotFound
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
-from ..domain.hours import OpeningHours, business_day, local_time, parse_zone
+from ..domain.hours import Closures, OpeningHours, open_at, business_day, local_time, parse_zone
+from ..domain.roster import GreenChannel
 from ..domain.screens import screen_settings
 from ..domain.model import AT_COUNTER_STATES, Action, ServiceTargets, TicketState, Tier, WaitingTicket, next_state, ticket_label
 from ..storage.orm import (
     Counter, CounterSession, Hall, ServiceType, Ticket, TicketEvent, TicketSequence, counter_services,
 )
+from . import roster
 from .config import hall_services
 from .footfall import live_load
 
@@ -50,9 +52,13 @@ def issue_ticket(
         service = _service_of_hall(s, hall, service_id)
         now = rt.now()
         zone = parse_zone(hall.timezone)
+        day = business_day(now, zone)
+        closures = Closures.parse(hall.closures)
+        if rt.enforce_opening_hours and closures.closed_on(day):
+            raise HallClosed(f"the hall is closed today ({closures.days[day] or 'closure'})", field="hall_id")
         if rt.enforce_opening_hours and not OpeningHours.parse(hall.opening_hours).is_open(local_time(now, zone)):
             raise HallClosed("the hall is closed now; tickets are issued during opening hours", field="hall_id")
-        day = business_day(now, zone)
+        tier, on_roster = roster.ticket_tier(rt, s, hall, tier, mobile, day)
         number = _next_number(s, tx.dialect, hall.id, service.prefix, day)
         ticket = Ticket(
             hall_id=hall.id, service_id=service.id, business_day=day, prefix=service.prefix,
@@ -62,7 +68,7 @@ def issue_ticket(
         )
         s.add(ticket)
         s.flush()
-        _log(s, ticket, Action.ISSUE, now, detail={"tier": tier.value})
+        _log(s, ticket, Action.ISSUE, now, detail={"tier": tier.value, **({"roster": True} if on_roster else {})})
         tx.record(ev.TicketIssued(hall.id, ticket.id, ticket.label, service.id, tier.value))
         tx.commit()
     # The estimate is read after commit, so the number's lock is held for three statements only.
@@ -447,7 +453,9 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
         return {
             "hall": {"id": hall.id, "code": hall.code, "name_zh": hall.name_zh, "name_en": hall.name_en,
                      "timezone": hall.timezone,
-                     "open_now": OpeningHours.parse(hall.opening_hours).is_open(local_time(now, zone)),
+                     "open_now": open_at(OpeningHours.parse(hall.opening_hours), Closures.parse(hall.closures),
+                                         local_time(now, zone)),
+                     "green_channel": GreenChannel.from_dict(hall.green_channel).to_dict(),
                      "screen": screen_settings(hall.screen), "priority_pin_set": hall.priority_pin_hash is not None},
             "business_day": day.isoformat(),
             "at": now.isoformat(),

@@ -492,3 +492,14 @@ def day_trend(rt: Runtime, period: Period, hall_ids: set[int] | None = None) -> 
     return [{"key": day.isoformat(), "arrivals": int(arrivals or 0),
              "wait_avg_s": int(wait_sum or 0) / int(waited) if waited else None}
             for day, arrivals, waited, wait_sum in sorted(rows)]
+
+
+def busy_hour_arrivals(rt: Runtime, hall_id: int, until: date, days: int = 28) -> float | None:
+    """Tickets taken in a day's busiest hour, on average over the ``days`` before ``until`` (the
+    calling rule's preview); None when the hall has no rolled-up day yet."""
+    h = kpi_hall_days
+    with rt.reader() as tx:
+        value = tx.session.execute(select(func.avg(h.c.busy_arrivals)).where(
+            h.c.hall_id == hall_id, h.c.day < until, h.c.day >= until - timedelta(days=days),
+            h.c.busy_hour.is_not(None))).scalar()
+    return float(value) if value else None

@@ -85,6 +85,8 @@ class Hall(Base):
     load_rules: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.footfall.LoadRules
     staffing: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.staffing_rules
     survey: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.survey.SurveySettings
+    closures: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # see domain.hours.Closures
+    green_channel: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # domain.roster.GreenChannel
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     city: Mapped[City] = relationship()
 
@@ -136,8 +138,28 @@ class Counter(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, default=False)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    display_mode: Mapped[str] = mapped_column(String(10), default="full", server_default="full")  # or "number"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     services: Mapped[list[ServiceType]] = relationship(secondary=counter_services, order_by=ServiceType.prefix)
+
+
+class VipMember(Base):
+    """One customer on a hall's VIP roster (贵宾名单): a star level from 1 to 7; the number is kept as
+    in surveys (cipher, lookup key, masked form, services.protect). At the kiosk, a number on the
+    roster gets its tier without the floor guide (services.roster)."""
+
+    __tablename__ = "vip_members"
+    __table_args__ = (UniqueConstraint("hall_id", "number_key", name="uq_vip_members_hall_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    number_key: Mapped[str] = mapped_column(String(64))
+    number_cipher: Mapped[str] = mapped_column(Text)
+    number_masked: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(Unicode(100), default="", server_default="")
+    star_level: Mapped[int] = mapped_column(Integer)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str] = mapped_column(Unicode(200), default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class ApiToken(Base):

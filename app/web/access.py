@@ -8,6 +8,8 @@
 | issue ticket       | all   | -           | own hall     | own hall      | own   | -       | -      |
 | operate counter    | all   | -           | own hall     | own hall      | -     | -       | -      |
 | manage hall (PIN)  | all   | -           | own hall     | -             | -     | -       | -      |
+| VIP roster         | all   | -           | own hall     | -             | -     | -       | -      |
+| staff accounts     | all   | -           | own hall's counter staff (never a role change) | - | - | - | - |
 | print a ticket     | -     | -           | -            | -             | own   | -       | -      |
 | report door counts | -     | -           | -            | -             | -     | -       | own    |
 | follow-up cases    | all   | all         | own hall     | -             | -     | -       | -      |
@@ -132,6 +134,17 @@ def manage_hall(hall_id: int) -> Principal:
     if _is_staff(p, Role.ADMIN) or (_is_staff(p, Role.HALL_MANAGER) and p.hall_id == hall_id):
         return p
     _deny("managing this hall")
+
+
+def manage_staff(hall_id: int | None, role: Role | None, changes_role: bool = False) -> Principal:
+    """Create or change a staff account: an administrator any; a hall manager their own hall's counter
+    staff (name, number, email, password, active), never a role, never another hall's."""
+    p = principal()
+    if _is_staff(p, Role.ADMIN):
+        return p
+    if _is_staff(p, Role.HALL_MANAGER) and hall_id == p.hall_id and role == Role.COUNTER_STAFF and not changes_role:
+        return p
+    _deny("a hall manager manages the counter staff of their own hall, and changes no one's role")
 
 
 def print_on_kiosk() -> Principal:

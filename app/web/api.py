@@ -10,10 +10,10 @@ from kiosk import slips
 
 from ..domain.errors import DomainError, Invalid
 from ..domain.footfall import MinuteCount
-from ..domain.model import Tier
+from ..domain.model import Role, Tier
 from ..services import (
     audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, satisfaction, service_levels,
-    surveys,
+    roster, surveys,
 )
 from . import access, reports_api
 from .api_kit import Api, error_response, openapi_document
@@ -21,6 +21,7 @@ from .schemas import (
     CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
     HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
+    VipMemberBody, VipMemberPatch,
 )
 
 PREFIX = "/api/v1"
@@ -223,18 +224,46 @@ def list_staff():
     return {"staff": config.list_staff(rt())}
 
 
-@api.route("/staff", "POST", tag="staff", access="administrator", body=StaffBody, status=201)
+@api.route("/staff", "POST", tag="staff", access="administrator; a hall manager: counter staff of their hall",
+           body=StaffBody, status=201)
 def create_staff(body: StaffBody):
     """Create a staff account; counter staff and managers belong to one hall."""
-    access.configure()
+    access.manage_staff(body.hall_id, body.role)
     return config.create_staff(rt(), body.model_dump(mode="json"))
 
 
-@api.route("/staff/<int:staff_id>", "PATCH", tag="staff", access="administrator", body=StaffPatch)
+@api.route("/staff/<int:staff_id>", "PATCH", tag="staff",
+           access="administrator; a hall manager: counter staff of their hall, never a role", body=StaffPatch)
 def update_staff(staff_id: int, body: StaffPatch):
     """Change a staff account, reset its password, or deactivate it (`active: false`)."""
-    access.configure()
-    return config.update_staff(rt(), staff_id, _patch(body))
+    changes = _patch(body)
+    current = config.get_staff(rt(), staff_id)
+    access.manage_staff(current["hall_id"], Role(current["role"]),
+                        changes_role=any(k in changes and changes[k] != current[k] for k in ("role", "hall_id")))
+    return config.update_staff(rt(), staff_id, changes)
+
+
+@api.route("/halls/<int:hall_id>/vip-members", "GET", tag="organisation", access="administrator, the hall's manager")
+def list_vip_members(hall_id: int):
+    """The hall's VIP roster (numbers masked): star levels 3-4 queue as star customers, 5-7 as VIP."""
+    access.manage_hall(hall_id)
+    return {"members": roster.list_members(rt(), hall_id)}
+
+
+@api.route("/halls/<int:hall_id>/vip-members", "POST", tag="organisation", access="administrator, the hall's manager",
+           body=VipMemberBody, status=201)
+def add_vip_member(hall_id: int, body: VipMemberBody):
+    """Put a number on the hall's roster: at the kiosk it takes its tier without the floor guide."""
+    access.manage_hall(hall_id)
+    return roster.add_member(rt(), hall_id, body.model_dump(exclude_none=True))
+
+
+@api.route("/vip-members/<int:member_id>", "PATCH", tag="organisation", access="administrator, the hall's manager",
+           body=VipMemberPatch)
+def update_vip_member(member_id: int, body: VipMemberPatch):
+    """Change a roster entry, or take it off (`active: false`); the number itself never changes."""
+    access.manage_hall(roster.member_hall(rt(), member_id))
+    return roster.update_member(rt(), member_id, body.model_dump(exclude_unset=True))
 
 
 @api.route("/halls/<int:hall_id>/devices", "GET", tag="devices", access="administrator, the hall's manager")
@@ -296,7 +325,8 @@ def issue_ticket(hall_id: int, body: IssueBody):
     """
     p = access.issue_ticket(hall_id)
     device_id = p.id if p.kind == "device" else None
-    if device_id is not None and body.tier != Tier.ORDINARY:
+    if device_id is not None and body.tier != Tier.ORDINARY and not (
+            body.tier == Tier.GREEN and roster.green_self_declared(rt(), hall_id)):
         auth.verify_guide_pin(rt(), hall_id, body.guide_pin, device_id)
     return queue.issue_ticket(rt(), hall_id, body.service_id, body.tier.value, body.mobile, device_id)
 

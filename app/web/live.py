@@ -329,6 +329,9 @@ def subscribe(rt, sio: SocketIO, message_queue: str | None = None, channel: str 
 
 # --------------------------------------------------------------------------- handlers
 
+_device_sockets: dict[str, int] = {}  # socket id -> device id, for the device list's last-seen time
+
+
 def _hub() -> LiveHub:
     return current_app.extensions["hallq_live"]
 
@@ -385,6 +388,8 @@ def on_connect(auth_data=None):
     if counter_id is not None:
         join_room(counter_room(counter_id))
     hub.joined(request.sid, "hall", hall_id, hall_id, counter_id)
+    if who.kind == "device":
+        _device_sockets[request.sid] = who.id
     emit("snapshot", hub.hall_snapshot(hall_id))
     if counter_id is not None:
         emit("counter", hub.counter_message(counter_id))
@@ -400,6 +405,8 @@ def on_resync(_data=None):
         disconnect()
         return
     kind, key, hall_id, counter_id = client
+    if request.sid in _device_sockets:  # a screen's watchdog asks every 80 s at most: it is alive
+        auth.touch_device(current_app.extensions["hallq"], _device_sockets[request.sid])
     try:
         if kind == "ticket":
             emit("snapshot", hub.ticket_snapshot(key))
@@ -414,3 +421,4 @@ def on_resync(_data=None):
 @socketio.on("disconnect")
 def on_disconnect(*_args):
     _hub().left(request.sid)
+    _device_sockets.pop(request.sid, None)

@@ -87,6 +87,36 @@ class HallBody(Strict):
     load_rules: LoadRulesBody | None = None
     staffing: StaffingBody | None = None
     survey: dict[str, Any] | None = _survey_settings()
+    closures: list[ClosureBody] | None = Field(default=None, description="days the hall is shut (holidays)")
+    green_channel: GreenChannelBody | None = None
+
+
+class ClosureBody(Strict):
+    date: date
+    note: Annotated[str, Field(max_length=100)] = ""
+
+
+class GreenChannelBody(Strict):
+    enabled: bool | None = None
+    self_declare: bool | None = Field(default=None, description="the kiosk issues it without the floor guide's PIN")
+    note_zh: Annotated[str, Field(max_length=200)] | None = None
+    note_en: Annotated[str, Field(max_length=200)] | None = None
+
+
+class VipMemberBody(Strict):
+    mobile: Annotated[str, Field(min_length=1, max_length=24)]
+    star_level: Annotated[int, Field(ge=1, le=7, description="3-4 stars queue as star, 5-7 as VIP")]
+    name: Annotated[str, Field(max_length=100)] = ""
+    valid_until: date | None = None
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+class VipMemberPatch(Strict):
+    star_level: Annotated[int, Field(ge=1, le=7)] | None = None
+    name: Annotated[str, Field(max_length=100)] | None = None
+    valid_until: date | None = None
+    note: Annotated[str, Field(max_length=200)] | None = None
+    active: bool | None = None
 
 
 class ScreenBody(Strict):
@@ -126,6 +156,8 @@ class HallPatch(Strict):
     load_rules: LoadRulesBody | None = None
     staffing: StaffingBody | None = None
     survey: dict[str, Any] | None = _survey_settings()
+    closures: list[ClosureBody] | None = Field(default=None, description="days the hall is shut (holidays)")
+    green_channel: GreenChannelBody | None = None
     active: bool | None = None
 
 
@@ -156,12 +188,15 @@ class CounterBody(Strict):
     number: Annotated[int, Field(ge=1, le=999)]
     name: str = ""
     service_ids: list[Id] = Field(default_factory=list)
+    display_mode: Literal["full", "number"] = Field(default="full", description="the small screen above the "
+                                                   "window: number, name and services, or the number alone")
 
 
 class CounterPatch(Strict):
     number: Annotated[int, Field(ge=1, le=999)] | None = None
     name: str | None = None
     service_ids: list[Id] | None = None
+    display_mode: Literal["full", "number"] | None = None
     active: bool | None = None
 
 

@@ -1,0 +1,803 @@
+"""Administration pages (管理后台): the organisation tree, a hall's settings, services, counters,
+staff, devices, VIP roster and green channel, calling rules, and bulk import / export.
+
+Server-rendered forms, each carrying its CSRF token (Flask-WTF). What a form says is checked by the
+API's own request schemas (``web.schemas``) and then by the same use cases the API calls
+(``services.config`` and friends), so a page and the API refuse the same things; a refusal is shown
+next to the field it names. Every change lands in the audit trail as the signed-in person's.
+
+Who sees what (the rules are ``web.access``'s):
+
+- an administrator: everything, and changes everything;
+- head office: every hall, read-only;
+- a hall manager: their own hall only; changes its VIP roster and its counter staff (never a
+  role); the rest read-only;
+- counter staff: nothing here.
+
+Nothing that history refers to is deleted: halls, services, counters, staff, devices and roster
+entries are deactivated (with a confirmation), and stay in reports.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for)
+from flask_babel import gettext as _
+from pydantic import BaseModel, ValidationError
+
+from ..domain import imports as import_rules
+from ..domain.calling import CallingPolicy, preview
+from ..domain.errors import DomainError, Forbidden, Invalid, NotFound
+from ..domain.hours import WEEKDAYS, business_day, parse_zone
+from ..domain.model import Role, Tier
+from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
+from ..i18n import current_language
+from ..services import audit, auth, config, imports, pairing, roster, service_levels
+from . import access
+from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, GreenChannelBody, HallBody,
+                      HallPatch, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
+                      VipMemberBody, VipMemberPatch)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+READERS = (Role.ADMIN, Role.HEAD_OFFICE, Role.HALL_MANAGER)
+SECTIONS = ("settings", "services", "counters", "staff", "devices", "vip", "calling")
+IMPORT_KINDS = ("staff", "counters", "vip")
+HALL_ROLES = (Role.COUNTER_STAFF, Role.HALL_MANAGER)
+
+
+class Refused(Exception):
+    """The page cannot be shown to this person (status, message)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def rt():
+    return current_app.extensions["hallq"]
+
+
+@bp.before_request
+def _who():
+    """The signed-in person acts on these pages: the access rules and the audit trail see them."""
+    audit.clear()
+    g.principal = access.session_staff()
+    if g.principal is None:
+        return redirect(url_for("pages.login", next=request.full_path))
+    audit.acting_as(g.principal)
+    if g.principal.role not in READERS:
+        return _refusal(403, _("These pages are for administrators, head office and hall managers."))
+    return None
+
+
+@bp.teardown_request
+def _forget(_exc):
+    audit.clear()
+
+
+@bp.errorhandler(Refused)
+def _refused(exc: Refused):
+    return _refusal(exc.status, exc.message)
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden):
+    return _refusal(403, _("You may not change this."))
+
+
+def _refusal(status: int, message: str):
+    return render_template("admin/refused.html", who=g.get("principal"), refused=message, lang=current_language()), status
+
+
+# --------------------------------------------------------------------------- who may do what here
+
+def _can_configure() -> bool:
+    return g.principal.role == Role.ADMIN
+
+
+def _hall_or_refuse(hall_id: int) -> dict:
+    """The hall, if the signed-in person may see its administration pages."""
+    who = g.principal
+    if who.role == Role.HALL_MANAGER and who.hall_id != hall_id:
+        raise Refused(403, _("You may only see your own hall."))
+    try:
+        return config.get_hall(rt(), hall_id)
+    except NotFound:
+        raise Refused(404, _("There is no such hall.")) from None
+
+
+def _configure():
+    if not _can_configure():
+        raise Refused(403, _("Only an administrator changes this."))
+
+
+def _may_manage_roster(hall_id: int) -> bool:
+    who = g.principal
+    return who.role == Role.ADMIN or (who.role == Role.HALL_MANAGER and who.hall_id == hall_id)
+
+
+# --------------------------------------------------------------------------- forms
+
+def form_errors(exc: Exception) -> dict[str, str]:
+    """Field → message, from a schema's refusal or a use case's (which names its field)."""
+    if isinstance(exc, ValidationError):
+        out = {}
+        for err in exc.errors():
+            loc = list(err["loc"])
+            loc = loc[:next((i for i, x in enumerate(loc) if isinstance(x, int)), len(loc))]  # closures.1.date → closures
+            field = ".".join(str(x) for x in loc) or "form"
+            out.setdefault(field, _field_message(err))
+        return out
+    field = re.sub(r"\[\d+\].*$", "", getattr(exc, "field", None) or "form")  # opening_hours.mon[0] → .mon
+    return {field: _domain_message(str(exc))}
+
+
+def _field_message(err: dict) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return _("Required")
+    if kind == "string_too_short":
+        return _("Required") if ctx.get("min_length") == 1 else _("At least %(n)s characters", n=ctx.get("min_length"))
+    if kind == "string_too_long":
+        return _("At most %(n)s characters", n=ctx.get("max_length"))
+    if kind == "string_pattern_mismatch":
+        return _("Not in the expected form")
+    if kind in ("int_parsing", "int_type", "float_parsing"):
+        return _("A number, please")
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("At least %(n)s", n=ctx.get("ge", ctx.get("gt")))
+    if kind in ("less_than_equal", "less_than"):
+        return _("At most %(n)s", n=ctx.get("le", ctx.get("lt")))
+    if kind.startswith("date"):
+        return _("A date, YYYY-MM-DD")
+    if kind == "enum" or kind == "literal_error":
+        return _("Pick one of the choices")
+    return err.get("msg", _("Not valid"))
+
+
+def _domain_message(message: str) -> str:
+    """The use cases speak English (the API's clients read it); the common ones read in Chinese here."""
+    if message.endswith("is already taken"):
+        return _("Already in use")
+    if message == "this number is already on the hall's roster":
+        return _("This number is already on the roster")
+    return message
+
+
+def _text(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+def _optional_int(name: str):
+    value = _text(name)
+    return int(value) if value.lstrip("-").isdigit() else (value or None)
+
+
+def _checked(name: str) -> bool:
+    return request.form.get(name) in ("on", "1", "true", "yes")
+
+
+def _check(schema: type[BaseModel], data: dict) -> dict:
+    """The form's data as the API's schema has it (raises ValidationError naming fields)."""
+    return schema.model_validate(data).model_dump(mode="json", exclude_unset=True)
+
+
+def _minutes_to_s(name: str):
+    value = _text(name)
+    try:
+        return round(float(value) * 60) if value else None
+    except ValueError:
+        return value
+
+
+def hours_from_form(form) -> tuple[dict, dict]:
+    """Opening hours from one text box per weekday ("08:30-12:00, 13:30-18:00"; blank: closed)."""
+    hours, errors = {}, {}
+    for day in WEEKDAYS:
+        text = (form.get(f"hours_{day}") or "").replace("，", ",").replace("–", "-").replace("—", "-")
+        spans = []
+        for part in [p.strip() for p in text.split(",") if p.strip()]:
+            pieces = [x.strip() for x in part.split("-")]
+            if len(pieces) != 2:
+                errors[f"opening_hours.{day}"] = _("Write spans as 08:30-18:00, separated by commas")
+                break
+            spans.append(pieces)
+        if spans:
+            hours[day] = spans
+    return hours, errors
+
+
+def hours_text(hours: dict) -> dict[str, str]:
+    return {day: ", ".join(f"{a}-{b}" for a, b in hours.get(day, [])) for day in WEEKDAYS}
+
+
+def closures_from_form(text: str) -> list[dict]:
+    """One closure per line: a date, then an optional note ("2026-10-01 国庆节")."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            day, _sep, note = line.partition(" ")
+            out.append({"date": day.strip(), "note": note.strip()})
+    return out
+
+
+def closures_text(closures: list[dict]) -> str:
+    return "\n".join(f"{c['date']} {c['note']}".strip() for c in closures)
+
+
+def _name(item: dict) -> str:
+    en = current_language() == "en"
+    return (item.get("name_en") if en and item.get("name_en") else item.get("name_zh")) or ""
+
+
+WEEKDAY_NAMES = {"mon": ("周一", "Mon"), "tue": ("周二", "Tue"), "wed": ("周三", "Wed"), "thu": ("周四", "Thu"),
+                 "fri": ("周五", "Fri"), "sat": ("周六", "Sat"), "sun": ("周日", "Sun")}
+
+
+@bp.context_processor
+def _helpers():
+    en = current_language() == "en"
+    return {"options": lambda items: [(x["id"], f"{_name(x)} ({x['code']})") for x in items],
+            "zone_options": [(z, z) for z in ZONES],
+            "weekday_name": lambda day: WEEKDAY_NAMES[day][1 if en else 0],
+            "role_name": lambda role: _role_name(role, en),
+            "counter_options": lambda items: [(c["id"], f"{c['number']} {c['name']}".strip()) for c in items
+                                              if c["active"]],
+            "star_options": [(n, ("★" * n) + (f" {n} 星" if not en else f" {n} stars")) for n in range(7, 0, -1)],
+            "role_options": lambda roles: [(r.value, _role_name(r, en)) for r in roles]}
+
+
+def _role_name(role, en: bool) -> str:
+    key = getattr(role, "value", role)
+    return ROLE_NAMES.get(key, (key, key))[1 if en else 0]
+
+
+ROLE_NAMES = {"counter_staff": ("营业员", "Counter staff"), "hall_manager": ("营业厅经理", "Hall manager"),
+              "head_office": ("总部", "Head office"), "admin": ("系统管理员", "Administrator")}
+
+
+def _render(template: str, hall: dict | None = None, section: str | None = None, status: int = 200, **context):
+    who = g.principal
+    halls = config.list_halls(rt(), None if who.role != Role.HALL_MANAGER else {who.hall_id})
+    return render_template(template, who=who, hall=hall, section=section, name=_name, halls=halls,
+                           can_configure=_can_configure(), lang=current_language(),
+                           can_roster=hall is not None and _may_manage_roster(hall["id"]), **context), status
+
+
+# --------------------------------------------------------------------------- the organisation tree
+
+@bp.get("/")
+def organisation():
+    """Regions, their cities and halls; forms to add each (administrators)."""
+    who = g.principal
+    if who.role == Role.HALL_MANAGER:
+        return redirect(url_for("admin.hall_settings", hall_id=who.hall_id))
+    return _organisation_page()
+
+
+def _organisation_page(errors: dict | None = None, form: dict | None = None, status: int = 200):
+    regions = config.list_regions(rt())
+    cities = config.list_cities(rt())
+    halls = config.list_halls(rt())
+    tree = [{**r, "cities": [{**c, "halls": [h for h in halls if h["city_id"] == c["id"]]}
+                             for c in cities if c["region_id"] == r["id"]]} for r in regions]
+    return _render("admin/organisation.html", tree=tree, cities=cities, regions=regions, errors=errors or {},
+                   form=form or {}, zones=ZONES, status=status)
+
+
+ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau")
+
+
+@bp.post("/regions")
+def add_region():
+    _configure()
+    try:
+        data = _check(RegionBody, {"code": _text("code"), "name_zh": _text("name_zh"), "name_en": _text("name_en")})
+        config.create_region(rt(), data)
+    except (ValidationError, DomainError) as exc:
+        return _organisation_page({f"region.{k}": v for k, v in form_errors(exc).items()}, request.form, 400)
+    flash(_("Region %(name)s added.", name=data["name_zh"]))
+    return redirect(url_for("admin.organisation"))
+
+
+@bp.post("/cities")
+def add_city():
+    _configure()
+    try:
+        data = _check(CityBody, {"region_id": _optional_int("region_id"), "code": _text("code"),
+                                 "name_zh": _text("name_zh"), "name_en": _text("name_en")})
+        config.create_city(rt(), data)
+    except (ValidationError, DomainError) as exc:
+        return _organisation_page({f"city.{k}": v for k, v in form_errors(exc).items()}, request.form, 400)
+    flash(_("City %(name)s added.", name=data["name_zh"]))
+    return redirect(url_for("admin.organisation"))
+
+
+@bp.post("/halls")
+def add_hall():
+    """A new hall: its place, names, time zone and weekday hours; the rest on its own page."""
+    _configure()
+    hours, errors = hours_from_form(request.form)
+    try:
+        if errors:
+            raise Invalid(next(iter(errors.values())), field=next(iter(errors)))
+        data = _check(HallBody, {"city_id": _optional_int("city_id"), "code": _text("code"),
+                                 "name_zh": _text("name_zh"), "name_en": _text("name_en"),
+                                 "address": _text("address"), "timezone": _text("timezone") or "Asia/Shanghai",
+                                 "opening_hours": hours})
+        hall = config.create_hall(rt(), data)
+    except (ValidationError, DomainError) as exc:
+        return _organisation_page({f"hall.{k}": v for k, v in form_errors(exc).items()}, request.form, 400)
+    flash(_("Hall %(name)s created. Next: give it services and counters.", name=hall["name_zh"]))
+    return redirect(url_for("admin.services", hall_id=hall["id"]))
+
+
+# --------------------------------------------------------------------------- a hall's settings
+
+@bp.route("/halls/<int:hall_id>", methods=["GET", "POST"])
+def hall_settings(hall_id: int):
+    """Names, address, time zone, weekday hours, holiday closures, active."""
+    hall = _hall_or_refuse(hall_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        _configure()
+        form = request.form
+        hours, errors = hours_from_form(form)
+        if not errors:
+            try:
+                changes = _check(HallPatch, {
+                    "code": _text("code"), "name_zh": _text("name_zh"), "name_en": _text("name_en"),
+                    "address": _text("address"), "timezone": _text("timezone"), "opening_hours": hours,
+                    "closures": closures_from_form(form.get("closures", "")), "active": _checked("active")})
+                if not changes["active"] and hall["active"] and form.get("confirmed") != "yes":
+                    raise Invalid(_("Confirm closing the hall for good"), field="active")
+                config.update_hall(rt(), hall_id, changes)
+            except (ValidationError, DomainError) as exc:
+                errors = form_errors(exc)
+        if not errors:
+            flash(_("Saved."))
+            return redirect(url_for("admin.hall_settings", hall_id=hall_id))
+    return _render("admin/hall.html", hall, "settings", errors=errors, form=form, zones=ZONES,
+                   weekdays=WEEKDAYS, hours=hours_text(hall["opening_hours"]),
+                   closures=closures_text(hall["closures"]), status=400 if errors else 200)
+
+
+# --------------------------------------------------------------------------- services
+
+def _service_data(form) -> dict:
+    return {"code": _text("code"), "prefix": _text("prefix").upper(), "name_zh": _text("name_zh"),
+            "name_en": _text("name_en"), "target_wait_s": _minutes_to_s("target_wait_min"),
+            "handle_time_s": _minutes_to_s("handle_time_min"),
+            "self_service_zh": _text("self_service_zh") or None, "self_service_en": _text("self_service_en") or None}
+
+
+@bp.route("/halls/<int:hall_id>/services", methods=["GET", "POST"])
+def services(hall_id: int):
+    """The hall's service types; add one; copy another hall's catalogue."""
+    hall = _hall_or_refuse(hall_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        _configure()
+        form = request.form
+        try:
+            if form.get("action") == "copy":
+                done = config.copy_services(rt(), _optional_int("from_hall_id") or 0, hall_id)
+                flash(_("%(n)s services copied; %(skipped)s skipped (prefix already used here).",
+                        n=len(done["created"]), skipped=len(done["skipped"])))
+            else:
+                data = _check(ServiceBody, {k: v for k, v in _service_data(form).items() if v is not None})
+                config.create_service(rt(), hall_id, data)
+                flash(_("Service %(name)s added.", name=data["name_zh"]))
+            return redirect(url_for("admin.services", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc)
+    return _render("admin/services.html", hall, "services", services=config.list_services(rt(), hall_id),
+                   errors=errors, form=form, status=400 if errors else 200)
+
+
+@bp.route("/services/<int:service_id>", methods=["GET", "POST"])
+def service(service_id: int):
+    try:
+        hall_id = config.service_hall(rt(), service_id)
+    except NotFound:
+        raise Refused(404, _("There is no such service.")) from None
+    hall = _hall_or_refuse(hall_id)
+    current = next(s for s in config.list_services(rt(), hall_id) if s["id"] == service_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        _configure()
+        form = request.form
+        try:
+            if form.get("action") in ("deactivate", "activate"):
+                changes = {"active": form.get("action") == "activate"}
+            else:
+                changes = _check(ServicePatch, {k: v for k, v in _service_data(form).items()
+                                                if v is not None or k.startswith("self_service")})
+            config.update_service(rt(), service_id, changes)
+            flash(_("Saved."))
+            return redirect(url_for("admin.services", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc)
+    return _render("admin/service.html", hall, "services", service=current, errors=errors, form=form,
+                   status=400 if errors else 200)
+
+
+# --------------------------------------------------------------------------- counters
+
+def _counter_data(form) -> dict:
+    return {"number": _optional_int("number"), "name": _text("name"),
+            "service_ids": [int(x) for x in form.getlist("service_ids") if x.isdigit()],
+            "display_mode": _text("display_mode") or "full"}
+
+
+@bp.route("/halls/<int:hall_id>/counters", methods=["GET", "POST"])
+def counters(hall_id: int):
+    hall = _hall_or_refuse(hall_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        _configure()
+        form = request.form
+        try:
+            data = _check(CounterBody, _counter_data(form))
+            created = config.create_counter(rt(), hall_id, data)
+            flash(_("Counter %(n)s added.", n=created["number"]))
+            return redirect(url_for("admin.counters", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc)
+    return _render("admin/counters.html", hall, "counters", counters=config.list_counters(rt(), hall_id),
+                   services=config.list_services(rt(), hall_id), errors=errors, form=form,
+                   status=400 if errors else 200)
+
+
+@bp.route("/counters/<int:counter_id>", methods=["GET", "POST"])
+def counter(counter_id: int):
+    try:
+        hall_id = config.counter_hall(rt(), counter_id)
+    except NotFound:
+        raise Refused(404, _("There is no such counter.")) from None
+    hall = _hall_or_refuse(hall_id)
+    current = next(c for c in config.list_counters(rt(), hall_id) if c["id"] == counter_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        _configure()
+        form = request.form
+        try:
+            if form.get("action") in ("deactivate", "activate"):
+                changes = {"active": form.get("action") == "activate"}
+            else:
+                changes = _check(CounterPatch, _counter_data(form))
+            config.update_counter(rt(), counter_id, changes)
+            flash(_("Saved."))
+            return redirect(url_for("admin.counters", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc)
+    return _render("admin/counter.html", hall, "counters", counter=current,
+                   services=config.list_services(rt(), hall_id), errors=errors, form=form,
+                   status=400 if errors else 200)
+
+
+# --------------------------------------------------------------------------- staff
+
+@bp.route("/halls/<int:hall_id>/staff", methods=["GET", "POST"])
+def staff(hall_id: int):
+    """The hall's accounts; add one (an administrator any hall role, a manager counter staff)."""
+    hall = _hall_or_refuse(hall_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        form = request.form
+        try:
+            data = _check(StaffBody, {"username": _text("username"), "name": _text("name"),
+                                      "staff_number": _text("staff_number"), "email": _text("email") or None,
+                                      "password": form.get("password", ""), "role": _text("role"),
+                                      "hall_id": hall_id})
+            access.manage_staff(hall_id, Role(data["role"]))
+            config.create_staff(rt(), data)
+            flash(_("Account %(name)s added.", name=data["username"]))
+            return redirect(url_for("admin.staff", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            if isinstance(exc, Forbidden):
+                raise
+            errors = form_errors(exc)
+    return _render("admin/staff.html", hall, "staff", staff=config.list_staff(rt(), hall_id),
+                   roles=_roles_for(hall_id), errors=errors, form=form, status=400 if errors else 200)
+
+
+@bp.get("/staff")
+def staff_without_hall():
+    """Administrators and head office accounts (no hall); administrators only."""
+    _configure()
+    accounts = [s for s in config.list_staff(rt()) if s["hall_id"] is None]
+    return _render("admin/staff.html", None, "staff", staff=accounts, roles=[], errors={}, form=None)
+
+
+def _roles_for(hall_id: int) -> list[Role]:
+    who = g.principal
+    if who.role == Role.ADMIN:
+        return list(HALL_ROLES)
+    if who.role == Role.HALL_MANAGER and who.hall_id == hall_id:
+        return [Role.COUNTER_STAFF]
+    return []
+
+
+@bp.route("/staff/<int:staff_id>", methods=["GET", "POST"])
+def staff_member(staff_id: int):
+    """One account: details, role (administrators), password reset, deactivation."""
+    try:
+        current = config.get_staff(rt(), staff_id)
+    except NotFound:
+        raise Refused(404, _("There is no such account.")) from None
+    hall = _hall_or_refuse(current["hall_id"]) if current["hall_id"] is not None else None
+    if hall is None and g.principal.role != Role.ADMIN:
+        raise Refused(403, _("Only an administrator sees this account."))
+    errors, form = {}, None
+    may_change = _may_change_staff(current)
+    if request.method == "POST":
+        form = request.form
+        action = form.get("action")
+        try:
+            if action == "password":
+                changes = _check(StaffPatch, {"password": form.get("password", "")})
+            elif action in ("deactivate", "activate"):
+                if current["id"] == g.principal.id:
+                    raise Invalid(_("You cannot deactivate your own account"), field="active")
+                changes = {"active": action == "activate"}
+            else:
+                fields = {"name": _text("name"), "staff_number": _text("staff_number"), "email": _text("email") or None}
+                if form.get("role"):
+                    fields["role"] = _text("role")
+                changes = {k: v for k, v in _check(StaffPatch, fields).items() if v is not None or k == "email"}
+                if changes.get("email") is None:
+                    changes.pop("email", None)
+            changes_role = "role" in changes and changes["role"] != current["role"]
+            if changes_role and current["id"] == g.principal.id:
+                raise Forbidden("nobody changes their own role")
+            access.manage_staff(current["hall_id"], Role(current["role"]), changes_role=changes_role)
+            config.update_staff(rt(), staff_id, changes)
+            flash(_("Password reset.") if action == "password" else _("Saved."))
+            return redirect(url_for("admin.staff_member", staff_id=staff_id))
+        except (ValidationError, DomainError) as exc:
+            if isinstance(exc, Forbidden):
+                raise
+            errors = form_errors(exc)
+    roles = list(HALL_ROLES) if g.principal.role == Role.ADMIN and current["hall_id"] is not None else []
+    return _render("admin/staff_member.html", hall, "staff", member=current, errors=errors, form=form,
+                   may_change=may_change, roles=roles, status=400 if errors else 200)
+
+
+def _may_change_staff(member: dict) -> bool:
+    who = g.principal
+    if who.role == Role.ADMIN:
+        return True
+    return (who.role == Role.HALL_MANAGER and member["hall_id"] == who.hall_id
+            and member["role"] == Role.COUNTER_STAFF.value)
+
+
+# --------------------------------------------------------------------------- devices
+
+@bp.route("/halls/<int:hall_id>/devices", methods=["GET", "POST"])
+def devices(hall_id: int):
+    """Kiosks, displays and sensors of the hall: last seen, health; pair a new one by its code."""
+    hall = _hall_or_refuse(hall_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        _configure()
+        form = request.form
+        try:
+            data = _check(PairBody, {"code": _text("code").replace(" ", ""), "name": _text("name"),
+                                     "counter_id": _optional_int("counter_id")})
+            paired = pairing.pair(rt(), data["code"], hall_id, data["name"], data.get("counter_id"))
+            flash(_("Paired: %(name)s. It starts by itself within a few seconds.", name=paired["name"]))
+            return redirect(url_for("admin.devices", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc)
+    now = rt().now()
+    listed = [{**d, "health": auth.device_health(d, now)} for d in config.list_devices(rt(), hall_id)]
+    return _render("admin/devices.html", hall, "devices", devices=listed,
+                   counters=config.list_counters(rt(), hall_id), errors=errors, form=form,
+                   status=400 if errors else 200)
+
+
+@bp.post("/devices/<int:device_id>/revoke")
+def revoke_device(device_id: int):
+    _configure()
+    try:
+        device = auth.device_by_id(rt(), device_id)
+    except NotFound:
+        raise Refused(404, _("There is no such device.")) from None
+    auth.deactivate_device(rt(), device_id)
+    flash(_("%(name)s revoked: its token no longer works.", name=device["name"]))
+    return redirect(url_for("admin.devices", hall_id=device["hall_id"]))
+
+
+# --------------------------------------------------------------------------- VIP roster, green channel
+
+@bp.route("/halls/<int:hall_id>/vip", methods=["GET", "POST"])
+def vip(hall_id: int):
+    """The VIP roster (numbers masked) and the green-channel rules."""
+    hall = _hall_or_refuse(hall_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        form = request.form
+        try:
+            if form.get("action") == "green":
+                _configure()
+                changes = _check(GreenChannelBody, {"enabled": _checked("enabled"),
+                                                    "self_declare": _checked("self_declare"),
+                                                    "note_zh": _text("note_zh"), "note_en": _text("note_en")})
+                config.update_hall(rt(), hall_id, {"green_channel": changes})
+            else:
+                if not _may_manage_roster(hall_id):
+                    raise Forbidden("the roster")
+                data = _check(VipMemberBody, {"mobile": _text("mobile"), "star_level": _optional_int("star_level"),
+                                              "name": _text("name"), "valid_until": _text("valid_until") or None,
+                                              "note": _text("note")})
+                roster.add_member(rt(), hall_id, data)
+            flash(_("Saved."))
+            return redirect(url_for("admin.vip", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            if isinstance(exc, Forbidden):
+                raise
+            errors = form_errors(exc)
+    return _render("admin/vip.html", hall, "vip", members=roster.list_members(rt(), hall_id),
+                   green=GreenChannel.from_dict(hall["green_channel"]), star_from=STAR_FROM, vip_from=VIP_FROM,
+                   errors=errors, form=form, status=400 if errors else 200)
+
+
+@bp.route("/vip/<int:member_id>", methods=["GET", "POST"])
+def vip_member(member_id: int):
+    try:
+        hall_id = roster.member_hall(rt(), member_id)
+    except NotFound:
+        raise Refused(404, _("There is no such roster entry.")) from None
+    hall = _hall_or_refuse(hall_id)
+    current = next(m for m in roster.list_members(rt(), hall_id) if m["id"] == member_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        if not _may_manage_roster(hall_id):
+            raise Forbidden("the roster")
+        form = request.form
+        try:
+            if form.get("action") in ("deactivate", "activate"):
+                changes = {"active": form.get("action") == "activate"}
+            else:
+                changes = _check(VipMemberPatch, {"star_level": _optional_int("star_level"), "name": _text("name"),
+                                                  "valid_until": _text("valid_until") or None, "note": _text("note")})
+            roster.update_member(rt(), member_id, changes)
+            flash(_("Saved."))
+            return redirect(url_for("admin.vip", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc)
+    return _render("admin/vip_member.html", hall, "vip", member=current, errors=errors, form=form,
+                   status=400 if errors else 200)
+
+
+# --------------------------------------------------------------------------- calling rules
+
+def _policy_from_form(form) -> dict:
+    head = {t.value: _minutes_to_s(f"head_start_{t.value}") for t in Tier if t != Tier.ORDINARY}
+    return {"head_start_s": {k: v for k, v in head.items() if v is not None},
+            "overdue_overtakes": _checked("overdue_overtakes"),
+            "recalls_before_no_show": _optional_int("recalls_before_no_show"),
+            "max_recalls": _optional_int("max_recalls")}
+
+
+@bp.route("/halls/<int:hall_id>/calling", methods=["GET", "POST"])
+def calling(hall_id: int):
+    """Priority head starts, the overdue rule, recalls; a preview says what they mean before saving."""
+    hall = _hall_or_refuse(hall_id)
+    errors, form = {}, None
+    policy = CallingPolicy.from_dict(hall["calling_policy"])
+    if request.method == "POST":
+        form = request.form
+        try:
+            body = _check(CallingPolicyBody, _policy_from_form(form))
+            candidate = CallingPolicy.from_dict({**hall["calling_policy"], **body, "head_start_s": {
+                **hall["calling_policy"]["head_start_s"], **body.get("head_start_s", {})}})
+            for field, message in candidate.validate():
+                raise Invalid(message, field=field)
+            policy = candidate
+            if form.get("action") == "save":
+                _configure()
+                config.update_hall(rt(), hall_id, {"calling_policy": candidate.to_dict()})
+                flash(_("Saved. Counters call by the new rule from their next call."))
+                return redirect(url_for("admin.calling", hall_id=hall_id))
+        except (ValidationError, DomainError) as exc:
+            if isinstance(exc, Forbidden):
+                raise
+            errors = {k.replace("head_start_s.", "head_start_"): v for k, v in form_errors(exc).items()}
+    today = business_day(rt().now(), parse_zone(hall["timezone"]))
+    rate = service_levels.busy_hour_arrivals(rt(), hall_id, today)
+    targets = [s["target_wait_s"] for s in config.list_services(rt(), hall_id) if s["active"]]
+    lines = preview(policy, rate, targets)
+    return _render("admin/calling.html", hall, "calling", policy=policy, lines=lines, rate=rate,
+                   describe=policy.describe(), previewing=request.method == "POST", errors=errors, form=form,
+                   tiers=[t for t in Tier if t != Tier.ORDINARY], status=400 if errors else 200)
+
+
+# --------------------------------------------------------------------------- import and export
+
+def _may_import(hall_id: int, kind: str) -> bool:
+    who = g.principal
+    if who.role == Role.ADMIN:
+        return True
+    return who.role == Role.HALL_MANAGER and who.hall_id == hall_id and kind in ("staff", "vip")
+
+
+@bp.route("/halls/<int:hall_id>/import/<kind>", methods=["GET", "POST"])
+def import_file(hall_id: int, kind: str):
+    """Upload a spreadsheet: a dry run shows row by row what would be created, changed or refused
+    and why; nothing is stored until the user applies it (the whole file, or its valid rows)."""
+    hall = _hall_or_refuse(hall_id)
+    if kind not in IMPORT_KINDS:
+        raise Refused(404, _("There is no such import."))
+    if request.method == "POST" and not _may_import(hall_id, kind):
+        raise Forbidden("importing")
+    manager_only = g.principal.role != Role.ADMIN
+    plan, errors, done = None, {}, None
+    filename, content = None, None
+    if request.method == "POST":
+        try:
+            filename, content = _uploaded()
+            action = request.form.get("action", "plan")
+            if action in ("apply", "apply_valid"):
+                done = imports.apply(rt(), hall_id, kind, filename, content, only_valid=action == "apply_valid",
+                                     manager_only=manager_only)
+                flash(_("Imported: %(c)s created, %(u)s changed, %(s)s rows skipped.",
+                        c=done["created"], u=done["updated"], s=done["skipped"]))
+                return redirect(url_for(f"admin.{'vip' if kind == 'vip' else kind}", hall_id=hall_id))
+            plan = imports.plan(rt(), hall_id, kind, filename, content, manager_only=manager_only)
+        except DomainError as exc:
+            if isinstance(exc, Forbidden):
+                raise
+            errors = form_errors(exc)
+    section = {"counters": "counters", "staff": "staff", "vip": "vip"}[kind]
+    return _render("admin/import.html", hall, section, kind=kind, plan=plan, errors=errors, filename=filename,
+                   content=base64.b64encode(content).decode("ascii") if content and plan else "",
+                   may_import=_may_import(hall_id, kind), status=400 if errors else 200)
+
+
+def _uploaded() -> tuple[str, bytes]:
+    """The file of this post: uploaded now, or carried from the dry run (base64) to be applied."""
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        return upload.filename, upload.read(import_rules.MAX_BYTES + 1)
+    carried = request.form.get("content", "")
+    if carried and request.form.get("filename"):
+        try:
+            return request.form["filename"], base64.b64decode(carried, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid(_("The file was damaged on the way; upload it again"), field="file") from None
+    raise Invalid(_("Choose a file (.xlsx or .csv)"), field="file")
+
+
+@bp.get("/halls/<int:hall_id>/export/<kind>.<fmt>")
+def export_file(hall_id: int, kind: str, fmt: str):
+    """The hall's staff, counters or roster as Excel or CSV, in the columns the import reads."""
+    _hall_or_refuse(hall_id)
+    if kind not in IMPORT_KINDS or fmt not in ("xlsx", "csv"):
+        raise Refused(404, _("There is no such export."))
+    if kind == "vip" and not _may_manage_roster(hall_id):
+        raise Refused(403, _("The roster's numbers are for the hall's manager and administrators."))
+    content, filename, mimetype = imports.export(rt(), hall_id, kind, fmt)
+    return _download(content, filename, mimetype)
+
+
+@bp.get("/templates/<kind>.<fmt>")
+def import_template(kind: str, fmt: str):
+    if kind not in IMPORT_KINDS or fmt not in ("xlsx", "csv"):
+        raise Refused(404, _("There is no such template."))
+    content, filename, mimetype = imports.template(kind, fmt)
+    return _download(content, filename, mimetype)
+
+
+def _download(content: bytes, filename: str, mimetype: str) -> Response:
+    from urllib.parse import quote
+
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=\"{filename.encode('ascii', 'replace').decode()}\"; "
+                               f"filename*=UTF-8''{quote(filename)}"})
+
