@@ -17,10 +17,10 @@ def strings() -> dict:
         "bad_mobile": _("Please enter an 11-digit mobile number, or skip"),
         "divert_wait": _("The wait for {service} is about {m} min."), "ahead": _("{n} ahead of you"),
         "printed": _("Ticket printed. Please take it."),
-        "issued_at": _("Issued at"), "not_registered": _("This kiosk is not registered. Open the link given when "
-                                                         "the device was registered."),
+        "issued_at": _("Issued at"),
         "offline": _("Reconnecting…"), "closed": _("The hall is closed now."), "error": _("Sorry, something went wrong:"),
         "wait_unknown": _("wait shown when a counter opens"),
+        "tiers": {"star": _("Star customer"), "vip": _("VIP"), "green": _("Green channel")},
     }
 
 

@@ -190,8 +190,8 @@ def forecast_hall(rt: Runtime, hall_id: int, source: str = "nightly") -> dict:
         active_counters = s.execute(select(func.count()).select_from(Counter).where(
             Counter.hall_id == hall_id, Counter.active.is_(True))).scalar_one()
         hours = OpeningHours.parse(hall.opening_hours)
+        closures = Closures.parse(hall.closures)  # a holiday closure: no arrivals, no counters planned
     days = [today + timedelta(days=i) for i in range(FORECAST_DAYS)]
-    closures = Closures.parse(hall.closures)  # a holiday closure: no arrivals, no counters planned
     slots = [slot for day in days if not closures.closed_on(day)
              for slot in open_slots(hours, day, rules.interval_minutes)]
     fit_started = clock.perf_counter()

@@ -650,7 +650,8 @@ def _service_brief(svc: ServiceType) -> dict:
 
 def _counter_brief(counter: Counter) -> dict:
     return {"id": counter.id, "number": counter.number, "name": counter.name, "is_open": counter.is_open,
-            "staff_id": counter.staff_id, "service_ids": [svc.id for svc in counter.services]}
+            "staff_id": counter.staff_id, "service_ids": [svc.id for svc in counter.services],
+            "display_mode": counter.display_mode}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -63,10 +63,12 @@
 
   function renderWindow() {
     var c = state.counters[cfg.counter];
-    $("window-number").textContent = c ? hallq.fill(T.counter_n, { n: c.number }) : "";
+    var numberOnly = !!c && c.display_mode === "number";  // a small LED-like screen: the number alone
+    document.body.classList.toggle("number-only", numberOnly);
+    $("window-number").textContent = c && !numberOnly ? hallq.fill(T.counter_n, { n: c.number }) : "";
     $("window-ticket").textContent = c && c.ticket ? c.ticket.label : (c && c.is_open ? T.please_wait : T.closed);
     var svc = c && c.ticket && state.services.filter(function (s) { return s.id === c.ticket.service_id; })[0];
-    $("window-service").textContent = svc ? name(svc) : "";
+    $("window-service").textContent = svc && !numberOnly ? name(svc) : "";
     document.body.classList.toggle("closed", !(c && c.is_open));
   }
 

@@ -755,7 +755,10 @@ def import_file(hall_id: int, kind: str):
                 raise
             errors = form_errors(exc)
     section = {"counters": "counters", "staff": "staff", "vip": "vip"}[kind]
+    en = current_language() == "en"
+    column_names = {c.field: (c.en[0] if en else c.zh[0]) for c in import_rules.COLUMNS[kind]}
     return _render("admin/import.html", hall, section, kind=kind, plan=plan, errors=errors, filename=filename,
+                   column_names=column_names,
                    content=base64.b64encode(content).decode("ascii") if content and plan else "",
                    may_import=_may_import(hall_id, kind), status=400 if errors else 200)
 

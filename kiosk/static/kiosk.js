@@ -5,7 +5,14 @@
   var T = hallq.strings(), cfg = window.KIOSK, en = cfg.lang === "en", $ = function (id) { return document.getElementById(id); };
   var token = hallq.deviceToken("hallq.kiosk.token");
   var snap = null, choice = null, tier = "ordinary", pin = "", idle = null;
-  if (!token) return problem(T.not_registered);
+  if (!token) {  // a new kiosk: show a pairing code for an administrator to enter
+    document.querySelector("main").hidden = true;
+    hallq.pairDevice("kiosk", "hallq.kiosk.token", function (code) {
+      $("pairing").hidden = false;
+      $("pairing-code").textContent = code.slice(0, 3) + " " + code.slice(3);
+    });
+    return;
+  }
 
   function problem(text) { var p = $("problem"); p.textContent = text || ""; p.hidden = !text; }
   function name(s) { return en ? (s.name_en || s.name_zh) : s.name_zh; }
@@ -22,6 +29,12 @@
     if (!snap) return;
     $("hall-name").textContent = name(snap.hall);
     $("priority").hidden = !snap.hall.priority_pin_set;
+    var green = snap.hall.green_channel || {};
+    $("green").hidden = !(green.enabled && green.self_declare);  // on the customer's word: no PIN
+    $("green-note").textContent = en ? green.note_en : green.note_zh;
+    $("green-chosen").hidden = !(tier === "green" && !pin);
+    var offer = document.querySelector('#tiers [data-tier="green"]');
+    if (offer) offer.hidden = !green.enabled;
     var box = $("services"); box.textContent = "";
     snap.services.forEach(function (s) {
       var b = hallq.el("button", { "class": "service", "data-prefix": s.prefix });
@@ -70,6 +83,7 @@
 
   // ------------------------------------------------------------------ priority path
   $("priority").onclick = function () { tier = "star"; mark(); show("priority"); };
+  $("green").onclick = function () { tier = "green"; pin = ""; render(); };
   document.querySelectorAll("#tiers button").forEach(function (b) { b.onclick = function () { tier = b.dataset.tier; mark(); }; });
   function mark() { document.querySelectorAll("#tiers button").forEach(function (b) { b.className = "big" + (b.dataset.tier === tier ? "" : " secondary"); }); }
   $("pin-ok").onclick = function () { pin = entries.pin.value; show("services"); };
@@ -91,7 +105,7 @@
   function issue(mobile) {
     var body = { service_id: choice.id, tier: tier };
     if (mobile) body.mobile = mobile;
-    if (tier !== "ordinary") body.guide_pin = pin;
+    if (tier !== "ordinary" && pin) body.guide_pin = pin;
     $("mobile-ok").disabled = $("mobile-skip").disabled = true;
     api("POST", "/halls/" + snap.hall.id + "/tickets", body).then(function (t) {
       showTicket(t);
@@ -110,6 +124,8 @@
 
   function showTicket(t) {
     $("t-label").textContent = t.label;
+    $("t-tier").hidden = t.tier === "ordinary";  // a roster number, the guide's PIN or the green channel
+    $("t-tier").textContent = T.tiers[t.tier] || "";
     $("t-service").textContent = name(t.service);
     $("t-ahead").textContent = hallq.fill(T.ahead, { n: t.people_ahead });
     var m = hallq.minutes(t.estimated_wait_s);

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from app.services import config, peaks, queue, report_files, surveys
+from app.services import config, peaks, queue, report_files, roster, surveys
 from app.storage.orm import Staff, Ticket
 from app.web.api import PREFIX, api
 
@@ -61,6 +61,7 @@ class Target:
     follow_up_id: int = 0  # an open follow-up case of hall 1 (made only for the survey rows, see SURVEYED)
     outbox_id: int = 0  # the outbox message of its survey
     report_file_id: int = 0  # hall 1's stored daily report file (made only for REPORTED rows)
+    member_id: int = 0  # an entry of hall 1's VIP roster
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,12 @@ EXPECTED: dict[str, Row] = {
     "update_counter": Row(ADMIN, lambda t: {"name": "一号窗口"}),
     # staff and devices
     "list_staff": Row(MANAGERS_AND_UP),
-    "create_staff": Row(ADMIN, lambda t: {"username": "newbie", "name": "新人", "password": PASSWORD,
+    "create_staff": Row(MANAGE_HALL, lambda t: {"username": "newbie", "name": "新人", "password": PASSWORD,
                                           "role": "counter_staff", "hall_id": t.hall_id}),
-    "update_staff": Row(ADMIN, lambda t: {"name": "改名"}),
+    "update_staff": Row(MANAGE_HALL, lambda t: {"name": "改名"}),  # a manager: their hall's counter staff
+    "list_vip_members": Row(MANAGE_HALL),
+    "add_vip_member": Row(MANAGE_HALL, lambda t: {"mobile": "13900009999", "star_level": 5}),
+    "update_vip_member": Row(MANAGE_HALL, lambda t: {"star_level": 6}),
     "list_devices": Row(READ_HALL_CONFIG),  # the "read config" rule of access.py
     "register_device": Row(ADMIN, lambda t: {"kind": "display", "name": "screen 9"}),
     # kiosk and customer
@@ -187,6 +191,7 @@ def _target(rt, world: World) -> Target:
         sensor_device_id=h.devices["sensor"],
         minute=rt.now().replace(second=0, microsecond=0).isoformat(),
         warning_id=peaks.list_warnings(rt, h.id)[0]["id"],
+        member_id=roster.add_member(rt, h.id, {"mobile": "13900001234", "star_level": 5})["id"],
     )
 
 
@@ -217,7 +222,7 @@ def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
               "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id,
               "sensor_id": t.sensor_id, "warning_id": t.warning_id, "follow_up_id": t.follow_up_id,
-              "report_file_id": t.report_file_id, "code": "000000"}
+              "report_file_id": t.report_file_id, "code": "000000", "member_id": t.member_id}
 
     def fill(m: re.Match) -> str:
         assert m.group(1) in values, f"the matrix does not know path parameter <{m.group(1)}> of {rule}"
