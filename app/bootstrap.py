@@ -27,7 +27,8 @@ class Runtime:
     write_gate: object = None
     principal_cache: dict = field(default_factory=dict)  # see services.auth.principal_for_token
     counter_halls: dict = field(default_factory=dict)  # counter id -> hall id; counters never move
-    device_seen: dict = field(default_factory=dict)  # device id -> monotonic time its last_seen_at was written
+    device_seen: dict = field(default_factory=dict)
+    pairing_requests: dict = field(default_factory=dict)  # client address -> times it asked for a code  # device id -> monotonic time its last_seen_at was written
     guide_pin_failures: dict = field(default_factory=dict)  # see services.auth.verify_guide_pin
 
     def __post_init__(self) -> None:

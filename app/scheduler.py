@@ -279,6 +279,14 @@ def purge_sms_numbers() -> None:
         log.info("purge_sms_numbers: mobile numbers deleted from %s", gone)
 
 
+def expire_pairing_codes() -> None:
+    from .services import pairing
+
+    done = pairing.expire(_rt())
+    if any(done.values()):
+        log.info("expire_pairing_codes: %s", done)
+
+
 _RETRYABLE = {"forecast_nightly": lambda rt, h: _forecast_if_due(rt, h, force=True),
               "forecast_intraday": _intraday, "peak_check": _peaks}
 
@@ -336,6 +344,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(rollup_service_levels, "cron", minute="3,18,33,48", id="rollup_service_levels", **every)
     scheduler.add_job(service_level_reports, "cron", hour=21, minute=27, id="service_level_reports", **every)  # 05:27
     scheduler.add_job(mail_reports, "interval", minutes=10, id="mail_reports", **every)
+    scheduler.add_job(expire_pairing_codes, "interval", minutes=5, id="expire_pairing_codes", **every)
     return scheduler
 
 

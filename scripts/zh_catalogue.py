@@ -472,6 +472,12 @@ ZH = {
     'This kiosk is not paired with a hall yet.': '本取号机尚未与营业厅配对。',
     "An administrator enters this code on the hall's Devices page (Administration → Devices); the kiosk then starts by itself.": '请管理员在该营业厅的“设备”页（管理后台 → 设备）输入此配对码，取号机随后自动启动。',
     'Green channel: now choose your service.': '绿色通道：请选择业务。',
+    'Staff accounts': '员工',
+    'Door counters': '客流计数器', 'cameras and infrared beams, reporting through a sensor agent': '摄像头和红外对射，经客流采集端上报',
+    'Door': '门', 'Last report (UTC)': '最近上报（UTC）',
+    'Head office of': '所属省公司（总部）范围', 'the whole company': '全公司',
+    "You may only see your own region's halls.": '您只能查看本省区的营业厅。',
+    "You may see only your own region's reports.": '您只能查看本省区的报表。',
 }
 
 

@@ -54,3 +54,10 @@ class Unauthorized(DomainError):
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"
+
+
+class TooMany(DomainError):
+    """Too many requests of one kind from one place in a short time (a public endpoint's guard)."""
+
+    status = 429
+    code = "too_many_requests"

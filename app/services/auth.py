@@ -32,6 +32,7 @@ class Principal:
     role: Role | None = None
     device_kind: DeviceKind | None = None
     counter_id: int | None = None
+    region_id: int | None = None  # head office of one region (None: the whole company)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "id": self.id, "name": self.name, "hall_id": self.hall_id,
@@ -208,7 +209,7 @@ def device_view(device: Device) -> dict:
 
 
 def _staff_principal(staff: Staff) -> Principal:
-    return Principal("staff", staff.id, staff.name, staff.hall_id, role=Role(staff.role))
+    return Principal("staff", staff.id, staff.name, staff.hall_id, role=Role(staff.role), region_id=staff.region_id)
 
 
 # --------------------------------------------------------------------------- the floor guide's PIN

@@ -66,7 +66,7 @@ def counter_view(c: Counter) -> dict:
 
 def staff_view(s: Staff) -> dict:
     return {"id": s.id, "username": s.username, "name": s.name, "staff_number": s.staff_number,
-            "email": s.email, "role": s.role, "hall_id": s.hall_id, "active": s.active}
+            "email": s.email, "role": s.role, "hall_id": s.hall_id, "region_id": s.region_id, "active": s.active}
 
 
 # --------------------------------------------------------------------------- organisation
@@ -103,6 +103,12 @@ def list_halls(rt: Runtime, hall_ids: set[int] | None = None) -> list[dict]:
 def get_hall(rt: Runtime, hall_id: int) -> dict:
     with rt.reader() as tx:
         return hall_view(_get(tx.session, Hall, hall_id, "hall_id"))
+
+
+def region_hall_ids(rt: Runtime, region_id: int) -> set[int]:
+    with rt.reader() as tx:
+        return set(tx.session.execute(select(Hall.id).join(City, Hall.city_id == City.id)
+                                      .where(City.region_id == region_id)).scalars())
 
 
 def hall_place(rt: Runtime, hall_id: int) -> dict:
@@ -311,6 +317,8 @@ def create_staff(rt: Runtime, data: dict) -> dict:
 
 
 def update_staff(rt: Runtime, staff_id: int, changes: dict) -> dict:
+    if changes.get("region_id") == 0:  # back to the whole company
+        changes["region_id"] = None
     if "password" in changes:
         changes["password_hash"] = hash_password(rt, changes.pop("password"))
     with rt.reader() as tx:
@@ -325,6 +333,11 @@ def _check_staff_hall(rt: Runtime, data: dict) -> None:
     role = Role(data["role"])
     if role in HALL_SCOPED_ROLES and data.get("hall_id") is None:
         raise Invalid(f"a {role.value} belongs to a hall", field="hall_id")
+    if data.get("region_id") is not None:
+        if role != Role.HEAD_OFFICE:
+            raise Invalid("only a head-office account is limited to a region", field="region_id")
+        with rt.reader() as tx:
+            _get(tx.session, Region, data["region_id"], "region_id")
     if data.get("hall_id") is not None:
         with rt.reader() as tx:
             _get(tx.session, Hall, data["hall_id"], "hall_id")

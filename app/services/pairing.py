@@ -16,18 +16,58 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from ..bootstrap import Runtime
-from ..domain.errors import Conflict, Invalid, NotFound
+from ..domain.errors import Conflict, Invalid, NotFound, TooMany
 from ..domain.model import DeviceKind
 from ..storage.orm import PairingCode
 from . import auth
 
 CODE_MINUTES = 15
 PAIRABLE = (DeviceKind.KIOSK.value, DeviceKind.DISPLAY.value)
+CODES_PER_CLIENT = 20  # new codes one address may ask for per ``CODES_WINDOW_S`` (a hall's new screens, retries)
+CODES_WINDOW_S = 600
+KEEP_DAYS = 7  # spent and expired codes are deleted after this
+
+
+def check_rate(rt: Runtime, client: str) -> None:
+    """A public endpoint's guard, per server process: an address asking for more than
+    ``CODES_PER_CLIENT`` codes in ``CODES_WINDOW_S`` is told to wait (429). A screen asks once per
+    15 minutes while it waits to be paired."""
+    now = time.monotonic()
+    recent = [t for t in rt.pairing_requests.get(client, ()) if now - t < CODES_WINDOW_S]
+    if len(recent) >= CODES_PER_CLIENT:
+        rt.pairing_requests[client] = recent
+        raise TooMany(f"too many pairing codes from this address; try again in {CODES_WINDOW_S // 60} minutes",
+                      field="kind")
+    rt.pairing_requests[client] = recent + [now]
+    if len(rt.pairing_requests) > 10_000:  # forget idle addresses
+        for key in [k for k, times in rt.pairing_requests.items() if now - times[-1] >= CODES_WINDOW_S]:
+            del rt.pairing_requests[key]
+
+
+def expire(rt: Runtime) -> dict:
+    """The scheduler's tidy-up: an expired code's uncollected token is wiped, and the device it was
+    made for (paired but never started) revoked, audited as the system's; codes older than
+    ``KEEP_DAYS`` are deleted."""
+    now = rt.now()
+    with rt.uow() as tx:
+        s = tx.session
+        stale = s.execute(select(PairingCode).where(PairingCode.expires_at <= now,
+                                                    PairingCode.token.is_not(None))).scalars().all()
+        devices = [p.device_id for p in stale if p.device_id is not None]
+        for p in stale:
+            p.token = None
+        deleted = s.execute(delete(PairingCode).where(PairingCode.expires_at <= now - timedelta(days=KEEP_DAYS))
+                            .execution_options(synchronize_session=False)).rowcount
+        tx.commit()
+    for device_id in devices:
+        auth.deactivate_device(rt, device_id)
+    return {"wiped": len(stale), "revoked": len(devices), "deleted": deleted}
 
 
 def _hash(claim: str) -> str:
@@ -74,6 +114,10 @@ def pair(rt: Runtime, code: str, hall_id: int, name: str, counter_id: int | None
         if found.device_id is not None:
             raise Conflict("this code has already been used to pair a device", field="code")
         kind, pairing_id = found.kind, found.id
+    if counter_id is not None and kind != DeviceKind.DISPLAY.value:
+        raise Invalid("only a display shows one counter; leave the counter empty for a kiosk", field="counter_id")
+    if counter_id is not None:
+        kind = DeviceKind.COUNTER_DISPLAY.value  # the small screen above one window
     device = auth.register_device(rt, hall_id, kind, name, counter_id)
     with rt.uow() as tx:
         won = tx.session.execute(update(PairingCode).where(PairingCode.id == pairing_id,
@@ -99,7 +143,7 @@ def collect(rt: Runtime, code: str, claim: str) -> dict:
         if mine is None:
             raise NotFound("no such code for this device", field="code")
         if mine.token is None:
-            if mine.device_id is not None:
+            if mine.collected_at is not None:
                 return {"state": "collected"}
             return {"state": "expired" if mine.expires_at <= now else "waiting",
                     "expires_at": mine.expires_at.isoformat()}

@@ -152,7 +152,11 @@
     function poll() {
       post("/api/v1/pairing-codes/" + pending.code + "/collect", { claim: pending.claim }).then(function (got) {
         if (got.state === "paired") {
-          localStorage.setItem(storageKey, got.token); localStorage.removeItem(key); location.reload(); return;
+          localStorage.setItem(storageKey, got.token); localStorage.removeItem(key);
+          // paired as the screen above one window: open that screen
+          if (got.device && got.device.counter_id && kind === "display") location.replace("/display/?counter=" + got.device.counter_id);
+          else location.reload();
+          return;
         }
         if (got.state !== "waiting") { localStorage.removeItem(key); ask(); return; }  // expired, gone
         setTimeout(poll, 3000);

@@ -125,6 +125,7 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(20))
     hall_id: Mapped[int | None] = mapped_column(ForeignKey("halls.id"), nullable=True, index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), nullable=True)  # head office of a region
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

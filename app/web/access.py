@@ -23,6 +23,10 @@ A sensor device (a hall's edge agent or a networked door counter) reports counts
 for the sensors registered to it; door figures are read like configuration.
 
 "Own" for a device is the one hall it is bound to.
+
+Head office is the whole company's, or one region's (a head-office account with ``region_id``):
+"all" above then means every hall of that region (``hall_scope``), and a company-wide list or
+report shows that region only.
 """
 from __future__ import annotations
 
@@ -86,6 +90,34 @@ def _deny(what: str):
     raise Forbidden(f"not allowed: {what}")
 
 
+def region_halls(region_id: int) -> set[int]:
+    """The halls of a region (a regional head office's reach)."""
+    from ..services import config
+
+    return config.region_hall_ids(current_app.extensions["hallq"], region_id)
+
+
+def region_of(p: Principal) -> int | None:
+    """The one region a head-office caller is limited to, or None."""
+    return p.region_id if _is_staff(p, Role.HEAD_OFFICE) else None
+
+
+def own_region(p: Principal, report: dict) -> dict:
+    """A head-office report (regions, their cities and halls) as a region's head office reads it:
+    its own region's lines; the company's totals stay, for comparison."""
+    mine = region_of(p)
+    if mine is None:
+        return report
+    return {**report, "regions": [r for r in report["regions"] if r["id"] == mine]}
+
+
+def sees_hall(p: Principal, hall_id: int) -> bool:
+    """Above hall level: an administrator sees every hall, head office its region's (or all)."""
+    if _is_staff(p, Role.ADMIN):
+        return True
+    return _is_staff(p, Role.HEAD_OFFICE) and (p.region_id is None or hall_id in region_halls(p.region_id))
+
+
 def configure() -> Principal:
     p = principal()
     if not _is_staff(p, Role.ADMIN):
@@ -95,7 +127,7 @@ def configure() -> Principal:
 
 def read_config(hall_id: int | None = None) -> Principal:
     p = principal()
-    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE):
+    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE) and (hall_id is None or sees_hall(p, hall_id)):
         return p
     if hall_id is not None and _is_staff(p, Role.HALL_MANAGER) and p.hall_id == hall_id:
         return p
@@ -104,7 +136,7 @@ def read_config(hall_id: int | None = None) -> Principal:
 
 def view_hall(hall_id: int) -> Principal:
     p = principal()
-    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE) or (p.hall_id == hall_id and p.device_kind != DeviceKind.SENSOR):
+    if sees_hall(p, hall_id) or (p.hall_id == hall_id and p.device_kind != DeviceKind.SENSOR):
         return p
     _deny("this hall belongs to someone else")
 
@@ -168,7 +200,7 @@ def report_counts() -> Principal:
 def handle_follow_up(hall_id: int | None = None) -> Principal:
     """Follow-up cases: head office for every hall, a manager for their own (``None``: the caller's scope)."""
     p = principal()
-    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE):
+    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE) and (hall_id is None or sees_hall(p, hall_id)):
         return p
     if _is_staff(p, Role.HALL_MANAGER) and (hall_id is None or p.hall_id == hall_id):
         return p
@@ -186,7 +218,10 @@ def use_outbox(hall_id: int | None = None) -> Principal:
 
 
 def hall_scope(p: Principal) -> set[int] | None:
-    """The halls a caller sees in a cross-hall list: None (all) above hall level, else their own hall."""
-    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE):
+    """The halls a caller sees in a cross-hall list: None (all) for administrators and the company's
+    head office, a region's halls for a region's head office, else their own hall."""
+    if _is_staff(p, Role.ADMIN) or (_is_staff(p, Role.HEAD_OFFICE) and p.region_id is None):
         return None
+    if _is_staff(p, Role.HEAD_OFFICE):
+        return region_halls(p.region_id)
     return {p.hall_id} if p.hall_id else set()

@@ -33,7 +33,7 @@ from ..domain.hours import WEEKDAYS, business_day, parse_zone
 from ..domain.model import Role, Tier
 from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
 from ..i18n import current_language
-from ..services import audit, auth, config, imports, pairing, roster, service_levels
+from ..services import audit, auth, config, footfall, imports, pairing, roster, service_levels
 from . import access
 from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, GreenChannelBody, HallBody,
                       HallPatch, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
@@ -102,6 +102,8 @@ def _hall_or_refuse(hall_id: int) -> dict:
     who = g.principal
     if who.role == Role.HALL_MANAGER and who.hall_id != hall_id:
         raise Refused(403, _("You may only see your own hall."))
+    if who.role == Role.HEAD_OFFICE and not access.sees_hall(who, hall_id):
+        raise Refused(403, _("You may only see your own region's halls."))
     try:
         return config.get_hall(rt(), hall_id)
     except NotFound:
@@ -248,6 +250,9 @@ def _helpers():
             "counter_options": lambda items: [(c["id"], f"{c['number']} {c['name']}".strip()) for c in items
                                               if c["active"]],
             "star_options": [(n, ("★" * n) + (f" {n} 星" if not en else f" {n} stars")) for n in range(7, 0, -1)],
+            "region_label": lambda region_id, regions: next(
+                (f"{_name(r)} ({r['code']})" for r in regions or [] if r["id"] == region_id),
+                _("the whole company") if region_id is None else str(region_id)),
             "role_options": lambda roles: [(r.value, _role_name(r, en)) for r in roles]}
 
 
@@ -262,7 +267,7 @@ ROLE_NAMES = {"counter_staff": ("营业员", "Counter staff"), "hall_manager": (
 
 def _render(template: str, hall: dict | None = None, section: str | None = None, status: int = 200, **context):
     who = g.principal
-    halls = config.list_halls(rt(), None if who.role != Role.HALL_MANAGER else {who.hall_id})
+    halls = config.list_halls(rt(), access.hall_scope(who))
     return render_template(template, who=who, hall=hall, section=section, name=_name, halls=halls,
                            can_configure=_can_configure(), lang=current_language(),
                            can_roster=hall is not None and _may_manage_roster(hall["id"]), **context), status
@@ -280,9 +285,10 @@ def organisation():
 
 
 def _organisation_page(errors: dict | None = None, form: dict | None = None, status: int = 200):
-    regions = config.list_regions(rt())
-    cities = config.list_cities(rt())
-    halls = config.list_halls(rt())
+    mine = access.region_of(g.principal)  # a region's head office: its region only
+    regions = [r for r in config.list_regions(rt()) if mine is None or r["id"] == mine]
+    cities = [c for c in config.list_cities(rt()) if mine is None or c["region_id"] == mine]
+    halls = config.list_halls(rt(), access.hall_scope(g.principal))
     tree = [{**r, "cities": [{**c, "halls": [h for h in halls if h["city_id"] == c["id"]]}
                              for c in cities if c["region_id"] == r["id"]]} for r in regions]
     return _render("admin/organisation.html", tree=tree, cities=cities, regions=regions, errors=errors or {},
@@ -506,12 +512,32 @@ def staff(hall_id: int):
                    roles=_roles_for(hall_id), errors=errors, form=form, status=400 if errors else 200)
 
 
-@bp.get("/staff")
+@bp.route("/staff", methods=["GET", "POST"])
 def staff_without_hall():
-    """Administrators and head office accounts (no hall); administrators only."""
+    """Administrators and head office accounts (no hall; head office of the company or of one
+    region); administrators only."""
     _configure()
+    errors, form = {}, None
+    if request.method == "POST":
+        form = request.form
+        try:
+            data = _check(StaffBody, {"username": _text("username"), "name": _text("name"),
+                                      "staff_number": _text("staff_number"), "email": _text("email") or None,
+                                      "password": form.get("password", ""), "role": _text("role"),
+                                      "region_id": _optional_int("region_id") if _text("role") == "head_office" else None})
+            if Role(data["role"]) not in OFFICE_ROLES:
+                raise Invalid(_("Pick one of the choices"), field="role")
+            config.create_staff(rt(), data)
+            flash(_("Account %(name)s added.", name=data["username"]))
+            return redirect(url_for("admin.staff_without_hall"))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc)
     accounts = [s for s in config.list_staff(rt()) if s["hall_id"] is None]
-    return _render("admin/staff.html", None, "staff", staff=accounts, roles=[], errors={}, form=None)
+    return _render("admin/staff.html", None, "staff", staff=accounts, roles=list(OFFICE_ROLES), errors=errors,
+                   form=form, regions=config.list_regions(rt()), status=400 if errors else 200)
+
+
+OFFICE_ROLES = (Role.HEAD_OFFICE, Role.ADMIN)
 
 
 def _roles_for(hall_id: int) -> list[Role]:
@@ -549,10 +575,13 @@ def staff_member(staff_id: int):
                 fields = {"name": _text("name"), "staff_number": _text("staff_number"), "email": _text("email") or None}
                 if form.get("role"):
                     fields["role"] = _text("role")
+                if "region_id" in form:  # a head-office account: its region, or 0 for the whole company
+                    fields["region_id"] = _optional_int("region_id") or 0
                 changes = {k: v for k, v in _check(StaffPatch, fields).items() if v is not None or k == "email"}
                 if changes.get("email") is None:
                     changes.pop("email", None)
-            changes_role = "role" in changes and changes["role"] != current["role"]
+            changes_role = ("role" in changes and changes["role"] != current["role"]) or \
+                ("region_id" in changes and (changes["region_id"] or None) != current["region_id"])
             if changes_role and current["id"] == g.principal.id:
                 raise Forbidden("nobody changes their own role")
             access.manage_staff(current["hall_id"], Role(current["role"]), changes_role=changes_role)
@@ -564,8 +593,9 @@ def staff_member(staff_id: int):
                 raise
             errors = form_errors(exc)
     roles = list(HALL_ROLES) if g.principal.role == Role.ADMIN and current["hall_id"] is not None else []
+    regions = config.list_regions(rt()) if g.principal.role == Role.ADMIN and current["role"] == "head_office" else []
     return _render("admin/staff_member.html", hall, "staff", member=current, errors=errors, form=form,
-                   may_change=may_change, roles=roles, status=400 if errors else 200)
+                   may_change=may_change, roles=roles, regions=regions, status=400 if errors else 200)
 
 
 def _may_change_staff(member: dict) -> bool:
@@ -596,7 +626,7 @@ def devices(hall_id: int):
             errors = form_errors(exc)
     now = rt().now()
     listed = [{**d, "health": auth.device_health(d, now)} for d in config.list_devices(rt(), hall_id)]
-    return _render("admin/devices.html", hall, "devices", devices=listed,
+    return _render("admin/devices.html", hall, "devices", devices=listed, sensors=footfall.list_sensors(rt(), hall_id),
                    counters=config.list_counters(rt(), hall_id), errors=errors, form=form,
                    status=400 if errors else 200)
 

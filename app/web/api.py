@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from kiosk import slips
 
-from ..domain.errors import DomainError, Invalid
+from ..domain.errors import DomainError, Forbidden, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Role, Tier
 from ..services import (
@@ -108,9 +108,10 @@ def me():
 
 @api.route("/regions", "GET", tag="organisation", access="administrator, head office")
 def list_regions():
-    """List regions."""
-    access.read_config()
-    return {"regions": config.list_regions(rt())}
+    """List regions (a region's head office: its own)."""
+    p = access.read_config()
+    mine = access.region_of(p)
+    return {"regions": [r for r in config.list_regions(rt()) if mine is None or r["id"] == mine]}
 
 
 @api.route("/regions", "POST", tag="organisation", access="administrator", body=RegionBody, status=201)
@@ -122,9 +123,10 @@ def create_region(body: RegionBody):
 
 @api.route("/cities", "GET", tag="organisation", access="administrator, head office")
 def list_cities():
-    """List cities."""
-    access.read_config()
-    return {"cities": config.list_cities(rt())}
+    """List cities (a region's head office: its region's)."""
+    p = access.read_config()
+    mine = access.region_of(p)
+    return {"cities": [c for c in config.list_cities(rt()) if mine is None or c["region_id"] == mine]}
 
 
 @api.route("/cities", "POST", tag="organisation", access="administrator", body=CityBody, status=201)
@@ -134,12 +136,13 @@ def create_city(body: CityBody):
     return config.create_city(rt(), body.model_dump(mode="json"))
 
 
-@api.route("/halls", "GET", tag="organisation", access="administrator, head office: all; hall staff: their hall")
+@api.route("/halls", "GET", tag="organisation",
+           access="administrator, head office: all (a region's: its region's); hall staff: their hall")
 def list_halls():
     """List halls the caller may see."""
     p = access.principal()
-    if p.kind == "staff" and p.role and p.role.value in ("admin", "head_office"):
-        return {"halls": config.list_halls(rt())}
+    if p.kind == "staff":
+        return {"halls": config.list_halls(rt(), access.hall_scope(p))}
     return {"halls": config.list_halls(rt(), {p.hall_id} if p.hall_id else set())}
 
 
@@ -239,7 +242,7 @@ def update_staff(staff_id: int, body: StaffPatch):
     changes = _patch(body)
     current = config.get_staff(rt(), staff_id)
     access.manage_staff(current["hall_id"], Role(current["role"]),
-                        changes_role=any(k in changes and changes[k] != current[k] for k in ("role", "hall_id")))
+                        changes_role=any(k in changes and changes[k] != current[k] for k in ("role", "hall_id", "region_id")))
     return config.update_staff(rt(), staff_id, changes)
 
 
@@ -291,7 +294,9 @@ def deactivate_device(device_id: int):
 @api.route("/pairing-codes", "POST", tag="devices", access="public", body=PairingCodeBody, status=201)
 def request_pairing_code(body: PairingCodeBody):
     """A new kiosk or display asks for a six-digit code to show on its screen, with a secret `claim`
-    it keeps; valid 15 minutes. An administrator then pairs the code with a hall."""
+    it keeps; valid 15 minutes. An administrator then pairs the code with a hall. One address asks
+    for at most 20 codes in 10 minutes (429 past that)."""
+    pairing.check_rate(rt(), request.remote_addr or "?")
     return pairing.request_code(rt(), body.kind)
 
 
@@ -542,8 +547,8 @@ def acknowledge_warning(warning_id: int):
 @api.route("/overview", "GET", tag="forecast", access="administrator, head office")
 def halls_overview():
     """Every active hall: people waiting, open counters, standing warnings (head office's table)."""
-    access.read_config()
-    return {"halls": peaks.halls_overview(rt())}
+    p = access.read_config()
+    return {"halls": peaks.halls_overview(rt(), access.hall_scope(p))}
 
 
 def _date_arg(name: str) -> date | None:
@@ -687,9 +692,10 @@ def satisfaction_overview():
     Shanghai), `format` (`json`, `csv`, `xlsx`). Per hall: ratings, satisfied, satisfaction rate,
     average score and score index (0-100, comparable across scales), surveys sent, response rate.
     """
-    access.read_config()
+    p = access.read_config()
     period = _report_period(satisfaction.HEAD_OFFICE_ZONE)
-    return _report(satisfaction.head_office_report(rt(), period), reports_api.head_office_table, "satisfaction")
+    return _report(access.own_region(p, satisfaction.head_office_report(rt(), period)), reports_api.head_office_table,
+                   "satisfaction")
 
 
 @api.route("/satisfaction/wait-bands", "GET", tag="reports", access="administrator, head office")
@@ -698,10 +704,10 @@ def satisfaction_wait_bands():
 
     Query: `period`, `date`, `format` as for `/satisfaction/halls`; `hall_id` for one hall.
     """
-    access.read_config()
+    p = access.read_config(_int_arg("hall_id"))
     hall_id = _int_arg("hall_id")
     report = satisfaction.wait_band_report(rt(), _report_period(satisfaction.HEAD_OFFICE_ZONE),
-                                           {hall_id} if hall_id else None)
+                                           {hall_id} if hall_id else access.hall_scope(p))
     return _report(report, reports_api.wait_band_table, "wait-bands")
 
 
@@ -754,8 +760,9 @@ def download_report_file(report_file_id: int):
     `filename*` and an ASCII `filename`); 403 for another hall's (or a head-office) file."""
     _report_files_reader()
     about = report_files.report_file(rt(), report_file_id, with_content=False)
-    if about["hall_id"] is None:
-        access.read_config()  # a head-office file: head office only
+    if about["hall_id"] is None:  # a head-office file (every hall's lines): the company's head office only
+        if access.hall_scope(access.read_config()) is not None:
+            raise Forbidden("a region's head office reads its halls' files, not the company's", field="report_file_id")
     else:
         _report_files_reader(about["hall_id"])
     found = report_files.report_file(rt(), report_file_id)
@@ -807,10 +814,10 @@ def service_levels_overview():
     cancellation rates, transfers. Query: `period` (`day`, `week`, `month`: the default), `date`,
     `format` (`json`, `csv`, `xlsx`). Figures lag the queue by at most 15 minutes (the scheduler's roll-up).
     """
-    access.read_config()
+    p = access.read_config()
     period = _report_period(satisfaction.HEAD_OFFICE_ZONE)
-    return _report(service_levels.head_office_report(rt(), period), reports_api.kpi_head_office_table,
-                   "service-levels")
+    return _report(access.own_region(p, service_levels.head_office_report(rt(), period)),
+                   reports_api.kpi_head_office_table, "service-levels")
 
 
 @api.route("/halls/<int:hall_id>/service-levels", "GET", tag="reports",

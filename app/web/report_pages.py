@@ -114,6 +114,11 @@ def _open_report(view: str, head_office_report, extra_args: tuple[str, ...] = ()
         if (region or city) or (hall_id is not None and hall_id != who.hall_id):
             raise Refused(_("You may see only your own hall's reports."), 403)
         hall_id = who.hall_id
+    mine = access.region_of(who)  # a region's head office starts at, and stays in, its region
+    if mine is not None:
+        if region not in (None, mine) or (hall_id is not None and hall_id not in access.region_halls(mine)):
+            raise Refused(_("You may see only your own region's reports."), 403)
+        region = mine
     try:
         zone = config.get_hall(rt, hall_id)["timezone"] if hall_id else satisfaction.HEAD_OFFICE_ZONE
         period = satisfaction.parse_period(request.args.get("period") or "month", request.args.get("date"),
@@ -311,7 +316,7 @@ def report_files_page():
             "This page is for hall managers, head office and administrators."), files=[]), 403
     rt = current_app.extensions["hallq"]
     kind = request.args.get("kind") if request.args.get("kind") in report_files.KINDS else None
-    scope = None if who.role in (Role.ADMIN, Role.HEAD_OFFICE) else {who.hall_id}
+    scope = access.hall_scope(who)
     zone = parse_zone(satisfaction.HEAD_OFFICE_ZONE)
     files = [{**f, "made_local": datetime.fromisoformat(f["made_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M")}
              for f in report_files.list_reports(rt, scope, kind)]
@@ -504,7 +509,7 @@ def service_level_tickets_page():
 
 AUDIT_ENTITIES = (("hall", "营业厅", "Hall"), ("service", "业务", "Service"), ("counter", "窗口", "Counter"),
                   ("staff", "员工", "Staff"), ("device", "设备", "Device"), ("sensor", "客流计数器", "Door counter"),
-                  ("region", "省区", "Region"), ("city", "城市", "City"))
+                  ("region", "省区", "Region"), ("city", "城市", "City"), ("vip", "贵宾名单", "VIP roster"))
 
 
 @bp.get("/audit")
@@ -521,11 +526,12 @@ def audit_page():
     rt = current_app.extensions["hallq"]
     en = current_language() == "en"
     every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
+    scope = access.hall_scope(who)
     hall_id = _int("hall") if every_hall else None
     entity = request.args.get("entity") if request.args.get("entity") in audit.ENTITIES else None
-    listing = audit.list_entries(rt, None if every_hall else {who.hall_id}, entity, _int("entity_id"), hall_id,
+    listing = audit.list_entries(rt, scope, entity, _int("entity_id"), hall_id,
                                  _int("actor"), before_id=_int("before"), limit=100)
-    halls = {h["id"]: h for h in config.list_halls(rt, None if every_hall else {who.hall_id})}
+    halls = {h["id"]: h for h in config.list_halls(rt, scope)}
     here = {k: request.args[k] for k in ("entity", "entity_id", "hall", "actor") if request.args.get(k)}
     more = url_for("report_pages.audit_page", **here, before=listing["next_before_id"]) \
         if listing["next_before_id"] else None

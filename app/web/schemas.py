@@ -212,6 +212,7 @@ class StaffBody(Strict):
     password: Annotated[str, Field(min_length=8, max_length=200)]
     role: Role
     hall_id: Id | None = None
+    region_id: Id | None = Field(default=None, description="head office of this region only (omit: the whole company)")
 
 
 class StaffPatch(Strict):
@@ -221,6 +222,7 @@ class StaffPatch(Strict):
     password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
     role: Role | None = None
     hall_id: Id | None = None
+    region_id: Annotated[int, Field(ge=0, le=2**31 - 1, description="a head office's region; 0: the whole company")] | None = None
     active: bool | None = None
 
 

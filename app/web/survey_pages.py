@@ -101,11 +101,12 @@ def _open(template: str, roles: tuple[Role, ...], refusal: str):
         return None, (render_template(template, who=who, refused=refusal, strings={}), 403)
     every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
     hall_id = request.args.get("hall", type=int)
-    if not every_hall and hall_id is not None and hall_id != who.hall_id:
+    scope = access.hall_scope(who)  # a region's head office: its halls
+    if hall_id is not None and scope is not None and hall_id not in scope:
         return None, (render_template(template, who=who, strings={},
                                       refused=_("You may not see this hall's surveys.")), 403)
     rt = current_app.extensions["hallq"]
-    halls = config.list_halls(rt, None if every_hall else {who.hall_id})
+    halls = config.list_halls(rt, scope)
     if hall_id is not None and hall_id not in {h["id"] for h in halls}:
         return None, (render_template(template, who=who, refused=_("There is no such hall."), strings={}), 404)
     return {"who": who, "rt": rt, "every_hall": every_hall, "halls": _hall_list(halls),
@@ -131,7 +132,7 @@ def follow_ups():
     if refused:
         return refused
     state = request.args.get("state") if request.args.get("state") in STATES else "open"
-    scope = None if ctx["every_hall"] else {ctx["who"].hall_id}
+    scope = access.hall_scope(ctx["who"])
     cfg = {"page": "followups", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
            "hall": ctx["hall_id"], "every_hall": ctx["every_hall"], "state": state, **_names(ctx["rt"], scope)}
     return render_template("followups.html", who=ctx["who"], refused=None, halls=ctx["halls"],

@@ -1,5 +1,5 @@
 """administration: the hall's VIP roster (star levels), green-channel rules, holiday closures, a
-counter's small-display mode
+counter's small-display mode, head office of one region
 
 Revision ID: 0010
 Revises: 0009
@@ -20,6 +20,9 @@ def upgrade() -> None:
     op.add_column('halls', sa.Column('green_channel', sa.JSON(), nullable=False, server_default='{}'))
     op.add_column('counters', sa.Column('display_mode', sa.String(length=10), nullable=False,
                                         server_default='full'))
+    with op.batch_alter_table('staff') as batch:  # SQLite: a new foreign key rebuilds the table
+        batch.add_column(sa.Column('region_id', sa.Integer(), nullable=True))
+        batch.create_foreign_key('fk_staff_region_id', 'regions', ['region_id'], ['id'])
     op.create_table(
         'vip_members',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -39,6 +42,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('vip_members')
+    with op.batch_alter_table('staff') as batch:
+        batch.drop_constraint('fk_staff_region_id', type_='foreignkey')
+        batch.drop_column('region_id')
     op.drop_column('counters', 'display_mode')
     op.drop_column('halls', 'green_channel')
     op.drop_column('halls', 'closures')

@@ -32,9 +32,9 @@ def post_form(client, url: str, data: dict, page: str | None = None):
     return client.post(url, data={"csrf_token": token_of(page), **data})
 
 
-def as_user(app, who: str):
+def as_user(app, who: str, password: str = PASSWORD):
     client = app.test_client()
-    assert sign_in(client, who).status_code == 302
+    assert sign_in(client, who, password).status_code == 302
     return client
 
 
@@ -326,3 +326,48 @@ def test_a_staff_import_shows_a_dry_run_then_applies_only_when_asked(app, world,
     exported = m1.get(f"/admin/halls/{one}/export/staff.xlsx")
     assert exported.status_code == 200 and exported.data[:2] == b"PK"  # an Excel workbook
     assert post_form(m1, f"/admin/halls/{one}/import/counters", {"action": "plan"}).status_code == 403
+
+
+# --------------------------------------------------------------------------- a region's head office
+
+def test_a_regions_head_office_sees_its_region_only(app, world, rt, client):
+    from ..world import bearer, staff_token
+
+    south = config.create_region(rt, {"code": "R2", "name_zh": "广东"})
+    city = config.create_city(rt, {"region_id": south["id"], "code": "C2", "name_zh": "广州"})
+    far = config.create_hall(rt, {"city_id": city["id"], "code": "H3", "name_zh": "营业厅3", "opening_hours": {}})
+    admin = as_user(app, "admin")
+    made = post_form(admin, "/admin/staff", {"username": "hq.south", "name": "广东省公司", "role": "head_office",
+                                             "region_id": south["id"], "password": "long-enough-1"})
+    assert made.status_code == 302
+    hq = next(s for s in config.list_staff(rt) if s["username"] == "hq.south")
+    assert hq["region_id"] == south["id"]
+    wrong = post_form(admin, "/admin/staff", {"username": "x.y", "name": "x", "role": "counter_staff",
+                                              "password": "long-enough-1"})
+    assert wrong.status_code == 400 and field_error(wrong.get_data(as_text=True), "role")
+
+    south_hq = as_user(app, "hq.south", "long-enough-1")
+    tree = south_hq.get("/admin/").get_data(as_text=True)
+    assert 'data-hall="H3"' in tree and 'data-hall="H1"' not in tree
+    assert south_hq.get(f"/admin/halls/{far['id']}").status_code == 200
+    assert south_hq.get(f"/admin/halls/{world.one.id}").status_code == 403
+    assert south_hq.get(f"/manager/?hall={world.one.id}").status_code == 403
+    api = bearer(staff_token(rt, hq["id"]))
+    assert [h["code"] for h in client.get("/api/v1/halls", headers=api).get_json()["halls"]] == ["H3"]
+    assert [r["code"] for r in client.get("/api/v1/regions", headers=api).get_json()["regions"]] == ["R2"]
+    assert client.get(f"/api/v1/halls/{world.one.id}/queue", headers=api).status_code == 403
+    assert client.get(f"/api/v1/halls/{far['id']}/queue", headers=api).status_code == 200
+    report = client.get("/api/v1/satisfaction/halls", headers=api).get_json()
+    assert [r["id"] for r in report["regions"]] in ([south["id"]], [])
+    assert client.get("/api/v1/overview", headers=api).get_json()["halls"][0]["code"] == "H3"
+    page = south_hq.get("/manager/satisfaction")
+    assert page.status_code == 200
+    assert south_hq.get(f"/manager/satisfaction?hall={world.one.id}").status_code == 403
+    north = next(r for r in config.list_regions(rt) if r["code"] == "R1")
+    assert south_hq.get(f"/manager/satisfaction?region={north['id']}").status_code == 403
+    assert {e["hall_id"] for e in client.get("/api/v1/audit", headers=api).get_json()["entries"]} <= {far["id"]}
+    # the company's head office still sees every hall; moving the account back to the company is a role change
+    assert client.get(f"/api/v1/halls/{world.one.id}/queue",
+                      headers=bearer(staff_token(rt, world.staff["hq"]))).status_code == 200
+    back = post_form(admin, f"/admin/staff/{hq['id']}", {"action": "save", "name": "广东省公司", "region_id": ""})
+    assert back.status_code == 302 and config.get_staff(rt, hq["id"])["region_id"] is None

@@ -70,3 +70,55 @@ def test_a_device_record_stays_after_it_is_revoked(srt, sworld):
     auth.deactivate_device(srt, device["id"])
     assert auth.device_by_id(srt, device["id"])["active"] is False
     assert auth.principal_for_token(srt, device["token"]) is None
+
+
+def test_a_token_nobody_collected_is_wiped_at_expiry_and_its_device_revoked(srt, sworld, sclient, clock):
+    from app.services import config, pairing
+    from app.storage.orm import PairingCode
+
+    asked = new_code(sclient, "kiosk")
+    admin = headers(srt, sworld, "admin")
+    paired = sclient.post(f"{API}/halls/{sworld.one.id}/devices/pair", headers=admin,
+                          json={"code": asked["code"], "name": "没启动的取号机"}).get_json()
+    assert pairing.expire(srt) == {"wiped": 0, "revoked": 0, "deleted": 0}  # still within its 15 minutes
+    clock.advance(minutes=16)
+    assert pairing.expire(srt) == {"wiped": 1, "revoked": 1, "deleted": 0}
+    with srt.reader() as tx:
+        assert tx.session.query(PairingCode).filter(PairingCode.token.is_not(None)).count() == 0
+    late = sclient.post(f"{API}/pairing-codes/{asked['code']}/collect", json={"claim": asked["claim"]}).get_json()
+    assert late["state"] == "expired"  # the screen asks for a new code
+    device = next(d for d in config.list_devices(srt, sworld.one.id) if d["id"] == paired["id"])
+    assert device["active"] is False
+    (entry, *_) = audit.list_entries(srt, None, entity="device", entity_id=paired["id"])["entries"]
+    assert entry["actor"]["kind"] == "system" and entry["changed"] == ["active"]
+    clock.advance(days=8)
+    assert pairing.expire(srt)["deleted"] == 1
+
+
+def test_one_address_asking_for_too_many_codes_is_told_to_wait(srt, sclient):
+    from app.services import pairing
+
+    for _ in range(pairing.CODES_PER_CLIENT):
+        new_code(sclient)
+    flood = sclient.post(f"{API}/pairing-codes", json={"kind": "kiosk"})
+    assert flood.status_code == 429 and flood.get_json()["error"]["status"] == 429
+    other = sclient.post(f"{API}/pairing-codes", json={"kind": "kiosk"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 201
+
+
+def test_a_display_paired_with_a_counter_becomes_that_windows_screen_and_a_kiosk_cannot(srt, sworld, sclient):
+    admin = headers(srt, sworld, "admin")
+    counter = sworld.one.counters[2]
+    asked = new_code(sclient, "display")
+    paired = sclient.post(f"{API}/halls/{sworld.one.id}/devices/pair", headers=admin,
+                          json={"code": asked["code"], "name": "2号窗口屏", "counter_id": counter})
+    assert paired.status_code == 201, paired.get_data(as_text=True)
+    assert paired.get_json()["kind"] == "counter_display" and paired.get_json()["counter_id"] == counter
+    kiosk = new_code(sclient, "kiosk")
+    refused = sclient.post(f"{API}/halls/{sworld.one.id}/devices/pair", headers=admin,
+                           json={"code": kiosk["code"], "name": "取号机", "counter_id": counter})
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "counter_id"
+    foreign = new_code(sclient, "display")
+    other = sclient.post(f"{API}/halls/{sworld.one.id}/devices/pair", headers=admin,
+                         json={"code": foreign["code"], "name": "x", "counter_id": sworld.two.counters[1]})
+    assert other.status_code == 404 and other.get_json()["error"]["field"] == "counter_id"
