@@ -89,8 +89,26 @@ def find_member(s, rt: Runtime, hall_id: int, msisdn: str) -> VipMember | None:
     return s.execute(select(VipMember).where(VipMember.hall_id == hall_id, VipMember.number_key == key)).scalar_one_or_none()
 
 
-def new_member(rt: Runtime, hall_id: int, msisdn: str, fields: dict) -> VipMember:
-    protected = _vault(rt).protect(msisdn)
+def find_members(s, rt: Runtime, hall_id: int, numbers: list[str], chunk: int = 500) -> dict[str, VipMember]:
+    """Number → the hall's roster entry, for many numbers at once (an import): one query per ``chunk``."""
+    vault = _vault(rt)
+    by_key = {vault.key(n): n for n in numbers}
+    keys = sorted(by_key)
+    found = {}
+    for i in range(0, len(keys), chunk):
+        for member in s.execute(select(VipMember).where(VipMember.hall_id == hall_id,
+                                                        VipMember.number_key.in_(keys[i:i + chunk]))).scalars():
+            found[by_key[member.number_key]] = member
+    return found
+
+
+def protect(rt: Runtime, msisdn: str):
+    """The number as stored (cipher, key, masked): done before a write transaction, it costs time."""
+    return _vault(rt).protect(msisdn)
+
+
+def new_member(rt: Runtime, hall_id: int, msisdn: str, fields: dict, protected=None) -> VipMember:
+    protected = protected or _vault(rt).protect(msisdn)
     return VipMember(hall_id=hall_id, number_key=protected.key, number_cipher=protected.cipher,
                      number_masked=protected.masked, name=fields.get("name", ""), star_level=fields["star_level"],
                      valid_until=fields.get("valid_until"), note=fields.get("note", ""), active=fields.get("active", True))

@@ -199,3 +199,75 @@ def test_a_manager_sees_only_their_hall_and_changes_only_what_a_manager_may(brow
         page.locator(".danger-zone button").click()
     expect(page.locator("#roster tbody tr").first).to_contain_text("已移出")
     page.context.close()
+
+
+def test_calling_rules_preview_closures_deactivation_password_reset_and_export(browser, live_server):  # noqa: F811
+    hall = live_server.world.two
+    page = new_page(browser, live_server, 1280, 900)
+    sign_in(page, "admin", f"/admin/halls/{hall.id}/calling")
+    # the calling rule: a preview says what it means before anything is saved
+    page.locator("input[name=head_start_vip]").fill("45")
+    with page.expect_navigation():
+        page.get_by_role("button", name="预览").click()
+    expect(page.locator("#preview")).to_contain_text("45 分钟")
+    expect(page.locator("#preview .tag")).to_be_visible()  # "preview, not saved"
+    page.locator("input[name=recalls_before_no_show]").fill("9")
+    page.locator("input[name=max_recalls]").fill("3")
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
+    expect(page.locator('[data-error-for="recalls_before_no_show"]')).to_be_visible()
+    page.locator("input[name=recalls_before_no_show]").fill("1")
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
+    expect(page.locator(".flash")).to_be_visible()
+    expect(page.locator("input[name=head_start_vip]")).to_have_value("45")
+    shot(page, "admin-calling")
+
+    # a holiday closure on the hall page
+    page.locator('.tabs a[data-section="settings"]').click()
+    page.locator("textarea[name=closures]").fill("2027-02-17 春节")
+    with page.expect_navigation():
+        page.locator("#hall-form button.primary").click()
+    expect(page.locator("textarea[name=closures]")).to_have_value("2027-02-17 春节")
+
+    # a service taken off the kiosk, after the browser asks
+    page.locator('.tabs a[data-section="services"]').click()
+    page.locator('#services tr[data-prefix="C"] a').click()
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.locator(".danger-zone button").click()
+    expect(page.locator('#services tr[data-prefix="C"]')).to_have_class("off")
+    page.locator('#services tr[data-prefix="C"] a').click()  # and back (other tests use it)
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.locator(".danger-zone button").click()
+    expect(page.locator('#services tr[data-prefix="C"]')).not_to_have_class("off")
+
+    # a password reset, then the colleague signs in with the new one
+    page.locator('.tabs a[data-section="staff"]').click()
+    page.locator('#staff tr[data-username="t2"] a').click()
+    page.locator("#password-form input[name=password]").fill("reset-by-admin-1")
+    with page.expect_navigation():
+        page.locator("#password-form button").click()
+    expect(page.locator(".flash")).to_be_visible()
+    colleague = new_page(browser, live_server, 900, 600)
+    colleague.goto("/login")
+    colleague.get_by_label(re.compile("用户名")).fill("t2")
+    colleague.get_by_label(re.compile("密码")).fill("reset-by-admin-1")
+    with colleague.expect_navigation():
+        colleague.get_by_role("button", name=re.compile("登录")).click()
+    expect(colleague.locator("body")).to_contain_text("营业员2b")
+    colleague.context.close()
+
+    # the staff list as an Excel workbook
+    page.locator('.tabs a[data-section="staff"]').click()
+    with page.expect_download() as got:
+        page.get_by_role("link", name="Excel").click()
+    download = got.value
+    assert download.suggested_filename.endswith(".xlsx")
+    from openpyxl import load_workbook
+    with open(download.path(), "rb") as f:
+        sheet = load_workbook(io.BytesIO(f.read())).active
+    usernames = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert {"m2", "s2", "t2"} <= usernames
+    page.context.close()

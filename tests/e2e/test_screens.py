@@ -255,8 +255,11 @@ def test_every_screen_switches_to_english(browser, live_server):  # noqa: F811
     expect(page.locator("#services")).to_contain_text("Service A")
     page.goto("/display/")  # the choice is remembered
     expect(page.get_by_role("heading", name="Now calling")).to_be_visible()
-    page.goto("/kiosk/")
+    page.goto(f"/kiosk/#token={hall.tokens['kiosk']}")
     expect(page.get_by_role("heading", name="Please choose a service")).to_be_visible()
+    page.evaluate("localStorage.clear()")
+    page.goto("/kiosk/")  # a kiosk not yet paired says so in English too
+    expect(page.locator("#pairing")).to_contain_text("This kiosk is not paired with a hall yet.")
     page.goto("/display/?lang=zh_CN")
     expect(page.get_by_role("heading", name="正在叫号")).to_be_visible()
 
