@@ -384,52 +384,74 @@ def _service_data(form) -> dict:
 @bp.route("/halls/<int:hall_id>/services", methods=["GET", "POST"])
 def services(hall_id: int):
     """The hall's service types; add one; copy another hall's catalogue."""
+    def store(form) -> str:
+        _configure()
+        if form.get("action") == "copy":
+            done = config.copy_services(rt(), _optional_int("from_hall_id") or 0, hall_id)
+            return _("%(n)s services copied; %(skipped)s skipped (prefix already used here).",
+                     n=len(done["created"]), skipped=len(done["skipped"]))
+        data = _check(ServiceBody, {k: v for k, v in _service_data(form).items() if v is not None})
+        config.create_service(rt(), hall_id, data)
+        return _("Service %(name)s added.", name=data["name_zh"])
+
+    return _hall_page(hall_id, "services", "admin/services.html", store,
+                      lambda hall: {"services": config.list_services(rt(), hall_id)})
+
+
+def _hall_page(hall_id: int, section: str, template: str, store, context_of):
+    """A page of a hall's (a list with its forms): shown to whoever sees the hall; a post is stored by
+    ``store(form)``, which checks who may and returns the message to show, then the page again; a
+    refusal of the input is shown beside its field, and nothing is stored."""
     hall = _hall_or_refuse(hall_id)
     errors, form = {}, None
     if request.method == "POST":
-        _configure()
         form = request.form
         try:
-            if form.get("action") == "copy":
-                done = config.copy_services(rt(), _optional_int("from_hall_id") or 0, hall_id)
-                flash(_("%(n)s services copied; %(skipped)s skipped (prefix already used here).",
-                        n=len(done["created"]), skipped=len(done["skipped"])))
-            else:
-                data = _check(ServiceBody, {k: v for k, v in _service_data(form).items() if v is not None})
-                config.create_service(rt(), hall_id, data)
-                flash(_("Service %(name)s added.", name=data["name_zh"]))
-            return redirect(url_for("admin.services", hall_id=hall_id))
+            flash(store(form))
+            return redirect(request.path)
         except (ValidationError, DomainError) as exc:
+            if isinstance(exc, Forbidden):
+                raise
             errors = form_errors(exc)
-    return _render("admin/services.html", hall, "services", services=config.list_services(rt(), hall_id),
-                   errors=errors, form=form, status=400 if errors else 200)
+    return _render(template, hall, section, errors=errors, form=form, status=400 if errors else 200,
+                   **context_of(hall))
 
 
 @bp.route("/services/<int:service_id>", methods=["GET", "POST"])
 def service(service_id: int):
+    """One service type: its details; deactivation (off the kiosk) and back."""
+    return _item_page(
+        lambda: config.service_hall(rt(), service_id), _("There is no such service."),
+        lambda hall_id: {"service": next(s for s in config.list_services(rt(), hall_id) if s["id"] == service_id)},
+        lambda form: _check(ServicePatch, {k: v for k, v in _service_data(form).items()
+                                           if v is not None or k.startswith("self_service")}),
+        lambda changes: config.update_service(rt(), service_id, changes),
+        lambda hall_id: _configure(), "admin.services", "admin/service.html", "services")
+
+
+def _item_page(hall_of, missing: str, current_of, changes_of, update, guard, back: str, template: str,
+               section: str):
+    """The page of one thing of a hall (a service, a counter, a roster entry): shown to whoever sees
+    the hall; on a post, after ``guard``, either its deactivation or activation (``action``) or the
+    form's changes, then back to the list; a refusal beside its field."""
     try:
-        hall_id = config.service_hall(rt(), service_id)
+        hall_id = hall_of()
     except NotFound:
-        raise Refused(404, _("There is no such service.")) from None
+        raise Refused(404, missing) from None
     hall = _hall_or_refuse(hall_id)
-    current = next(s for s in config.list_services(rt(), hall_id) if s["id"] == service_id)
+    context = current_of(hall_id)
     errors, form = {}, None
     if request.method == "POST":
-        _configure()
+        guard(hall_id)
         form = request.form
         try:
-            if form.get("action") in ("deactivate", "activate"):
-                changes = {"active": form.get("action") == "activate"}
-            else:
-                changes = _check(ServicePatch, {k: v for k, v in _service_data(form).items()
-                                                if v is not None or k.startswith("self_service")})
-            config.update_service(rt(), service_id, changes)
+            action = form.get("action")
+            update({"active": action == "activate"} if action in ("deactivate", "activate") else changes_of(form))
             flash(_("Saved."))
-            return redirect(url_for("admin.services", hall_id=hall_id))
+            return redirect(url_for(back, hall_id=hall_id))
         except (ValidationError, DomainError) as exc:
             errors = form_errors(exc)
-    return _render("admin/service.html", hall, "services", service=current, errors=errors, form=form,
-                   status=400 if errors else 200)
+    return _render(template, hall, section, errors=errors, form=form, status=400 if errors else 200, **context)
 
 
 # --------------------------------------------------------------------------- counters
@@ -442,48 +464,25 @@ def _counter_data(form) -> dict:
 
 @bp.route("/halls/<int:hall_id>/counters", methods=["GET", "POST"])
 def counters(hall_id: int):
-    hall = _hall_or_refuse(hall_id)
-    errors, form = {}, None
-    if request.method == "POST":
+    def store(form) -> str:
         _configure()
-        form = request.form
-        try:
-            data = _check(CounterBody, _counter_data(form))
-            created = config.create_counter(rt(), hall_id, data)
-            flash(_("Counter %(n)s added.", n=created["number"]))
-            return redirect(url_for("admin.counters", hall_id=hall_id))
-        except (ValidationError, DomainError) as exc:
-            errors = form_errors(exc)
-    return _render("admin/counters.html", hall, "counters", counters=config.list_counters(rt(), hall_id),
-                   services=config.list_services(rt(), hall_id), errors=errors, form=form,
-                   status=400 if errors else 200)
+        created = config.create_counter(rt(), hall_id, _check(CounterBody, _counter_data(form)))
+        return _("Counter %(n)s added.", n=created["number"])
+
+    return _hall_page(hall_id, "counters", "admin/counters.html", store, lambda hall: {
+        "counters": config.list_counters(rt(), hall_id), "services": config.list_services(rt(), hall_id)})
 
 
 @bp.route("/counters/<int:counter_id>", methods=["GET", "POST"])
 def counter(counter_id: int):
-    try:
-        hall_id = config.counter_hall(rt(), counter_id)
-    except NotFound:
-        raise Refused(404, _("There is no such counter.")) from None
-    hall = _hall_or_refuse(hall_id)
-    current = next(c for c in config.list_counters(rt(), hall_id) if c["id"] == counter_id)
-    errors, form = {}, None
-    if request.method == "POST":
-        _configure()
-        form = request.form
-        try:
-            if form.get("action") in ("deactivate", "activate"):
-                changes = {"active": form.get("action") == "activate"}
-            else:
-                changes = _check(CounterPatch, _counter_data(form))
-            config.update_counter(rt(), counter_id, changes)
-            flash(_("Saved."))
-            return redirect(url_for("admin.counters", hall_id=hall_id))
-        except (ValidationError, DomainError) as exc:
-            errors = form_errors(exc)
-    return _render("admin/counter.html", hall, "counters", counter=current,
-                   services=config.list_services(rt(), hall_id), errors=errors, form=form,
-                   status=400 if errors else 200)
+    """One counter: number, name, services, small screen; deactivation and back."""
+    return _item_page(
+        lambda: config.counter_hall(rt(), counter_id), _("There is no such counter."),
+        lambda hall_id: {"counter": next(c for c in config.list_counters(rt(), hall_id) if c["id"] == counter_id),
+                         "services": config.list_services(rt(), hall_id)},
+        lambda form: _check(CounterPatch, _counter_data(form)),
+        lambda changes: config.update_counter(rt(), counter_id, changes),
+        lambda hall_id: _configure(), "admin.counters", "admin/counter.html", "counters")
 
 
 # --------------------------------------------------------------------------- staff
@@ -491,25 +490,16 @@ def counter(counter_id: int):
 @bp.route("/halls/<int:hall_id>/staff", methods=["GET", "POST"])
 def staff(hall_id: int):
     """The hall's accounts; add one (an administrator any hall role, a manager counter staff)."""
-    hall = _hall_or_refuse(hall_id)
-    errors, form = {}, None
-    if request.method == "POST":
-        form = request.form
-        try:
-            data = _check(StaffBody, {"username": _text("username"), "name": _text("name"),
-                                      "staff_number": _text("staff_number"), "email": _text("email") or None,
-                                      "password": form.get("password", ""), "role": _text("role"),
-                                      "hall_id": hall_id})
-            access.manage_staff(hall_id, Role(data["role"]))
-            config.create_staff(rt(), data)
-            flash(_("Account %(name)s added.", name=data["username"]))
-            return redirect(url_for("admin.staff", hall_id=hall_id))
-        except (ValidationError, DomainError) as exc:
-            if isinstance(exc, Forbidden):
-                raise
-            errors = form_errors(exc)
-    return _render("admin/staff.html", hall, "staff", staff=config.list_staff(rt(), hall_id),
-                   roles=_roles_for(hall_id), errors=errors, form=form, status=400 if errors else 200)
+    def store(form) -> str:
+        data = _check(StaffBody, {"username": _text("username"), "name": _text("name"),
+                                  "staff_number": _text("staff_number"), "email": _text("email") or None,
+                                  "password": form.get("password", ""), "role": _text("role"), "hall_id": hall_id})
+        access.manage_staff(hall_id, Role(data["role"]))
+        config.create_staff(rt(), data)
+        return _("Account %(name)s added.", name=data["username"])
+
+    return _hall_page(hall_id, "staff", "admin/staff.html", store, lambda hall: {
+        "staff": config.list_staff(rt(), hall_id), "roles": _roles_for(hall_id)})
 
 
 @bp.route("/staff", methods=["GET", "POST"])
@@ -611,24 +601,19 @@ def _may_change_staff(member: dict) -> bool:
 @bp.route("/halls/<int:hall_id>/devices", methods=["GET", "POST"])
 def devices(hall_id: int):
     """Kiosks, displays and sensors of the hall: last seen, health; pair a new one by its code."""
-    hall = _hall_or_refuse(hall_id)
-    errors, form = {}, None
-    if request.method == "POST":
+    def store(form) -> str:
         _configure()
-        form = request.form
-        try:
-            data = _check(PairBody, {"code": _text("code").replace(" ", ""), "name": _text("name"),
-                                     "counter_id": _optional_int("counter_id")})
-            paired = pairing.pair(rt(), data["code"], hall_id, data["name"], data.get("counter_id"))
-            flash(_("Paired: %(name)s. It starts by itself within a few seconds.", name=paired["name"]))
-            return redirect(url_for("admin.devices", hall_id=hall_id))
-        except (ValidationError, DomainError) as exc:
-            errors = form_errors(exc)
-    now = rt().now()
-    listed = [{**d, "health": auth.device_health(d, now)} for d in config.list_devices(rt(), hall_id)]
-    return _render("admin/devices.html", hall, "devices", devices=listed, sensors=footfall.list_sensors(rt(), hall_id),
-                   counters=config.list_counters(rt(), hall_id), errors=errors, form=form,
-                   status=400 if errors else 200)
+        data = _check(PairBody, {"code": _text("code").replace(" ", ""), "name": _text("name"),
+                                 "counter_id": _optional_int("counter_id")})
+        paired = pairing.pair(rt(), data["code"], hall_id, data["name"], data.get("counter_id"))
+        return _("Paired: %(name)s. It starts by itself within a few seconds.", name=paired["name"])
+
+    def context(hall: dict) -> dict:
+        now = rt().now()
+        return {"devices": [{**d, "health": auth.device_health(d, now)} for d in config.list_devices(rt(), hall_id)],
+                "sensors": footfall.list_sensors(rt(), hall_id), "counters": config.list_counters(rt(), hall_id)}
+
+    return _hall_page(hall_id, "devices", "admin/devices.html", store, context)
 
 
 @bp.post("/devices/<int:device_id>/revoke")
@@ -648,61 +633,39 @@ def revoke_device(device_id: int):
 @bp.route("/halls/<int:hall_id>/vip", methods=["GET", "POST"])
 def vip(hall_id: int):
     """The VIP roster (numbers masked) and the green-channel rules."""
-    hall = _hall_or_refuse(hall_id)
-    errors, form = {}, None
-    if request.method == "POST":
-        form = request.form
-        try:
-            if form.get("action") == "green":
-                _configure()
-                changes = _check(GreenChannelBody, {"enabled": _checked("enabled"),
-                                                    "self_declare": _checked("self_declare"),
-                                                    "note_zh": _text("note_zh"), "note_en": _text("note_en")})
-                config.update_hall(rt(), hall_id, {"green_channel": changes})
-            else:
-                if not _may_manage_roster(hall_id):
-                    raise Forbidden("the roster")
-                data = _check(VipMemberBody, {"mobile": _text("mobile"), "star_level": _optional_int("star_level"),
-                                              "name": _text("name"), "valid_until": _text("valid_until") or None,
-                                              "note": _text("note")})
-                roster.add_member(rt(), hall_id, data)
-            flash(_("Saved."))
-            return redirect(url_for("admin.vip", hall_id=hall_id))
-        except (ValidationError, DomainError) as exc:
-            if isinstance(exc, Forbidden):
-                raise
-            errors = form_errors(exc)
-    return _render("admin/vip.html", hall, "vip", members=roster.list_members(rt(), hall_id),
-                   green=GreenChannel.from_dict(hall["green_channel"]), star_from=STAR_FROM, vip_from=VIP_FROM,
-                   errors=errors, form=form, status=400 if errors else 200)
+    def store(form) -> str:
+        if form.get("action") == "green":
+            _configure()
+            changes = _check(GreenChannelBody, {"enabled": _checked("enabled"), "self_declare": _checked("self_declare"),
+                                                "note_zh": _text("note_zh"), "note_en": _text("note_en")})
+            config.update_hall(rt(), hall_id, {"green_channel": changes})
+        else:
+            if not _may_manage_roster(hall_id):
+                raise Forbidden("the roster")
+            roster.add_member(rt(), hall_id, _check(VipMemberBody, {
+                "mobile": _text("mobile"), "star_level": _optional_int("star_level"), "name": _text("name"),
+                "valid_until": _text("valid_until") or None, "note": _text("note")}))
+        return _("Saved.")
+
+    return _hall_page(hall_id, "vip", "admin/vip.html", store, lambda hall: {
+        "members": roster.list_members(rt(), hall_id), "green": GreenChannel.from_dict(hall["green_channel"]),
+        "star_from": STAR_FROM, "vip_from": VIP_FROM})
 
 
 @bp.route("/vip/<int:member_id>", methods=["GET", "POST"])
 def vip_member(member_id: int):
-    try:
-        hall_id = roster.member_hall(rt(), member_id)
-    except NotFound:
-        raise Refused(404, _("There is no such roster entry.")) from None
-    hall = _hall_or_refuse(hall_id)
-    current = next(m for m in roster.list_members(rt(), hall_id) if m["id"] == member_id)
-    errors, form = {}, None
-    if request.method == "POST":
+    """One roster entry: star level, name, validity, note; off the roster and back."""
+    def guard(hall_id: int) -> None:
         if not _may_manage_roster(hall_id):
             raise Forbidden("the roster")
-        form = request.form
-        try:
-            if form.get("action") in ("deactivate", "activate"):
-                changes = {"active": form.get("action") == "activate"}
-            else:
-                changes = _check(VipMemberPatch, {"star_level": _optional_int("star_level"), "name": _text("name"),
-                                                  "valid_until": _text("valid_until") or None, "note": _text("note")})
-            roster.update_member(rt(), member_id, changes)
-            flash(_("Saved."))
-            return redirect(url_for("admin.vip", hall_id=hall_id))
-        except (ValidationError, DomainError) as exc:
-            errors = form_errors(exc)
-    return _render("admin/vip_member.html", hall, "vip", member=current, errors=errors, form=form,
-                   status=400 if errors else 200)
+
+    return _item_page(
+        lambda: roster.member_hall(rt(), member_id), _("There is no such roster entry."),
+        lambda hall_id: {"member": next(m for m in roster.list_members(rt(), hall_id) if m["id"] == member_id)},
+        lambda form: _check(VipMemberPatch, {"star_level": _optional_int("star_level"), "name": _text("name"),
+                                             "valid_until": _text("valid_until") or None, "note": _text("note")}),
+        lambda changes: roster.update_member(rt(), member_id, changes),
+        guard, "admin.vip", "admin/vip_member.html", "vip")
 
 
 # --------------------------------------------------------------------------- calling rules
