@@ -478,6 +478,12 @@ ZH = {
     'Head office of': '所属省公司（总部）范围', 'the whole company': '全公司',
     "You may only see your own region's halls.": '您只能查看本省区的营业厅。',
     "You may see only your own region's reports.": '您只能查看本省区的报表。',
+    'Write a time of day as HH:MM, e.g. 08:30': '请按 HH:MM 填写时间，例如 08:30',
+    'Closing time must be after opening time': '结束时间须晚于开始时间', 'This day is listed twice': '该日期重复',
+    "The code is the six digits on the new device's screen": '配对码是新设备屏幕上的六位数字',
+    'No such code, or it has expired: the device shows a new one': '配对码不存在或已过期，设备会显示新的配对码',
+    'This code has already been used': '该配对码已被使用', 'An 11-digit mainland mobile number, please': '请输入 11 位大陆手机号码',
+    'Pick services of this hall': '请选择本厅的业务', 'Pick another hall to copy from': '请选择另一个营业厅',
 }
 
 

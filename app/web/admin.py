@@ -161,12 +161,29 @@ def _field_message(err: dict) -> str:
 
 
 def _domain_message(message: str) -> str:
-    """The use cases speak English (the API's clients read it); the common ones read in Chinese here."""
-    if message.endswith("is already taken"):
-        return _("Already in use")
-    if message == "this number is already on the hall's roster":
-        return _("This number is already on the roster")
+    """The use cases speak English (the API's clients read it); the ones a form meets most read in
+    the page's language here, the rest as they are."""
+    for pattern, text in _COMMON_REFUSALS:
+        if re.search(pattern, message):
+            return text()
     return message
+
+
+_COMMON_REFUSALS = (
+    (r"is already taken$", lambda: _("Already in use")),
+    (r"already on the hall's roster", lambda: _("This number is already on the roster")),
+    (r"is not a time of day HH:MM", lambda: _("Write a time of day as HH:MM, e.g. 08:30")),
+    (r"closing time must be after opening time", lambda: _("Closing time must be after opening time")),
+    (r"is not a date YYYY-MM-DD", lambda: _("A date, YYYY-MM-DD")),
+    (r"is listed twice", lambda: _("This day is listed twice")),
+    (r"the code is the six digits", lambda: _("The code is the six digits on the new device's screen")),
+    (r"no such code, or it has expired", lambda: _("No such code, or it has expired: the device shows a new one")),
+    (r"already been used to pair", lambda: _("This code has already been used")),
+    (r"mainland mobile number|has no digits|characters other than digits|mobile number is empty",
+     lambda: _("An 11-digit mainland mobile number, please")),
+    (r"^no service \[", lambda: _("Pick services of this hall")),
+    (r"pick another hall", lambda: _("Pick another hall to copy from")),
+)
 
 
 def _text(name: str) -> str:
