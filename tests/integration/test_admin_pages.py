@@ -149,6 +149,8 @@ def test_an_administrator_builds_a_hall_from_scratch_with_errors_beside_their_fi
     assert counter.status_code == 302
     (made_counter,) = config.list_counters(rt, hall["id"])
     assert made_counter["display_mode"] == "number" and len(made_counter["service_ids"]) == 2
+    (on_screen,) = queue.hall_snapshot(rt, hall["id"])["counters"]  # what the window's small screen reads
+    assert on_screen["display_mode"] == "number"
     foreign = post_form(admin, f"/admin/halls/{hall['id']}/counters", {
         "number": "2", "service_ids": [str(world.one.services["A"])]})
     assert foreign.status_code == 400 and field_error(foreign.get_data(as_text=True), "service_ids")

@@ -111,6 +111,15 @@ def test_a_closed_day_has_no_forecast_and_history_ignores_closed_slots(env):
     assert body.get_json()["slots"] == [] and body.get_json()["plan"] is None
 
 
+def test_a_holiday_closure_has_no_forecast_and_no_counters_planned(env):
+    rt, world, client, _ = env
+    config.update_hall(rt, world.one.id, {"closures": [{"date": "2026-11-24", "note": "设备检修"}]})
+    summary = planning.forecast_hall(rt, world.one.id)
+    assert summary["slots"] == 96  # Monday only: Tuesday is a closure whatever its weekday hours say
+    body = client.get(f"/api/v1/halls/{world.one.id}/forecast?date=2026-11-24", headers=manager(rt, world))
+    assert body.get_json()["slots"] == [] and body.get_json()["plan"] is None
+
+
 def test_yesterdays_tickets_are_rolled_up_once_into_the_history(env):
     rt, world, _, _ = env
     clock = rt.clock
