@@ -290,7 +290,7 @@ ZH = {
     'never connected': '从未连接',
     'revoked': '已吊销',
     'Paired': '配对时间',
-    'Last seen (UTC)': '最近在线（UTC）',
+    'Last seen': '最近在线',
     'Health': '状态',
     'Revoke %(name)s? Its token stops working at once; pair it again to use it.': '确定吊销“%(name)s”吗？其令牌立即失效，需重新配对才能使用。',
     'Revoke': '吊销',
@@ -474,7 +474,7 @@ ZH = {
     'Green channel: now choose your service.': '绿色通道：请选择业务。',
     'Staff accounts': '员工',
     'Door counters': '客流计数器', 'cameras and infrared beams, reporting through a sensor agent': '摄像头和红外对射，经客流采集端上报',
-    'Door': '门', 'Last report (UTC)': '最近上报（UTC）',
+    'Door': '门', 'Last report': '最近上报',
     'Head office of': '所属省公司（总部）范围', 'the whole company': '全公司',
     "You may only see your own region's halls.": '您只能查看本省区的营业厅。',
     "You may see only your own region's reports.": '您只能查看本省区的报表。',
@@ -484,6 +484,12 @@ ZH = {
     'No such code, or it has expired: the device shows a new one': '配对码不存在或已过期，设备会显示新的配对码',
     'This code has already been used': '该配对码已被使用', 'An 11-digit mainland mobile number, please': '请输入 11 位大陆手机号码',
     'Pick services of this hall': '请选择本厅的业务', 'Pick another hall to copy from': '请选择另一个营业厅',
+    'Floor guide PIN': '大堂经理授权码', 'set': '已设置', 'not set: priority tickets come from staff': '未设置：优先号由工作人员发放',
+    'The floor guide types it at the kiosk for a star, VIP or green-channel ticket for a customer who is not on the roster. Five wrong PINs lock the kiosk for 5 minutes.':
+    '为不在贵宾名单中的客户取星级、VIP 或绿色通道号时，由大堂经理在取号机上输入。连续输错 5 次，该取号机锁定 5 分钟。',
+    'New PIN': '新授权码', '4 to 8 digits': '4 到 8 位数字', 'Set PIN': '设置授权码',
+    'Remove the PIN? The floor guide can then no longer issue priority tickets at the kiosk.': '确定删除授权码吗？删除后大堂经理无法在取号机上发放优先号。',
+    'Remove PIN': '删除授权码', "The floor guide's PIN is set.": '大堂经理授权码已设置。', 'The PIN is removed.': '授权码已删除。',
 }
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import datetime
 from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
@@ -183,6 +184,7 @@ _COMMON_REFUSALS = (
      lambda: _("An 11-digit mainland mobile number, please")),
     (r"^no service \[", lambda: _("Pick services of this hall")),
     (r"pick another hall", lambda: _("Pick another hall to copy from")),
+    (r"must be 4 to 8 digits", lambda: _("4 to 8 digits")),
 )
 
 
@@ -266,11 +268,20 @@ def _helpers():
             "role_name": lambda role: _role_name(role, en),
             "counter_options": lambda items: [(c["id"], f"{c['number']} {c['name']}".strip()) for c in items
                                               if c["active"]],
+            "local": _local_time,
             "star_options": [(n, ("★" * n) + (f" {n} 星" if not en else f" {n} stars")) for n in range(7, 0, -1)],
             "region_label": lambda region_id, regions: next(
                 (f"{_name(r)} ({r['code']})" for r in regions or [] if r["id"] == region_id),
                 _("the whole company") if region_id is None else str(region_id)),
             "role_options": lambda roles: [(r.value, _role_name(r, en)) for r in roles]}
+
+
+def _local_time(iso: str | None, hall: dict, seconds: bool = True) -> str:
+    """A stored UTC time as the hall's people read it: its own clock."""
+    if not iso:
+        return "—"
+    local = datetime.fromisoformat(iso).astimezone(parse_zone(hall["timezone"]))
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def _role_name(role, en: bool) -> str:
@@ -651,6 +662,11 @@ def revoke_device(device_id: int):
 def vip(hall_id: int):
     """The VIP roster (numbers masked) and the green-channel rules."""
     def store(form) -> str:
+        if form.get("action") in ("pin", "no_pin"):  # the floor guide's PIN: the hall's manager or an administrator
+            if not _may_manage_roster(hall_id):
+                raise Forbidden("the floor guide's PIN")
+            auth.set_guide_pin(rt(), hall_id, form.get("pin", "").strip() if form.get("action") == "pin" else None)
+            return _("The floor guide's PIN is set.") if form.get("action") == "pin" else _("The PIN is removed.")
         if form.get("action") == "green":
             _configure()
             changes = _check(GreenChannelBody, {"enabled": _checked("enabled"), "self_declare": _checked("self_declare"),

@@ -374,3 +374,21 @@ def test_a_regions_head_office_sees_its_region_only(app, world, rt, client):
                       headers=bearer(staff_token(rt, world.staff["hq"]))).status_code == 200
     back = post_form(admin, f"/admin/staff/{hq['id']}", {"action": "save", "name": "广东省公司", "region_id": ""})
     assert back.status_code == 302 and config.get_staff(rt, hq["id"])["region_id"] is None
+
+
+def test_the_hall_manager_sets_and_removes_the_floor_guides_pin_on_the_roster_page(app, world, rt, client):
+    one = world.one.id
+    m1 = as_user(app, "m1")
+    bad = post_form(m1, f"/admin/halls/{one}/vip", {"action": "pin", "pin": "12ab"})
+    assert bad.status_code == 400 and field_error(bad.get_data(as_text=True), "pin") == "4 到 8 位数字"
+    assert post_form(m1, f"/admin/halls/{one}/vip", {"action": "pin", "pin": "246810"}).status_code == 302
+    assert config.get_hall(rt, one)["priority_pin_set"]
+    kiosk = {"Authorization": f"Bearer {world.one.tokens['kiosk']}"}
+    star = client.post(f"/api/v1/halls/{one}/tickets", headers=kiosk,
+                       json={"service_id": world.one.services["A"], "tier": "star", "guide_pin": "246810"})
+    assert star.status_code == 201 and star.get_json()["tier"] == "star"
+    assert post_form(as_user(app, "hq"), f"/admin/halls/{one}/vip", {"action": "no_pin"}).status_code == 403
+    assert post_form(m1, f"/admin/halls/{one}/vip", {"action": "no_pin"}).status_code == 302
+    assert not config.get_hall(rt, one)["priority_pin_set"]
+    (entry, *_) = audit.list_entries(rt, None, entity="hall", entity_id=one)["entries"]
+    assert entry["changed"] == ["guide_pin"] and "246810" not in str(audit.list_entries(rt, None)["entries"])
