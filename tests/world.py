@@ -103,3 +103,4 @@ def sign_out(client):
     page = client.get("/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     return client.post("/logout", data={"csrf_token": token})
+

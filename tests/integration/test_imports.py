@@ -3,10 +3,8 @@ plan without writing, apply all or the valid rows only in one transaction with a
 a manager's limits, the roster's tiers at the kiosk, and export → import round trips."""
 from __future__ import annotations
 
-import io
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from app import create_app
@@ -16,6 +14,7 @@ from app.services import audit, auth, imports, queue
 from app.storage.orm import AuditEntry, Counter, Staff, VipMember
 
 from ..conftest import FAST_HASH
+from ..sheets import xlsx
 from ..world import World, build_world
 
 STAFF_FILE = ("用户名,姓名,工号,角色,邮箱,初始密码,在岗\n"
@@ -39,15 +38,6 @@ def world(rt) -> World:
     create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
                 "SMS_DATA_KEY": "imports-tests-data-key-0123456789"})  # configures the number vault
     return build_world(rt)
-
-
-def xlsx(*rows) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def count(rt, model, *where) -> int:

@@ -6,7 +6,7 @@ import io
 from datetime import date, datetime
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from app.domain.errors import Invalid
 from app.domain.imports import (
@@ -14,16 +14,9 @@ from app.domain.imports import (
     write_table,
 )
 
+from ..sheets import xlsx
+
 HALL = 7
-
-
-def xlsx(*rows) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
