@@ -28,6 +28,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         password_hash_method=app.config["PASSWORD_HASH_METHOD"],
     )
     app.extensions["hallq"] = runtime
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # behind a reverse proxy: the client's own address, scheme and host
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     from .services import surveys
 
     surveys.configure(runtime, app.config, Path(app.instance_path))  # SMS gateway, number protection

@@ -25,6 +25,9 @@ def from_env() -> dict:
         "API_TOKEN_TTL_HOURS": int(os.environ.get("API_TOKEN_TTL_HOURS", "12")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
+        # reverse proxies in front (nginx, a load balancer) whose X-Forwarded-For / -Proto / -Host
+        # are believed: the client's address (the pairing codes' limit) and https in links; 0: none
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         # seconds a scheduler's lease lasts without renewal (a standby takes over after it)
         "SCHEDULER_LEASE_TTL_S": float(os.environ.get("SCHEDULER_LEASE_TTL_S", "60")),
         # processes for the nightly forecast (0: one per core in the scheduler process; 1: in-process)

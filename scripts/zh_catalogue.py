@@ -489,6 +489,8 @@ ZH = {
     '为不在贵宾名单中的客户取星级、VIP 或绿色通道号时，由大堂经理在取号机上输入。连续输错 5 次，该取号机锁定 5 分钟。',
     'New PIN': '新授权码', '4 to 8 digits': '4 到 8 位数字', 'Set PIN': '设置授权码',
     'Remove the PIN? The floor guide can then no longer issue priority tickets at the kiosk.': '确定删除授权码吗？删除后大堂经理无法在取号机上发放优先号。',
+    '%(n)s rows are the same as what is stored: nothing to do for them.': '%(n)s 行与已存数据相同，无需处理。',
+    'Nothing to apply: the file is what is stored.': '无需应用：文件内容与已存数据一致。',
     'Remove PIN': '删除授权码', "The floor guide's PIN is set.": '大堂经理授权码已设置。', 'The PIN is removed.': '授权码已删除。',
 }
 

@@ -328,6 +328,10 @@ def test_a_staff_import_shows_a_dry_run_then_applies_only_when_asked(app, world,
     assert sign_in(app.test_client(), "zhang.san", "first-pass-1").status_code == 302
     exported = m1.get(f"/admin/halls/{one}/export/staff.xlsx")
     assert exported.status_code == 200 and exported.data[:2] == b"PK"  # an Excel workbook
+    again = m1.post(url, data={"csrf_token": token_of(page), "action": "plan",
+                               "file": (io.BytesIO(exported.data), "export.xlsx")}, content_type="multipart/form-data")
+    shown = again.get_data(as_text=True)  # the export read back: every row as stored, nothing to apply
+    assert 'id="unchanged"' in shown and 'id="nothing"' in shown and "data-action=" not in shown
     assert post_form(m1, f"/admin/halls/{one}/import/counters", {"action": "plan"}).status_code == 403
 
 

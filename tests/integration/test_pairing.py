@@ -122,3 +122,25 @@ def test_a_display_paired_with_a_counter_becomes_that_windows_screen_and_a_kiosk
     other = sclient.post(f"{API}/halls/{sworld.one.id}/devices/pair", headers=admin,
                          json={"code": foreign["code"], "name": "x", "counter_id": sworld.two.counters[1]})
     assert other.status_code == 404 and other.get_json()["error"]["field"] == "counter_id"
+
+
+def test_behind_a_trusted_proxy_each_client_counts_for_itself_and_without_one_the_header_is_ignored(srt):
+    from app.services import pairing
+
+    from .test_surveys import make_app
+
+    behind = make_app(srt, TRUSTED_PROXIES=1).test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for _ in range(pairing.CODES_PER_CLIENT):
+        assert behind.post(f"{API}/pairing-codes", json={"kind": "kiosk"}, environ_base=proxy,
+                           headers={"X-Forwarded-For": "172.16.0.7"}).status_code == 201
+    assert behind.post(f"{API}/pairing-codes", json={"kind": "kiosk"}, environ_base=proxy,
+                       headers={"X-Forwarded-For": "172.16.0.7"}).status_code == 429
+    assert behind.post(f"{API}/pairing-codes", json={"kind": "kiosk"}, environ_base=proxy,
+                       headers={"X-Forwarded-For": "172.16.0.8"}).status_code == 201  # another hall's screen
+    direct = make_app(srt).test_client()  # no proxy trusted: a forged header changes nothing
+    srt.pairing_requests.clear()
+    for i in range(pairing.CODES_PER_CLIENT):
+        direct.post(f"{API}/pairing-codes", json={"kind": "kiosk"}, headers={"X-Forwarded-For": f"1.2.3.{i}"})
+    assert direct.post(f"{API}/pairing-codes", json={"kind": "kiosk"},
+                       headers={"X-Forwarded-For": "9.9.9.9"}).status_code == 429
