@@ -135,11 +135,7 @@ def test_a_new_user_builds_a_hall_pairs_its_screens_and_serves_the_first_custome
     kiosk.locator("#mobile-skip").click()
     expect(kiosk.locator("#t-label")).to_have_text("A001")
     console = new_page(browser, live_server, 900, 640)
-    console.goto("/login?next=/counter/")
-    console.get_by_label(re.compile("用户名")).fill("tianhe.li")
-    console.get_by_label(re.compile("密码")).fill("first-pass-2026")
-    with console.expect_navigation():
-        console.get_by_role("button", name=re.compile("登录")).click()
+    sign_in(console, "tianhe.li", "/counter/", "first-pass-2026")
     console.locator('a[data-counter="1"]').click()  # the pick list of the colleague's own hall
     press(console, "o", "open")
     expect(console.locator("#next")).to_contain_text("A001")
@@ -251,11 +247,7 @@ def test_calling_rules_preview_closures_deactivation_password_reset_and_export(b
         page.locator("#password-form button").click()
     expect(page.locator(".flash")).to_be_visible()
     colleague = new_page(browser, live_server, 900, 600)
-    colleague.goto("/login")
-    colleague.get_by_label(re.compile("用户名")).fill("t2")
-    colleague.get_by_label(re.compile("密码")).fill("reset-by-admin-1")
-    with colleague.expect_navigation():
-        colleague.get_by_role("button", name=re.compile("登录")).click()
+    sign_in(colleague, "t2", "/", "reset-by-admin-1")
     expect(colleague.locator("body")).to_contain_text("营业员2b")
     colleague.context.close()
 

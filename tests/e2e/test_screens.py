@@ -54,10 +54,10 @@ def press(console, key: str, button: str) -> None:
     console.keyboard.press(key)
 
 
-def sign_in(page, username: str, next_path: str) -> None:
+def sign_in(page, username: str, next_path: str, password: str = PASSWORD) -> None:
     page.goto(f"/login?next={next_path}")
     page.get_by_label(re.compile("用户名")).fill(username)
-    page.get_by_label(re.compile("密码")).fill(PASSWORD)
+    page.get_by_label(re.compile("密码")).fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name=re.compile("登录")).click()
 
