@@ -85,8 +85,7 @@ def reveal_numbers(rt: Runtime, hall_id: int) -> dict[int, str]:
 
 
 def find_member(s, rt: Runtime, hall_id: int, msisdn: str) -> VipMember | None:
-    key = _vault(rt).key(msisdn)
-    return s.execute(select(VipMember).where(VipMember.hall_id == hall_id, VipMember.number_key == key)).scalar_one_or_none()
+    return find_members(s, rt, hall_id, [msisdn]).get(msisdn)
 
 
 def find_members(s, rt: Runtime, hall_id: int, numbers: list[str], chunk: int = 500) -> dict[str, VipMember]:

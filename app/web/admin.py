@@ -295,8 +295,7 @@ ROLE_NAMES = {"counter_staff": ("营业员", "Counter staff"), "hall_manager": (
 
 def _render(template: str, hall: dict | None = None, section: str | None = None, status: int = 200, **context):
     who = g.principal
-    halls = config.list_halls(rt(), access.hall_scope(who))
-    return render_template(template, who=who, hall=hall, section=section, name=_name, halls=halls,
+    return render_template(template, who=who, hall=hall, section=section, name=_name,
                            can_configure=_can_configure(), lang=current_language(),
                            can_roster=hall is not None and _may_manage_roster(hall["id"]), **context), status
 
@@ -320,7 +319,7 @@ def _organisation_page(errors: dict | None = None, form: dict | None = None, sta
     tree = [{**r, "cities": [{**c, "halls": [h for h in halls if h["city_id"] == c["id"]]}
                              for c in cities if c["region_id"] == r["id"]]} for r in regions]
     return _render("admin/organisation.html", tree=tree, cities=cities, regions=regions, errors=errors or {},
-                   form=form or {}, zones=ZONES, status=status)
+                   form=form or {}, status=status)
 
 
 ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau")
@@ -395,7 +394,7 @@ def hall_settings(hall_id: int):
         if not errors:
             flash(_("Saved."))
             return redirect(url_for("admin.hall_settings", hall_id=hall_id))
-    return _render("admin/hall.html", hall, "settings", errors=errors, form=form, zones=ZONES,
+    return _render("admin/hall.html", hall, "settings", errors=errors, form=form,
                    weekdays=WEEKDAYS, hours=hours_text(hall["opening_hours"]),
                    closures=closures_text(hall["closures"]), status=400 if errors else 200)
 
@@ -423,7 +422,8 @@ def services(hall_id: int):
         return _("Service %(name)s added.", name=data["name_zh"])
 
     return _hall_page(hall_id, "services", "admin/services.html", store,
-                      lambda hall: {"services": config.list_services(rt(), hall_id)})
+                      lambda hall: {"services": config.list_services(rt(), hall_id),  # and the halls to copy from
+                                    "halls": config.list_halls(rt(), access.hall_scope(g.principal))})
 
 
 def _hall_page(hall_id: int, section: str, template: str, store, context_of):
