@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy.engine import Engine
@@ -48,6 +49,15 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock()
+
+
+def clock_from(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``start`` now and runs on at real speed from there.
+
+    A job's own instant travels this way to the processes that share its work, and a server
+    started by a test runs on the test's day and hour rather than the wall clock's."""
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 
 def bootstrap(database_url: str, clock: Callable[[], datetime] = utcnow, **settings) -> Runtime:

@@ -23,6 +23,7 @@ from .domain.model import Action, TicketState
 from .domain.staffing import open_slots
 from .domain.survey import SurveySettings
 from .services import planning, satisfaction, service_levels
+from .storage.db import advance_id_sequence
 from .storage.orm import (
     Counter, CounterSession, Hall, ServiceType, Staff, Survey, Ticket, TicketEvent, counter_services,
 )
@@ -147,6 +148,7 @@ def seed_served_history(rt: Runtime, hall_id: int, first: date, survey_settings:
         for model, rows in ((Ticket, tickets), (TicketEvent, events), (Survey, surveys), (CounterSession, sessions)):
             for lo in range(0, len(rows), 5000):  # every row has every column: one executemany each
                 s.execute(model.__table__.insert(), rows[lo:lo + 5000])
+        advance_id_sequence(s, Ticket.__table__)  # the tickets came with their ids: issue goes on after them
         tx.commit()
     rolled = planning.roll_up_arrivals(rt, hall_id)
     satisfaction.rebuild(rt, first, today - timedelta(days=1), [hall_id])

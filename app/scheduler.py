@@ -108,7 +108,7 @@ def forecast_nightly() -> None:
     if workers > 1 and len(due) > 1:
         # the workers open the database the runtime uses (which a test's app may hold in RUNTIME only)
         config = {**_app.config, "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False)}
-        done, failed = forecast_in_processes(due, workers, config)
+        done, failed = forecast_in_processes(due, workers, config, as_of=rt.now())
         for hall_id in failed:
             schedule_retry("forecast_nightly", hall_id, 0)
     else:
@@ -123,12 +123,14 @@ def forecast_nightly() -> None:
 _worker_app = None
 
 
-def _init_forecast_worker(settings: dict) -> None:
+def _init_forecast_worker(settings: dict, as_of: datetime) -> None:
     global _worker_app
     from . import create_app
+    from .bootstrap import clock_from
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _worker_app = create_app(settings)
+    _worker_app.extensions["hallq"].clock = clock_from(as_of)  # the job's time, not this process's own
 
 
 def _forecast_in_worker(hall_id: int) -> tuple[int, str | None, float]:
@@ -145,8 +147,9 @@ def _forecast_in_worker(hall_id: int) -> tuple[int, str | None, float]:
 
 
 def forecast_in_processes(hall_ids: list[int], workers: int, config, seconds: list | None = None,
-                          ) -> tuple[int, list[int]]:
+                          as_of: datetime | None = None) -> tuple[int, list[int]]:
     """Forecast and plan ``hall_ids`` in ``workers`` processes; returns (done, failed hall ids).
+    The workers' clock starts at ``as_of`` (the job's own time; the wall clock when not given).
     Each hall's time is appended to ``seconds`` when given (the benchmark reads them)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -156,7 +159,8 @@ def forecast_in_processes(hall_ids: list[int], workers: int, config, seconds: li
                 and isinstance(value, (str, int, float, bool, type(None), list, tuple))}
     done, failed = 0, []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_forecast_worker, initargs=(settings,)) as pool:
+                             initializer=_init_forecast_worker,
+                             initargs=(settings, as_of or datetime.now(timezone.utc))) as pool:
         for n, (hall_id, error, took) in enumerate(pool.map(_forecast_in_worker, hall_ids, chunksize=4), 1):
             if seconds is not None:
                 seconds.append(took)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +45,14 @@ def _serialise_sqlite_writes(engine: Engine) -> None:
     def on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def advance_id_sequence(session, table) -> None:
+    """After rows were inserted with their own ids: the next id the database hands out follows
+    them. PostgreSQL's sequence does not see explicit ids; SQLite takes max(id) + 1 anyway."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                             f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"))
 
 
 class EventBus:

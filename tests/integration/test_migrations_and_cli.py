@@ -4,7 +4,10 @@ from alembic import command
 from sqlalchemy import create_engine, inspect
 
 from app import create_app
+from app.bootstrap import bootstrap
 from app.cli import alembic_config
+
+from ..conftest import FAST_HASH
 
 
 @pytest.mark.parametrize("url_fixture", ["sqlite_url", "pg_url"])
@@ -23,10 +26,13 @@ def test_migrations_go_down_and_up_again(tmp_path):
     assert "tickets" in inspect(create_engine(url)).get_table_names()
 
 
-def test_db_upgrade_and_demo_commands_set_up_a_working_hall(tmp_path, monkeypatch):
+def test_db_upgrade_and_demo_commands_set_up_a_working_hall(database_url, clock, monkeypatch):
+    """On both databases: PostgreSQL's sequences must follow the ids the demo's history brings."""
     monkeypatch.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "SECRET_KEY": "t",
-                      "ENFORCE_OPENING_HOURS": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    rt = bootstrap(database_url, clock=clock, enforce_opening_hours=False, password_hash_method=FAST_HASH)
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "t", "RUNTIME": rt,
+                      "ENFORCE_OPENING_HOURS": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
     runner = app.test_cli_runner()  # bound to this app, not the one FLASK_APP would find
     upgraded = runner.invoke(args=["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output

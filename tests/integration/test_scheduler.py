@@ -141,15 +141,20 @@ def test_a_failed_retry_is_scheduled_again_until_the_last(attempt, monkeypatch, 
     assert len(calls) == 1 and "giving up" in caplog.text
 
 
-def test_the_nightly_forecast_runs_in_worker_processes_and_plans_every_due_hall(database_url, monkeypatch, caplog):
-    """Hundreds of halls are CPU work: FORECAST_WORKERS processes share them (real processes here)."""
+def test_the_nightly_forecast_runs_in_worker_processes_and_plans_every_due_hall(database_url, clock, monkeypatch,
+                                                                               caplog):
+    """Hundreds of halls are CPU work: FORECAST_WORKERS processes share them (real processes here).
+
+    On the test's clock (10:00 in Shanghai), not the wall clock: in the nightly hour every hall is
+    due again, which would make the second run below plan again (it failed 02:00-03:00 Beijing time).
+    """
     import logging
 
     from app.storage.orm import CounterPlan
 
     from ..world import build_world
 
-    rt = bootstrap(database_url)
+    rt = bootstrap(database_url, clock=clock)
     world = build_world(rt)
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
                       "FORECAST_WORKERS": 2, "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
