@@ -53,7 +53,7 @@ class CameraConfig:
     view: str = "overhead"
     width: int | None = 640  # None: the source's own width
     zone: tuple[tuple[int, int], ...] | None = None  # a polygon in the source's own pixels
-    detector: str | None = None  # oblique view only: ssdlite (default) or hog
+    detector: str | None = None  # oblique view only: nanodet (default), ssdlite or hog
 
 
 @dataclass(frozen=True)
@@ -208,8 +208,8 @@ def _cameras(data: dict) -> tuple[CameraConfig, ...]:
         if view not in ("overhead", "oblique"):
             raise ConfigError(f"{where}.view: {view!r} must be overhead or oblique")
         detector = _str(cam, f"{where}.detector")
-        if detector is not None and (view != "oblique" or detector not in ("ssdlite", "hog")):
-            raise ConfigError(f"{where}.detector: only for view = \"oblique\": ssdlite (default) or hog")
+        if detector is not None and (view != "oblique" or detector not in ("nanodet", "ssdlite", "hog")):
+            raise ConfigError(f"{where}.detector: only for view = \"oblique\": nanodet (default), ssdlite or hog")
         width = int(_number(cam, f"{where}.width", 640, 0, 4096, whole=True))
         if 0 < width < 64:
             raise ConfigError(f"{where}.width: {width} is too small (64 or more; 0 for the source's own width)")

@@ -6,21 +6,41 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import cv2
 import numpy as np
 
-from .detectors import HogPeople, MovingBlobs, OverheadTuning, SsdlitePeople
+from .detectors import HogPeople, MovingBlobs, NanodetPeople, OverheadTuning, SsdlitePeople, feet
 from .tracking import Crossing, CountingLine, LineCounter, Tracker, split_merged
 
-__all__ = ["Crossing", "SourceError", "open_source", "CameraCounter", "iter_crossings", "OverheadTuning"]
+__all__ = ["Crossing", "SourceError", "open_source", "CameraCounter", "iter_crossings", "OverheadTuning",
+           "ObliqueTuning"]
 
 VIEWS = ("overhead", "oblique")
-DETECTORS = ("hog", "ssdlite")
-DEFAULT_DETECTOR = "ssdlite"
+DETECTORS = ("nanodet", "ssdlite", "hog")
+DEFAULT_DETECTOR = "nanodet"
 STREAM_TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True)
+class ObliqueTuning:
+    """The oblique view's tracking and counting settings (measured on the plaza clip, BENCHMARKS.md).
+
+    ``gate``: how far (a fraction of the processing width) a person's feet may move between two
+    frames and stay the same track. ``band``: the dead band either side of the line (a fraction of
+    the height). ``coast_seconds``: how long a track lives unseen (a person behind a post, a sign or
+    other people, or missed by the detector for a moment); 0.6 s lost 5 of 29 hand-counted
+    crossings that 1.5 s keeps. ``settle_seconds``: how long a track must stay on the far side
+    before its crossing counts (as in the overhead view).
+    """
+
+    gate: float = 0.08
+    band: float = 0.03
+    coast_seconds: float = 1.5
+    settle_seconds: float = 0.2
 
 
 class SourceError(Exception):
@@ -58,16 +78,21 @@ class CameraCounter:
     Frames are resized to ``width`` px wide (aspect kept; ``None`` or 0: native); a width above the
     native one is not upscaled unless ``upscale``. ``zone``: a polygon (native pixels) outside which
     nothing counts. ``view``: ``overhead`` (background subtraction) or ``oblique`` (a person
-    detector, ``detector`` = ``ssdlite`` (default) or ``hog``). ``fps`` turns seconds into frames.
+    detector, ``detector`` = ``nanodet`` (default), ``ssdlite`` or ``hog``, or any object with a
+    ``name`` and ``boxes(frame)`` giving (x, y, w, h) person boxes). ``fps`` turns seconds into
+    frames. ``tuning`` and ``oblique`` adjust the overhead and the oblique view.
     """
 
     def __init__(self, line: tuple[float, float, float, float], *, view: str = "overhead",
                  width: int | None = 640, zone: list[tuple[float, float]] | None = None,
-                 detector: str | None = None, fps: float | None = None, upscale: bool = False,
-                 tuning: OverheadTuning | None = None) -> None:
+                 detector=None, fps: float | None = None, upscale: bool = False,
+                 tuning: OverheadTuning | None = None, oblique: ObliqueTuning | None = None) -> None:
         if view not in VIEWS:
             raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
-        if view == "oblique" and (detector or DEFAULT_DETECTOR) not in DETECTORS:
+        own = view == "oblique" and detector is not None and not isinstance(detector, str)
+        if own and not callable(getattr(detector, "boxes", None)):
+            raise ValueError("a detector object needs a boxes(frame) method")
+        if view == "oblique" and not own and (detector or DEFAULT_DETECTOR) not in DETECTORS:
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, not {detector!r}")
         if view == "overhead" and detector not in (None, "blobs"):
             raise ValueError("the overhead view uses background subtraction: give no detector")
@@ -76,13 +101,18 @@ class CameraCounter:
         self.width = width or None
         self.upscale = upscale
         self.zone = [tuple(map(float, p)) for p in zone] if zone else None
-        self.detector_name = "blobs" if view == "overhead" else (detector or DEFAULT_DETECTOR)
+        if own:
+            self.detector_name = getattr(detector, "name", type(detector).__name__)
+        else:
+            self.detector_name = "blobs" if view == "overhead" else (detector or DEFAULT_DETECTOR)
         self.fps = fps or 15.0
         self.tuning = tuning or OverheadTuning()
+        self.oblique = oblique or ObliqueTuning()
         self.frame_index = -1
         self._scale: tuple[float, float] | None = None
         self._size: tuple[int, int] | None = None
-        self._detector = None
+        self._detector = detector if own else None
+        self._seen: list = []  # the last frame's person boxes (oblique) or blobs (overhead), for draw()
         self._tracker: Tracker | None = None
         self._counter: LineCounter | None = None
 
@@ -102,9 +132,12 @@ class CameraCounter:
             self._start(frame.shape[1], frame.shape[0])
         self.frame_index += 1
         small = self._resize(frame)
-        detections = self._detector.detect(small)
         if self.view == "overhead":
-            detections = split_merged(detections, self._detector.person_area, self._tracker.heading)
+            self._seen = self._detector.detect(small)
+            detections = split_merged(self._seen, self._detector.person_area, self._tracker.heading)
+        else:
+            self._seen = self._detector.boxes(small)
+            detections = [feet(box) for box in self._seen]
         tracks = self._tracker.update(detections)
         return self._counter.update(tracks, self.frame_index)
 
@@ -114,10 +147,18 @@ class CameraCounter:
         return sum(t.confirmed for t in self._tracker.tracks) if self._tracker else 0
 
     def draw(self, frame: np.ndarray) -> np.ndarray:
-        """A copy of the native frame with the line, its band and ``in`` side, the zone and tracks."""
+        """A copy of the native frame with what was detected in the last frame processed (person
+        boxes in yellow, or blob centres), the line, its band and ``in`` side, the zone and tracks."""
         out = frame.copy()
         thick = max(1, round(frame.shape[1] / 320))
         sx, sy = self._scale or (1.0, 1.0)
+        for seen in self._seen:
+            if self.view == "oblique":
+                x, y, w, h = seen
+                cv2.rectangle(out, _pt((x / sx, y / sy)), _pt(((x + w) / sx, (y + h) / sy)), (0, 220, 255), thick)
+            else:
+                cv2.drawMarker(out, _pt((seen.x / sx, seen.y / sy)), (0, 220, 255), cv2.MARKER_CROSS,
+                               8 * thick, thick)
         band = self._counter.line.band / sy if self._counter else 0.0
         _draw_line(out, self.line, band, thick)
         if self.zone:
@@ -148,13 +189,17 @@ class CameraCounter:
             self._tracker = Tracker(person, min_hits=3, max_misses=self._frames(0.6),
                                     birth_area=self.tuning.birth_area * self._detector.person_area,
                                     person_area=self._detector.person_area)
+            settle = self._frames(0.2)  # "firmly on a side" lasts 0.2 s: 3 frames at 15 fps, 5 at 25
         else:
-            self._detector = SsdlitePeople() if self.detector_name == "ssdlite" else HogPeople()
-            band = 0.03 * height
-            self._tracker = Tracker(0.08 * width, min_hits=2, max_misses=self._frames(0.6))
+            if self._detector is None:
+                self._detector = {"nanodet": NanodetPeople, "ssdlite": SsdlitePeople,
+                                  "hog": HogPeople}[self.detector_name]()
+            band = self.oblique.band * height
+            self._tracker = Tracker(self.oblique.gate * width, min_hits=2,
+                                    max_misses=self._frames(self.oblique.coast_seconds))
+            settle = self._frames(self.oblique.settle_seconds)
         zone = [(x * sx, y * sy) for x, y in self.zone] if self.zone else None
-        # "firmly on a side" lasts 0.2 s: 3 frames at 15 fps, 5 at 25
-        self._counter = LineCounter(self.line.scaled(sx, sy, band=band), zone, settle=self._frames(0.2))
+        self._counter = LineCounter(self.line.scaled(sx, sy, band=band), zone, settle=settle)
 
     def _frames(self, seconds: float) -> int:
         return max(1, round(seconds * self.fps))

@@ -1,6 +1,6 @@
 """Count people crossing a line in a video file, for installers checking a camera's placement.
 
-    python -m sensors.count VIDEO --line X1,Y1,X2,Y2 [--view overhead|oblique] [--detector hog|ssdlite]
+    python -m sensors.count VIDEO --line X1,Y1,X2,Y2 [--view overhead|oblique] [--detector nanodet|ssdlite|hog]
                             [--width 640|0] [--zone x,y;x,y;...] [--preview PNG] [--max-frames N] [--quiet]
 
 Progress goes to stderr; the last line on stdout is one JSON object with the counts.
@@ -70,7 +70,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--zone", type=_zone, default=None, metavar="x,y;x,y;...",
                    help="only count inside this polygon (native pixels)")
     p.add_argument("--preview", metavar="PNG",
-                   help="write one frame with the line, its 'in' side, the band and the tracks drawn")
+                   help="write one frame with the detections, the line, its 'in' side, the band and the "
+                        "tracks drawn (the frame with the most people followed)")
     p.add_argument("--max-frames", type=_count, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p

@@ -171,8 +171,9 @@ class NanodetPeople:
 
     The frame is resized to ``input_width`` px wide (aspect kept) and padded at the bottom to a
     multiple of 32 px; 416 is the size the model was trained at (a 480x360 frame: 416x320).
-    ``threshold`` 0.45: on the plaza clip's hand-checked frames every person scored 0.48 or more
-    and traffic cones, a post and a rock 0.31-0.47 (see BENCHMARKS.md). ``engine``:
+    ``threshold`` 0.45: on five hand-checked frames of the plaza clip it finds 33 of 34 people (not
+    one standing behind a sign) with 2 boxes on no one; at 0.3 all 34, but with 15 boxes on traffic
+    cones, a post and a rock, which score 0.31-0.47 (see BENCHMARKS.md). ``engine``:
     ``onnxruntime`` (one thread; twice as fast here), ``cv2`` (``cv2.dnn``, no extra package), or
     None: onnxruntime when it is installed, else ``cv2``.
     """
