@@ -4,7 +4,8 @@
     python bench/footfall_bench.py [--data DIR] [--repeat 3] [--cpu N] [--skip-oblique]
 
 For every clip and mode (overhead on the two overhead clips and on the oblique clip; oblique with
-SSDLite and with HOG on the oblique clip), at native size and at 640 px wide (clips narrower than
+NanoDet-g, SSDLite and HOG on the oblique clip; bench/oblique_bench.py compares those against
+hand counts), at native size and at 640 px wide (clips narrower than
 640 are upscaled for that row, as a 640 px camera would deliver them), one run reads and counts
 the whole clip and reports:
 
@@ -62,6 +63,7 @@ MODES = [
     ("bus door", "overhead", None, "overhead"),
     ("corridor", "overhead", None, "overhead"),
     ("plaza", "overhead", None, "overhead"),
+    ("plaza", "oblique", "nanodet", "oblique nanodet"),
     ("plaza", "oblique", "ssdlite", "oblique ssdlite"),
     ("plaza", "oblique", "hog", "oblique hog"),
 ]
