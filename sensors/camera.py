@@ -85,7 +85,7 @@ class CameraCounter:
 
     def __init__(self, line: tuple[float, float, float, float], *, view: str = "overhead",
                  width: int | None = 640, zone: list[tuple[float, float]] | None = None,
-                 detector=None, fps: float | None = None, upscale: bool = False,
+                 detector: str | object | None = None, fps: float | None = None, upscale: bool = False,
                  tuning: OverheadTuning | None = None, oblique: ObliqueTuning | None = None) -> None:
         if view not in VIEWS:
             raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
