@@ -24,7 +24,7 @@ run: venv i18n
 	$(VENV)/bin/flask --app app db upgrade
 	$(VENV)/bin/flask --app app demo
 	@echo "== http://127.0.0.1:$${PORT:-5000}/  (Ctrl-C to stop)"
-	SCHEDULER_IN_WEB=1 $(VENV)/bin/gunicorn --worker-class gthread --threads $${WEB_THREADS:-1000} --worker-connections $${WEB_CONNECTIONS:-2000} --bind 127.0.0.1:$${PORT:-5000} app.wsgi:app
+	SOCKETIO_MESSAGE_QUEUE= SCHEDULER_IN_WEB=1 $(VENV)/bin/gunicorn --config deploy/gunicorn/web.conf.py --bind 127.0.0.1:$${PORT:-5000} app.wsgi:app
 
 system-deps:
 	bash scripts/system-deps.sh

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import Flask
 
 from . import config as settings
-from .bootstrap import bootstrap
-from .extensions import csrf, socketio
+from .bootstrap import bootstrap, clock_from
+from .domain.hours import utcnow
+from .extensions import csrf
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -23,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     runtime = app.config.get("RUNTIME") or bootstrap(
         app.config["DATABASE_URL"],
+        clock=_clock(app.config),
         enforce_opening_hours=app.config["ENFORCE_OPENING_HOURS"],
         api_token_ttl_hours=app.config["API_TOKEN_TTL_HOURS"],
         password_hash_method=app.config["PASSWORD_HASH_METHOD"],
@@ -40,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from kiosk import views as kiosk_views
 
     from . import i18n
-    from .web import admin, api, counter, display, live, manager, pages, phone, report_pages, sms, survey_pages
+    from .web import admin, api, counter, display, manager, pages, phone, report_pages, sms, survey_pages
 
     i18n.init_app(app)
     # an import's spreadsheet (2 MB at most, services.imports) travels back base64 with its dry run
@@ -60,15 +63,36 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(phone.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(sms.bp)
-    socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-                      channel=app.config["SOCKETIO_CHANNEL"], async_mode="threading")
-    app.extensions["hallq_live"] = live.subscribe(runtime, socketio, app.config["SOCKETIO_MESSAGE_QUEUE"],
-                                                  app.config["SOCKETIO_CHANNEL"])
+    _connect_screens(app, runtime)
 
     from .cli import register_cli
 
     register_cli(app)
     return app
+
+
+def _clock(config):
+    """The wall clock, or the instant a test or demonstration set (``HALLQ_CLOCK_START``)."""
+    if not config.get("CLOCK_START"):
+        return utcnow
+    start = datetime.fromisoformat(config["CLOCK_START"])
+    if start.tzinfo is None:
+        raise ValueError("HALLQ_CLOCK_START needs a time zone offset, e.g. 2026-11-23T10:00:00+08:00")
+    return clock_from(start.astimezone(timezone.utc), config.get("CLOCK_ORIGIN"))
+
+
+def _connect_screens(app: Flask, runtime) -> None:
+    """Every committed event goes to the feed; this process serves screens itself when it is
+    the live role, or the only process (no message queue: the embedded default)."""
+    from .web import live, live_feed
+
+    feed = live_feed.make_feed(app.config["SOCKETIO_MESSAGE_QUEUE"], app.config["SOCKETIO_CHANNEL"])
+    runtime.bus.subscribe(feed.publish)
+    app.extensions["hallq_feed"] = feed
+    if app.config["ROLE"] == "live":
+        app.extensions["hallq_live"] = live.serve_screens(app, runtime, feed, async_mode="gevent")
+    elif not app.config["SOCKETIO_MESSAGE_QUEUE"]:
+        app.extensions["hallq_live"] = live.serve_screens(app, runtime, feed, async_mode="threading")
 
 
 def _instance_secret(instance: Path) -> str:

@@ -51,12 +51,14 @@ class Runtime:
         return self.clock()
 
 
-def clock_from(start: datetime) -> Callable[[], datetime]:
-    """A clock that reads ``start`` now and runs on at real speed from there.
+def clock_from(start: datetime, origin: float | None = None) -> Callable[[], datetime]:
+    """A clock that reads ``start`` when ``time.monotonic()`` reads ``origin`` (default: now), and
+    runs on at real speed from there.
 
-    A job's own instant travels this way to the processes that share its work, and a server
-    started by a test runs on the test's day and hour rather than the wall clock's."""
-    origin = time.monotonic()
+    A job's own instant travels this way to the processes that share its work, and servers
+    started by a test run on the test's day and hour rather than the wall clock's (the monotonic
+    clock is the machine's, so the test and its servers read the same time)."""
+    origin = time.monotonic() if origin is None else origin
     return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 

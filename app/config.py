@@ -19,6 +19,11 @@ def from_env() -> dict:
     """Settings read once at start-up. See the README for each variable."""
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
+        # for tests and demonstrations only, never in production: the server's clock reads this
+        # instant (ISO 8601 with an offset) when the machine's monotonic clock reads
+        # HALLQ_CLOCK_ORIGIN (default: at start), and runs on from there
+        "CLOCK_START": os.environ.get("HALLQ_CLOCK_START") or None,
+        "CLOCK_ORIGIN": float(os.environ["HALLQ_CLOCK_ORIGIN"]) if os.environ.get("HALLQ_CLOCK_ORIGIN") else None,
         "DATABASE_URL": os.environ.get("DATABASE_URL") or _default_database_url(),
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "hallq"),
@@ -36,10 +41,21 @@ def from_env() -> dict:
         "SCHEDULER_IN_WEB": os.environ.get("SCHEDULER_IN_WEB", "0") == "1",
         # per-minute door counts older than this are deleted each night; hourly roll-ups stay
         "FOOTFALL_KEEP_MINUTES_DAYS": int(os.environ.get("FOOTFALL_KEEP_MINUTES_DAYS", "400")),
-        # each open WebSocket holds one of the web process's threads (threading mode): refuse
-        # screens beyond this, so that HTTP requests always find a free thread
+        # which part of the product this process is: "web" (HTTP; also the screens when there is
+        # no message queue), "live" (the screens' Socket.IO only: app.live_wsgi)
+        "ROLE": "web",
+        # the embedded default serves screens from the web process's threads, one WebSocket a
+        # thread: refuse screens beyond this, so that HTTP requests always find a free thread
+        # (the live role has no such limit: 0)
         "LIVE_MAX_CLIENTS": int(os.environ.get("LIVE_MAX_CLIENTS")
                                 or max(int(os.environ.get("WEB_THREADS") or DEFAULT_WEB_THREADS) - HTTP_THREADS, 1)),
+        # messages waiting for one screen before more are dropped for it (it resyncs when it reads again)
+        "LIVE_MAX_BACKLOG": int(os.environ.get("LIVE_MAX_BACKLOG", "64")),
+        # the kernel's send buffer of a screen's socket (bytes; 0: the kernel's own, which grows to MBs)
+        "LIVE_SEND_BUFFER_BYTES": int(os.environ.get("LIVE_SEND_BUFFER_BYTES", "65536")),
+        # Engine.IO pings: a screen that answers none for interval + timeout is dropped (and reconnects)
+        "LIVE_PING_INTERVAL_S": int(os.environ.get("LIVE_PING_INTERVAL_S", "25")),
+        "LIVE_PING_TIMEOUT_S": int(os.environ.get("LIVE_PING_TIMEOUT_S", "20")),
         # SMS surveys: which gateway sends (outbox: stored only, the embedded default; kannel; twilio)
         "SMS_GATEWAY": os.environ.get("SMS_GATEWAY", "outbox"),
         "SMS_PUBLIC_URL": os.environ.get("SMS_PUBLIC_URL", ""),  # our base URL as the gateway reaches it

@@ -143,7 +143,7 @@ def _forecast_in_worker(hall_id: int) -> tuple[int, str | None, float]:
         log.exception("forecast_nightly failed for hall %s", hall_id)
         return hall_id, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
     finally:
-        _worker_app.extensions["hallq_live"].flush()  # a pool worker ends without running atexit
+        _worker_app.extensions["hallq_feed"].flush()  # a pool worker ends without running atexit
 
 
 def forecast_in_processes(hall_ids: list[int], workers: int, config, seconds: list | None = None,

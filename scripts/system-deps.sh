@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages and local services the full test suite needs: Chromium and a CJK font
-# for the browser tests, PostgreSQL, Redis and Mosquitto running. Safe to run again; needs root.
+# for the browser tests, nginx, PostgreSQL, Redis and Mosquitto running. Safe to run again; needs root.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+# nginx in front of the web and live roles in the end-to-end tests (deploy/nginx/hallq.conf)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 # Kannel (bearerbox, smsbox) and its fake SMSC for the SMS round trip (tests/integration/test_sms_gateways.py)
 [ -x /usr/sbin/bearerbox ] || need+=(kannel)
 [ -x /usr/lib/kannel/test/fakesmsc ] || need+=(kannel-extras)

@@ -24,7 +24,20 @@
       "call-next": c.is_open && !t, recall: !!t && t.state === "called", start: !!t && t.state === "called",
       finish: !!t, "no-show": !!t && t.state === "called", transfer: !!t, open: true,
     };
-    document.querySelectorAll(".actions button").forEach(function (b) { b.disabled = busy || !can[b.dataset.action]; });
+    // the answer to our own action holds now: show it at once (the live link's "counter" message,
+  // asked for with resync, brings the queue too, however busy the live process is)
+  function applyAnswer(action, data) {
+    if (!state || !data) return render();
+    var counter = data.counter || (action === "open" || action === "close" ? data : null);
+    if (counter && counter.id === counterId) state.counter = counter;
+    if (data.ticket !== undefined) {
+      var t = data.ticket;
+      state.ticket = t && (t.state === "called" || t.state === "serving") ? t : null;
+    }
+    render();
+  }
+
+  document.querySelectorAll(".actions button").forEach(function (b) { b.disabled = busy || !can[b.dataset.action]; });
     var rows = $("next"); rows.textContent = "";
     if (!state.next.length) rows.appendChild(hallq.el("tr", {})).appendChild(hallq.el("td", { colspan: 3 }, T.nobody));
     state.next.slice(0, 20).forEach(function (n) {
@@ -50,9 +63,10 @@
     }).then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
       .then(function (res) {
         busy = false;
-        if (!res.ok) { say(res.data.error ? res.data.error.message : String(res.data)); live.resync(); return; }
+        if (!res.ok) { say(res.data.error ? res.data.error.message : String(res.data)); render(); live.resync(); return; }
         if (action === "call-next" && !res.data.ticket) say(T.nobody, true);
         else say(T.done, true);
+        applyAnswer(action, res.data);
         live.resync();
       })
       .catch(function (e) { busy = false; say(String(e)); render(); });

@@ -25,11 +25,19 @@ Messages to clients
     ``counter``   a counter's state (its current ticket and queue) to ``counter:<id>``.
     ``ticket``    the followed ticket's status (place in line, wait, call) to ``ticket:<token>``.
 
+Where the screens are served
+    In production the ``live`` role (``app/live_wsgi.py``, gunicorn's gevent worker) serves
+    them, thousands per process, and nothing else; web, scheduler and CLI processes publish
+    their events through Redis (``live_feed.RedisFeed``) and every live process hands them to
+    its own screens. Without a message queue (the embedded default) the one web process
+    serves them itself, a thread each (``LIVE_MAX_CLIENTS``).
+
 Events are emitted only after the transaction committed: business code records domain
-events, the unit of work publishes them after commit, and ``LiveHub.on_event`` turns them
-into deltas. Coalesced pushes are computed by each process for the clients connected to
-it and sent to them directly (``ignore_queue``); which halls changed travels between
-processes on a Redis channel.
+events, the unit of work publishes them after commit to the feed, which numbers them and
+hands them to ``LiveHub.deliver``. Coalesced pushes are computed by each live process for
+the clients connected to it. A screen that reads too slowly gets at most
+``LIVE_MAX_BACKLOG`` messages queued (``BoundedManager``): the rest are dropped for it
+alone, and the gap in ``seq`` makes it ask for a snapshot.
 """
 from __future__ import annotations
 
@@ -37,13 +45,14 @@ import atexit
 import json
 import logging
 import queue as queue_module
+import socket as socket_module
 import threading
 import time
 
-from flask import current_app, g, request, session
+from socketio import Manager as ClientManager
+from flask import Blueprint, current_app, g, request, session
 from flask_socketio import SocketIO, disconnect, emit, join_room
 
-from ..domain import events as ev
 from ..domain.errors import DomainError
 from ..extensions import socketio
 from ..services import auth, config, queue
@@ -52,6 +61,7 @@ log = logging.getLogger(__name__)
 
 COALESCE_S = 0.5  # pushes after a change wait this long to gather a burst of changes
 REFRESH_S = 30.0  # every connected screen gets a fresh snapshot at least this often
+SNAPSHOT_REUSE_S = 1.0  # screens of a hall connecting within this time, with no event between, share a read
 
 
 def hall_room(hall_id: int) -> str:
@@ -66,93 +76,56 @@ def ticket_room(token: str) -> str:
     return f"ticket:{token}"
 
 
-# --------------------------------------------------------------------------- sequence numbers
-
-class LocalSequences:
-    """Per-hall event counters for a single server process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seq: dict[int, int] = {}
-
-    def next(self, hall_id: int) -> int:
-        with self._lock:
-            self._seq[hall_id] = self._seq.get(hall_id, 0) + 1
-            return self._seq[hall_id]
-
-    def current(self, hall_id: int) -> int:
-        with self._lock:
-            return self._seq.get(hall_id, 0)
-
-
-class RedisSequences:
-    """Per-hall event counters shared by every process on one Redis (``INCR``)."""
-
-    def __init__(self, client, channel: str) -> None:
-        self._redis = client
-        self._key = f"{channel}:seq:"
-
-    def next(self, hall_id: int) -> int:
-        return int(self._redis.incr(f"{self._key}{hall_id}"))
-
-    def current(self, hall_id: int) -> int:
-        return int(self._redis.get(f"{self._key}{hall_id}") or 0)
-
-
 # --------------------------------------------------------------------------- the hub
 
 class LiveHub:
-    """Turns committed events into deltas, and keeps connected screens' snapshots fresh."""
+    """Sends events on to this process's screens, and keeps their snapshots fresh.
 
-    def __init__(self, rt, sio: SocketIO, message_queue: str | None = None, channel: str = "hallq") -> None:
+    The feed (``live_feed``) hands it every committed event of every process, numbered.
+    One sender task per process emits them in that order. A screen that is slow to read
+    gets at most ``max_backlog`` messages queued; past that its messages are dropped
+    (``BoundedManager``), it sees a gap in ``seq`` and asks for a snapshot once it reads again.
+    """
+
+    def __init__(self, rt, sio: SocketIO, feed) -> None:
         self.rt = rt
         self.sio = sio
         self.server = sio.server  # this app's Socket.IO server (tests make many apps on one extension)
-        self._redis = None
-        self._dirty_channel = f"{channel}:dirty"
-        if message_queue and message_queue.startswith(("redis://", "rediss://", "unix://")):
-            import redis
-
-            self._redis = redis.Redis.from_url(message_queue)
-            self.seq = RedisSequences(self._redis, channel)
-        else:
-            if message_queue:
-                log.warning("live: sequence numbers are per process with message queue %s", message_queue)
-            self.seq = LocalSequences()
-        self._numbering = threading.Lock()
+        self.seq = feed
         self._outbox: queue_module.SimpleQueue = queue_module.SimpleQueue()
-        self._unsent = 0  # deltas numbered and not yet handed to Socket.IO (guarded by _numbering)
+        self._counting = threading.Lock()
+        self._unsent = 0  # deltas handed over and not yet given to Socket.IO (guarded by _counting)
         self._sender_running = False
         self._cond = threading.Condition()
         self._dirty: set[int] = set()
         self._worker_running = False
-        self._listener_started = False
         self._tickets: dict[str, int] = {}  # ticket token -> hall id, for tickets followed here
         self._counters: dict[int, int] = {}  # counter id -> hall id, for counters watched here
         self._last_sent: dict[str, str] = {}  # room -> what it was pushed last (without time and seq)
-        self.clients: dict[str, tuple] = {}  # sid -> ("hall", hall_id) | ("ticket", token)
+        self._snapshots: dict[int, tuple[int, float, dict]] = {}  # hall -> (seq, when, snapshot)
+        self._reading: dict[int, threading.Lock] = {}  # hall -> held while its snapshot is read
+        self.clients: dict[str, tuple] = {}  # sid -> (kind, key, hall_id, counter_id)
+        self.events_heard = 0
+
+    def serving(self) -> bool:
+        return self.sio.server is self.server
 
     # ----- events in
 
-    def on_event(self, evt: ev.Event) -> None:
-        """After commit: number the event in its hall's stream and hand it to the sender.
-
-        The request that committed does not wait for the fan-out to every screen (with
-        1,000 screens that took most of a call's time); one sender thread per process
-        emits in numbering order, which the lock keeps equal to the order of the queue.
-        """
-        payload = evt.to_dict()
-        with self._numbering:
-            payload["seq"] = self.seq.next(evt.hall_id)
+    def deliver(self, payload: dict, token: str | None) -> None:
+        """A numbered event for the screens (from the feed). Queued for the sender task, so
+        the request that committed never waits for the fan-out to every screen."""
+        with self._counting:
+            self.events_heard += 1
             self._unsent += 1
-            self._outbox.put((payload, getattr(evt, "public_token", None)))
+            self._outbox.put((payload, token))
             if not self._sender_running:
                 self._sender_running = True
                 self.sio.start_background_task(self._send_deltas)
-        self.changed(evt.hall_id)
+        self._mark(payload["hall_id"])
 
     def _send_deltas(self) -> None:
-        while self.sio.server is self.server:
+        while self.serving():
             try:
                 payload, token = self._outbox.get(timeout=1.0)
             except queue_module.Empty:
@@ -164,33 +137,23 @@ class LiveHub:
             except Exception:  # noqa: BLE001 - one failed send must not stop the others
                 log.exception("live: sending %s failed", payload.get("event"))
             finally:
-                with self._numbering:
+                with self._counting:
                     self._unsent -= 1
-        with self._numbering:
+            time.sleep(0)  # let the screens' writers take it before the next (a burst must not fill every queue)
+        with self._counting:
             self._sender_running = False  # this app's extension was re-initialised (tests): nothing will send
 
     def flush(self, timeout_s: float = 5.0) -> bool:
-        """Wait until every committed event has been handed to Socket.IO (and so to the message
-        queue). A short-lived process (a CLI command, a one-off job) calls this at exit, or its
-        last events would die with the sender thread. False if time ran out."""
+        """Wait until every event handed over has been given to Socket.IO. False if time ran out."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with self._numbering:
+            with self._counting:
                 if self._unsent == 0:
                     return True
                 if not self._sender_running:
                     return False
             time.sleep(0.01)
         return False
-
-    def changed(self, hall_id: int) -> None:
-        """Mark a hall changed here and, with Redis, in every other process."""
-        if self._redis is not None:
-            try:
-                self._redis.publish(self._dirty_channel, str(hall_id))
-            except Exception:  # noqa: BLE001 - the local screens still refresh
-                log.exception("live: could not publish a change of hall %s", hall_id)
-        self._mark(hall_id)
 
     def _mark(self, hall_id: int) -> None:
         with self._cond:
@@ -207,8 +170,17 @@ class LiveHub:
     # ----- snapshots
 
     def hall_snapshot(self, hall_id: int) -> dict:
-        seq = self.seq.current(hall_id)  # read first: the state read next holds at least this much
-        return {"kind": "hall", "seq": seq, **queue.hall_snapshot(self.rt, hall_id)}
+        """The hall's state with the number of the last event it holds. Screens of one hall
+        that connect together (a live process restarting: all of them) share one read."""
+        lock = self._reading.setdefault(hall_id, threading.Lock())
+        with lock:
+            seq = self.seq.current(hall_id)  # read first: the state read next holds at least this much
+            kept = self._snapshots.get(hall_id)
+            if kept is not None and kept[0] == seq and time.monotonic() - kept[1] < SNAPSHOT_REUSE_S:
+                return kept[2]
+            snapshot = {"kind": "hall", "seq": seq, **queue.hall_snapshot(self.rt, hall_id)}
+            self._snapshots[hall_id] = (seq, time.monotonic(), snapshot)
+            return snapshot
 
     def ticket_snapshot(self, token: str) -> dict:
         status = queue.ticket_status(self.rt, token)
@@ -227,10 +199,19 @@ class LiveHub:
             self._counters[counter_id] = hall_id
         with self._cond:
             self._ensure_worker()  # the periodic refresh runs while anyone is connected
-        self._start_listener()
 
     def left(self, sid: str) -> None:
         self.clients.pop(sid, None)
+
+    def status(self) -> dict:
+        """What this process serves: screens by kind, events heard, messages dropped for slow screens."""
+        kinds: dict[str, int] = {}
+        for kind, _key, _hall, counter_id in list(self.clients.values()):
+            name = "ticket" if kind == "ticket" else "counter" if counter_id is not None else "hall"
+            kinds[name] = kinds.get(name, 0) + 1
+        manager = self.server.manager
+        return {"screens": len(self.clients), "by_kind": kinds, "events_heard": self.events_heard,
+                "dropped_for_slow_screens": getattr(manager, "dropped", 0)}
 
     def _local_rooms(self) -> set[str]:
         """Rooms with at least one client connected to this process."""
@@ -246,7 +227,7 @@ class LiveHub:
 
     def _work(self) -> None:
         last_refresh = time.monotonic()
-        while self.sio.server is self.server:
+        while self.serving():
             with self._cond:
                 if not self._dirty:
                     self._cond.wait(timeout=REFRESH_S / 3)
@@ -265,6 +246,7 @@ class LiveHub:
                 halls |= {int(r.split(":", 1)[1]) for r in rooms if r.startswith("hall:")}
                 halls |= {h for t, h in self._tickets.items() if ticket_room(t) in rooms}
                 self._last_sent = {room: digest for room, digest in self._last_sent.items() if room in rooms}
+                self._snapshots = {h: kept for h, kept in self._snapshots.items() if hall_room(h) in rooms}
             try:
                 self._push(halls, rooms, force=periodic)
             except Exception:  # noqa: BLE001 - keep serving the screens
@@ -291,40 +273,58 @@ class LiveHub:
                                      force)
 
     def _send_local(self, name: str, data: dict, room: str, force: bool = False) -> None:
-        """To the clients of this process only (every process pushes to its own), and only
+        """To the clients of this process only (every live process pushes to its own), and only
         when it differs from what the room got last, or ``force`` (the periodic refresh)."""
         digest = json.dumps({k: v for k, v in data.items() if k not in ("at", "seq")}, sort_keys=True, default=str)
         if not force and self._last_sent.get(room) == digest:
             return
         self._last_sent[room] = digest
-        self.server.emit(name, data, to=room, namespace="/", ignore_queue=True)
-
-    def _start_listener(self) -> None:
-        if self._redis is None or self._listener_started:
-            return
-        self._listener_started = True
-        self.sio.start_background_task(self._listen)
-
-    def _listen(self) -> None:
-        """Halls changed in other processes (Redis pub/sub)."""
-        while True:
-            try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(self._dirty_channel)
-                for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self._mark(int(message["data"]))
-            except Exception:  # noqa: BLE001 - Redis restarted: subscribe again
-                log.exception("live: lost the Redis change channel; subscribing again")
-                time.sleep(1)
+        self.server.emit(name, data, to=room, namespace="/")
 
 
-def subscribe(rt, sio: SocketIO, message_queue: str | None = None, channel: str = "hallq") -> LiveHub:
-    """Create the app's hub and feed it every committed event."""
-    hub = LiveHub(rt, sio, message_queue, channel)
-    rt.bus.subscribe(hub.on_event)
+class BoundedManager(ClientManager):
+    """Socket.IO's in-memory client manager, with a bound on what waits for each screen.
+
+    A screen that reads slowly (a phone on a bad network) is skipped while ``max_backlog``
+    messages already wait for it: the others are never held up, its memory stays bounded,
+    and the gap it will see in ``seq`` makes it ask for a snapshot once it reads again."""
+
+    def __init__(self, max_backlog: int) -> None:
+        super().__init__()
+        self.max_backlog = max_backlog
+        self.dropped = 0  # messages not queued for a screen that was behind
+
+    def get_participants(self, namespace, room):
+        sockets = self.server.eio.sockets
+        for sid, eio_sid in super().get_participants(namespace, room):
+            socket = sockets.get(eio_sid)
+            if socket is not None and socket.queue.qsize() >= self.max_backlog:
+                self.dropped += 1
+                continue
+            yield sid, eio_sid
+
+
+def serve_screens(app, rt, feed, async_mode: str) -> LiveHub:
+    """Bind Socket.IO to ``app`` and make the hub that serves this process's screens."""
+    config = app.config
+    manager = BoundedManager(config["LIVE_MAX_BACKLOG"])
+    socketio.init_app(app, async_mode=async_mode, client_manager=manager,
+                      ping_interval=config["LIVE_PING_INTERVAL_S"], ping_timeout=config["LIVE_PING_TIMEOUT_S"],
+                      transports=["websocket"] if async_mode != "threading" else ["polling", "websocket"])
+    hub = LiveHub(rt, socketio, feed)
+    feed.attach(hub)
     atexit.register(hub.flush)
+    app.register_blueprint(bp)
     return hub
+
+
+bp = Blueprint("live", __name__)
+
+
+@bp.get("/live/status")
+def live_status():
+    """This process's screens and messages, for its operators (counts only; the live port is not public)."""
+    return {"ok": True, "role": current_app.config["ROLE"], **_hub().status()}
 
 
 # --------------------------------------------------------------------------- handlers
@@ -346,14 +346,26 @@ def _caller(auth_data):
     return None
 
 
+def _bound_send_buffer(sock, size: int) -> None:
+    """The kernel grows a socket's send buffer up to megabytes for a peer that does not read:
+    a fixed one bounds what a stalled screen holds there too (then its backlog fills, and drops)."""
+    if sock is not None and size:
+        try:
+            sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_SNDBUF, size)
+        except OSError:
+            log.warning("live: could not set a screen's send buffer", exc_info=True)
+
+
 @socketio.on("connect")
 def on_connect(auth_data=None):
     """Join the rooms the caller may see, then send it a full snapshot."""
     hub = _hub()
-    if len(hub.clients) >= current_app.config["LIVE_MAX_CLIENTS"]:
+    limit = current_app.config["LIVE_MAX_CLIENTS"]
+    if limit and len(hub.clients) >= limit:
         # every WebSocket holds a thread: past the limit, HTTP would find none free
         log.warning("live: refusing a screen, %d connected (LIVE_MAX_CLIENTS)", len(hub.clients))
         return False
+    _bound_send_buffer(request.environ.get("gunicorn.socket"), current_app.config["LIVE_SEND_BUFFER_BYTES"])
     ticket_token = request.args.get("ticket")
     if ticket_token:
         try:

@@ -29,6 +29,7 @@ def browser():
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1024, "height": 768})
     context.set_default_timeout(TIMEOUT_MS)
+    context.clock.install(time=live_server.now())
     p = context.new_page()
     yield p
     context.close()

@@ -7,16 +7,14 @@ on the page, and head office's table lists every hall.
 Door counts, arrival history, forecasts and warnings stay in the shared database (other tests do
 not read them); the load rules changed here are put back, tickets taken here are cancelled.
 
-The live peak check runs in the scheduler, which the e2e server does not run: the tests run
-``peaks.check_live`` themselves on the server's database. Its event then stays in the test's
-process (no message queue between them), so the test hands the page the delta the server would
-have pushed; the page also fetches its warnings every 30 s on its own.
+The live peak check runs in the scheduler, which the e2e deployment does not run: the tests run
+``peaks.check_live`` themselves on the deployment's database and clock, and its events reach the
+page through Redis and the live process, as the scheduler's do.
 """
 from __future__ import annotations
 
 import random
 import re
-import time
 from datetime import date, datetime, timedelta
 from datetime import time as day_time
 from zoneinfo import ZoneInfo
@@ -25,10 +23,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from app.bootstrap import bootstrap
 from app.services import peaks, planning
 
-from ..conftest import FAST_HASH
 from ..world import PASSWORD, bearer
 from .test_browser import browser  # noqa: F401 - the module's browser fixture
 from .test_screens import issue_and_call, new_page, shot, sign_in, tidy_counter  # noqa: F401 - a fixture
@@ -40,16 +36,9 @@ SEEN_MS = 10_000  # counts reach the page within a few seconds (the chart refetc
 
 # --------------------------------------------------------------------------- helpers
 
-def this_minute() -> datetime:
-    """The current whole minute in the hall's zone, at least two minutes into its business day.
-
-    Minutes before local midnight belong to yesterday and would not show on today's page.
-    """
-    now = datetime.now(HALL_ZONE)
-    if now.hour == 0 and now.minute < 2:  # rare: just after midnight, wait for room for an earlier minute
-        time.sleep(121 - now.minute * 60 - now.second)
-        now = datetime.now(HALL_ZONE)
-    return now.replace(second=0, microsecond=0)
+def this_minute(server) -> datetime:
+    """The servers' current whole minute in the hall's zone (the deployment's clock starts at 10:00)."""
+    return server.now().astimezone(HALL_ZONE).replace(second=0, microsecond=0)
 
 
 def post_counts(server, hall, minute: datetime, entering: int, leaving: int) -> None:
@@ -90,10 +79,8 @@ def open_as(browser, server, username: str, path: str, width=1280, height=800): 
 
 @pytest.fixture(scope="module")
 def server_rt(live_server):
-    """The app's services on the live server's own database (for what only the scheduler does)."""
-    database = live_server.log_path.parent / "hallq.sqlite3"  # conftest: the server's log sits beside it
-    assert database.exists(), database
-    rt = bootstrap(f"sqlite:///{database}", password_hash_method=FAST_HASH, enforce_opening_hours=False)
+    """The app's services on the deployment's database and clock (for what only the scheduler does)."""
+    rt = live_server.runtime()
     yield rt
     rt.engine.dispose()
 
@@ -128,11 +115,6 @@ def warnings_of(server, hall, **params) -> list[dict]:
     return r.json()["warnings"]
 
 
-def push(page, delta: dict) -> None:
-    """Hand the page a delta as the server's Socket.IO would (see the module's docstring)."""
-    page.evaluate("d => hallq.manager.live.options.onDelta(d)", {"seq": 0, **delta})
-
-
 # --------------------------------------------------------------------------- the live page
 
 def test_door_counts_reach_the_managers_page_live_and_the_badge_turns_busy_past_the_rule(
@@ -151,7 +133,7 @@ def test_door_counts_reach_the_managers_page_live_and_the_badge_turns_busy_past_
     fetches = page.evaluate("hallq.manager.footfallFetches")
 
     # the door camera reports a busy quarter of an hour, some minutes ago: no reload, it shows
-    now = this_minute()
+    now = this_minute(live_server)
     earlier = now - timedelta(minutes=min(40, now.hour * 60 + now.minute - 1))
     post_counts(live_server, hall, earlier, 12, 2)
     day = footfall_today(live_server, hall)
@@ -249,7 +231,7 @@ def test_the_page_speaks_english(browser, live_server):  # noqa: F811
 
 def test_the_forecast_and_the_counter_plan_show_once_made(browser, live_server, server_rt):  # noqa: F811
     hall = live_server.world.one
-    today = datetime.now(HALL_ZONE).date()
+    today = live_server.now().astimezone(HALL_ZONE).date()
     tomorrow = today + timedelta(days=1)
     page = open_as(browser, live_server, "m1", "/manager/", 1366, 768)
     card = page.locator("#forecast-card")
@@ -357,9 +339,6 @@ def test_a_live_warning_shows_at_once_is_acknowledged_on_the_page_and_goes_when_
         warning = next(w for w in warnings_of(live_server, hall) if w["kind"] == "live" and w["service_id"] == service_c)
         assert warning["severity"] == "critical" and warning["acknowledged_at"] is None, warning
 
-        push(page, {"event": "PeakWarningChanged", "warning_id": warning["id"], "change": "raised", "kind": "live",
-                    "severity": "critical", "service_id": service_c, "message_zh": warning["message_zh"],
-                    "message_en": warning["message_en"], "hall_id": hall.id})
         row = page.locator(f'#warnings li[data-warning="{warning["id"]}"]')
         expect(row).to_be_visible(timeout=SEEN_MS)
         assert page.evaluate("hallq.manager.warningFetches") > fetches  # fetched again, not reloaded
@@ -406,8 +385,6 @@ def test_a_live_warning_shows_at_once_is_acknowledged_on_the_page_and_goes_when_
             requests.post(live_server.api(f"/tickets/{ticket['public_token']}/cancel"), timeout=5)
     peaks.check_live(server_rt, hall.id)
     assert all(w["id"] != warning["id"] for w in warnings_of(live_server, hall))
-    push(page, {"event": "PeakWarningChanged", "warning_id": warning["id"], "change": "resolved", "kind": "live",
-                "severity": "critical", "service_id": service_c, "message_zh": "", "message_en": "", "hall_id": hall.id})
     expect(row).to_have_count(0)  # resolved: it goes
     page.context.close()
 

@@ -10,7 +10,6 @@ survey settings are changed for the test (no delay, no quiet hours) and put back
 """
 from __future__ import annotations
 
-import os
 import random
 import re
 from datetime import timedelta
@@ -20,11 +19,9 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import update
 
-from app.bootstrap import bootstrap
 from app.services import surveys
 from app.storage.orm import FollowUpCase
 
-from ..conftest import FAST_HASH
 from ..world import bearer
 from .test_browser import browser  # noqa: F401 - the module's browser fixture
 from .test_screens import new_page, shot, sign_in
@@ -34,11 +31,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def server_rt(live_server):
-    """The app's services on the live server's database, with its SMS setup (the outbox, its number key)."""
-    base = live_server.log_path.parent  # conftest: the log, the database and the instance sit together
-    rt = bootstrap(f"sqlite:///{base / 'hallq.sqlite3'}", password_hash_method=FAST_HASH, enforce_opening_hours=False)
-    surveys.configure(rt, {"SMS_GATEWAY": "outbox", "SMS_DATA_KEY": os.environ.get("SMS_DATA_KEY", "")},
-                      base / "instance")
+    """The app's services on the deployment's database and clock, with its SMS setup (the outbox, its number key)."""
+    rt = live_server.runtime()
     yield rt
     rt.engine.dispose()
 

@@ -17,7 +17,7 @@ import pytest
 
 from sensors.spool import Spool
 
-from ..e2e.conftest import free_port
+from ..processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIP = ROOT.parent / "shared" / "data" / "footfall" / "overhead_busdoor_320x240.avi"

@@ -33,7 +33,7 @@ from sensors.spool import Spool
 from sensors.uplink import Uplink
 
 from ..conftest import FAST_HASH
-from ..e2e.conftest import VENV_BIN, free_port, procfile_command
+from ..processes import VENV_BIN, free_port, procfile_command
 from ..world import bearer, build_world, staff_token
 from ..polling import wait_until
 
