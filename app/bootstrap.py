@@ -26,10 +26,11 @@ class Runtime:
     enforce_opening_hours: bool = True
     settings: dict = field(default_factory=dict)
     write_gate: object = None
-    principal_cache: dict = field(default_factory=dict)  # see services.auth.principal_for_token
+    hall_configs: dict = field(default_factory=dict)  # hall id -> its configuration (services.hall_config)
     counter_halls: dict = field(default_factory=dict)  # counter id -> hall id; counters never move
-    device_seen: dict = field(default_factory=dict)
-    pairing_requests: dict = field(default_factory=dict)  # client address -> times it asked for a code  # device id -> monotonic time its last_seen_at was written
+    device_seen: dict = field(default_factory=dict)  # device id -> monotonic time its last_seen_at was noted
+    devices_heard: set = field(default_factory=set)  # devices whose last_seen_at is to be written (services.auth)
+    pairing_requests: dict = field(default_factory=dict)  # client address -> times it asked for a code
     guide_pin_failures: dict = field(default_factory=dict)  # see services.auth.verify_guide_pin
 
     def __post_init__(self) -> None:

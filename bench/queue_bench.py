@@ -362,12 +362,15 @@ def client_loop(phase: str, index: int, spec: dict, warm_until: float, stop_at: 
             url = f"{base}/api/v1/halls/{spec['hall_id']}/tickets"
             services = spec["service_ids"]
             n = index
+            # priority tickets come from the floor staff (a kiosk would need the guide's PIN for each)
+            staff = {"Authorization": f"Bearer {spec['seats'][index % len(spec['seats'])]['token']}"}
             while (now := time.time()) < stop_at and not STOP.is_set():
-                # rotate over the services; a light mix of tiers, as at a real kiosk
-                body = {"service_id": services[n % len(services)],
-                        "tier": "vip" if n % 10 == 3 else "star" if n % 10 == 7 else "ordinary"}
+                # rotate over the services; a light mix of tiers
+                tier = "vip" if n % 10 == 3 else "star" if n % 10 == 7 else "ordinary"
+                body = {"service_id": services[n % len(services)], "tier": tier}
                 n += 1
-                resp, dt = _request(session, "POST", url, res, count=now >= warm_until, json=body)
+                resp, dt = _request(session, "POST", url, res, count=now >= warm_until, json=body,
+                                    headers=staff if tier != "ordinary" else None)
                 if resp is not None and now >= warm_until:
                     res.ok += 1
                     res.latencies.append(dt)
@@ -585,8 +588,17 @@ def parse_args(argv=None):
                    help="before the call phase, top the queue up (unmeasured) to this many waiting tickets; "
                         "default: 1.2 x what the issue phase achieved per second x (warm-up + seconds), "
                         "enough because a call (call-next + finish) costs at least what an issue costs")
+    p.add_argument("--message-queue", default="redis://127.0.0.1:6379/0",
+                   help="SOCKETIO_MESSAGE_QUEUE of the web process: with one (the default) it runs as production's "
+                        "web role, HTTP only, the screens being the live role's; 'none': the embedded default "
+                        "(one process that would also serve the screens)")
+    p.add_argument("--workers", type=int, default=1, help="WEB_CONCURRENCY, web worker processes (default 1)")
+    p.add_argument("--web-threads", type=int, default=None, help="WEB_THREADS (default: the gunicorn config's)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (server log, SQLite file)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.message_queue in ("none", ""):
+        args.message_queue = None
+    return args
 
 
 def _interrupted(signum, _frame):
@@ -611,6 +623,14 @@ def main(argv=None) -> int:
         kiosk = kiosks[HALL_CODE]
         log("migrated (flask db upgrade) and loaded the demo data (flask demo)")
 
+        env["WEB_CONCURRENCY"] = str(args.workers)
+        if args.web_threads:
+            env["WEB_THREADS"] = str(args.web_threads)
+        if args.message_queue:
+            env["SOCKETIO_MESSAGE_QUEUE"] = args.message_queue
+            env["SOCKETIO_CHANNEL"] = f"hallq-queue-bench-{os.getpid()}"
+        else:
+            env.pop("SOCKETIO_MESSAGE_QUEUE", None)
         command = procfile_web_command()
         server = Server(command, env, workdir / "server.log")
         server.start()
@@ -711,6 +731,14 @@ def main(argv=None) -> int:
             "finish_p50_ms": callp["finish_p50_ms"],
             "finish_p99_ms": callp["finish_p99_ms"],
             "call_requests_per_s": callp["requests_per_s"],
+            "mode": "web role (HTTP only, message queue)" if args.message_queue else "embedded (no message queue)",
+            "workers": args.workers,
+            # server CPU per request: the server's cores over the phase / its requests per second
+            "server_cpu_ms_per_request": {
+                "ceiling": _cpu_ms(phases["ceiling"]["cpu"], phases["ceiling"]["per_s"]),
+                "issue": _cpu_ms(issue["cpu"], issue["per_s"]),
+                "call_next_or_finish": _cpu_ms(callp["cpu"], callp["requests_per_s"]),
+            },
             "issue_vs_ceiling": round(issue["per_s"] / ceiling, 3),
             "call_vs_ceiling": round(callp["per_s"] / ceiling, 3),
             "call_requests_vs_ceiling": round(callp["requests_per_s"] / ceiling, 3),
@@ -738,6 +766,10 @@ def main(argv=None) -> int:
             log(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _cpu_ms(cpu: dict, per_s: float) -> float | None:
+    return round(cpu["server_cores"] / per_s * 1000, 2) if per_s else None
 
 
 def git_commit() -> str:

@@ -2,43 +2,24 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..bootstrap import Runtime
 from ..domain.errors import Forbidden, Invalid, NotFound, Unauthorized
 from ..domain.model import DeviceKind, Role
+from ..domain.principal import Principal
 from ..domain.screens import pin_problem
 from ..storage.orm import ApiToken, Counter, Device, Hall, Staff
 from . import audit
 
 STAFF_TOKEN_PREFIX = "st_"
 DEVICE_TOKEN_PREFIX = "dv_"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller. Access rules live in ``app/web/access.py``."""
-
-    kind: str  # "staff" or "device"
-    id: int
-    name: str
-    hall_id: int | None
-    role: Role | None = None
-    device_kind: DeviceKind | None = None
-    counter_id: int | None = None
-    region_id: int | None = None  # head office of one region (None: the whole company)
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "id": self.id, "name": self.name, "hall_id": self.hall_id,
-                "role": self.role.value if self.role else None,
-                "device_kind": self.device_kind.value if self.device_kind else None,
-                "counter_id": self.counter_id}
 
 
 def hash_token(token: str) -> str:
@@ -77,33 +58,69 @@ def revoke_api_token(rt: Runtime, token: str) -> None:
         if row is not None:
             row.revoked = True
         tx.commit()
-    forget_principals(rt)
 
 
-PRINCIPAL_CACHE_S = 30.0
+@dataclass(frozen=True)
+class Credential:
+    """What a request presents: a bearer token, or the staff member of a signed-in browser session."""
+
+    token: str | None = None
+    staff_id: int | None = None
+
+
+# Built once: the statements of every request's authentication (bound parameters, compiled once)
+_DEVICES, _STAFF, _TOKENS = Device.__table__.c, Staff.__table__.c, ApiToken.__table__.c
+_DEVICE_BY_TOKEN = select(_DEVICES.id, _DEVICES.name, _DEVICES.hall_id, _DEVICES.kind, _DEVICES.counter_id).where(
+    _DEVICES.token_hash == bindparam("digest"), _DEVICES.active.is_(True))
+_STAFF_COLUMNS = (_STAFF.id, _STAFF.name, _STAFF.hall_id, _STAFF.role, _STAFF.region_id)
+_STAFF_BY_TOKEN = select(*_STAFF_COLUMNS, _TOKENS.expires_at).join(
+    ApiToken.__table__, _TOKENS.staff_id == _STAFF.id).where(
+    _TOKENS.token_hash == bindparam("digest"), _TOKENS.revoked.is_(False), _STAFF.active.is_(True))
+_STAFF_BY_ID = select(*_STAFF_COLUMNS).where(_STAFF.id == bindparam("staff_id"), _STAFF.active.is_(True))
+
+
+def principal_in(rt: Runtime, s, credential: Credential) -> Principal | None:
+    """Who presents ``credential``, read in the caller's transaction ``s`` (nothing is kept between
+    requests: a revoked token or a deactivated account is refused by every process at once).
+    None when the token is unknown, expired or revoked, or the account or device is inactive."""
+    if credential.token is not None:
+        digest = hash_token(credential.token)
+        if credential.token.startswith(DEVICE_TOKEN_PREFIX):
+            row = s.connection().execute(_DEVICE_BY_TOKEN, {"digest": digest}).first()
+            if row is None:
+                return None
+            _heard_from(rt, row.id)
+            return Principal("device", row.id, row.name, row.hall_id, device_kind=DeviceKind(row.kind),
+                             counter_id=row.counter_id)
+        row = s.connection().execute(_STAFF_BY_TOKEN, {"digest": digest}).first()
+        if row is None or row.expires_at <= rt.now():
+            return None
+        return _staff_row_principal(row)
+    if credential.staff_id is not None:
+        row = s.connection().execute(_STAFF_BY_ID, {"staff_id": credential.staff_id}).first()
+        return None if row is None else _staff_row_principal(row)
+    return None
+
+
+def authenticate(rt: Runtime, s, credential: Credential | None) -> Principal:
+    """``principal_in``, or 401."""
+    principal = principal_in(rt, s, credential) if credential is not None else None
+    if principal is None:
+        raise Unauthorized("the token is unknown, expired or revoked" if credential and credential.token
+                           else "sign in first: send Authorization: Bearer <token>", field="Authorization")
+    return principal
 
 
 def principal_for_token(rt: Runtime, token: str) -> Principal | None:
-    """The staff member or device holding ``token``, or None if it is unknown, expired or revoked.
-
-    Answers are kept for 30 s per process (every kiosk and console request carries a
-    token). Revoking a token or changing a staff account or device in this process
-    forgets them at once; another process notices within 30 s.
-    """
-    digest = hash_token(token)
-    cached = rt.principal_cache.get(digest)
-    if cached is not None:
-        principal, expires_at, kept_until = cached
-        if time.monotonic() < kept_until and (expires_at is None or rt.now() < expires_at):
-            if principal.kind == "device":
-                touch_device(rt, principal.id)
-            return principal
-    principal, expires_at = _load_principal(rt, token, digest)
-    if principal is not None:
-        rt.principal_cache[digest] = (principal, expires_at, time.monotonic() + PRINCIPAL_CACHE_S)
-        if principal.kind == "device":
-            touch_device(rt, principal.id)
+    """The staff member or device holding ``token``, or None if it is unknown, expired or revoked."""
+    with rt.reader() as tx:
+        principal = principal_in(rt, tx.session, Credential(token=token))
+    write_devices_seen(rt)
     return principal
+
+
+def _staff_row_principal(row) -> Principal:
+    return Principal("staff", row.id, row.name, row.hall_id, role=Role(row.role), region_id=row.region_id)
 
 
 SEEN_EVERY_S = 60  # a device's last_seen_at is written at most this often per process
@@ -113,12 +130,27 @@ ONLINE_WITHIN = timedelta(minutes=3)  # a screen's socket speaks at least every 
 def touch_device(rt: Runtime, device_id: int) -> None:
     """Note that a device was heard from (its token used, its screen's socket alive): the
     administrators' device list shows when, and whether it looks healthy."""
+    _heard_from(rt, device_id)
+    write_devices_seen(rt)
+
+
+def _heard_from(rt: Runtime, device_id: int) -> None:
+    """Remember to write the device's last-seen time (at most once a minute per process); written
+    by ``write_devices_seen`` after the request, never inside the transaction that authenticated."""
     last = rt.device_seen.get(device_id)
-    if last is not None and time.monotonic() - last < SEEN_EVERY_S:
+    if last is None or time.monotonic() - last >= SEEN_EVERY_S:
+        rt.device_seen[device_id] = time.monotonic()
+        rt.devices_heard.add(device_id)
+
+
+def write_devices_seen(rt: Runtime) -> None:
+    """Write the last-seen time of the devices heard from since the last write (its own transaction)."""
+    if not rt.devices_heard:
         return
-    rt.device_seen[device_id] = time.monotonic()
+    heard = sorted(rt.devices_heard)
+    rt.devices_heard.difference_update(heard)
     with rt.uow() as tx:
-        tx.session.execute(update(Device).where(Device.id == device_id).values(last_seen_at=rt.now()))
+        tx.session.execute(update(Device).where(Device.id.in_(heard)).values(last_seen_at=rt.now()))
         tx.commit()
 
 
@@ -131,37 +163,10 @@ def device_health(device: dict, now: datetime) -> str:
     return "online" if now - datetime.fromisoformat(device["last_seen_at"]) <= ONLINE_WITHIN else "silent"
 
 
-def forget_principals(rt: Runtime) -> None:
-    """After a change to staff accounts, devices or tokens."""
-    rt.principal_cache.clear()
-
-
-def _load_principal(rt: Runtime, token: str, digest: str):
-    with rt.reader() as tx:
-        s = tx.session
-        if token.startswith(DEVICE_TOKEN_PREFIX):
-            device = s.execute(select(Device).where(Device.token_hash == digest)).scalar_one_or_none()
-            if device is None or not device.active:
-                return None, None
-            return Principal("device", device.id, device.name, device.hall_id,
-                             device_kind=DeviceKind(device.kind), counter_id=device.counter_id), None
-        row = s.execute(
-            select(Staff, ApiToken.expires_at, ApiToken.revoked)
-            .join(ApiToken, ApiToken.staff_id == Staff.id)
-            .where(ApiToken.token_hash == digest)
-        ).first()
-        if row is None or row.revoked or row.expires_at <= rt.now() or not row.Staff.active:
-            return None, None
-        return _staff_principal(row.Staff), row.expires_at
-
-
 def principal_for_staff(rt: Runtime, staff_id: int) -> Principal | None:
     """For a signed-in browser session."""
     with rt.reader() as tx:
-        staff = tx.session.get(Staff, staff_id)
-        if staff is None or not staff.active:
-            return None
-        return _staff_principal(staff)
+        return principal_in(rt, tx.session, Credential(staff_id=staff_id))
 
 
 def register_device(rt: Runtime, hall_id: int, kind: str, name: str, counter_id: int | None = None) -> dict:
@@ -196,7 +201,6 @@ def deactivate_device(rt: Runtime, device_id: int) -> dict:
         view = device_view(device)
         audit.record(tx.session, rt.now(), "update", "device", device_id, device.hall_id, before, view)
         tx.commit()
-    forget_principals(rt)
     return view
 
 

@@ -23,7 +23,7 @@ from ..domain.model import Role
 from ..domain.screens import screen_problems, screen_settings
 from . import audit
 from ..storage.orm import City, Counter, Device, FootfallSensor, Hall, Region, ServiceType, Staff
-from .auth import device_view, forget_principals, hash_password
+from .auth import device_view, hash_password
 
 HALL_SCOPED_ROLES = {Role.COUNTER_STAFF, Role.HALL_MANAGER}
 
@@ -325,7 +325,6 @@ def update_staff(rt: Runtime, staff_id: int, changes: dict) -> dict:
         current = staff_view(_get(tx.session, Staff, staff_id, "staff_id"))
     _check_staff_hall(rt, {**current, **changes})
     result = _update(rt, Staff, staff_id, "staff_id", changes, staff_view, unique_field="username")
-    forget_principals(rt)  # a deactivated or re-roled account takes effect at once
     return result
 
 

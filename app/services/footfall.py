@@ -227,16 +227,15 @@ def _has_counted_sensor(s, hall_id: int) -> bool:
     )).scalar_one() > 0
 
 
-def live_load(s, hall: Hall, now: datetime, waiting: int, open_counters: int) -> dict:
+def live_load(s, hall_id: int, zone, hours: OpeningHours, rules: LoadRules, now: datetime, waiting: int,
+              open_counters: int) -> dict:
     """The hall's people inside now and its load state, for the live hall snapshot."""
-    zone = parse_zone(hall.timezone)
-    rules = LoadRules.from_dict(hall.load_rules)
     occupancy = entering = leaving = None
-    if _has_counted_sensor(s, hall.id):
+    if _has_counted_sensor(s, hall_id):
         day = business_day(now, zone)
         midnight = datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
-        start = count_start(day, zone, OpeningHours.parse(hall.opening_hours))
-        minutes = _day_minutes(s, hall.id, midnight, now + timedelta(minutes=2))
+        start = count_start(day, zone, hours)
+        minutes = _day_minutes(s, hall_id, midnight, now + timedelta(minutes=2))
         occupancy = occupancy_after((e, l) for m, e, l in minutes if m >= start)
         entering = sum(e for _, e, _ in minutes)
         leaving = sum(l for _, _, l in minutes)

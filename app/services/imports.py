@@ -86,8 +86,6 @@ def apply(rt: Runtime, hall_id: int, kind: str, filename: str, content: bytes, o
     except IntegrityError:
         raise Conflict("another change to these rows came first; nothing was stored, try again",
                        field="file") from None
-    if kind == "staff":
-        auth.forget_principals(rt)  # a deactivated or re-roled account takes effect at once
     counts = {action: sum(1 for line in lines if line.action == action) for action in imports.ACTIONS}
     return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["unchanged"],
             "skipped": counts["reject"]}

@@ -1,36 +1,49 @@
 """Queue use cases: issue, call, recall, start, finish, no-show, transfer, cancel; status views.
 
-Each public function is one transaction. State changes are compare-and-set
-updates (``WHERE state = <what we read>``), so two devices acting on one ticket
-can never both succeed; the database's unique indexes back up the rest.
+Each public function is one transaction, the caller's authentication and access check
+included when it is given a ``caller`` (the API's hot path). State changes are
+compare-and-set updates (``WHERE state = <what we read>``) that return the new row, so two
+devices acting on one ticket can never both succeed and nothing is read twice; the
+database's unique indexes back up the rest. The hall's configuration (services, counters,
+calling rule, hours) comes from the process's copy, checked against its version in the
+same transaction (``hall_config``). Statements are built once, with bound parameters.
 """
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Integer, and_, bindparam, func, or_, select, update
+from sqlalchemy import Boolean, Integer, and_, bindparam, case, exists, func, insert, or_, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..bootstrap import Runtime
 from ..domain import events as ev
-from ..domain.calling import TIE_ALL, TIE_LOWER_ID, CallingPolicy, ahead_bounds, calling_order
+from ..domain import policy as rules
+from ..domain.calling import TIE_ALL, TIE_LOWER_ID, ahead_bounds, calling_order
 from ..domain.errors import Conflict, CounterBusy, HallClosed, IllegalTransition, Invalid, NotFound
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
-from ..domain.hours import Closures, OpeningHours, open_at, business_day, local_time, parse_zone
-from ..domain.roster import GreenChannel
+from ..domain.hours import business_day, local_time, open_at, parse_zone
+from ..domain.model import AT_COUNTER_STATES, Action, DeviceKind, TicketState, Tier, WaitingTicket, next_state, ticket_label
+from ..domain.principal import Principal
 from ..domain.screens import screen_settings
-from ..domain.model import AT_COUNTER_STATES, Action, ServiceTargets, TicketState, Tier, WaitingTicket, next_state, ticket_label
-from ..storage.orm import (
-    Counter, CounterSession, Hall, ServiceType, Ticket, TicketEvent, TicketSequence, counter_services,
-)
-from . import roster
+from ..storage.orm import Counter, CounterSession, Hall, Ticket, TicketEvent, TicketSequence
+from . import auth, roster
 from .config import hall_services
 from .footfall import live_load
+from .hall_config import HallConfig, hall_config
 
 _MAINLAND_MOBILE = re.compile(r"^(?:\+?86)?(1\d{10})$")
+TICKETS = Ticket.__table__
+EVENTS = TicketEvent.__table__
+COUNTERS = Counter.__table__
+AT_COUNTER = [x.value for x in AT_COUNTER_STATES]
+WAITING = TicketState.WAITING.value
+# Written out, not bound: the partial unique index uq_ticket_at_counter (counter_id WHERE state IN
+# ('called', 'serving')) serves a query only when its condition is literally the index's.
+AT_COUNTER_NOW = text("tickets.state IN ('called', 'serving')")
 
 
 # --------------------------------------------------------------------------- issue
@@ -42,76 +55,124 @@ def issue_ticket(
     tier: str = "ordinary",
     mobile: str | None = None,
     device_id: int | None = None,
+    *,
+    caller: auth.Credential | None = None,
+    guide_pin: str | None = None,
 ) -> dict:
-    """Issue the next number of a service at a hall; returns the ticket with people ahead and wait."""
+    """Issue the next number of a service at a hall; returns the ticket with people ahead and wait.
+
+    With ``caller``, the caller is authenticated and checked in the same transaction: the
+    hall's kiosks, staff and manager, or an administrator. A kiosk asking for a priority tier
+    needs the floor guide's PIN (checked before, never inside, the transaction: a password
+    hash takes a tenth of a second), unless the hall lets customers declare the green
+    channel themselves.
+    """
     tier = _parse_tier(tier)
     mobile = normalise_mobile(mobile)
+    if caller is not None and tier != Tier.ORDINARY:
+        _check_priority_at_kiosk(rt, hall_id, tier, caller, guide_pin)
     with rt.uow() as tx:
         s = tx.session
-        hall = _hall(s, hall_id)
-        service = _service_of_hall(s, hall, service_id)
+        if caller is not None:
+            p = _authorised(rt, s, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
+            device_id = p.device_id
+        conf = hall_config(rt, s, hall_id)
+        service = conf.service(service_id)
         now = rt.now()
-        zone = parse_zone(hall.timezone)
-        day = business_day(now, zone)
-        closures = Closures.parse(hall.closures)
-        if rt.enforce_opening_hours and closures.closed_on(day):
-            raise HallClosed(f"the hall is closed today ({closures.days[day] or 'closure'})", field="hall_id")
-        if rt.enforce_opening_hours and not OpeningHours.parse(hall.opening_hours).is_open(local_time(now, zone)):
+        day = business_day(now, conf.zone)
+        if rt.enforce_opening_hours and conf.closures.closed_on(day):
+            raise HallClosed(f"the hall is closed today ({conf.closures.days[day] or 'closure'})", field="hall_id")
+        if rt.enforce_opening_hours and not conf.opening_hours.is_open(local_time(now, conf.zone)):
             raise HallClosed("the hall is closed now; tickets are issued during opening hours", field="hall_id")
-        tier, on_roster = roster.ticket_tier(rt, s, hall, tier, mobile, day)
-        number = _next_number(s, tx.dialect, hall.id, service.prefix, day)
-        ticket = Ticket(
-            hall_id=hall.id, service_id=service.id, business_day=day, prefix=service.prefix,
-            number=number, label=ticket_label(service.prefix, number), tier=tier.value, mobile=mobile,
-            public_token=secrets.token_urlsafe(16), state=TicketState.WAITING.value,
-            issued_at=now, queued_at=now, recalls=0, issued_by_device_id=device_id,
-        )
-        s.add(ticket)
-        s.flush()
-        _log(s, ticket, Action.ISSUE, now, detail={"tier": tier.value, **({"roster": True} if on_roster else {})})
-        tx.record(ev.TicketIssued(hall.id, ticket.id, ticket.label, service.id, tier.value))
+        tier, on_roster = roster.ticket_tier(rt, s, hall_id, conf.green_channel, tier, mobile, day)
+        number = s.connection().execute(_next_number_statement(tx.dialect), {"hall_id": hall_id, "prefix": service.prefix,
+                                                                 "day": day}).scalar_one()
+        values = {"hall_id": hall_id, "service_id": service.id, "business_day": day, "prefix": service.prefix,
+                  "number": number, "label": ticket_label(service.prefix, number), "tier": tier.value,
+                  "mobile": mobile, "public_token": secrets.token_urlsafe(16), "state": WAITING,
+                  "issued_at": now, "queued_at": now, "counter_id": None, "target_counter_id": None,
+                  "staff_id": None, "recalls": 0, "called_at": None, "started_at": None, "closed_at": None,
+                  "issued_by_device_id": device_id}
+        ticket_id = s.connection().execute(_INSERT_TICKET, values).scalar_one()
+        _log(s, ticket_id, hall_id, service.id, Action.ISSUE, now,
+             detail={"tier": tier.value, **({"roster": True} if on_roster else {})})
+        tx.record(ev.TicketIssued(hall_id, ticket_id, values["label"], service.id, tier.value))
         tx.commit()
     # The estimate is read after commit, so the number's lock is held for three statements only.
+    ticket = _Issued(id=ticket_id, **values)
     with rt.reader() as rx:
-        return _ticket_view(rx.session, rx.session.get(Ticket, ticket.id), rx.session.get(Hall, hall_id), now,
-                            with_token=True)
+        return _ticket_view(rt, rx.session, ticket, conf, now, with_token=True)
 
 
-def _next_number(session, dialect: str, hall_id: int, prefix: str, day: date) -> int:
+class _Issued:
+    """A ticket just inserted, as the views read a ticket row."""
+
+    def __init__(self, **values) -> None:
+        self.__dict__.update(values)
+
+
+def _check_priority_at_kiosk(rt: Runtime, hall_id: int, tier: Tier, caller, guide_pin: str | None) -> None:
+    """A kiosk's priority ticket needs the floor guide's PIN (see ``issue_ticket``); staff need none."""
+    with rt.reader() as tx:
+        p = _authorised(rt, tx.session, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
+        if p.device_kind != DeviceKind.KIOSK:
+            return
+        green_on_word = tier == Tier.GREEN and hall_config(rt, tx.session, hall_id).green_channel.self_declare
+    if not green_on_word:
+        auth.verify_guide_pin(rt, hall_id, guide_pin, p.id)
+
+
+def _authorised(rt: Runtime, s, caller, allowed, hall_id: int, what: str) -> Principal:
+    """The caller, read in this transaction, if ``allowed(principal, hall_id)``; 401 or 403 otherwise."""
+    p = auth.authenticate(rt, s, caller)
+    rules.require(allowed(p, hall_id), what)
+    return p
+
+
+@functools.cache
+def _next_number_statement(dialect: str):
     """Atomic per (hall, prefix, day) counter: an upsert that returns the new value."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(TicketSequence)
-        .values(hall_id=hall_id, prefix=prefix, business_day=day, last_number=1)
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert_(TicketSequence)
+        .values(hall_id=bindparam("hall_id"), prefix=bindparam("prefix"), business_day=bindparam("day"),
+                last_number=1)
         .on_conflict_do_update(
             index_elements=["hall_id", "prefix", "business_day"],
             set_={"last_number": TicketSequence.last_number + 1},
         )
         .returning(TicketSequence.last_number)
     )
-    return session.execute(stmt).scalar_one()
+
+
+_INSERT_TICKET = insert(TICKETS).returning(TICKETS.c.id)
+_INSERT_EVENT = insert(EVENTS)
 
 
 # --------------------------------------------------------------------------- counter actions
 
-def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None) -> dict:
+def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
+              caller: auth.Credential | None = None) -> dict:
     """Call the next waiting ticket by the hall's calling rule; ``ticket`` is None when nobody waits."""
     with rt.uow() as tx:
-        s = tx.session
-        counter = _open_counter(s, counter_id, lock=True)  # one call at a counter at a time (PostgreSQL)
-        _refuse_if_busy(s, counter)
-        hall = s.get(Hall, counter.hall_id)
+        s, counter, conf, staff_id = _at_counter(rt, tx, counter_id, staff_id, caller, lock=True)
+        if not counter.is_open:
+            raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id")
+        if counter.ticket is not None:
+            raise CounterBusy(f"counter {counter.number} still has {counter.ticket.label} ({counter.ticket.state}); "
+                              "finish, transfer or mark no-show first", field="counter_id")
         now = rt.now()
-        day = business_day(now, parse_zone(hall.timezone))
-        policy = CallingPolicy.from_dict(hall.calling_policy)
-        service_ids = {svc.id for svc in counter.services if svc.active}
-        ticket = _claim_best(tx, hall.id, day, service_ids, counter, staff_id, now, _targets(s, hall.id), policy)
+        day = business_day(now, conf.zone)
+        serves = conf.counters[counter.id].service_ids
+        service_ids = {sid for sid in serves if conf.services[sid].active}
+        ticket = _claim_best(tx, conf, day, service_ids, counter, staff_id, now)
+        brief = _counter_brief(conf, counter)
         if ticket is None:
-            return {"counter": _counter_brief(counter), "ticket": None}
-        _log(s, ticket, Action.CALL, now, counter.id, staff_id)
-        tx.record(ev.TicketCalled(hall.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
+            return {"counter": brief, "ticket": None}
+        _log(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
+        tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
                                   ticket.public_token))
-        view = {"counter": _counter_brief(counter), "ticket": _at_counter_view(s, ticket, now)}
+        view = {"counter": brief, "ticket": _at_counter_view(conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
 
@@ -120,126 +181,135 @@ CANDIDATES_PER_GROUP = 3
 CLAIM_ROUNDS = 20
 
 
-def _claim_best(tx, hall_id, day, service_ids, counter, staff_id, now, targets, policy) -> Ticket | None:
+def _claim_best(tx, conf: HallConfig, day, service_ids, counter, staff_id, now):
     """Claim the first ticket in calling order; if other counters take the candidates first, look again."""
     for _ in range(CLAIM_ROUNDS):
-        candidates = _call_candidates(tx.session, hall_id, day, service_ids, counter.id)
+        candidates = _call_candidates(tx.session, conf.id, day, service_ids, counter.id)
         if not candidates:
             return None
-        for candidate in calling_order(candidates, counter.id, service_ids, now, targets, policy):
+        for candidate in calling_order(candidates, counter.id, service_ids, now, conf.targets, conf.policy):
             ticket = _claim(tx, candidate.id, counter, staff_id, now)
             if ticket is not None:
                 return ticket
     raise Conflict("other counters are calling the same customers right now; call again", field="counter_id")
 
 
-def _call_candidates(s, hall_id: int, day: date, service_ids: set[int], counter_id: int) -> list[WaitingTicket]:
-    """The oldest few waiting tickets of each (service, tier, target counter) group this counter may call.
+_CANDIDATE_COLUMNS = (TICKETS.c.id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.queued_at,
+                      TICKETS.c.target_counter_id)
 
-    Within one group the calling rule's order is plain queue order (same target,
-    same head start), so the rule's first choice is always among these heads, and
-    the database, not Python, walks a long queue.
+
+@functools.lru_cache(maxsize=64)
+def _candidates_statement(services: int):
+    """The oldest few waiting tickets of each (service, tier) group a counter may call, and those sent
+    to this counter (transfers to it: few).
+
+    Within one group the calling rule's order is plain queue order (same target, same head
+    start), so the rule's first choice is always among these heads. Each group is one short
+    range of the index on (hall, day, state, service, tier, queued_at), however long the queue.
     """
-    rank = func.row_number().over(
-        partition_by=(Ticket.service_id, Ticket.tier, Ticket.target_counter_id),
-        order_by=(Ticket.queued_at, Ticket.id),
-    ).label("rank")
-    mine = or_(and_(Ticket.service_id.in_(service_ids), Ticket.target_counter_id.is_(None)),
-               Ticket.target_counter_id == counter_id)
-    sub = select(Ticket.id, Ticket.service_id, Ticket.tier, Ticket.queued_at, Ticket.target_counter_id, rank).where(
-        Ticket.hall_id == hall_id, Ticket.business_day == day, Ticket.state == TicketState.WAITING.value, mine
-    ).subquery()
-    rows = s.execute(select(sub).where(sub.c.rank <= CANDIDATES_PER_GROUP))
+    waiting = and_(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
+                   TICKETS.c.state == WAITING)
+    heads = [
+        select(*_CANDIDATE_COLUMNS).where(waiting, TICKETS.c.service_id == bindparam(f"service_{i}"),
+                                          TICKETS.c.tier == tier.value, TICKETS.c.target_counter_id.is_(None))
+        .order_by(TICKETS.c.queued_at, TICKETS.c.id).limit(CANDIDATES_PER_GROUP).subquery().select()
+        for i in range(services) for tier in Tier
+    ]
+    sent_here = select(*_CANDIDATE_COLUMNS).where(waiting, TICKETS.c.target_counter_id == bindparam("counter_id"))
+    return union_all(*heads, sent_here)
+
+
+def _call_candidates(s, hall_id: int, day: date, service_ids: set[int], counter_id: int) -> list[WaitingTicket]:
+    params = {"hall_id": hall_id, "day": day, "counter_id": counter_id,
+              **{f"service_{i}": sid for i, sid in enumerate(sorted(service_ids))}}
+    rows = s.connection().execute(_candidates_statement(len(service_ids)), params)
     return [WaitingTicket(r.id, r.service_id, Tier(r.tier), r.queued_at, r.target_counter_id) for r in rows]
 
 
-def _claim(tx, ticket_id: int, counter: Counter, staff_id: int | None, now: datetime) -> Ticket | None:
-    """Take one waiting ticket for this counter, or None if another counter got it first.
+def _claim_statement(skip_locked: bool):
+    """One statement takes a waiting ticket for a counter and returns it. PostgreSQL: ``FOR UPDATE
+    SKIP LOCKED`` passes over a ticket another counter is claiming right now instead of waiting for
+    it. Everywhere: only a ticket still waiting is taken (compare-and-set)."""
+    values = {"state": TicketState.CALLED.value, "counter_id": bindparam("counter_id"),
+              "staff_id": bindparam("staff_id"), "called_at": bindparam("now"), "recalls": 0,
+              "target_counter_id": None}
+    still_waiting = and_(TICKETS.c.id == bindparam("ticket_id"), TICKETS.c.state == WAITING)
+    if skip_locked:
+        chosen = select(TICKETS.c.id).where(still_waiting).with_for_update(skip_locked=True).scalar_subquery()
+        where = and_(TICKETS.c.id == chosen, TICKETS.c.state == WAITING)
+    else:
+        where = still_waiting
+    return update(TICKETS).where(where).values(values).returning(*TICKETS.c)
 
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` passes over a ticket another counter is
-    claiming right now instead of waiting for it. Everywhere: the update only
-    succeeds if the ticket is still waiting (compare-and-set).
-    """
-    s = tx.session
-    if tx.dialect == "postgresql":
-        locked = s.execute(
-            select(Ticket.id).where(Ticket.id == ticket_id, Ticket.state == TicketState.WAITING.value)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if locked is None:
-            return None
+
+_CLAIM = {False: _claim_statement(False), True: _claim_statement(True)}
+
+
+def _claim(tx, ticket_id: int, counter, staff_id: int | None, now: datetime):
+    """Take one waiting ticket for this counter, or None if another counter got it first."""
     try:
-        result = s.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.state == TicketState.WAITING.value)
-            .values(state=TicketState.CALLED.value, counter_id=counter.id, staff_id=staff_id,
-                    called_at=now, recalls=0, target_counter_id=None)
-            .execution_options(synchronize_session=False)
-        )
+        return tx.session.connection().execute(_CLAIM[tx.dialect == "postgresql"], {
+            "ticket_id": ticket_id, "counter_id": counter.id, "staff_id": staff_id, "now": now}).first()
     except IntegrityError:  # uq_ticket_at_counter: another call at this counter won
         raise CounterBusy(f"counter {counter.number} already has a customer; finish it first",
                           field="counter_id") from None
-    if result.rowcount != 1:
-        return None
-    ticket = s.get(Ticket, ticket_id)
-    s.refresh(ticket)
-    return ticket
 
 
-def recall(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None) -> dict:
+def recall(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None, *,
+           caller: auth.Credential | None = None) -> dict:
     """Announce the counter's called ticket again (at most the hall's max recalls)."""
     with rt.uow() as tx:
-        s, counter, ticket, hall, now = _current(rt, tx, counter_id, ticket_id)
-        policy = CallingPolicy.from_dict(hall.calling_policy)
-        if ticket.recalls >= policy.max_recalls:
+        s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
+        if ticket.recalls >= conf.policy.max_recalls:
             raise Conflict(f"{ticket.label} was already recalled {ticket.recalls} times; mark it no-show",
                            field="ticket_id")
-        _transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
-        tx.record(ev.TicketCalled(hall.id, ticket.id, ticket.label, ticket.service_id, counter.id,
+        ticket = _transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
+        tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id,
                                   counter.number, ticket.recalls, ticket.public_token))
-        view = {"counter": _counter_brief(counter), "ticket": _at_counter_view(s, ticket, now)}
+        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
         tx.commit()
         return view
 
 
-def start_service(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None) -> dict:
+def start_service(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None, *,
+                  caller: auth.Credential | None = None) -> dict:
     """The customer has arrived at the counter: service time starts now."""
     with rt.uow() as tx:
-        s, counter, ticket, hall, now = _current(rt, tx, counter_id, ticket_id)
-        _transition(s, ticket, Action.START, now, counter.id, staff_id, started_at=now)
-        tx.record(ev.ServiceStarted(hall.id, ticket.id, ticket.label, counter.id))
-        view = {"counter": _counter_brief(counter), "ticket": _at_counter_view(s, ticket, now)}
+        s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
+        ticket = _transition(s, ticket, Action.START, now, counter.id, staff_id, started_at=now)
+        tx.record(ev.ServiceStarted(conf.id, ticket.id, ticket.label, counter.id))
+        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
         tx.commit()
         return view
 
 
-def finish_service(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None) -> dict:
+def finish_service(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None, *,
+                   caller: auth.Credential | None = None) -> dict:
     """Service done; the counter is free. Emits ServiceFinished (which later triggers the SMS survey)."""
     with rt.uow() as tx:
-        s, counter, ticket, hall, now = _current(rt, tx, counter_id, ticket_id)
+        s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
         handle_s = _handle_seconds(ticket, now)
-        _transition(s, ticket, Action.FINISH, now, counter.id, staff_id, duration_s=handle_s,
-                    closed_at=now, counter_id=None, started_at=ticket.started_at or ticket.called_at)
-        tx.record(ev.ServiceFinished(hall.id, ticket.id, ticket.label, ticket.service_id, counter.id,
+        ticket = _transition(s, ticket, Action.FINISH, now, counter.id, staff_id, duration_s=handle_s,
+                             closed_at=now, counter_id=None, started_at=ticket.started_at or ticket.called_at)
+        tx.record(ev.ServiceFinished(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id,
                                      staff_id, handle_s, ticket.mobile is not None, ticket.public_token))
-        view = {"counter": _counter_brief(counter), "ticket": _ticket_brief(ticket)}
+        view = {"counter": _counter_brief(conf, counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
         return view
 
 
-def mark_no_show(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None) -> dict:
+def mark_no_show(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None, *,
+                 caller: auth.Credential | None = None) -> dict:
     """The called customer did not come, after the hall's minimum number of recalls."""
     with rt.uow() as tx:
-        s, counter, ticket, hall, now = _current(rt, tx, counter_id, ticket_id)
-        policy = CallingPolicy.from_dict(hall.calling_policy)
-        if ticket.state == TicketState.CALLED.value and ticket.recalls < policy.recalls_before_no_show:
-            raise Conflict(
-                f"recall {ticket.label} at least {policy.recalls_before_no_show} time(s) before marking no-show",
-                field="ticket_id",
-            )
-        _transition(s, ticket, Action.NO_SHOW, now, counter.id, staff_id, closed_at=now, counter_id=None)
-        tx.record(ev.TicketNoShow(hall.id, ticket.id, ticket.label, counter.id, ticket.public_token))
-        view = {"counter": _counter_brief(counter), "ticket": _ticket_brief(ticket)}
+        s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
+        needed = conf.policy.recalls_before_no_show
+        if ticket.state == TicketState.CALLED.value and ticket.recalls < needed:
+            raise Conflict(f"recall {ticket.label} at least {needed} time(s) before marking no-show",
+                           field="ticket_id")
+        ticket = _transition(s, ticket, Action.NO_SHOW, now, counter.id, staff_id, closed_at=now, counter_id=None)
+        tx.record(ev.TicketNoShow(conf.id, ticket.id, ticket.label, counter.id, ticket.public_token))
+        view = {"counter": _counter_brief(conf, counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
         return view
 
@@ -251,29 +321,30 @@ def transfer(
     to_counter_id: int | None = None,
     staff_id: int | None = None,
     ticket_id: int | None = None,
+    *,
+    caller: auth.Credential | None = None,
 ) -> dict:
     """Send the counter's customer to another service (and optionally one counter), keeping their place in time."""
     with rt.uow() as tx:
-        s, counter, ticket, hall, now = _current(rt, tx, counter_id, ticket_id)
-        service = _service_of_hall(s, hall, to_service_id, field="to_service_id")
-        target = None
+        s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
+        service = conf.service(to_service_id, "to_service_id")
         if to_counter_id is not None:
-            target = s.get(Counter, to_counter_id)
-            if target is None or target.hall_id != hall.id or not target.active:
+            target = conf.counters.get(to_counter_id)
+            if target is None or not target.active:
                 raise NotFound(f"no counter {to_counter_id} in this hall", field="to_counter_id")
             if target.id == counter.id:
                 raise Invalid("cannot transfer a ticket to the counter it is at", field="to_counter_id")
         from_service = ticket.service_id
         handle_s = _handle_seconds(ticket, now)
-        _transition(
+        ticket = _transition(
             s, ticket, Action.TRANSFER, now, counter.id, staff_id, duration_s=handle_s,
             detail={"to_service_id": service.id, "to_counter_id": to_counter_id},
             service_id=service.id, counter_id=None, target_counter_id=to_counter_id,
             called_at=None, started_at=None, recalls=0, staff_id=None,
         )
-        tx.record(ev.TicketTransferred(hall.id, ticket.id, ticket.label, from_service, service.id,
+        tx.record(ev.TicketTransferred(conf.id, ticket.id, ticket.label, from_service, service.id,
                                        counter.id, to_counter_id, ticket.public_token))
-        view = {"counter": _counter_brief(counter), "ticket": _ticket_brief(ticket)}
+        view = {"counter": _counter_brief(conf, counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
         return view
 
@@ -284,7 +355,7 @@ def cancel_ticket(rt: Runtime, public_token: str) -> dict:
         s = tx.session
         ticket = _ticket_by_token(s, public_token)
         now = rt.now()
-        _transition(s, ticket, Action.CANCEL, now, None, None, closed_at=now)
+        ticket = _transition(s, ticket, Action.CANCEL, now, None, None, closed_at=now)
         tx.record(ev.TicketCancelled(ticket.hall_id, ticket.id, ticket.label, ticket.public_token))
         view = _ticket_brief(ticket)
         tx.commit()
@@ -298,16 +369,16 @@ def expire_past_days(rt: Runtime) -> int:
     Each hall is one transaction; returns how many tickets were closed.
     """
     with rt.reader() as tx:
-        halls = [(h.id, h.timezone) for h in tx.session.execute(select(Hall)).scalars()]
+        halls = [(h.id, h.timezone) for h in tx.session.execute(select(Hall.id, Hall.timezone))]
     closed = 0
     for hall_id, zone in halls:
         with rt.uow() as tx:
             s = tx.session
             now = rt.now()
-            stale = s.execute(select(Ticket).where(
-                Ticket.hall_id == hall_id, Ticket.business_day < business_day(now, parse_zone(zone)),
-                Ticket.state.in_([TicketState.WAITING.value, *[x.value for x in AT_COUNTER_STATES]]),
-            )).scalars().all()
+            stale = s.execute(select(*TICKETS.c).where(
+                TICKETS.c.hall_id == hall_id, TICKETS.c.business_day < business_day(now, parse_zone(zone)),
+                TICKETS.c.state.in_([WAITING, *AT_COUNTER]),
+            )).all()
             for ticket in stale:
                 _transition(s, ticket, Action.EXPIRE, now, ticket.counter_id, None, closed_at=now, counter_id=None)
                 tx.record(ev.TicketCancelled(hall_id, ticket.id, ticket.label, ticket.public_token))
@@ -316,10 +387,15 @@ def expire_past_days(rt: Runtime) -> int:
     return closed
 
 
-def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids: list[int] | None = None) -> dict:
+def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids: list[int] | None = None, *,
+                 caller: auth.Credential | None = None) -> dict:
     """Open a counter for calling, with the staff member at it and optionally the services it serves today."""
     with rt.uow() as tx:
         s = tx.session
+        if caller is not None:
+            p = _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+                            "operating a counter of this hall")
+            staff_id = p.staff_id
         counter = _counter(s, counter_id, lock=True)  # one session at a time, even for two clicks at once
         if staff_id is not None:
             elsewhere = s.execute(
@@ -337,21 +413,27 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
         counter.staff_id = staff_id
         counter.opened_at = now
         tx.record(ev.CounterOpened(counter.hall_id, counter.id, staff_id))
-        return _commit_counter_change(tx, counter, view=True)
+        return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
 
 
-def close_counter(rt: Runtime, counter_id: int) -> dict:
+def close_counter(rt: Runtime, counter_id: int, *, caller: auth.Credential | None = None) -> dict:
     """Close a counter; refused while a customer is at it."""
     with rt.uow() as tx:
         s = tx.session
+        if caller is not None:
+            _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+                        "operating a counter of this hall")
         counter = _counter(s, counter_id, lock=True)  # waits for a call in progress at this counter
-        _refuse_if_busy(s, counter)
+        current = _active_ticket(s, counter.id)
+        if current is not None:
+            raise CounterBusy(f"counter {counter.number} still has {current.label} ({current.state}); "
+                              "finish, transfer or mark no-show first", field="counter_id")
         _end_session(s, counter.id, rt.now())
         counter.is_open = False
         counter.staff_id = None
         counter.opened_at = None
         tx.record(ev.CounterClosed(counter.hall_id, counter.id))
-        return _commit_counter_change(tx, counter, view=True)
+        return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
 
 
 def _end_session(s, counter_id: int, now: datetime) -> None:
@@ -360,11 +442,10 @@ def _end_session(s, counter_id: int, now: datetime) -> None:
               .values(closed_at=now).execution_options(synchronize_session=False))
 
 
-def _commit_counter_change(tx, counter: Counter, view: bool = False):
+def _commit_counter_change(tx, counter, view=None):
     try:
-        result = _counter_brief(counter) if view else None
         tx.commit()
-        return result
+        return view
     except IntegrityError:
         raise CounterBusy(f"counter {counter.number} already has a customer; finish it first",
                           field="counter_id") from None
@@ -377,8 +458,7 @@ def ticket_status(rt: Runtime, public_token: str) -> dict:
     with rt.reader() as tx:
         s = tx.session
         ticket = _ticket_by_token(s, public_token)
-        hall = s.get(Hall, ticket.hall_id)
-        return _ticket_view(s, ticket, hall, rt.now())
+        return _ticket_view(rt, s, ticket, hall_config(rt, s, ticket.hall_id), rt.now())
 
 
 def ticket_statuses(rt: Runtime, public_tokens: list[str]) -> dict[str, dict]:
@@ -387,13 +467,15 @@ def ticket_statuses(rt: Runtime, public_tokens: list[str]) -> dict[str, dict]:
     with rt.reader() as tx:
         s = tx.session
         now = rt.now()
-        tickets = s.execute(select(Ticket).where(Ticket.public_token.in_(public_tokens))).scalars().all()
-        views, contexts = {}, {}
+        tickets = s.execute(select(*TICKETS.c).where(TICKETS.c.public_token.in_(public_tokens))).all()
+        views, contexts, configs = {}, {}, {}
         for ticket in sorted(tickets, key=lambda t: t.hall_id):
-            hall = s.get(Hall, ticket.hall_id)
-            if ticket.hall_id not in contexts and ticket.state == TicketState.WAITING.value:
-                contexts[ticket.hall_id] = _QueueContext.load(s, hall, business_day(now, parse_zone(hall.timezone)))
-            views[ticket.public_token] = _ticket_view(s, ticket, hall, now, ctx=contexts.get(ticket.hall_id))
+            if ticket.hall_id not in configs:
+                configs[ticket.hall_id] = hall_config(rt, s, ticket.hall_id)
+            conf = configs[ticket.hall_id]
+            if ticket.hall_id not in contexts and ticket.state == WAITING:
+                contexts[ticket.hall_id] = _QueueContext.load(s, conf, business_day(now, conf.zone))
+            views[ticket.public_token] = _ticket_view(rt, s, ticket, conf, now, ctx=contexts.get(ticket.hall_id))
         return views
 
 
@@ -401,19 +483,19 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
     """What a counter console shows: the counter, its current ticket, and its queue in calling order."""
     with rt.reader() as tx:
         s = tx.session
-        counter = _counter(s, counter_id)
-        hall = s.get(Hall, counter.hall_id)
+        counter = _counter_row(rt, s, counter_id)
+        conf = hall_config(rt, s, counter.hall_id, version=counter.config_version)
         now = rt.now()
-        current = _active_ticket(s, counter.id)
-        day = business_day(now, parse_zone(hall.timezone))
-        service_ids = {svc.id for svc in counter.services if svc.active}
-        waiting = _waiting_tickets(s, hall.id, day, service_ids, counter.id)
-        order = calling_order(waiting, counter.id, service_ids, now, _targets(s, hall.id),
-                              CallingPolicy.from_dict(hall.calling_policy))
-        labels = dict(s.execute(select(Ticket.id, Ticket.label).where(Ticket.id.in_([t.id for t in order[:50]]))).all())
+        current = counter.ticket
+        day = business_day(now, conf.zone)
+        service_ids = {sid for sid in conf.counters[counter.id].service_ids if conf.services[sid].active}
+        waiting = _waiting_tickets(s, conf.id, day, service_ids, counter.id)
+        order = calling_order(waiting, counter.id, service_ids, now, conf.targets, conf.policy)
+        labels = dict(s.execute(select(TICKETS.c.id, TICKETS.c.label)
+                                .where(TICKETS.c.id.in_([t.id for t in order[:50]]))).all())
         return {
-            "counter": _counter_brief(counter),
-            "ticket": _at_counter_view(s, current, now) if current else None,
+            "counter": _counter_brief(conf, counter),
+            "ticket": _at_counter_view(conf, current, now) if current else None,
             "waiting": len(order),
             "next": [
                 {"id": t.id, "label": labels[t.id], "tier": t.tier.value, "service_id": t.service_id,
@@ -423,106 +505,123 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
         }
 
 
+_HALL_COUNTERS = select(COUNTERS.c.id, COUNTERS.c.is_open, COUNTERS.c.staff_id).where(
+    COUNTERS.c.hall_id == bindparam("hall_id"), COUNTERS.c.active.is_(True)).order_by(COUNTERS.c.number)
+_AT_COUNTERS = select(*TICKETS.c).where(TICKETS.c.hall_id == bindparam("hall_id"), AT_COUNTER_NOW)
+
+
 def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
     """A hall's live queue: per service waiting and estimated wait, counters, recent calls."""
     with rt.reader() as tx:
         s = tx.session
-        hall = _hall(s, hall_id)
+        conf = hall_config(rt, s, hall_id)
         now = rt.now()
-        zone = parse_zone(hall.timezone)
-        day = business_day(now, zone)
-        ctx = _QueueContext.load(s, hall, day)
+        day = business_day(now, conf.zone)
+        ctx = _QueueContext.load(s, conf, day)
         services = []
-        for svc in ctx.services.values():
+        for svc in conf.services.values():
             if not svc.active:
                 continue
             waiting = ctx.waiting_by_service.get(svc.id, 0)
             load = ctx.service_load(svc.id)
             services.append({
-                **_service_brief(svc),
+                **svc.brief(),
                 "waiting": waiting,
                 "open_counters": sum(1 for c in ctx.open_counters if svc.id in c.service_ids),
                 "handle_time_s": round(load.handle_time_s),
                 "estimated_wait_s": estimate_wait_s(waiting, load),
             })
-        counters = s.execute(select(Counter).where(Counter.hall_id == hall.id, Counter.active.is_(True))
-                             .order_by(Counter.number)).scalars().all()
-        serving = {t.counter_id: t for t in s.execute(
-            select(Ticket).where(Ticket.hall_id == hall.id, Ticket.state.in_([x.value for x in AT_COUNTER_STATES]))
-        ).scalars()}
+        serving = {t.counter_id: t for t in s.connection().execute(_AT_COUNTERS, {"hall_id": hall_id})}
+        counters = [{**_counter_brief(conf, c), "ticket": _ticket_brief(serving[c.id]) if c.id in serving else None}
+                    for c in s.connection().execute(_HALL_COUNTERS, {"hall_id": hall_id})]
         return {
-            "hall": {"id": hall.id, "code": hall.code, "name_zh": hall.name_zh, "name_en": hall.name_en,
-                     "timezone": hall.timezone,
-                     "open_now": open_at(OpeningHours.parse(hall.opening_hours), Closures.parse(hall.closures),
-                                         local_time(now, zone)),
-                     "green_channel": GreenChannel.from_dict(hall.green_channel).to_dict(),
-                     "screen": screen_settings(hall.screen), "priority_pin_set": hall.priority_pin_hash is not None},
+            "hall": {"id": conf.id, "code": conf.code, "name_zh": conf.name_zh, "name_en": conf.name_en,
+                     "timezone": conf.timezone,
+                     "open_now": open_at(conf.opening_hours, conf.closures, local_time(now, conf.zone)),
+                     "green_channel": conf.green_channel.to_dict(),
+                     "screen": screen_settings(conf.screen), "priority_pin_set": conf.priority_pin_set},
             "business_day": day.isoformat(),
             "at": now.isoformat(),
             "services": services,
-            "counters": [
-                {**_counter_brief(c),
-                 "ticket": _ticket_brief(serving[c.id]) if c.id in serving else None}
-                for c in counters
-            ],
-            "recent_calls": _recent_calls(s, hall.id, day, zone),
-            "load": live_load(s, hall, now, sum(ctx.waiting_by_service.values()), len(ctx.open_counters)),
+            "counters": counters,
+            "recent_calls": _recent_calls(s, conf, day),
+            "load": live_load(s, conf.id, conf.zone, conf.opening_hours, conf.load_rules, now,
+                              sum(ctx.waiting_by_service.values()), len(ctx.open_counters)),
         }
 
 
-def _recent_calls(s, hall_id: int, day: date, zone, limit: int = 10) -> list[dict]:
-    rows = s.execute(
-        select(TicketEvent.at, TicketEvent.kind, Ticket.label, Counter.number)
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .join(Counter, Counter.id == TicketEvent.counter_id)
-        .where(TicketEvent.hall_id == hall_id, Ticket.business_day == day,
-               TicketEvent.kind.in_([Action.CALL.value, Action.RECALL.value]))
-        .order_by(TicketEvent.id.desc()).limit(limit)
-    ).all()
-    return [{"label": r.label, "counter_number": r.number, "at": r.at.isoformat(),
+_RECENT_CALLS = (
+    select(EVENTS.c.at, EVENTS.c.kind, EVENTS.c.counter_id, TICKETS.c.label)
+    .join(TICKETS, TICKETS.c.id == EVENTS.c.ticket_id)
+    .where(EVENTS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
+           EVENTS.c.kind.in_([Action.CALL.value, Action.RECALL.value]), EVENTS.c.counter_id.is_not(None))
+    .order_by(EVENTS.c.id.desc()).limit(bindparam("limit"))
+)
+
+
+def _recent_calls(s, conf: HallConfig, day: date, limit: int = 10) -> list[dict]:
+    rows = s.connection().execute(_RECENT_CALLS, {"hall_id": conf.id, "day": day, "limit": limit}).all()
+    return [{"label": r.label, "counter_number": conf.counters[r.counter_id].number, "at": r.at.isoformat(),
              "recall": r.kind == Action.RECALL.value} for r in rows]
 
 
 class _QueueContext:
     """What wait estimates need, loaded in a few queries for one hall and day."""
 
-    def __init__(self, day, services, waiting_by_service, open_counters, busy_counters, samples):
+    def __init__(self, conf, day, waiting_by_service, open_counters, busy_counters, samples):
+        self.conf = conf
         self.day = day
-        self.services: dict[int, ServiceType] = services
         self.waiting_by_service: dict[int, int] = waiting_by_service
         self.open_counters = open_counters
         self.busy_counters = busy_counters
         self.samples = samples
 
     @classmethod
-    def load(cls, s, hall: Hall, day: date, service_id: int | None = None) -> "_QueueContext":
-        services = {svc.id: svc for svc in s.execute(select(ServiceType).where(ServiceType.hall_id == hall.id)).scalars()}
-        waiting_by_service = dict(s.execute(
-            select(Ticket.service_id, func.count())
-            .where(Ticket.hall_id == hall.id, Ticket.business_day == day, Ticket.state == TicketState.WAITING.value,
-                   Ticket.target_counter_id.is_(None))
-            .group_by(Ticket.service_id)
-        ).all())
-        open_rows = s.execute(
-            select(Counter.id, counter_services.c.service_id)
-            .join(counter_services, counter_services.c.counter_id == Counter.id)
-            .where(Counter.hall_id == hall.id, Counter.is_open.is_(True), Counter.active.is_(True))
-        ).all()
-        by_counter: dict[int, set[int]] = {}
-        for counter_id, svc_id in open_rows:
-            by_counter.setdefault(counter_id, set()).add(svc_id)
-        open_counters = [_OpenCounter(cid, frozenset(svcs)) for cid, svcs in by_counter.items()]
-        busy = set(s.execute(_BUSY_COUNTERS, {"counters": list(by_counter)}).scalars()) if by_counter else set()
-        return cls(day, services, waiting_by_service, open_counters, busy, _handle_samples(s, hall.id, service_id))
+    def load(cls, s, conf: HallConfig, day: date, service_id: int | None = None,
+             ahead_params: dict | None = None) -> "_QueueContext":
+        """``ahead_params``: also count the people ahead of that ticket (of the general queue) in the
+        same statement (``ahead``)."""
+        params = {"hall_id": conf.id, "day": day}
+        ahead = None
+        if ahead_params is not None:
+            rows = s.connection().execute(_WAITING_AND_AHEAD, ahead_params).all()
+            waiting_by_service = {sid: n for sid, n, _ in rows}
+            ahead = sum(before or 0 for sid, _, before in rows if sid == ahead_params["service_id"])
+        else:
+            waiting_by_service = dict(s.connection().execute(_WAITING_BY_SERVICE, params).all())
+        open_counters, busy = [], set()
+        for counter_id, is_busy in s.connection().execute(_OPEN_COUNTERS, params):
+            served = conf.counters[counter_id].service_ids
+            if served:
+                open_counters.append(_OpenCounter(counter_id, frozenset(served)))
+                if is_busy:
+                    busy.add(counter_id)
+        wanted = [service_id] if service_id is not None else list(conf.services)
+        ctx = cls(conf, day, waiting_by_service, open_counters, busy, _handle_samples(s, wanted))
+        ctx.ahead = ahead
+        return ctx
 
     def service_load(self, service_id: int) -> ServiceLoad:
-        svc = self.services[service_id]
+        svc = self.conf.services[service_id]
         serving_it = [c for c in self.open_counters if service_id in c.service_ids]
         return ServiceLoad(
             capacity=effective_counters(service_id, (c.service_ids for c in serving_it), self.waiting_by_service),
             idle_counters=sum(1 for c in serving_it if c.id not in self.busy_counters),
             handle_time_s=recent_handle_time(self.samples.get(service_id, []), svc.handle_time_s),
         )
+
+
+_WAITING_BY_SERVICE = (
+    select(TICKETS.c.service_id, func.count())
+    .where(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
+           TICKETS.c.state == WAITING, TICKETS.c.target_counter_id.is_(None))
+    .group_by(TICKETS.c.service_id)
+)
+# The partial unique index on tickets(counter_id) for called/serving answers the busy test.
+_OPEN_COUNTERS = select(
+    COUNTERS.c.id,
+    exists().where(TICKETS.c.counter_id == COUNTERS.c.id, AT_COUNTER_NOW).label("busy"),
+).where(COUNTERS.c.hall_id == bindparam("hall_id"), COUNTERS.c.is_open.is_(True), COUNTERS.c.active.is_(True))
 
 
 class _OpenCounter:
@@ -533,103 +632,128 @@ class _OpenCounter:
         self.service_ids = service_ids
 
 
-def _handle_samples(s, hall_id: int, service_id: int | None) -> dict[int, list[float]]:
-    """Up to MAX_SAMPLES most recent real handle times per service (one query, a window function)."""
-    if service_id is not None:  # one service: the index on (service_id, kind, id) answers directly
-        rows = s.execute(
-            select(TicketEvent.duration_s).where(
-                TicketEvent.service_id == service_id,
-                TicketEvent.kind.in_([Action.FINISH.value, Action.TRANSFER.value]),
-                TicketEvent.duration_s.is_not(None),
-            ).order_by(TicketEvent.id.desc()).limit(MAX_SAMPLES)
-        ).scalars().all()
-        return {service_id: list(rows)}
-    rank = func.row_number().over(partition_by=TicketEvent.service_id, order_by=TicketEvent.id.desc()).label("rank")
-    inner = select(TicketEvent.service_id, TicketEvent.duration_s, rank).where(
-        TicketEvent.hall_id == hall_id,
-        TicketEvent.kind.in_([Action.FINISH.value, Action.TRANSFER.value]),
-        TicketEvent.duration_s.is_not(None),
-    )
-    if service_id is not None:
-        inner = inner.where(TicketEvent.service_id == service_id)
-    sub = inner.subquery()
+def _samples_of(service_id):
+    """The last handle times of one service, newest first, straight from the index on (service, kind, id)."""
+    return (select(EVENTS.c.service_id, EVENTS.c.duration_s)
+            .where(EVENTS.c.service_id == service_id,
+                   EVENTS.c.kind.in_([Action.FINISH.value, Action.TRANSFER.value]),
+                   EVENTS.c.duration_s.is_not(None))
+            .order_by(EVENTS.c.id.desc()).limit(MAX_SAMPLES))
+
+
+_SAMPLES_ONE = _samples_of(bindparam("service_id"))
+
+
+@functools.lru_cache(maxsize=64)
+def _samples_statement(count: int):
+    """The last handle times of ``count`` services in one statement: each part bounded by the index,
+    never a window over every finished ticket of the hall."""
+    parts = [_samples_of(bindparam(f"service_{i}")).subquery().select() for i in range(count)]
+    return union_all(*parts)
+
+
+def _handle_samples(s, service_ids: list[int]) -> dict[int, list[float]]:
+    """Up to MAX_SAMPLES most recent real handle times per service, newest first."""
     samples: dict[int, list[float]] = {}
-    for svc_id, duration in s.execute(select(sub.c.service_id, sub.c.duration_s).where(sub.c.rank <= MAX_SAMPLES)
-                                      .order_by(sub.c.service_id, sub.c.rank)):
+    if not service_ids:
+        return samples
+    if len(service_ids) == 1:
+        rows = s.connection().execute(_SAMPLES_ONE, {"service_id": service_ids[0]})
+    else:
+        rows = s.connection().execute(_samples_statement(len(service_ids)),
+                         {f"service_{i}": sid for i, sid in enumerate(service_ids)})
+    for svc_id, duration in rows:
         samples.setdefault(svc_id, []).append(duration)
     return samples
 
 
-def _people_ahead(s, ticket: Ticket, now: datetime, targets: ServiceTargets, policy: CallingPolicy) -> int:
-    """Waiting tickets called before this one: counted by the database with the rule's per-tier bounds."""
+def _ahead_params(ticket, now: datetime, conf: HallConfig) -> dict:
+    """The rule's per-tier bounds for ``ticket`` as the parameters of the people-ahead condition."""
     params = {"hall_id": ticket.hall_id, "day": ticket.business_day, "service_id": ticket.service_id,
               "me": ticket.id, "target_counter_id": ticket.target_counter_id}
-    for tier, (bound, tie) in ahead_bounds(_waiting_ticket(ticket), now, targets, policy).items():
+    for tier, (bound, tie) in ahead_bounds(_waiting_ticket(ticket), now, conf.targets, conf.policy).items():
         params[f"bound_{tier.value}"] = bound
         params[f"tie_all_{tier.value}"] = tie == TIE_ALL
         params[f"tie_id_{tier.value}"] = tie == TIE_LOWER_ID
-    return s.execute(_PEOPLE_AHEAD, params).scalar_one()
+    return params
+
+
+def _people_ahead(s, ticket, now: datetime, conf: HallConfig) -> int:
+    """Waiting tickets called before this one: counted by the database with the rule's per-tier bounds."""
+    return s.connection().execute(_PEOPLE_AHEAD, _ahead_params(ticket, now, conf)).scalar_one()
+
+
+def _called_before_me():
+    """A waiting ticket of the same service that the calling rule takes before ``me`` (the per-tier
+    bounds and tie rules of calling.ahead_bounds are parameters)."""
+    def before(tier: Tier):
+        bound = bindparam(f"bound_{tier.value}", type_=TICKETS.c.queued_at.type)
+        at_bound = and_(TICKETS.c.queued_at == bound, or_(
+            bindparam(f"tie_all_{tier.value}", type_=Boolean),
+            and_(bindparam(f"tie_id_{tier.value}", type_=Boolean), TICKETS.c.id < bindparam("me"))))
+        return and_(TICKETS.c.tier == tier.value, or_(TICKETS.c.queued_at < bound, at_bound))
+
+    return and_(TICKETS.c.service_id == bindparam("service_id"), TICKETS.c.id != bindparam("me"),
+                or_(*[before(tier) for tier in Tier]))
 
 
 def _people_ahead_statement():
-    """Built once: the bounds and tie rules of calling.ahead_bounds are parameters."""
-    def before(tier: Tier):
-        bound = bindparam(f"bound_{tier.value}", type_=Ticket.queued_at.type)
-        at_bound = and_(Ticket.queued_at == bound, or_(
-            bindparam(f"tie_all_{tier.value}", type_=Boolean),
-            and_(bindparam(f"tie_id_{tier.value}", type_=Boolean), Ticket.id < bindparam("me"))))
-        return and_(Ticket.tier == tier.value, or_(Ticket.queued_at < bound, at_bound))
-
+    """Built once: how many waiting tickets the rule calls before ``me``."""
     target = bindparam("target_counter_id", type_=Integer)
     return select(func.count()).where(
-        Ticket.hall_id == bindparam("hall_id"), Ticket.business_day == bindparam("day"),
-        Ticket.state == TicketState.WAITING.value, Ticket.service_id == bindparam("service_id"),
-        or_(and_(target.is_(None), Ticket.target_counter_id.is_(None)), Ticket.target_counter_id == target),
-        Ticket.id != bindparam("me"),
-        or_(*[before(tier) for tier in Tier]),
+        TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
+        TICKETS.c.state == WAITING,
+        or_(and_(target.is_(None), TICKETS.c.target_counter_id.is_(None)), TICKETS.c.target_counter_id == target),
+        _called_before_me(),
     )
 
 
 _PEOPLE_AHEAD = _people_ahead_statement()
-# The partial unique index on tickets(counter_id) for called/serving answers this.
-_BUSY_COUNTERS = select(Ticket.counter_id).where(
-    Ticket.counter_id.in_(bindparam("counters", expanding=True)),
-    Ticket.state.in_([x.value for x in AT_COUNTER_STATES]),
+# A ticket in the general queue (no target counter): the waiting count of every service and its own
+# place in line, in one pass over the hall's waiting tickets.
+_WAITING_AND_AHEAD = (
+    select(TICKETS.c.service_id, func.count(),
+           func.sum(case((_called_before_me(), 1), else_=0)))
+    .where(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
+           TICKETS.c.state == WAITING, TICKETS.c.target_counter_id.is_(None))
+    .group_by(TICKETS.c.service_id)
 )
 
 
-def _ticket_view(s, ticket: Ticket, hall: Hall, now: datetime, with_token: bool = False,
+def _ticket_view(rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_token: bool = False,
                  ctx: "_QueueContext | None" = None) -> dict:
     view = _ticket_brief(ticket)
-    service = s.get(ServiceType, ticket.service_id)
-    view["service"] = _service_brief(service)
-    view["hall"] = {"id": hall.id, "name_zh": hall.name_zh, "name_en": hall.name_en, "timezone": hall.timezone}
-    if ticket.state == TicketState.WAITING.value:
+    view["service"] = conf.services[ticket.service_id].brief()
+    view["hall"] = conf.brief()
+    if ticket.state == WAITING:
         if ctx is None or ticket.business_day != ctx.day:
-            ctx = _QueueContext.load(s, hall, ticket.business_day, service_id=ticket.service_id)
-        ahead = _people_ahead(s, ticket, now, _targets_from(ctx.services), CallingPolicy.from_dict(hall.calling_policy))
+            general = ticket.target_counter_id is None
+            ctx = _QueueContext.load(s, conf, ticket.business_day, service_id=ticket.service_id,
+                                     ahead_params=_ahead_params(ticket, now, conf) if general else None)
+            ahead = ctx.ahead if general else _people_ahead(s, ticket, now, conf)
+        else:
+            ahead = _people_ahead(s, ticket, now, conf)
         view["people_ahead"] = ahead
         view["estimated_wait_s"] = estimate_wait_s(ahead, ctx.service_load(ticket.service_id))
     else:
         view["people_ahead"] = 0
-        view["estimated_wait_s"] = 0 if ticket.state in (TicketState.CALLED.value, TicketState.SERVING.value) else None
+        view["estimated_wait_s"] = 0 if ticket.state in AT_COUNTER else None
     if ticket.counter_id is not None:
-        counter = s.get(Counter, ticket.counter_id)
-        view["counter"] = _counter_brief(counter)
+        view["counter"] = _counter_brief(conf, _counter_row(rt, s, ticket.counter_id))
     if with_token:
         view["public_token"] = ticket.public_token
     return view
 
 
-def _at_counter_view(s, ticket: Ticket, now: datetime) -> dict:
+def _at_counter_view(conf: HallConfig, ticket, now: datetime) -> dict:
     view = _ticket_brief(ticket)
     view["mobile_tail"] = ticket.mobile[-4:] if ticket.mobile else None
     view["waited_s"] = round(((ticket.called_at or now) - ticket.queued_at).total_seconds())
-    view["service"] = _service_brief(s.get(ServiceType, ticket.service_id))
+    view["service"] = conf.services[ticket.service_id].brief()
     return view
 
 
-def _ticket_brief(ticket: Ticket) -> dict:
+def _ticket_brief(ticket) -> dict:
     return {
         "id": ticket.id,
         "label": ticket.label,
@@ -642,13 +766,14 @@ def _ticket_brief(ticket: Ticket) -> dict:
     }
 
 
-def _service_brief(svc: ServiceType) -> dict:
-    return {"id": svc.id, "prefix": svc.prefix, "code": svc.code, "name_zh": svc.name_zh, "name_en": svc.name_en,
-            "target_wait_s": svc.target_wait_s,
-            "self_service_zh": svc.self_service_zh, "self_service_en": svc.self_service_en}
+def _counter_brief(conf: HallConfig, counter) -> dict:
+    """A counter as screens show it: its configuration, and whether it is open and who is at it."""
+    c = conf.counters[counter.id]
+    return {"id": c.id, "number": c.number, "name": c.name, "is_open": counter.is_open,
+            "staff_id": counter.staff_id, "service_ids": list(c.service_ids), "display_mode": c.display_mode}
 
 
-def _counter_brief(counter: Counter) -> dict:
+def _orm_counter_brief(counter: Counter) -> dict:
     return {"id": counter.id, "number": counter.number, "name": counter.name, "is_open": counter.is_open,
             "staff_id": counter.staff_id, "service_ids": [svc.id for svc in counter.services],
             "display_mode": counter.display_mode}
@@ -656,120 +781,153 @@ def _counter_brief(counter: Counter) -> dict:
 
 # --------------------------------------------------------------------------- helpers
 
-def _transition(s, ticket: Ticket, action: Action, now: datetime, at_counter: int | None, by_staff: int | None,
-                duration_s: float | None = None, detail: dict | None = None, **values) -> None:
-    """Apply one life-cycle step as a compare-and-set on (state, recalls), then log it."""
+@functools.lru_cache(maxsize=None)
+def _update_statement(keys: tuple[str, ...]):
+    """A compare-and-set on (state, recalls) that sets ``keys`` and returns the new row; one per set of columns."""
+    return (update(TICKETS)
+            .where(TICKETS.c.id == bindparam("t_id"), TICKETS.c.state == bindparam("t_state"),
+                   TICKETS.c.recalls == bindparam("t_recalls"))
+            .values({key: bindparam(f"v_{key}") for key in keys})
+            .returning(*TICKETS.c))
+
+
+def _transition(s, ticket, action: Action, now: datetime, at_counter: int | None, by_staff: int | None,
+                duration_s: float | None = None, detail: dict | None = None, **values):
+    """Apply one life-cycle step as a compare-and-set on (state, recalls), log it, return the new row."""
     new_state = next_state(TicketState(ticket.state), action)
-    old_service = ticket.service_id
-    result = s.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.state == ticket.state, Ticket.recalls == ticket.recalls)
-        .values(state=new_state.value, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    values["state"] = new_state.value
+    keys = tuple(sorted(values))
+    row = s.connection().execute(_update_statement(keys), {"t_id": ticket.id, "t_state": ticket.state, "t_recalls": ticket.recalls,
+                                              **{f"v_{key}": values[key] for key in keys}}).first()
+    if row is None:
         raise IllegalTransition(f"{ticket.label} was changed by someone else just now; reload", field="ticket_id")
-    s.refresh(ticket)
-    _log(s, ticket, action, now, at_counter, by_staff, duration_s, detail, service_id=old_service)
+    _log(s, ticket.id, ticket.hall_id, ticket.service_id, action, now, at_counter, by_staff, duration_s, detail)
+    return row
 
 
-def _log(s, ticket: Ticket, action: Action, at: datetime, counter_id=None, staff_id=None,
-         duration_s=None, detail=None, service_id=None) -> None:
-    s.add(TicketEvent(ticket_id=ticket.id, hall_id=ticket.hall_id, kind=action.value, at=at,
-                      service_id=service_id or ticket.service_id, counter_id=counter_id, staff_id=staff_id,
-                      duration_s=duration_s, detail=detail))
+def _log(s, ticket_id: int, hall_id: int, service_id: int, action: Action, at: datetime, counter_id=None,
+         staff_id=None, duration_s=None, detail=None) -> None:
+    s.connection().execute(_INSERT_EVENT, {"ticket_id": ticket_id, "hall_id": hall_id, "kind": action.value, "at": at,
+                              "service_id": service_id, "counter_id": counter_id, "staff_id": staff_id,
+                              "duration_s": duration_s, "detail": detail})
 
 
-def _current(rt: Runtime, tx, counter_id: int, ticket_id: int | None):
+class _CounterRow:
+    """A counter's live state (open, who is at it), its hall's configuration version and the ticket at
+    it, read in one statement."""
+
+    __slots__ = ("id", "hall_id", "number", "is_open", "staff_id", "config_version", "ticket")
+
+    def __init__(self, row) -> None:
+        self.id, self.hall_id, self.is_open, self.staff_id = row.c_id, row.c_hall_id, row.c_is_open, row.c_staff_id
+        self.config_version = row.c_config_version
+        self.ticket = row if row.id is not None else None  # the tickets' columns under their own names
+        self.number = None  # from the hall's configuration
+
+
+def _counter_statement(lock: bool):
+    halls = Hall.__table__
+    query = (
+        select(COUNTERS.c.id.label("c_id"), COUNTERS.c.hall_id.label("c_hall_id"),
+               COUNTERS.c.is_open.label("c_is_open"), COUNTERS.c.staff_id.label("c_staff_id"),
+               COUNTERS.c.active.label("c_active"), halls.c.config_version.label("c_config_version"), *TICKETS.c)
+        .join(halls, halls.c.id == COUNTERS.c.hall_id)
+        .outerjoin(TICKETS, and_(TICKETS.c.counter_id == COUNTERS.c.id, AT_COUNTER_NOW))
+        .where(COUNTERS.c.id == bindparam("counter_id"))
+    )
+    return query.with_for_update(of=COUNTERS) if lock else query
+
+
+_COUNTER = {False: _counter_statement(False), True: _counter_statement(True)}
+
+
+def _counter_row(rt: Runtime, s, counter_id: int, lock: bool = False) -> _CounterRow:
+    """The counter with its live state and its customer, locked (PostgreSQL: one call at a counter at a
+    time; SQLite's BEGIN IMMEDIATE already serialises); 404 naming ``counter_id`` if there is no such
+    active counter."""
+    row = s.connection().execute(_COUNTER[lock], {"counter_id": counter_id}).first()
+    if row is None or not row.c_active:
+        raise NotFound(f"no counter {counter_id}", field="counter_id")
+    rt.counter_halls[counter_id] = row.c_hall_id
+    return _CounterRow(row)
+
+
+def _at_counter(rt: Runtime, tx, counter_id: int, staff_id, caller, lock: bool = False):
+    """The session, the counter (locked) with its customer, its hall's configuration and the staff
+    member acting; with ``caller``, authenticated and checked (operating a counter of this hall) in
+    this transaction."""
     s = tx.session
-    counter = _counter(s, counter_id)
-    ticket = _active_ticket(s, counter.id)
+    if caller is not None:
+        p = _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+                        "operating a counter of this hall")
+        staff_id = p.staff_id
+    counter = _counter_row(rt, s, counter_id, lock)
+    conf = hall_config(rt, s, counter.hall_id, version=counter.config_version)
+    counter.number = conf.counters[counter.id].number
+    return s, counter, conf, staff_id
+
+
+def _hall_of_counter(rt: Runtime, s, counter_id: int) -> int:
+    """The counter's hall (remembered: a counter never moves); 404 before any access rule is told."""
+    hall_id = rt.counter_halls.get(counter_id)
+    if hall_id is None:
+        hall_id = s.execute(select(COUNTERS.c.hall_id).where(COUNTERS.c.id == counter_id)).scalar()
+        if hall_id is None:
+            raise NotFound(f"no counter {counter_id}", field="counter_id")
+        rt.counter_halls[counter_id] = hall_id
+    return hall_id
+
+
+def _current(rt: Runtime, tx, counter_id: int, ticket_id: int | None, staff_id, caller):
+    s, counter, conf, staff_id = _at_counter(rt, tx, counter_id, staff_id, caller)
+    ticket = counter.ticket
     if ticket is None:
         raise IllegalTransition(f"counter {counter.number} has no customer called", field="counter_id")
     if ticket_id is not None and ticket.id != ticket_id:
         raise IllegalTransition(f"ticket {ticket_id} is not at counter {counter.number}; it has {ticket.label}",
                                 field="ticket_id")
-    return s, counter, ticket, s.get(Hall, counter.hall_id), rt.now()
+    return s, counter, ticket, conf, rt.now(), staff_id
 
 
-def _active_ticket(s, counter_id: int) -> Ticket | None:
-    return s.execute(
-        select(Ticket).where(Ticket.counter_id == counter_id, Ticket.state.in_([x.value for x in AT_COUNTER_STATES]))
-    ).scalar_one_or_none()
+_ACTIVE_TICKET = select(*TICKETS.c).where(TICKETS.c.counter_id == bindparam("counter_id"),
+                                          AT_COUNTER_NOW)
 
 
-def _refuse_if_busy(s, counter: Counter) -> None:
-    current = _active_ticket(s, counter.id)
-    if current is not None:
-        raise CounterBusy(
-            f"counter {counter.number} still has {current.label} ({current.state}); finish, transfer or mark no-show first",
-            field="counter_id",
-        )
+def _active_ticket(s, counter_id: int):
+    return s.connection().execute(_ACTIVE_TICKET, {"counter_id": counter_id}).first()
 
 
 def _waiting_tickets(s, hall_id: int, day: date, service_ids: set[int] | None, counter_id: int | None) -> list[WaitingTicket]:
-    query = select(Ticket.id, Ticket.service_id, Ticket.tier, Ticket.queued_at, Ticket.target_counter_id).where(
-        Ticket.hall_id == hall_id, Ticket.business_day == day, Ticket.state == TicketState.WAITING.value
-    )
+    query = select(TICKETS.c.id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.queued_at,
+                   TICKETS.c.target_counter_id).where(
+        TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, TICKETS.c.state == WAITING)
     if service_ids is not None:
-        clause = Ticket.service_id.in_(service_ids)
+        clause = TICKETS.c.service_id.in_(service_ids)
         if counter_id is not None:
-            clause = clause | (Ticket.target_counter_id == counter_id)
+            clause = clause | (TICKETS.c.target_counter_id == counter_id)
         query = query.where(clause)
     return [WaitingTicket(r.id, r.service_id, Tier(r.tier), r.queued_at, r.target_counter_id) for r in s.execute(query)]
 
 
-def _waiting_ticket(ticket: Ticket) -> WaitingTicket:
+def _waiting_ticket(ticket) -> WaitingTicket:
     return WaitingTicket(ticket.id, ticket.service_id, Tier(ticket.tier), ticket.queued_at, ticket.target_counter_id)
 
 
-def _targets(s, hall_id: int) -> ServiceTargets:
-    rows = s.execute(select(ServiceType.id, ServiceType.target_wait_s).where(ServiceType.hall_id == hall_id)).all()
-    return ServiceTargets(dict(rows))
-
-
-def _targets_from(services: dict[int, ServiceType]) -> ServiceTargets:
-    return ServiceTargets({sid: svc.target_wait_s for sid, svc in services.items()})
-
-
-def _handle_seconds(ticket: Ticket, now: datetime) -> float:
+def _handle_seconds(ticket, now: datetime) -> float:
     started = ticket.started_at or ticket.called_at or now
     return max(0.0, (now - started).total_seconds())
 
 
-def _hall(s, hall_id: int) -> Hall:
-    hall = s.get(Hall, hall_id)
-    if hall is None or not hall.active:
-        raise NotFound(f"no hall {hall_id}", field="hall_id")
-    return hall
-
-
-def _service_of_hall(s, hall: Hall, service_id: int, field: str = "service_id") -> ServiceType:
-    service = s.get(ServiceType, service_id)
-    if service is None or service.hall_id != hall.id:
-        raise NotFound(f"no service {service_id} in hall {hall.code}", field=field)
-    if not service.active:
-        raise Conflict(f"service {service.prefix} ({service.name_zh}) is not offered now", field=field)
-    return service
-
-
 def _counter(s, counter_id: int, lock: bool = False) -> Counter:
-    """The counter; ``lock`` takes its row lock (SELECT ... FOR UPDATE; SQLite's BEGIN IMMEDIATE already serialises)."""
+    """The counter as an ORM object (opening and closing change it); ``lock`` takes its row lock."""
     counter = s.get(Counter, counter_id, with_for_update=True if lock else None)
     if counter is None or not counter.active:
         raise NotFound(f"no counter {counter_id}", field="counter_id")
     return counter
 
 
-def _open_counter(s, counter_id: int, lock: bool = False) -> Counter:
-    counter = _counter(s, counter_id, lock)
-    if not counter.is_open:
-        raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id")
-    return counter
-
-
-def _ticket_by_token(s, token: str) -> Ticket:
-    ticket = s.execute(select(Ticket).where(Ticket.public_token == token)).scalar_one_or_none()
+def _ticket_by_token(s, token: str):
+    ticket = s.execute(select(*TICKETS.c).where(TICKETS.c.public_token == token)).first()
     if ticket is None:
         raise NotFound("no such ticket", field="token")
     return ticket

@@ -171,15 +171,16 @@ def green_self_declared(rt: Runtime, hall_id: int) -> bool:
         return hall is not None and GreenChannel.from_dict(hall.green_channel).self_declare
 
 
-def ticket_tier(rt: Runtime, s, hall: Hall, tier: Tier, mobile: str | None, day: date) -> tuple[Tier, bool]:
+def ticket_tier(rt: Runtime, s, hall_id: int, green: GreenChannel, tier: Tier, mobile: str | None,
+                day: date) -> tuple[Tier, bool]:
     """The tier a new ticket queues in, and whether the roster gave it. A green-channel ticket where
     the hall has switched the channel off is refused; an ordinary request with a number on the
     roster (active, not lapsed) takes the member's tier; a tier asked for is never lowered."""
-    if tier == Tier.GREEN and not GreenChannel.from_dict(hall.green_channel).enabled:
+    if tier == Tier.GREEN and not green.enabled:
         raise Forbidden("this hall has no green channel", field="tier")
     if tier != Tier.ORDINARY or mobile is None or "sms" not in rt.settings:
         return tier, False
-    member = find_member(s, rt, hall.id, number(mobile))
+    member = find_member(s, rt, hall_id, number(mobile))
     if member is None:
         return tier, False
     found = member_tier(member.star_level, member.valid_until, member.active, day)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.events import Event
+from . import config_versions  # noqa: F401 - every configuration change bumps its hall's version
 
 log = logging.getLogger(__name__)
 

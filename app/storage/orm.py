@@ -88,6 +88,9 @@ class Hall(Base):
     closures: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # see domain.hours.Closures
     green_channel: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # domain.roster.GreenChannel
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # bumped with every change to the hall, its services or its counters (storage.config_versions):
+    # processes keep the hall's configuration and reload it when this moves
+    config_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     city: Mapped[City] = relationship()
 
 
@@ -234,7 +237,8 @@ class Ticket(Base):
             sqlite_where=text("state IN ('called', 'serving')"),
             postgresql_where=text("state IN ('called', 'serving')"),
         ),
-        Index("ix_ticket_queue", "hall_id", "business_day", "state", "service_id"),
+        # the queue in calling order within each (service, tier): a call reads each group's first few
+        Index("ix_ticket_queue", "hall_id", "business_day", "state", "service_id", "tier", "queued_at"),
         Index("ix_tickets_business_day", "business_day"),  # the service-level roll-ups read days of every hall
         # tickets still carrying a mobile number: the survey job's anti-join and the retention job
         # read only these, and the number is cleared once the survey holds it (protected), so it stays small

@@ -34,6 +34,7 @@ import secrets
 
 from flask import current_app, g, request, session
 
+from ..domain import policy
 from ..domain.errors import Forbidden, Unauthorized
 from ..domain.model import DeviceKind, Role
 from ..services import audit, auth
@@ -43,25 +44,43 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
+_UNRESOLVED = object()
+
+
 def load_principal() -> None:
-    """Before each API request: a bearer token, or else the signed-in session. Changes the request
-    makes are recorded in the audit trail as the caller's."""
-    rt = current_app.extensions["hallq"]
-    g.principal = None
+    """Before each API request: note the caller's credential, a bearer token or else the signed-in
+    session (whose writes need the CSRF header). Nothing is read yet: a route's access rule reads
+    the caller when it first asks (``principal``); a use case on the hot path reads it inside its
+    own transaction (``credential``). Changes the request makes are recorded in the audit trail
+    as the caller's."""
+    g.principal = _UNRESOLVED
+    g.credential = None
     audit.clear()
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        g.principal = auth.principal_for_token(rt, header[len("Bearer "):].strip())
-        if g.principal is None:
-            raise Unauthorized("the token is unknown, expired or revoked", field="Authorization")
-        audit.acting_as(g.principal)
+        g.credential = auth.Credential(token=header[len("Bearer "):].strip())
         return
     staff_id = session.get("staff_id")
     if staff_id is not None:
         if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.get("csrf"):
             raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a session request", field=CSRF_HEADER)
-        g.principal = auth.principal_for_staff(rt, staff_id)
-        audit.acting_as(g.principal)
+        g.credential = auth.Credential(staff_id=staff_id)
+
+
+def credential() -> auth.Credential:
+    """What the caller presented, unread (401 if nothing): for a use case that authenticates the
+    caller in its own transaction."""
+    found = g.get("credential")
+    if found is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>")
+    return found
+
+
+def acting(p: Principal) -> Principal:
+    """The caller as a use case found it: for the audit trail and the rest of the request."""
+    g.principal = p
+    audit.acting_as(p)
+    return p
 
 
 def session_staff() -> Principal | None:
@@ -76,10 +95,25 @@ def new_csrf_token() -> str:
 
 
 def principal() -> Principal:
-    p = g.get("principal")
+    """The caller, read on first use; 401 if there is none, or the token or account is no longer good."""
+    p = g.get("principal", _UNRESOLVED)
+    if p is _UNRESOLVED:
+        found = g.get("credential")
+        p = g.principal = _read(found) if found is not None else None
+        if p is not None:
+            audit.acting_as(p)
+        elif found is not None and found.token is not None:
+            raise Unauthorized("the token is unknown, expired or revoked", field="Authorization")
     if p is None:
         raise Unauthorized("sign in first: send Authorization: Bearer <token>")
     return p
+
+
+def _read(found: auth.Credential) -> Principal | None:
+    rt = current_app.extensions["hallq"]
+    if found.token is not None:
+        return auth.principal_for_token(rt, found.token)
+    return auth.principal_for_staff(rt, found.staff_id)
 
 
 def _is_staff(p: Principal, *roles: Role) -> bool:
@@ -143,22 +177,14 @@ def view_hall(hall_id: int) -> Principal:
 
 def issue_ticket(hall_id: int) -> Principal:
     p = principal()
-    if _is_staff(p, Role.ADMIN):
-        return p
-    if p.hall_id == hall_id and (
-        _is_staff(p, Role.HALL_MANAGER, Role.COUNTER_STAFF) or p.device_kind == DeviceKind.KIOSK
-    ):
-        return p
-    _deny("issuing tickets for this hall")
+    policy.require(policy.may_issue_ticket(p, hall_id), "issuing tickets for this hall")
+    return p
 
 
 def operate_counter(hall_id: int) -> Principal:
     p = principal()
-    if _is_staff(p, Role.ADMIN):
-        return p
-    if p.hall_id == hall_id and _is_staff(p, Role.HALL_MANAGER, Role.COUNTER_STAFF):
-        return p
-    _deny("operating a counter of this hall")
+    policy.require(policy.may_operate_counter(p, hall_id), "operating a counter of this hall")
+    return p
 
 
 def manage_hall(hall_id: int) -> Principal:

@@ -1,6 +1,7 @@
 """JSON API under /api/v1. Each view: check access, parse, call one service function, return its view."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request, session, url_for
@@ -10,7 +11,7 @@ from kiosk import slips
 
 from ..domain.errors import DomainError, Forbidden, Invalid
 from ..domain.footfall import MinuteCount
-from ..domain.model import Role, Tier
+from ..domain.model import Role
 from ..services import (
     audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, satisfaction, service_levels,
     roster, surveys,
@@ -24,6 +25,7 @@ from .schemas import (
     VipMemberBody, VipMemberPatch,
 )
 
+log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 api = Api(bp)
@@ -46,6 +48,10 @@ def _authenticate():
 @bp.teardown_request
 def _forget_actor(_exc):
     audit.clear()  # the thread serves another request next
+    try:
+        auth.write_devices_seen(rt())  # outside the request's transactions, at most once a minute a device
+    except Exception:  # noqa: BLE001 - a last-seen time must never fail a request
+        log.exception("writing devices' last-seen times failed")
 
 
 @bp.errorhandler(DomainError)
@@ -320,20 +326,17 @@ def pair_device(hall_id: int, body: PairBody):
 # --------------------------------------------------------------------------- kiosk and customer
 
 @api.route("/halls/<int:hall_id>/tickets", "POST", tag="tickets", access="the hall's kiosks, staff and manager",
-           body=IssueBody, status=201)
+           body=IssueBody, status=201, checks_caller=True)
 def issue_ticket(hall_id: int, body: IssueBody):
     """Issue a ticket number for a service (kiosk).
 
     Numbers restart each local business day per hall and prefix. The response has
     the number, people ahead, the estimated wait in seconds (null when no counter
-    serving it is open) and `public_token` for the customer's status page.
+    serving it is open) and `public_token` for the customer's status page. A kiosk's
+    star, VIP or green-channel ticket needs the floor guide's PIN (`guide_pin`).
     """
-    p = access.issue_ticket(hall_id)
-    device_id = p.id if p.kind == "device" else None
-    if device_id is not None and body.tier != Tier.ORDINARY and not (
-            body.tier == Tier.GREEN and roster.green_self_declared(rt(), hall_id)):
-        auth.verify_guide_pin(rt(), hall_id, body.guide_pin, device_id)
-    return queue.issue_ticket(rt(), hall_id, body.service_id, body.tier.value, body.mobile, device_id)
+    return queue.issue_ticket(rt(), hall_id, body.service_id, body.tier.value, body.mobile,
+                              caller=access.credential(), guide_pin=body.guide_pin)
 
 
 @api.route("/tickets/<string:token>/print", "POST", tag="tickets", access="the ticket's hall's kiosks")
@@ -385,11 +388,6 @@ def hall_queue(hall_id: int):
 
 # --------------------------------------------------------------------------- counter actions
 
-def _operator(counter_id: int):
-    access.principal()  # 401 before revealing whether the counter exists
-    return access.operate_counter(config.counter_hall(rt(), counter_id))
-
-
 @api.route("/counters/<int:counter_id>", "GET", tag="counter actions",
            access="administrator, head office, the hall's staff and devices")
 def counter_state(counter_id: int):
@@ -399,68 +397,63 @@ def counter_state(counter_id: int):
     return queue.counter_state(rt(), counter_id)
 
 
+# Counter actions authenticate and check their caller inside their own transaction (checks_caller).
+
 @api.route("/counters/<int:counter_id>/open", "POST", tag="counter actions", access="the hall's counter staff",
-           body=OpenCounterBody)
+           body=OpenCounterBody, checks_caller=True)
 def open_counter(counter_id: int, body: OpenCounterBody):
     """Open the counter with the caller at it."""
-    p = _operator(counter_id)
-    return queue.open_counter(rt(), counter_id, access.staff_id_of(p), body.service_ids)
+    return queue.open_counter(rt(), counter_id, None, body.service_ids, caller=access.credential())
 
 
-@api.route("/counters/<int:counter_id>/close", "POST", tag="counter actions", access="the hall's counter staff")
+@api.route("/counters/<int:counter_id>/close", "POST", tag="counter actions", access="the hall's counter staff",
+           checks_caller=True)
 def close_counter(counter_id: int):
     """Close the counter (refused while a customer is at it)."""
-    _operator(counter_id)
-    return queue.close_counter(rt(), counter_id)
+    return queue.close_counter(rt(), counter_id, caller=access.credential())
 
 
-@api.route("/counters/<int:counter_id>/call-next", "POST", tag="counter actions", access="the hall's counter staff")
+@api.route("/counters/<int:counter_id>/call-next", "POST", tag="counter actions", access="the hall's counter staff",
+           checks_caller=True)
 def call_next(counter_id: int):
     """Call the next customer by the hall's calling rule; `ticket` is null when nobody waits."""
-    p = _operator(counter_id)
-    return queue.call_next(rt(), counter_id, access.staff_id_of(p))
-
-
-def _counter_action(service_fn, counter_id: int, body: CounterActionBody):
-    p = _operator(counter_id)
-    return service_fn(rt(), counter_id, access.staff_id_of(p), body.ticket_id)
+    return queue.call_next(rt(), counter_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/recall", "POST", tag="counter actions", access="the hall's counter staff",
-           body=CounterActionBody)
+           body=CounterActionBody, checks_caller=True)
 def recall(counter_id: int, body: CounterActionBody):
     """Announce the called ticket again."""
-    return _counter_action(queue.recall, counter_id, body)
+    return queue.recall(rt(), counter_id, ticket_id=body.ticket_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/start", "POST", tag="counter actions", access="the hall's counter staff",
-           body=CounterActionBody)
+           body=CounterActionBody, checks_caller=True)
 def start_service(counter_id: int, body: CounterActionBody):
     """The customer is at the counter: service starts."""
-    return _counter_action(queue.start_service, counter_id, body)
+    return queue.start_service(rt(), counter_id, ticket_id=body.ticket_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/finish", "POST", tag="counter actions", access="the hall's counter staff",
-           body=CounterActionBody)
+           body=CounterActionBody, checks_caller=True)
 def finish_service(counter_id: int, body: CounterActionBody):
     """Service finished; the counter is free."""
-    return _counter_action(queue.finish_service, counter_id, body)
+    return queue.finish_service(rt(), counter_id, ticket_id=body.ticket_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/no-show", "POST", tag="counter actions", access="the hall's counter staff",
-           body=CounterActionBody)
+           body=CounterActionBody, checks_caller=True)
 def no_show(counter_id: int, body: CounterActionBody):
     """The called customer did not come (after the hall's minimum recalls)."""
-    return _counter_action(queue.mark_no_show, counter_id, body)
+    return queue.mark_no_show(rt(), counter_id, ticket_id=body.ticket_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/transfer", "POST", tag="counter actions", access="the hall's counter staff",
-           body=TransferBody)
+           body=TransferBody, checks_caller=True)
 def transfer(counter_id: int, body: TransferBody):
     """Send the customer to another service (optionally one counter); they keep their place in time."""
-    p = _operator(counter_id)
-    return queue.transfer(rt(), counter_id, body.to_service_id, body.to_counter_id, access.staff_id_of(p),
-                          body.ticket_id)
+    return queue.transfer(rt(), counter_id, body.to_service_id, body.to_counter_id, ticket_id=body.ticket_id,
+                          caller=access.credential())
 
 
 # --------------------------------------------------------------------------- footfall

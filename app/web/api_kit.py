@@ -40,10 +40,12 @@ class Operation:
     status: int
 
 
-def require_principal() -> None:
-    from .access import principal  # late: access imports the services
+def require_caller(read: bool) -> None:
+    """401 before anything about the body: the caller read now, or (``read`` false, a use case that
+    reads its caller in its own transaction) only that there is one."""
+    from .access import credential, principal  # late: access imports the services
 
-    principal()
+    principal() if read else credential()
 
 
 class Api:
@@ -52,8 +54,10 @@ class Api:
         self.operations: list[Operation] = []
 
     def route(self, rule: str, method: str, *, tag: str, access: str,
-              body: type[BaseModel] | None = None, status: int = 200) -> Callable:
-        """Declare an endpoint. The view gets path arguments, plus ``body`` (a parsed model) if declared."""
+              body: type[BaseModel] | None = None, status: int = 200, checks_caller: bool = False) -> Callable:
+        """Declare an endpoint. The view gets path arguments, plus ``body`` (a parsed model) if declared.
+        ``checks_caller``: the use case authenticates and authorises the caller inside its own
+        transaction (the hot path), so the caller is not read before it."""
 
         def decorate(fn: Callable) -> Callable:
             doc = (fn.__doc__ or "").strip().splitlines()
@@ -64,7 +68,7 @@ class Api:
                     if isinstance(value, int) and not 0 < value <= MAX_ID:
                         raise NotFound(f"no {key.removesuffix('_id')} {value}", field=key)
                 if access != "public":
-                    require_principal()  # 401 comes before anything about the body
+                    require_caller(read=not checks_caller)
                 if body is not None:
                     kwargs["body"] = parse_body(body)
                 result = fn(**kwargs)
