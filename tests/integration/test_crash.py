@@ -12,7 +12,6 @@ import signal
 import threading
 import time
 
-import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
@@ -21,9 +20,9 @@ from app.domain.model import Action
 from app.storage.orm import Ticket, TicketEvent
 
 from ..conftest import FAST_HASH
+from ..e2e.conftest import START
 from ..processes import Deployment
 from ..world import bearer, build_world, staff_token
-from ..e2e.conftest import START
 
 KIOSKS = 8
 LOAD_S = 3.0
