@@ -69,6 +69,47 @@ def register_cli(app: Flask) -> None:
                 tickets += service_levels.rebuild(rt, a, b)["tickets"]
         click.echo(f"完成 Done: {tickets} tickets, {first} .. {last}")
 
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(path):
+        """Write a backup archive: the database (a consistent copy while the server runs) and the two
+        keys it cannot be read without. Keep it as safely as the database itself."""
+        from .backups import BackupError, backup
+        from .services.protect import instance_key
+
+        config = current_app.config
+        keys = {"SECRET_KEY": config["SECRET_KEY"],
+                "SMS_DATA_KEY": config.get("SMS_DATA_KEY") or instance_key(Path(current_app.instance_path))}
+        rt = current_app.extensions["hallq"]
+        try:
+            manifest = backup(str(rt.engine.url.render_as_string(hide_password=False)), keys, path, rt.now())
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        rows = ", ".join(f"{n} {t}" for t, n in manifest["rows"].items())
+        click.echo(f"备份完成 Backed up to {path} ({manifest['database']}, schema {manifest['schema_revision']}): {rows}")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True, help="Restore over a database that already holds halls")
+    def restore_command(path, force):
+        """Restore a backup archive into the configured database (stop the servers first) and its keys
+        into the instance folder; then run `flask --app app db upgrade`."""
+        import os
+
+        from .backups import BackupError, restore
+
+        rt = current_app.extensions["hallq"]
+        url = rt.engine.url.render_as_string(hide_password=False)
+        rt.engine.dispose()  # the restore replaces what this process might hold open
+        configured = {name: os.environ.get(name, "") for name in ("SECRET_KEY", "SMS_DATA_KEY")}
+        try:
+            manifest = restore(url, path, Path(current_app.instance_path), configured, force)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        rows = ", ".join(f"{n} {t}" for t, n in manifest["rows"].items())
+        click.echo(f"恢复完成 Restored {path} (made {manifest['created_at']}, schema {manifest['schema_revision']}): "
+                   f"{rows}; now run: flask --app app db upgrade")
+
     @app.cli.command("demo-rush")
     @click.argument("hall_code")
     @click.option("--tickets", default=40, show_default=True, help="How many customers arrive at once")
