@@ -46,8 +46,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .web import admin, api, counter, display, manager, pages, phone, report_pages, sms, survey_pages
 
     i18n.init_app(app)
-    # an import's spreadsheet (2 MB at most, services.imports) travels back base64 with its dry run
-    app.config.setdefault("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form's token lasts as long as the session
     csrf.init_app(app)
     csrf.exempt(api.bp)

@@ -30,6 +30,9 @@ def from_env() -> dict:
         "API_TOKEN_TTL_HOURS": int(os.environ.get("API_TOKEN_TTL_HOURS", "12")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
+        # the largest request body read (bytes; larger: 413 unread). Flask's own default is no limit.
+        # 4 MB: an import's spreadsheet (2 MB at most, services.imports) travels back base64 with its dry run
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024))),
         # reverse proxies in front (nginx, a load balancer) whose X-Forwarded-For / -Proto / -Host
         # are believed: the client's address (the pairing codes' limit) and https in links; 0: none
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),

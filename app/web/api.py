@@ -66,8 +66,10 @@ def _http_error(exc: HTTPException):
 
 @bp.app_errorhandler(404)
 @bp.app_errorhandler(405)
+@bp.app_errorhandler(413)
 def _api_routing_error(exc: HTTPException):
-    """Routing fails before a blueprint is chosen, so the blueprint handler above never sees these."""
+    """Routing fails before a blueprint is chosen, so the blueprint handler above never sees these
+    (nor a body too large for ``MAX_CONTENT_LENGTH`` met outside the API's views)."""
     if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
         return _http_error(exc)
     return exc

@@ -6,6 +6,8 @@ the document cannot drift from the code.
 """
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
 from functools import wraps
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..domain.errors import DomainError, Invalid, NotFound
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer
+MAX_JSON_DEPTH = 32  # the deepest body (opening hours) nests 4 levels; the parser recurses once a level
 
 _RULE_PARAM = re.compile(r"<(?:(int|string|path):)?(\w+)>")
 
@@ -91,9 +94,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     """The JSON body as ``model``; a 400/422 naming the field otherwise."""
     if not request.get_data() and not any(f.is_required() for f in model.model_fields.values()):
         return model()  # e.g. a bare POST .../finish: every field is optional
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequestBody("the body must be JSON (Content-Type: application/json)")
+    data = read_json()
     if not isinstance(data, dict):
         raise BadRequestBody("the body must be a JSON object")
     try:
@@ -102,6 +103,46 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         first = exc.errors()[0]
         field = _field_path(first["loc"])
         raise Invalid(f"{field}: {first['msg']}" if field else first["msg"], field=field) from None
+
+
+def read_json():
+    """The request's body as JSON: the only place the API parses one. 400 when it is not JSON or nests
+    deeper than ``MAX_JSON_DEPTH`` (Python's parser recurses a level at a time: 1,000 levels of
+    brackets would end in a RecursionError); 413 past the size limit (``MAX_CONTENT_LENGTH``)."""
+    if not request.is_json:
+        raise BadRequestBody("the body must be JSON (Content-Type: application/json)")
+    too_deep = BadRequestBody(f"the body nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects")
+    try:
+        data = json.loads(request.get_data(), parse_constant=_no_constant, parse_float=_finite)
+    except ValueError:  # not JSON, not UTF-8, or NaN / Infinity (which no database's JSON takes)
+        raise BadRequestBody("the body is not valid JSON") from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
+    return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _depth(value) -> int:
+    """How deeply ``value`` nests, counted without recursion; stops once past ``MAX_JSON_DEPTH``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_JSON_DEPTH:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def _field_path(loc: tuple) -> str | None:
