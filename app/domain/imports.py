@@ -9,7 +9,8 @@ row is compared with what exists: create, update, unchanged, or reject with the 
 A blank cell on an existing row keeps what is stored; on a new row it takes the default. The
 key (username, counter number, mobile number) finds the row and is never changed by an import.
 Exports and templates are written with the same columns under Chinese headers, so an export
-imports back unchanged.
+imports back unchanged; text a spreadsheet would run as a formula is written with a leading
+apostrophe (``cells.safe_cell``), which reading takes off again.
 
 Nothing here knows about the database or the web.
 """
@@ -26,6 +27,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Callable, Iterable, Mapping
 
+from .cells import as_written, safe_cell
 from .errors import Invalid
 from .model import Role
 from .roster import star_level_problem
@@ -202,7 +204,7 @@ def _xlsx_lines(content: bytes) -> Iterable[tuple[int, list[str]]]:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # some writers record the wrong size; read what is there
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [cell_text(v) for v in values]
+            yield number, [as_written(cell_text(v)) for v in values]
     except Exception:
         raise Invalid("the file cannot be read as .xlsx", field="file") from None
     finally:
@@ -217,7 +219,7 @@ def _csv_lines(content: bytes) -> Iterable[tuple[int, list[str]]]:
     delimiter = "," if "," in first else "\t" if "\t" in first else ";" if ";" in first else ","
     try:
         for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
-            yield number, [cell.strip() for cell in cells]
+            yield number, [as_written(cell.strip()) for cell in cells]
     except csv.Error:
         raise Invalid("the file cannot be read as CSV", field="file") from None
 
@@ -582,7 +584,7 @@ def write_table(kind: str, fmt: str, records: list[dict]) -> bytes:
         writer = csv.writer(out)
         writer.writerow([c.header for c in columns])
         for record in records:
-            writer.writerow([_written(c.field, record.get(c.field), "csv") for c in columns])
+            writer.writerow([safe_cell(_written(c.field, record.get(c.field), "csv")) for c in columns])
         return ("\ufeff" + out.getvalue()).encode("utf-8")
     return _xlsx(kind, columns, records)
 
@@ -623,7 +625,7 @@ def _xlsx(kind: str, columns: tuple[Column, ...], records: list[dict]) -> bytes:
         cell.font = Font(bold=True)
     widths = [max(c.width, _width(c.header) + 2) for c in columns]
     for record in records:
-        values = [_written(c.field, record.get(c.field), "xlsx") for c in columns]
+        values = [safe_cell(_written(c.field, record.get(c.field), "xlsx")) for c in columns]
         sheet.append(values)
         for i, (cell, column) in enumerate(zip(sheet[sheet.max_row], columns)):
             if column.field in TEXT_FIELDS:

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from ..bootstrap import Runtime
 from ..domain import events as ev
+from ..domain.cells import safe_cell
 from ..domain.errors import Forbidden, Invalid, NotFound
 from ..domain.footfall import (
     LoadRules, MinuteCount, check_batch, count_start, hour_of, load_reasons, load_state, occupancy_after, oriented,
@@ -346,7 +347,7 @@ def hourly_csv(rows: list[dict]) -> str:
     writer = csv.writer(out)
     writer.writerow(["时段 hour", "进入 in", "离开 out"])
     for row in rows:
-        writer.writerow([row["hour"], row["in"], row["out"]])
+        writer.writerow([safe_cell(v) for v in (row["hour"], row["in"], row["out"])])
     return out.getvalue()
 
 

@@ -3,7 +3,8 @@
 The routes are in ``app.web.api`` (so they share its OpenAPI registry and access matrix); this
 module only lays a report out as a table. Headers are Chinese first, then English; numbers stay
 numbers; rates are formatted as percentages; the first row is a title naming the period. CSV
-starts with a UTF-8 BOM, or Excel reads the Chinese as mojibake.
+starts with a UTF-8 BOM, or Excel reads the Chinese as mojibake. Every cell goes through
+``domain.cells.safe_cell``, so a name typed as a formula is written as text.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from flask import Response
 
+from ..domain.cells import safe_cell
 from ..domain.errors import Invalid
 
 FORMATS = ("json", "csv", "xlsx")
@@ -184,6 +186,7 @@ def attachment(file_name: str, fallback: str | None = None) -> str:
 
 
 def _csv_cell(column: Column, value):
+    value = safe_cell(value)
     if value is None:
         return ""
     if column.kind == "pct":
@@ -198,7 +201,7 @@ def _csv_cell(column: Column, value):
 def _csv(title: str, columns, rows) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([title])
+    writer.writerow([safe_cell(title)])
     writer.writerow([c.header for c in columns])
     for row in rows:
         writer.writerow([_csv_cell(c, row.get(c.key)) for c in columns])
@@ -208,7 +211,7 @@ def _csv(title: str, columns, rows) -> bytes:
 def _xlsx_cell(column: Column, value):
     if column.kind == "min" and value is not None:
         return round(value / 60, 2)
-    return value
+    return safe_cell(value)
 
 
 def _xlsx(title: str, columns, rows) -> bytes:
@@ -219,7 +222,7 @@ def _xlsx(title: str, columns, rows) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "报表 Report"
-    sheet.append([title])
+    sheet.append([safe_cell(title)])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([c.header for c in columns])
     for cell in sheet[2]:
