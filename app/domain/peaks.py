@@ -74,9 +74,13 @@ def warning_key(kind: str, service_id: int) -> str:
     return f"{kind}:{service_id}"
 
 
-def _severity(open_counters: int, needed: int) -> str:
+def _severity(open_counters: int, needed: int, time_left: timedelta) -> str:
+    """Critical when the shortfall is large (two counters or more, or half of what is needed) and the
+    peak is less than ``LEAD`` away; otherwise a warning. A small load (one counter would serve it,
+    say one customer in a quarter of an hour at night) is never critical, however few are open."""
     short = needed - open_counters
-    return CRITICAL if short >= 2 or (open_counters and short / open_counters >= 0.5) or open_counters == 0 else WARNING
+    large = short >= 2 or (needed >= 2 and short / needed >= 0.5)
+    return CRITICAL if large and time_left < LEAD else WARNING
 
 
 def forecast_warnings(outlooks: list[ServiceOutlook], now: datetime, horizon: timedelta = HORIZON) -> list[WarningDraft]:
@@ -99,17 +103,20 @@ def forecast_warnings(outlooks: list[ServiceOutlook], now: datetime, horizon: ti
         start = max(first.start, now)
         end = last.start + timedelta(minutes=last.minutes)
         more = worst.needed - worst.open_counters
+        # the advice's deadline is the peak's start, never a time already gone: a running peak is "now"
+        by_zh, by_en = (f"请在{start:%H:%M}前", f"before {start:%H:%M}") if start > now else ("请立即", "now")
         drafts.append(WarningDraft(
-            kind=FORECAST, service_id=worst.service_id, severity=_severity(worst.open_counters, worst.needed),
+            kind=FORECAST, service_id=worst.service_id,
+            severity=_severity(worst.open_counters, worst.needed, start - now),
             window_start=start, window_end=end, counters_open=worst.open_counters, counters_needed=worst.needed,
             figure=round(worst.upper_arrivals, 1),
             message_zh=(f"预计{start:%H:%M}起{worst.name_zh}客流高峰（每{worst.minutes}分钟最多约"
                         f"{math.ceil(worst.upper_arrivals)}人），现开{worst.open_counters}个窗口，需要{worst.needed}个："
-                        f"请在{start:%H:%M}前为{worst.name_zh}增开{more}个窗口"),
+                        f"{by_zh}为{worst.name_zh}增开{more}个窗口"),
             message_en=(f"Peak expected for {worst.name_en or worst.name_zh} from {start:%H:%M} (up to about "
                         f"{math.ceil(worst.upper_arrivals)} arrivals per {worst.minutes} min): "
                         f"{worst.open_counters} counter(s) open, {worst.needed} needed. Open {more} more "
-                        f"counter(s) for {worst.name_en or worst.name_zh} before {start:%H:%M}."),
+                        f"counter(s) for {worst.name_en or worst.name_zh} {by_en}."),
         ))
     return drafts
 

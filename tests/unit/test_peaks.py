@@ -43,6 +43,25 @@ def test_intervals_already_over_are_ignored_but_the_current_one_counts():
     assert draft.window_start == NOW and draft.counters_needed == 3
 
 
+def test_a_peak_already_running_is_to_be_met_now_never_by_a_time_already_gone():
+    [draft] = forecast_warnings([outlook(45, 4)], NOW)  # 09:45-10:00, raised at 09:50
+    assert "请立即为业务办理增开2个窗口" in draft.message_zh and "09:50前" not in draft.message_zh
+    assert draft.message_en.endswith("counter(s) for Business now.")
+
+
+def test_one_customer_a_quarter_hour_at_night_with_no_counter_open_is_a_warning_not_critical():
+    night = datetime(2026, 11, 23, 1, 55, tzinfo=CST)
+    tiny = ServiceOutlook(1, "业务办理", "Business", night.replace(minute=0) + timedelta(hours=1), 15, 1.2, 1, 0)
+    [draft] = forecast_warnings([tiny], night)
+    assert draft.severity == WARNING and "请在02:00前" in draft.message_zh
+
+
+def test_a_large_shortfall_is_critical_only_when_the_peak_is_near():
+    far, near = outlook(60 + 40, 4), outlook(60 + 15, 4)  # 10:40 and 10:15, from 09:50: short by 2 of 4
+    assert forecast_warnings([far], NOW)[0].severity == WARNING  # 50 minutes to act
+    assert forecast_warnings([near], NOW)[0].severity == CRITICAL  # 25 minutes
+
+
 def test_each_service_gets_its_own_forecast_warning():
     drafts = forecast_warnings([outlook(75, 4, service_id=1), outlook(75, 3, service_id=2)], NOW)
     assert sorted(d.key for d in drafts) == [warning_key(FORECAST, 1), warning_key(FORECAST, 2)]
