@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from kiosk import views as kiosk_views
 
     from . import i18n
-    from .web import admin, api, counter, display, manager, pages, phone, report_pages, sms, survey_pages
+    from .web import admin, api, counter, display, manager, pages, phone, report_pages, sms, survey_pages, throttle
 
     i18n.init_app(app)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form's token lasts as long as the session
@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(phone.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(sms.bp)
+    throttle.init_app(app)  # on the sign-in views registered above
     _connect_screens(app, runtime)
 
     from .cli import register_cli

@@ -29,6 +29,11 @@ def from_env() -> dict:
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "hallq"),
         "API_TOKEN_TTL_HOURS": int(os.environ.get("API_TOKEN_TTL_HOURS", "12")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # sign-in attempts (web.throttle): where they are counted (default: the message queue's Redis,
+        # else this process's memory), and how many are let through per account and per address
+        "RATE_LIMIT_STORAGE_URL": os.environ.get("RATE_LIMIT_STORAGE_URL") or None,
+        "SIGN_IN_LIMIT_PER_ACCOUNT": os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "SIGN_IN_LIMIT_PER_ADDRESS": os.environ.get("SIGN_IN_LIMIT_PER_ADDRESS", "100 per 15 minutes"),
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
         # the largest request body read (bytes; larger: 413 unread). Flask's own default is no limit.
         # 4 MB: an import's spreadsheet (2 MB at most, services.imports) travels back base64 with its dry run

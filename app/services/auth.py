@@ -1,4 +1,9 @@
-"""Who is calling: staff (password, then a session or a bearer token) and devices (a bearer token)."""
+"""Who is calling: staff (password, then a browser session or a bearer token) and devices (a bearer token).
+
+A staff member's bearer tokens and browser sessions are rows of one table (``ApiToken``; only a
+hash of each secret is kept), read on every use: signing out revokes one, a password change or a
+deactivation revokes them all (``storage.credentials``), and every process refuses them at once.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -14,11 +19,13 @@ from ..bootstrap import Runtime
 from ..domain.errors import Forbidden, Invalid, NotFound, Unauthorized
 from ..domain.model import DeviceKind, Role
 from ..domain.principal import Principal
+from ..domain.printers import PrinterPlaces
 from ..domain.screens import pin_problem
 from ..storage.orm import ApiToken, Counter, Device, Hall, Staff
 from . import audit
 
 STAFF_TOKEN_PREFIX = "st_"
+SESSION_TOKEN_PREFIX = "ss_"  # a browser session's secret, kept in its signed cookie; never a bearer token
 DEVICE_TOKEN_PREFIX = "dv_"
 
 
@@ -31,18 +38,43 @@ def hash_password(rt: Runtime, password: str) -> str:
     return generate_password_hash(password, method=rt.settings.get("password_hash_method") or "scrypt")
 
 
+_dummy_hashes: dict[str, str] = {}  # hash method -> the hash of a password nobody has
+
+
+def _dummy_hash(rt: Runtime) -> str:
+    method = rt.settings.get("password_hash_method") or "scrypt"
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = hash_password(rt, secrets.token_urlsafe(16))
+    return _dummy_hashes[method]
+
+
 def verify_login(rt: Runtime, username: str, password: str) -> Principal:
-    """Check a username and password; the same message for either being wrong."""
+    """Check a username and password; the same message for either being wrong.
+
+    An unknown or inactive username costs a password check too (against a hash of a password
+    nobody has), so the time of the answer does not tell which usernames exist."""
     with rt.reader() as tx:
         staff = tx.session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()
-        if staff is None or not staff.active or not check_password_hash(staff.password_hash, password):
+        usable = staff is not None and staff.active
+        matches = check_password_hash(staff.password_hash if usable else _dummy_hash(rt), password)
+        if not (usable and matches):
             raise Unauthorized("wrong username or password", field="password")
         return _staff_principal(staff)
 
 
 def issue_api_token(rt: Runtime, staff_id: int) -> str:
     """A new bearer token for a staff member; only its hash is stored."""
-    token = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return _issue(rt, staff_id, STAFF_TOKEN_PREFIX)
+
+
+def start_session(rt: Runtime, staff_id: int) -> str:
+    """A new browser session for a staff member: its secret goes in the session cookie, its hash
+    in the table of tokens, so the server can end it (sign-out, a password change)."""
+    return _issue(rt, staff_id, SESSION_TOKEN_PREFIX)
+
+
+def _issue(rt: Runtime, staff_id: int, prefix: str) -> str:
+    token = prefix + secrets.token_urlsafe(32)
     now = rt.now()
     ttl = timedelta(hours=rt.settings.get("api_token_ttl_hours", 12))
     with rt.uow() as tx:
@@ -53,6 +85,7 @@ def issue_api_token(rt: Runtime, staff_id: int) -> str:
 
 
 def revoke_api_token(rt: Runtime, token: str) -> None:
+    """Sign out: the bearer token or browser session stops working in every process at once."""
     with rt.uow() as tx:
         row = tx.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).scalar_one_or_none()
         if row is not None:
@@ -60,12 +93,15 @@ def revoke_api_token(rt: Runtime, token: str) -> None:
         tx.commit()
 
 
+end_session = revoke_api_token
+
+
 @dataclass(frozen=True)
 class Credential:
-    """What a request presents: a bearer token, or the staff member of a signed-in browser session."""
+    """What a request presents: a bearer token, or the secret of a signed-in browser session."""
 
     token: str | None = None
-    staff_id: int | None = None
+    session: str | None = None
 
 
 # Built once: the statements of every request's authentication (bound parameters, compiled once)
@@ -76,30 +112,32 @@ _STAFF_COLUMNS = (_STAFF.id, _STAFF.name, _STAFF.hall_id, _STAFF.role, _STAFF.re
 _STAFF_BY_TOKEN = select(*_STAFF_COLUMNS, _TOKENS.expires_at).join(
     ApiToken.__table__, _TOKENS.staff_id == _STAFF.id).where(
     _TOKENS.token_hash == bindparam("digest"), _TOKENS.revoked.is_(False), _STAFF.active.is_(True))
-_STAFF_BY_ID = select(*_STAFF_COLUMNS).where(_STAFF.id == bindparam("staff_id"), _STAFF.active.is_(True))
 
 
 def principal_in(rt: Runtime, s, credential: Credential) -> Principal | None:
     """Who presents ``credential``, read in the caller's transaction ``s`` (nothing is kept between
     requests: a revoked token or a deactivated account is refused by every process at once).
-    None when the token is unknown, expired or revoked, or the account or device is inactive."""
+    None when the token or session is unknown, expired or revoked, or the account or device is
+    inactive. A session's secret works only from its cookie, never as a bearer token."""
     if credential.token is not None:
-        digest = hash_token(credential.token)
         if credential.token.startswith(DEVICE_TOKEN_PREFIX):
-            row = s.connection().execute(_DEVICE_BY_TOKEN, {"digest": digest}).first()
+            row = s.connection().execute(_DEVICE_BY_TOKEN, {"digest": hash_token(credential.token)}).first()
             if row is None:
                 return None
             _heard_from(rt, row.id)
             return Principal("device", row.id, row.name, row.hall_id, device_kind=DeviceKind(row.kind),
                              counter_id=row.counter_id)
-        row = s.connection().execute(_STAFF_BY_TOKEN, {"digest": digest}).first()
-        if row is None or row.expires_at <= rt.now():
-            return None
-        return _staff_row_principal(row)
-    if credential.staff_id is not None:
-        row = s.connection().execute(_STAFF_BY_ID, {"staff_id": credential.staff_id}).first()
-        return None if row is None else _staff_row_principal(row)
+        return None if credential.token.startswith(SESSION_TOKEN_PREFIX) else _staff_in(rt, s, credential.token)
+    if credential.session is not None and credential.session.startswith(SESSION_TOKEN_PREFIX):
+        return _staff_in(rt, s, credential.session)
     return None
+
+
+def _staff_in(rt: Runtime, s, secret: str) -> Principal | None:
+    row = s.connection().execute(_STAFF_BY_TOKEN, {"digest": hash_token(secret)}).first()
+    if row is None or row.expires_at <= rt.now():
+        return None
+    return _staff_row_principal(row)
 
 
 def authenticate(rt: Runtime, s, credential: Credential | None) -> Principal:
@@ -163,10 +201,10 @@ def device_health(device: dict, now: datetime) -> str:
     return "online" if now - datetime.fromisoformat(device["last_seen_at"]) <= ONLINE_WITHIN else "silent"
 
 
-def principal_for_staff(rt: Runtime, staff_id: int) -> Principal | None:
-    """For a signed-in browser session."""
+def principal_for_session(rt: Runtime, secret: str) -> Principal | None:
+    """The staff member of a signed-in browser session, or None if it has ended or expired."""
     with rt.reader() as tx:
-        return principal_in(rt, tx.session, Credential(staff_id=staff_id))
+        return principal_in(rt, tx.session, Credential(session=secret))
 
 
 def register_device(rt: Runtime, hall_id: int, kind: str, name: str, counter_id: int | None = None) -> dict:

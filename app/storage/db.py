@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.events import Event
 from . import config_versions  # noqa: F401 - every configuration change bumps its hall's version
+from . import credentials  # noqa: F401 - a new password or a deactivation ends the account's tokens and sessions
 
 log = logging.getLogger(__name__)
 

@@ -167,7 +167,8 @@ class VipMember(Base):
 
 
 class ApiToken(Base):
-    """Bearer tokens for staff API clients. Only a SHA-256 of the token is kept."""
+    """Bearer tokens of staff API clients (``st_``) and staff browser sessions (``ss_``, the secret in
+    the session cookie). Only a SHA-256 of the secret is kept."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)

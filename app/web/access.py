@@ -41,6 +41,7 @@ from ..services import audit, auth
 from ..services.auth import Principal
 
 CSRF_HEADER = "X-CSRF-Token"
+SESSION_KEY = "session"  # the browser session's secret in its cookie (services.auth.start_session)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -60,11 +61,11 @@ def load_principal() -> None:
     if header.startswith("Bearer "):
         g.credential = auth.Credential(token=header[len("Bearer "):].strip())
         return
-    staff_id = session.get("staff_id")
-    if staff_id is not None:
+    secret = session.get(SESSION_KEY)
+    if secret is not None:
         if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.get("csrf"):
             raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a session request", field=CSRF_HEADER)
-        g.credential = auth.Credential(staff_id=staff_id)
+        g.credential = auth.Credential(session=secret)
 
 
 def credential() -> auth.Credential:
@@ -84,9 +85,26 @@ def acting(p: Principal) -> Principal:
 
 
 def session_staff() -> Principal | None:
-    """The staff member signed in to this browser session (pages, not the API), or None."""
-    staff_id = session.get("staff_id")
-    return None if staff_id is None else auth.principal_for_staff(current_app.extensions["hallq"], staff_id)
+    """The staff member signed in to this browser session (pages, not the API), or None: also
+    when the session was ended on the server (signed out, the password changed) or expired."""
+    secret = session.get(SESSION_KEY)
+    return None if secret is None else auth.principal_for_session(current_app.extensions["hallq"], secret)
+
+
+def sign_in_browser(staff_id: int) -> None:
+    """A fresh session for this browser (nothing of the one before it survives), with its own
+    CSRF token; the server keeps a hash of its secret, so that it can end it."""
+    session.clear()
+    session[SESSION_KEY] = auth.start_session(current_app.extensions["hallq"], staff_id)
+    new_csrf_token()
+
+
+def sign_out_browser() -> None:
+    """End this browser's session on the server too: a copy of its cookie no longer works."""
+    secret = session.get(SESSION_KEY)
+    if secret is not None:
+        auth.end_session(current_app.extensions["hallq"], secret)
+    session.clear()
 
 
 def new_csrf_token() -> str:
@@ -113,7 +131,7 @@ def _read(found: auth.Credential) -> Principal | None:
     rt = current_app.extensions["hallq"]
     if found.token is not None:
         return auth.principal_for_token(rt, found.token)
-    return auth.principal_for_staff(rt, found.staff_id)
+    return auth.principal_for_session(rt, found.session)
 
 
 def _is_staff(p: Principal, *roles: Role) -> bool:

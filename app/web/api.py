@@ -16,7 +16,7 @@ from ..services import (
     audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, satisfaction, service_levels,
     roster, surveys,
 )
-from . import access, reports_api
+from . import access, reports_api, throttle
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
     CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
@@ -27,6 +27,7 @@ from .schemas import (
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
+NO_STORE = {"Cache-Control": "no-store"}
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 api = Api(bp)
 
@@ -59,6 +60,16 @@ def _domain_error(exc: DomainError):
     return error_response(exc.status, exc.code, exc.message, exc.field, **exc.detail)
 
 
+@bp.errorhandler(throttle.RateLimitExceeded)
+def _too_many_sign_ins(_exc):
+    """Too many sign-in attempts on one account or from one address: wait, as Retry-After says."""
+    wait_s = throttle.retry_after_s()
+    response, status = error_response(429, "too_many_requests",
+                                      f"too many sign-in attempts: try again in {wait_s} seconds", "username")
+    response.headers["Retry-After"] = str(wait_s)
+    return response, status
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description)
@@ -85,7 +96,9 @@ def create_token(body: LoginBody):
     after API_TOKEN_TTL_HOURS (12 by default).
     """
     who = auth.verify_login(rt(), body.username, body.password)
-    return {"token": auth.issue_api_token(rt(), who.id), "principal": who.to_dict()}
+    throttle.signed_in()
+    # the token must not stay in a cache (the browser's, a proxy's)
+    return jsonify({"token": auth.issue_api_token(rt(), who.id), "principal": who.to_dict()}), 201, NO_STORE
 
 
 @api.route("/auth/tokens/current", "DELETE", tag="auth", access="any signed-in caller")
@@ -95,7 +108,9 @@ def revoke_token():
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         auth.revoke_api_token(rt(), header[len("Bearer "):].strip())
-    session.clear()
+        session.clear()
+    else:
+        access.sign_out_browser()
     return {"revoked": True}
 
 

@@ -56,6 +56,7 @@ from flask_socketio import SocketIO, disconnect, emit, join_room
 from ..domain.errors import DomainError
 from ..extensions import socketio
 from ..services import auth, config, queue
+from .access import SESSION_KEY
 
 log = logging.getLogger(__name__)
 
@@ -341,9 +342,8 @@ def _caller(auth_data):
     token = auth_data.get("token") if isinstance(auth_data, dict) else None
     if token:
         return auth.principal_for_token(rt, token)
-    if session.get("staff_id") is not None:
-        return auth.principal_for_staff(rt, session["staff_id"])
-    return None
+    secret = session.get(SESSION_KEY)  # a signed-in page's socket: a session ended on the server is refused
+    return auth.principal_for_session(rt, secret) if secret is not None else None
 
 
 def _bound_send_buffer(sock, size: int) -> None:

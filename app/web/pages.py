@@ -1,7 +1,9 @@
 """Browser pages of the queue core: sign in, home, API docs. Screens for kiosk and counters come with their issue."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import swagger_ui_bundle
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, session, url_for
@@ -11,7 +13,8 @@ from flask_wtf.csrf import CSRFError
 
 from ..domain.errors import Unauthorized
 from ..services import auth
-from .access import new_csrf_token
+from . import throttle
+from .access import session_staff, sign_in_browser, sign_out_browser
 
 bp = Blueprint("pages", __name__)
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
@@ -20,10 +23,7 @@ SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
 @bp.get("/")
 def home():
     """Start page: who is signed in and where to go."""
-    who = None
-    if session.get("staff_id") is not None:
-        who = auth.principal_for_staff(current_app.extensions["hallq"], session["staff_id"])
-    return render_template("home.html", who=who)
+    return render_template("home.html", who=session_staff())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -37,13 +37,33 @@ def login():
         except Unauthorized:
             error = _("Wrong username or password")
         else:
-            session.clear()
-            session["staff_id"] = who.id
-            new_csrf_token()
-            target = request.args.get("next", "")
-            # only a path of this site: never an open redirect
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.home"))
+            throttle.signed_in()
+            sign_in_browser(who.id)
+            return redirect(local_path(request.args.get("next", "")) or url_for("pages.home"))
     return render_template("login.html", error=error), 401 if error else 200
+
+
+def local_path(target: str) -> str | None:
+    r"""``target`` if it is a path of this site, else None: never an open redirect.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/\t/evil.example`` or ``/\evil.example`` would take them to another site: a path with a
+    control character, a space or a backslash is refused, and so is anything with a scheme or a
+    host once parsed."""
+    if not target.startswith("/") or any(c <= " " or c in "\\\x7f" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.errorhandler(throttle.RateLimitExceeded)
+def _too_many_sign_ins(_exc):
+    """Too many sign-in attempts on one account or from one address: the form says how long to wait."""
+    wait_s = throttle.retry_after_s()
+    error = _("Too many sign-in attempts. Please try again in %(minutes)d minutes.", minutes=math.ceil(wait_s / 60))
+    return render_template("login.html", error=error), 429, {"Retry-After": str(wait_s)}
 
 
 @bp.app_errorhandler(CSRFError)
@@ -55,7 +75,8 @@ def _stale_form(_exc):
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    """Sign out: the session ends on the server too, so a copy of its cookie no longer works."""
+    sign_out_browser()
     return redirect(url_for("pages.login"))
 
 
