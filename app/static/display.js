@@ -53,6 +53,11 @@
       tr.appendChild(hallq.el("td", {}, s.waiting === 0 ? "—" : (m == null ? T.no_counter : hallq.fill(T.wait_min, { m: m }))));
       rows.appendChild(tr);
     });
+    var latest = $("latest");
+    if (latest && shown && !counterOpen(shown.counter_number)) {  // its counter closed since: an old call, not news
+      latest.textContent = ""; shown = null;
+      latest.appendChild(hallq.el("span", { "class": "label" }, "—"));
+    }
     var list = $("recent"); list.textContent = "";
     state.recent.slice(0, 8).forEach(function (r) {
       list.appendChild(hallq.el("li", {}, r.label + " → " + hallq.fill(T.counter_n, { n: r.counter_number })));
@@ -72,8 +77,17 @@
     document.body.classList.toggle("closed", !(c && c.is_open));
   }
 
+  var shown = null;  // the call in the big box: {label, counter_number}
+
+  function counterOpen(number) {
+    return Object.keys(state.counters).some(function (id) {
+      var c = state.counters[id]; return c.number === number && c.is_open;
+    });
+  }
+
   function showLatest(label, counterNumber) {
     var box = $("latest"); if (!box) return;
+    shown = { label: label, counter_number: counterNumber };
     box.textContent = "";
     box.appendChild(hallq.el("span", { "class": "label" }, label));
     box.appendChild(hallq.el("span", { "class": "to" }, hallq.fill(T.counter_n, { n: counterNumber })));
@@ -88,8 +102,9 @@
     state.counters = {};
     snap.counters.forEach(function (c) { state.counters[c.id] = c; });
     if (snap.at) skew = new Date(snap.at).getTime() - Date.now();
-    if (!cfg.counter && state.recent.length && $("latest").querySelector(".label").textContent === "—")
-      showLatest(state.recent[0].label, state.recent[0].counter_number);
+    var last = state.recent[0];
+    if (!cfg.counter && last && $("latest").querySelector(".label").textContent === "—" && counterOpen(last.counter_number))
+      showLatest(last.label, last.counter_number);
     problem(""); render(); tick();
   }
 

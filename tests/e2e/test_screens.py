@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import time
 from pathlib import Path
 
@@ -182,14 +181,16 @@ def test_the_one_counter_screen_shows_only_its_window(browser, live_server, tidy
     shot(window, "window-screen")
 
 
-def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printer(browser, live_server, tmp_path):  # noqa: F811
+def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printer(browser, live_server):  # noqa: F811
     hall = live_server.world.one
     admin = bearer(live_server.tokens["admin"])
     assert requests.put(live_server.api(f"/halls/{hall.id}/guide-pin"), json={"pin": "2468"}, headers=admin,
                         timeout=5).ok
     devices = requests.get(live_server.api(f"/halls/{hall.id}/devices"), headers=admin, timeout=5).json()["devices"]
     kiosk_id = next(d["id"] for d in devices if d["kind"] == "kiosk")
-    paper = tmp_path / "printer.escpos"
+    printers = live_server.deployment.base / "instance" / "printers"  # the default PRINTER_FOLDER
+    printers.mkdir(exist_ok=True)
+    paper = printers / "printer.escpos"
     r = requests.put(live_server.api(f"/devices/{kiosk_id}/printer"), json={"kind": "file", "path": str(paper)},
                      headers=admin, timeout=5)
     assert r.ok, r.text
@@ -218,8 +219,8 @@ def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printe
         assert label.encode() in printed and token.encode() in printed  # the number and the QR's address
 
         # a printer that cannot be reached: a clear message, the ticket still on screen
-        r = requests.put(live_server.api(f"/devices/{kiosk_id}/printer"),
-                         json={"kind": "network", "host": "127.0.0.1", "port": _closed_port(), "timeout_s": 1},
+        r = requests.put(live_server.api(f"/devices/{kiosk_id}/printer"),  # a device that is not plugged in
+                         json={"kind": "file", "path": str(printers / "unplugged" / "lp0"), "timeout_s": 1},
                          headers=admin, timeout=5)
         assert r.ok, r.text
         kiosk.locator("#t-done").click()
@@ -265,12 +266,6 @@ def test_every_screen_switches_to_english(browser, live_server):  # noqa: F811
     expect(page.get_by_role("heading", name="正在叫号")).to_be_visible()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --------------------------------------------------------------------------- a restart
 
 def test_the_display_recovers_by_itself_after_the_live_process_restarts(browser, live_server):  # noqa: F811
@@ -295,3 +290,25 @@ def test_the_display_recovers_by_itself_after_the_live_process_restarts(browser,
     shot(display, "display-after-restart")
     for action in ("finish", "close"):
         requests.post(live_server.api(f"/counters/{counter_id}/{action}"), json={}, headers=staff, timeout=5)
+
+
+def test_a_display_shows_no_old_call_for_a_counter_that_has_closed(browser, live_server, tidy_counter):  # noqa: F811
+    """The big box announces calls; once that counter closes, an idle display stops showing its old call,
+    and a display opened later shows no call at a closed counter either."""
+    hall = live_server.world.one
+    counter_id = hall.counters[3]
+    tidy_counter((counter_id, "t1"))
+    display = open_display(browser, live_server, hall)
+    expect(display.locator("#link")).to_have_class(re.compile(r"\bup\b"))
+    called = issue_and_call(live_server, hall, "C", counter_id, "t1")
+    expect(display.locator("#latest .label")).to_have_text(called["label"])
+    http = requests.Session()
+    http.headers.update(bearer(live_server.tokens["t1"]))
+    for action in ("finish", "close"):
+        http.post(live_server.api(f"/counters/{counter_id}/{action}"), json={}, timeout=5).raise_for_status()
+    expect(display.locator("#latest .label")).to_have_text("—")
+    expect(display.locator("#recent")).to_contain_text(called["label"])  # the history keeps it
+    later = open_display(browser, live_server, hall)
+    expect(later.locator("#recent")).to_contain_text(called["label"])
+    expect(later.locator("#latest .label")).to_have_text("—")
+    shot(later, "display-idle-after-close")

@@ -244,3 +244,20 @@ def test_many_tickets_statuses_at_once_match_one_by_one(rt, world):
     assert set(together) == set(tokens)
     for token in tokens:
         assert together[token] == queue.ticket_status(rt, token)
+
+
+def test_a_recall_moves_its_ticket_to_the_top_of_the_recent_calls_instead_of_adding_a_line(env):
+    rt, w, clock = env
+    h = w.one
+    first = queue.issue_ticket(rt, h.id, h.services["A"])
+    second = queue.issue_ticket(rt, h.id, h.services["A"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    queue.open_counter(rt, h.counters[2], h.staff["t1"])
+    queue.call_next(rt, h.counters[1])
+    clock.advance(seconds=30)
+    queue.call_next(rt, h.counters[2])
+    clock.advance(seconds=30)
+    queue.recall(rt, h.counters[1])
+    recent = queue.hall_snapshot(rt, h.id)["recent_calls"]
+    assert [(r["label"], r["counter_number"], r["recall"]) for r in recent] == [
+        (first["label"], 1, True), (second["label"], 2, False)]
