@@ -69,7 +69,7 @@ def client_loop(args: tuple) -> dict:
             text = ANSWERS[sent % len(ANSWERS)]
             url = (f"{base}/sms/kannel/inbound?secret={'x' * len(secret) if phase == 'forged' else secret}"
                    f"&from=%2B{sender}&to=10086&text={ucs2(text)}&coding=2&charset=UTF-16BE"
-                   f"&smsc=fake&id={phase}-{index}-{sent}")
+                   f"&ts={1_700_000_000 + index * 1_000_000 + sent}&smsc=fake&id={phase}-{index}-{sent}")
             t0 = time.perf_counter()
             status = s.get(url, timeout=30).status_code
             ok = status == (403 if phase == "forged" else 200)

@@ -347,15 +347,16 @@ def handle_reply(rt: Runtime, inbound: InboundSms, gateway: str) -> dict:
 
     ``inbound`` is authenticated by the gateway's adapter. The time that counts is ours (when
     it reached us), as the surveys' send times are. A message the gateway delivers twice (the
-    same gateway message id) is stored once; the second call returns the first's outcome.
+    same ``inbound.key``: what identifies it at the gateway) is stored once; the second call
+    returns the first's outcome.
     """
     sms = setup(rt)
     number = sms.vault.protect(inbound.sender)
     try:
         with rt.uow() as tx:
             s, now = tx.session, rt.now()
-            if inbound.gateway_id:
-                known = _known_reply(s, gateway, inbound.gateway_id)
+            if inbound.key:
+                known = _known_reply(s, gateway, inbound.key)
                 if known is not None:
                     return reply_view(known)
             row = _file_reply(s, number, inbound, gateway, now, tx)
@@ -363,7 +364,7 @@ def handle_reply(rt: Runtime, inbound: InboundSms, gateway: str) -> dict:
             return reply_view(row)
     except IntegrityError:  # the same message delivered twice at once: the other call stored it
         with rt.reader() as tx:
-            known = _known_reply(tx.session, gateway, inbound.gateway_id)
+            known = _known_reply(tx.session, gateway, inbound.key)
             if known is None:
                 raise
             return reply_view(known)
@@ -385,7 +386,7 @@ def _file_reply(s, number, inbound: InboundSms, gateway: str, now: datetime, tx)
     hall_id = survey.hall_id if survey else sent[0].hall_id if sent else _last_hall_of(s, number.key)
     row = SurveyReply(received_at=now, number_cipher=number.cipher, number_key=number.key,
                       number_masked=number.masked, text=inbound.text, kind=reply.kind, score=reply.score,
-                      comment=reply.comment, gateway=gateway, gateway_message_id=inbound.gateway_id,
+                      comment=reply.comment, gateway=gateway, gateway_message_id=inbound.key,
                       hall_id=hall_id, survey_id=survey.id if survey else (sent[0].id if sent else None))
     row.outcome = _outcome(reply, survey, bool(sent))
     if row.outcome == COUNTED and not _claim_rating(s, survey, reply.score, now):
@@ -656,19 +657,21 @@ def reply_from_outbox(rt: Runtime, message_id: int, text: str) -> dict:
 # --------------------------------------------------------------------------- retention
 
 def purge_numbers(rt: Runtime, retention_days: int | None = None) -> dict:
-    """Delete protected numbers older than the retention period (cipher and lookup key; the masked
-    form, scores and comments stay for the reports), and tickets' plain numbers past their survey."""
+    """Delete protected numbers older than the retention period (cipher and lookup key, and the
+    replies' message keys, which a gateway may derive from the number; the masked form, scores and
+    comments stay for the reports), and tickets' plain numbers past their survey."""
     days = setup(rt).retention_days if retention_days is None else retention_days
     with rt.uow() as tx:
         s, now = tx.session, rt.now()
         cutoff = now - timedelta(days=days)
 
-        def forget(model, at) -> int:
+        def forget(model, at, **also) -> int:
             return s.execute(update(model).where(at < cutoff, or_(model.number_cipher.is_not(None),
                                                                   model.number_key.is_not(None)))
-                             .values(number_cipher=None, number_key=None)
+                             .values(number_cipher=None, number_key=None, **also)
                              .execution_options(synchronize_session=False)).rowcount
-        gone = {"surveys": forget(Survey, Survey.finished_at), "replies": forget(SurveyReply, SurveyReply.received_at),
+        gone = {"surveys": forget(Survey, Survey.finished_at),
+                "replies": forget(SurveyReply, SurveyReply.received_at, gateway_message_id=None),
                 "outbox": forget(SmsOutboxMessage, SmsOutboxMessage.created_at)}
         gone["tickets"] = s.execute(
             update(Ticket).where(Ticket.mobile.is_not(None),

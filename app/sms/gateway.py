@@ -82,12 +82,21 @@ class SendResult:
 
 @dataclass(frozen=True)
 class InboundSms:
-    """A customer's message, authenticated; ``sender`` is E.164 digits without '+'."""
+    """A customer's message, authenticated; ``sender`` is E.164 digits without '+'.
+
+    ``message_key`` identifies the message at its gateway, so that a call delivered twice is stored
+    once: what the gateway always sends about it and a replay cannot leave out. Without one, the
+    gateway's id (``gateway_id``) serves, which suits a gateway that signs it (Twilio)."""
 
     sender: str
     text: str
     received_at: datetime
     gateway_id: str | None = None
+    message_key: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        return self.message_key or self.gateway_id
 
 
 class DeliveryStatus(enum.Enum):

@@ -11,11 +11,19 @@ because Kannel squeezes "whitespace" bytes inside the UTF-16 code units and so b
 characters like 服 (U+670D). Kannel cannot sign its calls, so both URLs carry a shared
 secret, compared in constant time, and the caller's address can be restricted too.
 
+Nor can anything in such a URL be trusted not to have been dropped or changed on a replay, the
+message's id (``%I``) included. So a reply is stored once per what Kannel always sends about
+it and the reply is read from: the sender, the time the SMSC took it (``%T``, required) and the
+text. Its ``message_key`` is an HMAC of these under the shared secret (a key of the customer's
+number that is no use without the secret). A replay that changes one of them is a new message
+to us, as it would be to anyone without a signature.
+
 Seen with Kannel 1.4.5 and its fake SMSC (tests/integration/test_sms_gateways.py).
 """
 from __future__ import annotations
 
 import codecs
+import hashlib
 import hmac
 import ipaddress
 import re
@@ -147,8 +155,17 @@ class KannelGateway:
         params = self._authenticated_params(request)
         sender = normalize_msisdn(_text(params, "from"), "from", self.settings.default_country)
         text = decode_message(_required(params, "text"), _text(params, "coding", ""), _text(params, "charset", ""))
-        return InboundSms(sender=sender, text=text, received_at=self._time(params),
-                          gateway_id=_text(params, "id", "") or None)
+        if not _text(params, "ts", ""):  # part of what identifies the message
+            raise MalformedInbound("the 'ts' parameter (Kannel's %T) is missing", field="ts")
+        sent_at = self._time(params)
+        return InboundSms(sender=sender, text=text, received_at=sent_at,
+                          gateway_id=_text(params, "id", "") or None,
+                          message_key=self._message_key(sender, sent_at, text))
+
+    def _message_key(self, sender: str, sent_at: datetime, text: str) -> str:
+        """What identifies a message whatever a replay leaves out (see the module's docstring)."""
+        fields = "\x00".join((sender, str(int(sent_at.timestamp())), text))
+        return hmac.new(self.settings.secret.encode(), fields.encode(), hashlib.sha256).hexdigest()
 
     def parse_delivery_report(self, request) -> DeliveryReport:
         """A delivery report from the ``dlr-url`` call, mapped to ``DeliveryStatus``."""

@@ -150,6 +150,7 @@ def test_a_customer_reply_comes_back_through_kannel_with_sender_and_chinese_text
     assert reply.text == "1 服务很好"
     assert abs((reply.received_at - datetime.now(timezone.utc)).total_seconds()) < 120
     assert reply.gateway_id  # Kannel's own message id (%I)
+    assert reply.message_key and reply.message_key != reply.gateway_id  # from what Kannel always sends, %T too
 
 
 def test_a_reply_from_a_number_with_a_plus_is_stored_in_e164_digits(kannel, our_server):

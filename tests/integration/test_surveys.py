@@ -533,7 +533,7 @@ def test_a_forged_twilio_signature_is_refused_and_nothing_is_stored(srt, sworld)
 def test_a_kannel_call_with_a_wrong_secret_is_refused_and_a_malformed_one_names_the_field(srt, sworld):
     client = make_app(srt, **KANNEL).test_client()
     good = {"secret": KANNEL_SECRET, "from": "+8613800138000", "to": "10086", "text": "1", "coding": "0",
-            "charset": "UTF-8", "id": "k-1"}
+            "charset": "UTF-8", "ts": "1795399200", "id": "k-1"}
     for params in ({**good, "secret": "guessed-guessed-guessed"}, {k: v for k, v in good.items() if k != "secret"}):
         resp = client.get("/sms/kannel/inbound", query_string=params)
         assert resp.status_code == 403 and resp.get_json()["error"]["field"] == "secret"
@@ -547,6 +547,34 @@ def test_a_kannel_call_with_a_wrong_secret_is_refused_and_a_malformed_one_names_
     resp = client.get("/sms/kannel/inbound", query_string=good)
     assert resp.status_code == 200 and resp.data == b""  # an empty answer: Kannel sends the customer nothing
     assert count(srt, SurveyReply) == 1
+
+
+def test_a_kannel_reply_replayed_without_its_id_or_with_another_is_stored_once(srt, sworld, clock):
+    """Kannel's id (%I) rides unprotected in the URL; what identifies a message is what Kannel always
+    sends and the reply is read from: the sender, the time the SMSC took it, and the text."""
+    serve(srt, sworld)
+    send_now(srt, clock)
+    client = make_app(srt, **KANNEL).test_client()
+    call = {"secret": KANNEL_SECRET, "from": "8613800138000", "to": "10086", "text": "1", "coding": "0",
+            "charset": "UTF-8", "ts": "1795399200", "smsc": "cmpp", "id": "0e3fd8a2-5c2b-4a47-9d6e-1a2b3c4d5e6f"}
+    replays = [call, {k: v for k, v in call.items() if k != "id"}, {**call, "id": ""},
+               {**call, "id": "11111111-2222-3333-4444-555555555555"}, {**call, "smsc": "other", "charset": "utf-8"},
+               {**call, "from": "+8613800138000"}, {k: v for k, v in call.items() if k not in ("to", "smsc")}]
+    for replay in replays:
+        assert client.get("/sms/kannel/inbound", query_string=replay).status_code == 200
+    [kept] = rows(srt, SurveyReply)
+    assert kept.outcome == "counted"
+    assert MOBILE not in (kept.gateway_message_id or "") and E164 not in (kept.gateway_message_id or "")
+
+    for another in ({**call, "ts": "1795399260"}, {**call, "text": "2"}, {**call, "from": "8613900139000"}):
+        assert client.get("/sms/kannel/inbound", query_string=another).status_code == 200
+    assert count(srt, SurveyReply) == 4  # another time, text or sender is another message
+    without_time = {k: v for k, v in call.items() if k != "ts"}
+    resp = client.get("/sms/kannel/inbound", query_string=without_time)
+    assert resp.status_code == 400 and resp.get_json()["error"]["field"] == "ts"
+    clock.advance(days=181)
+    surveys.purge_numbers(srt)  # the keys are derived from the numbers: they go with them
+    assert [r.gateway_message_id for r in rows(srt, SurveyReply)] == [None] * 4
 
 
 # --------------------------------------------------------------------------- protected numbers
