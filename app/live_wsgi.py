@@ -16,6 +16,7 @@ import logging
 import resource
 
 from . import create_app
+from .ops import logs
 
 log = logging.getLogger("hallq.live")
 
@@ -28,8 +29,8 @@ def _raise_open_files_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+logs.configure("live")
 app = create_app({"ROLE": "live"})
 if not app.config["SOCKETIO_MESSAGE_QUEUE"]:
     raise SystemExit("the live role needs SOCKETIO_MESSAGE_QUEUE (redis://...): it hears events through it")
-logging.getLogger("hallq").setLevel(logging.INFO)
 log.info("live: up to %d open files (screens)", _raise_open_files_limit())

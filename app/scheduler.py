@@ -41,6 +41,7 @@ thread of the web process instead.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -61,6 +62,7 @@ LEASE = "scheduler"
 RETRY_MINUTES = (1, 4, 16)
 
 _app = None  # the Flask app whose runtime the jobs use (jobs in the store are plain function references)
+JOB_RUNS: dict[str, dict] = {}  # job -> its last success and failure (this process), for /readyz
 
 
 def _rt():
@@ -70,6 +72,39 @@ def _rt():
 
 
 # --------------------------------------------------------------------------- jobs
+
+def _job(fn):
+    """A job whose runs are timed and counted (``hallq_job_*``), and whose last success and failure
+    ``/readyz`` reports. The job store keeps the name, which still finds this wrapper."""
+    from .ops import metrics
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            result = fn(*args, **kwargs)
+        except Exception:
+            _ran(fn.__name__, False, time.perf_counter() - started, metrics)
+            raise
+        _ran(fn.__name__, True, time.perf_counter() - started, metrics)
+        return result
+
+    return run
+
+
+def _ran(name: str, ok: bool, seconds: float, metrics) -> None:
+    now = _rt().now() if _app is not None else datetime.now(timezone.utc)
+    metrics.JOB_DURATION.labels(name).observe(seconds)
+    run = JOB_RUNS.setdefault(name, {"last_success": None, "last_failure": None, "failures": 0})
+    run["last_duration_s"] = round(seconds, 3)
+    if ok:
+        metrics.JOB_LAST_SUCCESS.labels(name).set(now.timestamp())
+        run["last_success"] = now.isoformat()
+    else:
+        metrics.JOB_FAILURES.labels(name).inc()
+        run["last_failure"] = now.isoformat()
+        run["failures"] += 1
+
 
 def _each_hall(what: str, action, hall_ids=None) -> int:
     """Run ``action(rt, hall_id)`` for every active hall; a failing hall is logged and retried later."""
@@ -83,8 +118,15 @@ def _each_hall(what: str, action, hall_ids=None) -> int:
                 done += 1
         except Exception:  # noqa: BLE001 - one hall must not stop the others
             log.exception("%s failed for hall %s; retrying in %d min", what, hall_id, RETRY_MINUTES[0])
+            _hall_failed(what)
             schedule_retry(what, hall_id, 0)
     return done
+
+
+def _hall_failed(what: str) -> None:
+    from .ops import metrics
+
+    metrics.JOB_FAILURES.labels(what).inc()
 
 
 def _forecast_if_due(rt, hall_id: int, force: bool = False):
@@ -99,6 +141,7 @@ def _forecast_if_due(rt, hall_id: int, force: bool = False):
     return True
 
 
+@_job
 def forecast_nightly() -> None:
     from .services import planning
 
@@ -110,6 +153,7 @@ def forecast_nightly() -> None:
         config = {**_app.config, "DATABASE_URL": rt.engine.url.render_as_string(hide_password=False)}
         done, failed = forecast_in_processes(due, workers, config, as_of=rt.now())
         for hall_id in failed:
+            _hall_failed("forecast_nightly")
             schedule_retry("forecast_nightly", hall_id, 0)
     else:
         done = _each_hall("forecast_nightly", lambda rt, h: _forecast_if_due(rt, h, force=True), due)
@@ -184,6 +228,7 @@ def _intraday(rt, hall_id: int):
     return changed > 0
 
 
+@_job
 def forecast_intraday() -> None:
     done = _each_hall("forecast_intraday", _intraday)
     if done:
@@ -200,10 +245,12 @@ def _peaks(rt, hall_id: int):
     return changes > 0
 
 
+@_job
 def peak_check() -> None:
     _each_hall("peak_check", _peaks)
 
 
+@_job
 def expire_past_days() -> None:
     from .services import queue
 
@@ -212,6 +259,7 @@ def expire_past_days() -> None:
         log.info("closed %d ticket(s) left open from an earlier business day", closed)
 
 
+@_job
 def prune_footfall() -> None:
     from .services import footfall
 
@@ -221,14 +269,23 @@ def prune_footfall() -> None:
         log.info("pruned %d per-minute door count(s) older than %d days (hourly roll-ups kept)", gone, keep_days)
 
 
+@_job
 def dispatch_surveys() -> None:
     from .services import surveys
 
-    done = surveys.dispatch(_rt())
+    from .ops import metrics
+
+    rt = _rt()
+    done = surveys.dispatch(rt)
+    gateway = surveys.setup(rt).gateway.name
+    for outcome in ("sent", "retrying", "failed", "not_sent", "lost"):
+        if done.get(outcome):
+            metrics.SMS_SENT.labels(gateway, outcome).inc(done[outcome])
     if any(done.values()):
         log.info("dispatch_surveys: %s", done)
 
 
+@_job
 def rebuild_satisfaction() -> None:
     from .services import satisfaction
 
@@ -236,6 +293,7 @@ def rebuild_satisfaction() -> None:
     log.info("rebuild_satisfaction: %s", done)
 
 
+@_job
 def satisfaction_reports() -> None:
     from .domain.hours import parse_zone
     from .services import report_files, satisfaction
@@ -246,6 +304,7 @@ def satisfaction_reports() -> None:
     log.info("satisfaction_reports: %s", made)
 
 
+@_job
 def rollup_service_levels() -> None:
     from .services import service_levels
 
@@ -253,6 +312,7 @@ def rollup_service_levels() -> None:
     log.info("rollup_service_levels: %s", done)
 
 
+@_job
 def service_level_reports() -> None:
     from .domain.hours import parse_zone
     from .services import report_files, satisfaction, service_levels
@@ -264,6 +324,7 @@ def service_level_reports() -> None:
     log.info("service_level_reports: %s", made)
 
 
+@_job
 def mail_reports() -> None:
     from .services import report_mail
 
@@ -275,6 +336,7 @@ def mail_reports() -> None:
         log.info("mail_reports: %s", done)
 
 
+@_job
 def purge_sms_numbers() -> None:
     from .services import surveys
 
@@ -283,6 +345,7 @@ def purge_sms_numbers() -> None:
         log.info("purge_sms_numbers: mobile numbers deleted from %s", gone)
 
 
+@_job
 def expire_pairing_codes() -> None:
     from .services import pairing
 
@@ -295,12 +358,14 @@ _RETRYABLE = {"forecast_nightly": lambda rt, h: _forecast_if_due(rt, h, force=Tr
               "forecast_intraday": _intraday, "peak_check": _peaks}
 
 
+@_job
 def retry_hall(what: str, hall_id: int, attempt: int) -> None:
     """A one-off retry of one hall's failed job (kept in the job store across restarts)."""
     try:
         _RETRYABLE[what](_rt(), hall_id)
         log.info("%s for hall %s succeeded on retry %d", what, hall_id, attempt + 1)
     except Exception:  # noqa: BLE001
+        _hall_failed(what)
         if attempt + 1 < len(RETRY_MINUTES):
             log.exception("%s retry %d failed for hall %s; next in %d min", what, attempt + 1, hall_id,
                           RETRY_MINUTES[attempt + 1])
@@ -361,6 +426,23 @@ class Leader:
         self.stop = threading.Event()
         self.scheduler: BackgroundScheduler | None = None
         self.ttl_s = float(app.config.get("SCHEDULER_LEASE_TTL_S", 60))
+        self.holding = False
+
+    def status(self) -> tuple[bool, dict]:
+        """/readyz of the scheduler: the database, Redis and the schema as for the other roles (a
+        standby is ready too: it takes over when the lease lapses), whether this one holds the lease,
+        and each job's last success and failure in this process."""
+        from .ops import health
+
+        ready, checks = health.readiness(self.app.extensions["hallq"], self.app.config["SOCKETIO_MESSAGE_QUEUE"])
+        return ready, {"ready": ready, "role": "scheduler", "checks": checks, "holder": self.holder,
+                       "lease_held": self.holding, "jobs": {name: dict(run) for name, run in sorted(JOB_RUNS.items())}}
+
+    def _held(self, holding: bool) -> None:
+        from .ops import metrics
+
+        self.holding = holding
+        metrics.LEASE_HELD.set(1 if holding else 0)
 
     def run(self) -> None:
         global _app, _scheduler
@@ -375,6 +457,7 @@ class Leader:
             except Exception:  # noqa: BLE001 - the database may be restarting; try again
                 log.exception("could not reach the database for the scheduler lease")
                 holding = False
+            self._held(holding)
             if holding and self.scheduler is None:
                 log.info("scheduler %s holds the lease: running the jobs", self.holder)
                 self.scheduler = _scheduler = build_scheduler(self.app)
@@ -388,6 +471,7 @@ class Leader:
                 standby_said = True
             self.stop.wait(self.ttl_s / 4)  # renew well inside the lease
         self._stop_jobs()
+        self._held(False)
         try:
             leases.release(rt, LEASE, self.holder)
         except Exception:  # noqa: BLE001
@@ -408,14 +492,22 @@ def start_in_web(app) -> Leader:
 
 
 def main() -> None:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: its own metrics, not the web role's files
     from . import create_app
+    from .ops import logs, server
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)  # one line per run is noise
+    logs.configure("scheduler")
     app = create_app()
     if not app.config.get("FORECAST_WORKERS"):  # the scheduler's own process: one forecast worker per core
         app.config["FORECAST_WORKERS"] = os.cpu_count() or 1
     leader = Leader(app)
+    bind = app.config.get("SCHEDULER_BIND")
+    if bind:
+        try:
+            status = server.serve(bind, leader.status)
+            log.info("scheduler: /healthz, /readyz and /metrics on port %d", status.server_port)
+        except OSError as exc:  # a second scheduler on this host (a deploy overlapping): run the jobs anyway
+            log.error("scheduler: cannot serve /metrics on %s (%s); SCHEDULER_BIND sets another", bind, exc)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: leader.stop.set())
     log.info("scheduler %s starting", leader.holder)

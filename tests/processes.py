@@ -146,6 +146,7 @@ class Deployment:
     web: Process | None = None
     lives: list[Process] = field(default_factory=list)
     proxy: Process | None = None
+    scheduler: Process | None = None
 
     @classmethod
     def create(cls, base: Path, database_url: str, clock_start: datetime, **settings: str) -> "Deployment":
@@ -187,6 +188,14 @@ class Deployment:
         self.lives.append(live)
         return live
 
+    def start_scheduler(self) -> Process:
+        """The Procfile's ``scheduler:``, its /healthz, /readyz and /metrics on a port of its own."""
+        port = free_port()
+        env = {**self.env, "SCHEDULER_BIND": f"127.0.0.1:{port}", "FORECAST_WORKERS": "1"}
+        self.scheduler = Process("scheduler", procfile_command("scheduler", env, "127.0.0.1"), env, port,
+                                 self.base / "scheduler.log").start()
+        return self.scheduler
+
     def start_proxy(self) -> Process:
         """nginx in front, with the documented site configuration and this deployment's ports."""
         port = free_port()
@@ -197,14 +206,14 @@ class Deployment:
         return self.proxy
 
     def stop(self) -> None:
-        for process in [self.proxy, *self.lives, self.web]:
+        for process in [self.proxy, *self.lives, self.web, self.scheduler]:
             if process is not None:
                 process.stop()
         self._forget_channel()
 
     def logs(self) -> str:
         return "".join(f"\n----- {p.name} ({' '.join(p.argv)}) -----\n{p.log()}"
-                       for p in [self.web, *self.lives, self.proxy] if p is not None)
+                       for p in [self.web, *self.lives, self.proxy, self.scheduler] if p is not None)
 
     def _forget_channel(self) -> None:
         import redis
@@ -227,6 +236,7 @@ def nginx_config(base: Path, port: int, web_port: int, live_ports: list[int]) ->
     lives = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n" for p in live_ports)
     site = re.sub(r"upstream hallq_live \{.*?\}", "upstream hallq_live {\n%s}" % lives, site, flags=re.S)
     site = re.sub(r"listen\s+[^;]+;", f"listen 127.0.0.1:{port};", site)
+    site = re.sub(r"access_log\s+\S+", f"access_log {base / 'nginx-access.log'}", site)
     temp = base / "nginx-temp"
     temp.mkdir(exist_ok=True)
     return f"""daemon off;

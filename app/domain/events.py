@@ -25,6 +25,7 @@ class TicketIssued(Event):
     label: str
     service_id: int
     tier: str
+    channel: str = "system"  # kiosk (a kiosk device), staff (a staff member's token), system (neither)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class TicketCalled(Event):
     counter_number: int
     recall: int  # 0 for the first call, 1, 2 ... for recalls
     public_token: str | None = None  # routes the event to the customer's phone; never broadcast
+    waited_s: int | None = None  # a first call: seconds from queueing to the call, as the console shows it
 
 
 @dataclass(frozen=True)

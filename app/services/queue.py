@@ -96,7 +96,8 @@ def issue_ticket(
         ticket_id = s.connection().execute(_INSERT_TICKET, values).scalar_one()
         _log(s, ticket_id, hall_id, service.id, Action.ISSUE, now,
              detail={"tier": tier.value, **({"roster": True} if on_roster else {})})
-        tx.record(ev.TicketIssued(hall_id, ticket_id, values["label"], service.id, tier.value))
+        tx.record(ev.TicketIssued(hall_id, ticket_id, values["label"], service.id, tier.value,
+                                  "kiosk" if device_id is not None else "staff" if caller is not None else "system"))
         tx.commit()
     # The estimate is read after commit, so the number's lock is held for three statements only.
     ticket = _Issued(id=ticket_id, **values)
@@ -171,7 +172,7 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
             return {"counter": brief, "ticket": None}
         _log(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
-                                  ticket.public_token))
+                                  ticket.public_token, round((now - ticket.queued_at).total_seconds())))
         view = {"counter": brief, "ticket": _at_counter_view(conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view

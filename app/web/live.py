@@ -55,6 +55,7 @@ from flask_socketio import SocketIO, disconnect, emit, join_room
 
 from ..domain.errors import DomainError
 from ..extensions import socketio
+from ..ops import metrics
 from ..services import auth, config, queue
 from .access import SESSION_KEY
 
@@ -107,6 +108,8 @@ class LiveHub:
         self._reading: dict[int, threading.Lock] = {}  # hall -> held while its snapshot is read
         self.clients: dict[str, tuple] = {}  # sid -> (kind, key, hall_id, counter_id)
         self.events_heard = 0
+        self.listeners: list = []  # called with every event heard (ops.metrics.QueueLevels)
+        self.role = "web"  # which role's screens these are, for the metrics
 
     def serving(self) -> bool:
         return self.sio.server is self.server
@@ -123,6 +126,8 @@ class LiveHub:
             if not self._sender_running:
                 self._sender_running = True
                 self.sio.start_background_task(self._send_deltas)
+        for listener in self.listeners:
+            listener(payload)
         self._mark(payload["hall_id"])
 
     def _send_deltas(self) -> None:
@@ -193,6 +198,8 @@ class LiveHub:
     # ----- who is connected here
 
     def joined(self, sid: str, kind: str, key, hall_id: int, counter_id: int | None = None) -> None:
+        if sid not in self.clients:
+            metrics.SCREENS.labels(self.role).inc()
         self.clients[sid] = (kind, key, hall_id, counter_id)
         if kind == "ticket":
             self._tickets[key] = hall_id
@@ -202,7 +209,8 @@ class LiveHub:
             self._ensure_worker()  # the periodic refresh runs while anyone is connected
 
     def left(self, sid: str) -> None:
-        self.clients.pop(sid, None)
+        if self.clients.pop(sid, None) is not None:
+            metrics.SCREENS.labels(self.role).dec()
 
     def status(self) -> dict:
         """What this process serves: screens by kind, events heard, messages dropped for slow screens."""
@@ -297,12 +305,16 @@ class BoundedManager(ClientManager):
 
     def get_participants(self, namespace, room):
         sockets = self.server.eio.sockets
+        sent = dropped = 0
         for sid, eio_sid in super().get_participants(namespace, room):
             socket = sockets.get(eio_sid)
             if socket is not None and socket.queue.qsize() >= self.max_backlog:
-                self.dropped += 1
+                dropped += 1
                 continue
+            sent += 1
             yield sid, eio_sid
+        self.dropped += dropped
+        metrics.count_messages(sent, dropped)
 
 
 def serve_screens(app, rt, feed, async_mode: str) -> LiveHub:
@@ -313,6 +325,7 @@ def serve_screens(app, rt, feed, async_mode: str) -> LiveHub:
                       ping_interval=config["LIVE_PING_INTERVAL_S"], ping_timeout=config["LIVE_PING_TIMEOUT_S"],
                       transports=["websocket"] if async_mode != "threading" else ["polling", "websocket"])
     hub = LiveHub(rt, socketio, feed)
+    hub.role = config["ROLE"]
     feed.attach(hub)
     atexit.register(hub.flush)
     app.register_blueprint(bp)

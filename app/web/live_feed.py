@@ -27,6 +27,7 @@ import threading
 import time
 
 from ..domain import events as ev
+from ..ops.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class RedisFeed:
 
     def publish(self, evt: ev.Event) -> None:
         payload, token = _message(evt)
-        body = json.dumps({"event": payload, "token": token}, separators=(",", ":"), default=str)
+        body = json.dumps({"event": payload, "token": token, "request_id": REQUEST_ID.get()}, separators=(",", ":"),
+                          default=str)
         self._publish(keys=[f"{self._seq_key}{evt.hall_id}", self.channel], args=[body])
 
     def current(self, hall_id: int) -> int:
@@ -120,6 +122,9 @@ class RedisFeed:
         except (ValueError, KeyError, TypeError):
             log.error("live: an unreadable event on the channel was skipped")
             return
+        if log.isEnabledFor(logging.DEBUG):  # the request that committed it, in the process that did
+            log.debug("live: heard %s", payload.get("event"), extra={
+                "request_id": message.get("request_id"), "hall_id": payload.get("hall_id"), "seq": payload["seq"]})
         hub.deliver(payload, message.get("token"))
 
 
