@@ -43,13 +43,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     from kiosk import views as kiosk_views
 
     from . import i18n
-    from .web import admin, api, counter, display, manager, pages, phone, report_pages, sms, survey_pages, throttle
+    from .web import (
+        admin, api, counter, display, headers, manager, pages, phone, report_pages, sms, survey_pages, throttle,
+    )
 
     i18n.init_app(app)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form's token lasts as long as the session
     csrf.init_app(app)
     csrf.exempt(api.bp)
     csrf.exempt(sms.bp)
+    csrf.exempt(headers.bp)  # browsers' reports of what the content security policy blocked
+    headers.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(kiosk_views.bp)

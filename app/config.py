@@ -19,6 +19,8 @@ def from_env() -> dict:
     """Settings read once at start-up. See the README for each variable."""
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
+        # the session cookie is HttpOnly (Flask's default), SameSite=Lax, and Secure on HTTPS (web.headers)
+        "SESSION_COOKIE_SAMESITE": "Lax",
         # for tests and demonstrations only, never in production: the server's clock reads this
         # instant (ISO 8601 with an offset) when the machine's monotonic clock reads
         # HALLQ_CLOCK_ORIGIN (default: at start), and runs on from there

@@ -8,6 +8,8 @@ connection is one long request, and each live process reports its screens itself
 import gc
 import os
 
+import gunicorn.http.wsgi
+
 worker_class = "gevent"
 workers = 1
 worker_connections = int(os.environ.get("LIVE_MAX_SCREENS") or 15000)
@@ -22,3 +24,6 @@ def post_worker_init(worker):
 
 # several gunicorn masters on one host (web, live, more live processes) would share one control socket
 control_socket_disable = True
+
+# the Server header names no software or version (gunicorn writes its name there, and has no setting)
+gunicorn.http.wsgi.SERVER = "hallq"

@@ -13,6 +13,8 @@ Two deployments, told apart by ``SOCKETIO_MESSAGE_QUEUE``:
 """
 import os
 
+import gunicorn.http.wsgi
+
 _with_queue = bool(os.environ.get("SOCKETIO_MESSAGE_QUEUE"))
 
 worker_class = "gthread"
@@ -24,3 +26,6 @@ accesslog = "-"
 
 # several gunicorn masters on one host (web, live, more live processes) would share one control socket
 control_socket_disable = True
+
+# the Server header names no software or version (gunicorn writes its name there, and has no setting)
+gunicorn.http.wsgi.SERVER = "hallq"

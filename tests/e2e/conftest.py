@@ -93,6 +93,25 @@ def live_server(tmp_path_factory, request):
             _report(request.config, server)
 
 
+CSP_VIOLATION = "csp violation:"  # what the web role logs for a browser's report (app/web/headers.py)
+
+
+@pytest.fixture(autouse=True)
+def no_page_breaks_the_content_security_policy(request):
+    """Every page a browser test opens runs under the real policy: a script or style it blocks is
+    reported to the web role, which logs it, and fails the test that opened the page."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    log_path = request.getfixturevalue("live_server").deployment.web.log_path
+    start = log_path.stat().st_size
+    yield
+    with open(log_path, "rb") as log:
+        log.seek(start)
+        blocked = [line for line in log.read().decode(errors="replace").splitlines() if CSP_VIOLATION in line]
+    assert not blocked, "the content security policy blocked:\n" + "\n".join(blocked)
+
+
 def _report(config, server: LiveServer) -> None:
     """Print the servers' logs past pytest's output capture."""
     text = f"\n===== live server logs =====\n{server.log()}\n===== end of server logs =====\n"
