@@ -10,6 +10,7 @@ from flask import Flask
 from . import config as settings
 from .bootstrap import bootstrap, clock_from
 from .domain.hours import utcnow
+from .domain.printers import PrinterPlaces
 from .extensions import csrf
 
 
@@ -39,6 +40,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .services import surveys
 
     surveys.configure(runtime, app.config, Path(app.instance_path))  # SMS gateway, number protection
+    runtime.settings["printers"] = PrinterPlaces.from_settings(  # where kiosks' tickets may be printed
+        app.config.get("PRINTER_FOLDER") or str(Path(app.instance_path) / "printers"), app.config.get("PRINTER_HOSTS"))
 
     from kiosk import views as kiosk_views
 

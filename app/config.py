@@ -51,6 +51,11 @@ def from_env() -> dict:
         "SCHEDULER_IN_WEB": os.environ.get("SCHEDULER_IN_WEB", "0") == "1",
         # per-minute door counts older than this are deleted each night; hourly roll-ups stay
         "FOOTFALL_KEEP_MINUTES_DAYS": int(os.environ.get("FOOTFALL_KEEP_MINUTES_DAYS", "400")),
+        # where the server may send kiosks' tickets (domain.printers): file printers only in this folder
+        # (unset: the instance folder's printers/), network printers only at these addresses or
+        # networks (comma-separated; unset: none), on port 9100
+        "PRINTER_FOLDER": os.environ.get("PRINTER_FOLDER") or None,
+        "PRINTER_HOSTS": os.environ.get("PRINTER_HOSTS", ""),
         # which part of the product this process is: "web" (HTTP; also the screens when there is
         # no message queue), "live" (the screens' Socket.IO only: app.live_wsgi)
         "ROLE": "web",

@@ -5,6 +5,7 @@ import math
 import os
 import random
 from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -71,6 +72,8 @@ def create_demo(rt: Runtime, password: str) -> list[str]:
 
 
 def _create(rt: Runtime, password: str) -> list[str]:
+    paper = Path(auth.printer_places(rt).folder)  # where the demo kiosks print
+    paper.mkdir(parents=True, exist_ok=True)
     region = config.create_region(rt, {"code": "HA", "name_zh": "河南", "name_en": "Henan"})
     city = config.create_city(rt, {"region_id": region["id"], "code": "ZZ", "name_zh": "郑州", "name_en": "Zhengzhou"})
     config.create_staff(rt, {"username": "admin", "name": "系统管理员", "password": password, "role": "admin"})
@@ -98,8 +101,8 @@ def _create(rt: Runtime, password: str) -> list[str]:
         kiosk = auth.register_device(rt, hall["id"], "kiosk", f"{name_zh[:7]} 取号机 1")
         display = auth.register_device(rt, hall["id"], "display", f"{name_zh[:7]} 大屏")
         auth.set_guide_pin(rt, hall["id"], GUIDE_PIN)
-        # the demo kiosk "prints" ESC/POS bytes into a file of the instance folder
-        auth.set_device_printer(rt, kiosk["id"], {"kind": "file", "path": str(INSTANCE_DIR / f"printer-{code}.escpos")})
+        # the demo kiosk "prints" ESC/POS bytes into a file of the printer folder (PRINTER_FOLDER)
+        auth.set_device_printer(rt, kiosk["id"], {"kind": "file", "path": str(paper / f"printer-{code}.escpos")})
         lines.append(f"  {code} (hall {hall['id']}): kiosk {kiosk['token']}")
         lines.append(f"  {code} (hall {hall['id']}): display {display['token']}")
         lines.append(f"    取号机 Kiosk    {BASE}/kiosk/#token={kiosk['token']}")

@@ -1,6 +1,7 @@
 """Printing a ticket slip at the kiosk that issued it: the use case between the API and the driver."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from app.bootstrap import Runtime
@@ -12,6 +13,8 @@ from .printer import PrinterConfig, TicketSlip, print_slip
 
 FOOTER_ZH = "过号请重新取号 · 请保管好本票"
 
+log = logging.getLogger(__name__)
+
 
 def print_ticket(rt: Runtime, device_id: int, token: str, status_url: str) -> dict:
     """Print a ticket of the kiosk's own hall on the kiosk's printer; a fault comes back as ``ok: false``."""
@@ -19,9 +22,19 @@ def print_ticket(rt: Runtime, device_id: int, token: str, status_url: str) -> di
     device = auth.device_by_id(rt, device_id)
     if device["hall_id"] != status["hall"]["id"]:
         raise Forbidden("this ticket belongs to another hall", field="token")
-    outcome = print_slip(slip_of(status, status_url), PrinterConfig.from_dict(device["settings"].get("printer")))
+    outcome = print_slip(slip_of(status, status_url), _printer(rt, device))
     return {"ok": outcome.ok, "code": outcome.code, "message_zh": outcome.message_zh,
             "message_en": outcome.message_en, "label": status["label"]}
+
+
+def _printer(rt: Runtime, device: dict) -> PrinterConfig:
+    """The kiosk's printer, if it is where the server may print (checked again at each print: the
+    setting may predate the rule, or the operator may have narrowed PRINTER_FOLDER or PRINTER_HOSTS)."""
+    config = PrinterConfig.from_dict(device["settings"].get("printer"))
+    if problem := auth.printer_places(rt).problem(config.to_dict()):
+        log.warning("kiosk %s: its printer setting is refused (%s: %s); not printing", device["id"], *problem)
+        return PrinterConfig()
+    return config
 
 
 def slip_of(status: dict, status_url: str) -> TicketSlip:

@@ -312,8 +312,15 @@ def device_by_id(rt: Runtime, device_id: int) -> dict:
         return device_view(device)
 
 
+def printer_places(rt: Runtime) -> PrinterPlaces:
+    """Where the server may print kiosks' tickets (PRINTER_FOLDER, PRINTER_HOSTS; set by
+    ``create_app``). A runtime without them prints to no file and no network printer."""
+    return rt.settings.get("printers") or PrinterPlaces()
+
+
 def set_device_printer(rt: Runtime, device_id: int, printer: dict) -> dict:
-    """Store a kiosk's ticket printer (validated by the driver); returns the device."""
+    """Store a kiosk's ticket printer (validated by the driver; a file or network printer only
+    where ``printer_places`` allows); returns the device."""
     from kiosk.printer import PrinterConfig
 
     try:
@@ -321,6 +328,8 @@ def set_device_printer(rt: Runtime, device_id: int, printer: dict) -> dict:
     except ValueError as exc:
         field, _, message = str(exc).partition(": ")
         raise Invalid(message or str(exc), field=field if message else "printer") from exc
+    if problem := printer_places(rt).problem(checked):
+        raise Invalid(problem[1], field=problem[0])
     with rt.uow() as tx:
         device = tx.session.get(Device, device_id)
         if device is None:

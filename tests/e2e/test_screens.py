@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import time
 from pathlib import Path
 
@@ -182,14 +181,16 @@ def test_the_one_counter_screen_shows_only_its_window(browser, live_server, tidy
     shot(window, "window-screen")
 
 
-def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printer(browser, live_server, tmp_path):  # noqa: F811
+def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printer(browser, live_server):  # noqa: F811
     hall = live_server.world.one
     admin = bearer(live_server.tokens["admin"])
     assert requests.put(live_server.api(f"/halls/{hall.id}/guide-pin"), json={"pin": "2468"}, headers=admin,
                         timeout=5).ok
     devices = requests.get(live_server.api(f"/halls/{hall.id}/devices"), headers=admin, timeout=5).json()["devices"]
     kiosk_id = next(d["id"] for d in devices if d["kind"] == "kiosk")
-    paper = tmp_path / "printer.escpos"
+    printers = live_server.deployment.base / "instance" / "printers"  # the default PRINTER_FOLDER
+    printers.mkdir(exist_ok=True)
+    paper = printers / "printer.escpos"
     r = requests.put(live_server.api(f"/devices/{kiosk_id}/printer"), json={"kind": "file", "path": str(paper)},
                      headers=admin, timeout=5)
     assert r.ok, r.text
@@ -218,8 +219,8 @@ def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printe
         assert label.encode() in printed and token.encode() in printed  # the number and the QR's address
 
         # a printer that cannot be reached: a clear message, the ticket still on screen
-        r = requests.put(live_server.api(f"/devices/{kiosk_id}/printer"),
-                         json={"kind": "network", "host": "127.0.0.1", "port": _closed_port(), "timeout_s": 1},
+        r = requests.put(live_server.api(f"/devices/{kiosk_id}/printer"),  # a device that is not plugged in
+                         json={"kind": "file", "path": str(printers / "unplugged" / "lp0"), "timeout_s": 1},
                          headers=admin, timeout=5)
         assert r.ok, r.text
         kiosk.locator("#t-done").click()
@@ -263,12 +264,6 @@ def test_every_screen_switches_to_english(browser, live_server):  # noqa: F811
     expect(page.locator("#pairing")).to_contain_text("This kiosk is not paired with a hall yet.")
     page.goto("/display/?lang=zh_CN")
     expect(page.get_by_role("heading", name="正在叫号")).to_be_visible()
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- a restart

@@ -3,9 +3,30 @@ from __future__ import annotations
 
 import time
 
-from app.services import config
+import pytest
+
+from app import create_app
+from app.services import auth, config
+from app.storage.orm import Device
 
 from ..world import bearer, staff_token
+
+PRINTER_HOSTS = "10.0.0.0/24, 192.168.1.50"
+
+
+@pytest.fixture
+def printers(tmp_path):
+    folder = tmp_path / "printers"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def client(rt, printers):
+    """The API with file printers allowed in ``printers`` and network printers on PRINTER_HOSTS."""
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
+                       "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef", "PRINTER_FOLDER": str(printers),
+                       "PRINTER_HOSTS": PRINTER_HOSTS}).test_client()
 
 
 def _admin(rt, world):
@@ -78,9 +99,55 @@ def test_the_printer_setting_is_checked_and_names_the_bad_field(client, rt, worl
     assert r.status_code == 200 and r.json["settings"]["printer"]["host"] == "10.0.0.9"
 
 
-def test_the_kiosk_prints_its_ticket_on_its_file_printer(client, rt, world, tmp_path):
+def test_file_printers_write_in_the_instance_folders_printers_unless_set_otherwise(rt, tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
+                      "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
+    assert rt.settings["printers"].folder == f"{app.instance_path}/printers" and rt.settings["printers"].networks == ()
+
+
+def test_a_file_printer_writes_only_in_the_printer_folder(client, rt, world, printers):
+    kiosk_id, admin = _kiosk_id(rt, world.one.id), _admin(rt, world)
+    for path in ("../x.bin", "x.bin", f"{printers}/../x.bin", f"{printers}/../../etc/cron.d/x", str(printers),
+                 "/etc/passwd", "/dev/usb/lp0"):
+        r = client.put(f"/api/v1/devices/{kiosk_id}/printer", json={"kind": "file", "path": path}, headers=admin)
+        assert r.status_code == 422 and r.json["error"]["field"] == "printer.path", (path, r.json)
+        assert str(printers) in r.json["error"]["message"]
+    assert "printer" not in auth.device_by_id(rt, kiosk_id)["settings"]  # nothing stored
+    r = client.put(f"/api/v1/devices/{kiosk_id}/printer", json={"kind": "file", "path": f"{printers}/kiosk-1.escpos"},
+                   headers=admin)
+    assert r.status_code == 200, r.json
+
+
+def test_a_network_printer_is_only_an_allowed_address_on_port_9100(client, rt, world):
+    kiosk_id, admin = _kiosk_id(rt, world.one.id), _admin(rt, world)
+    for host, port, field in (("127.0.0.1", 9100, "printer.host"), ("169.254.169.254", 9100, "printer.host"),
+                              ("10.0.1.9", 9100, "printer.host"), ("10.0.0.9", 22, "printer.port"),
+                              ("192.168.1.50", 6379, "printer.port")):
+        r = client.put(f"/api/v1/devices/{kiosk_id}/printer", json={"kind": "network", "host": host, "port": port},
+                       headers=admin)
+        assert r.status_code == 422 and r.json["error"]["field"] == field, (host, port, r.json)
+    r = client.put(f"/api/v1/devices/{kiosk_id}/printer", json={"kind": "network", "host": "192.168.1.50"},
+                   headers=admin)
+    assert r.status_code == 200 and r.json["settings"]["printer"]["port"] == 9100
+
+
+def test_a_printer_stored_outside_the_allowed_places_prints_nowhere(client, rt, world, tmp_path):
+    """A setting from before the rule (or from before the operator narrowed the settings)."""
     h = world.one
-    paper = tmp_path / "lp0"
+    kiosk_id, outside = _kiosk_id(rt, h.id), tmp_path / "outside.bin"
+    for stored in ({"kind": "file", "path": str(outside)}, {"kind": "network", "host": "127.0.0.1", "port": 9100}):
+        with rt.uow() as tx:
+            tx.session.get(Device, kiosk_id).settings = {"printer": stored}
+            tx.commit()
+        ticket = _issue(client, h).json
+        printed = client.post(f"/api/v1/tickets/{ticket['public_token']}/print", headers=bearer(h.tokens["kiosk"]))
+        assert printed.status_code == 200 and printed.json["code"] == "not_configured", printed.json
+    assert not outside.exists()
+
+
+def test_the_kiosk_prints_its_ticket_on_its_file_printer(client, rt, world, printers):
+    h = world.one
+    paper = printers / "lp0"
     client.put(f"/api/v1/devices/{_kiosk_id(rt, h.id)}/printer", json={"kind": "file", "path": str(paper)},
                headers=_admin(rt, world))
     ticket = _issue(client, h).json

@@ -26,13 +26,13 @@ def test_migrations_go_down_and_up_again(tmp_path):
     assert "tickets" in inspect(create_engine(url)).get_table_names()
 
 
-def test_db_upgrade_and_demo_commands_set_up_a_working_hall(database_url, clock, monkeypatch):
+def test_db_upgrade_and_demo_commands_set_up_a_working_hall(database_url, clock, monkeypatch, tmp_path):
     """On both databases: PostgreSQL's sequences must follow the ids the demo's history brings."""
     monkeypatch.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     rt = bootstrap(database_url, clock=clock, enforce_opening_hours=False, password_hash_method=FAST_HASH)
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "t", "RUNTIME": rt,
                       "ENFORCE_OPENING_HOURS": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
+                      "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef", "PRINTER_FOLDER": str(tmp_path / "paper")})
     runner = app.test_cli_runner()  # bound to this app, not the one FLASK_APP would find
     upgraded = runner.invoke(args=["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
@@ -48,6 +48,9 @@ def test_db_upgrade_and_demo_commands_set_up_a_working_hall(database_url, clock,
     ticket = client.post("/api/v1/halls/2/tickets", json={"service_id": services[0]["id"]},
                          headers={"Authorization": f"Bearer {kiosk}"})
     assert ticket.status_code == 201 and ticket.json["label"] == "A001"
+    printed = client.post(f"/api/v1/tickets/{ticket.json['public_token']}/print",
+                          headers={"Authorization": f"Bearer {kiosk}"})
+    assert printed.json["ok"] and b"A001" in (tmp_path / "paper" / "printer-ZZ-EQ.escpos").read_bytes()
     signed_in = client.post("/api/v1/auth/tokens", json={"username": "eq01", "password": "demo1234"})
     assert signed_in.status_code == 201
 
