@@ -12,8 +12,10 @@ Two deployments, told apart by ``SOCKETIO_MESSAGE_QUEUE``:
   connections.
 """
 import os
+import re
 
 import gunicorn.http.wsgi
+from gunicorn import glogging
 
 _with_queue = bool(os.environ.get("SOCKETIO_MESSAGE_QUEUE"))
 
@@ -23,6 +25,33 @@ threads = int(os.environ.get("WEB_THREADS") or (16 if _with_queue else 1000))
 # gunicorn stops accepting at worker_connections open connections, WebSockets included
 worker_connections = int(os.environ.get("WEB_CONNECTIONS") or max(2 * threads, 1000))
 accesslog = "-"
+
+
+class _LogWithoutCallbackQueries(glogging.Logger):
+    """gunicorn's logs without the query strings of the SMS gateways' callbacks (``/sms/...``):
+    Kannel's carry the shared secret, the customer's mobile number and the message
+    (app/sms/kannel.py). The path, status and timing are still logged."""
+
+    def atoms(self, resp, req, environ, request_time):
+        if environ.get("PATH_INFO", "").startswith("/sms/") and "?" in environ.get("RAW_URI", ""):
+            environ = {**environ, "QUERY_STRING": "[redacted]",
+                       "RAW_URI": environ["RAW_URI"].split("?", 1)[0] + "?[redacted]"}
+        return super().atoms(resp, req, environ, request_time)
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        self.error_log.addFilter(_redact_callback_queries)  # "Error handling request /sms/...?..."
+
+
+def _redact_callback_queries(record):
+    message = record.getMessage()
+    if "/sms/" in message:
+        record.msg, record.args = _CALLBACK_QUERY.sub(r"\1?[redacted]", message), ()
+    return True
+
+
+_CALLBACK_QUERY = re.compile(r"(/sms/[^\s?\"]*)\?[^\s\"]*")
+logger_class = _LogWithoutCallbackQueries
 
 # several gunicorn masters on one host (web, live, more live processes) would share one control socket
 control_socket_disable = True
