@@ -27,7 +27,7 @@ ZH = {
     "Green channel": "绿色通道", "{n} waiting": "等候 {n} 人", "about {m} min": "约 {m} 分钟",
     "no counter open": "暂无窗口", "Closed": "暂停服务", "Open": "空闲", "recall": "重呼", "Counters": "窗口",
     "Please wait": "请稍候", "Wrong username or password": "用户名或密码错误", "min": "分钟",
-    "Too many sign-in attempts. Please try again in %(minutes)d minutes.": "登录尝试次数过多，请 %(minutes)d 分钟后再试。",
+    "Too many sign-in attempts. Please try again in %(minutes)s minutes.": "登录尝试次数过多，请 %(minutes)s 分钟后再试。",
     "no counter open yet": "暂无窗口开放", "Please go to counter {n} now": "请到{n}号窗口办理",
     "Being served at counter {n}": "正在{n}号窗口办理", "Thank you for your visit": "感谢您的光临",
     "Your number was passed. Please take a new ticket.": "您的号码已过号，请重新取号。",

@@ -62,7 +62,7 @@ def local_path(target: str) -> str | None:
 def _too_many_sign_ins(_exc):
     """Too many sign-in attempts on one account or from one address: the form says how long to wait."""
     wait_s = throttle.retry_after_s()
-    error = _("Too many sign-in attempts. Please try again in %(minutes)d minutes.", minutes=math.ceil(wait_s / 60))
+    error = _("Too many sign-in attempts. Please try again in %(minutes)s minutes.", minutes=math.ceil(wait_s / 60))
     return render_template("login.html", error=error), 429, {"Retry-After": str(wait_s)}
 
 

@@ -14,6 +14,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from ..polling import wait_until
 from ..world import PASSWORD, bearer
 from .conftest import ROOT
 from .test_browser import browser  # noqa: F401 - the module's browser fixture
@@ -240,12 +241,13 @@ def test_a_display_that_missed_events_asks_for_a_snapshot_and_still_announces_th
     counter_id = hall.counters[1]
     tidy_counter((counter_id, "s1"))
     display = open_display(browser, live_server, hall)
-    display.wait_for_function("hallq.live.seq >= 0")
+    # polled from the test: wait_for_function evaluates its predicate with eval, which the page's policy forbids
+    wait_until(lambda: display.evaluate("hallq.live.seq >= 0"), "the display's first snapshot")
     display.evaluate("hallq.live.seq -= 3")  # as if three deltas had been lost on the way
     before = display.evaluate("hallq.snapshots")
     called = issue_and_call(live_server, hall, "A", counter_id, "s1")
     expect(display.locator("#latest .label")).to_have_text(called["label"])
-    display.wait_for_function(f"hallq.snapshots > {before}")
+    wait_until(lambda: display.evaluate("hallq.snapshots") > before, "a fresh snapshot")
     assert display.evaluate("hallq.announced.map(a => a.label)")[-1] == called["label"]
 
 
