@@ -45,6 +45,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from kiosk import views as kiosk_views
 
+    from .web import text_guard
+
     from . import i18n
     from .web import (
         admin, api, counter, display, headers, manager, pages, phone, report_pages, sms, survey_pages, throttle,
@@ -53,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form's token lasts as long as the session
     csrf.init_app(app)
+    text_guard.init_app(app)  # a NUL in a page's form or query string: 400, never a database's refusal
     csrf.exempt(api.bp)
     csrf.exempt(sms.bp)
     csrf.exempt(headers.bp)  # browsers' reports of what the content security policy blocked

@@ -10,6 +10,7 @@ from typing import Iterable, Mapping
 from .errors import Invalid
 from .hours import parse_zone
 from .survey import SurveyScale, figures_from_counts
+from .values import parse_day
 
 # --------------------------------------------------------------------------- wait bands
 
@@ -82,13 +83,12 @@ def period_of(kind: str, day: date) -> Period:
     raise Invalid(f"period is one of {', '.join(PERIODS)}", field="period")
 
 
-def parse_period(kind: str | None, day: str | None, now: datetime, zone: str) -> Period:
+def parse_period(kind: str | None, day: date | str | None, now: datetime, zone: str) -> Period:
     """The period named by query arguments; without ``date``, the one containing today in ``zone``."""
-    if day:
-        try:
-            when = date.fromisoformat(day)
-        except ValueError:
-            raise Invalid("date is a day, YYYY-MM-DD", field="date") from None
+    if isinstance(day, str) and day:
+        when = parse_day(day, "date")
+    elif isinstance(day, date):
+        when = day
     else:
         when = now.astimezone(parse_zone(zone)).date()
     return period_of(kind or "month", when)

@@ -10,6 +10,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from forecasting.calendar import UnknownCountry, check_country
+
 from ..bootstrap import Runtime
 from ..domain import events as ev
 from ..domain.calling import CallingPolicy
@@ -174,6 +176,8 @@ def _check_hall_settings(data: dict) -> None:
                 raise Invalid(f"{key} is a JSON object of settings", field=key)
             for field, message in problems(data[key]):
                 raise Invalid(message, field=f"{key}.{field}")
+    if "country" in data.get("staffing", {}):
+        _check_country(data["staffing"]["country"])
     if "opening_hours" in data:
         OpeningHours.parse(data["opening_hours"])
     if "closures" in data:
@@ -188,6 +192,16 @@ def _check_hall_settings(data: dict) -> None:
             field, message = problems[0]
             raise Invalid(message, field=f"calling_policy.{field}")
         data["calling_policy"] = policy.to_dict()
+
+
+def _check_country(country: str) -> None:
+    """The forecaster plans by the country's holidays: a code it has no calendar for would fail every
+    forecast of the hall, so it is refused here."""
+    try:
+        check_country(country)
+    except UnknownCountry:
+        raise Invalid(f"the forecaster has no holiday calendar for {country!r}; use an ISO code such as CN",
+                      field="staffing.country") from None
 
 
 # --------------------------------------------------------------------------- services, counters

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request, session, url_for
 from werkzeug.exceptions import HTTPException
@@ -23,6 +22,8 @@ from .schemas import (
     HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
     VipMemberBody, VipMemberPatch,
+    AuditQuery, DayQuery, FollowUpsQuery, FootfallQuery, HallSatisfactionQuery, HallServiceLevelsQuery,
+    HourlyFootfallQuery, PeriodQuery, RepliesQuery, ReportFilesQuery, TicketsQuery, WaitBandsQuery, WarningsQuery,
 )
 
 log = logging.getLogger(__name__)
@@ -520,13 +521,13 @@ def report_counts(body: FootfallBatchBody):
 # --------------------------------------------------------------------------- forecast and warnings
 
 @api.route("/halls/<int:hall_id>/forecast", "GET", tag="forecast",
-           access="administrator, head office, the hall's manager")
-def hall_forecast(hall_id: int):
+           access="administrator, head office, the hall's manager", query=DayQuery)
+def hall_forecast(hall_id: int, query: DayQuery):
     """A day's arrival forecast per interval (mean, p10, p50, p90; whole hall and per service),
     actual arrivals so far, counters needed (to serve the upper forecast within target) and the
     counter plan. Query: `date` (YYYY-MM-DD, the hall's local day; default today)."""
     access.read_config(hall_id)
-    return planning.hall_forecast(rt(), hall_id, _date_arg("date"))
+    return planning.hall_forecast(rt(), hall_id, query.date)
 
 
 @api.route("/halls/<int:hall_id>/forecast", "POST", tag="forecast", access="administrator, the hall's manager")
@@ -539,11 +540,11 @@ def make_forecast(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/warnings", "GET", tag="forecast",
-           access="administrator, head office, the hall's manager")
-def hall_warnings(hall_id: int):
+           access="administrator, head office, the hall's manager", query=WarningsQuery)
+def hall_warnings(hall_id: int, query: WarningsQuery):
     """The hall's peak warnings: standing ones (default) or, with `all=1`, the latest 100 of any state."""
     access.read_config(hall_id)
-    return {"warnings": peaks.list_warnings(rt(), hall_id, standing_only=request.args.get("all") != "1")}
+    return {"warnings": peaks.list_warnings(rt(), hall_id, standing_only=not query.all)}
 
 
 @api.route("/warnings/<int:warning_id>/acknowledge", "POST", tag="forecast",
@@ -561,43 +562,28 @@ def halls_overview():
     return {"halls": peaks.halls_overview(rt(), access.hall_scope(p))}
 
 
-def _date_arg(name: str) -> date | None:
-    text = request.args.get(name)
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"{text!r} is not a date YYYY-MM-DD", field=name) from None
-
-
 @api.route("/halls/<int:hall_id>/footfall", "GET", tag="footfall",
-           access="administrator, head office, the hall's manager")
-def hall_footfall(hall_id: int):
+           access="administrator, head office, the hall's manager", query=FootfallQuery)
+def hall_footfall(hall_id: int, query: FootfallQuery):
     """A day's door counts: in, out, people inside, per-interval series, each sensor's health.
 
     Query: `date` (YYYY-MM-DD, the hall's local day; default today), `interval`
     (minutes per step of the series: 5, 10, 15, 30 or 60; default 15).
     """
     access.read_config(hall_id)
-    interval = request.args.get("interval", "15")
-    if interval not in ("5", "10", "15", "30", "60"):
-        raise Invalid("interval is one of 5, 10, 15, 30, 60 minutes", field="interval")
-    return footfall.hall_day(rt(), hall_id, _date_arg("date"), int(interval))
+    return footfall.hall_day(rt(), hall_id, query.date, int(query.interval))
 
 
 @api.route("/halls/<int:hall_id>/footfall/hourly", "GET", tag="footfall",
-           access="administrator, head office, the hall's manager")
-def hall_footfall_hourly(hall_id: int):
+           access="administrator, head office, the hall's manager", query=HourlyFootfallQuery)
+def hall_footfall_hourly(hall_id: int, query: HourlyFootfallQuery):
     """Hourly door counts between two local days (`from`, `to`, at most 366 days; `format=csv` for Excel)."""
     access.read_config(hall_id)
-    start, end = _date_arg("from"), _date_arg("to")
-    if start is None or end is None:
-        raise Invalid("give from and to as YYYY-MM-DD", field="from" if start is None else "to")
+    start, end = query.from_, query.to
     if end < start or (end - start).days > 366:
         raise Invalid("to must be on or after from, at most 366 days later", field="to")
     rows = footfall.hourly(rt(), hall_id, start, end)
-    if request.args.get("format") == "csv":
+    if query.format == "csv":
         return Response(footfall.hourly_csv(rows), mimetype="text/csv", headers={
             "Content-Disposition": f"attachment; filename=footfall-{hall_id}-{start}-{end}.csv"})
     return {"hours": rows}
@@ -614,25 +600,25 @@ def hall_surveys(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/survey-replies", "GET", tag="surveys",
-           access="administrator, head office, the hall's manager")
-def hall_survey_replies(hall_id: int):
+           access="administrator, head office, the hall's manager", query=RepliesQuery)
+def hall_survey_replies(hall_id: int, query: RepliesQuery):
     """Every reply kept for the hall, latest first; `outcome` filters (`unmatched`, `late`, `duplicate`,
     `counted`, `comment`, `opt_out`, `empty`). Late and unmatched replies are kept and shown, never dropped."""
     access.read_config(hall_id)
-    return {"replies": surveys.list_replies(rt(), hall_id, request.args.get("outcome") or None)}
+    return {"replies": surveys.list_replies(rt(), hall_id, query.outcome)}
 
 
-@api.route("/survey-replies", "GET", tag="surveys", access="administrator, head office")
-def unplaced_survey_replies():
+@api.route("/survey-replies", "GET", tag="surveys", access="administrator, head office", query=RepliesQuery)
+def unplaced_survey_replies(query: RepliesQuery):
     """Replies that reached no hall, latest first: from numbers no survey was sent to (or whose
     surveys are gone). Kept and shown, never dropped; `outcome` filters as for a hall's replies."""
     access.read_config()
-    return {"replies": surveys.list_replies(rt(), None, request.args.get("outcome") or None)}
+    return {"replies": surveys.list_replies(rt(), None, query.outcome)}
 
 
 @api.route("/follow-ups", "GET", tag="surveys",
-           access="administrator, head office: all halls; a hall manager: their hall")
-def list_follow_ups():
+           access="administrator, head office: all halls; a hall manager: their hall", query=FollowUpsQuery)
+def list_follow_ups(query: FollowUpsQuery):
     """Follow-up cases of low ratings and complaints, the most urgent first.
 
     Query: `state` (`open`, the default, with overdue ones; `overdue`: no first response by the
@@ -640,11 +626,10 @@ def list_follow_ups():
     """
     p = access.handle_follow_up()
     scope = access.hall_scope(p)
-    hall_id = _int_arg("hall_id")
-    if hall_id is not None:
-        access.handle_follow_up(hall_id)
-        scope = {hall_id}
-    return {"follow_ups": surveys.list_follow_ups(rt(), scope, request.args.get("state") or "open")}
+    if query.hall_id is not None:
+        access.handle_follow_up(query.hall_id)
+        scope = {query.hall_id}
+    return {"follow_ups": surveys.list_follow_ups(rt(), scope, query.state or "open")}
 
 
 @api.route("/follow-ups/<int:follow_up_id>/respond", "POST", tag="surveys",
@@ -682,20 +667,20 @@ def sms_outbox_reply(body: OutboxReplyBody):
 
 # --------------------------------------------------------------------------- satisfaction reports
 
-def _report_period(zone: str):
-    return satisfaction.parse_period(request.args.get("period"), request.args.get("date"), rt().now(), zone)
+def _report_period(query: PeriodQuery, zone: str):
+    return satisfaction.parse_period(query.period, query.date, rt().now(), zone)
 
 
-def _report(report: dict, table, name: str):
+def _report(query: PeriodQuery, report: dict, table, name: str):
     """JSON, or the report as a file when ``format`` is csv or xlsx."""
-    fmt = reports_api.requested_format(request.args.get("format"))
+    fmt = query.format or "json"
     if fmt == "json":
         return report
     return reports_api.file_response(fmt, f"{name}-{report['period']['first_day']}", table(report))
 
 
-@api.route("/satisfaction/halls", "GET", tag="reports", access="administrator, head office")
-def satisfaction_overview():
+@api.route("/satisfaction/halls", "GET", tag="reports", access="administrator, head office", query=PeriodQuery)
+def satisfaction_overview(query: PeriodQuery):
     """Every hall's satisfaction for a period, rolled up by city and region and ranked at each level.
 
     Query: `period` (`day`, `week`, `month`: the default), `date` (any day in it; default today in
@@ -703,27 +688,27 @@ def satisfaction_overview():
     average score and score index (0-100, comparable across scales), surveys sent, response rate.
     """
     p = access.read_config()
-    period = _report_period(satisfaction.HEAD_OFFICE_ZONE)
-    return _report(access.own_region(p, satisfaction.head_office_report(rt(), period)), reports_api.head_office_table,
-                   "satisfaction")
+    period = _report_period(query, satisfaction.HEAD_OFFICE_ZONE)
+    return _report(query, access.own_region(p, satisfaction.head_office_report(rt(), period)),
+                   reports_api.head_office_table, "satisfaction")
 
 
-@api.route("/satisfaction/wait-bands", "GET", tag="reports", access="administrator, head office")
-def satisfaction_wait_bands():
+@api.route("/satisfaction/wait-bands", "GET", tag="reports", access="administrator, head office",
+           query=WaitBandsQuery)
+def satisfaction_wait_bands(query: WaitBandsQuery):
     """Satisfaction by waiting-time band (0-5, 5-10, 10-20, 20-30, 30+ minutes) across every hall.
 
     Query: `period`, `date`, `format` as for `/satisfaction/halls`; `hall_id` for one hall.
     """
-    p = access.read_config(_int_arg("hall_id"))
-    hall_id = _int_arg("hall_id")
-    report = satisfaction.wait_band_report(rt(), _report_period(satisfaction.HEAD_OFFICE_ZONE),
-                                           {hall_id} if hall_id else access.hall_scope(p))
-    return _report(report, reports_api.wait_band_table, "wait-bands")
+    p = access.read_config(query.hall_id)
+    report = satisfaction.wait_band_report(rt(), _report_period(query, satisfaction.HEAD_OFFICE_ZONE),
+                                           {query.hall_id} if query.hall_id else access.hall_scope(p))
+    return _report(query, report, reports_api.wait_band_table, "wait-bands")
 
 
 @api.route("/halls/<int:hall_id>/satisfaction", "GET", tag="reports",
-           access="administrator, head office, the hall's manager")
-def hall_satisfaction(hall_id: int):
+           access="administrator, head office, the hall's manager", query=HallSatisfactionQuery)
+def hall_satisfaction(hall_id: int, query: HallSatisfactionQuery):
     """One hall's satisfaction for a period, by staff member (a ranking: the default), counter, service,
     day or waiting-time band.
 
@@ -733,11 +718,10 @@ def hall_satisfaction(hall_id: int):
     """
     access.read_config(hall_id)
     zone = config.get_hall(rt(), hall_id)["timezone"]
-    staff_id = _int_arg("staff_id")
-    report = satisfaction.hall_report(rt(), hall_id, _report_period(zone),
-                                      request.args.get("by") or ("day" if staff_id else "staff"),
-                                      _int_arg("min_ratings") or 1, staff_id)
-    return _report(report, reports_api.hall_table, f"hall-{hall_id}-satisfaction")
+    report = satisfaction.hall_report(rt(), hall_id, _report_period(query, zone),
+                                      query.by or ("day" if query.staff_id else "staff"),
+                                      query.min_ratings or 1, query.staff_id)
+    return _report(query, report, reports_api.hall_table, f"hall-{hall_id}-satisfaction")
 
 
 def _report_files_reader(hall_id: int | None = None):
@@ -748,8 +732,8 @@ def _report_files_reader(hall_id: int | None = None):
 
 
 @api.route("/satisfaction/report-files", "GET", tag="reports",
-           access="administrator, head office: all files; a hall manager: their hall's")
-def list_report_files():
+           access="administrator, head office: all files; a hall manager: their hall's", query=ReportFilesQuery)
+def list_report_files(query: ReportFilesQuery):
     """The daily and monthly satisfaction reports the scheduler made (Excel), latest period first.
 
     Made each morning for the day before (and on the 1st for the month before) by the
@@ -757,10 +741,7 @@ def list_report_files():
     `hall_day`, `hall_month`), hall, period, `file_name`, `size`, `made_at`. Query: `kind` (one kind).
     """
     p = _report_files_reader()
-    kind = request.args.get("kind")
-    if kind and kind not in report_files.KINDS:
-        raise Invalid(f"kind is one of {', '.join(report_files.KINDS)}", field="kind")
-    return {"report_files": report_files.list_reports(rt(), access.hall_scope(p), kind)}
+    return {"report_files": report_files.list_reports(rt(), access.hall_scope(p), query.kind)}
 
 
 @api.route("/satisfaction/report-files/<int:report_file_id>/download", "GET", tag="reports",
@@ -782,8 +763,9 @@ def download_report_file(report_file_id: int):
 
 # --------------------------------------------------------------------------- the audit trail
 
-@api.route("/audit", "GET", tag="audit", access="administrator, head office: every entry; a hall manager: their hall's")
-def audit_trail():
+@api.route("/audit", "GET", tag="audit", access="administrator, head office: every entry; a hall manager: their hall's",
+           query=AuditQuery)
+def audit_trail(query: AuditQuery):
     """Configuration changes, latest first: who (`actor`), when (`at`), what (`entity`, `entity_id`,
     `action`: create or update, `changed`: the fields), `before` and `after`. Passwords and PINs appear
     as changed, never by value. Entries cannot be changed or deleted.
@@ -794,28 +776,14 @@ def audit_trail():
     """
     p = access.read_config(access.principal().hall_id)
     scope = access.hall_scope(p)
-    return audit.list_entries(rt(), scope, request.args.get("entity") or None, _int_arg("entity_id"),
-                              _int_arg("hall_id"), _int_arg("actor_id"), _time_arg("since"), _time_arg("until"),
-                              _int_arg("before_id"), min(_int_arg("limit") or audit.PAGE, audit.PAGE))
-
-
-def _time_arg(name: str):
-    text = request.args.get(name)
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(f"{name} is a time, e.g. 2026-12-01T08:00:00+08:00", field=name) from None
-    if when.tzinfo is None:
-        raise Invalid(f"give {name} with its UTC offset, e.g. 2026-12-01T08:00:00+08:00", field=name)
-    return when
+    return audit.list_entries(rt(), scope, query.entity, query.entity_id, query.hall_id, query.actor_id,
+                              query.since, query.until, query.before_id, query.limit or audit.PAGE)
 
 
 # --------------------------------------------------------------------------- service-level reports
 
-@api.route("/service-levels/halls", "GET", tag="reports", access="administrator, head office")
-def service_levels_overview():
+@api.route("/service-levels/halls", "GET", tag="reports", access="administrator, head office", query=PeriodQuery)
+def service_levels_overview(query: PeriodQuery):
     """Every hall's service levels for a period, rolled up by city and region and ranked at each level.
 
     Per line: tickets taken (`arrivals`), served, average, median and P90 wait (`wait_*_s`, the
@@ -825,37 +793,36 @@ def service_levels_overview():
     `format` (`json`, `csv`, `xlsx`). Figures lag the queue by at most 15 minutes (the scheduler's roll-up).
     """
     p = access.read_config()
-    period = _report_period(satisfaction.HEAD_OFFICE_ZONE)
-    return _report(access.own_region(p, service_levels.head_office_report(rt(), period)),
+    period = _report_period(query, satisfaction.HEAD_OFFICE_ZONE)
+    return _report(query, access.own_region(p, service_levels.head_office_report(rt(), period)),
                    reports_api.kpi_head_office_table, "service-levels")
 
 
 @api.route("/halls/<int:hall_id>/service-levels", "GET", tag="reports",
-           access="administrator, head office, the hall's manager")
-def hall_service_levels(hall_id: int):
+           access="administrator, head office, the hall's manager", query=HallServiceLevelsQuery)
+def hall_service_levels(hall_id: int, query: HallServiceLevelsQuery):
     """One hall's service levels for a period, by `counter` (the default), `staff`, `service`, `tier`,
     `hour` (of day, local), `weekday` or `day`; counters, staff and services ranked (share within
     target, then the shorter wait). Query: `by`, `period`, `date` (default: today in the hall's
     zone), `format`. Each line also carries `previous`: the same figures for the period before."""
     access.read_config(hall_id)
     zone = config.get_hall(rt(), hall_id)["timezone"]
-    period = _report_period(zone)
-    report = service_levels.hall_report(rt(), hall_id, period, request.args.get("by") or "counter")
-    return _report(report, reports_api.kpi_hall_table, f"hall-{hall_id}-service-levels")
+    report = service_levels.hall_report(rt(), hall_id, _report_period(query, zone), query.by or "counter")
+    return _report(query, report, reports_api.kpi_hall_table, f"hall-{hall_id}-service-levels")
 
 
 @api.route("/halls/<int:hall_id>/service-levels/heatmap", "GET", tag="reports",
-           access="administrator, head office, the hall's manager")
-def hall_service_levels_heatmap(hall_id: int):
+           access="administrator, head office, the hall's manager", query=PeriodQuery)
+def hall_service_levels_heatmap(hall_id: int, query: PeriodQuery):
     """Average wait and tickets per day for each weekday and local hour of the period (`period`, `date`)."""
     access.read_config(hall_id)
     zone = config.get_hall(rt(), hall_id)["timezone"]
-    return service_levels.heatmap(rt(), hall_id, _report_period(zone))
+    return service_levels.heatmap(rt(), hall_id, _report_period(query, zone))
 
 
 @api.route("/halls/<int:hall_id>/service-levels/tickets", "GET", tag="reports",
-           access="administrator, head office, the hall's manager")
-def hall_service_level_tickets(hall_id: int):
+           access="administrator, head office, the hall's manager", query=TicketsQuery)
+def hall_service_level_tickets(hall_id: int, query: TicketsQuery):
     """The tickets behind a figure, each with its wait, handle time, outcome and who served it last.
 
     Query: `period`, `date`, and any of `hour`, `weekday` (0 = Monday), `counter_id`, `staff_id`
@@ -865,25 +832,14 @@ def hall_service_level_tickets(hall_id: int):
     """
     access.read_config(hall_id)
     zone = config.get_hall(rt(), hall_id)["timezone"]
-    filters = {name: _int_arg(name, allow_zero=True) for name in ("hour", "weekday", "counter_id", "staff_id",
-                                                                    "service_id")}
-    filters.update({name: request.args.get(name) or None for name in ("tier", "outcome")})
-    listing = service_levels.ticket_list(rt(), hall_id, _report_period(zone), filters)
-    fmt = reports_api.requested_format(request.args.get("format"))
+    filters = query.model_dump(mode="json", include=set(service_levels.TICKET_FILTERS))
+    listing = service_levels.ticket_list(rt(), hall_id, _report_period(query, zone), filters)
+    fmt = query.format or "json"
     if fmt == "json":
         return listing
     listing["title_zh"] = listing["title_en"] = listing["period"]["first_day"]
     return reports_api.file_response(fmt, f"hall-{hall_id}-tickets-{listing['period']['first_day']}",
                                      reports_api.kpi_tickets_table(listing))
-
-
-def _int_arg(name: str, allow_zero: bool = False) -> int | None:
-    text = request.args.get(name)
-    if not text:
-        return None
-    if not text.isdigit() or not (0 if allow_zero else 1) <= int(text) < 2**31:
-        raise Invalid(f"{name} must be a {'' if allow_zero else 'positive '}whole number", field=name)
-    return int(text)
 
 
 # --------------------------------------------------------------------------- the document itself

@@ -17,11 +17,22 @@ from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from ..domain.errors import DomainError, Invalid, NotFound
+from ..domain.values import text_problem
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer
 MAX_JSON_DEPTH = 32  # the deepest body (opening hours) nests 4 levels; the parser recurses once a level
 
 _RULE_PARAM = re.compile(r"<(?:(int|string|path):)?(\w+)>")
+
+
+def database_id(text: str) -> int:
+    """A query string's id (``request.args.get("hall", type=database_id)``): a whole number the
+    database's integer holds; ValueError otherwise, which ``get`` reads as absent. Without it an id
+    of twenty digits reaches the database, which fails with a 500 instead of finding nothing."""
+    value = int(text)
+    if not 0 < value <= MAX_ID:
+        raise ValueError(f"{text} is not an id")
+    return value
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, **detail):
@@ -41,6 +52,7 @@ class Operation:
     body: type[BaseModel] | None
     access: str
     status: int
+    query: type[BaseModel] | None = None
 
 
 def require_caller(read: bool) -> None:
@@ -57,8 +69,10 @@ class Api:
         self.operations: list[Operation] = []
 
     def route(self, rule: str, method: str, *, tag: str, access: str,
-              body: type[BaseModel] | None = None, status: int = 200, checks_caller: bool = False) -> Callable:
-        """Declare an endpoint. The view gets path arguments, plus ``body`` (a parsed model) if declared.
+              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, status: int = 200,
+              checks_caller: bool = False) -> Callable:
+        """Declare an endpoint. The view gets path arguments, plus ``body`` and ``query`` (parsed
+        models) if declared: a view never reads the request's body or query string itself.
         ``checks_caller``: the use case authenticates and authorises the caller inside its own
         transaction (the hot path), so the caller is not read before it."""
 
@@ -67,11 +81,13 @@ class Api:
 
             @wraps(fn)
             def view(**kwargs):
-                for key, value in kwargs.items():  # larger than the database's integer: unknown
-                    if isinstance(value, int) and not 0 < value <= MAX_ID:
-                        raise NotFound(f"no {key.removesuffix('_id')} {value}", field=key)
+                for key, value in kwargs.items():  # larger than the database's integer, or NUL: unknown
+                    if isinstance(value, int) and not 0 < value <= MAX_ID or text_problem(value):
+                        raise NotFound(f"no {key.removesuffix('_id')} {value!r}", field=key)
                 if access != "public":
                     require_caller(read=not checks_caller)
+                if query is not None:
+                    kwargs["query"] = parse_query(query)
                 if body is not None:
                     kwargs["body"] = parse_body(body)
                 result = fn(**kwargs)
@@ -83,7 +99,7 @@ class Api:
             self.operations.append(Operation(
                 rule=rule, method=method.lower(), endpoint=fn.__name__,
                 summary=doc[0] if doc else fn.__name__, description="\n".join(doc[1:]).strip(),
-                tag=tag, body=body, access=access, status=status,
+                tag=tag, body=body, access=access, status=status, query=query,
             ))
             return fn
 
@@ -97,6 +113,15 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     data = read_json()
     if not isinstance(data, dict):
         raise BadRequestBody("the body must be a JSON object")
+    return _validated(model, data)
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """The query string as ``model`` (an empty value is an absent one); a 422 naming the parameter otherwise."""
+    return _validated(model, {key: value for key, value in request.args.items() if value != ""})
+
+
+def _validated(model: type[BaseModel], data: dict) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -168,7 +193,7 @@ def openapi_document(api: Api, prefix: str, title: str, version: str, descriptio
             {"name": m.group(2), "in": "path", "required": True,
              "schema": {"type": "integer" if m.group(1) == "int" else "string"}}
             for m in _RULE_PARAM.finditer(op.rule)
-        ]
+        ] + (_query_parameters(op.query, schemas) if op.query else [])
         operation = {
             "operationId": op.endpoint,
             "summary": op.summary,
@@ -206,6 +231,22 @@ def openapi_document(api: Api, prefix: str, title: str, version: str, descriptio
             },
         },
     }
+
+
+def _query_parameters(model: type[BaseModel], schemas: dict) -> list[dict]:
+    """The query model's fields as OpenAPI parameters (the types they refer to into ``schemas``)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema["properties"].items():
+        prop = {k: v for k, v in prop.items() if k not in ("title", "default")}
+        description = prop.pop("description", None)
+        if "anyOf" in prop:  # X | None: absent is None
+            prop = next(p for p in prop["anyOf"] if p.get("type") != "null")
+        out.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                    **({"description": description} if description else {})})
+    return out
 
 
 _ERROR_CODES = {

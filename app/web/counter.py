@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from ..domain.errors import DomainError
 from ..services import queue
 from . import access
+from .api_kit import database_id
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -30,14 +31,14 @@ def console():
     who = access.session_staff()
     if who is None:
         return redirect(url_for("pages.login", next=request.full_path))
-    hall_id = request.args.get("hall", type=int) or who.hall_id
+    hall_id = request.args.get("hall", type=database_id) or who.hall_id
     if hall_id is None:
         return render_template("counter_pick.html", who=who, hall=None, counters=[]), 400
     try:
         snapshot = queue.hall_snapshot(rt, hall_id)
     except DomainError:
         return render_template("counter_pick.html", who=who, hall=None, counters=[]), 404
-    counter_id = request.args.get("counter", type=int)
+    counter_id = request.args.get("counter", type=database_id)
     counters = snapshot["counters"]
     chosen = next((c for c in counters if c["id"] == counter_id), None)
     if chosen is None:

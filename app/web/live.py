@@ -58,6 +58,7 @@ from ..extensions import socketio
 from ..ops import metrics
 from ..services import auth, config, queue
 from .access import SESSION_KEY
+from .api_kit import database_id
 
 log = logging.getLogger(__name__)
 
@@ -398,12 +399,12 @@ def on_connect(auth_data=None):
     from .access import view_hall
 
     g.principal = who
-    counter_id = request.args.get("counter_id", type=int) or who.counter_id
+    counter_id = request.args.get("counter_id", type=database_id) or who.counter_id
     try:
         if counter_id is not None:
             hall_id = config.counter_hall(current_app.extensions["hallq"], counter_id)
         else:
-            hall_id = request.args.get("hall_id", type=int) or who.hall_id
+            hall_id = request.args.get("hall_id", type=database_id) or who.hall_id
         if hall_id is None:
             return False
         view_hall(hall_id)

@@ -25,6 +25,7 @@ from ..domain.model import Role
 from ..services import config
 from ..storage.orm import Staff
 from . import access
+from .api_kit import database_id
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
 
@@ -119,7 +120,7 @@ def dashboard():
     if who.role not in MANAGERS:
         return _refused(who, 403, _("This page is for hall managers, head office and administrators."))
     every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
-    hall_id = request.args.get("hall", type=int) or (None if every_hall else who.hall_id)
+    hall_id = request.args.get("hall", type=database_id) or (None if every_hall else who.hall_id)
     halls = config.list_halls(rt, access.hall_scope(who))
     if hall_id is None:
         return render_template("manager.html", who=who, refused=None, halls=halls, hall=None)

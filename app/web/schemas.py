@@ -1,40 +1,82 @@
-"""Request bodies of the API. Pydantic validates them and names the bad field."""
+"""Request bodies of the API (and of the pages' forms). Pydantic validates them and names the bad field.
+
+Text that is stored in a column is declared with ``text(column)``: its limit is the column's own
+(``storage.orm``), so a value PostgreSQL would refuse (and SQLite would store whole) is a 422 naming
+the field. No text anywhere in a body may hold a NUL or a lone surrogate (``domain.values``), and
+days are within the years the system plans and reports.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from ..domain import kpi
 from ..domain.model import DeviceKind, Role, Tier
+from ..domain.satisfaction import PERIODS
+from ..domain.values import FIRST_DAY, FIRST_TIME, LAST_DAY, LAST_TIME, text_problem
+from ..services import audit, report_files, satisfaction, service_levels, surveys
+from ..storage.orm import City, Counter, Device, FootfallSensor, Hall, Region, ServiceType, Staff, VipMember
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
-Prefix = Annotated[str, Field(min_length=1, max_length=2, pattern=r"^[A-Z]{1,2}$")]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Seconds = Annotated[int, Field(ge=0, le=24 * 3600)]
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+
+
+def _instant(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise PydanticCustomError("naive_time", "give the time with its UTC offset, e.g. 2026-12-01T08:00:00+08:00")
+    if not FIRST_TIME <= value <= LAST_TIME:
+        raise PydanticCustomError("time_range", f"must be from {FIRST_DAY} to {LAST_DAY}")
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_instant)]  # an aware time within the years of Day
+
+
+def text(column, *, min_length: int = 0, max_length: int | None = None, **field) -> Any:
+    """Text stored in ``column`` (an ORM attribute): at most as long as the column takes, or
+    ``max_length`` when that is shorter."""
+    limit = column.property.columns[0].type.length
+    return Annotated[str, Field(min_length=min_length or None, max_length=min(limit, max_length or limit), **field)]
+
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
+Code = text(Hall.code, min_length=1, pattern=NAME_PATTERN)  # the same length for regions, cities, services
+Prefix = text(ServiceType.prefix, min_length=1, pattern=r"^[A-Z]{1,2}$")
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value):
+        """Every text in the body, however nested (a survey's templates too), can be stored."""
+        problem = text_problem(value)
+        if problem:
+            raise PydanticCustomError("unstorable_text", problem)
+        return value
+
 
 class LoginBody(Strict):
-    username: Annotated[str, Field(min_length=1, max_length=64)]
+    username: text(Staff.username, min_length=1)
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class RegionBody(Strict):
-    code: Code
-    name_zh: Name
-    name_en: str = ""
+    code: text(Region.code, min_length=1, pattern=NAME_PATTERN)
+    name_zh: text(Region.name_zh, min_length=1)
+    name_en: text(Region.name_en) = ""
 
 
 class CityBody(Strict):
     region_id: Id
-    code: Code
-    name_zh: Name
-    name_en: str = ""
+    code: text(City.code, min_length=1, pattern=NAME_PATTERN)
+    name_zh: text(City.name_zh, min_length=1)
+    name_en: text(City.name_en) = ""
 
 
 class CallingPolicyBody(Strict):
@@ -57,7 +99,9 @@ class StaffingBody(Strict):
     patience_s: Annotated[int, Field(ge=0, le=86400, description="mean patience (Erlang A); 0: Erlang C")] | None = None
     min_shift_minutes: Annotated[int, Field(ge=15, le=720)] | None = None
     interval_minutes: Literal[15, 30, 60] | None = None
-    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="holidays and adjusted working days")] | None = None
+    country: Annotated[str, Field(max_length=2, pattern=r"^[A-Z]{2}$",
+                                  description="holidays and adjusted working days (an ISO code the forecaster has "
+                                              "a calendar for)")] | None = None
 
 
 def _survey_settings():
@@ -74,15 +118,15 @@ def _survey_settings():
 class HallBody(Strict):
     city_id: Id
     code: Code
-    name_zh: Name
-    name_en: str = ""
-    address: str = ""
-    timezone: str = "Asia/Shanghai"
+    name_zh: text(Hall.name_zh, min_length=1)
+    name_en: text(Hall.name_en) = ""
+    address: text(Hall.address) = ""
+    timezone: text(Hall.timezone) = "Asia/Shanghai"
     opening_hours: dict[str, list[list[str]]] = Field(
         default_factory=dict, examples=[{"mon": [["08:30", "18:00"]], "sat": [["09:00", "17:00"]]}]
     )
     calling_policy: CallingPolicyBody | None = None
-    opened_on: date | None = Field(default=None, description="The day the hall opened (default today); "
+    opened_on: Day | None = Field(default=None, description="The day the hall opened (default today); "
                                    "door counts before it are refused")
     load_rules: LoadRulesBody | None = None
     staffing: StaffingBody | None = None
@@ -92,7 +136,7 @@ class HallBody(Strict):
 
 
 class ClosureBody(Strict):
-    date: date
+    date: Day
     note: Annotated[str, Field(max_length=100)] = ""
 
 
@@ -106,16 +150,16 @@ class GreenChannelBody(Strict):
 class VipMemberBody(Strict):
     mobile: Annotated[str, Field(min_length=1, max_length=24)]
     star_level: Annotated[int, Field(ge=1, le=7, description="3-4 stars queue as star, 5-7 as VIP")]
-    name: Annotated[str, Field(max_length=100)] = ""
-    valid_until: date | None = None
-    note: Annotated[str, Field(max_length=200)] = ""
+    name: text(VipMember.name) = ""
+    valid_until: Day | None = None
+    note: text(VipMember.note) = ""
 
 
 class VipMemberPatch(Strict):
     star_level: Annotated[int, Field(ge=1, le=7)] | None = None
-    name: Annotated[str, Field(max_length=100)] | None = None
-    valid_until: date | None = None
-    note: Annotated[str, Field(max_length=200)] | None = None
+    name: text(VipMember.name) | None = None
+    valid_until: Day | None = None
+    note: text(VipMember.note) | None = None
     active: bool | None = None
 
 
@@ -127,32 +171,32 @@ class ScreenBody(Strict):
 
 
 class GuidePinBody(Strict):
-    pin: Annotated[str, Field(pattern=r"^\d{4,8}$", description="4-8 digits; null removes it")] | None
+    pin: Annotated[str, Field(max_length=8, pattern=r"^\d{4,8}$", description="4-8 digits; null removes it")] | None
 
 
 class PrinterBody(Strict):
     kind: Literal["none", "network", "usb", "file"]
-    host: str | None = None
+    host: Annotated[str, Field(max_length=253)] | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     timeout_s: Annotated[float, Field(gt=0, le=30)] | None = None
-    usb_vendor_id: int | str | None = None
-    usb_product_id: int | str | None = None
-    path: str | None = None
+    usb_vendor_id: int | Annotated[str, Field(max_length=16)] | None = None
+    usb_product_id: int | Annotated[str, Field(max_length=16)] | None = None
+    path: Annotated[str, Field(max_length=1024)] | None = None
     chars_per_line: Annotated[int, Field(ge=16, le=64)] | None = None
-    encoding: str | None = None
+    encoding: Annotated[str, Field(max_length=32)] | None = None
     qr_native: bool | None = None
 
 
 class HallPatch(Strict):
     code: Code | None = None
-    name_zh: Name | None = None
-    name_en: str | None = None
-    address: str | None = None
-    timezone: str | None = None
+    name_zh: text(Hall.name_zh, min_length=1) | None = None
+    name_en: text(Hall.name_en) | None = None
+    address: text(Hall.address) | None = None
+    timezone: text(Hall.timezone) | None = None
     opening_hours: dict[str, list[list[str]]] | None = None
     calling_policy: CallingPolicyBody | None = None
     screen: ScreenBody | None = None
-    opened_on: date | None = None
+    opened_on: Day | None = None
     load_rules: LoadRulesBody | None = None
     staffing: StaffingBody | None = None
     survey: dict[str, Any] | None = _survey_settings()
@@ -162,31 +206,31 @@ class HallPatch(Strict):
 
 
 class ServiceBody(Strict):
-    code: Code
+    code: text(ServiceType.code, min_length=1, pattern=NAME_PATTERN)
     prefix: Prefix
-    name_zh: Name
-    name_en: str = ""
+    name_zh: text(ServiceType.name_zh, min_length=1)
+    name_en: text(ServiceType.name_en) = ""
     target_wait_s: Seconds = 900
     handle_time_s: Annotated[int, Field(ge=10, le=4 * 3600)] = 300
-    self_service_zh: str | None = None
-    self_service_en: str | None = None
+    self_service_zh: text(ServiceType.self_service_zh) | None = None
+    self_service_en: text(ServiceType.self_service_en) | None = None
 
 
 class ServicePatch(Strict):
-    code: Code | None = None
+    code: text(ServiceType.code, min_length=1, pattern=NAME_PATTERN) | None = None
     prefix: Prefix | None = None
-    name_zh: Name | None = None
-    name_en: str | None = None
+    name_zh: text(ServiceType.name_zh, min_length=1) | None = None
+    name_en: text(ServiceType.name_en) | None = None
     target_wait_s: Seconds | None = None
     handle_time_s: Annotated[int, Field(ge=10, le=4 * 3600)] | None = None
-    self_service_zh: str | None = None
-    self_service_en: str | None = None
+    self_service_zh: text(ServiceType.self_service_zh) | None = None
+    self_service_en: text(ServiceType.self_service_en) | None = None
     active: bool | None = None
 
 
 class CounterBody(Strict):
     number: Annotated[int, Field(ge=1, le=999)]
-    name: str = ""
+    name: text(Counter.name) = ""
     service_ids: list[Id] = Field(default_factory=list)
     display_mode: Literal["full", "number"] = Field(default="full", description="the small screen above the "
                                                    "window: number, name and services, or the number alone")
@@ -194,20 +238,20 @@ class CounterBody(Strict):
 
 class CounterPatch(Strict):
     number: Annotated[int, Field(ge=1, le=999)] | None = None
-    name: str | None = None
+    name: text(Counter.name) | None = None
     service_ids: list[Id] | None = None
     display_mode: Literal["full", "number"] | None = None
     active: bool | None = None
 
 
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                             description="where stored reports are mailed (hall managers)")]
+Email = text(Staff.email, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+             description="where stored reports are mailed (hall managers)")
 
 
 class StaffBody(Strict):
-    username: Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-    name: Name
-    staff_number: str = ""
+    username: text(Staff.username, min_length=2, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: text(Staff.name, min_length=1)
+    staff_number: text(Staff.staff_number) = ""
     email: Email | None = None
     password: Annotated[str, Field(min_length=8, max_length=200)]
     role: Role
@@ -216,8 +260,8 @@ class StaffBody(Strict):
 
 
 class StaffPatch(Strict):
-    name: Name | None = None
-    staff_number: str | None = None
+    name: text(Staff.name, min_length=1) | None = None
+    staff_number: text(Staff.staff_number) | None = None
     email: Email | None = None
     password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
     role: Role | None = None
@@ -228,7 +272,7 @@ class StaffPatch(Strict):
 
 class DeviceBody(Strict):
     kind: DeviceKind
-    name: Name
+    name: text(Device.name, min_length=1)
     counter_id: Id | None = None
 
 
@@ -257,14 +301,14 @@ class TransferBody(Strict):
     ticket_id: Id | None = None
 
 
-SensorCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+SensorCode = text(FootfallSensor.code, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class SensorBody(Strict):
     code: SensorCode = Field(description="the sensor's name in its agent's config and in reports, e.g. door1-cam")
-    name_zh: Name
-    name_en: str = ""
-    door: Annotated[str, Field(max_length=100)] = ""
+    name_zh: text(FootfallSensor.name_zh, min_length=1)
+    name_en: text(FootfallSensor.name_en) = ""
+    door: text(FootfallSensor.door) = ""
     kind: Literal["camera", "infrared"]
     device_id: Id = Field(description="the sensor device (kind sensor) that reports for it")
     reversed: bool = Field(default=False, description="true when its 'in' direction is people leaving the hall")
@@ -272,9 +316,9 @@ class SensorBody(Strict):
 
 
 class SensorPatch(Strict):
-    name_zh: Name | None = None
-    name_en: str | None = None
-    door: Annotated[str, Field(max_length=100)] | None = None
+    name_zh: text(FootfallSensor.name_zh, min_length=1) | None = None
+    name_en: text(FootfallSensor.name_en) | None = None
+    door: text(FootfallSensor.door) | None = None
     device_id: Id | None = None
     reversed: bool | None = None
     in_totals: bool | None = None
@@ -283,7 +327,8 @@ class SensorPatch(Strict):
 
 class MinuteCountBody(Strict):
     sensor: SensorCode
-    minute: datetime = Field(description="the minute's start with its UTC offset, e.g. 2026-11-22T09:15:00+08:00")
+    minute: Instant = Field(
+        description="the minute's start with its UTC offset, e.g. 2026-11-22T09:15:00+08:00")
     in_: Annotated[int, Field(alias="in", ge=0, le=1000)]
     out: Annotated[int, Field(ge=0, le=1000)]
 
@@ -307,10 +352,95 @@ class CollectBody(Strict):
 
 class PairBody(Strict):
     code: Annotated[str, Field(min_length=6, max_length=8, description="the six digits on the new device's screen")]
-    name: Name
+    name: text(Device.name, min_length=1)
     counter_id: Id | None = None
 
 
 class OutboxReplyBody(Strict):
     to: Id = Field(description="the outbox message answered (its id): the reply comes from its recipient")
     text: Annotated[str, Field(max_length=1600, description="what the customer replies, e.g. 1 or 4 等太久了")]
+
+
+# --------------------------------------------------------------------------- query strings
+
+class Query(BaseModel):
+    """A query string: each parameter parsed and checked as a body's field is (a 422 naming it);
+    an empty value counts as absent, and parameters no route reads are ignored."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+Format = Literal["json", "csv", "xlsx"]
+NoneId = Annotated[int, Field(ge=0, le=2**31 - 1, description="0: none")]
+
+
+class DayQuery(Query):
+    date: Day | None = Field(default=None, description="YYYY-MM-DD, the hall's local day (default today)")
+
+
+class PeriodQuery(Query):
+    period: Literal[PERIODS] | None = Field(default=None, description="default month")
+    date: Day | None = Field(default=None, description="any day in the period (default today)")
+    format: Format | None = None
+
+
+class WaitBandsQuery(PeriodQuery):
+    hall_id: Id | None = None
+
+
+class HallSatisfactionQuery(PeriodQuery):
+    by: Literal[satisfaction.BREAKDOWNS] | None = Field(default=None, description="default staff (day with staff_id)")
+    min_ratings: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    staff_id: Id | None = None
+
+
+class HallServiceLevelsQuery(PeriodQuery):
+    by: Literal[service_levels.BREAKDOWNS] | None = Field(default=None, description="default counter")
+
+
+class TicketsQuery(PeriodQuery):
+    hour: Annotated[int, Field(ge=0, le=23)] | None = None
+    weekday: Annotated[int, Field(ge=0, le=6, description="0: Monday")] | None = None
+    counter_id: NoneId | None = None
+    staff_id: NoneId | None = None
+    service_id: NoneId | None = None
+    tier: Tier | None = None
+    outcome: Literal[kpi.OUTCOMES] | None = None
+
+
+class ReportFilesQuery(Query):
+    kind: Literal[report_files.KINDS] | None = None
+
+
+class AuditQuery(Query):
+    entity: Literal[audit.ENTITIES] | None = None
+    entity_id: Id | None = None
+    hall_id: Id | None = None
+    actor_id: Id | None = None
+    since: Instant | None = Field(default=None, description="with its UTC offset, e.g. 2026-12-01T08:00:00+08:00")
+    until: Instant | None = None
+    before_id: Id | None = Field(default=None, description="the next page: the last answer's next_before_id")
+    limit: Annotated[int, Field(ge=1, le=audit.PAGE)] | None = None
+
+
+class FootfallQuery(DayQuery):
+    interval: Literal["5", "10", "15", "30", "60"] = Field(default="15", description="minutes per step of the series")
+
+
+class HourlyFootfallQuery(Query):
+    from_: Day = Field(alias="from")
+    to: Day
+    format: Literal["json", "csv"] | None = None
+
+
+class WarningsQuery(Query):
+    all: bool = Field(default=False, description="the latest 100 of any state, not only the standing ones")
+
+
+class RepliesQuery(Query):
+    outcome: Literal[surveys.OUTCOMES] | None = None
+
+
+class FollowUpsQuery(Query):
+    state: Literal["open", "overdue", "closed", "all"] | None = Field(default=None, description="default open")
+    hall_id: Id | None = None

@@ -23,6 +23,7 @@ from ..i18n import current_language
 from ..services import config
 from ..storage.orm import Counter, Staff
 from . import access
+from .api_kit import database_id
 
 bp = Blueprint("survey_pages", __name__, url_prefix="/manager")
 
@@ -100,7 +101,7 @@ def _open(template: str, roles: tuple[Role, ...], refusal: str):
     if who.role not in roles:
         return None, (render_template(template, who=who, refused=refusal, strings={}), 403)
     every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
-    hall_id = request.args.get("hall", type=int)
+    hall_id = request.args.get("hall", type=database_id)
     scope = access.hall_scope(who)  # a region's head office: its halls
     if hall_id is not None and scope is not None and hall_id not in scope:
         return None, (render_template(template, who=who, strings={},
