@@ -69,6 +69,33 @@ def register_cli(app: Flask) -> None:
                 tickets += service_levels.rebuild(rt, a, b)["tickets"]
         click.echo(f"完成 Done: {tickets} tickets, {first} .. {last}")
 
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.option("--name", default="管理员", show_default=True, help="The name shown on pages and in the audit trail")
+    @click.option("--password", envvar="HALLQ_ADMIN_PASSWORD", default=None,
+                  help="The password (else HALLQ_ADMIN_PASSWORD, else asked twice; at least 8 characters)")
+    def create_admin(username, name, password):
+        """Create an administrator account: the first sign-in of a new deployment (administrators create
+        everything else, halls and their staff included, on the administration pages)."""
+        from pydantic import ValidationError
+
+        from .domain.errors import DomainError
+        from .services import config
+        from .web.schemas import StaffBody
+
+        if password is None:
+            password = click.prompt("密码 Password", hide_input=True, confirmation_prompt=True)
+        try:
+            body = StaffBody.model_validate({"username": username, "name": name, "password": password,
+                                             "role": "admin"})
+            made = config.create_staff(current_app.extensions["hallq"], body.model_dump(exclude_none=True))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise click.ClickException(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.field}: {exc}" if exc.field else str(exc)) from None
+        click.echo(f"管理员已创建 Administrator {made['username']} created (id {made['id']}); sign in at /login")
+
     @app.cli.command("backup")
     @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
     def backup_command(path):

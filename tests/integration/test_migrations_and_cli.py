@@ -64,3 +64,19 @@ def test_db_upgrade_and_demo_commands_set_up_a_working_hall(database_url, clock,
     assert again["totals"]["arrivals"] == overview["totals"]["arrivals"] + 1  # the ticket taken above
     backwards = runner.invoke(args=["service-levels-rebuild", "--from", "2026-02-01", "--to", "2026-01-01"])
     assert backwards.exit_code != 0 and "--to" in backwards.output
+
+
+def test_create_admin_makes_the_first_account_of_a_new_deployment_and_refuses_a_weak_or_taken_one(
+        sqlite_url, clock):
+    rt = bootstrap(sqlite_url, clock=clock, password_hash_method=FAST_HASH)
+    app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "t", "RUNTIME": rt,
+                      "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["create-admin", "root"], input="first-pass-2026\nfirst-pass-2026\n")
+    assert made.exit_code == 0 and "Administrator root created" in made.output, made.output
+    signed_in = app.test_client().post("/api/v1/auth/tokens", json={"username": "root", "password": "first-pass-2026"})
+    assert signed_in.status_code == 201
+    weak = runner.invoke(args=["create-admin", "root2", "--password", "short"])
+    assert weak.exit_code != 0 and "password" in weak.output
+    taken = runner.invoke(args=["create-admin", "root"], env={"HALLQ_ADMIN_PASSWORD": "another-pass-2026"})
+    assert taken.exit_code != 0 and "username" in taken.output
