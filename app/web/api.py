@@ -580,6 +580,8 @@ def hall_footfall_hourly(hall_id: int, query: HourlyFootfallQuery):
     """Hourly door counts between two local days (`from`, `to`, at most 366 days; `format=csv` for Excel)."""
     access.read_config(hall_id)
     start, end = query.from_, query.to
+    if start is None or end is None:
+        raise Invalid("give from and to as YYYY-MM-DD", field="from" if start is None else "to")
     if end < start or (end - start).days > 366:
         raise Invalid("to must be on or after from, at most 366 days later", field="to")
     rows = footfall.hourly(rt(), hall_id, start, end)
@@ -847,8 +849,12 @@ def hall_service_level_tickets(hall_id: int, query: TicketsQuery):
 @bp.get("/openapi.json")
 def openapi():
     """This API's OpenAPI 3.1 document, generated from the routes above."""
-    return jsonify(openapi_document(
+    return jsonify(document())
+
+
+def document() -> dict:
+    return openapi_document(
         api, PREFIX, "营业厅排队与满意度系统 Hall queue API", "1.0",
         "Queue core of the retail-hall queue and satisfaction system. Errors share one shape: "
         "`{\"error\": {\"status\", \"code\", \"message\", \"field\"}}`.",
-    ))
+    )

@@ -428,8 +428,10 @@ class FootfallQuery(DayQuery):
 
 
 class HourlyFootfallQuery(Query):
-    from_: Day = Field(alias="from")
-    to: Day
+    """``from`` and ``to`` are required; the view says so after the caller's access (a stranger learns nothing)."""
+
+    from_: Day | None = Field(default=None, alias="from")
+    to: Day | None = None
     format: Literal["json", "csv"] | None = None
 
 
