@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         password_hash_method=app.config["PASSWORD_HASH_METHOD"],
     )
     app.extensions["hallq"] = runtime
+    _watch(app, runtime)
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:  # behind a reverse proxy: the client's own address, scheme and host
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -102,6 +103,26 @@ def _connect_screens(app: Flask, runtime) -> None:
         app.extensions["hallq_live"] = live.serve_screens(app, runtime, feed, async_mode="gevent")
     elif not app.config["SOCKETIO_MESSAGE_QUEUE"]:
         app.extensions["hallq_live"] = live.serve_screens(app, runtime, feed, async_mode="threading")
+    hub = app.extensions.get("hallq_live")
+    if hub is not None:  # it hears every event: it keeps the queue's levels for the metrics
+        from .ops.metrics import QueueLevels
+
+        levels = QueueLevels(runtime, feed, hub.sio.start_background_task, hub.serving, app.config["METRICS_RESYNC_S"])
+        hub.listeners.append(levels.heard)
+        app.extensions["hallq_levels"] = levels
+
+
+def _watch(app: Flask, runtime) -> None:
+    """Request ids, timings and /metrics, /readyz (first: before any other request hook); what this
+    process commits counted and logged once, however many apps share the runtime (tests)."""
+    from .ops import logs, metrics
+    from .web import ops
+
+    ops.init_app(app)
+    if not getattr(runtime, "watched", False):
+        runtime.watched = True
+        runtime.bus.subscribe(metrics.count_committed(runtime))
+        runtime.bus.subscribe(logs.log_events())
 
 
 def _instance_secret(instance: Path) -> str:

@@ -59,6 +59,11 @@ def from_env() -> dict:
         # which part of the product this process is: "web" (HTTP; also the screens when there is
         # no message queue), "live" (the screens' Socket.IO only: app.live_wsgi)
         "ROLE": "web",
+        # the queue's levels in the metrics (waiting tickets, open counters) are kept from the events
+        # and read again from the database every this many seconds (ops.metrics.QueueLevels)
+        "METRICS_RESYNC_S": float(os.environ.get("METRICS_RESYNC_S", "300")),
+        # the scheduler's /healthz, /readyz and /metrics (host:port; empty: none)
+        "SCHEDULER_BIND": os.environ.get("SCHEDULER_BIND", "0.0.0.0:5009"),
         # the embedded default serves screens from the web process's threads, one WebSocket a
         # thread: refuse screens beyond this, so that HTTP requests always find a free thread
         # (the live role has no such limit: 0)

@@ -38,6 +38,11 @@ SOCKETIO_MESSAGE_QUEUE (Redis), as the web process's do.
 
 With ``SCHEDULER_IN_WEB=1`` (``make run``: SQLite, one process) the same scheduler runs in a
 thread of the web process instead.
+
+Operations (README, "Operations"): each run of a job is timed and counted (``hallq_job_*``), the
+lease shows as ``hallq_scheduler_lease_held`` and survey SMS as ``hallq_sms_sent_total``; the
+process serves ``/healthz``, ``/readyz`` (the lease, each job's last success and failure) and
+``/metrics`` on ``SCHEDULER_BIND``.
 """
 from __future__ import annotations
 

@@ -84,8 +84,8 @@ def configure(role: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)  # a line per run is noise
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+    for noisy in ("apscheduler.executors.default", "apscheduler.scheduler", "alembic"):  # a line per run, per plugin
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def log_events(logger: logging.Logger = logging.getLogger("hallq.events")):

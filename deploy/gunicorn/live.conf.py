@@ -8,6 +8,9 @@ connection is one long request, and each live process reports its screens itself
 import gc
 import os
 
+# one process: its own metrics at /metrics on its port, never the web role's multiprocess files
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
 import gunicorn.http.wsgi
 
 worker_class = "gevent"

@@ -24,7 +24,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or ((os.cpu_count() or 1) if _wi
 threads = int(os.environ.get("WEB_THREADS") or (16 if _with_queue else 1000))
 # gunicorn stops accepting at worker_connections open connections, WebSockets included
 worker_connections = int(os.environ.get("WEB_CONNECTIONS") or max(2 * threads, 1000))
-accesslog = "-"
+# every request logged by gunicorn on stdout; WEB_ACCESS_LOG= (empty) turns it off
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 
 
 class _LogWithoutCallbackQueries(glogging.Logger):
@@ -58,3 +59,34 @@ control_socket_disable = True
 
 # the Server header names no software or version (gunicorn writes its name there, and has no setting)
 gunicorn.http.wsgi.SERVER = "hallq"
+
+
+# Prometheus metrics from every worker (app/ops/metrics.py): prometheus_client's multiprocess
+# mode, each worker writing its values to files in one directory that /metrics adds up: a
+# temporary directory, or WEB_METRICS_DIR (its *.db files deleted at start), set before any
+# worker imports the app. A dead worker's gauges are dropped, its counts kept.
+def on_starting(server):
+    import glob
+    import tempfile
+
+    path = os.environ.get("WEB_METRICS_DIR")
+    if path:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        for old in glob.glob(os.path.join(path, "*.db")):  # the last run's workers
+            os.remove(old)
+    else:
+        path = tempfile.mkdtemp(prefix="hallq-web-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    import shutil
+
+    if not os.environ.get("WEB_METRICS_DIR"):
+        shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
