@@ -11,6 +11,8 @@ command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 # Kannel (bearerbox, smsbox) and its fake SMSC for the SMS round trip (tests/integration/test_sms_gateways.py)
 [ -x /usr/sbin/bearerbox ] || need+=(kannel)
 [ -x /usr/lib/kannel/test/fakesmsc ] || need+=(kannel-extras)
+# promtool checks and unit-tests the alert rules and the dashboard's queries (deploy/prometheus, deploy/grafana)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq
