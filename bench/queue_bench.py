@@ -25,6 +25,13 @@ What one run does (see BENCHMARKS.md for figures and how to read them):
 5. Checks the database afterwards: numbers issued twice, tickets called twice
    (more 'called' events than 1 + transfers), ticket ids handed to two counters.
 
+6. With ``--scrape-every S``: each phase runs four times, A B B A: as above (the reference,
+   ``<phase>`` and ``<phase>_2``) and with a scraper fetching ``GET /metrics`` every S seconds as
+   Prometheus would (``<phase>_scraped``, ``<phase>_scraped_2``), so that what drifts during a
+   run (the queue growing, a neighbour's load) weighs on both alike. ``scrape`` in the JSON gives,
+   per phase, the mean rate, p99 and server CPU per request with the scraper and without, their
+   ratios, and how long a scrape took and how large it was.
+
 Progress goes to stderr; the last line on stdout is one JSON object.
 Client CPU competes with the server on a 2-core machine: the JSON's "cpu" says how many
 cores the clients, the server, PostgreSQL and everything else on the machine used in
@@ -462,6 +469,43 @@ class ClientPool:
             self._pool = None
 
 
+class Scraper:
+    """Fetches GET /metrics every ``every_s`` seconds in a thread, as Prometheus would, while a phase runs."""
+
+    def __init__(self, base: str, every_s: float) -> None:
+        self.url = base + "/metrics"
+        self.every_s = every_s
+        self.latencies: list[float] = []
+        self.sizes: list[int] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Scraper":
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        with requests.Session() as http:
+            next_at = time.monotonic()
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                try:
+                    r = http.get(self.url, timeout=10)
+                    r.raise_for_status()
+                    self.latencies.append(time.perf_counter() - started)
+                    self.sizes.append(len(r.content))
+                except requests.RequestException:
+                    self.failures += 1
+                next_at += self.every_s
+                self._stop.wait(max(next_at - time.monotonic(), 0))
+
+
 def percentile_ms(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile of seconds, in milliseconds."""
     if not values:
@@ -594,6 +638,9 @@ def parse_args(argv=None):
                         "(one process that would also serve the screens)")
     p.add_argument("--workers", type=int, default=1, help="WEB_CONCURRENCY, web worker processes (default 1)")
     p.add_argument("--web-threads", type=int, default=None, help="WEB_THREADS (default: the gunicorn config's)")
+    p.add_argument("--scrape-every", type=float, default=0.0,
+                   help="run each phase again with a scraper fetching GET /metrics every this many seconds, "
+                        "and compare (default 0: no scraper)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (server log, SQLite file)")
     args = p.parse_args(argv)
     if args.message_queue in ("none", ""):
@@ -647,9 +694,18 @@ def main(argv=None) -> int:
         phases: dict[str, dict] = {}
         all_called: list[int] = []
 
-        def run_phase(name: str) -> ClientResult:
+        scrapes: dict[str, Scraper] = {}
+
+        def run_phase(name: str, scraped: bool = False, suffix: str = "") -> ClientResult:
+            phase = name
             before = meter.snapshot()
-            res, seconds = pool.run(name, spec, warmup, args.seconds)
+            if scraped:
+                name += "_scraped" + suffix
+                with Scraper(server.base, args.scrape_every) as scrapes[name]:
+                    res, seconds = pool.run(phase, spec, warmup, args.seconds)
+            else:
+                name += suffix
+                res, seconds = pool.run(phase, spec, warmup, args.seconds)
             after = meter.snapshot()
             cpu = CpuMeter.delta(before, after)
             rate = res.ok / seconds
@@ -670,10 +726,19 @@ def main(argv=None) -> int:
 
         log(f"phase ceiling: GET /healthz, {args.clients} {args.client_mode}, "
             f"{warmup:g} s warm-up + {args.seconds:g} s")
+        def scraped_and_again(name: str) -> list[ClientResult]:
+            """B B A after the reference A: the phase with the scraper twice, then without again."""
+            if not args.scrape_every:
+                return []
+            log(f"phase {name} with GET /metrics every {args.scrape_every:g} s, twice, then without again")
+            return [run_phase(name, True), run_phase(name, True, "_2"), run_phase(name, False, "_2")]
+
         run_phase("ceiling")
+        scraped_and_again("ceiling")
 
         log("phase issue: POST /api/v1/halls/{id}/tickets (kiosk token), services in rotation")
         run_phase("issue")
+        scraped_and_again("issue")
         waiting_after_issue = waiting_count(server.base, kiosk, hall_id)
         log(f"         {waiting_after_issue} tickets waiting after the issue phase")
 
@@ -684,9 +749,15 @@ def main(argv=None) -> int:
         if added:
             log(f"topped up {added} tickets (not measured): {waiting_before_call} waiting before the call phase")
 
+        if args.scrape_every:  # four call phases: top up for all of them
+            added += top_up(server.base, kiosk, hall_id, service_ids, 4 * min_waiting, args.clients)
         log("phase call: each client call-next then finish on its own counter")
         call = run_phase("call")
         all_called += call.called_ids
+        for again in scraped_and_again("call"):
+            all_called += again.called_ids
+            if again.empty:
+                log(f"WARNING: {again.empty} call-nexts found the queue empty; raise --min-waiting")
         phases["call"]["empty_call_nexts"] = call.empty
         phases["call"]["finish_ok"] = call.extra_ok
         phases["call"]["finish_p50_ms"] = percentile_ms(call.extra_latencies, 50)
@@ -752,6 +823,7 @@ def main(argv=None) -> int:
             "integrity": {**checks, "ticket_ids_called_twice_client_side": client_dup_calls},
             "per_second": {k: p["per_second"] for k, p in phases.items()},
             "cpu": {k: p["cpu"] for k, p in phases.items()},
+            "scrape": scrape_summary(phases, scrapes, args.scrape_every),
             "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "cpu": cpu_model(),
                         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
         }
@@ -766,6 +838,41 @@ def main(argv=None) -> int:
             log(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def scrape_summary(phases: dict, scrapes: dict, every_s: float) -> dict | None:
+    """Each phase with the scraper against without (means of the A B B A runs): rate, p99 and
+    server CPU per request, their ratios, and the scrapes themselves."""
+    if not every_s:
+        return None
+
+    def mean(runs: list[dict], key) -> float | None:
+        values = [key(r) for r in runs]
+        return None if None in values else round(sum(values) / len(values), 2)
+
+    def cpu_ms(run: dict) -> float | None:
+        return _cpu_ms(run["cpu"], run["per_s"])
+
+    summary = {"every_s": every_s, "order": "A B B A (A: without a scraper, B: with)"}
+    for name in ("ceiling", "issue", "call"):
+        plain = [phases[k] for k in (name, name + "_2") if k in phases]
+        scraped = [phases[k] for k in (name + "_scraped", name + "_scraped_2") if k in phases]
+        scrapers = [scrapes[k] for k in (name + "_scraped", name + "_scraped_2") if k in scrapes]
+        if len(plain) < 2 or len(scraped) < 2:
+            continue
+        row = {}
+        for label, key in (("per_s", lambda r: r["per_s"]), ("p99_ms", lambda r: r["p99_ms"]),
+                           ("server_cpu_ms_per_request", cpu_ms)):
+            row[label], row[label + "_scraped"] = mean(plain, key), mean(scraped, key)
+            row[label + "_ratio"] = (round(row[label + "_scraped"] / row[label], 3)
+                                     if row[label] and row[label + "_scraped"] is not None else None)
+        latencies = [x for sc in scrapers for x in sc.latencies]
+        row.update({"scrapes": len(latencies), "scrape_failures": sum(sc.failures for sc in scrapers),
+                    "scrape_p50_ms": percentile_ms(latencies, 50), "scrape_max_ms": percentile_ms(latencies, 100),
+                    "scrape_bytes": max((b for sc in scrapers for b in sc.sizes), default=None),
+                    "other_cores": [r["cpu"]["other_cores"] for r in (plain[0], scraped[0], scraped[1], plain[1])]})
+        summary[name] = row
+    return summary
 
 
 def _cpu_ms(cpu: dict, per_s: float) -> float | None:
