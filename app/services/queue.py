@@ -183,15 +183,18 @@ CLAIM_ROUNDS = 20
 
 
 def _claim_best(tx, conf: HallConfig, day, service_ids, counter, staff_id, now):
-    """Claim the first ticket in calling order; if other counters take the candidates first, look again."""
+    """Claim the first ticket in calling order; if other counters take (or, on PostgreSQL, are taking)
+    the candidates first, look again further down the queue, past the ones tried."""
+    passed: list[int] = []
     for _ in range(CLAIM_ROUNDS):
-        candidates = _call_candidates(tx.session, conf.id, day, service_ids, counter.id)
+        candidates = _call_candidates(tx.session, conf.id, day, service_ids, counter.id, passed)
         if not candidates:
             return None
         for candidate in calling_order(candidates, counter.id, service_ids, now, conf.targets, conf.policy):
             ticket = _claim(tx, candidate.id, counter, staff_id, now)
             if ticket is not None:
                 return ticket
+            passed.append(candidate.id)
     raise Conflict("other counters are calling the same customers right now; call again", field="counter_id")
 
 
@@ -209,7 +212,7 @@ def _candidates_statement(services: int):
     range of the index on (hall, day, state, service, tier, queued_at), however long the queue.
     """
     waiting = and_(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-                   TICKETS.c.state == WAITING)
+                   TICKETS.c.state == WAITING, TICKETS.c.id.not_in(bindparam("passed", expanding=True)))
     heads = [
         select(*_CANDIDATE_COLUMNS).where(waiting, TICKETS.c.service_id == bindparam(f"service_{i}"),
                                           TICKETS.c.tier == tier.value, TICKETS.c.target_counter_id.is_(None))
@@ -220,8 +223,9 @@ def _candidates_statement(services: int):
     return union_all(*heads, sent_here)
 
 
-def _call_candidates(s, hall_id: int, day: date, service_ids: set[int], counter_id: int) -> list[WaitingTicket]:
-    params = {"hall_id": hall_id, "day": day, "counter_id": counter_id,
+def _call_candidates(s, hall_id: int, day: date, service_ids: set[int], counter_id: int,
+                     passed: list[int]) -> list[WaitingTicket]:
+    params = {"hall_id": hall_id, "day": day, "counter_id": counter_id, "passed": passed,
               **{f"service_{i}": sid for i, sid in enumerate(sorted(service_ids))}}
     rows = s.connection().execute(_candidates_statement(len(service_ids)), params)
     return [WaitingTicket(r.id, r.service_id, Tier(r.tier), r.queued_at, r.target_counter_id) for r in rows]
