@@ -16,6 +16,7 @@ from ..services import (
     roster, surveys,
 )
 from . import access, reports_api, throttle
+from . import responses as R
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
     CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
@@ -89,7 +90,7 @@ def _api_routing_error(exc: HTTPException):
 
 # --------------------------------------------------------------------------- auth
 
-@api.route("/auth/tokens", "POST", tag="auth", access="public", body=LoginBody, status=201)
+@api.route("/auth/tokens", "POST", tag="auth", access="public", body=LoginBody, status=201, returns=R.Token)
 def create_token(body: LoginBody):
     """Sign in and get a bearer token for API clients.
 
@@ -102,7 +103,7 @@ def create_token(body: LoginBody):
     return jsonify({"token": auth.issue_api_token(rt(), who.id), "principal": who.to_dict()}), 201, NO_STORE
 
 
-@api.route("/auth/tokens/current", "DELETE", tag="auth", access="any signed-in caller")
+@api.route("/auth/tokens/current", "DELETE", tag="auth", access="any signed-in caller", returns=R.Revoked)
 def revoke_token():
     """Sign out: revoke the bearer token used for this request."""
     access.principal()
@@ -115,7 +116,7 @@ def revoke_token():
     return {"revoked": True}
 
 
-@api.route("/me", "GET", tag="auth", access="any signed-in caller")
+@api.route("/me", "GET", tag="auth", access="any signed-in caller", returns=R.Principal)
 def me():
     """Who the caller is: staff member or device, role and hall.
 
@@ -130,7 +131,7 @@ def me():
 
 # --------------------------------------------------------------------------- organisation
 
-@api.route("/regions", "GET", tag="organisation", access="administrator, head office")
+@api.route("/regions", "GET", tag="organisation", access="administrator, head office", returns=R.Regions)
 def list_regions():
     """List regions (a region's head office: its own)."""
     p = access.read_config()
@@ -138,14 +139,15 @@ def list_regions():
     return {"regions": [r for r in config.list_regions(rt()) if mine is None or r["id"] == mine]}
 
 
-@api.route("/regions", "POST", tag="organisation", access="administrator", body=RegionBody, status=201)
+@api.route("/regions", "POST", tag="organisation", access="administrator", body=RegionBody, status=201,
+           returns=R.Region)
 def create_region(body: RegionBody):
     """Create a region (e.g. a province company)."""
     access.configure()
     return config.create_region(rt(), body.model_dump(mode="json"))
 
 
-@api.route("/cities", "GET", tag="organisation", access="administrator, head office")
+@api.route("/cities", "GET", tag="organisation", access="administrator, head office", returns=R.Cities)
 def list_cities():
     """List cities (a region's head office: its region's)."""
     p = access.read_config()
@@ -153,7 +155,8 @@ def list_cities():
     return {"cities": [c for c in config.list_cities(rt()) if mine is None or c["region_id"] == mine]}
 
 
-@api.route("/cities", "POST", tag="organisation", access="administrator", body=CityBody, status=201)
+@api.route("/cities", "POST", tag="organisation", access="administrator", body=CityBody, status=201,
+           returns=R.City)
 def create_city(body: CityBody):
     """Create a city company within a region."""
     access.configure()
@@ -161,7 +164,8 @@ def create_city(body: CityBody):
 
 
 @api.route("/halls", "GET", tag="organisation",
-           access="administrator, head office: all (a region's: its region's); hall staff: their hall")
+           access="administrator, head office: all (a region's: its region's); hall staff: their hall",
+           returns=R.Halls)
 def list_halls():
     """List halls the caller may see."""
     p = access.principal()
@@ -170,21 +174,24 @@ def list_halls():
     return {"halls": config.list_halls(rt(), {p.hall_id} if p.hall_id else set())}
 
 
-@api.route("/halls", "POST", tag="organisation", access="administrator", body=HallBody, status=201)
+@api.route("/halls", "POST", tag="organisation", access="administrator", body=HallBody, status=201,
+           returns=R.Hall)
 def create_hall(body: HallBody):
     """Create a hall with its time zone, opening hours and calling rule."""
     access.configure()
     return config.create_hall(rt(), body.model_dump(mode="json", exclude_none=True))
 
 
-@api.route("/halls/<int:hall_id>", "GET", tag="organisation", access="administrator, head office, the hall's manager")
+@api.route("/halls/<int:hall_id>", "GET", tag="organisation", access="administrator, head office, the hall's manager",
+           returns=R.Hall)
 def get_hall(hall_id: int):
     """One hall, with its calling rule in words."""
     access.read_config(hall_id)
     return config.get_hall(rt(), hall_id)
 
 
-@api.route("/halls/<int:hall_id>", "PATCH", tag="organisation", access="administrator", body=HallPatch)
+@api.route("/halls/<int:hall_id>", "PATCH", tag="organisation", access="administrator", body=HallPatch,
+           returns=R.Hall)
 def update_hall(hall_id: int, body: HallPatch):
     """Change a hall; `active: false` retires it (history is kept)."""
     access.configure()
@@ -194,7 +201,7 @@ def update_hall(hall_id: int, body: HallPatch):
 # --------------------------------------------------------------------------- services and counters
 
 @api.route("/halls/<int:hall_id>/services", "GET", tag="services",
-           access="administrator, head office, the hall's staff and devices")
+           access="administrator, head office, the hall's staff and devices", returns=R.Services)
 def list_services(hall_id: int):
     """Service types offered at a hall."""
     access.view_hall(hall_id)
@@ -202,14 +209,15 @@ def list_services(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/services", "POST", tag="services", access="administrator", body=ServiceBody,
-           status=201)
+           status=201, returns=R.Service)
 def create_service(hall_id: int, body: ServiceBody):
     """Add a service type: ticket prefix, names, target wait, expected handle time, self-service alternative."""
     access.configure()
     return config.create_service(rt(), hall_id, body.model_dump(mode="json"))
 
 
-@api.route("/services/<int:service_id>", "PATCH", tag="services", access="administrator", body=ServicePatch)
+@api.route("/services/<int:service_id>", "PATCH", tag="services", access="administrator", body=ServicePatch,
+           returns=R.Service)
 def update_service(service_id: int, body: ServicePatch):
     """Change a service type; `active: false` stops issuing its tickets."""
     access.configure()
@@ -217,7 +225,7 @@ def update_service(service_id: int, body: ServicePatch):
 
 
 @api.route("/halls/<int:hall_id>/counters", "GET", tag="counters",
-           access="administrator, head office, the hall's staff and devices")
+           access="administrator, head office, the hall's staff and devices", returns=R.Counters)
 def list_counters(hall_id: int):
     """Counters of a hall with the services each serves."""
     access.view_hall(hall_id)
@@ -225,14 +233,15 @@ def list_counters(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/counters", "POST", tag="counters", access="administrator", body=CounterBody,
-           status=201)
+           status=201, returns=R.Counter)
 def create_counter(hall_id: int, body: CounterBody):
     """Add a counter (窗口) and the services it serves."""
     access.configure()
     return config.create_counter(rt(), hall_id, body.model_dump(mode="json"))
 
 
-@api.route("/counters/<int:counter_id>", "PATCH", tag="counters", access="administrator", body=CounterPatch)
+@api.route("/counters/<int:counter_id>", "PATCH", tag="counters", access="administrator", body=CounterPatch,
+           returns=R.Counter)
 def update_counter(counter_id: int, body: CounterPatch):
     """Change a counter's number, name or services."""
     access.configure()
@@ -241,7 +250,8 @@ def update_counter(counter_id: int, body: CounterPatch):
 
 # --------------------------------------------------------------------------- staff and devices
 
-@api.route("/staff", "GET", tag="staff", access="administrator, head office: all; manager: their hall")
+@api.route("/staff", "GET", tag="staff", access="administrator, head office: all; manager: their hall",
+           returns=R.StaffList)
 def list_staff():
     """Staff accounts."""
     p = access.principal()
@@ -252,7 +262,7 @@ def list_staff():
 
 
 @api.route("/staff", "POST", tag="staff", access="administrator; a hall manager: counter staff of their hall",
-           body=StaffBody, status=201)
+           body=StaffBody, status=201, returns=R.Staff)
 def create_staff(body: StaffBody):
     """Create a staff account; counter staff and managers belong to one hall."""
     access.manage_staff(body.hall_id, body.role)
@@ -260,7 +270,8 @@ def create_staff(body: StaffBody):
 
 
 @api.route("/staff/<int:staff_id>", "PATCH", tag="staff",
-           access="administrator; a hall manager: counter staff of their hall, never a role", body=StaffPatch)
+           access="administrator; a hall manager: counter staff of their hall, never a role", body=StaffPatch,
+           returns=R.Staff)
 def update_staff(staff_id: int, body: StaffPatch):
     """Change a staff account, reset its password, or deactivate it (`active: false`)."""
     changes = _patch(body)
@@ -270,7 +281,8 @@ def update_staff(staff_id: int, body: StaffPatch):
     return config.update_staff(rt(), staff_id, changes)
 
 
-@api.route("/halls/<int:hall_id>/vip-members", "GET", tag="organisation", access="administrator, the hall's manager")
+@api.route("/halls/<int:hall_id>/vip-members", "GET", tag="organisation", access="administrator, the hall's manager",
+           returns=R.VipMembers)
 def list_vip_members(hall_id: int):
     """The hall's VIP roster (numbers masked): star levels 3-4 queue as star customers, 5-7 as VIP."""
     access.manage_hall(hall_id)
@@ -278,7 +290,7 @@ def list_vip_members(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/vip-members", "POST", tag="organisation", access="administrator, the hall's manager",
-           body=VipMemberBody, status=201)
+           body=VipMemberBody, status=201, returns=R.VipMember)
 def add_vip_member(hall_id: int, body: VipMemberBody):
     """Put a number on the hall's roster: at the kiosk it takes its tier without the floor guide."""
     access.manage_hall(hall_id)
@@ -286,14 +298,15 @@ def add_vip_member(hall_id: int, body: VipMemberBody):
 
 
 @api.route("/vip-members/<int:member_id>", "PATCH", tag="organisation", access="administrator, the hall's manager",
-           body=VipMemberPatch)
+           body=VipMemberPatch, returns=R.VipMember)
 def update_vip_member(member_id: int, body: VipMemberPatch):
     """Change a roster entry, or take it off (`active: false`); the number itself never changes."""
     access.manage_hall(roster.member_hall(rt(), member_id))
     return roster.update_member(rt(), member_id, body.model_dump(exclude_unset=True))
 
 
-@api.route("/halls/<int:hall_id>/devices", "GET", tag="devices", access="administrator, the hall's manager")
+@api.route("/halls/<int:hall_id>/devices", "GET", tag="devices", access="administrator, the hall's manager",
+           returns=R.Devices)
 def list_devices(hall_id: int):
     """Kiosks and screens registered for a hall."""
     access.read_config(hall_id)
@@ -301,21 +314,23 @@ def list_devices(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/devices", "POST", tag="devices", access="administrator", body=DeviceBody,
-           status=201)
+           status=201, returns=R.NewDevice)
 def register_device(hall_id: int, body: DeviceBody):
     """Register a kiosk or screen; the response carries its token, shown this once."""
     access.configure()
     return auth.register_device(rt(), hall_id, body.kind.value, body.name, body.counter_id)
 
 
-@api.route("/devices/<int:device_id>/deactivate", "POST", tag="devices", access="administrator")
+@api.route("/devices/<int:device_id>/deactivate", "POST", tag="devices", access="administrator",
+           returns=R.Device)
 def deactivate_device(device_id: int):
     """Revoke a device (lost, replaced): its token stops working at once; the device stays listed."""
     access.configure()
     return auth.deactivate_device(rt(), device_id)
 
 
-@api.route("/pairing-codes", "POST", tag="devices", access="public", body=PairingCodeBody, status=201)
+@api.route("/pairing-codes", "POST", tag="devices", access="public", body=PairingCodeBody, status=201,
+           returns=R.PairingCode)
 def request_pairing_code(body: PairingCodeBody):
     """A new kiosk or display asks for a six-digit code to show on its screen, with a secret `claim`
     it keeps; valid 15 minutes. An administrator then pairs the code with a hall. One address asks
@@ -325,7 +340,7 @@ def request_pairing_code(body: PairingCodeBody):
 
 
 @api.route("/pairing-codes/<code>/collect", "POST", tag="devices", access="public",
-           body=CollectBody)
+           body=CollectBody, returns=R.Pairing)
 def collect_pairing(code: str, body: CollectBody):
     """The new device's poll, with the claim only it knows: `waiting`, then `paired` with its token
     (once), then `collected`; a wrong claim is 404 (the code alone gives nothing)."""
@@ -333,7 +348,7 @@ def collect_pairing(code: str, body: CollectBody):
 
 
 @api.route("/halls/<int:hall_id>/devices/pair", "POST", tag="devices", access="administrator", body=PairBody,
-           status=201)
+           status=201, returns=R.Device)
 def pair_device(hall_id: int, body: PairBody):
     """Pair the device showing `code` with this hall (its kind is the one it asked as); the device
     collects its token itself, so no token is ever copied by hand."""
@@ -344,7 +359,7 @@ def pair_device(hall_id: int, body: PairBody):
 # --------------------------------------------------------------------------- kiosk and customer
 
 @api.route("/halls/<int:hall_id>/tickets", "POST", tag="tickets", access="the hall's kiosks, staff and manager",
-           body=IssueBody, status=201, checks_caller=True)
+           body=IssueBody, status=201, checks_caller=True, returns=R.IssuedTicket)
 def issue_ticket(hall_id: int, body: IssueBody):
     """Issue a ticket number for a service (kiosk).
 
@@ -357,7 +372,8 @@ def issue_ticket(hall_id: int, body: IssueBody):
                               caller=access.credential(), guide_pin=body.guide_pin)
 
 
-@api.route("/tickets/<string:token>/print", "POST", tag="tickets", access="the ticket's hall's kiosks")
+@api.route("/tickets/<string:token>/print", "POST", tag="tickets", access="the ticket's hall's kiosks",
+           returns=R.Printed)
 def print_ticket(token: str):
     """Print the ticket on the calling kiosk's thermal printer (ESC/POS).
 
@@ -370,34 +386,35 @@ def print_ticket(token: str):
 
 
 @api.route("/halls/<int:hall_id>/guide-pin", "PUT", tag="organisation", access="administrator, the hall's manager",
-           body=GuidePinBody)
+           body=GuidePinBody, returns=R.GuidePin)
 def set_guide_pin(hall_id: int, body: GuidePinBody):
     """Set or remove the floor guide's PIN for priority tickets at the hall's kiosks."""
     access.manage_hall(hall_id)
     return auth.set_guide_pin(rt(), hall_id, body.pin)
 
 
-@api.route("/devices/<int:device_id>/printer", "PUT", tag="devices", access="administrator", body=PrinterBody)
+@api.route("/devices/<int:device_id>/printer", "PUT", tag="devices", access="administrator", body=PrinterBody,
+           returns=R.Device)
 def set_device_printer(device_id: int, body: PrinterBody):
     """Configure a kiosk's ticket printer: network (host, port 9100), USB (vendor and product id) or file."""
     access.configure()
     return auth.set_device_printer(rt(), device_id, body.model_dump(exclude_none=True))
 
 
-@api.route("/tickets/<string:token>", "GET", tag="tickets", access="public")
+@api.route("/tickets/<string:token>", "GET", tag="tickets", access="public", returns=R.IssuedTicket)
 def ticket_status(token: str):
     """A ticket's status for the customer's phone, by its unguessable token."""
     return queue.ticket_status(rt(), token)
 
 
-@api.route("/tickets/<string:token>/cancel", "POST", tag="tickets", access="public")
+@api.route("/tickets/<string:token>/cancel", "POST", tag="tickets", access="public", returns=R.Ticket)
 def cancel_ticket(token: str):
     """The customer gives up their place in line."""
     return queue.cancel_ticket(rt(), token)
 
 
 @api.route("/halls/<int:hall_id>/queue", "GET", tag="tickets",
-           access="administrator, head office, the hall's staff and devices")
+           access="administrator, head office, the hall's staff and devices", returns=R.HallQueue)
 def hall_queue(hall_id: int):
     """The hall's live queue: waiting and estimated wait per service, counters, recent calls."""
     access.view_hall(hall_id)
@@ -407,7 +424,7 @@ def hall_queue(hall_id: int):
 # --------------------------------------------------------------------------- counter actions
 
 @api.route("/counters/<int:counter_id>", "GET", tag="counter actions",
-           access="administrator, head office, the hall's staff and devices")
+           access="administrator, head office, the hall's staff and devices", returns=R.CounterState)
 def counter_state(counter_id: int):
     """A counter's console view: current ticket and the queue it serves, in calling order."""
     access.principal()
@@ -418,56 +435,56 @@ def counter_state(counter_id: int):
 # Counter actions authenticate and check their caller inside their own transaction (checks_caller).
 
 @api.route("/counters/<int:counter_id>/open", "POST", tag="counter actions", access="the hall's counter staff",
-           body=OpenCounterBody, checks_caller=True)
+           body=OpenCounterBody, checks_caller=True, returns=R.CounterBrief)
 def open_counter(counter_id: int, body: OpenCounterBody):
     """Open the counter with the caller at it."""
     return queue.open_counter(rt(), counter_id, None, body.service_ids, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/close", "POST", tag="counter actions", access="the hall's counter staff",
-           checks_caller=True)
+           checks_caller=True, returns=R.CounterBrief)
 def close_counter(counter_id: int):
     """Close the counter (refused while a customer is at it)."""
     return queue.close_counter(rt(), counter_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/call-next", "POST", tag="counter actions", access="the hall's counter staff",
-           checks_caller=True)
+           checks_caller=True, returns=R.CounterAction)
 def call_next(counter_id: int):
     """Call the next customer by the hall's calling rule; `ticket` is null when nobody waits."""
     return queue.call_next(rt(), counter_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/recall", "POST", tag="counter actions", access="the hall's counter staff",
-           body=CounterActionBody, checks_caller=True)
+           body=CounterActionBody, checks_caller=True, returns=R.CounterAction)
 def recall(counter_id: int, body: CounterActionBody):
     """Announce the called ticket again."""
     return queue.recall(rt(), counter_id, ticket_id=body.ticket_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/start", "POST", tag="counter actions", access="the hall's counter staff",
-           body=CounterActionBody, checks_caller=True)
+           body=CounterActionBody, checks_caller=True, returns=R.CounterAction)
 def start_service(counter_id: int, body: CounterActionBody):
     """The customer is at the counter: service starts."""
     return queue.start_service(rt(), counter_id, ticket_id=body.ticket_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/finish", "POST", tag="counter actions", access="the hall's counter staff",
-           body=CounterActionBody, checks_caller=True)
+           body=CounterActionBody, checks_caller=True, returns=R.CounterAction)
 def finish_service(counter_id: int, body: CounterActionBody):
     """Service finished; the counter is free."""
     return queue.finish_service(rt(), counter_id, ticket_id=body.ticket_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/no-show", "POST", tag="counter actions", access="the hall's counter staff",
-           body=CounterActionBody, checks_caller=True)
+           body=CounterActionBody, checks_caller=True, returns=R.CounterAction)
 def no_show(counter_id: int, body: CounterActionBody):
     """The called customer did not come (after the hall's minimum recalls)."""
     return queue.mark_no_show(rt(), counter_id, ticket_id=body.ticket_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/transfer", "POST", tag="counter actions", access="the hall's counter staff",
-           body=TransferBody, checks_caller=True)
+           body=TransferBody, checks_caller=True, returns=R.CounterAction)
 def transfer(counter_id: int, body: TransferBody):
     """Send the customer to another service (optionally one counter); they keep their place in time."""
     return queue.transfer(rt(), counter_id, body.to_service_id, body.to_counter_id, ticket_id=body.ticket_id,
@@ -476,7 +493,8 @@ def transfer(counter_id: int, body: TransferBody):
 
 # --------------------------------------------------------------------------- footfall
 
-@api.route("/halls/<int:hall_id>/sensors", "GET", tag="footfall", access="administrator, head office, the hall's manager")
+@api.route("/halls/<int:hall_id>/sensors", "GET", tag="footfall", access="administrator, head office, the hall's manager",
+           returns=R.Sensors)
 def list_sensors(hall_id: int):
     """Door counters (cameras, infrared beams) of a hall, with when each last reported."""
     access.read_config(hall_id)
@@ -484,7 +502,7 @@ def list_sensors(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/sensors", "POST", tag="footfall", access="administrator", body=SensorBody,
-           status=201)
+           status=201, returns=R.Sensor)
 def register_sensor(hall_id: int, body: SensorBody):
     """Register a door counter and the sensor device (its edge agent) that reports for it.
 
@@ -495,7 +513,8 @@ def register_sensor(hall_id: int, body: SensorBody):
     return footfall.register_sensor(rt(), hall_id, body.model_dump())
 
 
-@api.route("/sensors/<int:sensor_id>", "PATCH", tag="footfall", access="administrator", body=SensorPatch)
+@api.route("/sensors/<int:sensor_id>", "PATCH", tag="footfall", access="administrator", body=SensorPatch,
+           returns=R.Sensor)
 def update_sensor(sensor_id: int, body: SensorPatch):
     """Change a door counter; `active: false` retires it (its counts are kept)."""
     access.configure()
@@ -503,7 +522,7 @@ def update_sensor(sensor_id: int, body: SensorPatch):
 
 
 @api.route("/footfall/counts", "POST", tag="footfall", access="sensor devices, for their own sensors",
-           body=FootfallBatchBody)
+           body=FootfallBatchBody, returns=R.CountsTaken)
 def report_counts(body: FootfallBatchBody):
     """Report door counts per sensor and minute, in a batch.
 
@@ -521,7 +540,7 @@ def report_counts(body: FootfallBatchBody):
 # --------------------------------------------------------------------------- forecast and warnings
 
 @api.route("/halls/<int:hall_id>/forecast", "GET", tag="forecast",
-           access="administrator, head office, the hall's manager", query=DayQuery)
+           access="administrator, head office, the hall's manager", query=DayQuery, returns=R.Forecast)
 def hall_forecast(hall_id: int, query: DayQuery):
     """A day's arrival forecast per interval (mean, p10, p50, p90; whole hall and per service),
     actual arrivals so far, counters needed (to serve the upper forecast within target) and the
@@ -530,7 +549,8 @@ def hall_forecast(hall_id: int, query: DayQuery):
     return planning.hall_forecast(rt(), hall_id, query.date)
 
 
-@api.route("/halls/<int:hall_id>/forecast", "POST", tag="forecast", access="administrator, the hall's manager")
+@api.route("/halls/<int:hall_id>/forecast", "POST", tag="forecast", access="administrator, the hall's manager",
+           returns=R.ForecastMade)
 def make_forecast(hall_id: int):
     """Forecast today and tomorrow and plan counters now, as the nightly job does (takes a few seconds)."""
     access.manage_hall(hall_id)
@@ -540,7 +560,7 @@ def make_forecast(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/warnings", "GET", tag="forecast",
-           access="administrator, head office, the hall's manager", query=WarningsQuery)
+           access="administrator, head office, the hall's manager", query=WarningsQuery, returns=R.Warnings)
 def hall_warnings(hall_id: int, query: WarningsQuery):
     """The hall's peak warnings: standing ones (default) or, with `all=1`, the latest 100 of any state."""
     access.read_config(hall_id)
@@ -548,14 +568,14 @@ def hall_warnings(hall_id: int, query: WarningsQuery):
 
 
 @api.route("/warnings/<int:warning_id>/acknowledge", "POST", tag="forecast",
-           access="administrator, the hall's manager")
+           access="administrator, the hall's manager", returns=R.Warning)
 def acknowledge_warning(warning_id: int):
     """The manager has seen the warning. It stands until its condition clears; 409 if already acknowledged."""
     p = access.manage_hall(peaks.warning_hall(rt(), warning_id))
     return peaks.acknowledge(rt(), warning_id, access.staff_id_of(p))
 
 
-@api.route("/overview", "GET", tag="forecast", access="administrator, head office")
+@api.route("/overview", "GET", tag="forecast", access="administrator, head office", returns=R.HallsOverview)
 def halls_overview():
     """Every active hall: people waiting, open counters, standing warnings (head office's table)."""
     p = access.read_config()
@@ -563,7 +583,7 @@ def halls_overview():
 
 
 @api.route("/halls/<int:hall_id>/footfall", "GET", tag="footfall",
-           access="administrator, head office, the hall's manager", query=FootfallQuery)
+           access="administrator, head office, the hall's manager", query=FootfallQuery, returns=R.FootfallDay)
 def hall_footfall(hall_id: int, query: FootfallQuery):
     """A day's door counts: in, out, people inside, per-interval series, each sensor's health.
 
@@ -575,7 +595,8 @@ def hall_footfall(hall_id: int, query: FootfallQuery):
 
 
 @api.route("/halls/<int:hall_id>/footfall/hourly", "GET", tag="footfall",
-           access="administrator, head office, the hall's manager", query=HourlyFootfallQuery)
+           access="administrator, head office, the hall's manager", query=HourlyFootfallQuery,
+           returns=R.FootfallHours, files=("csv",))
 def hall_footfall_hourly(hall_id: int, query: HourlyFootfallQuery):
     """Hourly door counts between two local days (`from`, `to`, at most 366 days; `format=csv` for Excel)."""
     access.read_config(hall_id)
@@ -594,7 +615,7 @@ def hall_footfall_hourly(hall_id: int, query: HourlyFootfallQuery):
 # --------------------------------------------------------------------------- satisfaction surveys
 
 @api.route("/halls/<int:hall_id>/surveys", "GET", tag="surveys",
-           access="administrator, head office, the hall's manager")
+           access="administrator, head office, the hall's manager", returns=R.Surveys)
 def hall_surveys(hall_id: int):
     """The hall's latest SMS surveys (up to 100): state, score, comment; mobile numbers masked."""
     access.read_config(hall_id)
@@ -602,7 +623,7 @@ def hall_surveys(hall_id: int):
 
 
 @api.route("/halls/<int:hall_id>/survey-replies", "GET", tag="surveys",
-           access="administrator, head office, the hall's manager", query=RepliesQuery)
+           access="administrator, head office, the hall's manager", query=RepliesQuery, returns=R.Replies)
 def hall_survey_replies(hall_id: int, query: RepliesQuery):
     """Every reply kept for the hall, latest first; `outcome` filters (`unmatched`, `late`, `duplicate`,
     `counted`, `comment`, `opt_out`, `empty`). Late and unmatched replies are kept and shown, never dropped."""
@@ -610,7 +631,8 @@ def hall_survey_replies(hall_id: int, query: RepliesQuery):
     return {"replies": surveys.list_replies(rt(), hall_id, query.outcome)}
 
 
-@api.route("/survey-replies", "GET", tag="surveys", access="administrator, head office", query=RepliesQuery)
+@api.route("/survey-replies", "GET", tag="surveys", access="administrator, head office", query=RepliesQuery,
+           returns=R.Replies)
 def unplaced_survey_replies(query: RepliesQuery):
     """Replies that reached no hall, latest first: from numbers no survey was sent to (or whose
     surveys are gone). Kept and shown, never dropped; `outcome` filters as for a hall's replies."""
@@ -619,7 +641,8 @@ def unplaced_survey_replies(query: RepliesQuery):
 
 
 @api.route("/follow-ups", "GET", tag="surveys",
-           access="administrator, head office: all halls; a hall manager: their hall", query=FollowUpsQuery)
+           access="administrator, head office: all halls; a hall manager: their hall", query=FollowUpsQuery,
+           returns=R.FollowUps)
 def list_follow_ups(query: FollowUpsQuery):
     """Follow-up cases of low ratings and complaints, the most urgent first.
 
@@ -635,7 +658,7 @@ def list_follow_ups(query: FollowUpsQuery):
 
 
 @api.route("/follow-ups/<int:follow_up_id>/respond", "POST", tag="surveys",
-           access="administrator, head office, the hall's manager")
+           access="administrator, head office, the hall's manager", returns=R.FollowUp)
 def respond_follow_up(follow_up_id: int):
     """The customer has had a first response (a call, a visit); 409 if already recorded or closed."""
     p = access.handle_follow_up(surveys.case_hall(rt(), follow_up_id))
@@ -643,14 +666,15 @@ def respond_follow_up(follow_up_id: int):
 
 
 @api.route("/follow-ups/<int:follow_up_id>/close", "POST", tag="surveys",
-           access="administrator, head office, the hall's manager", body=CloseFollowUpBody)
+           access="administrator, head office, the hall's manager", body=CloseFollowUpBody, returns=R.FollowUp)
 def close_follow_up(follow_up_id: int, body: CloseFollowUpBody):
     """Close a case, saying what was done (`resolution`, required); 409 if already closed."""
     p = access.handle_follow_up(surveys.case_hall(rt(), follow_up_id))
     return surveys.close(rt(), follow_up_id, access.staff_id_of(p), body.resolution)
 
 
-@api.route("/sms/outbox", "GET", tag="surveys", access="administrator: all; a hall manager: their hall's")
+@api.route("/sms/outbox", "GET", tag="surveys", access="administrator: all; a hall manager: their hall's",
+           returns=R.Outbox)
 def sms_outbox():
     """Messages the outbox gateway (the embedded default, SMS_GATEWAY=outbox) "sent", latest first, numbers masked."""
     p = access.use_outbox()
@@ -658,7 +682,7 @@ def sms_outbox():
 
 
 @api.route("/sms/outbox/reply", "POST", tag="surveys", access="administrator, the message's hall's manager",
-           body=OutboxReplyBody)
+           body=OutboxReplyBody, returns=R.Reply)
 def sms_outbox_reply(body: OutboxReplyBody):
     """Answer an outbox message as its customer would (`to`: the message's id); handled exactly like
     a reply through a real gateway. The answer is the reply kept, with its `outcome`."""
@@ -681,7 +705,8 @@ def _report(query: PeriodQuery, report: dict, table, name: str):
     return reports_api.file_response(fmt, f"{name}-{report['period']['first_day']}", table(report))
 
 
-@api.route("/satisfaction/halls", "GET", tag="reports", access="administrator, head office", query=PeriodQuery)
+@api.route("/satisfaction/halls", "GET", tag="reports", access="administrator, head office", query=PeriodQuery,
+           returns=R.SatisfactionOverview, files=("csv", "xlsx"))
 def satisfaction_overview(query: PeriodQuery):
     """Every hall's satisfaction for a period, rolled up by city and region and ranked at each level.
 
@@ -696,7 +721,7 @@ def satisfaction_overview(query: PeriodQuery):
 
 
 @api.route("/satisfaction/wait-bands", "GET", tag="reports", access="administrator, head office",
-           query=WaitBandsQuery)
+           query=WaitBandsQuery, returns=R.WaitBands, files=("csv", "xlsx"))
 def satisfaction_wait_bands(query: WaitBandsQuery):
     """Satisfaction by waiting-time band (0-5, 5-10, 10-20, 20-30, 30+ minutes) across every hall.
 
@@ -709,7 +734,8 @@ def satisfaction_wait_bands(query: WaitBandsQuery):
 
 
 @api.route("/halls/<int:hall_id>/satisfaction", "GET", tag="reports",
-           access="administrator, head office, the hall's manager", query=HallSatisfactionQuery)
+           access="administrator, head office, the hall's manager", query=HallSatisfactionQuery,
+           returns=R.HallSatisfaction, files=("csv", "xlsx"))
 def hall_satisfaction(hall_id: int, query: HallSatisfactionQuery):
     """One hall's satisfaction for a period, by staff member (a ranking: the default), counter, service,
     day or waiting-time band.
@@ -734,7 +760,8 @@ def _report_files_reader(hall_id: int | None = None):
 
 
 @api.route("/satisfaction/report-files", "GET", tag="reports",
-           access="administrator, head office: all files; a hall manager: their hall's", query=ReportFilesQuery)
+           access="administrator, head office: all files; a hall manager: their hall's", query=ReportFilesQuery,
+           returns=R.ReportFiles)
 def list_report_files(query: ReportFilesQuery):
     """The daily and monthly satisfaction reports the scheduler made (Excel), latest period first.
 
@@ -747,7 +774,7 @@ def list_report_files(query: ReportFilesQuery):
 
 
 @api.route("/satisfaction/report-files/<int:report_file_id>/download", "GET", tag="reports",
-           access="administrator, head office; the file's hall's manager")
+           access="administrator, head office; the file's hall's manager", files=("xlsx",))
 def download_report_file(report_file_id: int):
     """One stored report as its Excel file (`Content-Disposition` with the Chinese name as RFC 5987
     `filename*` and an ASCII `filename`); 403 for another hall's (or a head-office) file."""
@@ -766,7 +793,7 @@ def download_report_file(report_file_id: int):
 # --------------------------------------------------------------------------- the audit trail
 
 @api.route("/audit", "GET", tag="audit", access="administrator, head office: every entry; a hall manager: their hall's",
-           query=AuditQuery)
+           query=AuditQuery, returns=R.AuditTrail)
 def audit_trail(query: AuditQuery):
     """Configuration changes, latest first: who (`actor`), when (`at`), what (`entity`, `entity_id`,
     `action`: create or update, `changed`: the fields), `before` and `after`. Passwords and PINs appear
@@ -784,7 +811,8 @@ def audit_trail(query: AuditQuery):
 
 # --------------------------------------------------------------------------- service-level reports
 
-@api.route("/service-levels/halls", "GET", tag="reports", access="administrator, head office", query=PeriodQuery)
+@api.route("/service-levels/halls", "GET", tag="reports", access="administrator, head office", query=PeriodQuery,
+           returns=R.ServiceLevelOverview, files=("csv", "xlsx"))
 def service_levels_overview(query: PeriodQuery):
     """Every hall's service levels for a period, rolled up by city and region and ranked at each level.
 
@@ -801,7 +829,8 @@ def service_levels_overview(query: PeriodQuery):
 
 
 @api.route("/halls/<int:hall_id>/service-levels", "GET", tag="reports",
-           access="administrator, head office, the hall's manager", query=HallServiceLevelsQuery)
+           access="administrator, head office, the hall's manager", query=HallServiceLevelsQuery,
+           returns=R.HallServiceLevels, files=("csv", "xlsx"))
 def hall_service_levels(hall_id: int, query: HallServiceLevelsQuery):
     """One hall's service levels for a period, by `counter` (the default), `staff`, `service`, `tier`,
     `hour` (of day, local), `weekday` or `day`; counters, staff and services ranked (share within
@@ -814,7 +843,7 @@ def hall_service_levels(hall_id: int, query: HallServiceLevelsQuery):
 
 
 @api.route("/halls/<int:hall_id>/service-levels/heatmap", "GET", tag="reports",
-           access="administrator, head office, the hall's manager", query=PeriodQuery)
+           access="administrator, head office, the hall's manager", query=PeriodQuery, returns=R.Heatmap)
 def hall_service_levels_heatmap(hall_id: int, query: PeriodQuery):
     """Average wait and tickets per day for each weekday and local hour of the period (`period`, `date`)."""
     access.read_config(hall_id)
@@ -823,7 +852,8 @@ def hall_service_levels_heatmap(hall_id: int, query: PeriodQuery):
 
 
 @api.route("/halls/<int:hall_id>/service-levels/tickets", "GET", tag="reports",
-           access="administrator, head office, the hall's manager", query=TicketsQuery)
+           access="administrator, head office, the hall's manager", query=TicketsQuery,
+           returns=R.TicketList, files=("csv", "xlsx"))
 def hall_service_level_tickets(hall_id: int, query: TicketsQuery):
     """The tickets behind a figure, each with its wait, handle time, outcome and who served it last.
 

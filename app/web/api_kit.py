@@ -53,6 +53,8 @@ class Operation:
     access: str
     status: int
     query: type[BaseModel] | None = None
+    returns: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()
 
 
 def require_caller(read: bool) -> None:
@@ -70,9 +72,12 @@ class Api:
 
     def route(self, rule: str, method: str, *, tag: str, access: str,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, status: int = 200,
+              returns: type[BaseModel] | None = None, files: tuple[str, ...] = (),
               checks_caller: bool = False) -> Callable:
         """Declare an endpoint. The view gets path arguments, plus ``body`` and ``query`` (parsed
         models) if declared: a view never reads the request's body or query string itself.
+        ``returns``: the shape of its JSON answer (``web.responses``); ``files``: the downloads it
+        answers instead (``csv``, ``xlsx``) when asked for them.
         ``checks_caller``: the use case authenticates and authorises the caller inside its own
         transaction (the hot path), so the caller is not read before it."""
 
@@ -99,7 +104,7 @@ class Api:
             self.operations.append(Operation(
                 rule=rule, method=method.lower(), endpoint=fn.__name__,
                 summary=doc[0] if doc else fn.__name__, description="\n".join(doc[1:]).strip(),
-                tag=tag, body=body, access=access, status=status, query=query,
+                tag=tag, body=body, access=access, status=status, query=query, returns=returns, files=files,
             ))
             return fn
 
@@ -201,7 +206,7 @@ def openapi_document(api: Api, prefix: str, title: str, version: str, descriptio
             "tags": [op.tag],
             "parameters": params,
             "responses": {
-                str(op.status): {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                str(op.status): {"description": "OK", "content": _success_content(op, schemas)},
                 **{str(code): {"description": text, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}}
                    for code, text in _ERROR_CODES.items()},
@@ -233,6 +238,22 @@ def openapi_document(api: Api, prefix: str, title: str, version: str, descriptio
     }
 
 
+FILE_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _success_content(op: Operation, schemas: dict) -> dict:
+    """What a success answers: the ``returns`` model as JSON, and the files it may be downloaded as."""
+    content = {}
+    if op.returns is not None:
+        schema = op.returns.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[op.returns.__name__] = schema
+        content["application/json"] = {"schema": {"$ref": f"#/components/schemas/{op.returns.__name__}"}}
+    for fmt in op.files:
+        content[FILE_TYPES[fmt]] = {"schema": {"type": "string", "format": "binary"}}
+    return content
+
+
 def _query_parameters(model: type[BaseModel], schemas: dict) -> list[dict]:
     """The query model's fields as OpenAPI parameters (the types they refer to into ``schemas``)."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -255,7 +276,9 @@ _ERROR_CODES = {
     403: "Not allowed for this caller",
     404: "Not found",
     409: "Not allowed in the current state",
+    413: "The body is larger than the server reads",
     422: "A field is invalid",
+    429: "Too many requests: wait as Retry-After says",
 }
 
 _ERROR_SCHEMA = {

@@ -1,10 +1,11 @@
-"""Pages refuse text no database stores before any view reads it.
+"""Pages refuse a form holding text no database stores before any view reads it.
 
-A NUL character in a form field or a query string (``%00``) is refused by PostgreSQL wherever it
-reaches a statement (a sign-in's username, a report's filter) and would answer 500. Browsers never
-send one, so a page request holding one is answered 400 here, once for every page. (Invalid UTF-8
-cannot arrive: Werkzeug decodes it as U+FFFD.) The API names the field itself (``web.api_kit``), and
-the SMS gateways' callbacks keep their own rules.
+A NUL character in a form field (``%00``) is refused by PostgreSQL wherever it reaches a statement
+(a sign-in's username, a setting) and would answer 500. Browsers never type one, so a form post
+holding one is answered 400 here, once for every page. (Invalid UTF-8 cannot arrive: Werkzeug decodes
+it as U+FFFD.) Query strings are each page's to read (a sign-in's ``next`` holding one is simply not
+followed); the API names the field itself (``web.api_kit``), and the SMS gateways' callbacks keep
+their own rules.
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ def init_app(app: Flask) -> None:
 def refuse_unstorable_text() -> None:
     if request.blueprint in OWN_RULES:
         return
-    sources = (request.args, request.form) if request.method in ("POST", "PUT", "PATCH") else (request.args,)
-    for source in sources:
-        for key, values in source.lists():
-            problem = text_problem([key, *values])
-            if problem:
-                abort(400, description=f"{key[:40]!r} {problem}")
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    for key, values in request.form.lists():
+        problem = text_problem([key, *values])
+        if problem:
+            abort(400, description=f"{key[:40]!r} {problem}")

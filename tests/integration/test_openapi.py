@@ -113,3 +113,20 @@ def test_the_docs_page_loads_its_script_and_css_from_this_server(client):
 def test_an_unknown_docs_asset_is_a_404(client):
     assert client.get("/api/docs/assets/no-such-file.js").status_code == 404
     assert client.get("/api/docs/assets/../../app/__init__.py").status_code == 404
+
+
+@pytest.mark.parametrize("op", api.operations, ids=lambda op: op.endpoint)
+def test_every_success_is_documented_with_its_own_schema_or_as_a_download(document, op):
+    content = document["paths"][_path(op.rule)][op.method]["responses"][str(op.status)]["content"]
+    assert content, f"{op.endpoint} documents no answer"
+    if "application/json" in content:
+        schema = _resolve(document, content["application/json"]["schema"]["$ref"])
+        assert schema.get("properties") and schema.get("required"), f"{op.endpoint}: {schema}"
+    downloads = set(content) - {"application/json"}
+    assert downloads <= {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    assert all(content[kind]["schema"] == {"type": "string", "format": "binary"} for kind in downloads)
+
+
+def test_a_download_report_file_is_documented_as_an_excel_file_only(document):
+    content = document["paths"][f"{PREFIX}/satisfaction/report-files/{{report_file_id}}/download"]["get"]["responses"]
+    assert set(content["200"]["content"]) == {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
