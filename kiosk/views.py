@@ -18,7 +18,8 @@ def strings() -> dict:
         "divert_wait": _("The wait for {service} is about {m} min."), "ahead": _("{n} ahead of you"),
         "printed": _("Ticket printed. Please take it."),
         "issued_at": _("Issued at"),
-        "offline": _("Reconnecting…"), "closed": _("The hall is closed now."), "error": _("Sorry, something went wrong:"),
+        "offline": _("Reconnecting…"), "closed": _("The hall is closed now."),
+        "closed_until": _("The hall is closed now. It opens again at {t}."), "error": _("Sorry, something went wrong:"),
         "wait_unknown": _("wait shown when a counter opens"),
         "tiers": {"star": _("Star customer"), "vip": _("VIP"), "green": _("Green channel")},
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -114,3 +114,17 @@ class Closures:
 def open_at(hours: OpeningHours, closures: Closures, local: datetime) -> bool:
     """Open at this local time: within the weekday's hours and not a closure day."""
     return not closures.closed_on(local.date()) and hours.is_open(local)
+
+
+def next_opening(hours: OpeningHours, closures: Closures, local: datetime, days: int = 14) -> datetime | None:
+    """When the hall opens next after ``local`` (a local time, while it is closed): the next span's
+    start on a day that is not a closure, within ``days``; None if it does not open in that time."""
+    for ahead in range(days + 1):
+        day = local.date() + timedelta(days=ahead)
+        if closures.closed_on(day):
+            continue
+        for start, _end in sorted(hours.days.get(WEEKDAYS[day.weekday()], ())):
+            opens = datetime.combine(day, start, tzinfo=local.tzinfo)
+            if opens > local:
+                return opens
+    return None

@@ -25,7 +25,7 @@ from ..domain import policy as rules
 from ..domain.calling import TIE_ALL, TIE_LOWER_ID, ahead_bounds, calling_order
 from ..domain.errors import Conflict, CounterBusy, HallClosed, IllegalTransition, Invalid, NotFound
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
-from ..domain.hours import business_day, local_time, open_at, parse_zone
+from ..domain.hours import business_day, local_time, next_opening, open_at, parse_zone
 from ..domain.model import AT_COUNTER_STATES, Action, DeviceKind, TicketState, Tier, WaitingTicket, next_state, ticket_label
 from ..domain.principal import Principal
 from ..domain.screens import screen_settings
@@ -539,10 +539,16 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
         serving = {t.counter_id: t for t in s.connection().execute(_AT_COUNTERS, {"hall_id": hall_id})}
         counters = [{**_counter_brief(conf, c), "ticket": _ticket_brief(serving[c.id]) if c.id in serving else None}
                     for c in s.connection().execute(_HALL_COUNTERS, {"hall_id": hall_id})]
+        local = local_time(now, conf.zone)
+        open_now = open_at(conf.opening_hours, conf.closures, local)
+        opens = None if open_now else next_opening(conf.opening_hours, conf.closures, local)
         return {
             "hall": {"id": conf.id, "code": conf.code, "name_zh": conf.name_zh, "name_en": conf.name_en,
                      "timezone": conf.timezone,
-                     "open_now": open_at(conf.opening_hours, conf.closures, local_time(now, conf.zone)),
+                     "open_now": open_now,
+                     # whether a kiosk issues tickets now (ENFORCE_OPENING_HOURS=0: whatever the hours say)
+                     "issuing": open_now or not rt.enforce_opening_hours,
+                     "opens_at": opens.isoformat() if opens else None,
                      "green_channel": conf.green_channel.to_dict(),
                      "screen": screen_settings(conf.screen), "priority_pin_set": conf.priority_pin_set},
             "business_day": day.isoformat(),

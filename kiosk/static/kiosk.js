@@ -43,11 +43,21 @@
       var m = hallq.minutes(s.estimated_wait_s);
       b.appendChild(hallq.el("span", { "class": "load" }, hallq.fill(T.waiting, { n: s.waiting }) + " · " +
         (s.open_counters ? (m == null ? hallq.fill(T.wait, { m: 1 }) : hallq.fill(T.wait, { m: m })) : T.no_counter)));
-      b.disabled = !snap.hall.open_now;
+      b.disabled = !snap.hall.issuing;
       b.onclick = function () { choose(s); };
       box.appendChild(b);
     });
-    problem(snap.hall.open_now ? "" : T.closed);
+    problem(closedText());
+  }
+  // closed: say so, and when it opens again (today its time, another day the weekday too)
+  function closedText() {
+    if (!snap || snap.hall.issuing) return "";
+    if (!snap.hall.opens_at) return T.closed;
+    var opens = new Date(snap.hall.opens_at), zone = snap.hall.timezone, lang = en ? "en-GB" : "zh-CN";
+    var day = function (d) { return d.toLocaleDateString(lang, { timeZone: zone }); };
+    var when = opens.toLocaleString(lang, day(opens) === day(new Date()) ? { timeZone: zone, hour: "2-digit", minute: "2-digit" }
+      : { timeZone: zone, weekday: "short", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return hallq.fill(T.closed_until, { t: when });
   }
   function choose(s) {
     choice = s;
@@ -145,7 +155,7 @@
     token: token,
     onSnapshot: function (s) { snap = s; render(); },
     onStatus: function (ok, why) { $("link").className = "link " + (ok ? "up" : "down");
-      problem(ok ? (snap && !snap.hall.open_now ? T.closed : "") : (why === "Connection rejected by server" ? T.not_registered : T.offline)); },
+      problem(ok ? closedText() : (why === "Connection rejected by server" ? T.not_registered : T.offline)); },
   });
   setInterval(function () {
     if (snap) $("clock").textContent = new Date().toLocaleTimeString(en ? "en-GB" : "zh-CN",

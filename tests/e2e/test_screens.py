@@ -314,3 +314,25 @@ def test_a_display_shows_no_old_call_for_a_counter_that_has_closed(browser, live
     expect(later.locator("#recent")).to_contain_text(called["label"])
     expect(later.locator("#latest .label")).to_have_text("—")
     shot(later, "display-idle-after-close")
+
+
+def test_the_kiosk_issues_outside_opening_hours_when_the_hall_does_not_enforce_them(browser, live_server):  # noqa: F811
+    """ENFORCE_OPENING_HOURS=0 (this deployment, as the demo): the API issues at any hour, so the kiosk
+    offers its services even when the hall's hours say closed, and does not say it is closed."""
+    hall = live_server.world.two
+    admin = bearer(live_server.tokens["admin"])
+    before = requests.get(live_server.api(f"/halls/{hall.id}"), headers=admin, timeout=5).json()["opening_hours"]
+    closed_now = {"mon": [["13:00", "18:00"]]}  # the servers' clock: Monday, 10:xx
+    requests.patch(live_server.api(f"/halls/{hall.id}"), json={"opening_hours": closed_now}, headers=admin,
+                   timeout=5).raise_for_status()
+    try:
+        kiosk = new_page(browser, live_server, 1280, 1024)
+        kiosk.goto(f"/kiosk/#token={hall.tokens['kiosk']}")
+        expect(kiosk.locator('.service[data-prefix="A"]')).to_be_enabled()
+        expect(kiosk.locator("#problem")).to_be_hidden()
+        label, token = take_ticket(kiosk, "A")
+        assert label.startswith("A")
+        requests.post(live_server.api(f"/tickets/{token}/cancel"), timeout=5)
+    finally:
+        requests.patch(live_server.api(f"/halls/{hall.id}"), json={"opening_hours": before}, headers=admin,
+                       timeout=5).raise_for_status()

@@ -261,3 +261,23 @@ def test_a_recall_moves_its_ticket_to_the_top_of_the_recent_calls_instead_of_add
     recent = queue.hall_snapshot(rt, h.id)["recent_calls"]
     assert [(r["label"], r["counter_number"], r["recall"]) for r in recent] == [
         (first["label"], 1, True), (second["label"], 2, False)]
+
+
+def test_a_closed_hall_tells_its_kiosks_when_it_opens_and_issues_anyway_when_hours_are_not_enforced(env,
+                                                                                                       database_url):
+    from app.services import config
+
+    rt, w, clock = env  # Monday 10:00 in Shanghai
+    h = w.one
+    config.update_hall(rt, h.id, {"opening_hours": {"mon": [["13:00", "18:00"]]}})
+    hall = queue.hall_snapshot(rt, h.id)["hall"]
+    assert (hall["open_now"], hall["issuing"], hall["opens_at"]) == (False, False, "2026-11-23T13:00:00+08:00")
+    with pytest.raises(HallClosed):
+        queue.issue_ticket(rt, h.id, h.services["A"])
+    demo = bootstrap(database_url, clock=clock, password_hash_method=FAST_HASH, enforce_opening_hours=False)
+    try:  # ENFORCE_OPENING_HOURS=0: the API issues, so the kiosk offers the services
+        hall = queue.hall_snapshot(demo, h.id)["hall"]
+        assert (hall["open_now"], hall["issuing"]) == (False, True)
+        assert queue.issue_ticket(demo, h.id, h.services["A"])["label"] == "A001"
+    finally:
+        demo.engine.dispose()

@@ -1,5 +1,6 @@
 """Opening hours and the local business day."""
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -49,3 +50,17 @@ def test_an_unknown_time_zone_names_the_field():
     with pytest.raises(Invalid) as refused:
         parse_zone("Mars/Base")
     assert refused.value.field == "timezone"
+
+
+def test_the_next_opening_is_the_next_span_start_skipping_closures_and_closed_days():
+    from app.domain.hours import Closures, OpeningHours, next_opening
+
+    zone = ZoneInfo("Asia/Shanghai")
+    hours = OpeningHours.parse({"mon": [["08:30", "12:00"], ["13:30", "18:00"]], "wed": [["09:00", "17:00"]]})
+    monday = datetime(2026, 11, 23, 12, 30, tzinfo=zone)  # lunch break
+    assert next_opening(hours, Closures({}), monday) == datetime(2026, 11, 23, 13, 30, tzinfo=zone)
+    evening = monday.replace(hour=19)
+    assert next_opening(hours, Closures({}), evening) == datetime(2026, 11, 25, 9, 0, tzinfo=zone)  # Tuesday closed
+    holiday = Closures.parse([{"date": "2026-11-25", "note": "works"}])
+    assert next_opening(hours, holiday, evening) == datetime(2026, 11, 30, 8, 30, tzinfo=zone)
+    assert next_opening(OpeningHours.parse({}), Closures({}), evening) is None
