@@ -1,32 +1,11 @@
-"""Who may do what. One function per access rule; routes name the rule they need.
-
-| rule               | admin | head office | hall manager | counter staff | kiosk | display | sensor |
-|--------------------|-------|-------------|--------------|---------------|-------|---------|--------|
-| configure          | all   | -           | -            | -             | -     | -       | -      |
-| read config        | all   | all         | own hall     | -             | -     | -       | -      |
-| view hall queue    | all   | all         | own hall     | own hall      | own   | own     | -      |
-| issue ticket       | all   | -           | own hall     | own hall      | own   | -       | -      |
-| operate counter    | all   | -           | own hall     | own hall      | -     | -       | -      |
-| manage hall (PIN)  | all   | -           | own hall     | -             | -     | -       | -      |
-| VIP roster         | all   | -           | own hall     | -             | -     | -       | -      |
-| staff accounts     | all   | -           | own hall's counter staff (never a role change) | - | - | - | - |
-| print a ticket     | -     | -           | -            | -             | own   | -       | -      |
-| report door counts | -     | -           | -            | -             | -     | -       | own    |
-| follow-up cases    | all   | all         | own hall     | -             | -     | -       | -      |
-| SMS outbox         | all   | -           | own hall     | -             | -     | -       | -      |
+"""The web side of the access rules: who is calling (a bearer token, a browser session), and the
+rules of ``domain.policy`` applied to them. The rules themselves live only there: every route,
+page and the screens' Socket.IO connect name one of the functions below, which ask the policy
+and answer 401 (nobody signed in) or 403 (not allowed).
 
 Survey lists (a hall's surveys and kept replies) are read like configuration. Mobile
 numbers reach nobody through the API unmasked. The SMS gateways' callbacks (``/sms/...``)
 are not staff endpoints: each gateway proves itself (a secret, a signature).
-
-A sensor device (a hall's edge agent or a networked door counter) reports counts
-for the sensors registered to it; door figures are read like configuration.
-
-"Own" for a device is the one hall it is bound to.
-
-Head office is the whole company's, or one region's (a head-office account with ``region_id``):
-"all" above then means every hall of that region (``hall_scope``), and a company-wide list or
-report shows that region only.
 """
 from __future__ import annotations
 
@@ -36,7 +15,7 @@ from flask import current_app, g, request, session
 
 from ..domain import policy
 from ..domain.errors import Forbidden, Unauthorized
-from ..domain.model import DeviceKind, Role
+from ..domain.model import Role
 from ..services import audit, auth
 from ..services.auth import Principal
 
@@ -134,14 +113,6 @@ def _read(found: auth.Credential) -> Principal | None:
     return auth.principal_for_session(rt, found.session)
 
 
-def _is_staff(p: Principal, *roles: Role) -> bool:
-    return p.kind == "staff" and p.role in roles
-
-
-def _deny(what: str):
-    raise Forbidden(f"not allowed: {what}")
-
-
 def region_halls(region_id: int) -> set[int]:
     """The halls of a region (a regional head office's reach)."""
     from ..services import config
@@ -151,7 +122,7 @@ def region_halls(region_id: int) -> set[int]:
 
 def region_of(p: Principal) -> int | None:
     """The one region a head-office caller is limited to, or None."""
-    return p.region_id if _is_staff(p, Role.HEAD_OFFICE) else None
+    return p.region_id if p.is_staff(Role.HEAD_OFFICE) else None
 
 
 def own_region(p: Principal, report: dict) -> dict:
@@ -163,34 +134,33 @@ def own_region(p: Principal, report: dict) -> dict:
     return {**report, "regions": [r for r in report["regions"] if r["id"] == mine]}
 
 
+# Each rule below is ``domain.policy``'s, applied to the request's caller: 403 when it says no.
+
 def sees_hall(p: Principal, hall_id: int) -> bool:
-    """Above hall level: an administrator sees every hall, head office its region's (or all)."""
-    if _is_staff(p, Role.ADMIN):
-        return True
-    return _is_staff(p, Role.HEAD_OFFICE) and (p.region_id is None or hall_id in region_halls(p.region_id))
+    return policy.sees_hall(p, hall_id, region_halls)
+
+
+def hall_scope(p: Principal) -> set[int] | None:
+    """The halls a caller sees in a list across halls: None (all), a region's, or their own."""
+    return policy.hall_scope(p, region_halls)
 
 
 def configure() -> Principal:
     p = principal()
-    if not _is_staff(p, Role.ADMIN):
-        _deny("only an administrator changes configuration")
+    policy.require(policy.may_configure(p), "only an administrator changes configuration")
     return p
 
 
 def read_config(hall_id: int | None = None) -> Principal:
     p = principal()
-    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE) and (hall_id is None or sees_hall(p, hall_id)):
-        return p
-    if hall_id is not None and _is_staff(p, Role.HALL_MANAGER) and p.hall_id == hall_id:
-        return p
-    _deny("configuration of this hall")
+    policy.require(policy.may_read_config(p, hall_id, region_halls), "configuration of this hall")
+    return p
 
 
 def view_hall(hall_id: int) -> Principal:
     p = principal()
-    if sees_hall(p, hall_id) or (p.hall_id == hall_id and p.device_kind != DeviceKind.SENSOR):
-        return p
-    _deny("this hall belongs to someone else")
+    policy.require(policy.may_view_hall(p, hall_id, region_halls), "this hall belongs to someone else")
+    return p
 
 
 def issue_ticket(hall_id: int) -> Principal:
@@ -207,65 +177,58 @@ def operate_counter(hall_id: int) -> Principal:
 
 def manage_hall(hall_id: int) -> Principal:
     p = principal()
-    if _is_staff(p, Role.ADMIN) or (_is_staff(p, Role.HALL_MANAGER) and p.hall_id == hall_id):
-        return p
-    _deny("managing this hall")
+    policy.require(policy.may_manage_hall(p, hall_id), "managing this hall")
+    return p
 
 
-def manage_staff(hall_id: int | None, role: Role | None, changes_role: bool = False) -> Principal:
-    """Create or change a staff account: an administrator any; a hall manager their own hall's counter
-    staff (name, number, email, password, active), never a role, never another hall's."""
+def manage_staff(hall_id: int | None, role: Role | None, changes_role: bool = False,
+                 account_id: int | None = None, deactivates: bool = False) -> Principal:
+    """Create or change a staff account (see ``policy.may_manage_staff``)."""
     p = principal()
-    if _is_staff(p, Role.ADMIN):
-        return p
-    if _is_staff(p, Role.HALL_MANAGER) and hall_id == p.hall_id and role == Role.COUNTER_STAFF and not changes_role:
-        return p
-    _deny("a hall manager manages the counter staff of their own hall, and changes no one's role")
+    policy.require(policy.may_manage_staff(p, hall_id, role, changes_role, account_id, deactivates),
+                   "a hall manager manages the counter staff of their own hall, changes no one's role, "
+                   "and nobody changes their own role or deactivates their own account")
+    return p
 
 
 def print_on_kiosk() -> Principal:
     p = principal()
-    if p.kind == "device" and p.device_kind == DeviceKind.KIOSK:
-        return p
-    _deny("only a kiosk prints tickets")
+    policy.require(policy.may_print_on_kiosk(p), "only a kiosk prints tickets")
+    return p
 
 
 def staff_id_of(p: Principal) -> int | None:
-    return p.id if p.kind == "staff" else None
+    return p.staff_id
 
 
 def report_counts() -> Principal:
     p = principal()
-    if p.kind == "device" and p.device_kind == DeviceKind.SENSOR:
-        return p
-    _deny("only a sensor device reports door counts")
+    policy.require(policy.may_report_counts(p), "only a sensor device reports door counts")
+    return p
 
 
 def handle_follow_up(hall_id: int | None = None) -> Principal:
-    """Follow-up cases: head office for every hall, a manager for their own (``None``: the caller's scope)."""
+    """Follow-up cases: head office for its halls, a manager for their own (``None``: the caller's scope)."""
     p = principal()
-    if _is_staff(p, Role.ADMIN, Role.HEAD_OFFICE) and (hall_id is None or sees_hall(p, hall_id)):
-        return p
-    if _is_staff(p, Role.HALL_MANAGER) and (hall_id is None or p.hall_id == hall_id):
-        return p
-    _deny("follow-up cases of this hall")
+    policy.require(policy.may_handle_follow_ups(p, hall_id, region_halls), "follow-up cases of this hall")
+    return p
 
 
 def use_outbox(hall_id: int | None = None) -> Principal:
     """The outbox gateway's messages: an administrator, or a manager for their own hall's."""
     p = principal()
-    if _is_staff(p, Role.ADMIN):
-        return p
-    if _is_staff(p, Role.HALL_MANAGER) and (hall_id is None or p.hall_id == hall_id):
-        return p
-    _deny("the SMS outbox of this hall")
+    policy.require(policy.may_use_outbox(p, hall_id), "the SMS outbox of this hall")
+    return p
 
 
-def hall_scope(p: Principal) -> set[int] | None:
-    """The halls a caller sees in a cross-hall list: None (all) for administrators and the company's
-    head office, a region's halls for a region's head office, else their own hall."""
-    if _is_staff(p, Role.ADMIN) or (_is_staff(p, Role.HEAD_OFFICE) and p.region_id is None):
-        return None
-    if _is_staff(p, Role.HEAD_OFFICE):
-        return region_halls(p.region_id)
-    return {p.hall_id} if p.hall_id else set()
+def use_manager_pages() -> Principal:
+    """The manager's, report, survey and administration pages."""
+    p = principal()
+    policy.require(policy.may_use_manager_pages(p), "these pages are for administrators, head office and hall managers")
+    return p
+
+
+def read_reports(hall_id: int | None, above_hall: bool = False, region_id: int | None = None) -> Principal:
+    p = principal()
+    policy.require(policy.may_read_reports(p, hall_id, above_hall, region_id, region_halls), "these reports")
+    return p

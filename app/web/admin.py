@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..domain import imports as import_rules
 from ..domain.calling import CallingPolicy, preview
+from ..domain import policy
 from ..domain.errors import DomainError, Forbidden, Invalid, NotFound
 from ..domain.hours import WEEKDAYS, business_day, parse_zone
 from ..domain.model import Role, Tier
@@ -42,7 +43,6 @@ from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, Gr
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-READERS = (Role.ADMIN, Role.HEAD_OFFICE, Role.HALL_MANAGER)
 SECTIONS = ("settings", "services", "counters", "staff", "devices", "vip", "calling")
 IMPORT_KINDS = ("staff", "counters", "vip")
 HALL_ROLES = (Role.COUNTER_STAFF, Role.HALL_MANAGER)
@@ -68,7 +68,7 @@ def _who():
     if g.principal is None:
         return redirect(url_for("pages.login", next=request.full_path))
     audit.acting_as(g.principal)
-    if g.principal.role not in READERS:
+    if not policy.may_use_manager_pages(g.principal):
         return _refusal(403, _("These pages are for administrators, head office and hall managers."))
     return None
 
@@ -95,16 +95,15 @@ def _refusal(status: int, message: str):
 # --------------------------------------------------------------------------- who may do what here
 
 def _can_configure() -> bool:
-    return g.principal.role == Role.ADMIN
+    return policy.may_configure(g.principal)
 
 
 def _hall_or_refuse(hall_id: int) -> dict:
     """The hall, if the signed-in person may see its administration pages."""
     who = g.principal
-    if who.role == Role.HALL_MANAGER and who.hall_id != hall_id:
-        raise Refused(403, _("You may only see your own hall."))
-    if who.role == Role.HEAD_OFFICE and not access.sees_hall(who, hall_id):
-        raise Refused(403, _("You may only see your own region's halls."))
+    if not policy.may_read_config(who, hall_id, access.region_halls):
+        raise Refused(403, _("You may only see your own region's halls.") if access.region_of(who) is not None
+                      else _("You may only see your own hall."))
     try:
         return config.get_hall(rt(), hall_id)
     except NotFound:
@@ -117,8 +116,7 @@ def _configure():
 
 
 def _may_manage_roster(hall_id: int) -> bool:
-    who = g.principal
-    return who.role == Role.ADMIN or (who.role == Role.HALL_MANAGER and who.hall_id == hall_id)
+    return policy.may_manage_hall(g.principal, hall_id)
 
 
 # --------------------------------------------------------------------------- forms
@@ -306,7 +304,7 @@ def _render(template: str, hall: dict | None = None, section: str | None = None,
 def organisation():
     """Regions, their cities and halls; forms to add each (administrators)."""
     who = g.principal
-    if who.role == Role.HALL_MANAGER:
+    if who.hall_id is not None:  # a hall manager's administration is their hall's
         return redirect(url_for("admin.hall_settings", hall_id=who.hall_id))
     return _organisation_page()
 
@@ -559,12 +557,8 @@ OFFICE_ROLES = (Role.HEAD_OFFICE, Role.ADMIN)
 
 
 def _roles_for(hall_id: int) -> list[Role]:
-    who = g.principal
-    if who.role == Role.ADMIN:
-        return list(HALL_ROLES)
-    if who.role == Role.HALL_MANAGER and who.hall_id == hall_id:
-        return [Role.COUNTER_STAFF]
-    return []
+    """The roles the signed-in person may give a new account of this hall."""
+    return [role for role in HALL_ROLES if policy.may_manage_staff(g.principal, hall_id, role)]
 
 
 @bp.route("/staff/<int:staff_id>", methods=["GET", "POST"])
@@ -575,7 +569,7 @@ def staff_member(staff_id: int):
     except NotFound:
         raise Refused(404, _("There is no such account.")) from None
     hall = _hall_or_refuse(current["hall_id"]) if current["hall_id"] is not None else None
-    if hall is None and g.principal.role != Role.ADMIN:
+    if hall is None and not policy.may_configure(g.principal):  # administrators' and head office's accounts
         raise Refused(403, _("Only an administrator sees this account."))
     errors, form = {}, None
     may_change = _may_change_staff(current)
@@ -586,8 +580,6 @@ def staff_member(staff_id: int):
             if action == "password":
                 changes = _check(StaffPatch, {"password": form.get("password", "")})
             elif action in ("deactivate", "activate"):
-                if current["id"] == g.principal.id:
-                    raise Invalid(_("You cannot deactivate your own account"), field="active")
                 changes = {"active": action == "activate"}
             else:
                 fields = {"name": _text("name"), "staff_number": _text("staff_number"), "email": _text("email") or None}
@@ -600,9 +592,12 @@ def staff_member(staff_id: int):
                     changes.pop("email", None)
             changes_role = ("role" in changes and changes["role"] != current["role"]) or \
                 ("region_id" in changes and (changes["region_id"] or None) != current["region_id"])
-            if changes_role and current["id"] == g.principal.id:
-                raise Forbidden("nobody changes their own role")
-            access.manage_staff(current["hall_id"], Role(current["role"]), changes_role=changes_role)
+            deactivates = changes.get("active") is False
+            if not policy.may_manage_staff(g.principal, current["hall_id"], Role(current["role"]), changes_role,
+                                           current["id"], deactivates):
+                if deactivates and current["id"] == g.principal.id:
+                    raise Invalid(_("You cannot deactivate your own account"), field="active")
+                raise Forbidden("changing this account")
             config.update_staff(rt(), staff_id, changes)
             flash(_("Password reset.") if action == "password" else _("Saved."))
             return redirect(url_for("admin.staff_member", staff_id=staff_id))
@@ -610,18 +605,14 @@ def staff_member(staff_id: int):
             if isinstance(exc, Forbidden):
                 raise
             errors = form_errors(exc)
-    roles = list(HALL_ROLES) if g.principal.role == Role.ADMIN and current["hall_id"] is not None else []
-    regions = config.list_regions(rt()) if g.principal.role == Role.ADMIN and current["role"] == "head_office" else []
+    roles = list(HALL_ROLES) if _can_configure() and current["hall_id"] is not None else []
+    regions = config.list_regions(rt()) if _can_configure() and current["role"] == "head_office" else []
     return _render("admin/staff_member.html", hall, "staff", member=current, errors=errors, form=form,
                    may_change=may_change, roles=roles, regions=regions, status=400 if errors else 200)
 
 
 def _may_change_staff(member: dict) -> bool:
-    who = g.principal
-    if who.role == Role.ADMIN:
-        return True
-    return (who.role == Role.HALL_MANAGER and member["hall_id"] == who.hall_id
-            and member["role"] == Role.COUNTER_STAFF.value)
+    return policy.may_manage_staff(g.principal, member["hall_id"], Role(member["role"]))
 
 
 # --------------------------------------------------------------------------- devices
@@ -747,10 +738,12 @@ def calling(hall_id: int):
 # --------------------------------------------------------------------------- import and export
 
 def _may_import(hall_id: int, kind: str) -> bool:
-    who = g.principal
-    if who.role == Role.ADMIN:
-        return True
-    return who.role == Role.HALL_MANAGER and who.hall_id == hall_id and kind in ("staff", "vip")
+    """Staff: who may manage the hall's counter staff; the roster: who manages the hall; counters: an administrator."""
+    if kind == "staff":
+        return policy.may_manage_staff(g.principal, hall_id, Role.COUNTER_STAFF)
+    if kind == "vip":
+        return policy.may_manage_hall(g.principal, hall_id)
+    return policy.may_configure(g.principal)
 
 
 @bp.route("/halls/<int:hall_id>/import/<kind>", methods=["GET", "POST"])
@@ -762,7 +755,7 @@ def import_file(hall_id: int, kind: str):
         raise Refused(404, _("There is no such import."))
     if request.method == "POST" and not _may_import(hall_id, kind):
         raise Forbidden("importing")
-    manager_only = g.principal.role != Role.ADMIN
+    manager_only = not _can_configure()
     plan, errors, done = None, {}, None
     filename, content = None, None
     if request.method == "POST":

@@ -277,7 +277,8 @@ def update_staff(staff_id: int, body: StaffPatch):
     changes = _patch(body)
     current = config.get_staff(rt(), staff_id)
     access.manage_staff(current["hall_id"], Role(current["role"]),
-                        changes_role=any(k in changes and changes[k] != current[k] for k in ("role", "hall_id", "region_id")))
+                        changes_role=any(k in changes and changes[k] != current[k] for k in ("role", "hall_id", "region_id")),
+                        account_id=staff_id, deactivates=changes.get("active") is False)
     return config.update_staff(rt(), staff_id, changes)
 
 

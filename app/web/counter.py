@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from ..domain import policy
 from ..domain.errors import DomainError
 from ..services import queue
 from . import access
@@ -34,6 +35,9 @@ def console():
     hall_id = request.args.get("hall", type=database_id) or who.hall_id
     if hall_id is None:
         return render_template("counter_pick.html", who=who, hall=None, counters=[]), 400
+    if not policy.may_operate_counter(who, hall_id):  # another hall's console: not even its queue
+        return render_template("counter_pick.html", who=who, hall=None, counters=[],
+                               refused=_("You may work only at the counters of your own hall.")), 403
     try:
         snapshot = queue.hall_snapshot(rt, hall_id)
     except DomainError:

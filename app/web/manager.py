@@ -19,9 +19,10 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from ..domain import policy
 from ..domain.errors import Forbidden, NotFound
 from ..domain.hours import business_day, parse_zone
-from ..domain.model import Role
+
 from ..services import config
 from ..storage.orm import Staff
 from . import access
@@ -30,7 +31,6 @@ from .api_kit import database_id
 bp = Blueprint("manager", __name__, url_prefix="/manager")
 
 CSV_DAYS = 30  # the download covers this many local days, today included
-MANAGERS = (Role.ADMIN, Role.HEAD_OFFICE, Role.HALL_MANAGER)
 
 
 def strings() -> dict:
@@ -117,9 +117,9 @@ def dashboard():
     who = access.session_staff()
     if who is None:
         return redirect(url_for("pages.login", next=request.full_path))
-    if who.role not in MANAGERS:
+    if not policy.may_use_manager_pages(who):
         return _refused(who, 403, _("This page is for hall managers, head office and administrators."))
-    every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
+    every_hall = who.hall_id is None  # administrators and head office pick a hall; a manager has theirs
     hall_id = request.args.get("hall", type=database_id) or (None if every_hall else who.hall_id)
     halls = config.list_halls(rt, access.hall_scope(who))
     if hall_id is None:
@@ -134,7 +134,7 @@ def dashboard():
         return _refused(who, 404, _("There is no such hall."))
     today = business_day(rt.now(), parse_zone(hall["timezone"]))
     csv_from = (today - timedelta(days=CSV_DAYS - 1)).isoformat()
-    can_manage = who.role == Role.ADMIN or (who.role == Role.HALL_MANAGER and who.hall_id == hall_id)
+    can_manage = policy.may_manage_hall(who, hall_id)
     return render_template("manager.html", who=who, refused=None, halls=halls, hall=hall, strings=strings(),
                            csv_days=CSV_DAYS, csv_from=csv_from, csv_to=today.isoformat(), every_hall=every_hall,
                            can_manage=can_manage, csrf=session.get("csrf", "") if can_manage else "",
@@ -147,7 +147,7 @@ def overview():
     who = access.session_staff()
     if who is None:
         return redirect(url_for("pages.login", next=request.full_path))
-    if who.role not in (Role.ADMIN, Role.HEAD_OFFICE):
+    if not policy.may_read_config(who, None, access.region_halls):  # every hall (of its region)
         return render_template("overview.html", who=who, refused=_("This page is for head office and administrators."),
                                strings={}), 403
     return render_template("overview.html", who=who, refused=None, strings=overview_strings())

@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..domain import policy
 from ..domain.errors import DomainError
 from ..domain.hours import parse_zone
-from ..domain.model import Role
 from ..i18n import current_language
 from ..services import audit, config, report_files, satisfaction, service_levels
 from . import access, charts
@@ -30,7 +30,6 @@ from .charts import Bar, band_bars, minutes, pct, rate_bars, trend
 
 bp = Blueprint("report_pages", __name__, url_prefix="/manager")
 
-READERS = (Role.ADMIN, Role.HEAD_OFFICE, Role.HALL_MANAGER)
 HALL_BREAKDOWNS = ("staff", "counter", "service")
 LEVELS = ("company", "region", "city", "hall", "staff")
 
@@ -104,21 +103,20 @@ def _open_report(view: str, head_office_report, extra_args: tuple[str, ...] = ()
     links that keep the place while changing the period, and the crumbs from the company down.
     Raises ``Refused``; returns a context (a dict) for the page's own part."""
     who = access.session_staff()
-    if who.role not in READERS:
+    if not policy.may_use_manager_pages(who):
         raise Refused(_("This page is for hall managers, head office and administrators."), 403)
     rt = current_app.extensions["hallq"]
     en = current_language() == "en"
     region, city, hall_id = _int("region"), _int("city"), _int("hall")
-    every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
-    if not every_hall:
-        if (region or city) or (hall_id is not None and hall_id != who.hall_id):
-            raise Refused(_("You may see only your own hall's reports."), 403)
+    every_hall = who.hall_id is None  # administrators and head office start above the halls; a manager at theirs
+    if not every_hall and hall_id is None and not (region or city):
         hall_id = who.hall_id
     mine = access.region_of(who)  # a region's head office starts at, and stays in, its region
-    if mine is not None:
-        if region not in (None, mine) or (hall_id is not None and hall_id not in access.region_halls(mine)):
-            raise Refused(_("You may see only your own region's reports."), 403)
+    if mine is not None and region is None and hall_id is None:
         region = mine
+    if not policy.may_read_reports(who, hall_id, hall_id is None, region, access.region_halls):
+        raise Refused(_("You may see only your own region's reports.") if mine is not None
+                      else _("You may see only your own hall's reports."), 403)
     try:
         zone = config.get_hall(rt, hall_id)["timezone"] if hall_id else satisfaction.HEAD_OFFICE_ZONE
         period = satisfaction.parse_period(request.args.get("period") or "month", request.args.get("date"),
@@ -311,7 +309,7 @@ def report_files_page():
     who = access.session_staff()
     if who is None:
         return redirect(url_for("pages.login", next=request.full_path))
-    if who.role not in READERS:
+    if not policy.may_use_manager_pages(who):
         return render_template("report_files.html", who=who, refused=_(
             "This page is for hall managers, head office and administrators."), files=[]), 403
     rt = current_app.extensions["hallq"]
@@ -520,12 +518,12 @@ def audit_page():
     who = access.session_staff()
     if who is None:
         return redirect(url_for("pages.login", next=request.full_path))
-    if who.role not in READERS:
+    if not policy.may_use_manager_pages(who):
         return render_template("audit.html", who=who, refused=_(
             "This page is for hall managers, head office and administrators."), page=None), 403
     rt = current_app.extensions["hallq"]
     en = current_language() == "en"
-    every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
+    every_hall = who.hall_id is None
     scope = access.hall_scope(who)
     hall_id = _int("hall") if every_hall else None
     entity = request.args.get("entity") if request.args.get("entity") in audit.ENTITIES else None

@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..domain.model import Role
+from ..domain import policy
 from ..i18n import current_language
 from ..services import config
 from ..storage.orm import Counter, Staff
@@ -27,8 +27,10 @@ from .api_kit import database_id
 
 bp = Blueprint("survey_pages", __name__, url_prefix="/manager")
 
-OUTBOX_ROLES = (Role.ADMIN, Role.HALL_MANAGER)
-CASE_ROLES = (Role.ADMIN, Role.HEAD_OFFICE, Role.HALL_MANAGER)
+
+def _follow_ups(p, hall_id):
+    return policy.may_handle_follow_ups(p, hall_id, access.region_halls)
+
 STATES = ("open", "overdue", "closed", "replies")
 
 
@@ -93,17 +95,18 @@ def _hall_list(halls: list[dict]) -> list[dict]:
              "timezone": h["timezone"]} for h in halls]
 
 
-def _open(template: str, roles: tuple[Role, ...], refusal: str):
-    """Who is signed in and which halls they see; a redirect or a refusal page when they may not come."""
+def _open(template: str, allowed, refusal: str):
+    """Who is signed in and which halls they see; a redirect or a refusal page when they may not come.
+    ``allowed(principal, hall_id)``: the page's rule in ``domain.policy`` (``hall_id`` None: the page at all)."""
     who = access.session_staff()
     if who is None:
         return None, redirect(url_for("pages.login", next=request.full_path))
-    if who.role not in roles:
+    if not allowed(who, None):
         return None, (render_template(template, who=who, refused=refusal, strings={}), 403)
-    every_hall = who.role in (Role.ADMIN, Role.HEAD_OFFICE)
+    every_hall = who.hall_id is None  # administrators and head office pick a hall; a manager has theirs
     hall_id = request.args.get("hall", type=database_id)
     scope = access.hall_scope(who)  # a region's head office: its halls
-    if hall_id is not None and scope is not None and hall_id not in scope:
+    if hall_id is not None and not allowed(who, hall_id):
         return None, (render_template(template, who=who, strings={},
                                       refused=_("You may not see this hall's surveys.")), 403)
     rt = current_app.extensions["hallq"]
@@ -117,7 +120,7 @@ def _open(template: str, roles: tuple[Role, ...], refusal: str):
 @bp.get("/outbox")
 def outbox():
     """``/manager/outbox``: the outbox gateway's messages, each with a form to answer as the customer."""
-    ctx, refused = _open("outbox.html", OUTBOX_ROLES, _("This page is for hall managers and administrators."))
+    ctx, refused = _open("outbox.html", policy.may_use_outbox, _("This page is for hall managers and administrators."))
     if refused:
         return refused
     cfg = {"page": "outbox", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
@@ -129,7 +132,7 @@ def outbox():
 @bp.get("/follow-ups")
 def follow_ups():
     """``/manager/follow-ups``: follow-up cases (``?state=open|overdue|closed``) and kept replies (``?state=replies``)."""
-    ctx, refused = _open("followups.html", CASE_ROLES, _("This page is for hall managers, head office and administrators."))
+    ctx, refused = _open("followups.html", _follow_ups, _("This page is for hall managers, head office and administrators."))
     if refused:
         return refused
     state = request.args.get("state") if request.args.get("state") in STATES else "open"

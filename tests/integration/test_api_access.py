@@ -470,6 +470,21 @@ def test_a_manager_cannot_raise_their_own_role(client, rt, world):
     assert client.get(f"{PREFIX}/me", headers=headers).get_json()["role"] == "hall_manager"
 
 
+def test_nobody_deactivates_their_own_account_or_changes_their_own_role_through_the_api(client, rt, world):
+    """As the administration pages refuse it: the same rule (domain.policy) decides for both."""
+    admin = world.staff["admin"]
+    headers = bearer(staff_token(rt, admin))
+    for change in ({"active": False}, {"role": "head_office"}):
+        resp = client.patch(f"{PREFIX}/staff/{admin}", json=change, headers=headers)
+        assert resp.status_code == 403, (change, resp.get_json())
+    with rt.reader() as tx:
+        me = tx.session.get(Staff, admin)
+        assert (me.role, me.active) == ("admin", True)
+    assert client.patch(f"{PREFIX}/staff/{admin}", json={"name": "管理员甲"}, headers=headers).status_code == 200
+    colleague = world.staff["hq"]  # another's account: an administrator may
+    assert client.patch(f"{PREFIX}/staff/{colleague}", json={"active": False}, headers=headers).status_code == 200
+
+
 def test_a_manager_cannot_raise_their_own_role_through_a_browser_session_either(client, rt, world):
     csrf = _sign_in(client, "m1")
     resp = client.patch(f"{PREFIX}/staff/{world.staff['m1']}", json={"role": "admin"}, headers={"X-CSRF-Token": csrf})
