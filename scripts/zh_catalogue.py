@@ -50,6 +50,11 @@ ZH = {
     "This screen is not registered. Open the link given when the device was registered.":
     "本屏幕尚未登记，请打开设备登记时给出的链接。",
     "You may work only at the counters of your own hall.": "您只能在本营业厅的窗口办理业务。",
+    "Take over this counter": "接管本窗口",
+    "{name} is working at this counter. Take it over to work here.": "{name}正在使用本窗口。如需在此办理，请先接管。",
+    "{name} has taken over this counter.": "{name}已接管本窗口。",
+    "Take over this counter from {name}? The customer at it stays with the counter.":
+    "确定从{name}接管本窗口吗？窗口当前的客户由您继续办理。",
     "The hall is closed now.": "营业厅现已停止营业。", "The hall is closed now. It opens again at {t}.":
     "营业厅现已停止营业，{t} 恢复营业。", "Sorry, something went wrong:": "抱歉，出错了：",
     "wait shown when a counter opens": "窗口开放后显示等待时间", "Take a number": "自助取号",

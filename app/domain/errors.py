@@ -39,6 +39,12 @@ class HallClosed(Conflict):
     code = "hall_closed"
 
 
+class CounterHeld(Conflict):
+    """The counter is open with another staff member at it: take it over explicitly first."""
+
+    code = "counter_held"
+
+
 class Invalid(DomainError):
     """A value that parsed but makes no sense (422)."""
 

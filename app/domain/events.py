@@ -97,6 +97,16 @@ class CounterClosed(Event):
 
 
 @dataclass(frozen=True)
+class CounterTakenOver(Event):
+    """Another staff member took over an open counter (its console is told; the customer at it stays)."""
+
+    counter_id: int
+    from_staff_id: int | None
+    to_staff_id: int
+    to_name: str
+
+
+@dataclass(frozen=True)
 class FootfallCounted(Event):
     """Door counts arrived for the hall (new or corrected minutes)."""
 

@@ -127,3 +127,9 @@ class ServiceTargets:
 
     def target(self, service_id: int) -> int:
         return self.target_wait_s.get(service_id, 0)
+
+
+def held_by_another(is_open: bool, holder_id: int | None, staff_id: int | None) -> bool:
+    """An open counter is held by the staff member who opened it (or took it over): anyone else acts at
+    it only after taking it over. ``staff_id`` None: the system itself (the scheduler, tests)."""
+    return is_open and holder_id is not None and staff_id is not None and staff_id != holder_id

@@ -23,14 +23,16 @@ from ..bootstrap import Runtime
 from ..domain import events as ev
 from ..domain import policy as rules
 from ..domain.calling import TIE_ALL, TIE_LOWER_ID, ahead_bounds, calling_order
-from ..domain.errors import Conflict, CounterBusy, HallClosed, IllegalTransition, Invalid, NotFound
+from ..domain.errors import Conflict, CounterBusy, CounterHeld, HallClosed, IllegalTransition, Invalid, NotFound
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
 from ..domain.hours import business_day, local_time, next_opening, open_at, parse_zone
-from ..domain.model import AT_COUNTER_STATES, Action, DeviceKind, TicketState, Tier, WaitingTicket, next_state, ticket_label
+from ..domain.model import (
+    AT_COUNTER_STATES, Action, DeviceKind, TicketState, Tier, WaitingTicket, held_by_another, next_state, ticket_label,
+)
 from ..domain.principal import Principal
 from ..domain.screens import screen_settings
-from ..storage.orm import Counter, CounterSession, Hall, Ticket, TicketEvent, TicketSequence
-from . import auth, roster
+from ..storage.orm import Counter, CounterSession, Hall, Staff, Ticket, TicketEvent, TicketSequence
+from . import audit, auth, roster
 from .config import hall_services
 from .footfall import live_load
 from .hall_config import HallConfig, hall_config
@@ -402,6 +404,7 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
                             "operating a counter of this hall")
             staff_id = p.staff_id
         counter = _counter(s, counter_id, lock=True)  # one session at a time, even for two clicks at once
+        _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
         if staff_id is not None:
             elsewhere = s.execute(
                 select(Counter.number).where(Counter.staff_id == staff_id, Counter.is_open.is_(True),
@@ -425,10 +428,12 @@ def close_counter(rt: Runtime, counter_id: int, *, caller: auth.Credential | Non
     """Close a counter; refused while a customer is at it."""
     with rt.uow() as tx:
         s = tx.session
+        staff_id = None
         if caller is not None:
-            _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
-                        "operating a counter of this hall")
+            staff_id = _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+                                   "operating a counter of this hall").staff_id
         counter = _counter(s, counter_id, lock=True)  # waits for a call in progress at this counter
+        _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
         current = _active_ticket(s, counter.id)
         if current is not None:
             raise CounterBusy(f"counter {counter.number} still has {current.label} ({current.state}); "
@@ -438,6 +443,40 @@ def close_counter(rt: Runtime, counter_id: int, *, caller: auth.Credential | Non
         counter.staff_id = None
         counter.opened_at = None
         tx.record(ev.CounterClosed(counter.hall_id, counter.id))
+        return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
+
+
+def take_over_counter(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
+                      caller: auth.Credential | None = None) -> dict:
+    """Take over an open counter another staff member holds (a colleague's break, a shift change): the
+    taker holds it from now, with the customer at it if any. Audited; the first console is told
+    (``CounterTakenOver``)."""
+    with rt.uow() as tx:
+        s = tx.session
+        if caller is not None:
+            taker = _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+                                "operating a counter of this hall")
+            audit.acting_as(taker)  # the trail names who took it over
+            staff_id = taker.staff_id
+        if staff_id is None:
+            raise Invalid("only a staff member takes a counter over", field="counter_id")
+        counter = _counter(s, counter_id, lock=True)
+        if not counter.is_open:
+            raise Conflict(f"counter {counter.number} is closed; open it instead", field="counter_id")
+        if counter.staff_id == staff_id:
+            return _orm_counter_brief(counter)  # already theirs
+        elsewhere = s.execute(select(Counter.number).where(
+            Counter.staff_id == staff_id, Counter.is_open.is_(True), Counter.id != counter.id)).scalar()
+        if elsewhere is not None:
+            raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id")
+        now = rt.now()
+        before = {"staff_id": counter.staff_id}
+        _end_session(s, counter.id, now)
+        s.add(CounterSession(hall_id=counter.hall_id, counter_id=counter.id, staff_id=staff_id, opened_at=now))
+        from_staff, counter.staff_id = counter.staff_id, staff_id
+        name = s.execute(select(Staff.name).where(Staff.id == staff_id)).scalar() or ""
+        audit.record(s, now, "take_over", "counter", counter.id, counter.hall_id, before, {"staff_id": staff_id})
+        tx.record(ev.CounterTakenOver(counter.hall_id, counter.id, from_staff, staff_id, name))
         return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
 
 
@@ -498,8 +537,13 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
         order = calling_order(waiting, counter.id, service_ids, now, conf.targets, conf.policy)
         labels = dict(s.execute(select(TICKETS.c.id, TICKETS.c.label)
                                 .where(TICKETS.c.id.in_([t.id for t in order[:50]]))).all())
+        holder = None
+        if counter.is_open and counter.staff_id is not None:  # who the console should see at it
+            holder = {"id": counter.staff_id,
+                      "name": s.execute(select(Staff.name).where(Staff.id == counter.staff_id)).scalar()}
         return {
             "counter": _counter_brief(conf, counter),
+            "holder": holder,
             "ticket": _at_counter_view(conf, current, now) if current else None,
             "waiting": len(order),
             "next": [
@@ -882,7 +926,16 @@ def _at_counter(rt: Runtime, tx, counter_id: int, staff_id, caller, lock: bool =
     counter = _counter_row(rt, s, counter_id, lock)
     conf = hall_config(rt, s, counter.hall_id, version=counter.config_version)
     counter.number = conf.counters[counter.id].number
+    _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
     return s, counter, conf, staff_id
+
+
+def _refuse_if_held(s, number: int, is_open: bool, holder_id: int | None, staff_id: int | None) -> None:
+    """409 naming who holds the counter, when it is someone else (see ``model.held_by_another``)."""
+    if held_by_another(is_open, holder_id, staff_id):
+        name = s.execute(select(Staff.name).where(Staff.id == holder_id)).scalar() or ""
+        raise CounterHeld(f"counter {number} is in use by {name}; take it over to act at it", field="counter_id",
+                          holder_id=holder_id, holder_name=name)
 
 
 def _hall_of_counter(rt: Runtime, s, counter_id: int) -> int:

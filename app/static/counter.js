@@ -20,11 +20,25 @@
       hallq.fill(T.waited, { m: Math.round(t.waited_s / 60) }), t.recalls ? hallq.fill(T.recalls, { n: t.recalls }) : "",
       T.tiers[t.tier] || ""].filter(Boolean).join(" · ") : (c.is_open ? T.none : T.closed);
     $("queue-count").textContent = hallq.fill(T.waiting_n, { n: state.waiting });
-    var can = {
+    var held = heldBy();  // another's open counter: nothing here but taking it over
+    $("held").hidden = !held;
+    if (held) $("held-text").textContent = hallq.fill(T.held, { name: held.name || "" });
+    var can = held ? {} : {
       "call-next": c.is_open && !t, recall: !!t && t.state === "called", start: !!t && t.state === "called",
       finish: !!t, "no-show": !!t && t.state === "called", transfer: !!t, open: true,
     };
-    // the answer to our own action holds now: show it at once (the live link's "counter" message,
+    // an open counter belongs to who opened it (or took it over); anyone else takes it over explicitly
+  function heldBy() {
+    var h = state && state.holder;
+    return state && state.counter.is_open && h && h.id !== cfg.me ? h : null;
+  }
+  $("btn-take-over").onclick = function () {
+    var h = heldBy();
+    if (!h || !window.confirm(hallq.fill(T.take_over_confirm, { name: h.name || "" }))) return;
+    act("take-over");
+  };
+
+  // the answer to our own action holds now: show it at once (the live link's "counter" message,
   // asked for with resync, brings the queue too, however busy the live process is)
   function applyAnswer(action, data) {
     if (!state || !data) return render();
@@ -63,7 +77,12 @@
     }).then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
       .then(function (res) {
         busy = false;
-        if (!res.ok) { say(res.data.error ? res.data.error.message : String(res.data)); render(); live.resync(); return; }
+        if (!res.ok) {
+          var err = res.data.error || {};
+          if (err.code === "counter_held" && state) state.holder = { id: err.holder_id, name: err.holder_name };
+          say(err.code === "counter_held" ? "" : (err.message || String(res.data))); render(); live.resync(); return;
+        }
+        if (action === "take-over" && state) state.holder = { id: cfg.me, name: "" };
         if (action === "call-next" && !res.data.ticket) say(T.nobody, true);
         else say(T.done, true);
         applyAnswer(action, res.data);
@@ -92,6 +111,12 @@
   var live = new HallLive({
     query: { counter_id: counterId },
     onCounter: function (msg) { state = msg; render(); },
+    onDelta: function (d) {  // a colleague took this counter over: this console stops working it
+      if (d.event === "CounterTakenOver" && d.counter_id === counterId && d.to_staff_id !== cfg.me) {
+        if (state) state.holder = { id: d.to_staff_id, name: d.to_name };
+        say(hallq.fill(T.taken_over, { name: d.to_name })); render();
+      }
+    },
     onSnapshot: function (snap) { snap.services.forEach(function (s) { services[s.id] = s; }); },
     onStatus: function (ok) { $("link").className = "link " + (ok ? "up" : "down"); if (!ok) say(T.offline); else say(""); },
   });

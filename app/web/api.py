@@ -449,6 +449,15 @@ def close_counter(counter_id: int):
     return queue.close_counter(rt(), counter_id, caller=access.credential())
 
 
+@api.route("/counters/<int:counter_id>/take-over", "POST", tag="counter actions", access="the hall's counter staff",
+           checks_caller=True, returns=R.CounterBrief)
+def take_over_counter(counter_id: int):
+    """Take over an open counter a colleague holds: from now the caller works at it (the customer at it
+    stays); audited, and the colleague's console is told. Every other action at a counter held by
+    someone else answers 409 `counter_held`, naming the holder."""
+    return queue.take_over_counter(rt(), counter_id, caller=access.credential())
+
+
 @api.route("/counters/<int:counter_id>/call-next", "POST", tag="counter actions", access="the hall's counter staff",
            checks_caller=True, returns=R.CounterAction)
 def call_next(counter_id: int):

@@ -21,6 +21,9 @@ def strings() -> dict:
         "closed": _("This counter is closed"), "offline": _("Reconnecting…"), "done": _("Done"),
         "state_called": _("called"), "state_serving": _("serving"), "recalls": _("recalled {n}×"),
         "waiting_n": _("{n} waiting for this counter"),
+        "held": _("{name} is working at this counter. Take it over to work here."),
+        "taken_over": _("{name} has taken over this counter."),
+        "take_over_confirm": _("Take over this counter from {name}? The customer at it stays with the counter."),
         "tiers": {"star": _("Star"), "vip": _("VIP"), "green": _("Green channel"), "ordinary": ""},
     }
 

@@ -309,7 +309,13 @@ class Waiting(Out):
     waited_s: int
 
 
+class Holder(Out):
+    id: int
+    name: str | None
+
+
 class CounterState(CounterAction):
+    holder: Holder | None = Field(None, description="who works at the open counter (others must take it over)")
     waiting: int
     next: list[Waiting]
 

@@ -336,3 +336,40 @@ def test_the_kiosk_issues_outside_opening_hours_when_the_hall_does_not_enforce_t
     finally:
         requests.patch(live_server.api(f"/halls/{hall.id}"), json={"opening_hours": before}, headers=admin,
                        timeout=5).raise_for_status()
+
+
+def test_a_colleague_at_a_held_counter_sees_who_holds_it_and_takes_it_over_only_explicitly(
+        browser, live_server, tidy_counter):  # noqa: F811
+    hall = live_server.world.one
+    counter_id = hall.counters[2]
+    tidy_counter((counter_id, "t1"))
+    first = new_page(browser, live_server, 900, 640)
+    sign_in(first, "s1", "/counter/")
+    first.locator('a[data-counter="2"]').click()
+    requests.post(live_server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services["B"]},
+                  headers=bearer(hall.tokens["kiosk"]), timeout=5).raise_for_status()
+    press(first, "o", "open")
+    press(first, "n", "call")
+    label = first.locator("#current-label")
+    expect(label).not_to_have_text("—")
+
+    second = new_page(browser, live_server, 900, 640)
+    sign_in(second, "t1", "/counter/")
+    second.locator('a[data-counter="2"]').click()
+    expect(second.locator("#held")).to_be_visible()
+    expect(second.locator("#held-text")).to_contain_text("营业员1正在使用本窗口")
+    expect(second.locator("#btn-finish")).to_be_disabled()
+    expect(second.locator("#btn-call")).to_be_disabled()
+    shot(second, "console-held")
+
+    second.once("dialog", lambda dialog: dialog.accept())
+    second.locator("#btn-take-over").click()
+    expect(second.locator("#held")).to_be_hidden()
+    expect(second.locator("#btn-finish")).to_be_enabled()  # the customer stayed with the counter
+    expect(second.locator("#current-label")).to_have_text(label.inner_text())
+    expect(first.locator("#msg")).to_contain_text("营业员1b已接管本窗口")  # the first console is told
+    expect(first.locator("#held")).to_be_visible()
+    expect(first.locator("#btn-finish")).to_be_disabled()
+    shot(first, "console-taken-over")
+    press(second, "f", "finish")
+    expect(second.locator("#current-label")).to_have_text("—")

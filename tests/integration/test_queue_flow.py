@@ -281,3 +281,39 @@ def test_a_closed_hall_tells_its_kiosks_when_it_opens_and_issues_anyway_when_hou
         assert queue.issue_ticket(demo, h.id, h.services["A"])["label"] == "A001"
     finally:
         demo.engine.dispose()
+
+
+def test_a_counter_is_held_by_who_opened_it_and_a_colleague_acts_there_only_after_taking_it_over(env):
+    from sqlalchemy import select
+
+    from app.domain import events as ev
+    from app.domain.errors import CounterHeld
+    from app.storage.orm import AuditEntry
+
+    rt, w, clock = env
+    h = w.one
+    seen = []
+    rt.bus.subscribe(seen.append)
+    counter = h.counters[2]
+    queue.open_counter(rt, counter, h.staff["s1"])
+    ticket = queue.issue_ticket(rt, h.id, h.services["A"])
+    assert queue.call_next(rt, counter, h.staff["s1"])["ticket"]["id"] == ticket["id"]
+    for act in (lambda: queue.finish_service(rt, counter, h.staff["t1"]),  # th02 at th01's counter
+                lambda: queue.recall(rt, counter, h.staff["t1"]),
+                lambda: queue.open_counter(rt, counter, h.staff["t1"])):  # opening it again would take it silently
+        with pytest.raises(CounterHeld) as held:
+            act()
+        assert held.value.detail["holder_id"] == h.staff["s1"] and held.value.detail["holder_name"] == "营业员1"
+    assert queue.counter_state(rt, counter)["holder"] == {"id": h.staff["s1"], "name": "营业员1"}
+
+    taken = queue.take_over_counter(rt, counter, h.staff["t1"])
+    assert taken["staff_id"] == h.staff["t1"]
+    [event] = [e for e in seen if isinstance(e, ev.CounterTakenOver)]
+    assert (event.from_staff_id, event.to_staff_id, event.to_name) == (h.staff["s1"], h.staff["t1"], "营业员1b")
+    assert queue.finish_service(rt, counter, h.staff["t1"])["ticket"]["state"] == "finished"  # the customer stayed
+    with pytest.raises(CounterHeld):  # and now the first one is the colleague
+        queue.call_next(rt, counter, h.staff["s1"])
+    with rt.reader() as tx:
+        entry = tx.session.execute(select(AuditEntry).where(AuditEntry.action == "take_over")).scalar_one()
+        assert (entry.entity, entry.entity_id, entry.before, entry.after) == (
+            "counter", counter, {"staff_id": h.staff["s1"]}, {"staff_id": h.staff["t1"]})
