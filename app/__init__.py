@@ -20,6 +20,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(settings.from_env())
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config["LIVE_MAX_CLIENTS"] is None:
+        app.config["LIVE_MAX_CLIENTS"] = settings.default_live_max_clients(app.config["ROLE"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))

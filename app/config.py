@@ -11,6 +11,15 @@ DEFAULT_WEB_THREADS = 1000  # the Procfile's default for --threads
 HTTP_THREADS = 32  # threads kept free for HTTP requests
 
 
+def default_live_max_clients(role: str) -> int:
+    """The embedded default serves screens from the web process's threads, one WebSocket a thread:
+    it refuses screens beyond its threads less those kept for HTTP, so that requests always find a
+    free thread. The live role holds screens on greenlets and has no such limit (0)."""
+    if role == "live":
+        return 0
+    return max(int(os.environ.get("WEB_THREADS") or DEFAULT_WEB_THREADS) - HTTP_THREADS, 1)
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'hallq.sqlite3'}"
 
@@ -64,11 +73,8 @@ def from_env() -> dict:
         "METRICS_RESYNC_S": float(os.environ.get("METRICS_RESYNC_S", "300")),
         # the scheduler's /healthz, /readyz and /metrics (host:port; empty: none)
         "SCHEDULER_BIND": os.environ.get("SCHEDULER_BIND", "0.0.0.0:5009"),
-        # the embedded default serves screens from the web process's threads, one WebSocket a
-        # thread: refuse screens beyond this, so that HTTP requests always find a free thread
-        # (the live role has no such limit: 0)
-        "LIVE_MAX_CLIENTS": int(os.environ.get("LIVE_MAX_CLIENTS")
-                                or max(int(os.environ.get("WEB_THREADS") or DEFAULT_WEB_THREADS) - HTTP_THREADS, 1)),
+        # screens one process accepts (0: no limit); unset: default_live_max_clients(ROLE)
+        "LIVE_MAX_CLIENTS": int(os.environ["LIVE_MAX_CLIENTS"]) if os.environ.get("LIVE_MAX_CLIENTS") else None,
         # messages waiting for one screen before more are dropped for it (it resyncs when it reads again)
         "LIVE_MAX_BACKLOG": int(os.environ.get("LIVE_MAX_BACKLOG", "64")),
         # the kernel's send buffer of a screen's socket (bytes; 0: the kernel's own, which grows to MBs)
