@@ -281,6 +281,7 @@ class LiveHub:
                 for token, status in queue.ticket_statuses(self.rt, followed).items():
                     self._send_local("ticket", {"kind": "ticket", "seq": seq, "ticket": status}, ticket_room(token),
                                      force)
+            time.sleep(0)  # a refresh of every hall is long: let the deltas through between halls
 
     def _send_local(self, name: str, data: dict, room: str, force: bool = False) -> None:
         """To the clients of this process only (every live process pushes to its own), and only

@@ -5,8 +5,8 @@ files limit must be above it: systemd ``LimitNOFILE=20000``). Run several live p
 behind the proxy for more (README, "Running it for real"). No access log: a screen's
 connection is one long request, and each live process reports its screens itself.
 """
-import gc
 import os
+from zoneinfo import ZoneInfo
 
 # one process: its own metrics at /metrics on its port, never the web role's multiprocess files
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -20,10 +20,16 @@ graceful_timeout = 10  # screens reconnect to another live process; no need to w
 
 
 def post_worker_init(worker):
-    """Everything loaded so far lives as long as the worker: keep it out of every collection,
-    or each full collection walks it while the screens wait."""
-    gc.collect()
-    gc.freeze()
+    """No full garbage collection while the halls are open, one every night (app.ops.gc_policy:
+    a full collection over 10,000 screens stops the loop for most of a second)."""
+    import gevent
+
+    from app.ops import gc_policy
+
+    at = gc_policy.parse_at(os.environ.get("LIVE_FULL_GC_AT") or "04:00")
+    zone = ZoneInfo(os.environ.get("LIVE_FULL_GC_TZ") or "Asia/Shanghai")
+    gc_policy.hold_full_collections()
+    gevent.spawn(gc_policy.nightly, at, zone, gevent.sleep)
 
 # several gunicorn masters on one host (web, live, more live processes) would share one control socket
 control_socket_disable = True
