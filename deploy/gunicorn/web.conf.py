@@ -24,8 +24,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or ((os.cpu_count() or 1) if _wi
 threads = int(os.environ.get("WEB_THREADS") or (16 if _with_queue else 1000))
 # gunicorn stops accepting at worker_connections open connections, WebSockets included
 worker_connections = int(os.environ.get("WEB_CONNECTIONS") or max(2 * threads, 1000))
-# every request logged by gunicorn on stdout; WEB_ACCESS_LOG= (empty) turns it off
-accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+# the app logs every request itself (hallq.request: route, status, duration, request id), so
+# gunicorn's own access log is off; WEB_ACCESS_LOG=- writes it to stdout as well (it cost 0.09 ms a
+# request here, a tenth of a trivial request: BENCHMARKS.md, "The hot path")
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 
 
 class _LogWithoutCallbackQueries(glogging.Logger):

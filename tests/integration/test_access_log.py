@@ -36,7 +36,8 @@ def _kannel_calls() -> list[tuple[str, int]]:
 
 
 def test_the_web_role_and_nginx_log_the_kannel_callbacks_without_their_query_strings(tmp_path, sqlite_url):
-    deployment = Deployment.create(tmp_path, sqlite_url, START, **KANNEL)  # the fixture's database is migrated
+    # gunicorn's access log is off by default (the app logs each request); this test turns it on
+    deployment = Deployment.create(tmp_path, sqlite_url, START, WEB_ACCESS_LOG="-", **KANNEL)
     try:
         deployment.start_web()
         deployment.start_live()
