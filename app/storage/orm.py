@@ -238,8 +238,13 @@ class Ticket(Base):
             sqlite_where=text("state IN ('called', 'serving')"),
             postgresql_where=text("state IN ('called', 'serving')"),
         ),
-        # the queue in calling order within each (service, tier): a call reads each group's first few
-        Index("ix_ticket_queue", "hall_id", "business_day", "state", "service_id", "tier", "queued_at"),
+        # the queue in calling order within each (service, tier): a call reads each group's first few;
+        # with the target counter, the waiting counts and the people ahead read the index alone
+        Index("ix_ticket_queue", "hall_id", "business_day", "state", "service_id", "tier", "queued_at",
+              "target_counter_id"),
+        # tickets sent to one counter (transfers: few), found without reading the queue
+        Index("ix_tickets_sent_to_counter", "target_counter_id", "hall_id", "business_day", "state",
+              sqlite_where=text("target_counter_id IS NOT NULL"), postgresql_where=text("target_counter_id IS NOT NULL")),
         Index("ix_tickets_business_day", "business_day"),  # the service-level roll-ups read days of every hall
         # tickets still carrying a mobile number: the survey job's anti-join and the retention job
         # read only these, and the number is cleared once the survey holds it (protected), so it stays small
