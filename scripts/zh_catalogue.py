@@ -10,6 +10,9 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "At least %(n)s minutes": "至少 %(n)s 分钟",
+    "At most %(n)s minutes": "最多 %(n)s 分钟",
+    "The periods of this day overlap": "这一天的时段有重叠",
     "Counter {n}": "{n}号窗口", "Counter console": "窗口工作台", "Change counter": "换窗口",
     "Open counter": "开窗", "Close counter": "关窗", "Call next": "叫号", "Recall": "重呼", "Start service": "开始办理",
     "Finish": "办结", "No-show": "过号", "Transfer": "转移", "Next in line": "待叫号", "Service": "业务",

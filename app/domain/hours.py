@@ -53,6 +53,7 @@ class OpeningHours:
                 if end <= start:
                     raise Invalid("closing time must be after opening time", field=f"{field}.{day}[{i}]")
                 parsed.append((start, end))
+            _refuse_overlap(parsed, f"{field}.{day}")
             days[day] = tuple(parsed)
         return cls(days)
 
@@ -60,6 +61,16 @@ class OpeningHours:
         spans = self.days.get(WEEKDAYS[local.weekday()], ())
         now = local.time()
         return any(start <= now < end or (end == time.max and now >= start) for start, end in spans)
+
+
+def _refuse_overlap(spans: list[tuple[time, time]], field: str) -> None:
+    """Periods of one day may touch (12:00-12:00) but not overlap: 08:30-12:00 and 11:00-13:00 is
+    a typing mistake, not a plan."""
+    ordered = sorted(spans)
+    for (_, end), (start, _) in zip(ordered, ordered[1:]):
+        if start < end:
+            raise Invalid(f"periods of one day overlap: one starts at {start:%H:%M} before another ends at "
+                          f"{'24:00' if end == time.max else format(end, '%H:%M')}", field=field)
 
 
 def local_time(at: datetime, zone: ZoneInfo) -> datetime:

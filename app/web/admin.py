@@ -129,15 +129,26 @@ def form_errors(exc: Exception) -> dict[str, str]:
             loc = list(err["loc"])
             loc = loc[:next((i for i, x in enumerate(loc) if isinstance(x, int)), len(loc))]  # closures.1.date → closures
             field = ".".join(str(x) for x in loc) or "form"
-            out.setdefault(field, _field_message(err))
+            out.setdefault(field, _field_message(err, field))
         return out
     field = re.sub(r"\[\d+\].*$", "", getattr(exc, "field", None) or "form")  # opening_hours.mon[0] → .mon
     return {field: _domain_message(str(exc))}
 
 
-def _field_message(err: dict) -> str:
+# durations the forms ask for in minutes, while the API (and its limits) count seconds
+_IN_MINUTES = ("target_wait_s", "handle_time_s", "head_start_s")
+
+
+def _field_message(err: dict, field: str = "") -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
+    if field.split(".")[0] in _IN_MINUTES and kind in ("greater_than_equal", "greater_than",
+                                                         "less_than_equal", "less_than"):
+        bound = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))
+        minutes = f"{bound / 60:g}" if isinstance(bound, (int, float)) else bound
+        if kind.startswith("greater"):
+            return _("At least %(n)s minutes", n=minutes)
+        return _("At most %(n)s minutes", n=minutes)
     if kind == "missing":
         return _("Required")
     if kind == "string_too_short":
@@ -173,6 +184,7 @@ _COMMON_REFUSALS = (
     (r"already on the hall's roster", lambda: _("This number is already on the roster")),
     (r"is not a time of day HH:MM", lambda: _("Write a time of day as HH:MM, e.g. 08:30")),
     (r"closing time must be after opening time", lambda: _("Closing time must be after opening time")),
+    (r"periods of one day overlap", lambda: _("The periods of this day overlap")),
     (r"is not a date YYYY-MM-DD", lambda: _("A date, YYYY-MM-DD")),
     (r"is listed twice", lambda: _("This day is listed twice")),
     (r"the code is the six digits", lambda: _("The code is the six digits on the new device's screen")),

@@ -396,3 +396,23 @@ def test_the_hall_manager_sets_and_removes_the_floor_guides_pin_on_the_roster_pa
     assert not config.get_hall(rt, one)["priority_pin_set"]
     (entry, *_) = audit.list_entries(rt, None, entity="hall", entity_id=one)["entries"]
     assert entry["changed"] == ["guide_pin"] and "246810" not in str(audit.list_entries(rt, None)["entries"])
+
+
+def test_minutes_are_refused_in_minutes_and_overlapping_periods_are_refused(app, world, rt):
+    """Issue 22: a target wait of 1441 minutes read "不能大于 86400" (seconds), and overlapping
+    periods of one day were stored."""
+    admin = as_user(app, "admin")
+    one = world.one.id
+    too_long = post_form(admin, f"/admin/halls/{one}/services", {
+        "prefix": "Q", "code": "long", "name_zh": "长等待", "target_wait_min": "1441", "handle_time_min": "5"})
+    assert too_long.status_code == 400
+    assert field_error(too_long.get_data(as_text=True), "target_wait_s") == "最多 1440 分钟"
+    assert not any(s["prefix"] == "Q" for s in config.list_services(rt, one))
+
+    hall = config.get_hall(rt, one)
+    overlap = post_form(admin, f"/admin/halls/{one}", {
+        "code": hall["code"], "name_zh": hall["name_zh"], "timezone": hall["timezone"], "active": "on",
+        "hours_mon": "08:30-12:00, 11:00-13:00"})
+    assert overlap.status_code == 400
+    assert field_error(overlap.get_data(as_text=True), "opening_hours.mon") == "这一天的时段有重叠"
+    assert config.get_hall(rt, one)["opening_hours"] == hall["opening_hours"]  # nothing stored

@@ -64,3 +64,18 @@ def test_the_next_opening_is_the_next_span_start_skipping_closures_and_closed_da
     holiday = Closures.parse([{"date": "2026-11-25", "note": "works"}])
     assert next_opening(hours, holiday, evening) == datetime(2026, 11, 30, 8, 30, tzinfo=zone)
     assert next_opening(OpeningHours.parse({}), Closures({}), evening) is None
+
+
+def test_overlapping_periods_of_a_day_are_refused_naming_the_day():
+    import pytest as _pytest
+
+    from app.domain.errors import Invalid
+    from app.domain.hours import OpeningHours
+
+    with _pytest.raises(Invalid, match="overlap: one starts at 11:00 before another ends at 12:00") as refused:
+        OpeningHours.parse({"mon": [["08:30", "18:00"]], "tue": [["08:30", "12:00"], ["11:00", "13:00"]]})
+    assert refused.value.field == "opening_hours.tue"
+    # touching periods and a period to midnight after another are fine
+    OpeningHours.parse({"mon": [["13:00", "24:00"], ["08:30", "13:00"]]})
+    with _pytest.raises(Invalid, match="before another ends at 24:00"):
+        OpeningHours.parse({"sun": [["09:00", "24:00"], ["20:00", "22:00"]]})
