@@ -92,7 +92,9 @@ class HallConfig:
 
 HALLS = Hall.__table__
 _VERSION = select(HALLS.c.config_version, HALLS.c.active).where(HALLS.c.id == bindparam("hall_id"))
-_SERVICES = select(ServiceType).where(ServiceType.hall_id == bindparam("hall_id")).order_by(ServiceType.id)
+# in the hall's order, as the administration lists them (by prefix: A, B, C): kiosk, display and console
+_SERVICES = (select(ServiceType).where(ServiceType.hall_id == bindparam("hall_id"))
+             .order_by(ServiceType.prefix, ServiceType.id))
 _COUNTERS = select(Counter.id, Counter.number, Counter.name, Counter.display_mode, Counter.active).where(
     Counter.hall_id == bindparam("hall_id")).order_by(Counter.id)
 _SERVED = (select(counter_services.c.counter_id, counter_services.c.service_id)

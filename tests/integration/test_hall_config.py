@@ -182,3 +182,11 @@ def test_an_issue_and_a_call_take_one_short_transaction_each_caller_included(hot
     queue.finish_service(rt, h.counters[1], caller=staff)
     work = [x for x in statements if x not in ("BEGIN", "COMMIT")]
     assert len(work) <= 4, statements  # caller, counter with its customer and version, update, event
+
+
+def test_services_reach_the_kiosk_in_the_halls_order_not_their_creation_order(rt, world):
+    """Issue 22: a service added later with an earlier letter showed last at the kiosk."""
+    h = world.one
+    config.create_service(rt, h.id, {"code": "svc0", "prefix": "0", "name_zh": "业务0"})
+    prefixes = [s["prefix"] for s in queue.hall_snapshot(rt, h.id)["services"]]
+    assert prefixes == sorted(prefixes) and prefixes[0] == "0"
