@@ -28,6 +28,9 @@ def strings() -> dict:
     }
 
 
+CONSOLE_COUNTER = "console_counter"  # the counter this session last worked at (the session ends at sign-out)
+
+
 @bp.get("/")
 def console():
     """``/counter`` picks a counter of the signed-in staff member's hall; ``?counter=<id>`` works it."""
@@ -47,9 +50,14 @@ def console():
         return render_template("counter_pick.html", who=who, hall=None, counters=[]), 404
     counter_id = request.args.get("counter", type=database_id)
     counters = snapshot["counters"]
+    remembered = session.get(CONSOLE_COUNTER)
+    if counter_id is None and not request.args.get("pick") and any(c["id"] == remembered for c in counters):
+        # a reload or a bookmark of /counter/ goes back to the counter this person was working at
+        return redirect(url_for("counter.console", hall=hall_id, counter=remembered))
     chosen = next((c for c in counters if c["id"] == counter_id), None)
     if chosen is None:
         return render_template("counter_pick.html", who=who, hall=snapshot["hall"], counters=counters)
+    session[CONSOLE_COUNTER] = chosen["id"]
     return render_template("counter.html", who=who, hall=snapshot["hall"], counter=chosen,
                            services=snapshot["services"], counters=counters, csrf=session.get("csrf", ""),
                            strings=strings())

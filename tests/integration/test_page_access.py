@@ -157,3 +157,16 @@ def test_a_counter_console_of_another_hall_shows_nothing_of_its_queue(pages_app,
     assert resp.status_code == 403
     page = resp.get_data(as_text=True)
     assert waiting["label"] not in page and not re.search(r"营业厅2|Hall 2", page)
+
+
+def test_the_console_returns_to_its_counter_on_reload_and_labels_each_counter_once(app, world):
+    """Issue 22: the console forgot its counter on reload, and the picker read "1号窗口 · 1号窗口"."""
+    client = app.test_client()
+    assert sign_in(client, "s1").status_code == 302
+    hall, counter = world.one.id, world.one.counters[2]
+    first = client.get("/counter/")
+    assert first.status_code == 200 and first.get_data(as_text=True).count("1号窗口") == 1
+    assert client.get(f"/counter/?hall={hall}&counter={counter}").status_code == 200
+    again = client.get("/counter/")
+    assert again.status_code == 302 and f"counter={counter}" in again.headers["Location"]
+    assert client.get(f"/counter/?hall={hall}&pick=1").status_code == 200  # "change counter" still picks
