@@ -175,6 +175,12 @@ class Server:
 
         return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", sub, self.command)
 
+    role = "web"
+
+    def ready(self, status: int) -> bool:
+        """Whether ``GET /healthz`` answering ``status`` means the process is up."""
+        return status == 200
+
     def start(self, timeout: float = 60.0) -> None:
         self._log = open(self.logfile, "wb")
         self.proc = subprocess.Popen(["sh", "-c", "exec " + self.command], cwd=ROOT, env=self.env,
@@ -182,14 +188,14 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the web process exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(f"the {self.role} process exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
+                if self.ready(requests.get(self.base + "/healthz", timeout=2).status_code):
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"GET /healthz did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        raise RuntimeError(f"the {self.role} process did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 
     def pids(self) -> list[int]:
         """The master and its workers."""

@@ -602,22 +602,11 @@ class ProcServer(qb.Server):
         if port_var != "PORT":
             self.env[port_var] = str(self.port)
 
+    def ready(self, status: int) -> bool:
+        return status == 200 or (self.role == "live" and status < 500)
+
     def start(self, timeout: float = 90.0) -> None:
-        self._log = open(self.logfile, "wb")
-        self.proc = subprocess.Popen(["sh", "-c", "exec " + self.command], cwd=ROOT, env=self.env,
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the {self.role} process exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                status = requests.get(self.base + "/healthz", timeout=2).status_code
-                if status == 200 or (self.role == "live" and status < 500):
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the {self.role} process did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        super().start(timeout)
 
     def workers(self) -> list[int]:
         return qb.children_of(self.proc.pid) if self.proc is not None else []
