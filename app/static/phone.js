@@ -3,6 +3,7 @@
   "use strict";
   var T = hallq.strings(), $ = function (id) { return document.getElementById(id); };
   var token = window.TICKET.token, status = window.TICKET.status, calledAt = null;
+  var en = document.documentElement.lang === "en";
 
   function render() {
     var s = status, st = $("state");
@@ -16,6 +17,9 @@
     else if (s.state === "serving") st.textContent = hallq.fill(T.serving, { n: n });
     else { st.textContent = T[s.state] || s.state; st.className = "state done"; }
     $("cancel").hidden = $("facts").hidden = s.state !== "waiting";
+    // a transfer changes the service; once the ticket has ended there is nothing left to wait for
+    if (s.service) $("service").textContent = en && s.service.name_en ? s.service.name_en : s.service.name_zh;
+    $("hint").hidden = s.state !== "waiting" && s.state !== "called";
   }
 
   function onDelta(d) {

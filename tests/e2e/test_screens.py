@@ -118,6 +118,8 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
     phone.goto(f"/t/{token}")
     expect(phone.locator("#label")).to_have_text(label)
     expect(phone.locator("#state")).to_have_text("排队中")
+    expect(phone.locator("#service")).to_have_text("业务A")
+    expect(phone.locator("#hint")).to_be_visible()
     shot(phone, "phone-waiting")
 
     console = new_page(browser, live_server, 800, 600)
@@ -150,6 +152,7 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
     console.locator("#transfer-go").click()
     expect(console.locator("#current-label")).to_have_text("—")
     expect(phone.locator("#state")).to_have_text("排队中")
+    expect(phone.locator("#service")).to_have_text("业务B")  # issue 22: it kept 业务A until reloaded
     expect(display.locator('#services tr[data-prefix="B"] td.n')).not_to_have_text("0")
     press(console, "o", "open")  # close counter 1 (it serves A only); the ticket now waits for B
     expect(console.locator("#btn-call")).to_be_disabled()
@@ -165,6 +168,8 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
     press(other, "f", "finish")
     expect(other.locator("#current-label")).to_have_text("—")
     expect(phone.locator("#state")).to_have_text("感谢您的光临")
+    expect(phone.locator("#hint")).to_be_hidden()  # no more "your phone will vibrate when called"
+    shot(phone, "phone-finished")
     press(other, "o", "open")  # close counter 2 again
     expect(other.locator("#open-state")).to_contain_text("暂停服务")
 
