@@ -378,3 +378,18 @@ def test_a_colleague_at_a_held_counter_sees_who_holds_it_and_takes_it_over_only_
     shot(first, "console-taken-over")
     press(second, "f", "finish")
     expect(second.locator("#current-label")).to_have_text("—")
+
+
+def test_the_displays_language_link_sits_on_the_message_line_without_text_running_through_it(
+        browser, live_server):
+    """Issue 22: the display's "English" link overlapped the scrolling message line."""
+    display = open_display(browser, live_server, live_server.world.one)
+    expect(display.locator("#hall-name")).to_have_text("营业厅1")
+    display.evaluate("document.getElementById('notice').textContent = '温馨提示：'.repeat(40)")
+    link, footer = display.locator("nav.lang"), display.locator("footer.notice")
+    box, line = link.bounding_box(), footer.bounding_box()
+    assert line["y"] - 1 <= box["y"] and box["y"] + box["height"] <= line["y"] + line["height"] + 1, (box, line)
+    assert box["x"] + box["width"] >= line["x"] + line["width"] - 1  # at the line's right end
+    background = link.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background not in ("transparent", "rgba(0, 0, 0, 0)"), background  # the text passes beneath it
+    shot(display, "display-language-link")
