@@ -22,6 +22,10 @@ def strings() -> dict:
         "closed_until": _("The hall is closed now. It opens again at {t}."), "error": _("Sorry, something went wrong:"),
         "wait_unknown": _("wait shown when a counter opens"),
         "tiers": {"star": _("Star customer"), "vip": _("VIP"), "green": _("Green channel")},
+        "priority_on": _("★ Priority ticket: {tier}. Now choose the service."),
+        "pin": {"wrong": _("Wrong PIN. Please try again."),
+                "locked": _("Too many wrong PINs at this kiosk: please wait 5 minutes."),
+                "none": _("This hall has no floor guide PIN: priority tickets are issued at the desk.")},
     }
 
 

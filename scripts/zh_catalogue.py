@@ -10,6 +10,10 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "★ Priority ticket: {tier}. Now choose the service.": "★ 优先取号：{tier}。请选择业务。",
+    "Wrong PIN. Please try again.": "密码错误，请重新输入。",
+    "Too many wrong PINs at this kiosk: please wait 5 minutes.": "本机密码错误次数过多，请 5 分钟后再试。",
+    "This hall has no floor guide PIN: priority tickets are issued at the desk.": "本厅未设置引导员密码：优先号请到服务台办理。",
     "At least %(n)s minutes": "至少 %(n)s 分钟",
     "At most %(n)s minutes": "最多 %(n)s 分钟",
     "The periods of this day overlap": "这一天的时段有重叠",

@@ -283,22 +283,40 @@ def verify_guide_pin(rt: Runtime, hall_id: int, pin: str | None, device_id: int)
     ``GUIDE_PIN_LOCK_S`` seconds have passed since the last wrong one, so a PIN cannot be
     guessed at the kiosk. A kiosk with no wrong PIN for that long starts counting afresh.
     """
+    outcome = check_guide_pin(rt, hall_id, pin, device_id)
+    if outcome != PIN_RIGHT:
+        raise Forbidden(_PIN_REFUSALS[outcome], field="guide_pin")
+
+
+PIN_RIGHT, PIN_WRONG, PIN_LOCKED, PIN_NONE = "right", "wrong", "locked", "none"
+_PIN_REFUSALS = {
+    PIN_WRONG: "wrong floor guide PIN",
+    PIN_LOCKED: "too many wrong PINs at this kiosk; ask the floor guide to wait 5 minutes",
+    PIN_NONE: "this hall has no floor guide PIN: priority tickets come from staff",
+}
+
+
+def check_guide_pin(rt: Runtime, hall_id: int, pin: str | None, device_id: int) -> str:
+    """``PIN_RIGHT``, ``PIN_WRONG`` (counted), ``PIN_LOCKED`` (too many wrong ones at this kiosk) or
+    ``PIN_NONE`` (the hall has none). The kiosk asks at once, when the guide types it, and again
+    with the ticket: both count against the same kiosk."""
     failures = rt.guide_pin_failures  # device id -> (wrong PINs, time of the last one)
     now_s = time.monotonic()
     count, last = failures.get(device_id, (0, 0.0))
     if now_s - last >= GUIDE_PIN_LOCK_S:
         count = 0
     if count >= GUIDE_PIN_TRIES:
-        raise Forbidden("too many wrong PINs at this kiosk; ask the floor guide to wait 5 minutes", field="guide_pin")
+        return PIN_LOCKED
     with rt.reader() as tx:
         hall = tx.session.get(Hall, hall_id)
         stored = hall.priority_pin_hash if hall else None
     if stored is None:
-        raise Forbidden("this hall has no floor guide PIN: priority tickets come from staff", field="guide_pin")
+        return PIN_NONE
     if not pin or not check_password_hash(stored, pin):
         failures[device_id] = (count + 1, now_s)
-        raise Forbidden("wrong floor guide PIN", field="guide_pin")
+        return PIN_WRONG
     failures.pop(device_id, None)
+    return PIN_RIGHT
 
 
 # --------------------------------------------------------------------------- device settings

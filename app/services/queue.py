@@ -23,7 +23,7 @@ from ..bootstrap import Runtime
 from ..domain import events as ev
 from ..domain import policy as rules
 from ..domain.calling import TIE_ALL, TIE_LOWER_ID, ahead_bounds, calling_order
-from ..domain.errors import Conflict, CounterBusy, CounterHeld, HallClosed, IllegalTransition, Invalid, NotFound
+from ..domain.errors import Conflict, CounterBusy, CounterHeld, Forbidden, HallClosed, IllegalTransition, Invalid, NotFound
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
 from ..domain.hours import business_day, local_time, next_opening, open_at, parse_zone
 from ..domain.model import (
@@ -123,6 +123,17 @@ def _check_priority_at_kiosk(rt: Runtime, hall_id: int, tier: Tier, caller, guid
         green_on_word = tier == Tier.GREEN and hall_config(rt, tx.session, hall_id).green_channel.self_declare
     if not green_on_word:
         auth.verify_guide_pin(rt, hall_id, guide_pin, p.id)
+
+
+def check_guide_pin(rt: Runtime, hall_id: int, pin: str, caller) -> dict:
+    """At a kiosk of the hall, as the floor guide types the PIN: whether it is right, before the
+    customer chooses a service (``outcome``: right, wrong, locked, none)."""
+    with rt.reader() as tx:
+        p = _authorised(rt, tx.session, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
+    if p.device_kind != DeviceKind.KIOSK:
+        raise Forbidden("only a kiosk checks the floor guide's PIN", field="Authorization")
+    outcome = auth.check_guide_pin(rt, hall_id, pin, p.id)
+    return {"hall_id": hall_id, "valid": outcome == auth.PIN_RIGHT, "outcome": outcome}
 
 
 def _authorised(rt: Runtime, s, caller, allowed, hall_id: int, what: str) -> Principal:

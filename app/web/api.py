@@ -19,7 +19,7 @@ from . import access, reports_api, throttle
 from . import responses as R
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
-    CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, HallBody,
+    CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
     HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
     VipMemberBody, VipMemberPatch,
@@ -384,6 +384,17 @@ def print_ticket(token: str):
     """
     p = access.print_on_kiosk()
     return slips.print_ticket(rt(), p.id, token, url_for("phone.ticket_page", token=token, _external=True))
+
+
+@api.route("/halls/<int:hall_id>/guide-pin/check", "POST", tag="tickets", access="the hall's kiosks",
+           body=GuidePinCheckBody, checks_caller=True, returns=R.GuidePinChecked)
+def check_guide_pin(hall_id: int, body: GuidePinCheckBody):
+    """Whether the floor guide's PIN typed at a kiosk is right, before the customer picks a service.
+
+    A wrong PIN counts against the kiosk as one sent with a ticket does (`outcome`: `right`,
+    `wrong`, `locked` after too many wrong ones, `none` when the hall has no PIN).
+    """
+    return queue.check_guide_pin(rt(), hall_id, body.pin, caller=access.credential())
 
 
 @api.route("/halls/<int:hall_id>/guide-pin", "PUT", tag="organisation", access="administrator, the hall's manager",

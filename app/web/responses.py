@@ -5,7 +5,7 @@ version may add are allowed; fields listed are always there (``None`` where the 
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -205,6 +205,12 @@ class VipMember(Out):
 class GuidePin(Out):
     hall_id: int
     priority_pin_set: bool
+
+
+class GuidePinChecked(Out):
+    hall_id: int
+    valid: bool
+    outcome: Literal["right", "wrong", "locked", "none"]
 
 
 class Device(Out):

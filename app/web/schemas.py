@@ -174,6 +174,10 @@ class GuidePinBody(Strict):
     pin: Annotated[str, Field(max_length=8, pattern=r"^\d{4,8}$", description="4-8 digits; null removes it")] | None
 
 
+class GuidePinCheckBody(Strict):
+    pin: Annotated[str, Field(max_length=8, pattern=r"^\d{1,8}$", description="what the floor guide typed")]
+
+
 class PrinterBody(Strict):
     kind: Literal["none", "network", "usb", "file"]
     host: Annotated[str, Field(max_length=253)] | None = None

@@ -33,6 +33,8 @@
     $("green").hidden = !(green.enabled && green.self_declare);  // on the customer's word: no PIN
     $("green-note").textContent = en ? green.note_en : green.note_zh;
     $("green-chosen").hidden = !(tier === "green" && !pin);
+    $("priority-on").hidden = !pin;  // the guide's PIN was right: this customer's ticket will be a priority one
+    $("priority-on").textContent = pin ? hallq.fill(T.priority_on, { tier: T.tiers[tier] || "" }) : "";
     var offer = document.querySelector('#tiers [data-tier="green"]');
     if (offer) offer.hidden = !green.enabled;
     var box = $("services"); box.textContent = "";
@@ -96,7 +98,18 @@
   $("green").onclick = function () { tier = "green"; pin = ""; render(); };
   document.querySelectorAll("#tiers button").forEach(function (b) { b.onclick = function () { tier = b.dataset.tier; mark(); }; });
   function mark() { document.querySelectorAll("#tiers button").forEach(function (b) { b.className = "big" + (b.dataset.tier === tier ? "" : " secondary"); }); }
-  $("pin-ok").onclick = function () { pin = entries.pin.value; show("services"); };
+  // the PIN is checked as soon as the guide has typed it, not after the customer's choices
+  $("pin-ok").onclick = function () {
+    var typed = entries.pin.value;
+    $("pin-error").textContent = "";
+    if (!typed) { $("pin-error").textContent = T.pin.wrong; return; }
+    $("pin-ok").disabled = true;
+    api("POST", "/halls/" + snap.hall.id + "/guide-pin/check", { pin: typed }).then(function (r) {
+      if (!r.valid) { $("pin-error").textContent = T.pin[r.outcome] || T.pin.wrong; return; }
+      pin = typed; render(); show("services");
+    }).catch(function () { $("pin-error").textContent = T.pin.wrong; })
+      .then(function () { $("pin-ok").disabled = false; });
+  };
 
   // ------------------------------------------------------------------ mobile, then the ticket
   $("mobile-skip").onclick = function () { issue(null); };
@@ -126,9 +139,11 @@
       p.textContent = printed.ok ? T.printed : (en ? printed.message_en : printed.message_zh);
       p.dataset.code = printed.code;
     }).catch(function (err) {
-      var where = err && err.field === "guide_pin" ? "pin-error" : "mobile-error";
-      $(where).textContent = T.error + " " + (err && err.message ? err.message : err);
-      if (where === "pin-error") show("priority");
+      if (err && err.field === "guide_pin") {  // changed or locked since it was checked: type it again
+        pin = ""; render(); show("priority");
+        $("pin-error").textContent = /too many/.test(err.message || "") ? T.pin.locked : T.pin.wrong; return;
+      }
+      $("mobile-error").textContent = T.error + " " + (err && err.message ? err.message : err);
     }).then(function () { $("mobile-ok").disabled = $("mobile-skip").disabled = false; });
   }
 

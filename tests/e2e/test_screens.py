@@ -208,14 +208,16 @@ def test_priority_tickets_need_the_floor_guide_pin_and_print_on_the_kiosk_printe
         for digit in "1111":
             kiosk.locator('.keypad[data-for="pin"] button[data-key="%s"]' % digit).click()
         kiosk.locator("#pin-ok").click()
-        kiosk.locator('.service[data-prefix="B"]').click()
-        kiosk.locator("#mobile-skip").click()
-        expect(kiosk.locator("#pin-error")).to_contain_text("PIN")  # wrong PIN: refused, back to the keypad
+        # a wrong PIN is refused at once, in the page's language, before any choice of service (issue 22)
+        expect(kiosk.locator("#pin-error")).to_have_text("密码错误，请重新输入。")
         expect(kiosk.locator("#step-priority")).to_be_visible()
+        expect(kiosk.locator("#step-services")).to_be_hidden()
         kiosk.locator('.keypad[data-for="pin"] button[data-key="C"]').click()
         for digit in "2468":
             kiosk.locator('.keypad[data-for="pin"] button[data-key="%s"]' % digit).click()
         kiosk.locator("#pin-ok").click()
+        expect(kiosk.locator("#priority-on")).to_have_text("★ 优先取号：绿色通道。请选择业务。")  # priority mode shows
+        shot(kiosk, "kiosk-priority-on")
         label, token = take_ticket(kiosk, "B")
         expect(kiosk.locator("#t-print")).to_have_attribute("data-code", "ok")
         shot(kiosk, "kiosk-priority-printed")

@@ -107,6 +107,7 @@ EXPECTED: dict[str, Row] = {
     "cancel_ticket": Row(EVERYONE),
     "hall_queue": Row(VIEW_HALL),
     "print_ticket": Row(frozenset({"kiosk"})),
+    "check_guide_pin": Row(frozenset({"kiosk"}), lambda t: {"pin": "2468"}),
     "set_guide_pin": Row(frozenset({"admin", "m1"}), lambda t: {"pin": "2468"}),
     "set_device_printer": Row(ADMIN, lambda t: {"kind": "none"}),
     # counter actions

@@ -175,6 +175,7 @@ def base_body(op, world) -> dict:
         "collect_pairing": {"claim": "c" * 16},
         "pair_device": {"code": "123456", "name": "kiosk 9"},
         "issue_ticket": {"service_id": one.services["A"]},
+        "check_guide_pin": {"pin": "1234"},
         "set_guide_pin": {"pin": "1234"},
         "set_device_printer": {"kind": "none"},
         "transfer": {"to_service_id": one.services["B"]},

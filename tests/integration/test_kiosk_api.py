@@ -189,3 +189,23 @@ def test_the_phone_page_and_its_qr_code(client, world):
     assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
     assert client.get("/t/not-a-ticket").status_code == 404
     assert client.get("/t/not-a-ticket/qr.svg").status_code == 404
+
+
+def test_the_kiosk_checks_the_pin_as_it_is_typed_and_wrong_ones_count_with_the_tickets(client, rt, world):
+    """Issue 22: a wrong PIN was reported only after a service and a number, in English."""
+    h = world.one
+
+    def check(pin, token=h.tokens["kiosk"]):
+        return client.post(f"/api/v1/halls/{h.id}/guide-pin/check", json={"pin": pin}, headers=bearer(token))
+
+    assert check("2468").json == {"hall_id": h.id, "valid": False, "outcome": "none"}
+    client.put(f"/api/v1/halls/{h.id}/guide-pin", json={"pin": "2468"}, headers=_admin(rt, world))
+    assert check("2468").json["outcome"] == "right"
+    for _ in range(4):
+        assert check("0000").json == {"hall_id": h.id, "valid": False, "outcome": "wrong"}
+    assert _issue(client, h, tier="vip", guide_pin="0000").status_code == 403  # the fifth, with a ticket
+    assert check("2468").json["outcome"] == "locked"  # the same count: no guessing through the check
+    assert check("12a4").status_code == 422
+    assert check("2468", world.two.tokens["kiosk"]).status_code == 403  # another hall's kiosk
+    display = check("2468", h.tokens["display"])
+    assert display.status_code == 403
