@@ -14,7 +14,7 @@ needs no script; it is plain links and forms, so it prints and bookmarks.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -512,9 +512,10 @@ AUDIT_ENTITIES = (("hall", "营业厅", "Hall"), ("service", "业务", "Service"
 
 @bp.get("/audit")
 def audit_page():
-    """``/manager/audit``: configuration changes, latest first, filtered by kind, hall and who; each
-    with the fields changed, before and after. Administrators and head office: every hall; a hall
-    manager: their hall's. Read-only: the trail cannot be edited or deleted."""
+    """``/manager/audit``: configuration changes, latest first, filtered by kind, hall, person and
+    days; each with the fields changed, before and after, in words and in the hall's local time.
+    Administrators and head office: every hall; a hall manager: their hall's. Read-only: the trail
+    cannot be edited or deleted. Paged: 100 entries, then "earlier changes"."""
     who = access.session_staff()
     if who is None:
         return redirect(url_for("pages.login", next=request.full_path))
@@ -527,16 +528,85 @@ def audit_page():
     scope = access.hall_scope(who)
     hall_id = _int("hall") if every_hall else None
     entity = request.args.get("entity") if request.args.get("entity") in audit.ENTITIES else None
-    listing = audit.list_entries(rt, scope, entity, _int("entity_id"), hall_id,
-                                 _int("actor"), before_id=_int("before"), limit=100)
     halls = {h["id"]: h for h in config.list_halls(rt, scope)}
-    here = {k: request.args[k] for k in ("entity", "entity_id", "hall", "actor") if request.args.get(k)}
+    zone = parse_zone(halls[who.hall_id]["timezone"] if who.hall_id in halls else satisfaction.HEAD_OFFICE_ZONE)
+    since, until = _day_start(request.args.get("from"), zone), _day_start(request.args.get("to"), zone, next_day=True)
+    listing = audit.list_entries(rt, scope, entity, _int("entity_id"), hall_id, _int("actor"),
+                                 since=since, until=until, before_id=_int("before"), limit=100)
+    people = [p for p in config.list_staff(rt) if scope is None or p.get("hall_id") in scope]  # whom they may see
+    here = {k: request.args[k] for k in ("entity", "entity_id", "hall", "actor", "from", "to") if request.args.get(k)}
     more = url_for("report_pages.audit_page", **here, before=listing["next_before_id"]) \
         if listing["next_before_id"] else None
+    reader = AuditReader(rt, halls, zone, en)
     return render_template("audit.html", who=who, refused=None, entries=listing["entries"], more=more, here=here,
                            halls=halls, every_hall=every_hall, entity=entity, hall_id=hall_id, en=en,
-                           entities=[(k, en_ if en else zh) for k, zh, en_ in AUDIT_ENTITIES], shown=_shown,
-                           lang=current_language(), page=True)
+                           entities=[(k, en_ if en else zh) for k, zh, en_ in AUDIT_ENTITIES], reader=reader,
+                           people=people, actor=_int("actor"), lang=current_language(), page=True)
+
+
+def _day_start(text: str | None, zone, next_day: bool = False) -> datetime | None:
+    """The local midnight starting a ``YYYY-MM-DD`` (or the next one), in UTC; None if not a date."""
+    try:
+        day = datetime.strptime(text or "", "%Y-%m-%d")
+    except ValueError:
+        return None
+    if not 2000 <= day.year <= 2099:
+        return None
+    return (day + timedelta(days=1 if next_day else 0)).replace(tzinfo=zone).astimezone(timezone.utc)
+
+
+class AuditReader:
+    """Entries as people read them: local times, fields in words, ids as names, durations in minutes."""
+
+    SECONDS = ("target_wait_s", "handle_time_s", "patience_s")
+
+    def __init__(self, rt, halls: dict, zone, en: bool) -> None:
+        self.rt, self.halls, self.zone, self.en = rt, halls, zone, en
+        self._services: dict[int, dict[int, str]] = {}
+        self.labels = {
+            "name_zh": _("Name (Chinese)"), "name_en": _("Name (English)"), "name": _("Name"), "code": _("Code"),
+            "prefix": _("Prefix"), "target_wait_s": _("Target wait"), "handle_time_s": _("Handle time"),
+            "service_ids": _("Services"), "opening_hours": _("Opening hours"), "closures": _("Closures"),
+            "active": _("Active"), "role": _("Role"), "hall_id": _("Hall"), "password": _("Password"),
+            "guide_pin": _("Floor guide PIN"), "number": _("Number"), "display_mode": _("Window screen shows"),
+            "address": _("Address"), "timezone": _("Time zone"), "username": _("Username"),
+            "staff_number": _("Staff number"), "email": _("Email"), "region_id": _("Region"), "city_id": _("City"),
+            "calling_policy": _("Calling rules"), "green_channel": _("Green channel"), "screen": _("Screen texts"),
+            "staffing": _("Staffing rules"), "survey": _("Survey settings"), "kind": _("Kind"),
+            "counter_id": _("Counter"), "mobile": _("Mobile number"), "star_level": _("Star level"),
+            "valid_until": _("Valid until"), "note": _("Note"), "self_service_zh": _("Self-service (Chinese)"),
+            "self_service_en": _("Self-service (English)"), "printer": _("Printer"),
+        }
+
+    def when(self, entry: dict) -> str:
+        hall = self.halls.get(entry.get("hall_id"))
+        zone = parse_zone(hall["timezone"]) if hall else self.zone
+        return datetime.fromisoformat(entry["at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def field(self, name: str) -> str:
+        return self.labels.get(name, name)
+
+    def value(self, entry: dict, name: str, value) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if name in self.SECONDS and isinstance(value, (int, float)):
+            return _("%(n)s min", n=f"{value / 60:g}")
+        if name == "hall_id" and value in self.halls:
+            return _name(self.halls[value], self.en)
+        if name == "service_ids" and isinstance(value, list):
+            names = self._service_names(entry.get("hall_id"))
+            return "、".join(names.get(v, f"#{v}") for v in value) or "—"
+        return _shown(value)
+
+    def _service_names(self, hall_id: int | None) -> dict[int, str]:
+        if hall_id is None or hall_id not in self.halls:
+            return {}
+        if hall_id not in self._services:
+            self._services[hall_id] = {s["id"]: f"{s['prefix']} {_name(s, self.en)}"
+                                       for s in config.list_services(self.rt, hall_id)}
+        return self._services[hall_id]
 
 
 def _shown(value) -> str:

@@ -30,14 +30,14 @@ def test_a_change_shows_who_before_and_after(browser, live_server):  # noqa: F81
         page.locator("#filters button").click()
         row = page.locator('#entries tr[data-entity="service"]').first
         expect(row).to_contain_text("管理员")
-        expect(row.locator("dt")).to_have_text(["target_wait_s"])
-        expect(row.locator("del")).to_have_text(str(target))
-        expect(row.locator("ins")).to_have_text(str(changed))
+        expect(row.locator("dt")).to_have_text(["目标等候"])  # in words, in minutes (issue 22)
+        expect(row.locator("del")).to_have_text(f"{target / 60:g} 分钟")
+        expect(row.locator("ins")).to_have_text(f"{changed / 60:g} 分钟")
         page.goto("/manager/audit?entity=service&lang=en")
         expect(page.locator("header.bar")).to_contain_text("Audit trail")
         page.context.close()
         other = open_as(browser, live_server, "m1", "/manager/audit?entity=service")
-        expect(other.locator(f'#entries tr[data-entity="service"] ins', has_text=str(changed))).to_have_count(0)
+        expect(other.locator(f'#entries tr[data-entity="service"] ins', has_text=f"{changed / 60:g} 分钟")).to_have_count(0)
         other.context.close()
     finally:
         requests.patch(live_server.api(f"/services/{service}"), json={"target_wait_s": target}, headers=admin,

@@ -3,6 +3,9 @@ records who, when, what, before and after, in the change's own transaction; secr
 a manager reads only their hall's entries; the database itself refuses to change or delete one."""
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DatabaseError
@@ -121,3 +124,30 @@ def test_the_audit_page_shows_changes_before_and_after_and_a_manager_only_their_
     sign_out(sclient)
     sign_in(sclient, "s1")
     assert sclient.get("/manager/audit").status_code == 403
+
+
+def test_the_audit_page_reads_in_words_local_time_and_filters_by_person_and_day(srt, sworld, sclient):
+    """Issue 22: times were UTC, fields raw (``service_ids [14, 15]``), with no filter by day or person."""
+    import re
+    from html import unescape
+
+    admin = headers(srt, sworld, "admin")
+    one = sworld.one
+    counter = one.counters[1]
+    sclient.patch(f"{API}/counters/{counter}", json={"service_ids": [one.services["A"], one.services["B"]]},
+                  headers=admin)
+    sign_in(sclient, "hq")
+    page = unescape(sclient.get("/manager/audit?entity=counter").get_data(as_text=True))
+    assert '<dt data-field="service_ids">业务</dt>' in page
+    assert "<ins>A 业务A、B 业务B</ins>" in page and "[" not in re.search(r"<ins>[^<]*</ins>", page).group(0)
+    entry = audit.list_entries(srt, None, "counter")["entries"][0]
+    local = datetime.fromisoformat(entry["at"]).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    assert f'<td class="nw">{local}</td>' in page  # the hall's time, not UTC
+    day = local[:10]
+    admin_id = sworld.staff["admin"]
+    assert 'data-entity="counter"' in sclient.get(f"/manager/audit?entity=counter&actor={admin_id}&from={day}&to={day}").get_data(as_text=True)
+    nobody = sclient.get(f"/manager/audit?entity=counter&actor={sworld.staff['m1']}").get_data(as_text=True)
+    assert 'data-entity="counter"' not in nobody
+    before = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    assert 'data-entity="counter"' not in sclient.get(f"/manager/audit?entity=counter&to={before}").get_data(as_text=True)
+    assert sclient.get("/manager/audit?from=9999-99-99&to=x").status_code == 200  # a bad day is no filter
