@@ -8,7 +8,8 @@
   var REFRESH_MS = 30000, RANK = { critical: 0, warning: 1 };
   var $ = function (id) { return document.getElementById(id); };
   var page = hallq.overview = { fetches: 0, halls: [] };
-  var clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  var clock = new Intl.DateTimeFormat("en-GB", { timeZone: window.OVERVIEW.zone, hour: "2-digit", minute: "2-digit",
+    second: "2-digit", hourCycle: "h23" });  // head office's time zone, not the browser's
 
   function problem(message) { var p = $("problem"); p.textContent = message || ""; p.hidden = !message; }
 

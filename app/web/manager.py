@@ -24,6 +24,7 @@ from ..domain.errors import Forbidden, NotFound
 from ..domain.hours import business_day, parse_zone
 
 from ..services import config
+from ..services.satisfaction import HEAD_OFFICE_ZONE
 from ..storage.orm import Staff
 from . import access
 from .api_kit import database_id
@@ -150,4 +151,5 @@ def overview():
     if not policy.may_read_config(who, None, access.region_halls):  # every hall (of its region)
         return render_template("overview.html", who=who, refused=_("This page is for head office and administrators."),
                                strings={}), 403
-    return render_template("overview.html", who=who, refused=None, strings=overview_strings())
+    return render_template("overview.html", who=who, refused=None, strings=overview_strings(),
+                           zone=HEAD_OFFICE_ZONE)  # "updated at" in head office's time, as every other page

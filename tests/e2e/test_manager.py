@@ -407,6 +407,14 @@ def test_head_office_sees_every_hall_and_goes_to_one(browser, live_server):  # n
         if halls[hall.id]["worst"]:
             expect(row.locator(".pill")).to_have_class(re.compile(rf"\b{halls[hall.id]['worst']}\b"))
     expect(page.locator("#summary")).to_contain_text(f"共 {len(halls)} 个营业厅")
+    # issue 22: names and headings on one line each, and "updated at" in head office's time zone
+    lines = page.evaluate("""() => [...document.querySelectorAll('table.ov th, #halls td:nth-child(-n+2)')].map(e => {
+        const r = document.createRange(); r.selectNodeContents(e); return [e.textContent, r.getClientRects().length]; })""")
+    assert all(n <= 1 for _, n in lines), lines
+    expect(page.locator("#updated")).not_to_be_empty()
+    hours = page.evaluate("""() => [0, 1].map(() => new Intl.DateTimeFormat('en-GB', {timeZone: 'Asia/Shanghai',
+        hour: '2-digit', hourCycle: 'h23'}).format(new Date()))""")
+    assert any(re.search(rf"\b{h}:\d\d:\d\d", page.locator("#updated").inner_text()) for h in hours), hours
     shot(page, "manager-overview")
     page.locator(f'#halls tr[data-hall="{world.one.id}"] a.hall').click()
     expect(page).to_have_url(re.compile(rf"/manager/\?hall={world.one.id}$"))
