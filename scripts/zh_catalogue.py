@@ -10,6 +10,19 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "Counter {counter_number} is closed: open it first.": "{counter_number}号窗口已暂停服务，请先开窗。",
+    "Counter {counter_number} still has {label}: finish, transfer or mark no-show first.": "{counter_number}号窗口还有 {label} 号，请先办结、转移或标记过号。",
+    "Other counters are calling the same customers right now: call again.": "其他窗口正在呼叫同一批客户，请再叫一次。",
+    "{label} has been recalled {recalls} times: mark no-show.": "{label} 号已重呼 {recalls} 次，请标记过号。",
+    "Recall {label} at least {needed} times before marking no-show.": "请先重呼 {label} 号至少 {needed} 次，再标记过号。",
+    "You are still at counter {elsewhere}: close it first.": "您仍在{elsewhere}号窗口签到，请先关闭该窗口。",
+    "The ticket is at this counter already: choose another.": "该号已在本窗口，请选择其他窗口。",
+    "The ticket changed just now (another console?): the screen has been refreshed.": "该号的状态刚刚发生变化（其他终端操作？），页面已刷新。",
+    "Not found: it may have been removed. The screen has been refreshed.": "未找到，可能已被删除，页面已刷新。",
+    "You may not do this here.": "您无权在此进行该操作。",
+    "Your session has ended: please sign in again.": "登录已失效，请重新登录。",
+    "Please check what was entered.": "请检查输入的内容。",
+    "This could not be done just now: please try again.": "操作未完成，请稍后重试。",
     "Everyone": "所有人",
     "From": "从",
     "To": "到",

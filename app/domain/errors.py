@@ -8,10 +8,14 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, field: str | None = None, **detail):
+    def __init__(self, message: str, field: str | None = None, code: str | None = None, **detail):
+        """``code``: a finer stable name than the class's (``counter_closed`` for a Conflict), which
+        screens translate through the catalogue; ``detail``: the values its text needs."""
         super().__init__(message)
         self.message = message
         self.field = field
+        if code is not None:
+            self.code = code
         self.detail = detail
 
 

@@ -171,10 +171,12 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
     with rt.uow() as tx:
         s, counter, conf, staff_id = _at_counter(rt, tx, counter_id, staff_id, caller, lock=True)
         if not counter.is_open:
-            raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id")
+            raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id",
+                           code="counter_closed", counter_number=counter.number)
         if counter.ticket is not None:
             raise CounterBusy(f"counter {counter.number} still has {counter.ticket.label} ({counter.ticket.state}); "
-                              "finish, transfer or mark no-show first", field="counter_id")
+                              "finish, transfer or mark no-show first", field="counter_id",
+                              counter_number=counter.number, label=counter.ticket.label)
         now = rt.now()
         day = business_day(now, conf.zone)
         serves = conf.counters[counter.id].service_ids
@@ -208,7 +210,8 @@ def _claim_best(tx, conf: HallConfig, day, service_ids, counter, staff_id, now):
             if ticket is not None:
                 return ticket
             passed.append(candidate.id)
-    raise Conflict("other counters are calling the same customers right now; call again", field="counter_id")
+    raise Conflict("other counters are calling the same customers right now; call again", field="counter_id",
+                   code="calls_contended")
 
 
 _CANDIDATE_COLUMNS = (TICKETS.c.id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.queued_at,
@@ -280,7 +283,7 @@ def recall(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id:
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
         if ticket.recalls >= conf.policy.max_recalls:
             raise Conflict(f"{ticket.label} was already recalled {ticket.recalls} times; mark it no-show",
-                           field="ticket_id")
+                           field="ticket_id", code="recall_limit", label=ticket.label, recalls=ticket.recalls)
         ticket = _transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id,
                                   counter.number, ticket.recalls, ticket.public_token))
@@ -324,7 +327,7 @@ def mark_no_show(rt: Runtime, counter_id: int, staff_id: int | None = None, tick
         needed = conf.policy.recalls_before_no_show
         if ticket.state == TicketState.CALLED.value and ticket.recalls < needed:
             raise Conflict(f"recall {ticket.label} at least {needed} time(s) before marking no-show",
-                           field="ticket_id")
+                           field="ticket_id", code="recall_first", label=ticket.label, needed=needed)
         ticket = _transition(s, ticket, Action.NO_SHOW, now, counter.id, staff_id, closed_at=now, counter_id=None)
         tx.record(ev.TicketNoShow(conf.id, ticket.id, ticket.label, counter.id, ticket.public_token))
         view = {"counter": _counter_brief(conf, counter), "ticket": _ticket_brief(ticket)}
@@ -351,7 +354,8 @@ def transfer(
             if target is None or not target.active:
                 raise NotFound(f"no counter {to_counter_id} in this hall", field="to_counter_id")
             if target.id == counter.id:
-                raise Invalid("cannot transfer a ticket to the counter it is at", field="to_counter_id")
+                raise Invalid("cannot transfer a ticket to the counter it is at", field="to_counter_id",
+                              code="same_counter")
         from_service = ticket.service_id
         handle_s = _handle_seconds(ticket, now)
         ticket = _transition(
@@ -422,7 +426,8 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
                                              Counter.id != counter.id)
             ).scalar()
             if elsewhere is not None:
-                raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id")
+                raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id",
+                               code="signed_in_elsewhere", elsewhere=elsewhere)
         if service_ids is not None:
             counter.services = hall_services(s, counter.hall_id, service_ids)
         now = rt.now()
@@ -448,7 +453,8 @@ def close_counter(rt: Runtime, counter_id: int, *, caller: auth.Credential | Non
         current = _active_ticket(s, counter.id)
         if current is not None:
             raise CounterBusy(f"counter {counter.number} still has {current.label} ({current.state}); "
-                              "finish, transfer or mark no-show first", field="counter_id")
+                              "finish, transfer or mark no-show first", field="counter_id",
+                              counter_number=counter.number, label=current.label)
         _end_session(s, counter.id, rt.now())
         counter.is_open = False
         counter.staff_id = None
@@ -473,13 +479,15 @@ def take_over_counter(rt: Runtime, counter_id: int, staff_id: int | None = None,
             raise Invalid("only a staff member takes a counter over", field="counter_id")
         counter = _counter(s, counter_id, lock=True)
         if not counter.is_open:
-            raise Conflict(f"counter {counter.number} is closed; open it instead", field="counter_id")
+            raise Conflict(f"counter {counter.number} is closed; open it instead", field="counter_id",
+                           code="counter_closed", counter_number=counter.number)
         if counter.staff_id == staff_id:
             return _orm_counter_brief(counter)  # already theirs
         elsewhere = s.execute(select(Counter.number).where(
             Counter.staff_id == staff_id, Counter.is_open.is_(True), Counter.id != counter.id)).scalar()
         if elsewhere is not None:
-            raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id")
+            raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id",
+                               code="signed_in_elsewhere", elsewhere=elsewhere)
         now = rt.now()
         before = {"staff_id": counter.staff_id}
         _end_session(s, counter.id, now)

@@ -51,6 +51,12 @@
     render();
   }
 
+  // a refusal in the page's language, by its stable code: never the API's English sentence
+  function refusal(err) {
+    var text = T.errors[err.code] || (err.status === 422 ? T.errors.invalid : T.errors.other);
+    return hallq.fill(text, err);
+  }
+
   document.querySelectorAll(".actions button").forEach(function (b) { b.disabled = busy || !can[b.dataset.action]; });
     var rows = $("next"); rows.textContent = "";
     if (!state.next.length) rows.appendChild(hallq.el("tr", {})).appendChild(hallq.el("td", { colspan: 3 }, T.nobody));
@@ -80,7 +86,7 @@
         if (!res.ok) {
           var err = res.data.error || {};
           if (err.code === "counter_held" && state) state.holder = { id: err.holder_id, name: err.holder_name };
-          say(err.code === "counter_held" ? "" : (err.message || String(res.data))); render(); live.resync(); return;
+          say(err.code === "counter_held" ? "" : refusal(err)); render(); live.resync(); return;
         }
         if (action === "take-over" && state) state.holder = { id: cfg.me, name: "" };
         if (action === "call-next" && !res.data.ticket) say(T.nobody, true);
@@ -88,7 +94,13 @@
         applyAnswer(action, res.data);
         live.resync();
       })
-      .catch(function (e) { busy = false; say(String(e)); render(); });
+      .catch(function () { busy = false; say(T.offline); render(); });
+  }
+
+  // a refusal in the page's language, by its stable code: never the API's English sentence
+  function refusal(err) {
+    var text = T.errors[err.code] || (err.status === 422 ? T.errors.invalid : T.errors.other);
+    return hallq.fill(text, err);
   }
 
   document.querySelectorAll(".actions button").forEach(function (b) {

@@ -25,6 +25,23 @@ def strings() -> dict:
         "taken_over": _("{name} has taken over this counter."),
         "take_over_confirm": _("Take over this counter from {name}? The customer at it stays with the counter."),
         "tiers": {"star": _("Star"), "vip": _("VIP"), "green": _("Green channel"), "ordinary": ""},
+        # refusals by their stable code, in the page's language ({…} from the error's details)
+        "errors": {
+            "counter_closed": _("Counter {counter_number} is closed: open it first."),
+            "counter_busy": _("Counter {counter_number} still has {label}: finish, transfer or mark no-show first."),
+            "calls_contended": _("Other counters are calling the same customers right now: call again."),
+            "recall_limit": _("{label} has been recalled {recalls} times: mark no-show."),
+            "recall_first": _("Recall {label} at least {needed} times before marking no-show."),
+            "signed_in_elsewhere": _("You are still at counter {elsewhere}: close it first."),
+            "same_counter": _("The ticket is at this counter already: choose another."),
+            "illegal_transition": _("The ticket changed just now (another console?): the screen has been refreshed."),
+            "hall_closed": _("The hall is closed now."),
+            "not_found": _("Not found: it may have been removed. The screen has been refreshed."),
+            "forbidden": _("You may not do this here."),
+            "unauthorized": _("Your session has ended: please sign in again."),
+            "invalid": _("Please check what was entered."),
+            "other": _("This could not be done just now: please try again."),
+        },
     }
 
 

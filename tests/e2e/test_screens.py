@@ -125,6 +125,10 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
     console = new_page(browser, live_server, 800, 600)
     sign_in(console, "s1", f"/counter/?counter={counter_id}&hall={hall.id}")
     expect(console.locator("#btn-open")).to_be_enabled()
+    # a refusal reads in the page's language, never the API's English (issue 22): call at a closed counter
+    console.evaluate("document.getElementById('btn-call').disabled = false")
+    console.locator("#btn-call").click()
+    expect(console.locator("#msg")).to_have_text("1号窗口已暂停服务，请先开窗。")
     press(console, "o", "open")  # open the counter by its shortcut
     expect(console.locator("#btn-call")).to_be_enabled()
     expect(console.locator("#next")).to_contain_text(label)

@@ -668,3 +668,13 @@ def test_a_browser_session_learns_its_csrf_token_from_me(client, world):
     assert refused.status_code == 403 and refused.json["error"]["field"] == "X-CSRF-Token"
     opened = client.post(f"/api/v1/counters/{world.one.counters[1]}/open", json={}, headers={"X-CSRF-Token": token})
     assert opened.status_code == 200
+
+
+def test_a_counters_refusals_carry_a_stable_code_and_the_values_a_screen_needs(client, rt, world, s1):
+    """Issue 22: the console showed the API's English; refusals now name themselves for translation."""
+    counter = world.one.counters[1]
+    err = refused(client, rt, "POST", f"/counters/{counter}/call-next", s1, 409, "counter_id")
+    assert err["code"] == "counter_closed" and err["counter_number"] == 1
+    assert client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1).status_code == 200
+    elsewhere = refused(client, rt, "POST", f"/counters/{world.one.counters[2]}/open", s1, 409, "counter_id", json={})
+    assert elsewhere["code"] == "signed_in_elsewhere" and elsewhere["elsewhere"] == 1
