@@ -15,6 +15,7 @@ def strings() -> dict:
     return {
         "waiting": _("{n} waiting"), "wait": _("about {m} min"), "no_counter": _("no counter open now"),
         "bad_mobile": _("Please enter an 11-digit mobile number, or skip"),
+        "not_mobile": _("This is not a mainland mobile number (they start with 1). Please check it, or skip"),
         "divert_wait": _("The wait for {service} is about {m} min."), "ahead": _("{n} ahead of you"),
         "printed": _("Ticket printed. Please take it."),
         "issued_at": _("Issued at"),

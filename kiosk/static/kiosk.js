@@ -115,7 +115,8 @@
   $("mobile-skip").onclick = function () { issue(null); };
   $("mobile-ok").onclick = function () {
     var m = entries.mobile.value;
-    if (m && !/^1\d{10}$/.test(m)) { $("mobile-error").textContent = T.bad_mobile; return; }
+    // eleven digits that are not a mainland number are told so, not asked for eleven digits again
+    if (m && !/^1\d{10}$/.test(m)) { $("mobile-error").textContent = m.length === 11 ? T.not_mobile : T.bad_mobile; return; }
     issue(m || null);
   };
 
