@@ -321,7 +321,10 @@ def organisation():
     return _organisation_page()
 
 
-def _organisation_page(errors: dict | None = None, form: dict | None = None, status: int = 200):
+def _organisation_page(errors: dict | None = None, form: dict | None = None, status: int = 200,
+                       form_name: str | None = None):
+    """``form``: what was sent with the form ``form_name`` (region, city, hall): shown again in
+    that form only, beside its errors; the page's other forms start empty."""
     mine = access.region_of(g.principal)  # a region's head office: its region only
     regions = [r for r in config.list_regions(rt()) if mine is None or r["id"] == mine]
     cities = [c for c in config.list_cities(rt()) if mine is None or c["region_id"] == mine]
@@ -329,7 +332,7 @@ def _organisation_page(errors: dict | None = None, form: dict | None = None, sta
     tree = [{**r, "cities": [{**c, "halls": [h for h in halls if h["city_id"] == c["id"]]}
                              for c in cities if c["region_id"] == r["id"]]} for r in regions]
     return _render("admin/organisation.html", tree=tree, cities=cities, regions=regions, errors=errors or {},
-                   form=form or {}, status=status)
+                   sent={form_name: form} if form_name and form else {}, status=status)
 
 
 ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau")
@@ -355,7 +358,8 @@ def _add_place(form_name: str, schema, create, said, fields: dict):
         data = _check(schema, fields)
         create(rt(), data)
     except (ValidationError, DomainError) as exc:
-        return _organisation_page({f"{form_name}.{k}": v for k, v in form_errors(exc).items()}, request.form, 400)
+        return _organisation_page({f"{form_name}.{k}": v for k, v in form_errors(exc).items()}, request.form, 400,
+                                  form_name)
     flash(said(data["name_zh"]))
     return redirect(url_for("admin.organisation"))
 
@@ -374,7 +378,7 @@ def add_hall():
                                  "opening_hours": hours})
         hall = config.create_hall(rt(), data)
     except (ValidationError, DomainError) as exc:
-        return _organisation_page({f"hall.{k}": v for k, v in form_errors(exc).items()}, request.form, 400)
+        return _organisation_page({f"hall.{k}": v for k, v in form_errors(exc).items()}, request.form, 400, "hall")
     flash(_("Hall %(name)s created. Next: give it services and counters.", name=hall["name_zh"]))
     return redirect(url_for("admin.services", hall_id=hall["id"]))
 

@@ -416,3 +416,18 @@ def test_minutes_are_refused_in_minutes_and_overlapping_periods_are_refused(app,
     assert overlap.status_code == 400
     assert field_error(overlap.get_data(as_text=True), "opening_hours.mon") == "这一天的时段有重叠"
     assert config.get_hall(rt, one)["opening_hours"] == hall["opening_hours"]  # nothing stored
+
+
+def test_a_refused_region_keeps_its_values_in_its_own_form_and_the_hall_form_stays_fresh(app, world, rt):
+    """Issue 22: a region's error moved its values into the hall form below, whose hours were cleared."""
+    admin = as_user(app, "admin")
+    bad = post_form(admin, "/admin/regions", {"code": "HN 1!", "name_zh": "河南二", "name_en": ""},
+                    admin.get("/admin/").get_data(as_text=True))
+    assert bad.status_code == 400
+    page = bad.get_data(as_text=True)
+    assert field_error(page, "region.code")
+    region_form = page[page.index('id="add-region"'):page.index('id="add-city"')]
+    hall_form = page[page.index('id="add-hall"'):]
+    assert 'value="HN 1!"' in region_form and 'value="河南二"' in region_form
+    assert "HN 1!" not in hall_form and "河南二" not in hall_form
+    assert 'value="08:30-18:00"' in hall_form  # the hall form's default hours are still there
