@@ -10,6 +10,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "Pick at least one service for the counter": "请为窗口至少选择一项业务",
     "This is not a mainland mobile number (they start with 1). Please check it, or skip": "这不是有效的大陆手机号码（以 1 开头），请核对，或跳过",
     "Counter {counter_number} is closed: open it first.": "{counter_number}号窗口已暂停服务，请先开窗。",
     "Counter {counter_number} still has {label}: finish, transfer or mark no-show first.": "{counter_number}号窗口还有 {label} 号，请先办结、转移或标记过号。",

@@ -267,11 +267,20 @@ def list_counters(rt: Runtime, hall_id: int) -> list[dict]:
         return [counter_view(c) for c in rows]
 
 
+def _served(service_ids) -> list[int]:
+    """A counter with no service could never call anyone: refused, naming the field."""
+    if not service_ids:
+        raise Invalid("a counter serves at least one service: pick its services", field="service_ids",
+                      code="counter_without_services")
+    return service_ids
+
+
 def create_counter(rt: Runtime, hall_id: int, data: dict) -> dict:
     service_ids = data.pop("service_ids", [])
     with rt.uow() as tx:
         s = tx.session
         _get(s, Hall, hall_id, "hall_id")
+        _served(service_ids)
         counter = Counter(hall_id=hall_id, is_open=False, **data)
         counter.services = hall_services(s, hall_id, service_ids)
         s.add(counter)
@@ -284,7 +293,7 @@ def update_counter(rt: Runtime, counter_id: int, changes: dict) -> dict:
         counter = _get(s, Counter, counter_id, "counter_id")
         before = counter_view(counter)
         if "service_ids" in changes:
-            counter.services = hall_services(s, counter.hall_id, changes.pop("service_ids"))
+            counter.services = hall_services(s, counter.hall_id, _served(changes.pop("service_ids")))
         for key, value in changes.items():
             setattr(counter, key, value)
         return _commit(tx, rt.now(), counter, counter_view, unique_field="number", before=before)

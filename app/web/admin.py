@@ -185,6 +185,7 @@ _COMMON_REFUSALS = (
     (r"is not a time of day HH:MM", lambda: _("Write a time of day as HH:MM, e.g. 08:30")),
     (r"closing time must be after opening time", lambda: _("Closing time must be after opening time")),
     (r"periods of one day overlap", lambda: _("The periods of this day overlap")),
+    (r"a counter serves at least one service", lambda: _("Pick at least one service for the counter")),
     (r"is not a date YYYY-MM-DD", lambda: _("A date, YYYY-MM-DD")),
     (r"is listed twice", lambda: _("This day is listed twice")),
     (r"the code is the six digits", lambda: _("The code is the six digits on the new device's screen")),

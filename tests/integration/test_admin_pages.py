@@ -431,3 +431,12 @@ def test_a_refused_region_keeps_its_values_in_its_own_form_and_the_hall_form_sta
     assert 'value="HN 1!"' in region_form and 'value="河南二"' in region_form
     assert "HN 1!" not in hall_form and "河南二" not in hall_form
     assert 'value="08:30-18:00"' in hall_form  # the hall form's default hours are still there
+
+
+def test_a_counter_form_with_no_service_is_refused_beside_the_services(app, world, rt):
+    admin = as_user(app, "admin")
+    before = len(config.list_counters(rt, world.one.id))
+    resp = post_form(admin, f"/admin/halls/{world.one.id}/counters", {"number": "9", "name": "9号窗口"})
+    assert resp.status_code == 400
+    assert field_error(resp.get_data(as_text=True), "service_ids") == "请为窗口至少选择一项业务"
+    assert len(config.list_counters(rt, world.one.id)) == before

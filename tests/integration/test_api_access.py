@@ -89,7 +89,7 @@ EXPECTED: dict[str, Row] = {
     "create_service": Row(ADMIN, lambda t: {"code": "svcx", "prefix": "X", "name_zh": "业务X"}),
     "update_service": Row(ADMIN, lambda t: {"name_en": "Service A, renamed"}),
     "list_counters": Row(VIEW_HALL),
-    "create_counter": Row(ADMIN, lambda t: {"number": 9, "name": "9号窗口"}),
+    "create_counter": Row(ADMIN, lambda t: {"number": 9, "name": "9号窗口", "service_ids": [t.service_a]}),
     "update_counter": Row(ADMIN, lambda t: {"name": "一号窗口"}),
     # staff and devices
     "list_staff": Row(MANAGERS_AND_UP),

@@ -439,7 +439,8 @@ def test_a_duplicate_username_is_a_409_naming_username(client, rt, admin):
 
 
 def test_a_duplicate_counter_number_in_a_hall_is_a_409_naming_number(client, rt, world, admin):
-    refused(client, rt, "POST", f"/halls/{world.one.id}/counters", admin, 409, "number", json={"number": 1})
+    refused(client, rt, "POST", f"/halls/{world.one.id}/counters", admin, 409, "number",
+            json={"number": 1, "service_ids": [world.one.services["A"]]})
     refused(client, rt, "PATCH", f"/counters/{world.one.counters[2]}", admin, 409, "number", json={"number": 1})
     assert row(rt, Counter, world.one.counters[2]).number == 2
 
@@ -678,3 +679,12 @@ def test_a_counters_refusals_carry_a_stable_code_and_the_values_a_screen_needs(c
     assert client.post(f"{PREFIX}/counters/{counter}/open", json={}, headers=s1).status_code == 200
     elsewhere = refused(client, rt, "POST", f"/counters/{world.one.counters[2]}/open", s1, 409, "counter_id", json={})
     assert elsewhere["code"] == "signed_in_elsewhere" and elsewhere["elsewhere"] == 1
+
+
+def test_a_counter_with_no_service_is_refused_naming_service_ids(client, rt, world, admin):
+    """Issue 22: a counter with no services was accepted, and could never call anyone."""
+    err = refused(client, rt, "POST", f"/halls/{world.one.id}/counters", admin, 422, "service_ids",
+                  json={"number": 9, "name": "9号窗口"})
+    assert err["code"] == "counter_without_services"
+    refused(client, rt, "PATCH", f"/counters/{world.one.counters[1]}", admin, 422, "service_ids",
+            json={"service_ids": []})
