@@ -31,7 +31,7 @@ from ..domain import imports as import_rules
 from ..domain.calling import CallingPolicy, preview
 from ..domain import policy
 from ..domain.errors import DomainError, Forbidden, Invalid, NotFound
-from ..domain.hours import WEEKDAYS, business_day, parse_zone
+from ..domain.hours import WEEKDAYS, OpeningHours, business_day, parse_zone
 from ..domain.model import Role, Tier
 from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
 from ..i18n import current_language
@@ -226,7 +226,8 @@ def _minutes_to_s(name: str):
 
 
 def hours_from_form(form) -> tuple[dict, dict]:
-    """Opening hours from one text box per weekday ("08:30-12:00, 13:30-18:00"; blank: closed)."""
+    """Opening hours from one text box per weekday ("08:30-12:00, 13:30-18:00"; blank: closed);
+    every bad day gets its own message, not only the first."""
     hours, errors = {}, {}
     for day in WEEKDAYS:
         text = (form.get(f"hours_{day}") or "").replace("，", ",").replace("–", "-").replace("—", "-")
@@ -239,6 +240,11 @@ def hours_from_form(form) -> tuple[dict, dict]:
             spans.append(pieces)
         if spans:
             hours[day] = spans
+            if f"opening_hours.{day}" not in errors:
+                try:
+                    OpeningHours.parse({day: spans})
+                except Invalid as exc:
+                    errors[f"opening_hours.{day}"] = _domain_message(str(exc))
     return hours, errors
 
 
@@ -370,9 +376,9 @@ def add_hall():
     """A new hall: its place, names, time zone and weekday hours; the rest on its own page."""
     _configure()
     hours, errors = hours_from_form(request.form)
+    if errors:  # every bad day at once
+        return _organisation_page({f"hall.{k}": v for k, v in errors.items()}, request.form, 400, "hall")
     try:
-        if errors:
-            raise Invalid(next(iter(errors.values())), field=next(iter(errors)))
         data = _check(HallBody, {"city_id": _optional_int("city_id"), "code": _text("code"),
                                  "name_zh": _text("name_zh"), "name_en": _text("name_en"),
                                  "address": _text("address"), "timezone": _text("timezone") or "Asia/Shanghai",

@@ -440,3 +440,17 @@ def test_a_counter_form_with_no_service_is_refused_beside_the_services(app, worl
     assert resp.status_code == 400
     assert field_error(resp.get_data(as_text=True), "service_ids") == "请为窗口至少选择一项业务"
     assert len(config.list_counters(rt, world.one.id)) == before
+
+
+def test_every_bad_day_of_opening_hours_is_reported_at_once(app, world, rt):
+    """Issue 22: only the first bad day was reported."""
+    admin = as_user(app, "admin")
+    city = config.list_cities(rt)[0]
+    resp = post_form(admin, "/admin/halls", {"city_id": city["id"], "code": "ZZ-99", "name_zh": "新厅",
+                                             "timezone": "Asia/Shanghai", "hours_mon": "08:30-25:00",
+                                             "hours_wed": "18:00-08:00", "hours_fri": "08:30-12:00, 11:00-13:00"})
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert field_error(page, "hall.opening_hours.mon") == "请按 HH:MM 填写时间，例如 08:30"
+    assert field_error(page, "hall.opening_hours.wed") and field_error(page, "hall.opening_hours.fri")
+    assert not any(h["code"] == "ZZ-99" for h in config.list_halls(rt))
