@@ -10,6 +10,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "Correct the fields marked above to see what the rule would mean.": "请先更正上面标出的内容，再查看规则的效果。",
     "Pick at least one service for the counter": "请为窗口至少选择一项业务",
     "This is not a mainland mobile number (they start with 1). Please check it, or skip": "这不是有效的大陆手机号码（以 1 开头），请核对，或跳过",
     "Counter {counter_number} is closed: open it first.": "{counter_number}号窗口已暂停服务，请先开窗。",

@@ -86,6 +86,15 @@ class CallingPolicy:
             problems.append(("max_recalls", "must be between 0 and 10"))
         return problems
 
+    def warnings(self) -> list[dict[str, str]]:
+        """Settings that are allowed but probably not meant (zh-CN and en), said before saving."""
+        out = []
+        if self.head_start(Tier.STAR) > self.head_start(Tier.VIP):
+            out.append({"zh": "星级客户的提前量大于 VIP：星级客户将排在 VIP 客户之前。请确认这是本厅的规定。",
+                        "en": "Star customers get a larger head start than VIP customers: they will be called "
+                              "ahead of VIP customers. Make sure this is your hall's rule."})
+        return out
+
     def describe(self) -> dict[str, str]:
         """The rule in words, for managers (zh-CN and en)."""
         minutes = {t.value: round(self.head_start(t).total_seconds() / 60) for t in Tier}

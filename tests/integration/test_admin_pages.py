@@ -214,6 +214,11 @@ def test_the_calling_rule_preview_says_what_it_means_and_saves_only_when_asked(a
     assert config.get_hall(rt, one)["calling_policy"]["head_start_s"]["vip"] == 900  # a preview changes nothing
     bad = post_form(admin, url, {**form, "recalls_before_no_show": "5", "action": "save"})
     assert bad.status_code == 400 and field_error(bad.get_data(as_text=True), "recalls_before_no_show")
+    # issue 22: after an error the preview no longer shows the saved rule's lines beside the new values
+    assert 'id="preview-held"' in bad.get_data(as_text=True) and "提前 15 分钟" not in bad.get_data(as_text=True)
+    assert "星级客户将排在 VIP 客户之前" not in page  # star 5 min < VIP 30 min: nothing to warn of
+    star_first = post_form(admin, url, {**form, "head_start_star": "40", "action": "preview"}).get_data(as_text=True)
+    assert "星级客户将排在 VIP 客户之前" in star_first  # allowed, but said before saving
     saved = post_form(admin, url, {**form, "action": "save"})
     assert saved.status_code == 302
     assert config.get_hall(rt, one)["calling_policy"]["head_start_s"]["vip"] == 1800
