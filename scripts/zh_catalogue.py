@@ -10,6 +10,13 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "Call a number": "指定叫号",
+    "Call a given number": "指定叫号",
+    "Out of turn, for a customer who stepped out or a ticket the manager points to. It is kept in the ticket's history.": "不按顺序叫号：用于暂时离开后回来的客户，或大堂经理指定的号。该操作记入号票的历史。",
+    "Call": "叫号",
+    "There is no ticket {label} today in this hall.": "本厅今天没有 {label} 号。",
+    "{label} is not waiting any more.": "{label} 号已不在排队中。",
+    "Counter {counter_number} does not serve {label}'s service: transfer it, or call it at another counter.": "{counter_number}号窗口不办理 {label} 号的业务：请转移该号，或到其他窗口叫号。",
     "Correct the fields marked above to see what the rule would mean.": "请先更正上面标出的内容，再查看规则的效果。",
     "Pick at least one service for the counter": "请为窗口至少选择一项业务",
     "This is not a mainland mobile number (they start with 1). Please check it, or skip": "这不是有效的大陆手机号码（以 1 开头），请核对，或跳过",

@@ -165,18 +165,23 @@ _INSERT_EVENT = insert(EVENTS)
 
 # --------------------------------------------------------------------------- counter actions
 
+def _free_to_call(counter) -> None:
+    """A call needs the counter open and without a customer."""
+    if not counter.is_open:
+        raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id",
+                       code="counter_closed", counter_number=counter.number)
+    if counter.ticket is not None:
+        raise CounterBusy(f"counter {counter.number} still has {counter.ticket.label} ({counter.ticket.state}); "
+                          "finish, transfer or mark no-show first", field="counter_id",
+                          counter_number=counter.number, label=counter.ticket.label)
+
+
 def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
               caller: auth.Credential | None = None) -> dict:
     """Call the next waiting ticket by the hall's calling rule; ``ticket`` is None when nobody waits."""
     with rt.uow() as tx:
         s, counter, conf, staff_id = _at_counter(rt, tx, counter_id, staff_id, caller, lock=True)
-        if not counter.is_open:
-            raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id",
-                           code="counter_closed", counter_number=counter.number)
-        if counter.ticket is not None:
-            raise CounterBusy(f"counter {counter.number} still has {counter.ticket.label} ({counter.ticket.state}); "
-                              "finish, transfer or mark no-show first", field="counter_id",
-                              counter_number=counter.number, label=counter.ticket.label)
+        _free_to_call(counter)
         now = rt.now()
         day = business_day(now, conf.zone)
         serves = conf.counters[counter.id].service_ids
@@ -189,6 +194,45 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
                                   ticket.public_token, round((now - ticket.queued_at).total_seconds())))
         view = {"counter": brief, "ticket": _at_counter_view(conf, ticket, now)}
+        _commit_counter_change(tx, counter)
+        return view
+
+
+_WAITING_BY_LABEL = select(TICKETS.c.id, TICKETS.c.state, TICKETS.c.service_id, TICKETS.c.target_counter_id).where(
+    TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
+    TICKETS.c.label == bindparam("label"))
+
+
+def call_ticket(rt: Runtime, counter_id: int, label: str, staff_id: int | None = None, *,
+                caller: auth.Credential | None = None) -> dict:
+    """Call one ticket by its number, out of turn (指定叫号): a customer who stepped out and came
+    back, or a ticket the manager points to. Only today's ticket of this hall, still waiting, for a
+    service this counter serves (or sent to this counter); taken as a call-next takes one (so two
+    counters never get it), and kept in the ticket's history as called out of turn."""
+    label = (label or "").strip().upper()
+    with rt.uow() as tx:
+        s, counter, conf, staff_id = _at_counter(rt, tx, counter_id, staff_id, caller, lock=True)
+        _free_to_call(counter)
+        now = rt.now()
+        row = s.connection().execute(_WAITING_BY_LABEL, {"hall_id": conf.id, "day": business_day(now, conf.zone),
+                                                        "label": label}).first()
+        if row is None:
+            raise NotFound(f"no ticket {label} today in this hall", field="label", code="no_such_ticket", label=label)
+        if row.state != WAITING:
+            raise Conflict(f"{label} is not waiting (it is {row.state})", field="label", code="not_waiting",
+                           label=label)
+        if row.service_id not in conf.counters[counter.id].service_ids and row.target_counter_id != counter.id:
+            raise Conflict(f"counter {counter.number} does not serve {label}'s service", field="label",
+                           code="not_served_here", label=label, counter_number=counter.number)
+        ticket = _claim(tx, row.id, counter, staff_id, now)
+        if ticket is None:
+            raise Conflict(f"{label} was called by another counter just now", field="label", code="not_waiting",
+                           label=label)
+        _log(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id,
+             detail={"out_of_turn": True})
+        tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
+                                  ticket.public_token, round((now - ticket.queued_at).total_seconds())))
+        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
 

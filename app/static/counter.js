@@ -26,8 +26,22 @@
     var can = held ? {} : {
       "call-next": c.is_open && !t, recall: !!t && t.state === "called", start: !!t && t.state === "called",
       finish: !!t, "no-show": !!t && t.state === "called", transfer: !!t, open: true,
+      "call-ticket": c.is_open && !t,
     };
-    // an open counter belongs to who opened it (or took it over); anyone else takes it over explicitly
+    document.querySelectorAll(".actions button").forEach(function (b) { b.disabled = busy || !can[b.dataset.action]; });
+    var rows = $("next"); rows.textContent = "";
+    if (!state.next.length) rows.appendChild(hallq.el("tr", {})).appendChild(hallq.el("td", { colspan: 3 }, T.nobody));
+    state.next.slice(0, 20).forEach(function (n) {
+      var tr = hallq.el("tr", {}), label = hallq.el("td", {}, n.label);
+      if (T.tiers[n.tier]) label.appendChild(hallq.el("span", { "class": "tier" }, T.tiers[n.tier]));
+      tr.appendChild(label);
+      tr.appendChild(hallq.el("td", {}, svcName(n.service_id)));
+      tr.appendChild(hallq.el("td", {}, mins(n.waited_s)));
+      rows.appendChild(tr);
+    });
+  }
+
+  // an open counter belongs to who opened it (or took it over); anyone else takes it over explicitly
   function heldBy() {
     var h = state && state.holder;
     return state && state.counter.is_open && h && h.id !== cfg.me ? h : null;
@@ -51,24 +65,6 @@
     render();
   }
 
-  // a refusal in the page's language, by its stable code: never the API's English sentence
-  function refusal(err) {
-    var text = T.errors[err.code] || (err.status === 422 ? T.errors.invalid : T.errors.other);
-    return hallq.fill(text, err);
-  }
-
-  document.querySelectorAll(".actions button").forEach(function (b) { b.disabled = busy || !can[b.dataset.action]; });
-    var rows = $("next"); rows.textContent = "";
-    if (!state.next.length) rows.appendChild(hallq.el("tr", {})).appendChild(hallq.el("td", { colspan: 3 }, T.nobody));
-    state.next.slice(0, 20).forEach(function (n) {
-      var tr = hallq.el("tr", {}), label = hallq.el("td", {}, n.label);
-      if (T.tiers[n.tier]) label.appendChild(hallq.el("span", { "class": "tier" }, T.tiers[n.tier]));
-      tr.appendChild(label);
-      tr.appendChild(hallq.el("td", {}, svcName(n.service_id)));
-      tr.appendChild(hallq.el("td", {}, mins(n.waited_s)));
-      rows.appendChild(tr);
-    });
-  }
 
   function act(action, body) {
     if (busy) return;
@@ -104,16 +100,27 @@
   }
 
   document.querySelectorAll(".actions button").forEach(function (b) {
-    b.onclick = function () { b.dataset.action === "transfer" ? $("transfer-dialog").showModal() : act(b.dataset.action); };
+    b.onclick = function () {
+      var dialog = { transfer: "transfer-dialog", "call-ticket": "call-ticket-dialog" }[b.dataset.action];
+      if (!dialog) return act(b.dataset.action);
+      $(dialog).showModal();
+      if (dialog === "call-ticket-dialog") { $("call-ticket-label").value = ""; $("call-ticket-label").focus(); }
+    };
   });
+  $("call-ticket-go").onclick = function () {
+    var label = $("call-ticket-label").value.trim().toUpperCase();
+    if (label) act("call-ticket", { label: label });
+  };
   $("transfer-go").onclick = function () {
     var body = { to_service_id: +$("transfer-service").value };
     if ($("transfer-counter").value) body.to_counter_id = +$("transfer-counter").value;
     act("transfer", body);
   };
-  var keys = { o: "open", n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show", t: "transfer" };
+  var keys = { o: "open", n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show", t: "transfer",
+    g: "call-ticket" };
   document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey || /INPUT|SELECT|TEXTAREA/.test(e.target.tagName) || $("transfer-dialog").open) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || /INPUT|SELECT|TEXTAREA/.test(e.target.tagName) ||
+        $("transfer-dialog").open || $("call-ticket-dialog").open) return;
     var action = keys[e.key.toLowerCase()];
     if (!action) return;
     var b = document.querySelector('.actions button[data-action="' + action + '"]');

@@ -19,7 +19,7 @@ from . import access, reports_api, throttle
 from . import responses as R
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
-    CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
+    CallTicketBody, CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
     HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
     VipMemberBody, VipMemberPatch,
@@ -474,6 +474,18 @@ def take_over_counter(counter_id: int):
 def call_next(counter_id: int):
     """Call the next customer by the hall's calling rule; `ticket` is null when nobody waits."""
     return queue.call_next(rt(), counter_id, caller=access.credential())
+
+
+@api.route("/counters/<int:counter_id>/call-ticket", "POST", tag="counter actions",
+           access="the hall's counter staff", body=CallTicketBody, checks_caller=True, returns=R.CounterAction)
+def call_ticket(counter_id: int, body: CallTicketBody):
+    """Call one waiting ticket by its number, out of turn (指定叫号).
+
+    For a customer who stepped out and came back, or a ticket the manager points to: today's
+    ticket of this hall, still waiting, for a service this counter serves or sent to it. It is
+    kept in the ticket's history as called out of turn (`out_of_turn` in its call event).
+    """
+    return queue.call_ticket(rt(), counter_id, body.label, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/recall", "POST", tag="counter actions", access="the hall's counter staff",

@@ -299,6 +299,11 @@ class CounterActionBody(Strict):
     ticket_id: Id | None = Field(default=None, description="The ticket the console shows; refused if it moved on")
 
 
+class CallTicketBody(Strict):
+    label: Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[A-Za-z0-9]+$",
+                                description="the ticket's number as customers see it, e.g. A012")]
+
+
 class TransferBody(Strict):
     to_service_id: Id
     to_counter_id: Id | None = None

@@ -405,3 +405,35 @@ def test_the_displays_language_link_sits_on_the_message_line_without_text_runnin
     background = link.evaluate("e => getComputedStyle(e).backgroundColor")
     assert background not in ("transparent", "rgba(0, 0, 0, 0)"), background  # the text passes beneath it
     shot(display, "display-language-link")
+
+
+def test_a_counter_calls_a_given_number_out_of_turn(browser, live_server, tidy_counter):  # noqa: F811
+    """Issue 22 (指定叫号): the console calls a number typed in, refusals in Chinese."""
+    hall = live_server.world.one
+    counter_id = hall.counters[1]  # serves A
+    tidy_counter((counter_id, "s1"))
+
+    def issue() -> dict:
+        r = requests.post(live_server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services["A"]},
+                          headers=bearer(hall.tokens["kiosk"]), timeout=5)
+        r.raise_for_status()
+        return r.json()
+
+    first, second = issue(), issue()
+    console = new_page(browser, live_server, 800, 600)
+    sign_in(console, "s1", f"/counter/?counter={counter_id}&hall={hall.id}")
+    press(console, "o", "open")
+    press(console, "g", "call-ticket")  # 指定叫号
+    expect(console.locator("#call-ticket-dialog")).to_be_visible()
+    console.locator("#call-ticket-label").fill(second["label"].lower())
+    shot(console, "console-call-a-number")
+    console.locator("#call-ticket-go").click()
+    expect(console.locator("#current-label")).to_have_text(second["label"])  # ahead of the first
+    press(console, "f", "finish")
+    press(console, "g", "call-ticket")
+    console.locator("#call-ticket-label").fill("Z999")
+    console.locator("#call-ticket-go").click()
+    expect(console.locator("#msg")).to_have_text("本厅今天没有 Z999 号。")
+    press(console, "n", "call")  # the rule goes on: the first one now
+    expect(console.locator("#current-label")).to_have_text(first["label"])
+    press(console, "f", "finish")

@@ -115,6 +115,7 @@ EXPECTED: dict[str, Row] = {
     "open_counter": Row(OPERATE, lambda t: {}),
     "close_counter": Row(OPERATE),
     "call_next": Row(OPERATE),
+    "call_ticket": Row(OPERATE, lambda t: {"label": "A001"}),
     "take_over_counter": Row(OPERATE),
     "recall": Row(OPERATE, lambda t: {}),
     "start_service": Row(OPERATE, lambda t: {}),

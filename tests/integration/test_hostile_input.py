@@ -179,6 +179,7 @@ def base_body(op, world) -> dict:
         "set_guide_pin": {"pin": "1234"},
         "set_device_printer": {"kind": "none"},
         "transfer": {"to_service_id": one.services["B"]},
+        "call_ticket": {"label": "A001"},
         "register_sensor": {"code": "door9", "name_zh": "侧门", "kind": "camera", "device_id": one.devices["sensor"]},
         "report_counts": {"counts": [{"sensor": "door", "minute": "2026-11-23T09:15:00+08:00", "in": 1, "out": 0}]},
         "close_follow_up": {"resolution": "called back"},

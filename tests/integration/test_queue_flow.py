@@ -317,3 +317,36 @@ def test_a_counter_is_held_by_who_opened_it_and_a_colleague_acts_there_only_afte
         entry = tx.session.execute(select(AuditEntry).where(AuditEntry.action == "take_over")).scalar_one()
         assert (entry.entity, entry.entity_id, entry.before, entry.after) == (
             "counter", counter, {"staff_id": h.staff["s1"]}, {"staff_id": h.staff["t1"]})
+
+
+def test_a_counter_calls_a_given_ticket_out_of_turn_within_the_halls_rules(env):
+    """Issue 22 (指定叫号): a customer who stepped out, or a ticket the manager points to."""
+    from sqlalchemy import select
+
+    from app.storage.orm import TicketEvent
+
+    rt, w, _ = env
+    h = w.one
+    queue.issue_ticket(rt, h.id, h.services["A"])  # A001
+    wanted = queue.issue_ticket(rt, h.id, h.services["A"])  # A002
+    queue.issue_ticket(rt, h.id, h.services["B"])  # B001
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])  # serves A only
+    called = queue.call_ticket(rt, h.counters[1], " a002 ")  # as typed
+    assert called["ticket"]["label"] == "A002" and called["ticket"]["state"] == "called"
+    with rt.reader() as tx:
+        detail = tx.session.execute(select(TicketEvent.detail).where(
+            TicketEvent.ticket_id == wanted["id"], TicketEvent.kind == "called")).scalar_one()
+    assert detail == {"out_of_turn": True}  # in the ticket's history
+    with pytest.raises(CounterBusy):
+        queue.call_ticket(rt, h.counters[1], "A001")
+    queue.finish_service(rt, h.counters[1])
+    with pytest.raises(Conflict) as other_service:
+        queue.call_ticket(rt, h.counters[1], "B001")
+    assert other_service.value.code == "not_served_here"
+    with pytest.raises(Conflict) as done:
+        queue.call_ticket(rt, h.counters[1], "A002")
+    assert done.value.code == "not_waiting"
+    with pytest.raises(NotFound) as missing:
+        queue.call_ticket(rt, h.counters[1], "A999")
+    assert missing.value.field == "label"
+    assert queue.call_next(rt, h.counters[1])["ticket"]["label"] == "A001"  # the rule goes on from there
