@@ -10,6 +10,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "Full": "完整",
+    "Number only": "仅号码",
     "Call a number": "指定叫号",
     "Call a given number": "指定叫号",
     "Out of turn, for a customer who stepped out or a ticket the manager points to. It is kept in the ticket's history.": "不按顺序叫号：用于暂时离开后回来的客户，或大堂经理指定的号。该操作记入号票的历史。",

@@ -306,6 +306,22 @@ def _role_name(role, en: bool) -> str:
     return ROLE_NAMES.get(key, (key, key))[1 if en else 0]
 
 
+def _import_cell(field: str, value, en: bool) -> str:
+    """A value of the import's dry run as the file's reader wrote it: 是/否, role and display names,
+    services as their prefixes; never ``True`` or ``counter_staff``."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if field == "role":
+        return _role_name(value, en)
+    if field == "display_mode":
+        return {"full": _("Full"), "number": _("Number only")}.get(value, value)
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
 ROLE_NAMES = {"counter_staff": ("营业员", "Counter staff"), "hall_manager": ("营业厅经理", "Hall manager"),
               "head_office": ("总部", "Head office"), "admin": ("系统管理员", "Administrator")}
 
@@ -801,7 +817,7 @@ def import_file(hall_id: int, kind: str):
     en = current_language() == "en"
     column_names = {c.field: (c.en[0] if en else c.zh[0]) for c in import_rules.COLUMNS[kind]}
     return _render("admin/import.html", hall, section, kind=kind, plan=plan, errors=errors, filename=filename,
-                   column_names=column_names,
+                   column_names=column_names, cell=lambda field, value: _import_cell(field, value, en),
                    content=base64.b64encode(content).decode("ascii") if content and plan else "",
                    may_import=_may_import(hall_id, kind), status=400 if errors else 200)
 

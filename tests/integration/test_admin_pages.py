@@ -320,6 +320,8 @@ def test_a_staff_import_shows_a_dry_run_then_applies_only_when_asked(app, world,
     shown = dry.get_data(as_text=True)
     assert dry.status_code == 200
     assert re.search(r'data-line="2" data-action="create"', shown)
+    created = re.search(r'data-line="2" data-action="create">(.*?)</tr>', shown, re.S).group(1)
+    assert "<ins>营业员</ins>" in created and "counter_staff" not in created  # values as the file wrote them (issue 22)
     assert re.search(r'data-line="3" data-action="reject"', shown) and re.search(r'data-line="4" data-action="reject"', shown)
     assert not any(s["username"] == "zhang.san" for s in config.list_staff(rt, one))  # a dry run stores nothing
     content = re.search(r'name="content" value="([^"]+)"', shown).group(1)
