@@ -25,7 +25,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 from .cells import as_written, safe_cell
 from .errors import Invalid
@@ -267,7 +267,25 @@ def cell_text(value) -> str:
 # --------------------------------------------------------------------------- cell values
 
 class _Bad(ValueError):
-    """A cell that cannot be used; the message says why."""
+    """A cell that cannot be used; the message says why, ``code`` names the reason for screens that
+    translate it, ``params`` the values its text needs."""
+
+    def __init__(self, message: str, code: str, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+class Problem(NamedTuple):
+    """Why a row is refused: its field, an English message, a stable code and the code's values."""
+
+    field: str
+    message: str
+    code: str
+    params: dict = {}
+
+    def to_dict(self) -> dict:
+        return {"field": self.field, "message": self.message, "code": self.code, "params": dict(self.params)}
 
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -301,42 +319,43 @@ def _word(text: str) -> str:
 def _text(limit: int) -> Callable[[str, str], str]:
     def parse(name: str, text: str) -> str:
         if len(text) > limit:
-            raise _Bad(f"{name} is at most {limit} characters")
+            raise _Bad(f"{name} is at most {limit} characters", "too_long", limit=limit)
         return text
     return parse
 
 
 def _username(name: str, text: str) -> str:
     if not _USERNAME.match(text):
-        raise _Bad("username is 2 to 64 letters, digits, _ . or -")
+        raise _Bad("username is 2 to 64 letters, digits, _ . or -", "bad_username")
     return text
 
 
 def _email(name: str, text: str) -> str:
     if len(text) > 254 or not _EMAIL.match(text):
-        raise _Bad(f"email {text!r} is not an email address")
+        raise _Bad(f"email {text!r} is not an email address", "bad_email")
     return text
 
 
 def _password(name: str, text: str) -> str:
     if not 8 <= len(text) <= 200:
-        raise _Bad("password is 8 to 200 characters")
+        raise _Bad("password is 8 to 200 characters", "bad_password")
     return text
 
 
 def _role(name: str, text: str) -> str:
     role = ROLES.get(_word(text))
     if role is None:
-        raise _Bad("role is counter_staff (营业员) or hall_manager (厅经理)")
+        raise _Bad("role is counter_staff (营业员) or hall_manager (厅经理)", "bad_role")
     if role not in HALL_ROLES:
-        raise _Bad(f"role {role} is not for one hall: the import takes counter_staff or hall_manager")
+        raise _Bad(f"role {role} is not for one hall: the import takes counter_staff or hall_manager",
+                   "role_not_for_hall")
     return role
 
 
 def _boolean(name: str, text: str) -> bool:
     value = BOOLEANS.get(_word(text))
     if value is None:
-        raise _Bad(f"{name} is 是 or 否 (yes or no)")
+        raise _Bad(f"{name} is 是 or 否 (yes or no)", "bad_boolean")
     return value
 
 
@@ -348,7 +367,7 @@ def _whole(text: str) -> int | None:
 def _counter_number(name: str, text: str) -> int:
     number = _whole(text)
     if number is None or not 1 <= number <= 999:
-        raise _Bad("number is a whole number from 1 to 999")
+        raise _Bad("number is a whole number from 1 to 999", "bad_counter_number")
     return number
 
 
@@ -361,17 +380,18 @@ def _services(name: str, text: str) -> tuple[str, ...]:
 def _display_mode(name: str, text: str) -> str:
     mode = DISPLAY_MODES.get(_word(text))
     if mode is None:
-        raise _Bad("display_mode is full (完整) or number (仅号码)")
+        raise _Bad("display_mode is full (完整) or number (仅号码)", "bad_display_mode")
     return mode
 
 
 def _mobile(name: str, text: str) -> str:
     if _SCIENTIFIC.match(text):
-        raise _Bad(f"mobile {text} lost its digits (scientific notation): format the column as text and save again")
+        raise _Bad(f"mobile {text} lost its digits (scientific notation): format the column as text and save again",
+                   "mobile_scientific")
     try:
         return normalise_msisdn(text)
     except BadMsisdn:
-        raise _Bad("mobile is not a mobile number (11 digits, +86 accepted)") from None
+        raise _Bad("mobile is not a mobile number (11 digits, +86 accepted)", "bad_mobile") from None
 
 
 def _star_level(name: str, text: str) -> int:
@@ -381,7 +401,7 @@ def _star_level(name: str, text: str) -> int:
         level = _whole(text)
     problem = star_level_problem(level)
     if problem:
-        raise _Bad(problem)
+        raise _Bad(problem, "bad_star_level")
     return level
 
 
@@ -392,7 +412,7 @@ def _date(name: str, text: str) -> date:
             raise ValueError
         return date(int(found[1]), int(found[2]), int(found[3]))
     except ValueError:
-        raise _Bad(f"{name} is a date YYYY-MM-DD") from None
+        raise _Bad(f"{name} is a date YYYY-MM-DD", "bad_date") from None
 
 
 PARSERS: dict[str, dict[str, Callable[[str, str], object]]] = {
@@ -415,7 +435,7 @@ class Entry:
     key: object | None  # username, counter number or mobile number (E.164 digits); None if unreadable
     shown: str  # the key as a plan shows it (a mobile number masked)
     values: dict[str, object]
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 def read_entries(kind: str, rows: list[Row]) -> list[Entry]:
@@ -427,7 +447,8 @@ def read_entries(kind: str, rows: list[Row]) -> list[Entry]:
         if entry.key is None:
             continue
         if entry.key in first:
-            entry.problems.insert(0, (key_field, f"{key_field} appears again: first on line {first[entry.key]}"))
+            entry.problems.insert(0, Problem(key_field, f"{key_field} appears again: first on line {first[entry.key]}",
+                                             "repeated_key", {"first_line": first[entry.key]}))
         else:
             first[entry.key] = entry.line
     return entries
@@ -443,10 +464,10 @@ def _entry(kind: str, row: Row) -> Entry:
         try:
             values[name] = parse(name, text)
         except _Bad as bad:
-            problems.append((name, str(bad)))
+            problems.append(Problem(name, str(bad), bad.code, bad.params))
     raw_key = row.cells.get(key_field, "")
     if raw_key == "":
-        problems.insert(0, (key_field, f"{key_field} is required"))
+        problems.insert(0, Problem(key_field, f"{key_field} is required", "required"))
     key = values.pop(key_field, None)
     if kind == "vip":
         shown = mask_msisdn(raw_key)  # never the number itself
@@ -476,12 +497,12 @@ class Line:
     key: str
     action: str
     changes: dict[str, list]
-    problems: list[tuple[str, str]]
+    problems: list[Problem]
     values: dict[str, object]
 
     def to_dict(self) -> dict:
         return {"line": self.line, "key": self.key, "action": self.action, "changes": self.changes,
-                "problems": [{"field": f, "message": m} for f, m in self.problems]}
+                "problems": [p.to_dict() for p in self.problems]}
 
 
 def plan_lines(kind: str, entries: list[Entry], existing: Mapping[object, dict], rules: Rules) -> list[Line]:
@@ -496,9 +517,9 @@ def compare(kind: str, entry: Entry, current: dict | None, rules: Rules) -> Line
     order = [c.field for c in COLUMNS[kind]]
     if current is None:
         values = {**DEFAULTS[kind], **entry.values}
-        reported = {f for f, _ in problems}
+        reported = {p.field for p in problems}
         if KEY_FIELD[kind] not in reported:  # a row with a bad or repeated key says only that
-            problems += [(needed, f"{needed} is required for a new {WHAT[kind]}")
+            problems += [Problem(needed, f"{needed} is required for a new {WHAT[kind]}", "required_for_new")
                          for needed in NEW_ROW_NEEDS[kind] if needed not in values and needed not in reported]
         changes = {f: [None, _shown(f, values[f])] for f in order if values.get(f) not in (None, "", ())}
         action = "create"
@@ -523,35 +544,38 @@ def _shown(name: str, value) -> object:
     return value
 
 
-def _staff_rules(entry: Entry, current: dict | None, values: dict, rules: Rules) -> list[tuple[str, str]]:
+def _staff_rules(entry: Entry, current: dict | None, values: dict, rules: Rules) -> list[Problem]:
     if current is not None:
         if current.get("hall_id") is None or current.get("role") not in HALL_ROLES:
-            return [("username", "username belongs to a head-office or admin account")]
+            return [Problem("username", "username belongs to a head-office or admin account", "not_hall_staff")]
         if current["hall_id"] != rules.hall_id:
-            return [("username", "username belongs to staff of another hall")]
+            return [Problem("username", "username belongs to staff of another hall", "other_hall_staff")]
     if not rules.manager_only:
         return []
     if current is not None and current["role"] == Role.HALL_MANAGER.value and values:
-        return [("username", "a hall manager's account is changed by an administrator only")]
+        return [Problem("username", "a hall manager's account is changed by an administrator only",
+                        "manager_by_admin_only")]
     if values.get("role", Role.COUNTER_STAFF.value) != Role.COUNTER_STAFF.value:
-        return [("role", "a hall manager may import counter_staff accounts only")]
+        return [Problem("role", "a hall manager may import counter_staff accounts only",
+                        "manager_imports_counter_staff_only")]
     return []
 
 
-def _counter_rules(entry: Entry, current: dict | None, values: dict, rules: Rules) -> list[tuple[str, str]]:
+def _counter_rules(entry: Entry, current: dict | None, values: dict, rules: Rules) -> list[Problem]:
     given = entry.values.get("services")
     if given is None:
         return []
     linked = set(current.get("services", ())) if current else set()
     unknown = [p for p in given if p not in rules.prefixes and p not in linked]
     if unknown:
-        return [("services", f"no active service {', '.join(unknown)} in this hall")]
+        return [Problem("services", f"no active service {', '.join(unknown)} in this hall", "unknown_services",
+                        {"prefixes": "、".join(unknown)})]
     if not given:
-        return [("services", "services names at least one ticket prefix")]
+        return [Problem("services", "services names at least one ticket prefix", "no_services")]
     return []
 
 
-def _no_rules(entry: Entry, current: dict | None, values: dict, rules: Rules) -> list[tuple[str, str]]:
+def _no_rules(entry: Entry, current: dict | None, values: dict, rules: Rules) -> list[Problem]:
     return []
 
 

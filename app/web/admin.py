@@ -306,6 +306,39 @@ def _role_name(role, en: bool) -> str:
     return ROLE_NAMES.get(key, (key, key))[1 if en else 0]
 
 
+def _import_reasons() -> dict:
+    """Why a row of an import is refused, by the problem's code (domain.imports), in the page's language."""
+    return {
+        "too_long": lambda p: _("At most %(n)s characters", n=p.get("limit")),
+        "bad_username": lambda p: _("2 to 64 letters, digits, _ . or -"),
+        "bad_email": lambda p: _("Not an email address"),
+        "bad_password": lambda p: _("8 to 200 characters"),
+        "bad_role": lambda p: _("营业员 (counter staff) or 厅经理 (hall manager)"),
+        "role_not_for_hall": lambda p: _("This role does not belong to one hall: the import takes 营业员 or 厅经理"),
+        "bad_boolean": lambda p: _("是 or 否"),
+        "bad_counter_number": lambda p: _("A whole number from 1 to 999"),
+        "bad_display_mode": lambda p: _("完整 or 仅号码"),
+        "mobile_scientific": lambda p: _("The number lost its digits (scientific notation): format the column as text and save again"),
+        "bad_mobile": lambda p: _("An 11-digit mainland mobile number, please"),
+        "bad_star_level": lambda p: _("A star level from 1 to 7"),
+        "bad_date": lambda p: _("A date, YYYY-MM-DD"),
+        "repeated_key": lambda p: _("Appears again: first on line %(n)s", n=p.get("first_line")),
+        "required": lambda p: _("Required"),
+        "required_for_new": lambda p: _("Required for a new row"),
+        "not_hall_staff": lambda p: _("This username belongs to a head-office or administrator account"),
+        "other_hall_staff": lambda p: _("This username belongs to staff of another hall"),
+        "manager_by_admin_only": lambda p: _("A hall manager's account is changed by an administrator only"),
+        "manager_imports_counter_staff_only": lambda p: _("A hall manager imports counter staff (营业员) only"),
+        "unknown_services": lambda p: _("No active service %(prefixes)s in this hall", prefixes=p.get("prefixes")),
+        "no_services": lambda p: _("Name at least one ticket prefix"),
+    }
+
+
+def _import_reason(problem: dict) -> str:
+    said = _import_reasons().get(problem.get("code"))
+    return said(problem.get("params") or {}) if said else problem.get("message", "")
+
+
 def _import_cell(field: str, value, en: bool) -> str:
     """A value of the import's dry run as the file's reader wrote it: 是/否, role and display names,
     services as their prefixes; never ``True`` or ``counter_staff``."""
@@ -818,6 +851,7 @@ def import_file(hall_id: int, kind: str):
     column_names = {c.field: (c.en[0] if en else c.zh[0]) for c in import_rules.COLUMNS[kind]}
     return _render("admin/import.html", hall, section, kind=kind, plan=plan, errors=errors, filename=filename,
                    column_names=column_names, cell=lambda field, value: _import_cell(field, value, en),
+                   reason=_import_reason,
                    content=base64.b64encode(content).decode("ascii") if content and plan else "",
                    may_import=_may_import(hall_id, kind), status=400 if errors else 200)
 

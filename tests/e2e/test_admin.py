@@ -112,7 +112,7 @@ def test_a_new_user_builds_a_hall_pairs_its_screens_and_serves_the_first_custome
     expect(admin.locator('#plan-rows tr[data-action="create"]')).to_have_count(2)
     refused = admin.locator('#plan-rows tr[data-line="4"]')
     expect(refused).to_have_attribute("data-action", "reject")
-    expect(refused).to_contain_text("password")
+    expect(refused).to_contain_text("初始密码: 8 到 200 个字符")  # the reason in Chinese (issue 22)
     shot(admin, "admin-import-dry-run")
     admin.once("dialog", lambda d: d.accept())
     with admin.expect_navigation():

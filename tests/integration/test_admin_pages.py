@@ -322,7 +322,9 @@ def test_a_staff_import_shows_a_dry_run_then_applies_only_when_asked(app, world,
     assert re.search(r'data-line="2" data-action="create"', shown)
     created = re.search(r'data-line="2" data-action="create">(.*?)</tr>', shown, re.S).group(1)
     assert "<ins>营业员</ins>" in created and "counter_staff" not in created  # values as the file wrote them (issue 22)
-    assert re.search(r'data-line="3" data-action="reject"', shown) and re.search(r'data-line="4" data-action="reject"', shown)
+    assert re.search(r'data-line="3" data-action="reject"', shown)
+    refused_row = re.search(r'data-line="3" data-action="reject">(.*?)</tr>', shown, re.S).group(1)
+    assert "厅经理只能导入营业员" in refused_row and "counter_staff accounts only" not in refused_row  # in Chinese and re.search(r'data-line="4" data-action="reject"', shown)
     assert not any(s["username"] == "zhang.san" for s in config.list_staff(rt, one))  # a dry run stores nothing
     content = re.search(r'name="content" value="([^"]+)"', shown).group(1)
     refused = post_form(m1, url, {"action": "apply", "filename": "员工.csv", "content": content})

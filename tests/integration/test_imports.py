@@ -60,8 +60,10 @@ def test_a_staff_file_is_planned_row_by_row_and_nothing_is_written(rt, world):
         (6, "zhangsan", "reject"), (7, "hq", "reject")]
     lines = result["lines"]
     assert lines[1]["changes"] == {"active": [True, False]}
-    assert lines[2]["problems"] == [{"field": "username", "message": "username belongs to staff of another hall"}]
-    assert lines[3]["problems"] == [{"field": "password", "message": "password is required for a new account"}]
+    assert lines[2]["problems"] == [{"field": "username", "message": "username belongs to staff of another hall",
+                                     "code": "other_hall_staff", "params": {}}]
+    assert lines[3]["problems"] == [{"field": "password", "message": "password is required for a new account",
+                                     "code": "required_for_new", "params": {}}]
     assert lines[4]["problems"][0]["field"] == "username" and "line 2" in lines[4]["problems"][0]["message"]
     assert lines[5]["problems"][0]["message"] == "username belongs to a head-office or admin account"
     assert result["counts"] == {"create": 1, "update": 1, "unchanged": 0, "reject": 4} and not result["valid"]
@@ -129,7 +131,8 @@ def test_counters_with_an_unknown_prefix_are_rejected_and_good_ones_stored(rt, w
     result = imports.plan(rt, world.one.id, "counters", "counters.xlsx", content)
     assert [line["action"] for line in result["lines"]] == ["create", "update", "reject"]
     assert result["lines"][1]["changes"] == {"services": [["A", "B"], ["A", "B", "C"]]}
-    assert result["lines"][2]["problems"] == [{"field": "services", "message": "no active service Z in this hall"}]
+    assert result["lines"][2]["problems"] == [{"field": "services", "message": "no active service Z in this hall",
+                                                 "code": "unknown_services", "params": {"prefixes": "Z"}}]
     imports.apply(rt, world.one.id, "counters", "counters.xlsx", content, only_valid=True)
     with rt.reader() as tx:
         counters = {c.number: c for c in tx.session.execute(
