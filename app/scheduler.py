@@ -20,6 +20,8 @@ Jobs
                           month's monthly reports; a rerun replaces them (services.report_files)
     ``rollup_service_levels`` every 15 minutes: the service-level roll-ups of yesterday and today
                           rebuilt from the tickets' histories (services.service_levels)
+    ``rollup_today``      every minute: today's service-level roll-ups, so that today's reports
+                          are at most a minute behind the counters
     ``service_level_reports`` daily at 05:27 in China: yesterday's service-level reports (head
                           office and each hall with tickets) stored as Excel files; on Mondays
                           also last week's, on the 1st last month's (services.report_files)
@@ -310,6 +312,14 @@ def satisfaction_reports() -> None:
 
 
 @_job
+def rollup_today() -> None:
+    from .services import service_levels
+
+    done = service_levels.rebuild_today(_rt())
+    log.debug("rollup_today: %s", done)
+
+
+@_job
 def rollup_service_levels() -> None:
     from .services import service_levels
 
@@ -416,6 +426,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(rebuild_satisfaction, "cron", hour=20, minute=7, id="rebuild_satisfaction", **every)  # 04:07
     scheduler.add_job(satisfaction_reports, "cron", hour=21, minute=17, id="satisfaction_reports", **every)  # 05:17
     scheduler.add_job(rollup_service_levels, "cron", minute="3,18,33,48", id="rollup_service_levels", **every)
+    scheduler.add_job(rollup_today, "interval", minutes=1, id="rollup_today", **every)
     scheduler.add_job(service_level_reports, "cron", hour=21, minute=27, id="service_level_reports", **every)  # 05:27
     scheduler.add_job(mail_reports, "interval", minutes=10, id="mail_reports", **every)
     scheduler.add_job(expire_pairing_codes, "interval", minutes=5, id="expire_pairing_codes", **every)

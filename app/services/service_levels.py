@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, or_, select, text
 from ..bootstrap import Runtime
 from ..domain import kpi
 from ..domain.errors import Invalid, NotFound
-from ..domain.hours import local_time, parse_zone
+from ..domain.hours import business_day, local_time, parse_zone
 from ..domain.satisfaction import Period
 from .satisfaction import line_names
 from ..storage.orm import (
@@ -65,6 +65,16 @@ def rebuild_recent(rt: Runtime) -> dict:
     """The scheduler's quarter-hour: yesterday and today, in every hall's zone."""
     today = rt.now().date()
     return rebuild(rt, today - timedelta(days=2), today + timedelta(days=1))
+
+
+def rebuild_today(rt: Runtime) -> dict:
+    """The scheduler's minute: the business day that is today in each active hall's zone (one day
+    for a deployment in one zone), so that today's figures are at most a minute old."""
+    now = rt.now()
+    with rt.reader() as tx:
+        zones = set(tx.session.execute(select(Hall.timezone).where(Hall.active.is_(True)).distinct()).scalars())
+    days = sorted({business_day(now, parse_zone(zone)) for zone in zones}) or [now.date()]
+    return rebuild(rt, days[0], days[-1])
 
 
 def write_days(s, dialect: str, first: date, last: date, halls: list[int] | None, counted: dict) -> None:

@@ -327,3 +327,15 @@ def test_rebuilds_of_the_same_days_at_once_all_succeed_and_agree(srt, morning):
     assert errors == []
     report = service_levels.hall_report(srt, morning.one.id, period_of("day", MONDAY), "counter")
     assert report["totals"]["arrivals"] == 5 and report["totals"]["waited"] == 3
+
+
+def test_todays_figures_are_at_most_the_minute_jobs_behind(srt, morning, clock):
+    """Issue 22: today's service levels lagged up to 15 minutes (the quarter-hour roll-up)."""
+    day = period_of("day", MONDAY)
+    clock.now = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)  # 11:00 in Zhengzhou, the same Monday
+    before = service_levels.hall_report(srt, morning.one.id, day, "counter")["totals"]["arrivals"]
+    queue.issue_ticket(srt, morning.one.id, morning.one.services["A"])
+    assert service_levels.hall_report(srt, morning.one.id, day, "counter")["totals"]["arrivals"] == before
+    done = service_levels.rebuild_today(srt)  # the minute's job: only today's business day
+    assert done["first_day"] == done["last_day"] == MONDAY.isoformat()
+    assert service_levels.hall_report(srt, morning.one.id, day, "counter")["totals"]["arrivals"] == before + 1
