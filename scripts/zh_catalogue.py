@@ -10,6 +10,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "Nine customers in ten waited no longer than this. Read from bins of 10 seconds under 2 minutes, one minute up to 10 minutes and wider beyond, so it is right to within a bin.": "九成客户的等候时间不超过此值。按区间统计：2 分钟以内每 10 秒一档，10 分钟以内每分钟一档，更长的区间更宽，因此误差不超过一个区间。",
     "2 to 64 letters, digits, _ . or -": "2 到 64 个字母、数字、_ . 或 -",
     "Not an email address": "不是有效的电子邮箱",
     "8 to 200 characters": "8 到 200 个字符",

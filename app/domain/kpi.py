@@ -17,8 +17,9 @@ Definitions (the report pages print them):
   called it); a transferred visit counts one transfer.
 
 Percentiles come from fixed histograms (the bins are ``WAIT_BINS`` and ``HANDLE_BINS``, finer
-where most waits fall), interpolated within a bin: exact to within the bin's width, so the P90 of a
-hall's month is right to about a minute, and roll-ups stay additive.
+where most waits fall, and ``FINE_WAIT_BINS``: 10 seconds under two minutes), interpolated within a
+bin: exact to within the bin's width (10 s under 2 min, 1 min to 10 min, wider beyond), so the P90
+of a hall's month is right to about a minute, and roll-ups stay additive.
 """
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ from typing import Iterable, Mapping, Sequence
 WAIT_BINS = tuple(m * 60 for m in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 25, 30, 35, 40, 45, 50,
                                    60, 75, 90, 120, 180))
 HANDLE_BINS = tuple(m * 60 for m in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 25, 30, 40, 60, 90))
+# waits under two minutes (WAIT_BINS' first two bins) counted again in 10-second bins: a hall whose
+# customers wait seconds reads its median in seconds, not the middle of a one-minute bin
+FINE_WAIT_UNDER_S = WAIT_BINS[2]
+FINE_WAIT_BINS = tuple(range(0, FINE_WAIT_UNDER_S, 10))
 OUTCOMES = ("served", "no_show", "cancelled", "expired", "open")
 COUNT_FIELDS = ("arrivals", "served", "no_show", "cancelled", "expired", "still_open", "transfers", "waited",
                 "wait_sum_s", "within_target", "handled", "handle_sum_s")
@@ -141,6 +146,7 @@ class Counts:
     handle_sum_s: int = 0
     wait_bins: list[int] = field(default_factory=lambda: [0] * len(WAIT_BINS))
     handle_bins: list[int] = field(default_factory=lambda: [0] * len(HANDLE_BINS))
+    fine_wait_bins: list[int] = field(default_factory=lambda: [0] * len(FINE_WAIT_BINS))
 
     def add(self, visit: Visit, target_wait_s: int | None) -> "Counts":
         self.arrivals += 1
@@ -151,6 +157,8 @@ class Counts:
             self.waited += 1
             self.wait_sum_s += round(visit.wait_s)
             self.wait_bins[bin_of(visit.wait_s, WAIT_BINS)] += 1
+            if visit.wait_s < FINE_WAIT_UNDER_S:
+                self.fine_wait_bins[bin_of(visit.wait_s, FINE_WAIT_BINS)] += 1
             if target_wait_s is not None and visit.wait_s <= target_wait_s:
                 self.within_target += 1
         if visit.handle_s is not None:
@@ -164,12 +172,14 @@ class Counts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.wait_bins = [a + b for a, b in zip(self.wait_bins, other.wait_bins)]
         self.handle_bins = [a + b for a, b in zip(self.handle_bins, other.handle_bins)]
+        self.fine_wait_bins = [a + b for a, b in zip(self.fine_wait_bins, other.fine_wait_bins)]
         return self
 
     def to_row(self) -> dict:
         row = {name: getattr(self, name) for name in COUNT_FIELDS}
         row.update({f"w{i}": n for i, n in enumerate(self.wait_bins)})
         row.update({f"h{i}": n for i, n in enumerate(self.handle_bins)})
+        row.update({f"f{i}": n for i, n in enumerate(self.fine_wait_bins)})
         return row
 
     @classmethod
@@ -177,11 +187,12 @@ class Counts:
         c = cls(**{name: int(row.get(name) or 0) for name in COUNT_FIELDS})  # PostgreSQL sums are Decimal
         c.wait_bins = [int(row.get(f"w{i}") or 0) for i in range(len(WAIT_BINS))]
         c.handle_bins = [int(row.get(f"h{i}") or 0) for i in range(len(HANDLE_BINS))]
+        c.fine_wait_bins = [int(row.get(f"f{i}") or 0) for i in range(len(FINE_WAIT_BINS))]
         return c
 
 
 ROW_COLUMNS = COUNT_FIELDS + tuple(f"w{i}" for i in range(len(WAIT_BINS))) + \
-    tuple(f"h{i}" for i in range(len(HANDLE_BINS)))
+    tuple(f"h{i}" for i in range(len(HANDLE_BINS))) + tuple(f"f{i}" for i in range(len(FINE_WAIT_BINS)))
 
 
 def percentile(bins: Sequence[int], edges: Sequence[int], q: float) -> float | None:
@@ -201,6 +212,20 @@ def percentile(bins: Sequence[int], edges: Sequence[int], q: float) -> float | N
     return float(edges[-1])
 
 
+def wait_percentile(c: Counts, q: float) -> float | None:
+    """The ``q`` quantile of the waits: from the 10-second bins when it falls under two minutes and
+    every wait under two minutes was counted in them (roll-ups made before they existed were not:
+    then the one-minute bins), else from ``WAIT_BINS``."""
+    total = sum(c.wait_bins)
+    if not total:
+        return None
+    under = sum(c.wait_bins[:WAIT_BINS.index(FINE_WAIT_UNDER_S)])
+    rank = q * total
+    if under and rank <= under and sum(c.fine_wait_bins) == under:
+        return percentile(c.fine_wait_bins, FINE_WAIT_BINS, rank / under)
+    return percentile(c.wait_bins, WAIT_BINS, q)
+
+
 def figures(c: Counts) -> dict:
     """A report line's figures from its counts."""
     closed = c.served + c.no_show + c.cancelled + c.expired
@@ -208,8 +233,8 @@ def figures(c: Counts) -> dict:
         "arrivals": c.arrivals, "served": c.served, "no_show": c.no_show, "cancelled": c.cancelled,
         "expired": c.expired, "open": c.still_open, "transfers": c.transfers, "waited": c.waited,
         "wait_avg_s": c.wait_sum_s / c.waited if c.waited else None,
-        "wait_p50_s": percentile(c.wait_bins, WAIT_BINS, 0.5),
-        "wait_p90_s": percentile(c.wait_bins, WAIT_BINS, 0.9),
+        "wait_p50_s": wait_percentile(c, 0.5),
+        "wait_p90_s": wait_percentile(c, 0.9),
         "within_target_rate": c.within_target / c.waited if c.waited else None,
         "handled": c.handled, "handle_avg_s": c.handle_sum_s / c.handled if c.handled else None,
         "handle_p90_s": percentile(c.handle_bins, HANDLE_BINS, 0.9),

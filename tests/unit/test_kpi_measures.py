@@ -107,3 +107,23 @@ def test_the_service_taken_is_the_one_issued_not_the_one_transferred_to():
     steps = [Step("issued", at(0), service_id=2), Step("called", at(1), 1, 1, service_id=2),
              Step("transferred", at(3), 1, 1, 60, service_id=2)]
     assert service_taken(steps, current=5) == 2 and service_taken([], current=5) == 5
+
+
+def test_short_waits_read_in_seconds_from_the_ten_second_bins():
+    """Issue 22: waits of a few seconds read P50 30 s and P90 54 s (the first one-minute bin's
+    interpolation) when they were 4 s and 11 s."""
+    from app.domain.kpi import Visit, wait_percentile
+
+    c = Counts()
+    for wait in (2, 3, 4, 4, 5, 6, 8, 9, 11, 12):
+        c.add(Visit("served", wait, 60, 0, 1, 1), 600)
+    f = figures(c)
+    assert 0 <= f["wait_p50_s"] <= 10 and 10 <= f["wait_p90_s"] <= 20  # right to 10 s, not mid-minute
+    assert percentile(c.wait_bins, WAIT_BINS, 0.5) == pytest.approx(30)  # what the one-minute bins said
+    again = Counts.from_row(c.to_row())  # the roll-up row keeps them, and they add up
+    assert figures(again)["wait_p50_s"] == f["wait_p50_s"]
+    old_row = {k: v for k, v in c.to_row().items() if not k.startswith("f")}  # a row made before them
+    assert wait_percentile(Counts.from_row(old_row), 0.5) == pytest.approx(30)  # the one-minute reading
+    c.add(Visit("served", 600, 60, 0, 1, 1), 600)
+    c.add(Visit("served", 700, 60, 0, 1, 1), 600)
+    assert wait_percentile(c, 0.95) > 120  # above two minutes: the one-minute bins as before
