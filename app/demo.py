@@ -233,7 +233,7 @@ def seed_surveys(rt: Runtime) -> list[str]:
         queue.finish_service(rt, counter, staff)
     queue.close_counter(rt, counter)
     surveys.dispatch(rt)
-    messages = sorted(surveys.list_outbox(rt, {hall_id}), key=lambda m: m["id"])
+    messages = sorted(surveys.list_outbox(rt, {hall_id})["messages"], key=lambda m: m["id"])
     for message, (_, answer) in zip(messages, DEMO_CUSTOMERS):
         if answer:
             surveys.reply_from_outbox(rt, message["id"], answer)

@@ -573,13 +573,45 @@ def case_view(case: FollowUpCase, survey: Survey, now: datetime) -> dict:
 
 # --------------------------------------------------------------------------- lists for staff
 
-def list_surveys(rt: Runtime, hall_id: int, limit: int = 100) -> list[dict]:
-    """A hall's latest surveys, numbers masked."""
+def _page(rows: list, limit: int, id_of) -> tuple[list, int | None]:
+    """The page (``limit`` of ``limit + 1`` rows read) and the cursor of the next, if any."""
+    page = rows[:limit]
+    return page, (id_of(page[-1]) if len(rows) > limit and page else None)
+
+
+def _window(query, id_column, at_column, before: int | None, since, until):
+    """Latest first from ``before`` (an id: the previous page's last), within [since, until)."""
+    if before is not None:
+        query = query.where(id_column < before)
+    if since is not None:
+        query = query.where(at_column >= since)
+    if until is not None:
+        query = query.where(at_column < until)
+    return query.order_by(id_column.desc())
+
+
+def list_surveys(rt: Runtime, hall_id: int, limit: int = 100, before: int | None = None, since=None, until=None,
+                 state: str | None = None) -> dict:
+    """A hall's surveys, latest first, a page at a time (numbers masked): ``{"surveys", "next_before"}``."""
     with rt.reader() as tx:
         _get(tx.session, Hall, hall_id, "hall_id")
-        rows = tx.session.execute(select(Survey).where(Survey.hall_id == hall_id)
-                                  .order_by(Survey.finished_at.desc(), Survey.id.desc()).limit(limit)).scalars()
-        return [survey_view(x) for x in rows]
+        query = select(Survey).where(Survey.hall_id == hall_id)
+        if state is not None:
+            query = query.where(Survey.state == state)
+        rows = tx.session.execute(_window(query, Survey.id, Survey.finished_at, before, since, until)
+                                  .limit(limit + 1)).scalars().all()
+        page, after = _page(rows, limit, lambda x: x.id)
+        return {"surveys": [survey_view(x) for x in page], "next_before": after}
+
+
+def get_survey(rt: Runtime, survey_id: int) -> dict:
+    with rt.reader() as tx:
+        return survey_view(_get(tx.session, Survey, survey_id, "survey_id"))
+
+
+def survey_hall(rt: Runtime, survey_id: int) -> int:
+    with rt.reader() as tx:
+        return _get(tx.session, Survey, survey_id, "survey_id").hall_id
 
 
 def survey_view(x: Survey) -> dict:
@@ -595,9 +627,11 @@ def survey_view(x: Survey) -> dict:
     }
 
 
-def list_replies(rt: Runtime, hall_id: int | None, outcome: str | None = None, limit: int = 100) -> list[dict]:
-    """A hall's kept replies, latest first; ``outcome`` filters (e.g. unmatched, late). ``hall_id``
-    None: the replies that reached no hall (from a number no survey was sent to): head office's."""
+def list_replies(rt: Runtime, hall_id: int | None, outcome: str | None = None, limit: int = 100,
+                 before: int | None = None, since=None, until=None) -> dict:
+    """A hall's kept replies, latest first, a page at a time; ``outcome`` filters (e.g. unmatched,
+    late). ``hall_id`` None: the replies that reached no hall (from a number no survey was sent
+    to): head office's. ``{"replies", "next_before"}``."""
     if outcome is not None and outcome not in OUTCOMES:
         raise Invalid(f"outcome is one of {', '.join(OUTCOMES)}", field="outcome")
     with rt.reader() as tx:
@@ -608,9 +642,10 @@ def list_replies(rt: Runtime, hall_id: int | None, outcome: str | None = None, l
             query = select(SurveyReply).where(SurveyReply.hall_id == hall_id)
         if outcome is not None:
             query = query.where(SurveyReply.outcome == outcome)
-        rows = tx.session.execute(query.order_by(SurveyReply.received_at.desc(), SurveyReply.id.desc())
-                                  .limit(limit)).scalars()
-        return [reply_view(r) for r in rows]
+        rows = tx.session.execute(_window(query, SurveyReply.id, SurveyReply.received_at, before, since, until)
+                                  .limit(limit + 1)).scalars().all()
+        page, after = _page(rows, limit, lambda r: r.id)
+        return {"replies": [reply_view(r) for r in page], "next_before": after}
 
 
 def reply_view(r: SurveyReply) -> dict:
@@ -621,17 +656,21 @@ def reply_view(r: SurveyReply) -> dict:
 
 # --------------------------------------------------------------------------- the outbox gateway
 
-def list_outbox(rt: Runtime, hall_ids: set[int] | None, limit: int = 100) -> list[dict]:
-    """What the outbox gateway "sent", latest first, with the survey's hall (None: every hall)."""
+def list_outbox(rt: Runtime, hall_ids: set[int] | None, limit: int = 100, before: int | None = None,
+                since=None, until=None) -> dict:
+    """What the outbox gateway "sent", latest first, a page at a time, with the survey's hall
+    (``hall_ids`` None: every hall): ``{"messages", "next_before"}``."""
     with rt.reader() as tx:
         query = (select(SmsOutboxMessage, Survey.id, Survey.hall_id)
                  .outerjoin(Survey, Survey.reference == SmsOutboxMessage.reference))
         if hall_ids is not None:
             query = query.where(Survey.hall_id.in_(hall_ids))
-        rows = tx.session.execute(query.order_by(SmsOutboxMessage.id.desc()).limit(limit)).all()
-        return [{"id": m.id, "created_at": m.created_at.isoformat(), "to": m.number_masked, "text": m.text,
-                 "reference": m.reference, "survey_id": survey_id, "hall_id": hall_id}
-                for m, survey_id, hall_id in rows]
+        rows = tx.session.execute(_window(query, SmsOutboxMessage.id, SmsOutboxMessage.created_at, before, since,
+                                          until).limit(limit + 1)).all()
+        page, after = _page(rows, limit, lambda row: row[0].id)
+        return {"messages": [{"id": m.id, "created_at": m.created_at.isoformat(), "to": m.number_masked,
+                              "text": m.text, "reference": m.reference, "survey_id": survey_id, "hall_id": hall_id}
+                             for m, survey_id, hall_id in page], "next_before": after}
 
 
 def outbox_hall(rt: Runtime, message_id: int) -> int | None:

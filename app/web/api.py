@@ -24,7 +24,7 @@ from .schemas import (
     ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
     VipMemberBody, VipMemberPatch,
     AuditQuery, DayQuery, FollowUpsQuery, FootfallQuery, HallSatisfactionQuery, HallServiceLevelsQuery,
-    HourlyFootfallQuery, PeriodQuery, RepliesQuery, ReportFilesQuery, TicketsQuery, WaitBandsQuery, WarningsQuery,
+    HourlyFootfallQuery, OutboxQuery, PeriodQuery, RepliesQuery, SurveysQuery, ReportFilesQuery, TicketsQuery, WaitBandsQuery, WarningsQuery,
 )
 
 log = logging.getLogger(__name__)
@@ -648,11 +648,24 @@ def hall_footfall_hourly(hall_id: int, query: HourlyFootfallQuery):
 # --------------------------------------------------------------------------- satisfaction surveys
 
 @api.route("/halls/<int:hall_id>/surveys", "GET", tag="surveys",
-           access="administrator, head office, the hall's manager", returns=R.Surveys)
-def hall_surveys(hall_id: int):
-    """The hall's latest SMS surveys (up to 100): state, score, comment; mobile numbers masked."""
+           access="administrator, head office, the hall's manager", query=SurveysQuery, returns=R.Surveys)
+def hall_surveys(hall_id: int, query: SurveysQuery):
+    """The hall's SMS surveys, latest first, a page at a time: state, score, comment; numbers masked.
+
+    `limit` rows (default 100, at most 500); `next_before` in the answer, passed as `before`,
+    gives the next page (null: the last). `since` / `until` bound the service's finish time,
+    `state` filters (`scheduled`, `sending`, `sent`, `failed`, `skipped`).
+    """
     access.read_config(hall_id)
-    return {"surveys": surveys.list_surveys(rt(), hall_id)}
+    return surveys.list_surveys(rt(), hall_id, query.limit, query.before, query.since, query.until, query.state)
+
+
+@api.route("/surveys/<int:survey_id>", "GET", tag="surveys", access="administrator, head office, the hall's manager",
+           returns=R.SurveyView)
+def get_survey(survey_id: int):
+    """One survey: its state, sending attempts, delivery, score and comment; the number masked."""
+    access.read_config(surveys.survey_hall(rt(), survey_id))
+    return surveys.get_survey(rt(), survey_id)
 
 
 @api.route("/halls/<int:hall_id>/survey-replies", "GET", tag="surveys",
@@ -661,7 +674,7 @@ def hall_survey_replies(hall_id: int, query: RepliesQuery):
     """Every reply kept for the hall, latest first; `outcome` filters (`unmatched`, `late`, `duplicate`,
     `counted`, `comment`, `opt_out`, `empty`). Late and unmatched replies are kept and shown, never dropped."""
     access.read_config(hall_id)
-    return {"replies": surveys.list_replies(rt(), hall_id, query.outcome)}
+    return surveys.list_replies(rt(), hall_id, query.outcome, query.limit, query.before, query.since, query.until)
 
 
 @api.route("/survey-replies", "GET", tag="surveys", access="administrator, head office", query=RepliesQuery,
@@ -670,7 +683,7 @@ def unplaced_survey_replies(query: RepliesQuery):
     """Replies that reached no hall, latest first: from numbers no survey was sent to (or whose
     surveys are gone). Kept and shown, never dropped; `outcome` filters as for a hall's replies."""
     access.read_config()
-    return {"replies": surveys.list_replies(rt(), None, query.outcome)}
+    return surveys.list_replies(rt(), None, query.outcome, query.limit, query.before, query.since, query.until)
 
 
 @api.route("/follow-ups", "GET", tag="surveys",
@@ -707,11 +720,12 @@ def close_follow_up(follow_up_id: int, body: CloseFollowUpBody):
 
 
 @api.route("/sms/outbox", "GET", tag="surveys", access="administrator: all; a hall manager: their hall's",
-           returns=R.Outbox)
-def sms_outbox():
-    """Messages the outbox gateway (the embedded default, SMS_GATEWAY=outbox) "sent", latest first, numbers masked."""
+           query=OutboxQuery, returns=R.Outbox)
+def sms_outbox(query: OutboxQuery):
+    """Messages the outbox gateway (the embedded default, SMS_GATEWAY=outbox) "sent", latest first,
+    numbers masked, a page at a time (`limit`, `before` = the last page's `next_before`, `since`, `until`)."""
     p = access.use_outbox()
-    return {"messages": surveys.list_outbox(rt(), access.hall_scope(p))}
+    return surveys.list_outbox(rt(), access.hall_scope(p), query.limit, query.before, query.since, query.until)
 
 
 @api.route("/sms/outbox/reply", "POST", tag="surveys", access="administrator, the message's hall's manager",

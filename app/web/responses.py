@@ -18,11 +18,15 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def listing(name: str, key: str, item: type) -> type[Out]:
-    """``{key: [item, ...]}``: the answer of a list route."""
+def listing(name: str, key: str, item: type, paged: bool = False) -> type[Out]:
+    """``{key: [item, ...]}``: the answer of a list route; ``paged``: with ``next_before``, the
+    cursor of the next page (null on the last)."""
     from pydantic import create_model
 
-    return create_model(name, __base__=Out, **{key: (list[item], ...)})
+    fields = {key: (list[item], ...)}
+    if paged:
+        fields["next_before"] = (int | None, Field(default=None, description="pass as `before` for the next page"))
+    return create_model(name, __base__=Out, **fields)
 
 
 # --------------------------------------------------------------------------- who is calling
@@ -858,8 +862,8 @@ Sensors = listing("Sensors", "sensors", Sensor)
 FootfallHours = listing("FootfallHours", "hours", FootfallHour)
 Warnings = listing("Warnings", "warnings", Warning)
 HallsOverview = listing("HallsOverview", "halls", HallOverview)
-Surveys = listing("Surveys", "surveys", SurveyView)
-Replies = listing("Replies", "replies", Reply)
+Surveys = listing("Surveys", "surveys", SurveyView, paged=True)
+Replies = listing("Replies", "replies", Reply, paged=True)
 FollowUps = listing("FollowUps", "follow_ups", FollowUp)
-Outbox = listing("Outbox", "messages", OutboxMessage)
+Outbox = listing("Outbox", "messages", OutboxMessage, paged=True)
 ReportFiles = listing("ReportFiles", "report_files", ReportFile)

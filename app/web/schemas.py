@@ -448,7 +448,24 @@ class WarningsQuery(Query):
     all: bool = Field(default=False, description="the latest 100 of any state, not only the standing ones")
 
 
-class RepliesQuery(Query):
+class PageQuery(Query):
+    """Cursor paging, latest first: ``before`` is the ``next_before`` of the previous page."""
+
+    before: Id | None = Field(default=None, description="the previous page's next_before")
+    limit: Annotated[int, Field(ge=1, le=500, description="rows per page (default 100)")] = 100
+    since: Instant | None = Field(default=None, description="on or after this instant (ISO 8601 with offset)")
+    until: Instant | None = Field(default=None, description="before this instant")
+
+
+class SurveysQuery(PageQuery):
+    state: Literal["scheduled", "sending", "sent", "failed", "skipped"] | None = None
+
+
+class OutboxQuery(PageQuery):
+    pass
+
+
+class RepliesQuery(PageQuery):
     outcome: Literal[surveys.OUTCOMES] | None = None
 
 

@@ -60,6 +60,7 @@ class Target:
     warning_id: int  # a standing peak warning of hall 1
     follow_up_id: int = 0  # an open follow-up case of hall 1 (made only for the survey rows, see SURVEYED)
     outbox_id: int = 0  # the outbox message of its survey
+    survey_id: int = 0  # that survey
     report_file_id: int = 0  # hall 1's stored daily report file (made only for REPORTED rows)
     member_id: int = 0  # an entry of hall 1's VIP roster
 
@@ -139,6 +140,7 @@ EXPECTED: dict[str, Row] = {
     "halls_overview": Row(READ_ALL_CONFIG),
     # satisfaction surveys
     "hall_surveys": Row(READ_HALL_CONFIG),
+    "get_survey": Row(READ_HALL_CONFIG),
     "hall_survey_replies": Row(READ_HALL_CONFIG),
     "unplaced_survey_replies": Row(READ_ALL_CONFIG),  # replies that reached no hall: head office
     "list_follow_ups": Row(MANAGERS_AND_UP),  # managers: their own hall's
@@ -166,7 +168,7 @@ EXPECTED: dict[str, Row] = {
     "hall_service_level_tickets": Row(READ_HALL_CONFIG),
 }
 # rows whose target needs a survey sent and answered with a low rating (a follow-up case)
-SURVEYED = {"respond_follow_up", "close_follow_up", "sms_outbox_reply", "download_report_file"}
+SURVEYED = {"respond_follow_up", "close_follow_up", "sms_outbox_reply", "download_report_file", "get_survey"}
 # rows whose target needs the scheduled report files of today made (after the survey)
 REPORTED = {"download_report_file"}
 
@@ -208,10 +210,11 @@ def _surveyed(rt, world: World, clock, t: Target) -> Target:
     surveys.dispatch(rt)
     clock.advance(minutes=5)
     surveys.dispatch(rt)
-    outbox = surveys.list_outbox(rt, None)[0]
+    outbox = surveys.list_outbox(rt, None)["messages"][0]
     assert outbox["hall_id"] == h.id, ticket
     surveys.reply_from_outbox(rt, outbox["id"], "4")
-    return replace(t, follow_up_id=surveys.list_follow_ups(rt, {h.id})[0]["id"], outbox_id=outbox["id"])
+    return replace(t, follow_up_id=surveys.list_follow_ups(rt, {h.id})[0]["id"], outbox_id=outbox["id"],
+                   survey_id=outbox["survey_id"])
 
 
 def _reported(rt, world: World, t: Target) -> Target:
@@ -224,7 +227,7 @@ def _reported(rt, world: World, t: Target) -> Target:
 def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
               "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id,
-              "sensor_id": t.sensor_id, "warning_id": t.warning_id, "follow_up_id": t.follow_up_id,
+              "sensor_id": t.sensor_id, "warning_id": t.warning_id, "follow_up_id": t.follow_up_id, "survey_id": t.survey_id,
               "report_file_id": t.report_file_id, "code": "000000", "member_id": t.member_id}
 
     def fill(m: re.Match) -> str:

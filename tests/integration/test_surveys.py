@@ -654,3 +654,36 @@ def test_a_survey_goes_out_through_real_kannel_and_the_reply_comes_back_and_coun
     finally:
         server.shutdown()
         rt.engine.dispose()
+
+
+def test_every_survey_and_outbox_message_is_reachable_a_page_at_a_time(srt, sworld, clock, sclient):
+    """Issue 22: the listings stopped at the latest 100, so in a busy minute most were unreachable."""
+    for i in range(5):
+        serve(srt, sworld, mobile=f"1380013{8000 + i:04d}")
+        clock.advance(minutes=1)
+    send_now(srt, clock)
+    m1 = headers(srt, sworld, "m1")
+
+    def walk(path: str, key: str) -> list[int]:
+        seen, before = [], None
+        while True:
+            page = sclient.get(f"{API}{path}?limit=2" + (f"&before={before}" if before else ""), headers=m1).get_json()
+            assert len(page[key]) <= 2
+            seen += [row["id"] for row in page[key]]
+            before = page["next_before"]
+            if before is None:
+                return seen
+
+    ids = walk(f"/halls/{sworld.one.id}/surveys", "surveys")
+    assert len(ids) == 5 and ids == sorted(ids, reverse=True)  # all of them, latest first, none twice
+    assert len(walk("/sms/outbox", "messages")) == 5
+    one = sclient.get(f"{API}/surveys/{ids[0]}", headers=m1).get_json()
+    assert one["id"] == ids[0] and one["mobile"].startswith("138****")
+    assert sclient.get(f"{API}/surveys/{ids[0]}", headers=headers(srt, sworld, "m2")).status_code == 403
+    assert sclient.get(f"{API}/surveys/999999", headers=m1).status_code == 404
+    sent = sclient.get(f"{API}/halls/{sworld.one.id}/surveys?state=sent", headers=m1).get_json()["surveys"]
+    assert {x["state"] for x in sent} == {"sent"} and len(sent) == 5
+    late = sclient.get(f"{API}/halls/{sworld.one.id}/surveys?since=2099-01-01T00:00:00%2B08:00", headers=m1)
+    assert late.get_json() == {"surveys": [], "next_before": None}
+    bad = sclient.get(f"{API}/halls/{sworld.one.id}/surveys?limit=501", headers=m1)
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "limit"
