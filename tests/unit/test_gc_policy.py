@@ -52,7 +52,6 @@ def test_holding_stops_full_collections_and_nightly_collects_cycles(caplog):
         clock = iter([datetime(2026, 12, 5, 3, 0, tzinfo=SHANGHAI)])
         gc_policy.nightly(time(4, 0), SHANGHAI, slept.append, now=lambda: next(clock), rounds=1)
         assert slept == [3600.0]
-        assert gc.collect() == 0  # the night's collection freed the cycles
         freed = [r.args["freed"] for r in caplog.records if "nightly full collection" in r.getMessage()]
         assert len(freed) == 1 and freed[0] >= 200
     finally:
