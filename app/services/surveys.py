@@ -573,21 +573,23 @@ def case_view(case: FollowUpCase, survey: Survey, now: datetime) -> dict:
 
 # --------------------------------------------------------------------------- lists for staff
 
-def _page(rows: list, limit: int, id_of) -> tuple[list, int | None]:
-    """The page (``limit`` of ``limit + 1`` rows read) and the cursor of the next, if any."""
-    page = rows[:limit]
-    return page, (id_of(page[-1]) if len(rows) > limit and page else None)
-
-
-def _window(query, id_column, at_column, before: int | None, since, until):
-    """Latest first from ``before`` (an id: the previous page's last), within [since, until)."""
+def _read_page(s, query, id_column, at_column, limit: int, before: int | None, since, until,
+               scalars: bool = True) -> tuple[list, int | None]:
+    """Latest first from ``before`` (the previous page's last id), within [since, until): the page
+    of ``limit`` rows and the cursor of the next page (None on the last)."""
     if before is not None:
         query = query.where(id_column < before)
     if since is not None:
         query = query.where(at_column >= since)
     if until is not None:
         query = query.where(at_column < until)
-    return query.order_by(id_column.desc())
+    result = s.execute(query.order_by(id_column.desc()).limit(limit + 1))
+    rows = (result.scalars() if scalars else result).all()
+    page = rows[:limit]
+    if len(rows) <= limit:
+        return page, None
+    last = page[-1] if scalars else page[-1][0]  # rows: the listed entity first
+    return page, last.id
 
 
 def list_surveys(rt: Runtime, hall_id: int, limit: int = 100, before: int | None = None, since=None, until=None,
@@ -598,9 +600,7 @@ def list_surveys(rt: Runtime, hall_id: int, limit: int = 100, before: int | None
         query = select(Survey).where(Survey.hall_id == hall_id)
         if state is not None:
             query = query.where(Survey.state == state)
-        rows = tx.session.execute(_window(query, Survey.id, Survey.finished_at, before, since, until)
-                                  .limit(limit + 1)).scalars().all()
-        page, after = _page(rows, limit, lambda x: x.id)
+        page, after = _read_page(tx.session, query, Survey.id, Survey.finished_at, limit, before, since, until)
         return {"surveys": [survey_view(x) for x in page], "next_before": after}
 
 
@@ -642,9 +642,8 @@ def list_replies(rt: Runtime, hall_id: int | None, outcome: str | None = None, l
             query = select(SurveyReply).where(SurveyReply.hall_id == hall_id)
         if outcome is not None:
             query = query.where(SurveyReply.outcome == outcome)
-        rows = tx.session.execute(_window(query, SurveyReply.id, SurveyReply.received_at, before, since, until)
-                                  .limit(limit + 1)).scalars().all()
-        page, after = _page(rows, limit, lambda r: r.id)
+        page, after = _read_page(tx.session, query, SurveyReply.id, SurveyReply.received_at, limit, before, since,
+                                 until)
         return {"replies": [reply_view(r) for r in page], "next_before": after}
 
 
@@ -665,9 +664,8 @@ def list_outbox(rt: Runtime, hall_ids: set[int] | None, limit: int = 100, before
                  .outerjoin(Survey, Survey.reference == SmsOutboxMessage.reference))
         if hall_ids is not None:
             query = query.where(Survey.hall_id.in_(hall_ids))
-        rows = tx.session.execute(_window(query, SmsOutboxMessage.id, SmsOutboxMessage.created_at, before, since,
-                                          until).limit(limit + 1)).all()
-        page, after = _page(rows, limit, lambda row: row[0].id)
+        page, after = _read_page(tx.session, query, SmsOutboxMessage.id, SmsOutboxMessage.created_at, limit, before,
+                                 since, until, scalars=False)
         return {"messages": [{"id": m.id, "created_at": m.created_at.isoformat(), "to": m.number_masked,
                               "text": m.text, "reference": m.reference, "survey_id": survey_id, "hall_id": hall_id}
                              for m, survey_id, hall_id in page], "next_before": after}
