@@ -45,6 +45,7 @@ def from_env() -> dict:
         "RATE_LIMIT_STORAGE_URL": os.environ.get("RATE_LIMIT_STORAGE_URL") or None,
         "SIGN_IN_LIMIT_PER_ACCOUNT": os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
         "SIGN_IN_LIMIT_PER_ADDRESS": os.environ.get("SIGN_IN_LIMIT_PER_ADDRESS", "100 per 15 minutes"),
+        "PUBLIC_LIMIT_PER_ADDRESS": os.environ.get("PUBLIC_LIMIT_PER_ADDRESS", "60 per minute"),
         "ENFORCE_OPENING_HOURS": os.environ.get("ENFORCE_OPENING_HOURS", "1") != "0",
         # the largest request body read (bytes; larger: 413 unread). Flask's own default is no limit.
         # 4 MB: an import's spreadsheet (2 MB at most, services.imports) travels back base64 with its dry run

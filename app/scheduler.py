@@ -8,6 +8,8 @@ Jobs
     ``forecast_intraday`` every 15 minutes: the rest of today rescaled by the arrivals so far
     ``peak_check``        every minute: forecast and live peak warnings of every hall
     ``expire_past_days``  every 10 minutes: tickets left open from an earlier business day
+    ``release_remote``    every minute: remote tickets not checked in by their deadline are
+                          released (services.remote)
     ``prune_footfall``    nightly: per-minute door counts older than FOOTFALL_KEEP_MINUTES_DAYS
     ``dispatch_surveys``  every minute: a survey for each ticket finished with a mobile number,
                           due surveys sent through SMS_GATEWAY (claimed first: never sent twice),
@@ -267,6 +269,15 @@ def expire_past_days() -> None:
 
 
 @_job
+def release_remote() -> None:
+    from .services import remote
+
+    released = remote.release_due(_rt())
+    if released:
+        log.info("released %d remote ticket(s) not checked in in time", released)
+
+
+@_job
 def prune_footfall() -> None:
     from .services import footfall
 
@@ -420,6 +431,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(peak_check, "interval", minutes=1, id="peak_check", **every)
     scheduler.add_job(expire_past_days, "interval", minutes=10, id="expire_past_days", **every)
     scheduler.add_job(expire_past_days, "date", id="expire_at_start", jobstore="startup")
+    scheduler.add_job(release_remote, "interval", minutes=1, id="release_remote", **every)
     scheduler.add_job(prune_footfall, "cron", hour=19, minute=17, id="prune_footfall", **every)  # 03:17 in China
     scheduler.add_job(dispatch_surveys, "interval", minutes=1, id="dispatch_surveys", **every)
     scheduler.add_job(purge_sms_numbers, "cron", hour=19, minute=37, id="purge_sms_numbers", **every)  # 03:37

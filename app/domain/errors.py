@@ -71,3 +71,10 @@ class TooMany(DomainError):
 
     status = 429
     code = "too_many_requests"
+
+
+class Unavailable(DomainError):
+    """A part this request needs (the SMS gateway) is down for now: try again later."""
+
+    status = 503
+    code = "unavailable"

@@ -29,6 +29,29 @@ class TicketIssued(Event):
 
 
 @dataclass(frozen=True)
+class RemoteTicketTaken(Event):
+    """A customer took a number on their phone: it holds its place but is not in the calling order
+    until they check in (``TicketCheckedIn``); screens need not count it yet."""
+
+    ticket_id: int
+    label: str
+    service_id: int
+    tier: str
+    check_in_by: str  # ISO time
+
+
+@dataclass(frozen=True)
+class TicketCheckedIn(Event):
+    """A remote ticket's customer arrived and checked in: from now on it waits to be called."""
+
+    ticket_id: int
+    label: str
+    service_id: int
+    tier: str
+    public_token: str | None = None  # routes the event to the customer's phone; never broadcast
+
+
+@dataclass(frozen=True)
 class TicketCalled(Event):
     ticket_id: int
     label: str

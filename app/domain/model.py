@@ -25,6 +25,7 @@ class TicketState(str, enum.Enum):
     FINISHED = "finished"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    REMOTE = "remote"  # taken on the phone (远程取号), keeps its place, called only once checked in at the hall
 
 
 OPEN_STATES = frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.SERVING})
@@ -67,7 +68,17 @@ class Action(str, enum.Enum):
     NO_SHOW = "no_show"
     CANCEL = "cancelled"
     TRANSFER = "transferred"
-    EXPIRE = "expired"  # still open when its business day ended
+    EXPIRE = "expired"  # still open when its business day ended, or a remote ticket not checked in in time
+    CHECK_IN = "checked_in"  # a remote ticket's customer arrived: it enters the calling order
+
+
+class Channel(str, enum.Enum):
+    """How a ticket was taken: the service-level reports and the console tell them apart."""
+
+    KIOSK = "kiosk"    # at a kiosk of the hall
+    STAFF = "staff"    # by a staff member (the floor guide's tablet, the console)
+    SYSTEM = "system"  # by no caller (imports, tests, the demo)
+    REMOTE = "remote"  # on the customer's phone, before arriving
 
 
 # (state before, action) -> state after.  Anything not listed is refused.
@@ -84,6 +95,9 @@ _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
     (TicketState.WAITING, Action.EXPIRE): TicketState.CANCELLED,
     (TicketState.CALLED, Action.EXPIRE): TicketState.CANCELLED,
     (TicketState.SERVING, Action.EXPIRE): TicketState.CANCELLED,
+    (TicketState.REMOTE, Action.CHECK_IN): TicketState.WAITING,
+    (TicketState.REMOTE, Action.CANCEL): TicketState.CANCELLED,
+    (TicketState.REMOTE, Action.EXPIRE): TicketState.CANCELLED,
 }
 
 

@@ -99,6 +99,9 @@ def count_committed(rt):
         if isinstance(evt, ev.TicketIssued):
             hall, service = _names(rt, evt.hall_id, evt.service_id)
             TICKETS_ISSUED.labels(hall, service, evt.channel).inc()
+        elif isinstance(evt, ev.RemoteTicketTaken):
+            hall, service = _names(rt, evt.hall_id, evt.service_id)
+            TICKETS_ISSUED.labels(hall, service, "remote").inc()
         elif isinstance(evt, ev.TicketCalled) and evt.recall == 0:
             hall, _ = _names(rt, evt.hall_id)
             TICKETS_CALLED.labels(hall).inc()
@@ -140,7 +143,7 @@ class _HallLevels:
     def apply(self, payload: dict) -> bool:
         """Apply one event; False if it names a service this copy does not know (read the hall again)."""
         name, ticket = payload["event"], payload.get("ticket_id")
-        if name == "TicketIssued" or name == "TicketTransferred":
+        if name in ("TicketIssued", "TicketCheckedIn", "TicketTransferred"):
             service = payload.get("service_id", payload.get("to_service_id"))
             if service not in self.services:
                 return False

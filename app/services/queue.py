@@ -27,7 +27,7 @@ from ..domain.errors import Conflict, CounterBusy, CounterHeld, Forbidden, HallC
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
 from ..domain.hours import business_day, local_time, next_opening, open_at, parse_zone
 from ..domain.model import (
-    AT_COUNTER_STATES, Action, DeviceKind, TicketState, Tier, WaitingTicket, held_by_another, next_state, ticket_label,
+    AT_COUNTER_STATES, Action, Channel, DeviceKind, TicketState, Tier, WaitingTicket, held_by_another, next_state, ticket_label,
 )
 from ..domain.principal import Principal
 from ..domain.screens import screen_settings
@@ -43,6 +43,7 @@ EVENTS = TicketEvent.__table__
 COUNTERS = Counter.__table__
 AT_COUNTER = [x.value for x in AT_COUNTER_STATES]
 WAITING = TicketState.WAITING.value
+REMOTE = TicketState.REMOTE.value
 # Written out, not bound: the partial unique index uq_ticket_at_counter (counter_id WHERE state IN
 # ('called', 'serving')) serves a query only when its condition is literally the index's.
 AT_COUNTER_NOW = text("tickets.state IN ('called', 'serving')")
@@ -76,35 +77,52 @@ def issue_ticket(
     with rt.uow() as tx:
         s = tx.session
         if caller is not None:
-            p = _authorised(rt, s, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
+            p = authorised(rt, s, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
             device_id = p.device_id
         conf = hall_config(rt, s, hall_id)
         service = conf.service(service_id)
         now = rt.now()
         day = business_day(now, conf.zone)
-        if rt.enforce_opening_hours and conf.closures.closed_on(day):
-            raise HallClosed(f"the hall is closed today ({conf.closures.days[day] or 'closure'})", field="hall_id")
-        if rt.enforce_opening_hours and not conf.opening_hours.is_open(local_time(now, conf.zone)):
-            raise HallClosed("the hall is closed now; tickets are issued during opening hours", field="hall_id")
+        refuse_if_closed(rt, conf, now, day)
         tier, on_roster = roster.ticket_tier(rt, s, hall_id, conf.green_channel, tier, mobile, day)
-        number = s.connection().execute(_next_number_statement(tx.dialect), {"hall_id": hall_id, "prefix": service.prefix,
-                                                                 "day": day}).scalar_one()
-        values = {"hall_id": hall_id, "service_id": service.id, "business_day": day, "prefix": service.prefix,
-                  "number": number, "label": ticket_label(service.prefix, number), "tier": tier.value,
-                  "mobile": mobile, "public_token": secrets.token_urlsafe(16), "state": WAITING,
-                  "issued_at": now, "queued_at": now, "counter_id": None, "target_counter_id": None,
-                  "staff_id": None, "recalls": 0, "called_at": None, "started_at": None, "closed_at": None,
-                  "issued_by_device_id": device_id}
-        ticket_id = s.connection().execute(_INSERT_TICKET, values).scalar_one()
-        _log(s, ticket_id, hall_id, service.id, Action.ISSUE, now,
+        channel = Channel.KIOSK if device_id is not None else Channel.STAFF if caller is not None else Channel.SYSTEM
+        values = insert_ticket(tx, conf, service, tier, mobile, now, day, state=TicketState.WAITING,
+                               channel=channel, device_id=device_id)
+        log_event(s, values["id"], hall_id, service.id, Action.ISSUE, now,
              detail={"tier": tier.value, **({"roster": True} if on_roster else {})})
-        tx.record(ev.TicketIssued(hall_id, ticket_id, values["label"], service.id, tier.value,
-                                  "kiosk" if device_id is not None else "staff" if caller is not None else "system"))
+        tx.record(ev.TicketIssued(hall_id, values["id"], values["label"], service.id, tier.value, channel.value))
         tx.commit()
     # The estimate is read after commit, so the number's lock is held for three statements only.
-    ticket = _Issued(id=ticket_id, **values)
+    ticket = _Issued(**values)
     with rt.reader() as rx:
-        return _ticket_view(rt, rx.session, ticket, conf, now, with_token=True)
+        return ticket_view(rt, rx.session, ticket, conf, now, with_token=True)
+
+
+def refuse_if_closed(rt: Runtime, conf: HallConfig, now: datetime, day: date) -> None:
+    """409 when the hall issues no tickets now (a closure day, or outside its hours)."""
+    if rt.enforce_opening_hours and conf.closures.closed_on(day):
+        raise HallClosed(f"the hall is closed today ({conf.closures.days[day] or 'closure'})", field="hall_id")
+    if rt.enforce_opening_hours and not conf.opening_hours.is_open(local_time(now, conf.zone)):
+        raise HallClosed("the hall is closed now; tickets are issued during opening hours", field="hall_id")
+
+
+def insert_ticket(tx, conf: HallConfig, service, tier: Tier, mobile: str | None, now: datetime, day: date, *,
+                  state: TicketState, channel: Channel, device_id: int | None = None,
+                  check_in_by: datetime | None = None) -> dict:
+    """The service's next number today and a ticket holding it, in ``tx``; the ticket's columns
+    (``id`` included). Its place in line is from now (``queued_at``), even for a remote ticket."""
+    s = tx.session
+    number = s.connection().execute(_next_number_statement(tx.dialect), {
+        "hall_id": conf.id, "prefix": service.prefix, "day": day}).scalar_one()
+    values = {"hall_id": conf.id, "service_id": service.id, "business_day": day, "prefix": service.prefix,
+              "number": number, "label": ticket_label(service.prefix, number), "tier": tier.value,
+              "mobile": mobile, "public_token": secrets.token_urlsafe(16), "state": state.value,
+              "issued_at": now, "queued_at": now, "counter_id": None, "target_counter_id": None,
+              "staff_id": None, "recalls": 0, "called_at": None, "started_at": None, "closed_at": None,
+              "issued_by_device_id": device_id, "channel": channel.value, "check_in_by": check_in_by,
+              "checked_in_at": None}
+    values["id"] = s.connection().execute(_INSERT_TICKET, values).scalar_one()
+    return values
 
 
 class _Issued:
@@ -117,7 +135,7 @@ class _Issued:
 def _check_priority_at_kiosk(rt: Runtime, hall_id: int, tier: Tier, caller, guide_pin: str | None) -> None:
     """A kiosk's priority ticket needs the floor guide's PIN (see ``issue_ticket``); staff need none."""
     with rt.reader() as tx:
-        p = _authorised(rt, tx.session, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
+        p = authorised(rt, tx.session, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
         if p.device_kind != DeviceKind.KIOSK:
             return
         green_on_word = tier == Tier.GREEN and hall_config(rt, tx.session, hall_id).green_channel.self_declare
@@ -129,14 +147,14 @@ def check_guide_pin(rt: Runtime, hall_id: int, pin: str, caller) -> dict:
     """At a kiosk of the hall, as the floor guide types the PIN: whether it is right, before the
     customer chooses a service (``outcome``: right, wrong, locked, none)."""
     with rt.reader() as tx:
-        p = _authorised(rt, tx.session, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
+        p = authorised(rt, tx.session, caller, rules.may_issue_ticket, hall_id, "issuing tickets for this hall")
     if p.device_kind != DeviceKind.KIOSK:
         raise Forbidden("only a kiosk checks the floor guide's PIN", field="Authorization")
     outcome = auth.check_guide_pin(rt, hall_id, pin, p.id)
     return {"hall_id": hall_id, "valid": outcome == auth.PIN_RIGHT, "outcome": outcome}
 
 
-def _authorised(rt: Runtime, s, caller, allowed, hall_id: int, what: str) -> Principal:
+def authorised(rt: Runtime, s, caller, allowed, hall_id: int, what: str) -> Principal:
     """The caller, read in this transaction, if ``allowed(principal, hall_id)``; 401 or 403 otherwise."""
     p = auth.authenticate(rt, s, caller)
     rules.require(allowed(p, hall_id), what)
@@ -190,7 +208,7 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
         brief = _counter_brief(conf, counter)
         if ticket is None:
             return {"counter": brief, "ticket": None}
-        _log(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
+        log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
                                   ticket.public_token, round((now - ticket.queued_at).total_seconds())))
         view = {"counter": brief, "ticket": _at_counter_view(conf, ticket, now)}
@@ -228,7 +246,7 @@ def call_ticket(rt: Runtime, counter_id: int, label: str, staff_id: int | None =
         if ticket is None:
             raise Conflict(f"{label} was called by another counter just now", field="label", code="not_waiting",
                            label=label)
-        _log(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id,
+        log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id,
              detail={"out_of_turn": True})
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
                                   ticket.public_token, round((now - ticket.queued_at).total_seconds())))
@@ -328,7 +346,7 @@ def recall(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id:
         if ticket.recalls >= conf.policy.max_recalls:
             raise Conflict(f"{ticket.label} was already recalled {ticket.recalls} times; mark it no-show",
                            field="ticket_id", code="recall_limit", label=ticket.label, recalls=ticket.recalls)
-        ticket = _transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
+        ticket = transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id,
                                   counter.number, ticket.recalls, ticket.public_token))
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
@@ -341,7 +359,7 @@ def start_service(rt: Runtime, counter_id: int, staff_id: int | None = None, tic
     """The customer has arrived at the counter: service time starts now."""
     with rt.uow() as tx:
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
-        ticket = _transition(s, ticket, Action.START, now, counter.id, staff_id, started_at=now)
+        ticket = transition(s, ticket, Action.START, now, counter.id, staff_id, started_at=now)
         tx.record(ev.ServiceStarted(conf.id, ticket.id, ticket.label, counter.id))
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
         tx.commit()
@@ -354,7 +372,7 @@ def finish_service(rt: Runtime, counter_id: int, staff_id: int | None = None, ti
     with rt.uow() as tx:
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
         handle_s = _handle_seconds(ticket, now)
-        ticket = _transition(s, ticket, Action.FINISH, now, counter.id, staff_id, duration_s=handle_s,
+        ticket = transition(s, ticket, Action.FINISH, now, counter.id, staff_id, duration_s=handle_s,
                              closed_at=now, counter_id=None, started_at=ticket.started_at or ticket.called_at)
         tx.record(ev.ServiceFinished(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id,
                                      staff_id, handle_s, ticket.mobile is not None, ticket.public_token))
@@ -372,7 +390,7 @@ def mark_no_show(rt: Runtime, counter_id: int, staff_id: int | None = None, tick
         if ticket.state == TicketState.CALLED.value and ticket.recalls < needed:
             raise Conflict(f"recall {ticket.label} at least {needed} time(s) before marking no-show",
                            field="ticket_id", code="recall_first", label=ticket.label, needed=needed)
-        ticket = _transition(s, ticket, Action.NO_SHOW, now, counter.id, staff_id, closed_at=now, counter_id=None)
+        ticket = transition(s, ticket, Action.NO_SHOW, now, counter.id, staff_id, closed_at=now, counter_id=None)
         tx.record(ev.TicketNoShow(conf.id, ticket.id, ticket.label, counter.id, ticket.public_token))
         view = {"counter": _counter_brief(conf, counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
@@ -402,7 +420,7 @@ def transfer(
                               code="same_counter")
         from_service = ticket.service_id
         handle_s = _handle_seconds(ticket, now)
-        ticket = _transition(
+        ticket = transition(
             s, ticket, Action.TRANSFER, now, counter.id, staff_id, duration_s=handle_s,
             detail={"to_service_id": service.id, "to_counter_id": to_counter_id},
             service_id=service.id, counter_id=None, target_counter_id=to_counter_id,
@@ -419,9 +437,9 @@ def cancel_ticket(rt: Runtime, public_token: str) -> dict:
     """The customer gives up their place (from their phone)."""
     with rt.uow() as tx:
         s = tx.session
-        ticket = _ticket_by_token(s, public_token)
+        ticket = ticket_by_token(s, public_token)
         now = rt.now()
-        ticket = _transition(s, ticket, Action.CANCEL, now, None, None, closed_at=now)
+        ticket = transition(s, ticket, Action.CANCEL, now, None, None, closed_at=now)
         tx.record(ev.TicketCancelled(ticket.hall_id, ticket.id, ticket.label, ticket.public_token))
         view = _ticket_brief(ticket)
         tx.commit()
@@ -443,10 +461,10 @@ def expire_past_days(rt: Runtime) -> int:
             now = rt.now()
             stale = s.execute(select(*TICKETS.c).where(
                 TICKETS.c.hall_id == hall_id, TICKETS.c.business_day < business_day(now, parse_zone(zone)),
-                TICKETS.c.state.in_([WAITING, *AT_COUNTER]),
+                TICKETS.c.state.in_([WAITING, REMOTE, *AT_COUNTER]),
             )).all()
             for ticket in stale:
-                _transition(s, ticket, Action.EXPIRE, now, ticket.counter_id, None, closed_at=now, counter_id=None)
+                transition(s, ticket, Action.EXPIRE, now, ticket.counter_id, None, closed_at=now, counter_id=None)
                 tx.record(ev.TicketCancelled(hall_id, ticket.id, ticket.label, ticket.public_token))
             tx.commit()
             closed += len(stale)
@@ -459,7 +477,7 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
     with rt.uow() as tx:
         s = tx.session
         if caller is not None:
-            p = _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+            p = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
                             "operating a counter of this hall")
             staff_id = p.staff_id
         counter = _counter(s, counter_id, lock=True)  # one session at a time, even for two clicks at once
@@ -490,7 +508,7 @@ def close_counter(rt: Runtime, counter_id: int, *, caller: auth.Credential | Non
         s = tx.session
         staff_id = None
         if caller is not None:
-            staff_id = _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+            staff_id = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
                                    "operating a counter of this hall").staff_id
         counter = _counter(s, counter_id, lock=True)  # waits for a call in progress at this counter
         _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
@@ -515,7 +533,7 @@ def take_over_counter(rt: Runtime, counter_id: int, staff_id: int | None = None,
     with rt.uow() as tx:
         s = tx.session
         if caller is not None:
-            taker = _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+            taker = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
                                 "operating a counter of this hall")
             audit.acting_as(taker)  # the trail names who took it over
             staff_id = taker.staff_id
@@ -560,12 +578,12 @@ def _commit_counter_change(tx, counter, view=None):
 
 # --------------------------------------------------------------------------- views
 
-def ticket_status(rt: Runtime, public_token: str) -> dict:
+def ticket_status(rt: Runtime, public_token: str, with_token: bool = False) -> dict:
     """The customer's view of their ticket: state, people ahead, estimated wait, counter when called."""
     with rt.reader() as tx:
         s = tx.session
-        ticket = _ticket_by_token(s, public_token)
-        return _ticket_view(rt, s, ticket, hall_config(rt, s, ticket.hall_id), rt.now())
+        ticket = ticket_by_token(s, public_token)
+        return ticket_view(rt, s, ticket, hall_config(rt, s, ticket.hall_id), rt.now(), with_token=with_token)
 
 
 def ticket_statuses(rt: Runtime, public_tokens: list[str]) -> dict[str, dict]:
@@ -582,7 +600,7 @@ def ticket_statuses(rt: Runtime, public_tokens: list[str]) -> dict[str, dict]:
             conf = configs[ticket.hall_id]
             if ticket.hall_id not in contexts and ticket.state == WAITING:
                 contexts[ticket.hall_id] = _QueueContext.load(s, conf, business_day(now, conf.zone))
-            views[ticket.public_token] = _ticket_view(rt, s, ticket, conf, now, ctx=contexts.get(ticket.hall_id))
+            views[ticket.public_token] = ticket_view(rt, s, ticket, conf, now, ctx=contexts.get(ticket.hall_id))
         return views
 
 
@@ -656,7 +674,7 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
                      # whether a kiosk issues tickets now (ENFORCE_OPENING_HOURS=0: whatever the hours say)
                      "issuing": open_now or not rt.enforce_opening_hours,
                      "opens_at": opens.isoformat() if opens else None,
-                     "green_channel": conf.green_channel.to_dict(),
+                     "green_channel": conf.green_channel.to_dict(), "remote_queue": conf.remote.to_dict(),
                      "screen": screen_settings(conf.screen), "priority_pin_set": conf.priority_pin_set},
             "business_day": day.isoformat(),
             "at": now.isoformat(),
@@ -845,12 +863,12 @@ _WAITING_AND_AHEAD = (
 )
 
 
-def _ticket_view(rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_token: bool = False,
+def ticket_view(rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_token: bool = False,
                  ctx: "_QueueContext | None" = None) -> dict:
     view = _ticket_brief(ticket)
     view["service"] = conf.services[ticket.service_id].brief()
     view["hall"] = conf.brief()
-    if ticket.state == WAITING:
+    if ticket.state in (WAITING, REMOTE):  # a remote ticket's place is kept: it learns its wait too
         if ctx is None or ticket.business_day != ctx.day:
             general = ticket.target_counter_id is None
             ctx = _QueueContext.load(s, conf, ticket.business_day, service_id=ticket.service_id,
@@ -888,6 +906,9 @@ def _ticket_brief(ticket) -> dict:
         "issued_at": ticket.issued_at.isoformat(),
         "called_at": ticket.called_at.isoformat() if ticket.called_at else None,
         "recalls": ticket.recalls,
+        "channel": ticket.channel,
+        "check_in_by": ticket.check_in_by.isoformat() if ticket.check_in_by else None,
+        "checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None,
     }
 
 
@@ -916,7 +937,7 @@ def _update_statement(keys: tuple[str, ...]):
             .returning(*TICKETS.c))
 
 
-def _transition(s, ticket, action: Action, now: datetime, at_counter: int | None, by_staff: int | None,
+def transition(s, ticket, action: Action, now: datetime, at_counter: int | None, by_staff: int | None,
                 duration_s: float | None = None, detail: dict | None = None, **values):
     """Apply one life-cycle step as a compare-and-set on (state, recalls), log it, return the new row."""
     new_state = next_state(TicketState(ticket.state), action)
@@ -926,11 +947,11 @@ def _transition(s, ticket, action: Action, now: datetime, at_counter: int | None
                                               **{f"v_{key}": values[key] for key in keys}}).first()
     if row is None:
         raise IllegalTransition(f"{ticket.label} was changed by someone else just now; reload", field="ticket_id")
-    _log(s, ticket.id, ticket.hall_id, ticket.service_id, action, now, at_counter, by_staff, duration_s, detail)
+    log_event(s, ticket.id, ticket.hall_id, ticket.service_id, action, now, at_counter, by_staff, duration_s, detail)
     return row
 
 
-def _log(s, ticket_id: int, hall_id: int, service_id: int, action: Action, at: datetime, counter_id=None,
+def log_event(s, ticket_id: int, hall_id: int, service_id: int, action: Action, at: datetime, counter_id=None,
          staff_id=None, duration_s=None, detail=None) -> None:
     s.connection().execute(_INSERT_EVENT, {"ticket_id": ticket_id, "hall_id": hall_id, "kind": action.value, "at": at,
                               "service_id": service_id, "counter_id": counter_id, "staff_id": staff_id,
@@ -983,7 +1004,7 @@ def _at_counter(rt: Runtime, tx, counter_id: int, staff_id, caller, lock: bool =
     this transaction."""
     s = tx.session
     if caller is not None:
-        p = _authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+        p = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
                         "operating a counter of this hall")
         staff_id = p.staff_id
     counter = _counter_row(rt, s, counter_id, lock)
@@ -1060,7 +1081,7 @@ def _counter(s, counter_id: int, lock: bool = False) -> Counter:
     return counter
 
 
-def _ticket_by_token(s, token: str):
+def ticket_by_token(s, token: str):
     ticket = s.execute(select(*TICKETS.c).where(TICKETS.c.public_token == token)).first()
     if ticket is None:
         raise NotFound("no such ticket", field="token")

@@ -87,6 +87,7 @@ class Hall(Base):
     survey: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # see domain.survey.SurveySettings
     closures: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # see domain.hours.Closures
     green_channel: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # domain.roster.GreenChannel
+    remote_queue: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # domain.remote.RemoteQueue
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # bumped with every change to the hall, its services or its counters (storage.config_versions):
     # processes keep the hall's configuration and reload it when this moves
@@ -250,6 +251,9 @@ class Ticket(Base):
         # read only these, and the number is cleared once the survey holds it (protected), so it stays small
         Index("ix_tickets_with_mobile", "closed_at",
               sqlite_where=text("mobile IS NOT NULL"), postgresql_where=text("mobile IS NOT NULL")),
+        # remote tickets not yet checked in, by deadline: the expiry job reads only these
+        Index("ix_tickets_remote_due", "check_in_by",
+              sqlite_where=text("state = 'remote'"), postgresql_where=text("state = 'remote'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
@@ -272,6 +276,33 @@ class Ticket(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     issued_by_device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    channel: Mapped[str] = mapped_column(String(12), default="kiosk", server_default="kiosk")  # model.Channel
+    check_in_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a remote ticket's deadline
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MobileCode(Base):
+    """A one-time SMS code: to prove a mobile number before a remote ticket (``join``), or to check in
+    with the number at the kiosk (``check_in``, tied to its ticket). Only keyed hashes are stored:
+    of the number, of the code and of the client address (services.remote)."""
+
+    __tablename__ = "mobile_codes"
+    __table_args__ = (
+        Index("ix_mobile_codes_number", "number_key", "created_at"),
+        Index("ix_mobile_codes_address", "address_key", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    purpose: Mapped[str] = mapped_column(String(12))  # join | check_in (domain.remote)
+    number_key: Mapped[str] = mapped_column(String(64))
+    address_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong tries
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    send_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class CounterSession(Base):

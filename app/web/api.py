@@ -13,13 +13,13 @@ from ..domain.footfall import MinuteCount
 from ..domain.model import Role
 from ..services import (
     audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, satisfaction, service_levels,
-    roster, surveys,
+    remote, roster, surveys,
 )
 from . import access, reports_api, throttle
 from . import responses as R
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
-    CallTicketBody, CityBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
+    CallTicketBody, CheckInBody, CityBody, CodeRequestBody, RemoteJoinBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
     HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
     VipMemberBody, VipMemberPatch,
@@ -59,15 +59,23 @@ def _forget_actor(_exc):
 
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
-    return error_response(exc.status, exc.code, exc.message, exc.field, **exc.detail)
+    response, status = error_response(exc.status, exc.code, exc.message, exc.field, **exc.detail)
+    if "retry_after_s" in exc.detail:
+        response.headers["Retry-After"] = str(exc.detail["retry_after_s"])
+    return response, status
 
 
 @bp.errorhandler(throttle.RateLimitExceeded)
 def _too_many_sign_ins(_exc):
-    """Too many sign-in attempts on one account or from one address: wait, as Retry-After says."""
+    """Too many sign-in attempts on one account or from one address, or too many requests to the
+    public operations from one address: wait, as Retry-After says."""
     wait_s = throttle.retry_after_s()
-    response, status = error_response(429, "too_many_requests",
-                                      f"too many sign-in attempts: try again in {wait_s} seconds", "username")
+    if request.endpoint in throttle.PUBLIC_ENDPOINTS:
+        response, status = error_response(429, "too_many_requests",
+                                          f"too many requests from this address: try again in {wait_s} seconds")
+    else:
+        response, status = error_response(429, "too_many_requests",
+                                          f"too many sign-in attempts: try again in {wait_s} seconds", "username")
     response.headers["Retry-After"] = str(wait_s)
     return response, status
 
@@ -371,6 +379,55 @@ def issue_ticket(hall_id: int, body: IssueBody):
     """
     return queue.issue_ticket(rt(), hall_id, body.service_id, body.tier.value, body.mobile,
                               caller=access.credential(), guide_pin=body.guide_pin)
+
+
+@api.route("/halls/<int:hall_id>/check-ins", "POST", tag="tickets", access="the hall's kiosks, staff and manager",
+           body=CheckInBody, checks_caller=True, returns=R.IssuedTicket)
+def check_in(hall_id: int, body: CheckInBody):
+    """Check in a remote ticket whose customer has arrived (kiosk).
+
+    By what the kiosk's scanner read from the QR code on the customer's phone (`scan`), or by
+    `mobile` and the check-in `code` of the confirmation SMS. From now on the ticket is called in
+    the place it took when it was taken. 409 with a `code` when it is checked in already
+    (`checked_in_already`), was released (`remote_expired`, `remote_ended`) or needs none
+    (`not_remote`); a wrong code is 422 `code_wrong`, and after five, 429 `code_locked`.
+    """
+    return remote.check_in(rt(), hall_id, access.credential(), scan=body.scan, mobile=body.mobile, code=body.code)
+
+
+# --------------------------------------------------------------------------- public: remote tickets
+
+@api.route("/public/halls/<string:hall_code>", "GET", tag="public", access="public", returns=R.PublicHall)
+def public_hall(hall_code: str):
+    """A hall as anyone sees it before coming: open or not, and per service the people waiting and
+    the estimated wait; whether it takes remote tickets now (`remote.taking`)."""
+    return remote.public_hall(rt(), remote.hall_by_code(rt(), hall_code))
+
+
+@api.route("/public/halls/<int:hall_id>/codes", "POST", tag="public", access="public", body=CodeRequestBody,
+           status=201, returns=R.CodeSent)
+def request_code(hall_id: int, body: CodeRequestBody):
+    """Send a one-time code by SMS to prove a mobile number (before taking a remote ticket).
+
+    One a minute and (by the hall's settings) five an hour to a number, twenty an hour from one
+    address: beyond, 429 with `Retry-After` and a `code` (`resend_too_soon`, `number_limit`,
+    `address_limit`). The code lives ten minutes. 503 `sms_not_sent` if the gateway failed.
+    """
+    return remote.send_code(rt(), hall_id, body.mobile, throttle.client_address())
+
+
+@api.route("/public/halls/<int:hall_id>/remote-tickets", "POST", tag="public", access="public",
+           body=RemoteJoinBody, status=201, returns=R.IssuedTicket)
+def take_remote_ticket(hall_id: int, body: RemoteJoinBody):
+    """Take a ticket from the phone with the code just sent (远程取号).
+
+    The ticket (state `remote`) keeps its place in line from now but is called only once its
+    customer checks in at the kiosk, by `check_in_by`; after that it is released. The answer has
+    `public_token`, the ticket page's key, and an SMS brings the check-in code. A wrong code is
+    422 `code_wrong`; after five, 429 `code_locked`; one open remote ticket per number and hall
+    (409 `remote_ticket_held`).
+    """
+    return remote.join(rt(), hall_id, body.service_id, body.mobile, body.code)
 
 
 @api.route("/tickets/<string:token>/print", "POST", tag="tickets", access="the ticket's hall's kiosks",

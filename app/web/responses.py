@@ -131,6 +131,13 @@ class GreenChannel(Out):
     note_en: str
 
 
+class RemoteQueue(Out):
+    enabled: bool
+    check_in_minutes: int
+    codes_per_number_per_hour: int
+    codes_per_address_per_hour: int
+
+
 class Hall(Out):
     id: int
     city_id: int
@@ -150,6 +157,7 @@ class Hall(Out):
     survey: SurveySettings
     closures: list[Closure]
     green_channel: GreenChannel
+    remote_queue: RemoteQueue
     active: bool
 
 
@@ -277,6 +285,9 @@ class Ticket(Out):
     issued_at: Time
     called_at: Time | None
     recalls: int
+    channel: str = Field(description="kiosk, staff, system or remote (taken on the customer's phone)")
+    check_in_by: Time | None = Field(description="a remote ticket: when it is released if not checked in")
+    checked_in_at: Time | None = None
 
 
 class CalledTicket(Ticket):
@@ -296,6 +307,49 @@ class IssuedTicket(Ticket):
     estimated_wait_s: int | None
     public_token: str | None = None
     counter: CounterBrief | None = None
+
+
+class PublicHallInfo(Out):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    timezone: str
+    open_now: bool
+    issuing: bool
+    opens_at: Time | None
+
+
+class PublicRemote(Out):
+    enabled: bool
+    check_in_minutes: int
+    taking: bool = Field(description="a remote ticket can be taken now (switched on and the hall open)")
+
+
+class PublicService(Out):
+    id: int
+    prefix: str
+    name_zh: str
+    name_en: str
+    waiting: int
+    open_counters: int
+    estimated_wait_s: int | None
+
+
+class PublicHall(Out):
+    """What anyone may see of a hall before coming."""
+
+    hall: PublicHallInfo
+    remote: PublicRemote
+    at: Time
+    services: list[PublicService]
+
+
+class CodeSent(Out):
+    sent: bool
+    mobile_masked: str
+    expires_at: Time
+    resend_after_s: int
 
 
 class Printed(Out):
@@ -373,6 +427,7 @@ class QueueHall(HallBrief):
     priority_pin_set: bool
     screen: Screen
     green_channel: GreenChannel
+    remote_queue: RemoteQueue
 
 
 class HallQueue(Out):

@@ -133,6 +133,7 @@ class HallBody(Strict):
     survey: dict[str, Any] | None = _survey_settings()
     closures: list[ClosureBody] | None = Field(default=None, description="days the hall is shut (holidays)")
     green_channel: GreenChannelBody | None = None
+    remote_queue: RemoteQueueBody | None = None
 
 
 class ClosureBody(Strict):
@@ -145,6 +146,14 @@ class GreenChannelBody(Strict):
     self_declare: bool | None = Field(default=None, description="the kiosk issues it without the floor guide's PIN")
     note_zh: Annotated[str, Field(max_length=200)] | None = None
     note_en: Annotated[str, Field(max_length=200)] | None = None
+
+
+class RemoteQueueBody(Strict):
+    enabled: bool | None = Field(default=None, description="customers may take a number on their phone")
+    check_in_minutes: Annotated[int, Field(ge=10, le=240)] | None = Field(
+        default=None, description="minutes from taking the number to checking in at the kiosk")
+    codes_per_number_per_hour: Annotated[int, Field(ge=1, le=1000)] | None = None
+    codes_per_address_per_hour: Annotated[int, Field(ge=1, le=1000)] | None = None
 
 
 class VipMemberBody(Strict):
@@ -206,6 +215,7 @@ class HallPatch(Strict):
     survey: dict[str, Any] | None = _survey_settings()
     closures: list[ClosureBody] | None = Field(default=None, description="days the hall is shut (holidays)")
     green_channel: GreenChannelBody | None = None
+    remote_queue: RemoteQueueBody | None = None
     active: bool | None = None
 
 
@@ -289,6 +299,23 @@ class IssueBody(Strict):
     guide_pin: Annotated[str, Field(max_length=8)] | None = Field(
         default=None, description="The floor guide's PIN: a kiosk needs it for star, VIP and green-channel tickets"
     )
+
+
+class CodeRequestBody(Strict):
+    mobile: Annotated[str, Field(max_length=20, description="11-digit mainland mobile; +86 optional")]
+
+
+class RemoteJoinBody(Strict):
+    service_id: Id
+    mobile: Annotated[str, Field(max_length=20)]
+    code: Annotated[str, Field(max_length=12, description="the 6 digits of the SMS")]
+
+
+class CheckInBody(Strict):
+    scan: Annotated[str, Field(max_length=300, description="what the scanner read from the ticket's QR code "
+                                                           "(its page's address or its token)")] | None = None
+    mobile: Annotated[str, Field(max_length=20)] | None = None
+    code: Annotated[str, Field(max_length=12, description="the check-in code of the confirmation SMS")] | None = None
 
 
 class OpenCounterBody(Strict):

@@ -10,6 +10,10 @@ the same two limits (Flask-Limiter, moving windows):
   so one address cannot try one password on many accounts. A hall's staff may share one address
   (NAT); behind a proxy the client's own address counts only with ``TRUSTED_PROXIES`` set.
 
+The public operations of remote queueing (``PUBLIC_ENDPOINTS``: the hall's public state, one-time
+codes, taking a remote ticket) have their own limit per client address (``PUBLIC_LIMIT_PER_ADDRESS``,
+60 per minute), besides the per-number limits of the codes themselves (services.remote).
+
 An attempt is counted before its password is checked, so parallel attempts cannot slip past a
 limit. The counts live in Redis when there is one (``RATE_LIMIT_STORAGE_URL``, by default the
 message queue's), shared by every web process; else in the one web process's memory.
@@ -25,10 +29,12 @@ from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
 
 SIGN_IN_ENDPOINTS = ("api.create_token", "pages.login")
+PUBLIC_ENDPOINTS = ("api.public_hall", "api.request_code", "api.take_remote_ticket")
+PUBLIC_SCOPE = "public-address"
 ACCOUNT_SCOPE = "sign-in-account"
 ADDRESS_SCOPE = "sign-in-address"
 
-__all__ = ["RateLimitExceeded", "init_app", "retry_after_s", "signed_in"]
+__all__ = ["RateLimitExceeded", "client_address", "init_app", "retry_after_s", "signed_in"]
 
 
 def init_app(app: Flask) -> Limiter:
@@ -45,6 +51,10 @@ def init_app(app: Flask) -> Limiter:
                                        key_func=_address, methods=["POST"])
     for endpoint in SIGN_IN_ENDPOINTS:
         app.view_functions[endpoint] = per_account(per_address(app.view_functions[endpoint]))
+    public = limiter.shared_limit(app.config["PUBLIC_LIMIT_PER_ADDRESS"], scope=PUBLIC_SCOPE, key_func=_address)
+    for endpoint in PUBLIC_ENDPOINTS:
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = public(app.view_functions[endpoint])
     # Both limits decorate their views, which check them when called. The hook Flask-Limiter adds
     # before every request serves application-wide limits, of which there are none: it cost 0.18 ms
     # on every request, a third of a trivial one (BENCHMARKS.md, "The hot path").
@@ -71,6 +81,12 @@ def retry_after_s() -> int:
 
 def _address() -> str:
     return request.remote_addr or "unknown"
+
+
+def client_address() -> str:
+    """The client's address as the limits count it (behind a proxy, with ``TRUSTED_PROXIES`` set,
+    the address the proxy saw)."""
+    return _address()
 
 
 def _account() -> str:

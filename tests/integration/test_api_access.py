@@ -109,6 +109,12 @@ EXPECTED: dict[str, Row] = {
     "hall_queue": Row(VIEW_HALL),
     "print_ticket": Row(frozenset({"kiosk"})),
     "check_guide_pin": Row(frozenset({"kiosk"}), lambda t: {"pin": "2468"}),
+    "check_in": Row(ISSUE, lambda t: {"scan": t.ticket_token}),
+    # remote tickets: public, the one-time code is what proves a number
+    "public_hall": Row(EVERYONE),
+    "request_code": Row(EVERYONE, lambda t: {"mobile": "13800138000"}),
+    "take_remote_ticket": Row(EVERYONE, lambda t: {"service_id": t.service_a, "mobile": "13800138000",
+                                                   "code": "123456"}),
     "set_guide_pin": Row(frozenset({"admin", "m1"}), lambda t: {"pin": "2468"}),
     "set_device_printer": Row(ADMIN, lambda t: {"kind": "none"}),
     # counter actions
@@ -228,7 +234,8 @@ def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
               "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id,
               "sensor_id": t.sensor_id, "warning_id": t.warning_id, "follow_up_id": t.follow_up_id, "survey_id": t.survey_id,
-              "report_file_id": t.report_file_id, "code": "000000", "member_id": t.member_id}
+              "report_file_id": t.report_file_id, "code": "000000", "member_id": t.member_id,
+              "hall_code": "H1"}
 
     def fill(m: re.Match) -> str:
         assert m.group(1) in values, f"the matrix does not know path parameter <{m.group(1)}> of {rule}"
