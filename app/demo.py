@@ -82,7 +82,8 @@ def _create(rt: Runtime, password: str) -> list[str]:
     lines = ["演示数据已创建 Demo data created.", "设备令牌 Device tokens (shown once):"]
     for code, name_zh, name_en, address, hours, short in HALLS:
         hall = config.create_hall(rt, {"city_id": city["id"], "code": code, "name_zh": name_zh, "name_en": name_en,
-                                       "address": address, "timezone": "Asia/Shanghai", "opening_hours": hours})
+                                       "address": address, "timezone": "Asia/Shanghai", "opening_hours": hours,
+                                       "remote_queue": {"enabled": True}})  # /join/<code>: remote tickets
         by_prefix = {}
         for prefix, scode, szh, sen, target, handle, self_zh, self_en in SERVICES:
             svc = config.create_service(rt, hall["id"], {

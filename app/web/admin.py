@@ -443,7 +443,7 @@ def add_hall():
 
 @bp.route("/halls/<int:hall_id>", methods=["GET", "POST"])
 def hall_settings(hall_id: int):
-    """Names, address, time zone, weekday hours, holiday closures, active."""
+    """Names, address, time zone, weekday hours, holiday closures, remote tickets, active."""
     hall = _hall_or_refuse(hall_id)
     errors, form = {}, None
     if request.method == "POST":
@@ -455,7 +455,11 @@ def hall_settings(hall_id: int):
                 changes = _check(HallPatch, {
                     "code": _text("code"), "name_zh": _text("name_zh"), "name_en": _text("name_en"),
                     "address": _text("address"), "timezone": _text("timezone"), "opening_hours": hours,
-                    "closures": closures_from_form(form.get("closures", "")), "active": _checked("active")})
+                    "closures": closures_from_form(form.get("closures", "")), "active": _checked("active"),
+                    **({"remote_queue": {"enabled": _checked("remote_enabled"),
+                                         "check_in_minutes": _optional_int("remote_check_in_minutes")
+                                         or hall["remote_queue"]["check_in_minutes"]}}
+                       if form.get("remote_form") else {})})
                 if not changes["active"] and hall["active"] and form.get("confirmed") != "yes":
                     raise Invalid(_("Confirm closing the hall for good"), field="active")
                 config.update_hall(rt(), hall_id, changes)

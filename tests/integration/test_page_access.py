@@ -53,6 +53,10 @@ PAGES: dict[str, Page] = {
     "display.display_page": Page("/display/", PUBLIC),
     "phone.ticket_page": Page("/t/{token}", PUBLIC),  # the ticket's unguessable token is the key
     "phone.ticket_qr": Page("/t/{token}/qr.svg", PUBLIC),
+    # the hall's public page (remote tickets), its door QR code and poster: what anyone may see
+    "join.join_page": Page("/join/H1", PUBLIC),
+    "join.join_qr": Page("/join/H1/qr.svg", PUBLIC),
+    "join.join_poster": Page("/join/H1/poster", PUBLIC),
     "counter.console": Page("/counter/?hall={hall}&counter={counter}", HALL_1_COUNTERS),
     "manager.dashboard": Page("/manager/?hall={hall}", HALL_1_READERS),
     "manager.overview": Page("/manager/overview", HEAD_OFFICE),
