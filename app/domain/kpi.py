@@ -84,6 +84,8 @@ def read_visit(steps: Sequence[Step]) -> Visit:
         k = step.kind
         if k == "issued":
             waiting_since = step.at
+        elif k == "checked_in":  # a remote ticket: the customer waits in the hall from arriving
+            waiting_since = step.at
         elif k == "called":
             if waiting_since is not None:
                 wait += max((step.at - waiting_since).total_seconds(), 0.0)

@@ -210,7 +210,7 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
             return {"counter": brief, "ticket": None}
         log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
-                                  ticket.public_token, round((now - ticket.queued_at).total_seconds())))
+                                  ticket.public_token, waited_s(ticket, now)))
         view = {"counter": brief, "ticket": _at_counter_view(conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
@@ -249,7 +249,7 @@ def call_ticket(rt: Runtime, counter_id: int, label: str, staff_id: int | None =
         log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id,
              detail={"out_of_turn": True})
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
-                                  ticket.public_token, round((now - ticket.queued_at).total_seconds())))
+                                  ticket.public_token, waited_s(ticket, now)))
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
@@ -616,8 +616,8 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
         service_ids = {sid for sid in conf.counters[counter.id].service_ids if conf.services[sid].active}
         waiting = _waiting_tickets(s, conf.id, day, service_ids, counter.id)
         order = calling_order(waiting, counter.id, service_ids, now, conf.targets, conf.policy)
-        labels = dict(s.execute(select(TICKETS.c.id, TICKETS.c.label)
-                                .where(TICKETS.c.id.in_([t.id for t in order[:50]]))).all())
+        shown = {r.id: r for r in s.execute(select(TICKETS.c.id, TICKETS.c.label, TICKETS.c.channel)
+                                            .where(TICKETS.c.id.in_([t.id for t in order[:50]])))}
         holder = None
         if counter.is_open and counter.staff_id is not None:  # who the console should see at it
             holder = {"id": counter.staff_id,
@@ -628,7 +628,8 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
             "ticket": _at_counter_view(conf, current, now) if current else None,
             "waiting": len(order),
             "next": [
-                {"id": t.id, "label": labels[t.id], "tier": t.tier.value, "service_id": t.service_id,
+                {"id": t.id, "label": shown[t.id].label, "channel": shown[t.id].channel, "tier": t.tier.value,
+                 "service_id": t.service_id,
                  "waited_s": round((now - t.queued_at).total_seconds())}
                 for t in order[:50]
             ],
@@ -891,9 +892,15 @@ def ticket_view(rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_to
 def _at_counter_view(conf: HallConfig, ticket, now: datetime) -> dict:
     view = _ticket_brief(ticket)
     view["mobile_tail"] = ticket.mobile[-4:] if ticket.mobile else None
-    view["waited_s"] = round(((ticket.called_at or now) - ticket.queued_at).total_seconds())
+    view["waited_s"] = waited_s(ticket, ticket.called_at or now)
     view["service"] = conf.services[ticket.service_id].brief()
     return view
+
+
+def waited_s(ticket, at: datetime) -> int:
+    """Seconds the customer has waited in the hall by ``at``: from queueing, or for a remote
+    ticket from checking in (it kept its place from before, but the customer was not here)."""
+    return round((at - (ticket.checked_in_at or ticket.queued_at)).total_seconds())
 
 
 def _ticket_brief(ticket) -> dict:

@@ -48,7 +48,7 @@ from ..storage.orm import (
     Counter, FollowUpCase, Hall, ServiceType, SmsOptOut, SmsOutboxMessage, Staff, Survey, SurveyReply, Ticket,
     TicketEvent,
 )
-from . import satisfaction
+from . import queue, satisfaction
 from .config import _get
 from .protect import NumberVault, instance_key
 
@@ -189,7 +189,7 @@ def _new_survey(s, vault: NumberVault, ticket: Ticket, hall: Hall, settings: Sur
     elif state == SCHEDULED and not settings.enabled:
         state, error = SKIPPED, "surveys are off at this hall"
     send_at = survey_send_at(ticket.closed_at, settings.delay, settings.quiet_hours, parse_zone(hall.timezone))
-    wait_s = round((ticket.called_at - ticket.queued_at).total_seconds()) if ticket.called_at else None
+    wait_s = queue.waited_s(ticket, ticket.called_at) if ticket.called_at else None
     scale = settings.to_dict()
     return {
         "ticket_id": ticket.id, "hall_id": hall.id, "service_id": ticket.service_id, "counter_id": counter_id,

@@ -24,6 +24,17 @@ def test_a_plain_visit_waits_from_the_ticket_to_the_call_and_is_handled_from_sta
     assert (v.outcome, v.wait_s, v.handle_s, v.transfers, v.counter_id, v.staff_id) == ("served", 720, 480, 0, 3, 7)
 
 
+def test_a_remote_tickets_wait_runs_from_check_in_not_from_taking_the_number():
+    v = read_visit([Step("issued", at(0)), Step("checked_in", at(40)), Step("called", at(46), 3, 7),
+                    Step("finished", at(50), 3, 7, duration_s=240)])
+    assert v.wait_s == 6 * 60 and v.outcome == "served"
+
+
+def test_a_remote_ticket_never_checked_in_is_expired_with_no_wait():
+    v = read_visit([Step("issued", at(0)), Step("expired", at(60))])
+    assert v.outcome == "expired" and v.wait_s is None
+
+
 def test_a_recall_does_not_lengthen_the_wait():
     v = read_visit([Step("issued", at(0)), Step("called", at(5), 1, 1), Step("recalled", at(6), 1, 1),
                     Step("serving", at(7), 1, 1), Step("finished", at(10), 1, 1, duration_s=180)])
