@@ -111,8 +111,15 @@ def clean_code(text: str | None, field: str = "code") -> str:
 def closing_time(hours: OpeningHours, local: datetime) -> datetime | None:
     """When the span the hall is open in at ``local`` ends (a local time), or None if it is closed."""
     now = local.time()
-    for start, end in hours.days.get(WEEKDAYS[local.weekday()], ()):
+    spans = sorted(hours.days.get(WEEKDAYS[local.weekday()], ()))
+    for i, (start, end) in enumerate(spans):
         if start <= now < end or (end == time.max and now >= start):
+            for next_start, next_end in spans[i + 1:]:  # spans that touch are one opening
+                if next_start != end:
+                    break
+                end = next_end
+            if end == time.max:  # open until midnight
+                return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
             return local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
     return None
 

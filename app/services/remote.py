@@ -190,10 +190,11 @@ def _try_code(tx, keys: _Keys, purpose: str, hall_id: int, code: str, now: datet
     code counts a try (committed), and after CODE_TRIES the code is dead whatever is typed."""
     s = tx.session
     _serialise(tx, keys.number)
-    row = s.execute(select(CODES).where(
-        CODES.c.number_key == keys.number, CODES.c.hall_id == hall_id, CODES.c.purpose == purpose,
-        CODES.c.used_at.is_(None), CODES.c.send_error.is_(None), CODES.c.expires_at > now,
-    ).order_by(CODES.c.id.desc()).limit(1)).first()
+    mine = [CODES.c.number_key == keys.number, CODES.c.hall_id == hall_id, CODES.c.purpose == purpose]
+    if purpose == JOIN:  # a join code is good once, for minutes, and only if it went out
+        mine += [CODES.c.used_at.is_(None), CODES.c.send_error.is_(None), CODES.c.expires_at > now]
+    # a check-in code stays with its ticket: checked in already, released or late, the ticket says so
+    row = s.execute(select(CODES).where(*mine).order_by(CODES.c.id.desc()).limit(1)).first()
     if row is None:
         if purpose == JOIN:
             raise Invalid("there is no valid code for this number: ask for a new one", field="code",
@@ -274,7 +275,7 @@ def token_of_scan(scan: str) -> str:
     scan = (scan or "").strip()
     path = urlsplit(scan).path if "://" in scan else scan
     token = path.rstrip("/").rsplit("/", 1)[-1]
-    if not token or len(token) > 64 or not all(ch.isalnum() or ch in "-_" for ch in token):
+    if not token or len(token) > 64 or not all(ch.isascii() and ch.isalnum() or ch in "-_" for ch in token):
         raise Invalid("this is not a ticket's QR code", field="scan", code="scan_format")
     return token
 

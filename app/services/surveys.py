@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Mapping
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import String, cast, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -45,7 +45,7 @@ from ..domain.survey import (
 )
 from ..sms.gateway import DeliveryReport, DeliveryStatus, GatewayError, InboundSms, OutgoingSms, SmsGateway
 from ..storage.orm import (
-    Counter, FollowUpCase, Hall, ServiceType, SmsOptOut, SmsOutboxMessage, Staff, Survey, SurveyReply, Ticket,
+    Counter, FollowUpCase, Hall, MobileCode, ServiceType, SmsOptOut, SmsOutboxMessage, Staff, Survey, SurveyReply, Ticket,
     TicketEvent,
 )
 from . import queue, satisfaction
@@ -655,15 +655,21 @@ def reply_view(r: SurveyReply) -> dict:
 
 # --------------------------------------------------------------------------- the outbox gateway
 
+# a one-time code's SMS (services.remote) carries the reference "code-<id>": its hall is the code's
+_code_reference = literal("code-") + cast(MobileCode.id, String)
+
+
 def list_outbox(rt: Runtime, hall_ids: set[int] | None, limit: int = 100, before: int | None = None,
                 since=None, until=None) -> dict:
     """What the outbox gateway "sent", latest first, a page at a time, with the survey's hall
     (``hall_ids`` None: every hall): ``{"messages", "next_before"}``."""
     with rt.reader() as tx:
-        query = (select(SmsOutboxMessage, Survey.id, Survey.hall_id)
-                 .outerjoin(Survey, Survey.reference == SmsOutboxMessage.reference))
+        hall = func.coalesce(Survey.hall_id, MobileCode.hall_id)
+        query = (select(SmsOutboxMessage, Survey.id, hall)
+                 .outerjoin(Survey, Survey.reference == SmsOutboxMessage.reference)
+                 .outerjoin(MobileCode, _code_reference == SmsOutboxMessage.reference))
         if hall_ids is not None:
-            query = query.where(Survey.hall_id.in_(hall_ids))
+            query = query.where(hall.in_(hall_ids))
         page, after = _read_page(tx.session, query, SmsOutboxMessage.id, SmsOutboxMessage.created_at, limit, before,
                                  since, until, scalars=False)
         return {"messages": [{"id": m.id, "created_at": m.created_at.isoformat(), "to": m.number_masked,
@@ -674,7 +680,8 @@ def list_outbox(rt: Runtime, hall_ids: set[int] | None, limit: int = 100, before
 def outbox_hall(rt: Runtime, message_id: int) -> int | None:
     with rt.reader() as tx:
         message = _get(tx.session, SmsOutboxMessage, message_id, "to")
-        return tx.session.execute(select(Survey.hall_id).where(Survey.reference == message.reference)).scalar()
+        return (tx.session.execute(select(Survey.hall_id).where(Survey.reference == message.reference)).scalar()
+                or tx.session.execute(select(MobileCode.hall_id).where(_code_reference == message.reference)).scalar())
 
 
 def reply_from_outbox(rt: Runtime, message_id: int, text: str) -> dict:
