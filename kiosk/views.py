@@ -20,6 +20,7 @@ def strings() -> dict:
         "printed": _("Ticket printed. Please take it."),
         "issued_at": _("Issued at"),
         "offline": _("Reconnecting…"), "closed": _("The hall is closed now."),
+        "not_registered": _("This screen is not registered. Open the link given when the device was registered."),
         "closed_until": _("The hall is closed now. It opens again at {t}."), "error": _("Sorry, something went wrong:"),
         "wait_unknown": _("wait shown when a counter opens"),
         "tiers": {"star": _("Star customer"), "vip": _("VIP"), "green": _("Green channel")},
@@ -27,6 +28,21 @@ def strings() -> dict:
         "pin": {"wrong": _("Wrong PIN. Please try again."),
                 "locked": _("Too many wrong PINs at this kiosk: please wait 5 minutes."),
                 "none": _("This hall has no floor guide PIN: priority tickets are issued at the desk.")},
+        # checking in a ticket taken on the phone (远程取号): refusals by the API's code ({…} from its details)
+        "checkin": {
+            "checked_in_already": _("{label} is checked in already. Please wait to be called."),
+            "remote_expired": _("{label} was to check in by {by}, so the number was released. Please take a new ticket."),
+            "remote_ended": _("{label} is no longer in the queue. Please take a new ticket."),
+            "not_remote": _("{label} was taken here at the hall: it needs no check-in."),
+            "no_remote_ticket": _("No ticket of this hall waits for check-in with this QR code or number."),
+            "code_wrong": _("The check-in code is wrong ({tries_left} tries left)."),
+            "code_locked": _("Too many wrong codes: scan the QR code on your phone, or ask the floor guide."),
+            "code_format": _("The check-in code is the 6 digits in the SMS."),
+            "mobile_format": _("Please enter the 11-digit mobile number you took the number with."),
+            "scan_format": _("This is not a ticket's QR code. Please scan the QR code on your phone's ticket page."),
+            "check_in_what": _("Scan the QR code, or enter your mobile number and the check-in code."),
+            "other": _("The check-in did not work just now. Please try again, or ask the floor guide."),
+        },
     }
 
 

@@ -598,7 +598,7 @@ def ticket_statuses(rt: Runtime, public_tokens: list[str]) -> dict[str, dict]:
             if ticket.hall_id not in configs:
                 configs[ticket.hall_id] = hall_config(rt, s, ticket.hall_id)
             conf = configs[ticket.hall_id]
-            if ticket.hall_id not in contexts and ticket.state == WAITING:
+            if ticket.hall_id not in contexts and ticket.state in (WAITING, REMOTE):
                 contexts[ticket.hall_id] = _QueueContext.load(s, conf, business_day(now, conf.zone))
             views[ticket.public_token] = ticket_view(rt, s, ticket, conf, now, ctx=contexts.get(ticket.hall_id))
         return views

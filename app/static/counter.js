@@ -9,6 +9,10 @@
   function say(text, ok) { var m = $("msg"); m.textContent = text || ""; m.className = "msg" + (ok ? " ok" : ""); }
   function svcName(id) { var s = services[id]; return s ? s.prefix + " " + (en ? s.name_en || s.name_zh : s.name_zh) : ""; }
   function mins(s) { return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
+  // a ticket taken on the customer's phone (远程取号) and checked in at the kiosk
+  function remoteTag(t) {
+    return t && t.channel === "remote" ? hallq.el("span", { "class": "remote-tag", title: T.remote_title }, T.remote) : null;
+  }
 
   function render() {
     if (!state) return;
@@ -16,6 +20,7 @@
     $("open-state").textContent = c.is_open ? "" : "· " + T.closed;
     $("btn-open").firstChild.textContent = (c.is_open ? T.close : T.open) + " ";
     $("current-label").textContent = t ? t.label : "—";
+    if (remoteTag(t)) $("current-label").appendChild(remoteTag(t));
     $("current-info").textContent = t ? [svcName(t.service_id), T["state_" + t.state] || t.state,
       hallq.fill(T.waited, { m: Math.round(t.waited_s / 60) }), t.recalls ? hallq.fill(T.recalls, { n: t.recalls }) : "",
       T.tiers[t.tier] || ""].filter(Boolean).join(" · ") : (c.is_open ? T.none : T.closed);
@@ -34,6 +39,7 @@
     state.next.slice(0, 20).forEach(function (n) {
       var tr = hallq.el("tr", {}), label = hallq.el("td", {}, n.label);
       if (T.tiers[n.tier]) label.appendChild(hallq.el("span", { "class": "tier" }, T.tiers[n.tier]));
+      if (remoteTag(n)) label.appendChild(remoteTag(n));
       tr.appendChild(label);
       tr.appendChild(hallq.el("td", {}, svcName(n.service_id)));
       tr.appendChild(hallq.el("td", {}, mins(n.waited_s)));

@@ -19,7 +19,7 @@
     var error = (result.data && result.data.error) || {}, text = T[error.code];
     if (!text && error.code === "hall_closed") text = T.hall_closed;
     if (!text && result.status === 0) text = T.network;
-    return text ? hallq.fill(text, error) : (error.message || T.network);
+    return text ? hallq.fill(text, error) : T.other;  // never the API's English on a customer's phone
   }
 
   function post(path, body) {

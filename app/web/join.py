@@ -36,6 +36,7 @@ def strings() -> dict:
         "remote_ticket_held": _("This number already has ticket {label} here today."),
         "sms_not_sent": _("The SMS could not be sent just now: try again in a minute."),
         "conflict": _("This service is not offered now."),
+        "other": _("Something went wrong just now. Please try again."),
     }
 
 

@@ -21,6 +21,9 @@ def strings() -> dict:
         "cancelled": _("You left the queue"), "offline": _("Reconnecting…"),
         "confirm_cancel": _("Leave the queue? Your number will be given up."),
         "recall": _("Called again ({n})"),
+        # a ticket taken on the phone (远程取号): called only once checked in at the kiosk
+        "remote": _("Check in at the kiosk by {t}"),
+        "released": _("Not checked in in time: the number was released"),
     }
 
 

@@ -368,6 +368,7 @@ class CounterAction(Out):
 class Waiting(Out):
     id: int
     label: str
+    channel: str = Field(description="kiosk, staff, system or remote (taken on the customer's phone, checked in)")
     service_id: int
     tier: str
     waited_s: int

@@ -1,5 +1,6 @@
 /* Kiosk: choose a service (seeing its queue), maybe go self-service, maybe leave a mobile number,
- * take the ticket, print it; priority tickets need the floor guide's PIN. */
+ * take the ticket, print it; priority tickets need the floor guide's PIN. A ticket taken on the
+ * phone (远程取号) is checked in here: its QR code under the scanner, or mobile number + SMS code. */
 (function () {
   "use strict";
   var T = hallq.strings(), cfg = window.KIOSK, en = cfg.lang === "en", $ = function (id) { return document.getElementById(id); };
@@ -17,12 +18,18 @@
   function problem(text) { var p = $("problem"); p.textContent = text || ""; p.hidden = !text; }
   function name(s) { return en ? (s.name_en || s.name_zh) : s.name_zh; }
   function show(step) {
-    ["services", "divert", "priority", "mobile", "ticket"].forEach(function (s) { $("step-" + s).hidden = s !== step; });
+    ["services", "divert", "priority", "mobile", "checkin", "ticket"].forEach(function (s) { $("step-" + s).hidden = s !== step; });
     clearTimeout(idle);
     if (step !== "services") idle = setTimeout(reset, step === "ticket" ? 30000 : 60000);  // walk-away
   }
-  function reset() { choice = null; tier = "ordinary"; pin = ""; entries.pin.value = ""; entries.mobile.value = "";
-    $("pin-error").textContent = ""; $("mobile-error").textContent = ""; render(); show("services"); }
+  function current() {
+    var open = document.querySelector("main > section:not([hidden])");
+    return open ? open.id.replace("step-", "") : "services";
+  }
+  function reset() { choice = null; tier = "ordinary"; pin = "";
+    Object.keys(entries).forEach(function (k) { entries[k].value = ""; $(k).textContent = ""; });
+    $("pin-error").textContent = ""; $("mobile-error").textContent = ""; $("ci-error").textContent = "";
+    $("scan").value = ""; render(); show("services"); }
 
   // ------------------------------------------------------------------ services with their queues
   function render() {
@@ -35,6 +42,7 @@
     $("green-chosen").hidden = !(tier === "green" && !pin);
     $("priority-on").hidden = !pin;  // the guide's PIN was right: this customer's ticket will be a priority one
     $("priority-on").textContent = pin ? hallq.fill(T.priority_on, { tier: T.tiers[tier] || "" }) : "";
+    $("check-in-offer").hidden = !remoteOn();
     var offer = document.querySelector('#tiers [data-tier="green"]');
     if (offer) offer.hidden = !green.enabled;
     var box = $("services"); box.textContent = "";
@@ -76,18 +84,27 @@
   document.querySelectorAll("[data-back]").forEach(function (b) { b.onclick = reset; });
 
   // ------------------------------------------------------------------ keypads
-  var entries = { pin: { value: "", max: 8, mask: true }, mobile: { value: "", max: 11 } };
+  var entries = { pin: { value: "", max: 8, mask: true }, mobile: { value: "", max: 11 },
+    "ci-mobile": { value: "", max: 11 }, "ci-code": { value: "", max: 6 } };
+  var checkinField = "ci-mobile";  // the check-in panel's keypad types into one of its two fields
+  var stepOf = { pin: "priority", mobile: "mobile", "ci-mobile": "checkin", "ci-code": "checkin" };
+  function shownValue(id) {
+    var e = entries[id];
+    if (e.mask) return e.value.replace(/./g, "●");
+    return id === "ci-code" ? e.value : e.value.replace(/^(\d{3})(\d{0,4})(\d{0,4})$/, "$1 $2 $3").trim();
+  }
   document.querySelectorAll(".keypad").forEach(function (pad) {
-    var e = entries[pad.dataset.for];
     ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "C"].forEach(function (k) {
       var b = hallq.el("button", { type: "button", "data-key": k }, k);
+      b.onmousedown = function (ev) { ev.preventDefault(); };  // the scan field keeps the focus (the scanner types there)
       b.onclick = function () {
+        var id = pad.dataset.for === "checkin" ? checkinField : pad.dataset.for, e = entries[id];
         if (k === "⌫") e.value = e.value.slice(0, -1);
         else if (k === "C") e.value = "";
         else if (e.value.length < e.max) e.value += k;
-        var shown = e.mask ? e.value.replace(/./g, "●") : e.value.replace(/^(\d{3})(\d{0,4})(\d{0,4})$/, "$1 $2 $3").trim();
-        $(pad.dataset.for).textContent = shown;
-        show(pad.dataset.for === "pin" ? "priority" : "mobile");  // keep the walk-away timer fresh
+        $(id).textContent = shownValue(id);
+        if (id === "ci-mobile" && k !== "⌫" && k !== "C" && e.value.length === e.max) pickField("ci-code");
+        show(stepOf[id]);  // keep the walk-away timer fresh
       };
       pad.appendChild(b);
     });
@@ -133,12 +150,7 @@
     $("mobile-ok").disabled = $("mobile-skip").disabled = true;
     api("POST", "/halls/" + snap.hall.id + "/tickets", body).then(function (t) {
       showTicket(t);
-      return api("POST", "/tickets/" + encodeURIComponent(t.public_token) + "/print");
-    }).then(function (printed) {
-      var p = $("t-print"); p.hidden = false;
-      // the driver's message is a whole sentence: what went wrong and what to do instead
-      p.textContent = printed.ok ? T.printed : (en ? printed.message_en : printed.message_zh);
-      p.dataset.code = printed.code;
+      return printTicket(t);
     }).catch(function (err) {
       if (err && err.field === "guide_pin") {  // changed or locked since it was checked: type it again
         pin = ""; render(); show("priority");
@@ -148,7 +160,83 @@
     }).then(function () { $("mobile-ok").disabled = $("mobile-skip").disabled = false; });
   }
 
-  function showTicket(t) {
+  // ------------------------------------------------------------------ check-in of a remote ticket (远程取号)
+  function remoteOn() { return !!(snap && snap.hall.remote_queue && snap.hall.remote_queue.enabled); }
+  function pickField(id) {
+    checkinField = id;
+    ["ci-mobile", "ci-code"].forEach(function (f) { $(f).classList.toggle("active", f === id); });
+  }
+  function openCheckIn() {
+    $("ci-error").textContent = ""; $("scan").value = "";
+    pickField(entries["ci-mobile"].value.length === 11 ? "ci-code" : "ci-mobile");
+    show("checkin");
+    $("scan").focus();
+  }
+  $("check-in").onclick = openCheckIn;
+  ["ci-mobile", "ci-code"].forEach(function (f) { $(f).onclick = function () { pickField(f); $("scan").focus(); }; });
+  // the scanner types the phone page's address like a keyboard, then Enter
+  $("scan").onkeydown = function (ev) {
+    show("checkin");
+    if (ev.key === "Enter") { ev.preventDefault(); var v = $("scan").value.trim(); if (v) checkIn({ scan: v }); }
+  };
+  $("scan").onblur = function () {  // whatever was touched, the next scan lands in the field
+    setTimeout(function () { if (current() === "checkin" && document.activeElement !== $("scan")) $("scan").focus(); }, 0);
+  };
+  // a scan at the home screen (no button pressed first) checks in too: keys typed fast, then Enter
+  var typed = "", typedAt = 0;
+  document.addEventListener("keydown", function (ev) {
+    if (ev.target === $("scan") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    var step = current();
+    if (step === "checkin") {  // the field lost its focus somehow: the keys still go there
+      $("scan").focus();
+      return;
+    }
+    if (step !== "services" || !remoteOn()) return;
+    var at = Date.now();
+    if (at - typedAt > 300) typed = "";  // a scanner types many keys a second; a person does not
+    typedAt = at;
+    if (ev.key === "Enter") {
+      if (typed.length >= 8) { ev.preventDefault(); openCheckIn(); $("scan").value = typed; checkIn({ scan: typed }); }
+      typed = "";
+    } else if (ev.key.length === 1) typed += ev.key;
+  });
+  $("ci-ok").onclick = function () {
+    var scanned = $("scan").value.trim();
+    if (scanned) return checkIn({ scan: scanned });
+    var m = entries["ci-mobile"].value, c = entries["ci-code"].value;
+    if (!/^1\d{10}$/.test(m)) { $("ci-error").textContent = T.checkin.mobile_format; pickField("ci-mobile"); return; }
+    if (!/^\d{6}$/.test(c)) { $("ci-error").textContent = T.checkin.code_format; pickField("ci-code"); return; }
+    checkIn({ mobile: m, code: c });
+  };
+  var checking = false;
+  function checkIn(body) {
+    if (checking || !snap) return;
+    checking = true; $("ci-ok").disabled = true; $("ci-error").textContent = "";
+    api("POST", "/halls/" + snap.hall.id + "/check-ins", body).then(function (t) {
+      showTicket(t, true);
+      printTicket(t).catch(function () { /* not printed: the ticket is on the screen, and on the phone */ });
+    }).catch(function (err) {
+      // by the error's code, in the kiosk's language: never the API's English sentence
+      var text = (err && T.checkin[err.code]) || T.checkin.other;
+      $("ci-error").textContent = hallq.fill(text, err || {});
+      $("ci-error").dataset.code = (err && err.code) || "";
+      if (err && err.code === "code_wrong") { entries["ci-code"].value = ""; $("ci-code").textContent = ""; pickField("ci-code"); }
+      $("scan").value = "";
+      show("checkin");
+      $("scan").focus();
+    }).then(function () { checking = false; $("ci-ok").disabled = false; });
+  }
+
+  function printTicket(t) {
+    return api("POST", "/tickets/" + encodeURIComponent(t.public_token) + "/print").then(function (printed) {
+      var p = $("t-print"); p.hidden = false;
+      // the driver's message is a whole sentence: what went wrong and what to do instead
+      p.textContent = printed.ok ? T.printed : (en ? printed.message_en : printed.message_zh);
+      p.dataset.code = printed.code;
+    });
+  }
+
+  function showTicket(t, checkedIn) {
     $("t-label").textContent = t.label;
     $("t-tier").hidden = t.tier === "ordinary";  // a roster number, the guide's PIN or the green channel
     $("t-tier").textContent = T.tiers[t.tier] || "";
@@ -161,6 +249,7 @@
     $("t-qr").innerHTML = "";
     $("t-qr").appendChild(hallq.el("img", { src: "/t/" + encodeURIComponent(t.public_token) + "/qr.svg", alt: "QR" }));
     $("t-print").hidden = true;
+    $("t-checked-in").hidden = !checkedIn;
     $("step-ticket").dataset.token = t.public_token;
     show("ticket");
   }

@@ -184,6 +184,9 @@ def base_body(op, world) -> dict:
         "report_counts": {"counts": [{"sensor": "door", "minute": "2026-11-23T09:15:00+08:00", "in": 1, "out": 0}]},
         "close_follow_up": {"resolution": "called back"},
         "sms_outbox_reply": {"to": 1, "text": "1"},
+        "request_code": {"mobile": "13800138000"},
+        "take_remote_ticket": {"service_id": one.services["A"], "mobile": "13800138000", "code": "123456"},
+        "check_in": {"mobile": "13800138000", "code": "123456"},
     }.get(op.endpoint, {})
 
 
