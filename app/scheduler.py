@@ -10,6 +10,8 @@ Jobs
     ``expire_past_days``  every 10 minutes: tickets left open from an earlier business day
     ``release_remote``    every minute: remote tickets not checked in by their deadline are
                           released (services.remote)
+    ``appointments``      every minute: appointments past their grace time become no-shows, and
+                          the day-before and hour-before reminders go out (services.appointments)
     ``prune_footfall``    nightly: per-minute door counts older than FOOTFALL_KEEP_MINUTES_DAYS
     ``dispatch_surveys``  every minute: a survey for each ticket finished with a mobile number,
                           due surveys sent through SMS_GATEWAY (claimed first: never sent twice),
@@ -278,6 +280,16 @@ def release_remote() -> None:
 
 
 @_job
+def appointments() -> None:
+    from .services import appointments as booked
+
+    missed = booked.mark_no_shows(_rt())
+    reminded = booked.send_reminders(_rt())
+    if missed or reminded["day_before"] or reminded["soon"]:
+        log.info("appointments: %d no-show(s), reminders %s", missed, reminded)
+
+
+@_job
 def prune_footfall() -> None:
     from .services import footfall
 
@@ -432,6 +444,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(expire_past_days, "interval", minutes=10, id="expire_past_days", **every)
     scheduler.add_job(expire_past_days, "date", id="expire_at_start", jobstore="startup")
     scheduler.add_job(release_remote, "interval", minutes=1, id="release_remote", **every)
+    scheduler.add_job(appointments, "interval", minutes=1, id="appointments", **every)
     scheduler.add_job(prune_footfall, "cron", hour=19, minute=17, id="prune_footfall", **every)  # 03:17 in China
     scheduler.add_job(dispatch_surveys, "interval", minutes=1, id="dispatch_surveys", **every)
     scheduler.add_job(purge_sms_numbers, "cron", hour=19, minute=37, id="purge_sms_numbers", **every)  # 03:37

@@ -52,6 +52,16 @@ class TicketCheckedIn(Event):
 
 
 @dataclass(frozen=True)
+class AppointmentChanged(Event):
+    """An appointment was booked, cancelled or rescheduled (``change``): the manager's page refreshes."""
+
+    appointment_id: int
+    change: str  # booked | cancelled | rescheduled
+    service_id: int
+    slot_start: str  # ISO time
+
+
+@dataclass(frozen=True)
 class TicketCalled(Event):
     ticket_id: int
     label: str

@@ -79,6 +79,7 @@ class Channel(str, enum.Enum):
     STAFF = "staff"    # by a staff member (the floor guide's tablet, the console)
     SYSTEM = "system"  # by no caller (imports, tests, the demo)
     REMOTE = "remote"  # on the customer's phone, before arriving
+    APPOINTMENT = "appointment"  # a booked slot, checked in at the hall
 
 
 # (state before, action) -> state after.  Anything not listed is refused.

@@ -26,7 +26,7 @@ RESEND_AFTER = timedelta(seconds=60)  # one code a minute to a number
 CODE_WINDOW = timedelta(hours=1)
 CHECK_IN_MINUTES = (10, 240)         # the shortest and longest window a hall may set
 
-JOIN, CHECK_IN = "join", "check_in"  # what a code is for
+JOIN, BOOK, CHECK_IN = "join", "book", "check_in"  # what a code is for: a remote ticket, an appointment, arriving
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..domain.footfall import LoadRules, load_rules_problems
 from ..domain.staffing import StaffingRules, staffing_rules_problems
 from ..domain.survey import SurveySettings, survey_settings_problems
 from ..domain.hours import Closures, OpeningHours, business_day, parse_zone
+from ..domain.appointments import BookingRules, booking_rules_problems
 from ..domain.remote import RemoteQueue, remote_queue_problems
 from ..domain.roster import GreenChannel, green_channel_problems
 from ..domain.model import Role
@@ -53,7 +54,8 @@ def hall_view(h: Hall) -> dict:
             "survey": SurveySettings.from_dict(h.survey).to_dict(),
             "closures": Closures.parse(h.closures).to_list(),
             "green_channel": GreenChannel.from_dict(h.green_channel).to_dict(),
-            "remote_queue": RemoteQueue.from_dict(h.remote_queue).to_dict(), "active": h.active}
+            "remote_queue": RemoteQueue.from_dict(h.remote_queue).to_dict(),
+            "booking": BookingRules.from_dict(h.booking).to_dict(), "active": h.active}
 
 
 def service_view(s: ServiceType) -> dict:
@@ -147,7 +149,7 @@ def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
         new = changes["calling_policy"]
         changes["calling_policy"] = {**current, **new, "head_start_s": {
             **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
-    merged = [key for key in ("load_rules", "staffing", "survey", "green_channel", "remote_queue") if isinstance(changes.get(key), dict)]
+    merged = [key for key in ("load_rules", "staffing", "survey", "green_channel", "remote_queue", "booking") if isinstance(changes.get(key), dict)]
     if merged:  # settings objects change field by field: merge into what is stored
         with rt.reader() as tx:
             hall = _get(tx.session, Hall, hall_id, "hall_id")
@@ -190,6 +192,9 @@ def _check_hall_settings(data: dict) -> None:
     if "remote_queue" in data:
         for field, message in remote_queue_problems(data["remote_queue"]):
             raise Invalid(message, field=f"remote_queue.{field}")
+    if "booking" in data:
+        for field, message in booking_rules_problems(data["booking"]):
+            raise Invalid(message, field=f"booking.{field}")
     if "calling_policy" in data:
         policy = CallingPolicy.from_dict(data["calling_policy"])
         problems = policy.validate()

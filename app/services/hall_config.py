@@ -22,6 +22,7 @@ from ..domain.errors import Conflict, NotFound
 from ..domain.footfall import LoadRules
 from ..domain.hours import Closures, OpeningHours, parse_zone
 from ..domain.model import ServiceTargets
+from ..domain.appointments import BookingRules
 from ..domain.remote import RemoteQueue
 from ..domain.roster import GreenChannel
 from ..storage.orm import Counter, Hall, ServiceType, counter_services
@@ -72,6 +73,7 @@ class HallConfig:
     policy: CallingPolicy
     green_channel: GreenChannel
     remote: RemoteQueue
+    booking: BookingRules
     load_rules: LoadRules
     screen: dict
     priority_pin_set: bool
@@ -139,7 +141,7 @@ def _load(s, hall_id: int) -> HallConfig:
         timezone=hall.timezone, zone=parse_zone(hall.timezone), active=hall.active,
         opening_hours=OpeningHours.parse(hall.opening_hours), closures=Closures.parse(hall.closures),
         policy=CallingPolicy.from_dict(hall.calling_policy), green_channel=GreenChannel.from_dict(hall.green_channel),
-        remote=RemoteQueue.from_dict(hall.remote_queue),
+        remote=RemoteQueue.from_dict(hall.remote_queue), booking=BookingRules.from_dict(hall.booking),
         load_rules=LoadRules.from_dict(hall.load_rules),
         screen=dict(hall.screen or {}), priority_pin_set=hall.priority_pin_hash is not None,
         services=services, counters=counters,

@@ -366,7 +366,7 @@ def hall_forecast(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
         open_now = s.execute(select(func.count()).select_from(Counter).where(
             Counter.hall_id == hall_id, Counter.active.is_(True), Counter.is_open.is_(True))).scalar_one()
         services = {svc.id: svc for svc in _active_services(s, hall_id)}
-        planned = _planned_by_slot(plan) if plan else {}
+        planned = planned_by_slot(plan) if plan else {}
         slots = []
         per_service: dict[int, list[dict]] = defaultdict(list)
         for r in rows:
@@ -390,7 +390,7 @@ def hall_forecast(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
         }
 
 
-def _planned_by_slot(plan: CounterPlan) -> dict[datetime, int]:
+def planned_by_slot(plan: CounterPlan) -> dict[datetime, int]:
     from forecasting.plan import Shift
 
     n = len(plan.needs)

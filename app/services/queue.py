@@ -108,19 +108,21 @@ def refuse_if_closed(rt: Runtime, conf: HallConfig, now: datetime, day: date) ->
 
 def insert_ticket(tx, conf: HallConfig, service, tier: Tier, mobile: str | None, now: datetime, day: date, *,
                   state: TicketState, channel: Channel, device_id: int | None = None,
-                  check_in_by: datetime | None = None) -> dict:
+                  check_in_by: datetime | None = None, queued_at: datetime | None = None,
+                  checked_in_at: datetime | None = None) -> dict:
     """The service's next number today and a ticket holding it, in ``tx``; the ticket's columns
-    (``id`` included). Its place in line is from now (``queued_at``), even for a remote ticket."""
+    (``id`` included). Its place in line is from now (``queued_at``), even for a remote ticket; an
+    appointment's is its own (domain.appointments.queue_time)."""
     s = tx.session
     number = s.connection().execute(_next_number_statement(tx.dialect), {
         "hall_id": conf.id, "prefix": service.prefix, "day": day}).scalar_one()
     values = {"hall_id": conf.id, "service_id": service.id, "business_day": day, "prefix": service.prefix,
               "number": number, "label": ticket_label(service.prefix, number), "tier": tier.value,
               "mobile": mobile, "public_token": secrets.token_urlsafe(16), "state": state.value,
-              "issued_at": now, "queued_at": now, "counter_id": None, "target_counter_id": None,
+              "issued_at": now, "queued_at": queued_at or now, "counter_id": None, "target_counter_id": None,
               "staff_id": None, "recalls": 0, "called_at": None, "started_at": None, "closed_at": None,
               "issued_by_device_id": device_id, "channel": channel.value, "check_in_by": check_in_by,
-              "checked_in_at": None}
+              "checked_in_at": checked_in_at}
     values["id"] = s.connection().execute(_INSERT_TICKET, values).scalar_one()
     return values
 
@@ -676,6 +678,7 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
                      "issuing": open_now or not rt.enforce_opening_hours,
                      "opens_at": opens.isoformat() if opens else None,
                      "green_channel": conf.green_channel.to_dict(), "remote_queue": conf.remote.to_dict(),
+                     "booking": {"enabled": conf.booking.enabled},
                      "screen": screen_settings(conf.screen), "priority_pin_set": conf.priority_pin_set},
             "business_day": day.isoformat(),
             "at": now.isoformat(),

@@ -25,7 +25,7 @@ from ..domain.errors import Conflict, Invalid, NotFound, TooMany, Unavailable
 from ..domain.hours import business_day, local_time
 from ..domain.model import Action, Channel, TicketState, Tier
 from ..domain.remote import (
-    CHECK_IN, CODE_LIFETIME, CODE_TRIES, JOIN, RESEND_AFTER, check_in_deadline, clean_code, closing_time,
+    BOOK, CHECK_IN, CODE_LIFETIME, CODE_TRIES, JOIN, RESEND_AFTER, check_in_deadline, clean_code, closing_time,
     code_refusal, expired, new_code,
 )
 from ..domain.survey import mask_msisdn
@@ -80,7 +80,7 @@ def public_hall(rt: Runtime, hall_id: int) -> dict:
 
 # --------------------------------------------------------------------------- one-time codes
 
-def _mobile(mobile: str | None) -> str:
+def check_mobile(mobile: str | None) -> str:
     """A mainland mobile number (11 digits, +86 optional); 422 naming ``mobile`` otherwise."""
     number = queue.normalise_mobile(mobile) if mobile else None
     if number is None:
@@ -97,7 +97,7 @@ def _taking(rt: Runtime, conf: HallConfig, now: datetime) -> None:
     queue.refuse_if_closed(rt, conf, now, business_day(now, conf.zone))
 
 
-class _Keys:
+class NumberKeys:
     """Keyed hashes (SMS_DATA_KEY) of what a code is tied to: never a number or a code in plain."""
 
     def __init__(self, rt: Runtime, mobile: str) -> None:
@@ -119,27 +119,34 @@ def _serialise(tx, key: str) -> None:
         tx.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
-def send_code(rt: Runtime, hall_id: int, mobile: str | None, address: str | None) -> dict:
-    """Send a one-time code to prove a mobile number before taking a remote ticket.
+def send_code(rt: Runtime, hall_id: int, mobile: str | None, address: str | None, purpose: str = JOIN) -> dict:
+    """Send a one-time code to prove a mobile number before taking a remote ticket (``purpose``
+    join) or booking an appointment (book).
 
     At most one a minute and a few an hour to a number, and so many an hour from one client
     address (the hall's settings); a code lives ten minutes. The code is stored hashed, and
     sent after commit: if the gateway fails, the code is marked unsent and the answer is 503.
     """
-    mobile = _mobile(mobile)
-    keys = _Keys(rt, mobile)
+    mobile = check_mobile(mobile)
+    keys = NumberKeys(rt, mobile)
     address_key = keys.address(address)
     with rt.uow() as tx:
         s = tx.session
         conf = hall_config(rt, s, hall_id)
         now = rt.now()
-        _taking(rt, conf, now)
+        if purpose == BOOK:
+            if not conf.booking.enabled:
+                raise Conflict(f"{conf.name_zh} takes no appointments; take a ticket at the hall", field="hall_id",
+                               code="booking_off")
+        else:
+            _taking(rt, conf, now)
         _serialise(tx, keys.number)
-        since = now - CODE_LIFETIME * 6  # the limits look back an hour
+        since = now - CODE_LIFETIME * 6  # the limits look back an hour, over both kinds of code
+        asked = CODES.c.purpose.in_([JOIN, BOOK])
         to_number = list(s.execute(select(CODES.c.created_at).where(
-            CODES.c.number_key == keys.number, CODES.c.purpose == JOIN, CODES.c.created_at > since)).scalars())
+            CODES.c.number_key == keys.number, asked, CODES.c.created_at > since)).scalars())
         from_address = list(s.execute(select(CODES.c.created_at).where(
-            CODES.c.address_key == address_key, CODES.c.purpose == JOIN, CODES.c.created_at > since)).scalars()
+            CODES.c.address_key == address_key, asked, CODES.c.created_at > since)).scalars()
         ) if address_key else []
         refusal = code_refusal(now, to_number, from_address, conf.remote)
         if refusal is not None:
@@ -147,13 +154,17 @@ def send_code(rt: Runtime, hall_id: int, mobile: str | None, address: str | None
                           code=refusal.reason, retry_after_s=refusal.retry_after_s)
         code = new_code()
         code_id = s.execute(CODES.insert().values(
-            hall_id=hall_id, purpose=JOIN, number_key=keys.number, address_key=address_key,
-            code_hash=keys.code(JOIN, code), created_at=now, expires_at=now + CODE_LIFETIME, attempts=0,
+            hall_id=hall_id, purpose=purpose, number_key=keys.number, address_key=address_key,
+            code_hash=keys.code(purpose, code), created_at=now, expires_at=now + CODE_LIFETIME, attempts=0,
         ).returning(CODES.c.id)).scalar_one()
         tx.commit()
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    message = (f"【{conf.name_zh}】远程取号验证码 {code}，{minutes}分钟内有效，请勿告诉他人。"
-               f"Your code for a remote ticket: {code} (valid {minutes} min).")
+    if purpose == BOOK:
+        message = (f"【{conf.name_zh}】预约验证码 {code}，{minutes}分钟内有效，请勿告诉他人。"
+                   f"Your code for an appointment: {code} (valid {minutes} min).")
+    else:
+        message = (f"【{conf.name_zh}】远程取号验证码 {code}，{minutes}分钟内有效，请勿告诉他人。"
+                   f"Your code for a remote ticket: {code} (valid {minutes} min).")
     _send(rt, code_id, OutgoingSms(to=keys.msisdn, text=message, reference=f"code-{code_id}"), required=True)
     return {"sent": True, "mobile_masked": mask_msisdn(keys.msisdn), "expires_at": (now + CODE_LIFETIME).isoformat(),
             "resend_after_s": int(RESEND_AFTER.total_seconds())}
@@ -185,24 +196,24 @@ def _send(rt: Runtime, code_id: int, message: OutgoingSms, required: bool) -> bo
     return False
 
 
-def _try_code(tx, keys: _Keys, purpose: str, hall_id: int, code: str, now: datetime):
+def try_code(tx, keys: NumberKeys, purpose: str, hall_id: int, code: str, now: datetime):
     """The newest live code of this purpose for the number at the hall, if ``code`` is it; a wrong
     code counts a try (committed), and after CODE_TRIES the code is dead whatever is typed."""
     s = tx.session
     _serialise(tx, keys.number)
     mine = [CODES.c.number_key == keys.number, CODES.c.hall_id == hall_id, CODES.c.purpose == purpose]
-    if purpose == JOIN:  # a join code is good once, for minutes, and only if it went out
+    if purpose != CHECK_IN:  # a join or book code is good once, for minutes, and only if it went out
         mine += [CODES.c.used_at.is_(None), CODES.c.send_error.is_(None), CODES.c.expires_at > now]
     # a check-in code stays with its ticket: checked in already, released or late, the ticket says so
     row = s.execute(select(CODES).where(*mine).order_by(CODES.c.id.desc()).limit(1)).first()
     if row is None:
-        if purpose == JOIN:
+        if purpose != CHECK_IN:
             raise Invalid("there is no valid code for this number: ask for a new one", field="code",
                           code="code_expired")
         raise NotFound("no remote ticket waits for check-in with this number here", field="mobile",
                        code="no_remote_ticket")
     if row.attempts >= CODE_TRIES:
-        raise TooMany("too many wrong codes for this number: ask for a new one" if purpose == JOIN else
+        raise TooMany("too many wrong codes for this number: ask for a new one" if purpose != CHECK_IN else
                       "too many wrong codes: scan the QR code on your phone or ask the floor guide",
                       field="code", code="code_locked")
     if not hmac.compare_digest(row.code_hash, keys.code(purpose, code)):
@@ -222,9 +233,9 @@ def join(rt: Runtime, hall_id: int, service_id: int, mobile: str | None, code: s
     the hall closes). One open remote ticket per number and hall. A VIP on the hall's roster
     gets their tier, the number being proven. The confirmation SMS carries the check-in code.
     """
-    mobile = _mobile(mobile)
+    mobile = check_mobile(mobile)
     code = clean_code(code)
-    keys = _Keys(rt, mobile)
+    keys = NumberKeys(rt, mobile)
     with rt.uow() as tx:
         s = tx.session
         conf = hall_config(rt, s, hall_id)
@@ -232,7 +243,7 @@ def join(rt: Runtime, hall_id: int, service_id: int, mobile: str | None, code: s
         now = rt.now()
         _taking(rt, conf, now)
         day = business_day(now, conf.zone)
-        row = _try_code(tx, keys, JOIN, hall_id, code, now)
+        row = try_code(tx, keys, JOIN, hall_id, code, now)
         held = s.execute(select(TICKETS.c.label).where(
             TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, TICKETS.c.mobile == mobile,
             TICKETS.c.channel == Channel.REMOTE.value, TICKETS.c.state.in_(STILL_OURS))).scalar()
@@ -281,34 +292,47 @@ def token_of_scan(scan: str) -> str:
 
 
 def check_in(rt: Runtime, hall_id: int, caller, *, scan: str | None = None, mobile: str | None = None,
-             code: str | None = None) -> dict:
-    """A remote ticket's customer arrived: from now on the ticket is called in its place.
+             code: str | None = None, as_walk_in: bool = False) -> dict:
+    """A remote ticket's or an appointment's customer arrived: from now on the ticket is called in
+    its place (an appointment's: its slot's, services.appointments.arrive).
 
-    By the QR code of the ticket's page (``scan``), or by mobile number and the check-in code of
-    the confirmation SMS. A ticket already checked in, released, or of another hall is a 409 or
-    404 that says so; a wrong code counts a try against that ticket's code.
+    By the QR code of the ticket's or the appointment's page (``scan``), or by mobile number and
+    the check-in code of the confirmation SMS. A ticket already checked in, released, or of
+    another hall is a 409 or 404 that says so; a wrong code counts a try against that code. An
+    appointment too early is 409 ``appointment_early`` unless ``as_walk_in`` (queue from now).
     """
+    from . import appointments
+
     if not scan and not (mobile and code):
         raise Invalid("scan the QR code, or give the mobile number and the check-in code", field="scan",
                       code="check_in_what")
     token = token_of_scan(scan) if scan else None
     if not scan:
-        mobile, code = _mobile(mobile), clean_code(code)
+        mobile, code = check_mobile(mobile), clean_code(code)
     with rt.uow() as tx:
         s = tx.session
         p = queue.authorised(rt, s, caller, rules.may_issue_ticket, hall_id, "checking in at this hall")
         conf = hall_config(rt, s, hall_id)
         now = rt.now()
+        booked = None
         if token is not None:
             ticket = s.execute(select(*TICKETS.c).where(TICKETS.c.public_token == token)).first()
-            if ticket is None or ticket.hall_id != hall_id:
+            if ticket is None:
+                booked = appointments.find_for_scan(s, token)
+            if booked is None and (ticket is None or ticket.hall_id != hall_id):
                 raise NotFound("no ticket of this hall has this QR code", field="scan", code="no_remote_ticket")
         else:
-            row = _try_code(tx, _Keys(rt, mobile), CHECK_IN, hall_id, code, now)
-            ticket = s.execute(select(*TICKETS.c).where(TICKETS.c.id == row.ticket_id)).first()
-        ticket = _arrive(tx, conf, ticket, now, p.staff_id)
+            row = try_code(tx, NumberKeys(rt, mobile), CHECK_IN, hall_id, code, now)
+            if row.appointment_id is not None:
+                booked = appointments.find_by_id(s, row.appointment_id)
+            else:
+                ticket = s.execute(select(*TICKETS.c).where(TICKETS.c.id == row.ticket_id)).first()
+        if booked is not None:
+            token = appointments.arrive(rt, tx, conf, booked, now, as_walk_in)
+        else:
+            token = _arrive(tx, conf, ticket, now, p.staff_id).public_token
         tx.commit()
-    return queue.ticket_status(rt, ticket.public_token, with_token=True)
+    return queue.ticket_status(rt, token, with_token=True)
 
 
 def _arrive(tx, conf: HallConfig, ticket, now: datetime, staff_id: int | None):

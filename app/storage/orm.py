@@ -88,6 +88,7 @@ class Hall(Base):
     closures: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # see domain.hours.Closures
     green_channel: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # domain.roster.GreenChannel
     remote_queue: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # domain.remote.RemoteQueue
+    booking: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")  # domain.appointments.BookingRules
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # bumped with every change to the hall, its services or its counters (storage.config_versions):
     # processes keep the hall's configuration and reload it when this moves
@@ -303,6 +304,47 @@ class MobileCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
     send_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), nullable=True, index=True)
+
+
+class Appointment(Base):
+    """A booked service, day and slot (预约), from the customer's phone; a ticket once checked in.
+    The number is kept as surveys keep it (cipher, keyed hash, masked): reminders are sent to it."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("ix_appointments_hall_day", "hall_id", "business_day", "state"),
+        Index("ix_appointments_number", "number_key", "slot_start"),
+        Index("ix_appointments_due", "state", "slot_start"),  # the no-show and reminder jobs
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service_types.id"))
+    business_day: Mapped[date] = mapped_column(Date)
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    slot_minutes: Mapped[int] = mapped_column(Integer)
+    work_s: Mapped[float] = mapped_column(Float)  # the capacity it holds (the service's handle time)
+    state: Mapped[str] = mapped_column(String(16))  # booked | checked_in | cancelled | no_show
+    number_cipher: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    number_key: Mapped[str] = mapped_column(String(64))
+    number_masked: Mapped[str] = mapped_column(String(20))
+    public_token: Mapped[str] = mapped_column(String(32), unique=True)  # the appointment's page
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    reminded_day_before_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reminded_soon_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AppointmentSlot(Base):
+    """What a hall's slot holds in bookings (counter-seconds): raised only while it stays within the
+    slot's capacity (a compare in the same statement), so two customers never both take the last."""
+
+    __tablename__ = "appointment_slots"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    booked_s: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class CounterSession(Base):

@@ -13,13 +13,13 @@ from ..domain.footfall import MinuteCount
 from ..domain.model import Role
 from ..services import (
     audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, satisfaction, service_levels,
-    remote, roster, surveys,
+    appointments, remote, roster, surveys,
 )
 from . import access, reports_api, throttle
 from . import responses as R
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
-    CallTicketBody, CheckInBody, CityBody, CodeRequestBody, RemoteJoinBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
+    BookBody, CallTicketBody, CheckInBody, CityBody, CodeRequestBody, RemoteJoinBody, RescheduleBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
     HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
     VipMemberBody, VipMemberPatch,
@@ -392,7 +392,21 @@ def check_in(hall_id: int, body: CheckInBody):
     (`checked_in_already`), was released (`remote_expired`, `remote_ended`) or needs none
     (`not_remote`); a wrong code is 422 `code_wrong`, and after five, 429 `code_locked`.
     """
-    return remote.check_in(rt(), hall_id, access.credential(), scan=body.scan, mobile=body.mobile, code=body.code)
+    return remote.check_in(rt(), hall_id, access.credential(), scan=body.scan, mobile=body.mobile, code=body.code,
+                           as_walk_in=body.as_walk_in)
+
+
+@api.route("/halls/<int:hall_id>/appointments", "GET", tag="appointments",
+           access="administrator, head office, the hall's staff, manager and screens", query=DayQuery,
+           returns=R.DayBookings)
+def hall_appointments(hall_id: int, query: DayQuery):
+    """A day's appointments per slot against what the counter plan lets the hall book.
+
+    `capacity_s` is the slot's room for bookings in counter-seconds (the plan's counters beyond
+    the forecast walk-ins' p90 work, times the hall's `booking.share`), `booked_s` what bookings
+    hold, `appointments` the count by state. Query: `date` (default today)."""
+    access.view_hall(hall_id)
+    return appointments.bookings_against_capacity(rt(), hall_id, query.date)
 
 
 # --------------------------------------------------------------------------- public: remote tickets
@@ -404,6 +418,51 @@ def public_hall(hall_code: str):
     return remote.public_hall(rt(), remote.hall_by_code(rt(), hall_code))
 
 
+@api.route("/public/halls/<int:hall_id>/slots", "GET", tag="public", access="public", query=DayQuery,
+           returns=R.DaySlots)
+def appointment_slots(hall_id: int, query: DayQuery):
+    """The slots of a day a customer may book (预约), with how many more of each service fit.
+
+    Offered only from the day's counter plan: what its counters can serve beyond the forecast
+    walk-ins, times the hall's share (`planned` false: no plan yet, nothing offered). Query:
+    `date` (the hall's local day, default today; up to `booking.horizon_days` ahead)."""
+    return appointments.day_slots(rt(), hall_id, query.date)
+
+
+@api.route("/public/halls/<int:hall_id>/appointments", "POST", tag="public", access="public", body=BookBody,
+           status=201, returns=R.AppointmentView)
+def book_appointment(hall_id: int, body: BookBody):
+    """Book a service and slot with the code just sent (a code asked with `purpose` `book`).
+
+    409 with a `code`: `slot_full` (the last place went to someone else), `slot_unavailable`,
+    `booking_blocked` (the no-show policy, with `until`), `appointment_held` (one a day per
+    number), `booking_off`. The answer's `public_token` is the appointment's page; an SMS brings
+    the check-in code."""
+    return appointments.book(rt(), hall_id, body.service_id, body.slot_start, body.mobile, body.code)
+
+
+@api.route("/public/appointments/<string:token>", "GET", tag="public", access="public",
+           returns=R.AppointmentView)
+def appointment_status(token: str):
+    """An appointment's page: service, slot, state, when check-in opens, its ticket once checked in."""
+    return appointments.appointment_status(rt(), token)
+
+
+@api.route("/public/appointments/<string:token>/cancel", "POST", tag="public", access="public",
+           returns=R.AppointmentView)
+def cancel_appointment(token: str):
+    """Cancel a booked appointment; its place in the slot is given back."""
+    return appointments.cancel(rt(), token)
+
+
+@api.route("/public/appointments/<string:token>/reschedule", "POST", tag="public", access="public",
+           body=RescheduleBody, returns=R.AppointmentView)
+def reschedule_appointment(token: str, body: RescheduleBody):
+    """Move a booked appointment to another slot (same hall and service): held first, then the old
+    one given back; 409 `slot_full` leaves it where it was."""
+    return appointments.reschedule(rt(), token, body.slot_start)
+
+
 @api.route("/public/halls/<int:hall_id>/codes", "POST", tag="public", access="public", body=CodeRequestBody,
            status=201, returns=R.CodeSent)
 def request_code(hall_id: int, body: CodeRequestBody):
@@ -413,7 +472,7 @@ def request_code(hall_id: int, body: CodeRequestBody):
     address: beyond, 429 with `Retry-After` and a `code` (`resend_too_soon`, `number_limit`,
     `address_limit`). The code lives ten minutes. 503 `sms_not_sent` if the gateway failed.
     """
-    return remote.send_code(rt(), hall_id, body.mobile, throttle.client_address())
+    return remote.send_code(rt(), hall_id, body.mobile, throttle.client_address(), body.purpose)
 
 
 @api.route("/public/halls/<int:hall_id>/remote-tickets", "POST", tag="public", access="public",

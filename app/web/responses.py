@@ -138,6 +138,19 @@ class RemoteQueue(Out):
     codes_per_address_per_hour: int
 
 
+class Booking(Out):
+    enabled: bool
+    share: float
+    slot_minutes: int
+    horizon_days: int
+    head_start_minutes: int
+    early_minutes: int
+    grace_minutes: int
+    no_show_limit: int
+    no_show_window_days: int
+    block_days: int
+
+
 class Hall(Out):
     id: int
     city_id: int
@@ -158,6 +171,7 @@ class Hall(Out):
     closures: list[Closure]
     green_channel: GreenChannel
     remote_queue: RemoteQueue
+    booking: Booking
     active: bool
 
 
@@ -345,6 +359,66 @@ class PublicHall(Out):
     services: list[PublicService]
 
 
+class AppointmentView(Out):
+    """An appointment as its page shows it."""
+
+    id: int
+    state: str = Field(description="booked, checked_in, cancelled or no_show")
+    public_token: str
+    hall: HallBrief
+    service: ServiceBrief | None
+    business_day: Day
+    slot_start: Time
+    slot_end: Time
+    check_in_from: Time
+    late_after: Time = Field(description="checking in after this, the customer queues as a walk-in")
+    mobile_masked: str
+    ticket_token: str | None = Field(description="the ticket's page, once checked in")
+    policy: Words
+
+
+class DaySlot(Out):
+    start: Time
+    end: Time
+    local: str
+    services: dict[str, int] = Field(description="service id: how many more appointments fit")
+
+
+class SlotService(Out):
+    id: int
+    prefix: str
+    name_zh: str
+    name_en: str
+
+
+class DaySlots(Out):
+    hall: HallBrief
+    day: Day
+    planned: bool = Field(description="false: no counter plan for the day yet, so nothing is offered")
+    slot_minutes: int
+    horizon_days: int
+    policy: Words
+    services: list[SlotService]
+    slots: list[DaySlot]
+
+
+class SlotBookings(Out):
+    start: Time
+    local: str
+    capacity_s: int
+    booked_s: int
+    appointments: dict[str, int]
+
+
+class DayBookings(Out):
+    hall: HallBrief
+    day: Day
+    enabled: bool
+    planned: bool
+    share: float
+    slots: list[SlotBookings]
+
+
 class CodeSent(Out):
     sent: bool
     mobile_masked: str
@@ -429,6 +503,7 @@ class QueueHall(HallBrief):
     screen: Screen
     green_channel: GreenChannel
     remote_queue: RemoteQueue
+    booking: dict[str, bool] = Field(description="enabled: the hall takes appointments (the kiosk checks them in)")
 
 
 class HallQueue(Out):

@@ -134,6 +134,7 @@ class HallBody(Strict):
     closures: list[ClosureBody] | None = Field(default=None, description="days the hall is shut (holidays)")
     green_channel: GreenChannelBody | None = None
     remote_queue: RemoteQueueBody | None = None
+    booking: BookingBody | None = None
 
 
 class ClosureBody(Strict):
@@ -154,6 +155,21 @@ class RemoteQueueBody(Strict):
         default=None, description="minutes from taking the number to checking in at the kiosk")
     codes_per_number_per_hour: Annotated[int, Field(ge=1, le=1000)] | None = None
     codes_per_address_per_hour: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class BookingBody(Strict):
+    enabled: bool | None = Field(default=None, description="customers may book a service, day and slot")
+    share: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None, description="share of the counter plan's spare capacity offered for booking")
+    slot_minutes: Literal[15, 30, 60] | None = None
+    horizon_days: Annotated[int, Field(ge=0, le=30)] | None = None
+    head_start_minutes: Annotated[int, Field(ge=0, le=60)] | None = Field(
+        default=None, description="a checked-in appointment queues as if it came this long before its slot")
+    early_minutes: Annotated[int, Field(ge=0, le=240)] | None = None
+    grace_minutes: Annotated[int, Field(ge=0, le=60)] | None = None
+    no_show_limit: Annotated[int, Field(ge=1, le=20)] | None = None
+    no_show_window_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    block_days: Annotated[int, Field(ge=0, le=365)] | None = None
 
 
 class VipMemberBody(Strict):
@@ -216,6 +232,7 @@ class HallPatch(Strict):
     closures: list[ClosureBody] | None = Field(default=None, description="days the hall is shut (holidays)")
     green_channel: GreenChannelBody | None = None
     remote_queue: RemoteQueueBody | None = None
+    booking: BookingBody | None = None
     active: bool | None = None
 
 
@@ -303,6 +320,18 @@ class IssueBody(Strict):
 
 class CodeRequestBody(Strict):
     mobile: Annotated[str, Field(max_length=20, description="11-digit mainland mobile; +86 optional")]
+    purpose: Literal["join", "book"] = Field(default="join", description="a remote ticket (join) or an appointment (book)")
+
+
+class BookBody(Strict):
+    service_id: Id
+    slot_start: Instant = Field(description="the slot's start, as the slots listing gives it")
+    mobile: Annotated[str, Field(max_length=20)]
+    code: Annotated[str, Field(max_length=12, description="the 6 digits of the SMS (a code asked with purpose book)")]
+
+
+class RescheduleBody(Strict):
+    slot_start: Instant
 
 
 class RemoteJoinBody(Strict):
@@ -316,6 +345,7 @@ class CheckInBody(Strict):
                                                            "(its page's address or its token)")] | None = None
     mobile: Annotated[str, Field(max_length=20)] | None = None
     code: Annotated[str, Field(max_length=12, description="the check-in code of the confirmation SMS")] | None = None
+    as_walk_in: bool = Field(default=False, description="an appointment too early for its slot queues from now")
 
 
 class OpenCounterBody(Strict):

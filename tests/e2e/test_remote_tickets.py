@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from ..polling import wait_until
 from ..world import PASSWORD, bearer
 from .test_browser import browser  # noqa: F401 - the module's browser fixture
+from .test_screens import tidy_counter  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 5
@@ -118,18 +119,6 @@ def remote_hall(live_server):
     switch(True)
     yield hall
     switch(False)
-
-
-@pytest.fixture
-def tidy_counter(live_server):
-    """Leave the counters opened closed for the next test."""
-    opened = []
-    yield opened.append
-    for counter_id, staff in opened:
-        http = requests.Session()
-        http.headers.update(bearer(live_server.tokens[staff]))
-        for action in ("start", "finish", "close"):
-            http.post(live_server.api(f"/counters/{counter_id}/{action}"), json={}, timeout=TIMEOUT)
 
 
 def expect_remote_phone_page(phone, ticket: dict) -> dict:

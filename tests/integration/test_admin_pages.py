@@ -463,3 +463,21 @@ def test_every_bad_day_of_opening_hours_is_reported_at_once(app, world, rt):
     assert field_error(page, "hall.opening_hours.mon") == "请按 HH:MM 填写时间，例如 08:30"
     assert field_error(page, "hall.opening_hours.wed") and field_error(page, "hall.opening_hours.fri")
     assert not any(h["code"] == "ZZ-99" for h in config.list_halls(rt))
+
+
+def test_remote_tickets_are_switched_on_in_the_hall_form_and_a_bad_window_is_refused_beside_it(app, world, rt):
+    admin, one = as_user(app, "admin"), world.one.id
+    base = {"code": "H1", "name_zh": "营业厅1", "timezone": "Asia/Shanghai", "active": "on", "remote_form": "1"}
+    page = admin.get(f"/admin/halls/{one}").get_data(as_text=True)
+    assert 'href="/join/H1/poster"' in page and 'name="remote_enabled"' in page
+    resp = post_form(admin, f"/admin/halls/{one}", {**base, "remote_enabled": "on", "remote_check_in_minutes": "5"})
+    assert resp.status_code == 400 and field_error(resp.get_data(as_text=True), "remote_queue.check_in_minutes")
+    assert config.get_hall(rt, one)["remote_queue"]["enabled"] is False  # nothing stored
+    resp = post_form(admin, f"/admin/halls/{one}", {**base, "remote_enabled": "on", "remote_check_in_minutes": "45"})
+    assert resp.status_code == 302
+    assert config.get_hall(rt, one)["remote_queue"] == {**config.get_hall(rt, one)["remote_queue"], "enabled": True,
+                                                        "check_in_minutes": 45}
+    # closing the hall from its danger zone (no remote fields) leaves the remote settings as they are
+    post_form(admin, f"/admin/halls/{one}", {"code": "H1", "name_zh": "营业厅1", "timezone": "Asia/Shanghai",
+                                             "confirmed": "yes"})
+    assert config.get_hall(rt, one)["remote_queue"]["enabled"] is True

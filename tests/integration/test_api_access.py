@@ -113,6 +113,13 @@ EXPECTED: dict[str, Row] = {
     # remote tickets: public, the one-time code is what proves a number
     "public_hall": Row(EVERYONE),
     "request_code": Row(EVERYONE, lambda t: {"mobile": "13800138000"}),
+    "appointment_slots": Row(EVERYONE),
+    "book_appointment": Row(EVERYONE, lambda t: {"service_id": t.service_a, "slot_start": "2026-11-24T02:00:00+00:00",
+                                                 "mobile": "13800138000", "code": "123456"}),
+    "appointment_status": Row(EVERYONE),  # a token that is no appointment's: 404 for everyone alike
+    "cancel_appointment": Row(EVERYONE),
+    "reschedule_appointment": Row(EVERYONE, lambda t: {"slot_start": "2026-11-24T02:00:00+00:00"}),
+    "hall_appointments": Row(VIEW_HALL),  # counts per slot, no numbers
     "take_remote_ticket": Row(EVERYONE, lambda t: {"service_id": t.service_a, "mobile": "13800138000",
                                                    "code": "123456"}),
     "set_guide_pin": Row(frozenset({"admin", "m1"}), lambda t: {"pin": "2468"}),
