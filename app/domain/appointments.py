@@ -134,6 +134,26 @@ def slot_starts(opening: Iterable[tuple[datetime, datetime]], minutes: int) -> l
     return out
 
 
+def booked_work_in(interval_start: datetime, interval_minutes: int, booked: Mapping[datetime, float],
+                   slot_minutes: int) -> float:
+    """Counter-seconds of bookings that fall in one plan interval: a slot's bookings spread evenly
+    over the slot (the counter plan adds counters for them)."""
+    end = interval_start + timedelta(minutes=interval_minutes)
+    slot = timedelta(minutes=slot_minutes)
+    total = 0.0
+    for start, work in booked.items():
+        overlap = (min(end, start + slot) - max(interval_start, start)).total_seconds()
+        if overlap > 0:
+            total += work * overlap / slot.total_seconds()
+    return total
+
+
+def forecast_days(rules: BookingRules, default: int) -> int:
+    """How many days (from today) the nightly forecast and plan cover: the booking horizon too, so
+    that every bookable day has a plan to offer slots from."""
+    return max(default, rules.horizon_days + 1) if rules.enabled else default
+
+
 def bookable_day(day: date, today: date, rules: BookingRules) -> bool:
     """Within the booking horizon (today up to ``horizon_days`` ahead)."""
     return 0 <= (day - today).days <= rules.horizon_days

@@ -25,6 +25,7 @@ from forecasting.model import ArrivalForecaster, SlotForecast, intraday_adjust
 from forecasting.plan import open_counts, plan_day
 
 from ..domain import events as ev
+from ..domain.appointments import BookingRules, booked_work_in, forecast_days
 from ..domain.errors import Invalid
 from ..domain.hours import Closures, OpeningHours, business_day, parse_zone
 from ..domain.staffing import StaffingRules, open_slots
@@ -179,6 +180,7 @@ def forecast_hall(rt: Runtime, hall_id: int, source: str = "nightly") -> dict:
     with rt.reader() as tx:
         hall = _get(tx.session, Hall, hall_id, "hall_id")
         rules = StaffingRules.from_dict(hall.staffing)
+        booking = BookingRules.from_dict(hall.booking)
     roll_up_arrivals(rt, hall_id, rules.interval_minutes)
     with rt.reader() as tx:
         s = tx.session
@@ -191,7 +193,7 @@ def forecast_hall(rt: Runtime, hall_id: int, source: str = "nightly") -> dict:
             Counter.hall_id == hall_id, Counter.active.is_(True))).scalar_one()
         hours = OpeningHours.parse(hall.opening_hours)
         closures = Closures.parse(hall.closures)  # a holiday closure: no arrivals, no counters planned
-    days = [today + timedelta(days=i) for i in range(FORECAST_DAYS)]
+    days = [today + timedelta(days=i) for i in range(forecast_days(booking, FORECAST_DAYS))]
     slots = [slot for day in days if not closures.closed_on(day)
              for slot in open_slots(hours, day, rules.interval_minutes)]
     fit_started = clock.perf_counter()
@@ -204,7 +206,8 @@ def forecast_hall(rt: Runtime, hall_id: int, source: str = "nightly") -> dict:
     fit_s = clock.perf_counter() - fit_started
     model = {"history_days": history.days, "slots": len(history.totals), "fit_s": round(fit_s, 3),
              "source": source, "model": type(forecaster).__name__}
-    _store(rt, hall_id, zone, rules, services, active_counters, history.shares, forecasts, days, model, source)
+    _store(rt, hall_id, zone, rules, services, active_counters, history.shares, forecasts, days, model, source,
+           booking)
     return {"hall_id": hall_id, "days": [d.isoformat() for d in days], "slots": len(forecasts),
             "history_days": history.days, "fit_s": round(fit_s, 3), "seconds": round(clock.perf_counter() - started, 3)}
 
@@ -256,7 +259,10 @@ def _at_least_the_load(needed: int, arrivals: float, interval_minutes: int, hand
 
 
 def _store(rt: Runtime, hall_id: int, zone, rules: StaffingRules, services: list[ServiceNeeds], active_counters: int,
-           shares, forecasts: list[SlotForecast], days: list[date], model: dict, source: str) -> None:
+           shares, forecasts: list[SlotForecast], days: list[date], model: dict, source: str,
+           booking: BookingRules | None = None) -> None:
+    """Store the forecast and each day's counter plan. The plan serves the forecast walk-ins and the
+    appointments booked so far (their work spread over their slots, as counters on top)."""
     cap = rules.counters_cap(active_counters)
     now = rt.now()
     rows, needs_by_day = [], defaultdict(list)
@@ -266,6 +272,16 @@ def _store(rt: Runtime, hall_id: int, zone, rules: StaffingRules, services: list
         rows += slot_rows
     lo = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
     hi = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
+    if booking is not None and booking.enabled:
+        from .appointments import booked_work
+
+        booked = booked_work(rt, hall_id, lo, hi)
+        interval_s = rules.interval_minutes * 60
+        for day, needs in needs_by_day.items():
+            needs_by_day[day] = [
+                (slot, min(cap, n + math.ceil(booked_work_in(slot, rules.interval_minutes, booked,
+                                                             booking.slot_minutes) / interval_s - 1e-9)))
+                for slot, n in needs]
     with rt.uow() as tx:
         s = tx.session
         s.execute(delete(ForecastSlot).where(ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo,

@@ -7,7 +7,7 @@ forty minutes before the rush.
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -264,3 +264,30 @@ def test_two_racing_checks_raise_one_warning(env):
     with rt.reader() as tx:
         assert tx.session.execute(select(func.count()).select_from(PeakWarning)).scalar_one() == 1
 
+
+
+def test_with_appointments_the_plan_covers_the_booking_horizon_and_plans_counters_for_what_is_booked(env):
+    """Issue 18: the nightly forecast plans every bookable day, and the counters booked appointments need."""
+    from app.storage.orm import AppointmentSlot
+
+    rt, world, client, _ = env
+    hall = world.one.id
+    config.update_hall(rt, hall, {"staffing": {"min_counters": 1, "min_shift_minutes": 15},
+                                  "booking": {"enabled": True, "horizon_days": 3, "slot_minutes": 30}})
+    summary = planning.forecast_hall(rt, hall)
+    assert summary["days"] == ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"]
+    quiet = datetime(2026, 11, 24, 3, 0, tzinfo=SHANGHAI)  # 03:00: one counter planned, nobody forecast
+
+    def planned_at(at: datetime) -> int:
+        with rt.reader() as tx:
+            plan = tx.session.get(CounterPlan, (hall, date(2026, 11, 24)))
+            return planning.planned_by_slot(plan)[at.astimezone(timezone.utc)]
+
+    assert planned_at(quiet) == 1
+    with rt.uow() as tx:  # 3,600 counter-seconds booked in the 30-minute slot from 03:00: 2,400 s per 15 minutes
+        tx.session.add(AppointmentSlot(hall_id=hall, slot_start=quiet.astimezone(timezone.utc), booked_s=3600.0))
+        tx.commit()
+    planning.forecast_hall(rt, hall)
+    assert planned_at(quiet) == 3  # 1 for the walk-ins + ceil(1,800 / 900) = 2 for the bookings
+    assert planned_at(quiet + timedelta(minutes=15)) == 3
+    assert planned_at(quiet + timedelta(minutes=30)) == 1
