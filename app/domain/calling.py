@@ -202,11 +202,14 @@ def ahead_bounds(
     return bounds
 
 
-def preview(policy: CallingPolicy, arrivals_per_hour: float | None, targets_s: Iterable[int]) -> list[dict]:
+def preview(policy: CallingPolicy, arrivals_per_hour: float | None, targets_s: Iterable[int],
+            appointment_head_start_s: int | None = None) -> list[dict]:
     """What a calling rule means for the people in the queue, in numbers (zh, en), for the page
     where an administrator sets it: how many ordinary customers each priority tier may overtake at
     the hall's busy-hour arrival rate, and the longest anyone waits before the overdue rule puts
-    them first. ``arrivals_per_hour``: None when the hall has no history yet."""
+    them first. ``arrivals_per_hour``: None when the hall has no history yet.
+    ``appointment_head_start_s``: the hall takes appointments, which queue as if they came this long
+    before their slot (domain.appointments.queue_time), so they overtake like a tier's head start."""
     lines = []
     names = {Tier.STAR: ("星级客户", "A star customer"), Tier.VIP: ("VIP 客户", "A VIP"),
              Tier.GREEN: ("绿色通道客户", "A green-channel customer")}
@@ -222,6 +225,19 @@ def preview(policy: CallingPolicy, arrivals_per_hour: float | None, targets_s: I
         else:
             lines.append({"zh": f"{zh}只越过在其前 {minutes} 分钟内取号的客户。",
                           "en": f"{en} overtakes only customers who took a ticket in the {minutes} min before."})
+    if appointment_head_start_s is not None:
+        minutes = round(appointment_head_start_s / 60)
+        if arrivals_per_hour and minutes:
+            n = max(1, round(arrivals_per_hour * minutes / 60))
+            lines.append({"zh": f"预约客户按预约时段提前 {minutes} 分钟排队，最多越过约 {n} 位现场客户"
+                                f"（预约时段开始前 {minutes} 分钟内到店的客户），且只占计划余量中允许预约的部分。",
+                          "en": f"An appointment queues as if it came {minutes} min before its slot: it overtakes at "
+                                f"most about {n} walk-ins (those who came in the {minutes} min before its slot), and "
+                                f"bookings take only the bookable share of the plan's spare capacity."})
+        else:
+            lines.append({"zh": f"预约客户按预约时段提前 {minutes} 分钟排队，只越过在此之后到店的现场客户。",
+                          "en": f"An appointment queues as if it came {minutes} min before its slot: it overtakes "
+                                f"only walk-ins who came after that."})
     targets = sorted(set(targets_s))
     if policy.overdue_overtakes and targets:
         lo, hi = round(targets[0] / 60), round(targets[-1] / 60)

@@ -805,7 +805,9 @@ def calling(hall_id: int):
     today = business_day(rt().now(), parse_zone(hall["timezone"]))
     rate = service_levels.busy_hour_arrivals(rt(), hall_id, today)
     targets = [s["target_wait_s"] for s in config.list_services(rt(), hall_id) if s["active"]]
-    lines = None if errors else preview(policy, rate, targets)  # never the saved rule's lines beside new values
+    booking = hall["booking"]
+    lines = None if errors else preview(  # never the saved rule's lines beside new values
+        policy, rate, targets, booking["head_start_minutes"] * 60 if booking["enabled"] else None)
     return _render("admin/calling.html", hall, "calling", policy=policy, lines=lines, rate=rate,
                    warnings=[] if errors else policy.warnings(),
                    describe=policy.describe(), previewing=request.method == "POST", errors=errors, form=form,

@@ -93,3 +93,15 @@ def test_database_bounds_agree_with_sorting_on_exact_ties():
     assert bounds[Tier.VIP] == (T0 + timedelta(minutes=10), TIE_LOWER_ID)  # same time, lower id first
     assert bounds[Tier.GREEN][1] == TIE_NONE
     assert people_ahead(me, tickets, now, TARGETS, policy) == 2  # ticket 1 and ticket 2
+
+
+def test_the_preview_says_how_many_walk_ins_an_appointment_overtakes_when_the_hall_takes_appointments():
+    from app.domain.calling import preview
+
+    plain = preview(CallingPolicy(), 60, [600])
+    lines = preview(CallingPolicy(), 60, [600], appointment_head_start_s=600)
+    assert len(lines) == len(plain) + 1
+    (line,) = [x for x in lines if x not in plain]
+    assert "最多越过约 10 位现场客户" in line["zh"] and "at most about 10 walk-ins" in line["en"]
+    (no_history,) = [x for x in preview(CallingPolicy(), None, [600], 600) if x not in preview(CallingPolicy(), None, [600])]
+    assert "10 min before its slot" in no_history["en"]
