@@ -105,14 +105,18 @@ class PlanInterval:
 
 def slot_capacity(intervals: Iterable[PlanInterval], slot_start: datetime, rules: BookingRules) -> float:
     """Counter-seconds a slot offers for booking: the planned counters' time beyond the forecast
-    walk-ins' work, over the plan's intervals inside the slot, times the hall's share; a deficit in
-    one interval counts against the others. No planned interval inside: nothing."""
+    walk-ins' work, over the plan's intervals overlapping the slot (an interval longer than the slot
+    gives it the share of its time that falls inside), times the hall's share; a deficit in one
+    interval counts against the others. No planned interval overlapping: nothing."""
     slot_end = slot_start + timedelta(minutes=rules.slot_minutes)
-    inside = [i for i in intervals if slot_start <= i.start < slot_end]
-    if not inside:
-        return 0.0
-    spare = sum(i.counters * i.minutes * 60 - i.walk_in_work_s for i in inside)
-    return max(0.0, spare) * rules.share
+    spare, planned = 0.0, False
+    for i in intervals:
+        length = timedelta(minutes=i.minutes)
+        overlap = (min(slot_end, i.start + length) - max(slot_start, i.start)).total_seconds()
+        if overlap > 0:
+            planned = True
+            spare += (i.counters * i.minutes * 60 - i.walk_in_work_s) * overlap / length.total_seconds()
+    return max(0.0, spare) * rules.share if planned else 0.0
 
 
 def bookable(capacity_s: float, booked_s: float, handle_s: float) -> int:

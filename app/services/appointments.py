@@ -177,8 +177,8 @@ def book(rt: Runtime, hall_id: int, service_id: int, slot_start: datetime, mobil
          code: str | None) -> dict:
     """Book a service and slot with the code just sent to ``mobile`` (purpose ``book``).
 
-    Refused, before the code is tried, for a slot the hall does not offer or has filled; then for a
-    number the no-show policy blocks, or one holding another appointment that day at this hall."""
+    Refused for a wrong code (counted as a try), a number the no-show policy blocks or one holding
+    another appointment that day at this hall, and a slot the hall does not offer or has filled."""
     from . import remote
 
     mobile = remote.check_mobile(mobile)
@@ -216,7 +216,7 @@ def book(rt: Runtime, hall_id: int, service_id: int, slot_start: datetime, mobil
             hall_id=hall_id, service_id=service.id, business_day=day, slot_start=slot_start,
             slot_minutes=rules.slot_minutes, work_s=float(service.handle_time_s), state=BOOKED,
             number_cipher=number.cipher, number_key=number.key, number_masked=number.masked, public_token=token,
-            created_at=now).returning(APPOINTMENTS.c.id)).scalar_one()
+            created_at=now, **_reminders_due(slot_start, now)).returning(APPOINTMENTS.c.id)).scalar_one()
         check_in_code = new_code()
         code_id = s.execute(CODES.insert().values(
             hall_id=hall_id, purpose=CHECK_IN, number_key=keys.number, address_key=None,
@@ -231,6 +231,13 @@ def book(rt: Runtime, hall_id: int, service_id: int, slot_start: datetime, mobil
             f"with code {check_in_code}.")
     _send(rt, code_id, keys.msisdn, text)
     return appointment_status(rt, token)
+
+
+def _reminders_due(slot_start: datetime, now: datetime) -> dict:
+    """A reminder already due when the appointment is booked (or moved) is not sent: the
+    confirmation says it all. Marked as done, so the reminder job never reads it again."""
+    return {"reminded_day_before_at": now if slot_start - now <= DAY_BEFORE else None,
+            "reminded_soon_at": now if slot_start - now <= SOON else None}
 
 
 def _send(rt: Runtime, code_id: int | None, msisdn: str, text: str, reference: str | None = None) -> bool:
@@ -317,11 +324,18 @@ def reschedule(rt: Runtime, token: str, slot_start: datetime) -> dict:
             raise Invalid("that is the appointment's slot already", field="slot_start", code="same_slot")
         now = rt.now()
         service = conf.service(a.service_id)
+        day = business_day(slot_start, conf.zone)
+        held = s.execute(select(APPOINTMENTS.c.slot_start).where(
+            APPOINTMENTS.c.number_key == a.number_key, APPOINTMENTS.c.hall_id == a.hall_id,
+            APPOINTMENTS.c.business_day == day, APPOINTMENTS.c.state == BOOKED, APPOINTMENTS.c.id != a.id)).scalar()
+        if held is not None:
+            raise Conflict(f"this number has an appointment here that day at {local_time(held, conf.zone):%H:%M}",
+                           field="slot_start", code="appointment_held", at=held.isoformat())
         _hold_slot(tx, conf, rules, service, slot_start, now)
         _give_back(s, a.hall_id, a.slot_start, a.work_s)
         s.execute(update(APPOINTMENTS).where(APPOINTMENTS.c.id == a.id).values(
             slot_start=slot_start, business_day=business_day(slot_start, conf.zone), slot_minutes=rules.slot_minutes,
-            work_s=float(service.handle_time_s), changed_at=now, reminded_day_before_at=None, reminded_soon_at=None))
+            work_s=float(service.handle_time_s), changed_at=now, **_reminders_due(slot_start, now)))
         s.execute(update(CODES).where(CODES.c.appointment_id == a.id, CODES.c.used_at.is_(None)).values(
             expires_at=slot_start + timedelta(minutes=rules.grace_minutes)))
         tx.record(ev.AppointmentChanged(a.hall_id, a.id, "rescheduled", a.service_id, slot_start.isoformat()))
@@ -362,11 +376,13 @@ def arrive(rt: Runtime, tx, conf: HallConfig, a, now: datetime, as_walk_in: bool
         raise Conflict(f"this appointment is {a.state.replace('_', ' ')}: take a ticket", field="scan",
                        code="appointment_ended", state=a.state)
     when = arrival(now, a.slot_start, rules)
-    if when == EARLY and not as_walk_in:
+    other_day = business_day(a.slot_start, conf.zone) != business_day(now, conf.zone)
+    if when == EARLY and (not as_walk_in or other_day):  # a later day's booking is not today's walk-in
         opens = a.slot_start - timedelta(minutes=rules.early_minutes)
-        raise Conflict(f"check-in for this appointment opens at {local_time(opens, conf.zone):%H:%M}",
-                       field="scan", code="appointment_early", opens_at=opens.isoformat(),
-                       opens=f"{local_time(opens, conf.zone):%H:%M}")
+        shown = local_time(opens, conf.zone).strftime("%m-%d %H:%M" if other_day else "%H:%M")
+        raise Conflict(f"check-in for this appointment opens at {shown}", field="scan",
+                       code="appointment_other_day" if other_day else "appointment_early",
+                       opens_at=opens.isoformat(), opens=shown)
     walk_in = as_walk_in or when == LATE
     service = conf.service(a.service_id, "scan")
     day = business_day(now, conf.zone)
@@ -457,7 +473,8 @@ def send_reminders(rt: Runtime, limit: int = 500) -> dict:
             continue
         svc = conf.services.get(a.service_id)
         at = local_time(a.slot_start, conf.zone)
-        text = (f"【{conf.name_zh}】提醒：您预约了{'今天' if soon else '明天'} {at:%H:%M} 办理"
+        same_day = business_day(a.slot_start, conf.zone) == business_day(now, conf.zone)
+        text = (f"【{conf.name_zh}】提醒：您预约了{'今天' if same_day else '明天'} {at:%H:%M} 办理"
                 f"{svc.name_zh if svc else ''}，请按时到店签到。Reminder: your appointment at {at:%H:%M}.")
         try:
             msisdn = surveys.setup(rt).vault.reveal(a.number_cipher)

@@ -61,16 +61,23 @@ def hall_by_code(rt: Runtime, code: str) -> int:
 
 
 def public_hall(rt: Runtime, hall_id: int) -> dict:
-    """What anyone may see of a hall before coming: whether it is open and takes remote tickets,
-    and per open service the people waiting and the estimated wait. Nothing about staff."""
+    """What anyone may see of a hall before coming: whether it is open, takes remote tickets and
+    appointments (how far ahead, the no-show policy), and per open service the people waiting and
+    the estimated wait. Nothing about staff."""
     snap = queue.hall_snapshot(rt, hall_id)
     hall = snap["hall"]
     remote = hall["remote_queue"]
+    with rt.reader() as tx:
+        conf = hall_config(rt, tx.session, hall_id)
+    booking = conf.booking
     return {
         "hall": {key: hall[key] for key in ("id", "code", "name_zh", "name_en", "timezone", "open_now", "issuing",
                                             "opens_at")},
         "remote": {"enabled": remote["enabled"], "check_in_minutes": remote["check_in_minutes"],
                    "taking": remote["enabled"] and hall["issuing"]},
+        "booking": {"enabled": booking.enabled, "horizon_days": booking.horizon_days,
+                    "slot_minutes": booking.slot_minutes, "today": snap["business_day"],
+                    "policy": booking.describe()},
         "at": snap["at"],
         "services": [{key: svc[key] for key in ("id", "prefix", "name_zh", "name_en", "waiting", "open_counters",
                                                 "estimated_wait_s")}
@@ -205,7 +212,14 @@ def try_code(tx, keys: NumberKeys, purpose: str, hall_id: int, code: str, now: d
     if purpose != CHECK_IN:  # a join or book code is good once, for minutes, and only if it went out
         mine += [CODES.c.used_at.is_(None), CODES.c.send_error.is_(None), CODES.c.expires_at > now]
     # a check-in code stays with its ticket: checked in already, released or late, the ticket says so
-    row = s.execute(select(CODES).where(*mine).order_by(CODES.c.id.desc()).limit(1)).first()
+    rows = s.execute(select(CODES).where(*mine).order_by(CODES.c.id.desc())
+                     .limit(1 if purpose != CHECK_IN else 20)).all()
+    if purpose == CHECK_IN:  # a number may hold several (a remote ticket, appointments): the one typed
+        given = keys.code(purpose, code)
+        match = next((r for r in rows if hmac.compare_digest(r.code_hash, given)), None)
+        if match is not None and match.attempts < CODE_TRIES:
+            return match
+    row = rows[0] if rows else None  # wrong tries count against the newest
     if row is None:
         if purpose != CHECK_IN:
             raise Invalid("there is no valid code for this number: ask for a new one", field="code",

@@ -127,3 +127,58 @@ def test_counting_by_tier_bounds_gives_the_same_people_ahead_as_sorting(tickets,
     me = data.draw(st.sampled_from(tickets))
     bounds = ahead_bounds(me, now, TARGETS, policy)
     assert ahead_by_bounds(me, tickets, bounds) == people_ahead(me, tickets, now, TARGETS, policy)
+
+
+@st.composite
+def walk_ins_and_appointments(draw):
+    """Appointments (30-minute slots) checked in from the moment check-in opens to well past their
+    grace time, queued by domain.appointments.queue_time, and walk-ins arriving over two hours,
+    half of them within a minute or so of an appointment's place in line; ids shuffled (who was
+    issued first is drawn too); now: a while after someone came, so that few are overdue."""
+    from app.domain.appointments import BookingRules, queue_time
+
+    rules = BookingRules(enabled=True, head_start_minutes=draw(st.sampled_from([0, 5, 10, 30])))
+    head_start = timedelta(minutes=rules.head_start_minutes)
+    near = st.sampled_from([-61, -60, -59, -30, -1, 0, 1, 30, 59, 60, 61])
+    n, m = draw(st.integers(1, 25)), draw(st.integers(1, 10))
+    ids = draw(st.permutations(range(n + m)))
+    appointments = {}
+    for k in range(m):
+        slot = T0 + timedelta(minutes=30 * draw(st.integers(0, 6)))
+        check_in = slot + timedelta(seconds=draw(st.integers(-rules.early_minutes * 60, 1800)))
+        ticket = WaitingTicket(ids[n + k], draw(st.sampled_from([1, 2])), Tier.ORDINARY,
+                               queue_time(check_in, slot, rules))
+        appointments[ticket.id] = (ticket, slot, check_in)
+    slots = sorted({slot for _, slot, _ in appointments.values()})
+    walk_ins = []
+    for i in range(n):
+        if draw(st.booleans()):
+            came = draw(st.sampled_from(slots)) - head_start + timedelta(seconds=draw(near))
+        else:
+            came = T0 + timedelta(seconds=draw(st.integers(0, 7200)))
+        walk_ins.append(WaitingTicket(ids[i], draw(st.sampled_from([1, 2])), Tier.ORDINARY, came))
+    moments = [w.queued_at for w in walk_ins] + [check_in for _, _, check_in in appointments.values()]
+    now = draw(st.sampled_from(moments)) + timedelta(seconds=draw(st.integers(0, 900)))
+    return rules, walk_ins, appointments, now
+
+
+@settings(max_examples=300)
+@given(walk_ins_and_appointments())
+def test_no_walk_in_is_overtaken_by_an_appointment_whose_slot_starts_more_than_the_head_start_after_it_came(drawn):
+    rules, walk_ins, appointments, now = drawn
+    head_start = timedelta(minutes=rules.head_start_minutes)
+    present = ([w for w in walk_ins if w.queued_at <= now]
+               + [t for t, _, check_in in appointments.values() if check_in <= now])
+    policy = CallingPolicy()
+    order = calling_order(present, 1, {1, 2}, now, TARGETS, policy)
+    assert sorted(t.id for t in order) == sorted(t.id for t in present)
+    for i, ticket in enumerate(order):
+        if ticket.id in appointments or is_overdue(ticket, now, TARGETS, policy):
+            continue
+        for ahead in order[:i]:
+            if ahead.id not in appointments:
+                continue
+            if ahead.service_id != ticket.service_id and is_overdue(ahead, now, TARGETS, policy):
+                continue  # overdue first (rule 1), by its own service's target, as for walk-ins
+            _, slot, _ = appointments[ahead.id]
+            assert slot <= ticket.queued_at + head_start, (ahead, slot, ticket)
