@@ -12,7 +12,9 @@ The rules, with no database and no clock of their own:
   the rest: it is called ahead of walk-ins who arrived after that time and behind those who
   came earlier, so no walk-in is overtaken by an appointment whose slot starts more than the
   head start after the walk-in arrived, and never by more appointments than the share of the
-  spare capacity booked in that time. Overdue walk-ins still go first.
+  spare capacity booked in that time. The overdue rule stays above it all, for both: an overdue
+  walk-in goes first, and so does an appointment overdue by its own service's target (measured
+  from its queue time), as any overdue ticket does.
 - **Early and late.** Check-in opens ``early_minutes`` before the slot (an earlier customer may
   wait or join as a walk-in); one more than ``grace_minutes`` late joins as a walk-in.
 - **No-shows.** ``no_show_limit`` missed appointments within ``no_show_window_days`` block
