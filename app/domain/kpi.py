@@ -255,6 +255,28 @@ def busy_hour(arrivals_by_hour: Mapping[int, int]) -> int | None:
     return best
 
 
+def punctuality(appointments: Iterable[tuple[str, datetime, datetime | None]], grace_s: float) -> dict:
+    """How a period's appointments went, from (state, slot start, checked in at) each: ``booked``
+    (all made for its days), checked in ``on_time`` (by the slot's start plus the grace time) or
+    ``late`` (after it: they queued as walk-ins), ``no_show``, ``cancelled`` and ``pending`` (still
+    booked: the slot is to come, or its grace time is not over). The rates are of the appointments
+    that were due (checked in or no-show): ``on_time_rate``, ``no_show_rate``."""
+    out = {"booked": 0, "on_time": 0, "late": 0, "no_show": 0, "cancelled": 0, "pending": 0}
+    for state, slot_start, checked_in_at in appointments:
+        out["booked"] += 1
+        if state == "checked_in":
+            late = checked_in_at is not None and (checked_in_at - slot_start).total_seconds() > grace_s
+            out["late" if late else "on_time"] += 1
+        elif state in ("no_show", "cancelled"):
+            out[state] += 1
+        else:
+            out["pending"] += 1
+    due = out["on_time"] + out["late"] + out["no_show"]
+    out["on_time_rate"] = out["on_time"] / due if due else None
+    out["no_show_rate"] = out["no_show"] / due if due else None
+    return out
+
+
 def combine(parts: Iterable[Counts]) -> Counts:
     total = Counts()
     for p in parts:

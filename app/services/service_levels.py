@@ -5,12 +5,14 @@ Storage: two roll-up tables, made by ``rebuild`` from the tickets and their even
 idempotent: a day's rows are deleted and written again in one transaction):
 
 - ``kpi_days``: per hall, business day, local hour the ticket was taken, service, counter and
-  staff member who served it last, and tier: the additive counts of ``domain.kpi.Counts``;
+  staff member who served it last, tier and channel (kiosk, staff, system, remote, appointment):
+  the additive counts of ``domain.kpi.Counts``;
 - ``kpi_hall_days``: the same per hall and day, with the day's busy hour and its waits.
 
 The scheduler rebuilds the recent days every 15 minutes (``rebuild_recent``): reports are at most
 that late; the live pages show the queue as it is. Reports read only the roll-ups: a head-office
-month is one row per hall and day.
+month is one row per hall and day, and its channel mix the month's ``kpi_days`` summed per hall and
+channel. A hall's appointment punctuality is read from its appointments (``appointments``).
 """
 from __future__ import annotations
 
@@ -23,12 +25,14 @@ from sqlalchemy import delete, func, or_, select, text
 from ..bootstrap import Runtime
 from ..domain import kpi
 from ..domain.errors import Invalid, NotFound
+from ..domain.appointments import BookingRules
 from ..domain.hours import business_day, local_time, parse_zone
+from ..domain.model import Channel
 from ..domain.satisfaction import Period
 from .satisfaction import line_names
 from ..storage.orm import (
-    City, Counter, CounterSession, FootfallHour, Hall, Region, ServiceType, Staff, Ticket, TicketEvent, kpi_days,
-    kpi_hall_days,
+    Appointment, City, Counter, CounterSession, FootfallHour, Hall, Region, ServiceType, Staff, Ticket, TicketEvent,
+    kpi_days, kpi_hall_days,
 )
 
 DAY_CHUNK = 7  # days read per pass when rebuilding a long range
@@ -98,7 +102,7 @@ def count_days(s, first: date, last: date, halls: list[int] | None = None) -> di
     if halls is not None:
         where.append(Ticket.hall_id.in_(halls))
     tickets = s.execute(select(Ticket.id, Ticket.hall_id, Ticket.business_day, Ticket.issued_at, Ticket.service_id,
-                               Ticket.tier).where(*where).order_by(Ticket.id)).all()
+                               Ticket.tier, Ticket.channel).where(*where).order_by(Ticket.id)).all()
     if not tickets:
         return {"tickets": 0, "rows": [], "hall_days": []}
     steps: dict[int, list[kpi.Step]] = defaultdict(list)
@@ -111,14 +115,15 @@ def count_days(s, first: date, last: date, halls: list[int] | None = None) -> di
     rows: dict[tuple, kpi.Counts] = {}
     hall_days: dict[tuple, kpi.Counts] = {}
     hours: dict[tuple, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for ticket_id, hall_id, day, issued_at, service_id, tier in tickets:
+    for ticket_id, hall_id, day, issued_at, service_id, tier, channel in tickets:
         zone, targets = about[hall_id]
         history = steps.get(ticket_id, [])
         visit = kpi.read_visit(history)
         service_id = kpi.service_taken(history, service_id)
         hour = local_time(issued_at, zone).hour
         target = targets.get(service_id)
-        key = (hall_id, day, hour, service_id, visit.counter_id or 0, visit.staff_id or 0, tier)
+        key = (hall_id, day, hour, service_id, visit.counter_id or 0, visit.staff_id or 0, tier,
+               channel or Channel.KIOSK.value)
         rows.setdefault(key, kpi.Counts()).add(visit, target)
         hall_days.setdefault((hall_id, day), kpi.Counts()).add(visit, target)
         per_hour = hours[(hall_id, day)][hour]
@@ -126,7 +131,7 @@ def count_days(s, first: date, last: date, halls: list[int] | None = None) -> di
         if visit.wait_s is not None:
             per_hour[1] += 1
             per_hour[2] += round(visit.wait_s)
-    keys = ("hall_id", "day", "hour", "service_id", "counter_id", "staff_id", "tier")
+    keys = ("hall_id", "day", "hour", "service_id", "counter_id", "staff_id", "tier", "channel")
     detail = [{**dict(zip(keys, k)), **c.to_row()} for k, c in rows.items()]
     summary = []
     for (hall_id, day), c in hall_days.items():
@@ -195,9 +200,45 @@ def rank(lines: list[dict], field: str = "rank") -> list[dict]:
     return ranked + rest
 
 
+CHANNELS = tuple(c.value for c in Channel)
+# the channels' names in the reports and their files (the pages show these too)
+CHANNEL_NAMES = {"kiosk": ("现场取号机", "Kiosk"), "staff": ("工作人员", "Staff"), "system": ("系统", "System"),
+                 "remote": ("远程取号", "Remote"), "appointment": ("预约", "Appointment")}
+BEFORE_COMING = ("remote", "appointment")  # the channels of customers who queued before they came
+
+
+def channel_mix(mix: dict[str, int]) -> dict:
+    """A place's tickets by channel (every channel, zeros included) and the share taken before
+    coming (remote and appointment; None without tickets)."""
+    channels = {c: int(mix.get(c, 0)) for c in CHANNELS}
+    total = sum(channels.values())
+    return {"channels": channels,
+            "remote_appointment_share": sum(channels[c] for c in BEFORE_COMING) / total if total else None}
+
+
+def _channel_mix(s, period: Period, hall_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Tickets per hall and channel in the period (``kpi_days`` by its key's prefix, hall and day)."""
+    d = kpi_days
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    if not hall_ids:
+        return out
+    for hall_id, channel, n in s.execute(
+            select(d.c.hall_id, d.c.channel, func.sum(d.c.arrivals))
+            .where(d.c.hall_id.in_(hall_ids), d.c.day >= period.first, d.c.day <= period.last)
+            .group_by(d.c.hall_id, d.c.channel)):
+        out[hall_id][channel] = int(n or 0)
+    return out
+
+
+def _add_mix(into: dict[str, int], mix: dict[str, int]) -> None:
+    for channel, n in mix.items():
+        into[channel] = into.get(channel, 0) + n
+
+
 def head_office_report(rt: Runtime, period: Period) -> dict:
     """Every hall's service levels for the period, rolled up city → region → all (percentiles from
-    the merged histograms: exact roll-ups, not averages of averages), each level ranked."""
+    the merged histograms: exact roll-ups, not averages of averages), each level ranked; each line
+    with its channel mix (``channels``: tickets by channel, ``remote_appointment_share``)."""
     h = kpi_hall_days
     with rt.reader() as tx:
         s = tx.session
@@ -205,6 +246,7 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
                                 *_sum_columns(h))
                          .where(h.c.day >= period.first, h.c.day <= period.last).group_by(h.c.hall_id)).all()
         by_hall = {r[0]: (_counts(r, 3), (int(r[1] or 0), int(r[2] or 0))) for r in rows}
+        mixes = _channel_mix(s, period, sorted(by_hall))
         halls = s.execute(select(Hall.id, Hall.code, Hall.name_zh, Hall.name_en, City, Region)
                           .join(City, Hall.city_id == City.id).join(Region, City.region_id == Region.id)
                           .where(Hall.active.is_(True) | Hall.id.in_(list(by_hall)))
@@ -212,40 +254,50 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
         regions: dict[int, dict] = {}
         for hall_id, code, name_zh, name_en, city, region in halls:
             counts, busy = by_hall.get(hall_id, (kpi.Counts(), (0, 0)))
-            r = regions.setdefault(region.id, {**_name(region), "cities": {}, "_c": kpi.Counts(), "_b": [0, 0]})
-            c = r["cities"].setdefault(city.id, {**_name(city), "halls": [], "_c": kpi.Counts(), "_b": [0, 0]})
+            mix = mixes.get(hall_id, {})
+            r = regions.setdefault(region.id, {**_name(region), "cities": {}, "_c": kpi.Counts(), "_b": [0, 0],
+                                               "_m": {}})
+            c = r["cities"].setdefault(city.id, {**_name(city), "halls": [], "_c": kpi.Counts(), "_b": [0, 0],
+                                                 "_m": {}})
             c["halls"].append({"id": hall_id, "code": code, "name_zh": name_zh, "name_en": name_en,
-                               **_line(counts, busy)})
+                               **_line(counts, busy), **channel_mix(mix)})
             for node in (r, c):
                 node["_c"].merge(counts)
                 node["_b"][0] += busy[0]
                 node["_b"][1] += busy[1]
-    total, total_busy = kpi.Counts(), [0, 0]
+                _add_mix(node["_m"], mix)
+    total, total_busy, total_mix = kpi.Counts(), [0, 0], {}
     out = []
+    inner = ("halls", "cities", "_c", "_b", "_m")
     for r in regions.values():
         cities = []
         for c in r["cities"].values():
-            cities.append({**{k: v for k, v in c.items() if k not in ("halls", "_c", "_b")},
-                           **_line(c["_c"], tuple(c["_b"])), "wait_histogram": wait_histogram(c["_c"]),
-                           "halls": rank(c["halls"], "rank_in_city")})
+            cities.append({**{k: v for k, v in c.items() if k not in inner},
+                           **_line(c["_c"], tuple(c["_b"])), **channel_mix(c["_m"]),
+                           "wait_histogram": wait_histogram(c["_c"]), "halls": rank(c["halls"], "rank_in_city")})
         rank([x for c in cities for x in c["halls"]], "rank_in_region")
-        out.append({**{k: v for k, v in r.items() if k not in ("cities", "_c", "_b")},
-                    **_line(r["_c"], tuple(r["_b"])), "wait_histogram": wait_histogram(r["_c"]),
-                    "cities": rank(cities, "rank_in_region")})
+        out.append({**{k: v for k, v in r.items() if k not in inner},
+                    **_line(r["_c"], tuple(r["_b"])), **channel_mix(r["_m"]),
+                    "wait_histogram": wait_histogram(r["_c"]), "cities": rank(cities, "rank_in_region")})
         total.merge(r["_c"])
         total_busy[0] += r["_b"][0]
         total_busy[1] += r["_b"][1]
-    return {"period": period.to_dict(), "totals": {**_line(total, tuple(total_busy)), "wait_histogram": wait_histogram(total)},
+        _add_mix(total_mix, r["_m"])
+    return {"period": period.to_dict(),
+            "totals": {**_line(total, tuple(total_busy)), **channel_mix(total_mix),
+                       "wait_histogram": wait_histogram(total)},
             "regions": rank(out, "rank")}
 
 
-BREAKDOWNS = ("counter", "staff", "service", "tier", "hour", "weekday", "day")
+BREAKDOWNS = ("counter", "staff", "service", "tier", "channel", "hour", "weekday", "day")
 
 
 def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") -> dict:
-    """One hall's service levels for the period by counter, staff member, service, customer tier, hour
-    of day, weekday or business day; counters, staff and services are ranked. Comparisons: each line's
-    and the totals' ``previous`` (the period before), and ``city``: the hall's city, all its halls."""
+    """One hall's service levels for the period by counter, staff member, service, customer tier,
+    channel (kiosk, staff, system, remote, appointment), hour of day, weekday or business day;
+    counters, staff and services are ranked. Comparisons: each line's and the totals' ``previous``
+    (the period before), and ``city``: the hall's city, all its halls. ``appointments``: how the
+    appointments booked for the period's days went (``domain.kpi.punctuality``)."""
     if by not in BREAKDOWNS:
         raise Invalid(f"by is one of {', '.join(BREAKDOWNS)}", field="by")
     before = previous_period(period)
@@ -276,11 +328,14 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
         arrivals_counted = int(s.execute(select(func.coalesce(func.sum(d.c.arrivals), 0)).where(
             d.c.hall_id == hall_id, d.c.day.in_(counted_days))).scalar_one()) if counted_days else 0
         door_in = sum(door.values())
+        appointments = appointment_punctuality(s, hall, period)
     lines = [{**names.get(k, _unnamed(by, k)), **_line(c)} for k, c in grouped.items()]
     if by in ("counter", "staff", "service"):
         have = {x["key"] for x in lines}
         lines += [{**label, **_line(kpi.Counts())} for key, label in names.items() if key not in have]
         lines = rank(sorted(lines, key=lambda x: str(x["key"])))
+    elif by == "channel":
+        lines.sort(key=lambda x: (CHANNELS.index(x["key"]) if x["key"] in CHANNELS else len(CHANNELS), x["key"]))
     else:
         lines.sort(key=lambda x: x["key"])
     for x in lines:
@@ -303,7 +358,18 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
                    "wait_histogram": wait_histogram(total)})
     return {"period": period.to_dict(), "hall": about, "by": by, "totals": totals,
             "previous": {"period": before.to_dict(), **_brief(_line(kpi.combine(earlier.values()), busy_before))},
-            "city": city, "lines": lines}
+            "city": city, "appointments": appointments, "lines": lines}
+
+
+def appointment_punctuality(s, hall: Hall, period: Period) -> dict:
+    """The hall's appointments booked for the period's days, by how they went, the grace time
+    being the hall's booking rules' (``booking_enabled``: whether it takes appointments now)."""
+    rules = BookingRules.from_dict(hall.booking)
+    rows = s.execute(select(Appointment.state, Appointment.slot_start, Appointment.checked_in_at).where(
+        Appointment.hall_id == hall.id, Appointment.business_day >= period.first,
+        Appointment.business_day <= period.last)).all()
+    return {**kpi.punctuality(rows, rules.grace_minutes * 60), "grace_minutes": rules.grace_minutes,
+            "booking_enabled": rules.enabled}
 
 
 BRIEF = ("arrivals", "served", "wait_avg_s", "wait_p90_s", "within_target_rate", "handle_avg_s", "no_show_rate",
@@ -329,7 +395,7 @@ def _grouped(s, hall_id: int, period: Period, by: str) -> dict:
             grouped[r[0].weekday()].merge(_counts(r, 1))
         return dict(grouped)
     column = {"counter": d.c.counter_id, "staff": d.c.staff_id, "service": d.c.service_id, "tier": d.c.tier,
-              "hour": d.c.hour, "day": d.c.day}[by]
+              "channel": d.c.channel, "hour": d.c.hour, "day": d.c.day}[by]
     return {r[0]: _counts(r, 1) for r in s.execute(select(column, *_sum_columns(d)).where(*where).group_by(column))}
 
 
@@ -399,6 +465,9 @@ def _unnamed(by: str, key) -> dict:
         return {"key": key, "label_zh": f"{key}:00-{key + 1}:00", "label_en": f"{key:02d}:00-{key + 1:02d}:00"}
     if by == "tier":
         return {"key": key}
+    if by == "channel":
+        zh, en = CHANNEL_NAMES.get(key, (key, key))
+        return {"key": key, "label_zh": zh, "label_en": en}
     return {"key": key, "name": "—" if key == 0 else str(key)}  # 0: no counter / staff member (never called)
 
 
@@ -428,7 +497,7 @@ def heatmap(rt: Runtime, hall_id: int, period: Period) -> dict:
 
 # --------------------------------------------------------------------------- the tickets behind a figure
 
-TICKET_FILTERS = ("hour", "counter_id", "staff_id", "service_id", "tier", "outcome", "weekday")
+TICKET_FILTERS = ("hour", "counter_id", "staff_id", "service_id", "tier", "channel", "outcome", "weekday")
 LIST_LIMIT = 2000
 
 
@@ -437,13 +506,16 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
     """The tickets a report line counts, read from their histories as the roll-ups read them: each
     with its wait, handle time, outcome and who served it last. ``filters``: ``hour`` (local hour
     taken), ``weekday`` (0 Monday), ``counter_id`` / ``staff_id`` (0: none), ``service_id`` (the
-    service taken), ``tier``, ``outcome``. Latest first; at most ``limit`` (``truncated`` says so)."""
+    service taken), ``tier``, ``channel``, ``outcome``. Latest first; at most ``limit`` (``truncated``
+    says so)."""
     filters = {k: v for k, v in (filters or {}).items() if v is not None}
     unknown = set(filters) - set(TICKET_FILTERS)
     if unknown:
         raise Invalid(f"filter by one of {', '.join(TICKET_FILTERS)}", field=sorted(unknown)[0])
     if "outcome" in filters and filters["outcome"] not in kpi.OUTCOMES:
         raise Invalid(f"outcome is one of {', '.join(kpi.OUTCOMES)}", field="outcome")
+    if "channel" in filters and filters["channel"] not in CHANNELS:
+        raise Invalid(f"channel is one of {', '.join(CHANNELS)}", field="channel")
     with rt.reader() as tx:
         s = tx.session
         hall = s.get(Hall, hall_id)
@@ -452,7 +524,7 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
         zone = parse_zone(hall.timezone)
         where = [Ticket.hall_id == hall_id, Ticket.business_day >= period.first, Ticket.business_day <= period.last]
         tickets = s.execute(select(Ticket.id, Ticket.label, Ticket.business_day, Ticket.issued_at, Ticket.service_id,
-                                   Ticket.tier).where(*where).order_by(Ticket.id.desc())).all()
+                                   Ticket.tier, Ticket.channel).where(*where).order_by(Ticket.id.desc())).all()
         steps: dict[int, list[kpi.Step]] = defaultdict(list)
         for row in s.execute(select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at, TicketEvent.counter_id,
                                     TicketEvent.staff_id, TicketEvent.duration_s, TicketEvent.service_id)
@@ -465,13 +537,14 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
         staff = {x.id: x.name for x in s.execute(select(Staff).where(Staff.hall_id == hall_id)).scalars()}
         about = _name(hall)
     out, matched = [], 0
-    for ticket_id, label, day, issued_at, current_service, tier in tickets:
+    for ticket_id, label, day, issued_at, current_service, tier, channel in tickets:
         history = steps.get(ticket_id, [])
         visit = kpi.read_visit(history)
         service_id = kpi.service_taken(history, current_service)
         local = local_time(issued_at, zone)
         facts = {"hour": local.hour, "weekday": day.weekday(), "counter_id": visit.counter_id or 0,
-                 "staff_id": visit.staff_id or 0, "service_id": service_id, "tier": tier, "outcome": visit.outcome}
+                 "staff_id": visit.staff_id or 0, "service_id": service_id, "tier": tier, "channel": channel,
+                 "outcome": visit.outcome}
         if any(facts[k] != v for k, v in filters.items()):
             continue
         matched += 1
@@ -480,7 +553,7 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
         service_name, target = services.get(service_id, ("", None))
         out.append({"id": ticket_id, "label": label, "business_day": day.isoformat(),
                     "issued_local": local.strftime("%Y-%m-%d %H:%M"), "service_id": service_id,
-                    "service": service_name, "tier": tier,
+                    "service": service_name, "tier": tier, "channel": channel,
                     "outcome": visit.outcome, "wait_s": visit.wait_s, "handle_s": visit.handle_s,
                     "within_target": (visit.wait_s <= target) if visit.wait_s is not None and target else None,
                     "transfers": visit.transfers, "counter_id": visit.counter_id,

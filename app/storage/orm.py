@@ -763,7 +763,8 @@ def _kpi_counts() -> list[Column]:
 
 
 # Tickets of one hall's business day by the local hour they were taken, service, counter and staff
-# member who served them last (0: none) and customer tier (see services.service_levels).
+# member who served them last (0: none), customer tier and the channel they were taken through
+# (model.Channel; see services.service_levels).
 kpi_days = Table(
     "kpi_days", Base.metadata,
     Column("hall_id", ForeignKey("halls.id"), primary_key=True),
@@ -773,6 +774,7 @@ kpi_days = Table(
     Column("counter_id", Integer, primary_key=True),
     Column("staff_id", Integer, primary_key=True),
     Column("tier", String(16), primary_key=True),
+    Column("channel", String(12), primary_key=True, server_default="kiosk"),
     *_kpi_counts(),
 )
 

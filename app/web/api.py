@@ -982,7 +982,9 @@ def service_levels_overview(query: PeriodQuery):
     Per line: tickets taken (`arrivals`), served, average, median and P90 wait (`wait_*_s`, the
     customer's whole wait, across transfers), the share called within the service's target wait
     (`within_target_rate`), the busy hour's average wait, handle time (average, P90), no-show and
-    cancellation rates, transfers. Query: `period` (`day`, `week`, `month`: the default), `date`,
+    cancellation rates, transfers, and the channel mix: `channels` (tickets taken at a `kiosk`, by
+    `staff`, by the `system`, `remote` on the phone, by `appointment`) and `remote_appointment_share`
+    (the share taken before coming). Query: `period` (`day`, `week`, `month`: the default), `date`,
     `format` (`json`, `csv`, `xlsx`). Figures lag the queue by at most 15 minutes (the scheduler's roll-up).
     """
     p = access.read_config()
@@ -996,9 +998,13 @@ def service_levels_overview(query: PeriodQuery):
            returns=R.HallServiceLevels, files=("csv", "xlsx"))
 def hall_service_levels(hall_id: int, query: HallServiceLevelsQuery):
     """One hall's service levels for a period, by `counter` (the default), `staff`, `service`, `tier`,
-    `hour` (of day, local), `weekday` or `day`; counters, staff and services ranked (share within
-    target, then the shorter wait). Query: `by`, `period`, `date` (default: today in the hall's
-    zone), `format`. Each line also carries `previous`: the same figures for the period before."""
+    `channel` (how the ticket was taken: `kiosk`, `staff`, `system`, `remote`, `appointment`; a remote
+    ticket waits from its check-in), `hour` (of day, local), `weekday` or `day`; counters, staff and
+    services ranked (share within target, then the shorter wait). Query: `by`, `period`, `date`
+    (default: today in the hall's zone), `format`. Each line also carries `previous`: the same
+    figures for the period before. `appointments`: the appointments booked for the period's days,
+    checked in on time (by the slot's start plus the hall's grace minutes) or late, no-shows,
+    cancelled and still booked."""
     access.read_config(hall_id)
     zone = config.get_hall(rt(), hall_id)["timezone"]
     report = service_levels.hall_report(rt(), hall_id, _report_period(query, zone), query.by or "counter")
@@ -1021,9 +1027,10 @@ def hall_service_level_tickets(hall_id: int, query: TicketsQuery):
     """The tickets behind a figure, each with its wait, handle time, outcome and who served it last.
 
     Query: `period`, `date`, and any of `hour`, `weekday` (0 = Monday), `counter_id`, `staff_id`
-    (0: none), `service_id` (the service taken), `tier`, `outcome` (`served`, `no_show`,
-    `cancelled`, `expired`, `open`); `format` (`json`, `csv`, `xlsx`). At most 2,000 tickets
-    (`matched` and `truncated` say how many there were).
+    (0: none), `service_id` (the service taken), `tier`, `channel` (`kiosk`, `staff`, `system`,
+    `remote`, `appointment`), `outcome` (`served`, `no_show`, `cancelled`, `expired`, `open`);
+    `format` (`json`, `csv`, `xlsx`). At most 2,000 tickets (`matched` and `truncated` say how many
+    there were). Each ticket carries its `channel`.
     """
     access.read_config(hall_id)
     zone = config.get_hall(rt(), hall_id)["timezone"]

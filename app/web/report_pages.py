@@ -328,8 +328,8 @@ def report_files_page():
 
 WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
             ("周日", "Sun"))
-HALL_KPI_BREAKDOWNS = ("counter", "staff", "service", "tier", "hour", "weekday")
-TICKET_FILTERS = ("counter_id", "staff_id", "service_id", "hour", "weekday", "tier", "outcome")
+HALL_KPI_BREAKDOWNS = ("counter", "staff", "service", "tier", "channel", "hour", "weekday")
+TICKET_FILTERS = ("counter_id", "staff_id", "service_id", "hour", "weekday", "tier", "channel", "outcome")
 
 
 def kpi_columns(level: str) -> list[tuple[str, str, str]]:
@@ -342,6 +342,11 @@ def kpi_columns(level: str) -> list[tuple[str, str, str]]:
                ("cancel_rate", _("Cancellation rate"), "pct"), ("transfers", _("Transfers"), "int")]
     if level not in ("region", "city", "hall"):
         columns = [c for c in columns if c[0] != "busy_hour_wait_avg_s"]
+    if level in ("region", "city", "hall"):  # the head office's channel mix: the share that queued before coming
+        columns.append(("remote_appointment_share", _("Remote + appointment"), "mix"))
+    if level == "channel":
+        columns.insert(columns.index(("no_show_rate", _("No-show rate"), "pct")),
+                       ("expired", _("Released or expired"), "int"))
     if level == "counter":
         columns.append(("utilisation", _("Utilisation"), "pct"))
     if level in ("staff", "service"):
@@ -361,12 +366,15 @@ def _kpi_above_hall(ctx: dict) -> Page:
     level, lines = children(company, path)
     node = path[-1][1] if path else company["totals"]
     key = rank_key(level)
-    rows = [{**x, "rank": x.get(key), "label": _name(x, en), "href": link(**{level: x["id"]})} for x in lines]
+    names = channel_names(en)
+    rows = [{**x, "rank": x.get(key), "label": _name(x, en), "href": link(**{level: x["id"]}),
+             "mix_note": mix_note(x, names)} for x in lines]
     query = {"period": period.kind, "date": period.first.isoformat()}
     days = service_levels.day_trend(ctx["rt"], period, hall_ids_under(path, company)) if period.kind != "day" else []
     return Page(
         level=path[-1][0] if path else "company", title=_name(path[-1][1], en) if path else _("All halls"),
         figures=node, child_level=level, rows=rows, columns=kpi_columns(level), tabs=[], comparisons=[],
+        mix_note=mix_note(node, names), appointments=None,
         chart=_kpi_bars(rows, node.get("within_target_rate"), _("overall"), _("No halls here.")),
         heatmap=None, histogram=_wait_histogram(node), trend=_wait_trend(days, period, ctx["today"]),
         exports=[(_("All halls (Excel)"), "/api/v1/service-levels/halls?" + urlencode({**query, "format": "xlsx"})),
@@ -375,6 +383,16 @@ def _kpi_above_hall(ctx: dict) -> Page:
 
 def tier_names() -> dict[str, str]:
     return {"ordinary": _("Ordinary"), "vip": _("VIP"), "star": _("Star"), "green": _("Green channel")}
+
+
+def channel_names(en: bool) -> dict[str, str]:
+    """kiosk → 现场取号机 / Kiosk, ...: the names the reports and their files use."""
+    return {k: names[1 if en else 0] for k, names in service_levels.CHANNEL_NAMES.items()}
+
+
+def mix_note(line: dict, names: dict[str, str]) -> str:
+    """A line's tickets by channel in words (the channels it has), e.g. 现场取号机 40 · 远程取号 6."""
+    return " · ".join(f"{names.get(k, k)} {n}" for k, n in (line.get("channels") or {}).items() if n)
 
 
 def _kpi_label(by: str, x: dict, en: bool) -> str:
@@ -398,7 +416,7 @@ def _kpi_hall(ctx: dict) -> Page:
         ctx["crumbs"].append({"label": _name(hall, en), "href": link(hall=hall_id)})
     tickets = "report_pages.service_level_tickets_page"
     filter_of = {"counter": "counter_id", "staff": "staff_id", "service": "service_id", "tier": "tier",
-                 "hour": "hour", "weekday": "weekday"}[by]
+                 "channel": "channel", "hour": "hour", "weekday": "weekday"}[by]
     rows = [{**x, "label": _kpi_label(by, x, en), "rank": x.get("rank"),
              "href": link(tickets, hall=hall_id, **{filter_of: x["key"]})} for x in report["lines"]]
     t, before, city = report["totals"], report["previous"], report["city"]
@@ -428,8 +446,10 @@ def _kpi_hall(ctx: dict) -> Page:
         level="hall", title=_name(hall, en), figures=t, child_level=by, rows=rows, columns=kpi_columns(by),
         tabs=[(b, label, link(hall=hall_id, by=b), b == by) for b, label in (
             ("counter", _("By counter")), ("staff", _("By staff member")), ("service", _("By service")),
-            ("tier", _("By customer tier")), ("hour", _("By hour")), ("weekday", _("By weekday")))],
-        comparisons=comparisons, previous_label=(before["period"]["label_en"] if en else before["period"]["label_zh"]),
+            ("tier", _("By customer tier")), ("channel", _("By channel")), ("hour", _("By hour")),
+            ("weekday", _("By weekday")))],
+        comparisons=comparisons, appointments=report["appointments"], mix_note=None,
+        previous_label=(before["period"]["label_en"] if en else before["period"]["label_zh"]),
         city_label=_name(city, en),
         chart=_kpi_bars(rows, t["within_target_rate"], _("hall"), _("No tickets in this period.")),
         heatmap=charts.heatmap([w[1 if en else 0] for w in WEEKDAYS], [str(h) for h in hours], grid,
@@ -496,6 +516,7 @@ def service_level_tickets_page():
         query = {"period": ctx["period"].kind, "date": ctx["period"].first.isoformat(), **filters}
         api = f"/api/v1/halls/{ctx['hall_id']}/service-levels/tickets?"
         return Page(level="tickets", title=_name(hall, ctx["en"]), listing=listing, tiers=tier_names(),
+                    channels=channel_names(ctx["en"]), channel=filters.get("channel"),
                     back=ctx["link"]("report_pages.service_levels_page", hall=ctx["hall_id"]),
                     exports=[(_("These tickets (Excel)"), api + urlencode({**query, "format": "xlsx"})),
                              (_("These tickets (CSV)"), api + urlencode({**query, "format": "csv"}))])

@@ -75,9 +75,19 @@ KPI_FIGURES = (
     Column("cancel_rate", "弃号率", "Cancellation rate", "pct"),
     Column("transfers", "转移数", "Transfers"),
 )
+# the head office's channel mix (services.service_levels.channel_mix), after the figures
+KPI_CHANNELS = (
+    Column("channel_kiosk", "现场取号机取号", "Kiosk tickets"),
+    Column("channel_staff", "工作人员取号", "Staff tickets"),
+    Column("channel_system", "系统取号", "System tickets"),
+    Column("channel_remote", "远程取号", "Remote tickets"),
+    Column("channel_appointment", "预约取号", "Appointment tickets"),
+    Column("remote_appointment_share", "远程+预约占比", "Remote + appointment share", "pct"),
+)
 KPI_LINE_NAMES = {
     **{k: v for k, v in LINE_NAMES.items() if k in ("staff", "counter", "service", "day")},
     "tier": (Column("key", "客户级别", "Tier", "text"),),
+    "channel": (Column("key", "渠道", "Channel", "text"), Column("label_zh", "渠道名称", "Channel name", "text")),
     "hour": (Column("label_zh", "时段", "Hour", "text"),),
     "weekday": (Column("label_zh", "星期", "Weekday", "text"),),
 }
@@ -120,7 +130,11 @@ def hall_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
 
 
 def kpi_head_office_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
-    return head_office_table(report, KPI_FIGURES, ("服务指标报表（各营业厅）", "Service levels, all halls"))
+    title, columns, rows = head_office_table(report, KPI_FIGURES + KPI_CHANNELS,
+                                             ("服务指标报表（各营业厅）", "Service levels, all halls"))
+    for row in rows:
+        row.update({f"channel_{c}": n for c, n in (row.get("channels") or {}).items()})
+    return title, columns, rows
 
 
 def kpi_hall_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
@@ -139,7 +153,8 @@ def kpi_tickets_table(listing: dict) -> tuple[str, tuple[Column, ...], list[dict
 TICKET_COLUMNS = (
     Column("label", "号码", "Ticket", "text"), Column("business_day", "日期", "Day", "text"),
     Column("issued_local", "取号时间", "Taken at", "text"), Column("service", "业务", "Service", "text"),
-    Column("tier", "客户级别", "Tier", "text"), Column("outcome", "结果", "Outcome", "text"),
+    Column("tier", "客户级别", "Tier", "text"), Column("channel", "渠道", "Channel", "text"),
+    Column("outcome", "结果", "Outcome", "text"),
     Column("wait_s", "等候（分钟）", "Wait (min)", "min"), Column("handle_s", "办理（分钟）", "Handle time (min)", "min"),
     Column("transfers", "转移", "Transfers"), Column("counter", "窗口", "Counter", "text"),
     Column("staff", "营业员", "Staff", "text"),

@@ -340,6 +340,14 @@ class PublicRemote(Out):
     taking: bool = Field(description="a remote ticket can be taken now (switched on and the hall open)")
 
 
+class PublicBooking(Out):
+    enabled: bool = Field(description="the hall takes appointments (预约)")
+    horizon_days: int = Field(description="a day can be booked from today up to this many days ahead")
+    slot_minutes: int
+    today: Day = Field(description="the hall's business day now: the first day that can be booked")
+    policy: Words = Field(description="the check-in rules and the no-show policy, shown before booking")
+
+
 class PublicService(Out):
     id: int
     prefix: str
@@ -355,6 +363,7 @@ class PublicHall(Out):
 
     hall: PublicHallInfo
     remote: PublicRemote
+    booking: PublicBooking
     at: Time
     services: list[PublicService]
 
@@ -853,12 +862,24 @@ class WaitBin(Out):
     count: int
 
 
+class ChannelMix(Out):
+    """Tickets by how they were taken."""
+
+    kiosk: int
+    staff: int = Field(description="by a staff member (the floor guide's tablet, the console)")
+    system: int = Field(description="by no caller (imports, the demo)")
+    remote: int = Field(description="on the customer's phone before coming (远程取号)")
+    appointment: int = Field(description="an appointment checked in at the hall (预约)")
+
+
 class PlaceServiceLevel(ServiceLevel):
     id: int
     code: str
     name_zh: str
     name_en: str
     busy_hour_wait_avg_s: Figure
+    channels: ChannelMix
+    remote_appointment_share: Figure = Field(description="the share of tickets taken remotely or by appointment")
 
 
 class HallServiceLevelLine(PlaceServiceLevel):
@@ -881,6 +902,23 @@ class RegionServiceLevel(PlaceServiceLevel):
 class ServiceLevelTotals(ServiceLevel):
     busy_hour_wait_avg_s: Figure
     wait_histogram: list[WaitBin]
+    channels: ChannelMix | None = Field(default=None, description="the head office's: tickets by channel")
+    remote_appointment_share: Figure = None
+
+
+class AppointmentPunctuality(Out):
+    """How the appointments booked for the period's days went."""
+
+    booked: int = Field(description="every appointment made for the period's days")
+    on_time: int = Field(description="checked in by the slot's start plus the grace minutes")
+    late: int = Field(description="checked in after that (queued as walk-ins)")
+    no_show: int
+    cancelled: int
+    pending: int = Field(description="still booked: the slot is to come or its grace time is not over")
+    on_time_rate: Figure = Field(description="of those due (checked in or no-show)")
+    no_show_rate: Figure = Field(description="of those due (checked in or no-show)")
+    grace_minutes: int
+    booking_enabled: bool = Field(description="the hall takes appointments now")
 
 
 class ServiceLevelOverview(Out):
@@ -890,7 +928,7 @@ class ServiceLevelOverview(Out):
 
 
 class ServiceLevelLine(ServiceLevel):
-    key: int | str | None = Field(description="the counter, staff member, service, tier, hour, weekday or day")
+    key: int | str | None = Field(description="the counter, staff member, service, tier, channel, hour, weekday or day")
     rank: int | None = None
     previous: dict[str, Any] | None = Field(default=None, description="the same figures for the period before")
 
@@ -901,6 +939,7 @@ class HallServiceLevels(Out):
     by: str
     totals: ServiceLevelTotals
     previous: dict[str, Any]
+    appointments: AppointmentPunctuality
     lines: list[ServiceLevelLine]
 
 
@@ -918,6 +957,7 @@ class TicketLine(Out):
     service_id: int
     service: str
     tier: str
+    channel: str = Field(description="kiosk, staff, system, remote or appointment")
     outcome: str
     wait_s: int | float | None
     within_target: bool | None

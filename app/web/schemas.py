@@ -471,6 +471,7 @@ class TicketsQuery(PeriodQuery):
     staff_id: NoneId | None = None
     service_id: NoneId | None = None
     tier: Tier | None = None
+    channel: Literal[service_levels.CHANNELS] | None = Field(default=None, description="how the ticket was taken")
     outcome: Literal[kpi.OUTCOMES] | None = None
 
 

@@ -175,6 +175,21 @@ def test_service_levels_from_the_company_to_the_tickets_behind_a_counter(
     expect(page).to_have_url(re.compile(r"weekday=\d.*hour=\d+|hour=\d+.*weekday=\d"))
     expect(page.locator("#tickets tbody tr[data-ticket]").first).to_be_visible()
 
+    # by channel (issue 18): the API's lines, each a drill-down to its tickets; the list's channel filter
+    by_channel = admin_get(live_server, f"/halls/{hall.id}/service-levels", by="channel", **query)
+    page.goto(f"/manager/service-levels?hall={hall.id}&period=day&date={day.isoformat()}")
+    page.locator('.tabs a[data-by="channel"]').click()
+    for line in by_channel["lines"]:
+        expect(page.locator(f'#rank-table tr[data-key="{line["key"]}"] td[data-figure="arrivals"]')).to_have_text(
+            str(line["arrivals"]))
+    first = by_channel["lines"][0]
+    page.locator("a.drill", has_text=first["label_zh"]).click()
+    expect(page.locator("#tickets tbody tr[data-ticket]")).to_have_count(min(first["arrivals"], 500))
+    expect(page.locator("#tickets tbody tr[data-ticket]").first).to_have_attribute("data-channel", first["key"])
+    page.locator("#channel").select_option("")  # every channel
+    page.locator("#channel-filter button").click()
+    expect(page.locator("#tickets tbody tr[data-ticket]")).to_have_count(min(t["arrivals"], 500))
+
     page.goto(f"/manager/service-levels?hall={hall.id}&period=day&date={day.isoformat()}&lang=en")
     expect(page.locator("header.bar")).to_contain_text("Service levels")
     expect(page.locator("#definitions summary")).to_have_text("How these figures are defined")

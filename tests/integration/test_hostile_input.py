@@ -187,6 +187,9 @@ def base_body(op, world) -> dict:
         "request_code": {"mobile": "13800138000"},
         "take_remote_ticket": {"service_id": one.services["A"], "mobile": "13800138000", "code": "123456"},
         "check_in": {"mobile": "13800138000", "code": "123456"},
+        "book_appointment": {"service_id": one.services["A"], "slot_start": "2026-11-24T02:00:00+00:00",
+                             "mobile": "13800138000", "code": "123456"},
+        "reschedule_appointment": {"slot_start": "2026-11-24T02:00:00+00:00"},
     }.get(op.endpoint, {})
 
 

@@ -15,7 +15,7 @@ from app.domain.satisfaction import period_of
 from app.services import config, queue, service_levels
 from app.storage.orm import kpi_days
 
-from ..world import build_world, sign_in, sign_out
+from ..world import build_world, sign_in, sign_out, staff_token
 from .test_surveys import headers, make_app, srt  # noqa: F401  (srt: a fixture)
 
 MONDAY = date(2026, 11, 23)
@@ -204,7 +204,9 @@ def test_the_reports_export_to_excel_in_minutes_and_the_ticket_list_to_csv(srt, 
                           f"&counter_id={morning.one.counters[1]}&format=csv", headers=headers(srt, morning, "m1"))
     rows = list(csv.reader(io.StringIO(listing.data.decode("utf-8-sig"))))
     assert rows[1][0].startswith("号码") and sorted(r[0] for r in rows[2:]) == ["A001", "A002", "B001"]
-    assert next(r for r in rows[2:] if r[0] == "B001")[6] == "9.0"  # 5 + 4 minutes
+    wait = rows[1].index("等候（分钟） Wait (min)")
+    assert next(r for r in rows[2:] if r[0] == "B001")[wait] == "9.0"  # 5 + 4 minutes
+    assert {r[rows[1].index("渠道 Channel")] for r in rows[2:]} == {"system"}  # issued with no caller
     by_staff = kclient.get(f"/api/v1/halls/{morning.one.id}/service-levels?by=staff&period=day&date=2026-11-23",
                            headers=headers(srt, morning, "m1")).get_json()
     assert by_staff["lines"][0]["name"] == "营业员1" and by_staff["lines"][0]["served"] == 2
@@ -339,3 +341,238 @@ def test_todays_figures_are_at_most_the_minute_jobs_behind(srt, morning, clock):
     done = service_levels.rebuild_today(srt)  # the minute's job: only today's business day
     assert done["first_day"] == done["last_day"] == MONDAY.isoformat()
     assert service_levels.hall_report(srt, morning.one.id, day, "counter")["totals"]["arrivals"] == before + 1
+
+
+# --------------------------------------------------------------------------- by channel (issue 18)
+
+MOBILES = ("13800138001", "13800138002")
+
+
+def _at(clock, minutes: int) -> None:
+    clock.now = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc) + timedelta(minutes=minutes)  # 10:00 Shanghai
+
+
+def _remote_ticket(srt, hall, mobile: str) -> dict:
+    """A remote ticket taken on the phone: code asked, read from the outbox, typed."""
+    from sqlalchemy import select
+
+    from app.services import remote
+    from app.storage.orm import SmsOutboxMessage
+
+    remote.send_code(srt, hall.id, mobile, None)
+    with srt.reader() as tx:
+        text = tx.session.execute(select(SmsOutboxMessage.text).order_by(SmsOutboxMessage.id.desc())
+                                  .limit(1)).scalar_one()
+    code = text.split("验证码 ")[1][:6]
+    return remote.join(srt, hall.id, hall.services["A"], mobile, code)
+
+
+def _appointment(srt, hall, slot_minutes_after_ten: int, state: str, checked_in_after: int | None = None,
+                 day: date = MONDAY) -> str:
+    """An appointment row of service A (slot and check-in in minutes after 10:00 Shanghai on ``day``)."""
+    import secrets
+
+    from app.storage.orm import Appointment
+
+    ten = datetime(day.year, day.month, day.day, 2, 0, tzinfo=timezone.utc)
+    token = secrets.token_hex(8)
+    with srt.uow() as tx:
+        tx.session.add(Appointment(
+            hall_id=hall.id, service_id=hall.services["A"], business_day=day,
+            slot_start=ten + timedelta(minutes=slot_minutes_after_ten), slot_minutes=30, work_s=120.0,
+            state=state, number_cipher=None, number_key=secrets.token_hex(16), number_masked="138****0000",
+            public_token=token, created_at=ten - timedelta(days=1),
+            checked_in_at=ten + timedelta(minutes=checked_in_after) if checked_in_after is not None else None))
+        tx.commit()
+    return token
+
+
+@pytest.fixture
+def channels(srt, clock):
+    """Hall 1, Monday from 10:00 in Shanghai (minutes after 10:00), service A at counter 1 (s1):
+    at the kiosk K1 (A001, 0') waits 3 min and is served; K2 (A004, 2') waits 8 min and does not
+    show. On the phone R1 (A002, 0') checks in at 6' and is called at 8': its wait is 2 min, from
+    the check-in (not 8 from taking it); R2 (A003, 1') never checks in and is released. An
+    appointment for 10:15 checks in at 7' (A005, queued as if at 10:05) and is called at 11': 4 min.
+    Hall 2: one ticket issued by staff and one by no caller (system).
+    Appointments of hall 1 (grace 15 min): the one above (on time), one checked in 12 min after its
+    09:00 slot (on time), one 20 min after 09:30 (late), a no-show, a cancelled one, one for 16:00
+    still booked; and one on Tuesday (not in Monday's figures)."""
+    from app.services import remote
+    from app.services.auth import Credential
+
+    make_app(srt)  # sets up the SMS gateway (the outbox)
+    world = build_world(srt)
+    one, two = world.one, world.two
+    config.update_hall(srt, one.id, {"remote_queue": {"enabled": True}, "booking": {"enabled": True,
+                                                                                 "grace_minutes": 15}})
+    kiosk = Credential(token=one.tokens["kiosk"])
+    c1, s1 = one.counters[1], one.staff["s1"]
+    _at(clock, 0)
+    assert queue.issue_ticket(srt, one.id, one.services["A"], caller=kiosk)["label"] == "A001"
+    r1 = _remote_ticket(srt, one, MOBILES[0])
+    queue.open_counter(srt, c1, s1)
+    _at(clock, 1)
+    r2 = _remote_ticket(srt, one, MOBILES[1])
+    assert (r1["label"], r2["label"]) == ("A002", "A003")
+    _at(clock, 2)
+    queue.issue_ticket(srt, one.id, one.services["A"], caller=kiosk)
+    _at(clock, 3)
+    assert queue.call_next(srt, c1, s1)["ticket"]["label"] == "A001"
+    queue.start_service(srt, c1, s1)
+    _at(clock, 5)
+    queue.finish_service(srt, c1, s1)
+    _at(clock, 6)
+    remote.check_in(srt, one.id, kiosk, scan=r1["public_token"])
+    _at(clock, 7)
+    booked = _appointment(srt, one, 15, "booked")
+    assert remote.check_in(srt, one.id, kiosk, scan=booked)["label"] == "A005"
+    _at(clock, 8)
+    assert queue.call_next(srt, c1, s1)["ticket"]["label"] == "A002"
+    queue.start_service(srt, c1, s1)
+    _at(clock, 10)
+    queue.finish_service(srt, c1, s1)
+    assert queue.call_next(srt, c1, s1)["ticket"]["label"] == "A004"
+    _at(clock, 11)
+    queue.recall(srt, c1, s1)
+    queue.mark_no_show(srt, c1, s1)
+    assert queue.call_next(srt, c1, s1)["ticket"]["label"] == "A005"
+    queue.start_service(srt, c1, s1)
+    _at(clock, 13)
+    queue.finish_service(srt, c1, s1)
+    _at(clock, 70)  # R2's hour to check in is over
+    assert remote.release_due(srt) == 1
+    _appointment(srt, one, -60, "checked_in", checked_in_after=-48)  # 12 min after 09:00: within 15
+    _appointment(srt, one, -30, "checked_in", checked_in_after=-10)  # 20 min after 09:30: late
+    _appointment(srt, one, -90, "no_show")
+    _appointment(srt, one, 120, "cancelled")
+    _appointment(srt, one, 360, "booked")
+    _appointment(srt, one, 0, "booked", day=MONDAY + timedelta(days=1))
+    staff = Credential(token=staff_token(srt, two.staff["s2"]))
+    queue.issue_ticket(srt, two.id, two.services["A"], caller=staff)
+    queue.issue_ticket(srt, two.id, two.services["A"])
+    service_levels.rebuild(srt, MONDAY, MONDAY + timedelta(days=1))
+    return world
+
+
+def test_waits_no_shows_and_releases_are_split_by_channel_and_a_remote_ticket_waits_from_check_in(srt, channels):
+    report = service_levels.hall_report(srt, channels.one.id, period_of("day", MONDAY), "channel")
+    lines = {x["key"]: x for x in report["lines"]}
+    assert [x["key"] for x in report["lines"]] == ["kiosk", "remote", "appointment"]  # the channels' order
+    kiosk, remote_, booked = lines["kiosk"], lines["remote"], lines["appointment"]
+    assert (kiosk["label_zh"], kiosk["label_en"], remote_["label_zh"], booked["label_zh"]) == (
+        "现场取号机", "Kiosk", "远程取号", "预约")
+    assert (kiosk["arrivals"], kiosk["served"], kiosk["no_show"], kiosk["waited"]) == (2, 1, 1, 2)
+    assert kiosk["wait_avg_s"] == pytest.approx((180 + 480) / 2) and kiosk["no_show_rate"] == pytest.approx(1 / 2)
+    assert (remote_["arrivals"], remote_["served"], remote_["expired"], remote_["waited"]) == (2, 1, 1, 1)
+    assert remote_["wait_avg_s"] == pytest.approx(120)  # from the check-in at 6', not from taking it at 0'
+    assert (booked["arrivals"], booked["served"], booked["wait_avg_s"]) == (1, 1, pytest.approx(240))
+    assert kiosk["previous"]["arrivals"] == 0
+    t = report["totals"]
+    assert (t["arrivals"], t["waited"]) == (5, 4) and t["wait_avg_s"] == pytest.approx((180 + 480 + 120 + 240) / 4)
+    with srt.reader() as tx:  # the roll-up's rows carry the channel in their key
+        assert {r.channel for r in tx.session.query(kpi_days).filter(kpi_days.c.hall_id == channels.one.id)} == {
+            "kiosk", "remote", "appointment"}
+
+
+def test_the_head_office_sees_each_halls_channel_mix(srt, channels):
+    report = service_levels.head_office_report(srt, period_of("day", MONDAY))
+    (region,) = report["regions"]
+    (city,) = region["cities"]
+    halls = {h["id"]: h for h in city["halls"]}
+    one, two = halls[channels.one.id], halls[channels.two.id]
+    assert one["channels"] == {"kiosk": 2, "staff": 0, "system": 0, "remote": 2, "appointment": 1}
+    assert one["remote_appointment_share"] == pytest.approx(3 / 5)
+    assert two["channels"] == {"kiosk": 0, "staff": 1, "system": 1, "remote": 0, "appointment": 0}
+    assert two["remote_appointment_share"] == 0
+    mix = {"kiosk": 2, "staff": 1, "system": 1, "remote": 2, "appointment": 1}
+    for node in (city, region, report["totals"]):
+        assert node["channels"] == mix and node["remote_appointment_share"] == pytest.approx(3 / 7)
+    empty = service_levels.head_office_report(srt, period_of("day", MONDAY - timedelta(days=1)))
+    assert empty["totals"]["channels"]["kiosk"] == 0 and empty["totals"]["remote_appointment_share"] is None
+
+
+def test_the_ticket_list_filters_by_channel_and_says_each_tickets_channel(srt, channels):
+    day = period_of("day", MONDAY)
+    remote_ = service_levels.ticket_list(srt, channels.one.id, day, {"channel": "remote"})
+    got = {t["label"]: (t["channel"], t["outcome"], t["wait_s"]) for t in remote_["tickets"]}
+    assert got == {"A002": ("remote", "served", 120), "A003": ("remote", "expired", None)}
+    everyone = service_levels.ticket_list(srt, channels.one.id, day)
+    assert {t["label"]: t["channel"] for t in everyone["tickets"]} == {
+        "A001": "kiosk", "A002": "remote", "A003": "remote", "A004": "kiosk", "A005": "appointment"}
+    with pytest.raises(Exception) as bad:
+        service_levels.ticket_list(srt, channels.one.id, day, {"channel": "fax"})
+    assert getattr(bad.value, "field", None) == "channel"
+
+
+def test_a_halls_appointments_are_on_time_within_its_grace_minutes_late_missed_or_cancelled(srt, channels):
+    got = service_levels.hall_report(srt, channels.one.id, period_of("day", MONDAY), "counter")["appointments"]
+    assert {k: got[k] for k in ("booked", "on_time", "late", "no_show", "cancelled", "pending")} == {
+        "booked": 6, "on_time": 2, "late": 1, "no_show": 1, "cancelled": 1, "pending": 1}
+    assert got["on_time_rate"] == pytest.approx(2 / 4) and got["no_show_rate"] == pytest.approx(1 / 4)
+    assert got["grace_minutes"] == 15 and got["booking_enabled"] is True
+    week = service_levels.hall_report(srt, channels.one.id, period_of("week", MONDAY), "counter")["appointments"]
+    assert (week["booked"], week["pending"]) == (7, 2)  # Tuesday's too
+    none = service_levels.hall_report(srt, channels.two.id, period_of("day", MONDAY), "counter")["appointments"]
+    assert (none["booked"], none["on_time_rate"], none["booking_enabled"]) == (0, None, False)
+
+
+def test_the_channel_breakdown_filter_and_mix_through_the_api_and_its_files(srt, channels, kclient):
+    one = channels.one.id
+    m1, hq = headers(srt, channels, "m1"), headers(srt, channels, "hq")
+    day = "period=day&date=2026-11-23"
+    by = kclient.get(f"/api/v1/halls/{one}/service-levels?by=channel&{day}", headers=m1)
+    assert by.status_code == 200, by.get_json()
+    body = by.get_json()
+    assert [(x["key"], x["arrivals"]) for x in body["lines"]] == [("kiosk", 2), ("remote", 2), ("appointment", 1)]
+    assert (body["appointments"]["on_time"], body["appointments"]["late"]) == (2, 1)
+    listed = kclient.get(f"/api/v1/halls/{one}/service-levels/tickets?channel=appointment&{day}", headers=m1)
+    assert [(t["label"], t["channel"]) for t in listed.get_json()["tickets"]] == [("A005", "appointment")]
+    bad = kclient.get(f"/api/v1/halls/{one}/service-levels/tickets?channel=fax&{day}", headers=m1)
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "channel"
+    listed_csv = kclient.get(f"/api/v1/halls/{one}/service-levels/tickets?channel=remote&format=csv&{day}", headers=m1)
+    rows = list(csv.reader(io.StringIO(listed_csv.data.decode("utf-8-sig"))))
+    channel = rows[1].index("渠道 Channel")
+    assert sorted((r[0], r[channel]) for r in rows[2:]) == [("A002", "remote"), ("A003", "remote")]
+    table = list(csv.reader(io.StringIO(kclient.get(
+        f"/api/v1/halls/{one}/service-levels?by=channel&format=csv&{day}", headers=m1).data.decode("utf-8-sig"))))
+    assert [r[:3] for r in table[2:]] == [["kiosk", "现场取号机", "2"], ["remote", "远程取号", "2"],
+                                          ["appointment", "预约", "1"]]
+    mix = kclient.get(f"/api/v1/service-levels/halls?format=xlsx&{day}", headers=hq)
+    sheet = load_workbook(io.BytesIO(mix.data)).active
+    header = [c.value for c in sheet[2]]
+    hall_row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[3] and "营业厅1" in r[3])
+    assert hall_row[header.index("远程取号 Remote tickets")] == 2
+    assert hall_row[header.index("预约取号 Appointment tickets")] == 1
+    assert hall_row[header.index("远程+预约占比 Remote + appointment share")] == pytest.approx(0.6)
+    overview = kclient.get(f"/api/v1/service-levels/halls?{day}", headers=hq).get_json()
+    assert overview["totals"]["channels"]["staff"] == 1
+
+
+def test_the_pages_break_down_by_channel_show_the_mix_punctuality_and_filter_the_tickets(srt, channels, kclient):
+    import re
+    from html import unescape
+
+    assert sign_in(kclient, "hq").status_code in (302, 303)
+    day = "period=day&date=2026-11-23"
+    company = kclient.get(f"/manager/service-levels?{day}").get_data(as_text=True)
+    assert re.search(r'id="fig-mix">([^<]*)<', company).group(1) == "42.9%"
+    assert "远程取号 2" in re.search(r'id="fig-mix-note">([^<]*)<', company).group(1)
+    city_id = config.hall_place(srt, channels.one.id)["city"]["id"]
+    city = kclient.get(f"/manager/service-levels?{day}&city={city_id}").get_data(as_text=True)
+    shares = re.findall(r'data-figure="remote_appointment_share"><span title="([^"]*)">([^<]*)<', city)
+    assert ("现场取号机 2 · 远程取号 2 · 预约 1", "60.0%") in shares
+    hall = kclient.get(f"/manager/service-levels?{day}&hall={channels.one.id}&by=channel").get_data(as_text=True)
+    assert 'data-by="channel" aria-current="true"' in hall
+    assert re.findall(r'<a class="drill" href="[^"]+">([^<]+)</a>', hall) == ["现场取号机", "远程取号", "预约"]
+    assert re.search(r'id="appointments-table".*?data-figure="late">(\d+)<', hall, re.S).group(1) == "1"
+    assert re.search(r'data-figure="on_time_rate">([^<]*)<', hall).group(1) == "50.0%"
+    remote_ = unescape(re.search(r'<a class="drill" href="([^"]+)">远程取号</a>', hall).group(1))
+    assert "channel=remote" in remote_
+    listing = kclient.get(remote_).get_data(as_text=True)
+    assert sorted(re.findall(r'<tr data-ticket="\d+" data-outcome="(\w+)" data-channel="(\w+)"', listing)) == [
+        ("expired", "remote"), ("served", "remote")]
+    assert '<option value="remote" selected>' in listing
+    english = kclient.get(f"/manager/service-levels?{day}&hall={channels.one.id}&by=channel&lang=en").get_data(
+        as_text=True)
+    assert re.findall(r'<a class="drill" href="[^"]+">([^<]+)</a>', english) == ["Kiosk", "Remote", "Appointment"]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from app.domain import kpi
 from app.domain.kpi import (
     HANDLE_BINS, WAIT_BINS, Counts, Step, bin_of, busy_hour, figures, percentile, read_visit, service_taken,
 )
@@ -138,3 +139,18 @@ def test_short_waits_read_in_seconds_from_the_ten_second_bins():
     c.add(Visit("served", 600, 60, 0, 1, 1), 600)
     c.add(Visit("served", 700, 60, 0, 1, 1), 600)
     assert wait_percentile(c, 0.95) > 120  # above two minutes: the one-minute bins as before
+
+
+def test_appointment_punctuality_counts_on_time_within_the_grace_time_and_rates_over_those_due():
+    slot = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+    rows = [("checked_in", slot, slot - timedelta(minutes=30)),   # early: on time
+            ("checked_in", slot, slot + timedelta(minutes=10)),   # exactly the grace time: on time
+            ("checked_in", slot, slot + timedelta(minutes=10, seconds=1)),  # a second more: late
+            ("no_show", slot, None), ("cancelled", slot, None), ("booked", slot, None)]
+    got = kpi.punctuality(rows, grace_s=600)
+    assert got == {"booked": 6, "on_time": 2, "late": 1, "no_show": 1, "cancelled": 1, "pending": 1,
+                   "on_time_rate": 2 / 4, "no_show_rate": 1 / 4}
+    assert kpi.punctuality([], 600) == {"booked": 0, "on_time": 0, "late": 0, "no_show": 0, "cancelled": 0,
+                                        "pending": 0, "on_time_rate": None, "no_show_rate": None}
+    only_cancelled = kpi.punctuality([("cancelled", slot, None)], 600)
+    assert only_cancelled["booked"] == 1 and only_cancelled["on_time_rate"] is None
