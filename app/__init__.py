@@ -52,7 +52,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import i18n
     from .web import (
-        admin, api, counter, display, headers, join, manager, pages, phone, report_pages, sms, survey_pages, throttle,
+        admin, api, appointment_page, counter, display, headers, join, manager, pages, phone, report_pages, sms,
+        survey_pages, throttle,
     )
 
     i18n.init_app(app)
@@ -73,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(report_pages.bp)
     app.register_blueprint(phone.bp)
     app.register_blueprint(join.bp)
+    app.register_blueprint(appointment_page.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(sms.bp)
     throttle.init_app(app)  # on the sign-in views registered above

@@ -42,6 +42,27 @@ def strings() -> dict:
             "scan_format": _("This is not a ticket's QR code. Please scan the QR code on your phone's ticket page."),
             "check_in_what": _("Scan the QR code, or enter your mobile number and the check-in code."),
             "other": _("The check-in did not work just now. Please try again, or ask the floor guide."),
+            # an appointment (预约): too early (check-in opens {opens}), or cancelled or missed
+            "appointment_early": _("Check-in for this appointment opens at {opens}."),
+            "appointment_other_day": _("This appointment is for another day: check-in opens on {opens}."),
+            "appointment_ended": _("This appointment was cancelled or missed. Please take a ticket."),
+        },
+        "walk_in_offer": _("You may wait until then, or queue now as a walk-in."),
+        # the home screen's offer and the check-in panel: remote tickets, appointments, or both
+        "offer": {
+            "remote": _("Took a number on your phone? Check in here to be called."),
+            "booking": _("Booked an appointment? Check in here when you arrive."),
+            "both": _("Took a number or booked an appointment on your phone? Check in here to be called."),
+        },
+        "panel": {
+            "remote": _("Check in a ticket taken on your phone"),
+            "booking": _("Check in your appointment"),
+            "both": _("Check in a ticket taken on your phone or an appointment"),
+        },
+        "scan_hint": {
+            "remote": _("Hold the QR code on your phone's ticket page under the scanner."),
+            "booking": _("Hold the QR code on your appointment's page under the scanner."),
+            "both": _("Hold the QR code on your phone's ticket or appointment page under the scanner."),
         },
     }
 

@@ -56,7 +56,7 @@ class AppointmentChanged(Event):
     """An appointment was booked, cancelled or rescheduled (``change``): the manager's page refreshes."""
 
     appointment_id: int
-    change: str  # booked | cancelled | rescheduled
+    change: str  # booked | cancelled | rescheduled | checked_in | no_show
     service_id: int
     slot_start: str  # ISO time
 

@@ -408,6 +408,7 @@ def arrive(rt: Runtime, tx, conf: HallConfig, a, now: datetime, as_walk_in: bool
     s.execute(update(CODES).where(CODES.c.appointment_id == a.id, CODES.c.used_at.is_(None)).values(used_at=now))
     tx.record(ev.TicketIssued(conf.id, values["id"], values["label"], service.id, tier.value,
                               Channel.APPOINTMENT.value))
+    tx.record(ev.AppointmentChanged(conf.id, a.id, "checked_in", service.id, a.slot_start.isoformat()))
     return values["public_token"]
 
 
@@ -430,6 +431,11 @@ def mark_no_shows(rt: Runtime, limit: int = 500) -> int:
             changed = tx.session.execute(update(APPOINTMENTS).where(
                 APPOINTMENTS.c.id == appointment_id, APPOINTMENTS.c.state == BOOKED).values(
                 state=NO_SHOW, changed_at=now))
+            if changed.rowcount:
+                service_id = tx.session.execute(select(APPOINTMENTS.c.service_id).where(
+                    APPOINTMENTS.c.id == appointment_id)).scalar()
+                tx.record(ev.AppointmentChanged(hall_id, appointment_id, "no_show", service_id,
+                                                slot_start.isoformat()))
             tx.commit()
             marked += changed.rowcount
     return marked

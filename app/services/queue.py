@@ -618,7 +618,8 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
         service_ids = {sid for sid in conf.counters[counter.id].service_ids if conf.services[sid].active}
         waiting = _waiting_tickets(s, conf.id, day, service_ids, counter.id)
         order = calling_order(waiting, counter.id, service_ids, now, conf.targets, conf.policy)
-        shown = {r.id: r for r in s.execute(select(TICKETS.c.id, TICKETS.c.label, TICKETS.c.channel)
+        shown = {r.id: r for r in s.execute(select(TICKETS.c.id, TICKETS.c.label, TICKETS.c.channel,
+                                                   TICKETS.c.queued_at, TICKETS.c.checked_in_at)
                                             .where(TICKETS.c.id.in_([t.id for t in order[:50]])))}
         holder = None
         if counter.is_open and counter.staff_id is not None:  # who the console should see at it
@@ -632,7 +633,7 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
             "next": [
                 {"id": t.id, "label": shown[t.id].label, "channel": shown[t.id].channel, "tier": t.tier.value,
                  "service_id": t.service_id,
-                 "waited_s": round((now - t.queued_at).total_seconds())}
+                 "waited_s": max(0, waited_s(shown[t.id], now))}  # in the hall: an appointment from check-in
                 for t in order[:50]
             ],
         }

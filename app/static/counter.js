@@ -8,10 +8,15 @@
 
   function say(text, ok) { var m = $("msg"); m.textContent = text || ""; m.className = "msg" + (ok ? " ok" : ""); }
   function svcName(id) { var s = services[id]; return s ? s.prefix + " " + (en ? s.name_en || s.name_zh : s.name_zh) : ""; }
-  function mins(s) { return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
-  // a ticket taken on the customer's phone (远程取号) and checked in at the kiosk
+  // an appointment checked in early queues from before its slot: never a negative wait
+  function mins(s) { s = Math.max(0, s); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
+  // a ticket taken on the customer's phone (远程取号) or booked ahead (预约), checked in at the kiosk
   function remoteTag(t) {
-    return t && t.channel === "remote" ? hallq.el("span", { "class": "remote-tag", title: T.remote_title }, T.remote) : null;
+    if (t && t.channel === "remote") return hallq.el("span", { "class": "remote-tag", title: T.remote_title }, T.remote);
+    if (t && t.channel === "appointment") {
+      return hallq.el("span", { "class": "remote-tag appointment-tag", title: T.appointment_title }, T.appointment);
+    }
+    return null;
   }
 
   function render() {
@@ -22,7 +27,7 @@
     $("current-label").textContent = t ? t.label : "—";
     if (remoteTag(t)) $("current-label").appendChild(remoteTag(t));
     $("current-info").textContent = t ? [svcName(t.service_id), T["state_" + t.state] || t.state,
-      hallq.fill(T.waited, { m: Math.round(t.waited_s / 60) }), t.recalls ? hallq.fill(T.recalls, { n: t.recalls }) : "",
+      hallq.fill(T.waited, { m: Math.round(Math.max(0, t.waited_s) / 60) }), t.recalls ? hallq.fill(T.recalls, { n: t.recalls }) : "",
       T.tiers[t.tier] || ""].filter(Boolean).join(" · ") : (c.is_open ? T.none : T.closed);
     $("queue-count").textContent = hallq.fill(T.waiting_n, { n: state.waiting });
     var held = heldBy();  // another's open counter: nothing here but taking it over

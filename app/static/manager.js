@@ -3,7 +3,9 @@
  * (a FootfallCounted delta, at most every REFETCH_MIN_MS) and every REFETCH_EVERY_MS anyway;
  * the arrival forecast and counter plan from GET /api/v1/halls/{id}/forecast; the standing peak
  * warnings from GET /api/v1/halls/{id}/warnings (again on a PeakWarningChanged delta), with an
- * acknowledge button for those who manage the hall. Charts are hand-drawn inline SVG. */
+ * acknowledge button for those who manage the hall; today's appointments (预约) per slot against
+ * the capacity for booking from GET /api/v1/halls/{id}/appointments (again on an
+ * AppointmentChanged delta or an appointment's check-in). Charts are hand-drawn inline SVG. */
 (function () {
   "use strict";
   var T = hallq.strings(), cfg = window.MANAGER, en = cfg.lang === "en", hallId = cfg.hall.id;
@@ -103,7 +105,7 @@
     renderCounters(s.counters, s.services);
     csvLink(s.business_day);
     text("updated", fill(T.updated, { t: clockSeconds.format(new Date(s.at)) }));
-    if (newDay) { fetchFootfall(); fetchForecast(); }  // past midnight: today's charts start afresh
+    if (newDay) { fetchFootfall(); fetchForecast(); fetchAppointments(); }  // past midnight: today's charts start afresh
     else if (day) drawChart();  // the busy line follows the hall's rules
     if (!newDay && forecastShown()) renderForecast();  // the counters open now
   }
@@ -229,7 +231,9 @@
   var resized = null;
   window.addEventListener("resize", function () {
     clearTimeout(resized);
-    resized = setTimeout(function () { if (day) drawChart(); if (forecastShown()) renderForecast(); }, 150);
+    resized = setTimeout(function () {
+      if (day) drawChart(); if (forecastShown()) renderForecast(); if (appt) drawAppointments(appt);
+    }, 150);
   });
 
 
@@ -612,12 +616,113 @@
     });
   }, 5000);
 
+  // ---------------------------------------------------------------- today's appointments (预约)
+  // GET /api/v1/halls/{id}/appointments: per slot, the counter-seconds the plan leaves for booking
+  // and what bookings hold, and the appointments by state. Fetched again when one is booked,
+  // cancelled, moved or checked in, when a new plan is made, and every APPOINTMENTS_EVERY_MS
+  // (the scheduler marks no-shows without telling this page).
+  var APPOINTMENTS_EVERY_MS = 60000, APPT_STATES = ["booked", "checked_in", "cancelled", "no_show"];
+  var appt = null, apptQueued = null;
+  page.appointmentFetches = 0;
+
+  function fetchAppointments() {
+    var asked = page.appointmentFetches += 1;
+    return getJSON("/api/v1/halls/" + hallId + "/appointments").then(function (data) {
+      if (asked !== page.appointmentFetches) return;
+      appt = data; say("appt-problem", ""); renderAppointments();
+    }).catch(function (e) {
+      if (asked !== page.appointmentFetches) return;
+      say("appt-problem", whyText(e, T.appt_failed));
+    });
+  }
+
+  function appointmentsSoon() {
+    if (apptQueued) return;
+    apptQueued = setTimeout(function () { apptQueued = null; fetchAppointments(); }, 300);
+  }
+
+  function renderAppointments() {
+    var card = $("appointments-card"), data = appt;
+    var totals = { booked: 0, checked_in: 0, cancelled: 0, no_show: 0 };
+    data.slots.forEach(function (p) {
+      Object.keys(p.appointments || {}).forEach(function (k) { totals[k] = (totals[k] || 0) + p.appointments[k]; });
+    });
+    var any = APPT_STATES.some(function (k) { return totals[k] > 0; });
+    card.hidden = !data.enabled && !any;  // a hall that takes none shows nothing of it
+    card.setAttribute("data-state", !data.planned ? "no-plan" : (data.slots.length ? "ready" : "empty"));
+    card.setAttribute("data-date", data.day);
+    APPT_STATES.forEach(function (k) { text("appt-" + k, totals[k] || 0); });
+    text("appt-total", fill(T.appt_total, { n: totals.booked + totals.checked_in + totals.no_show }));
+    var meta = [];
+    if (!data.enabled) meta.push(T.appt_off);
+    else if (!data.planned) meta.push(T.appt_no_plan);
+    else meta.push(fill(T.appt_share, { p: Math.round(data.share * 100) + "%" }));
+    text("appt-meta", meta.join(T.sep));
+    drawAppointments(data);
+  }
+
+  function drawAppointments(data) {
+    var box = $("appt-chart"), slots = data.slots, H = 150, top = 18, bottom = 24, left = 40, right = 20;
+    var W = Math.max(box.clientWidth || $("appointments-card").clientWidth - 28, 300), plotW = W - left - right;
+    var plotH = H - top - bottom, n = Math.max(slots.length, 1), slotW = plotW / n;
+    var cap = slots.map(function (p) { return p.capacity_s / 60; }), held = slots.map(function (p) { return p.booked_s / 60; });
+    var peak = Math.max.apply(null, [10].concat(cap, held));
+    var yStep = niceStep(peak * 1.1, 4), yMax = yStep * Math.ceil(peak * 1.1 / yStep);
+    function y(v) { return top + plotH - v / yMax * plotH; }
+    function x(i) { return left + i * slotW; }
+    var booked = held.reduce(function (a, v) { return a + v; }, 0), offered = cap.reduce(function (a, v) { return a + v; }, 0);
+    var svg = node("svg", { viewBox: "0 0 " + W + " " + H, "data-slots": slots.length, "data-booked-min": Math.round(booked),
+      "data-capacity-min": Math.round(offered) });
+    for (var v = 0; v <= yMax + 1e-9; v += yStep) {
+      svg.appendChild(node("line", { "class": v ? "grid" : "axis", x1: left, x2: W - right, y1: y(v), y2: y(v) }));
+      svg.appendChild(node("text", { "class": "tick", x: left - 4, y: y(v) + 4, "text-anchor": "end" }, String(v)));
+    }
+    svg.appendChild(node("text", { "class": "caption", x: left + 4, y: top - 3 }, T.appt_axis));
+    if (!slots.length) {
+      svg.appendChild(node("text", { "class": "empty", x: left + plotW / 2, y: top + plotH / 2, "text-anchor": "middle" },
+        data.planned ? T.appt_none : T.appt_no_plan));
+    }
+    var every = Math.max(1, Math.ceil(44 / slotW));  // a time under every slot that has room for one
+    var step = slots.length > 1 ? Date.parse(slots[1].start) - Date.parse(slots[0].start) : 30 * MIN;
+    slots.forEach(function (p, i) {
+      var w = Math.max(1, slotW - 2);
+      svg.appendChild(node("rect", { "class": "bar-capacity", x: x(i) + 1, y: y(cap[i]), width: w,
+        height: Math.max(0, y(0) - y(cap[i])), "data-start": p.start, "data-capacity-s": p.capacity_s }));
+      svg.appendChild(node("rect", { "class": "bar-booked" + (p.booked_s > 0 && p.booked_s >= p.capacity_s ? " full" : ""),
+        x: x(i) + 1 + w * 0.2, y: y(held[i]), width: Math.max(1, w * 0.6), height: Math.max(0, y(0) - y(held[i])),
+        "data-start": p.start, "data-booked-s": p.booked_s }));
+      if (i % every === 0) {
+        svg.appendChild(node("text", { "class": "tick", x: x(i) + slotW / 2, y: H - 6, "text-anchor": "middle" }, p.local));
+      }
+      var count = APPT_STATES.reduce(function (a, k) { return a + ((p.appointments || {})[k] || 0); }, 0);
+      var hit = node("rect", { "class": "hit", x: x(i), y: top, width: Math.max(1, slotW), height: plotH });
+      var words = [fill(T.appt_slot, { from: p.local, to: hhmm(Date.parse(p.start) + step),
+        booked: Math.round(held[i]), capacity: Math.round(cap[i]) })];
+      if (count) {
+        words.push(fill(T.appt_count, { n: count }) + ": " + APPT_STATES.filter(function (k) { return (p.appointments || {})[k]; })
+          .map(function (k) { return $("appt-" + k).previousElementSibling.textContent + " " + p.appointments[k]; }).join(T.list_sep));
+      }
+      hit.appendChild(node("title", {}, words.join(T.sep)));
+      svg.appendChild(hit);
+    });
+    var now = Date.now();
+    if (slots.length && now > Date.parse(slots[0].start) && now < Date.parse(slots[slots.length - 1].start) + step) {
+      var at = slots.filter(function (p) { return Date.parse(p.start) <= now; }).length - 1;
+      var nx = x(at) + (now - Date.parse(slots[at].start)) / step * slotW;
+      svg.appendChild(node("line", { "class": "now", x1: nx, x2: nx, y1: top, y2: top + plotH }));
+    }
+    box.textContent = "";
+    box.appendChild(svg);
+  }
+
   function onDelta(delta) {
-    if (delta.event === "FootfallCounted") fetchSoon();
+    if (delta.event === "AppointmentChanged" || (delta.event === "TicketIssued" && delta.channel === "appointment")) {
+      appointmentsSoon();
+    } else if (delta.event === "FootfallCounted") fetchSoon();
     else if (delta.event === "PeakWarningChanged") {
       if (delta.change === "raised") freshUntil[delta.warning_id] = Date.now() + FRESH_MS;
       warningsSoon();
-    } else if (delta.event === "ForecastUpdated") { fc.tomorrow = null; fetchForecast(); }
+    } else if (delta.event === "ForecastUpdated") { fc.tomorrow = null; fetchForecast(); appointmentsSoon(); }
   }
 
   // ---------------------------------------------------------------- live
@@ -631,7 +736,7 @@
       trouble.offline = !ok;
       problem();
       if (!ok) { wasDown = true; return; }
-      if (wasDown) { wasDown = false; fetchSoon(); warningsSoon(); }  // things may have happened while we were away
+      if (wasDown) { wasDown = false; fetchSoon(); warningsSoon(); appointmentsSoon(); }  // things may have happened while we were away
     },
   });
   var pick = $("hall-pick");
@@ -646,7 +751,9 @@
   fetchFootfall();
   fetchForecast();
   fetchWarnings();
+  fetchAppointments();
   setInterval(fetchFootfall, REFETCH_EVERY_MS);
+  setInterval(fetchAppointments, APPOINTMENTS_EVERY_MS);
   setInterval(function () { if (fc.which === "today") fetchForecast(); }, FORECAST_EVERY_MS);
   setInterval(fetchWarnings, WARNINGS_EVERY_MS);
 })();

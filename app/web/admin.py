@@ -443,7 +443,7 @@ def add_hall():
 
 @bp.route("/halls/<int:hall_id>", methods=["GET", "POST"])
 def hall_settings(hall_id: int):
-    """Names, address, time zone, weekday hours, holiday closures, remote tickets, active."""
+    """Names, address, time zone, weekday hours, holiday closures, remote tickets, appointments, active."""
     hall = _hall_or_refuse(hall_id)
     errors, form = {}, None
     if request.method == "POST":
@@ -459,7 +459,8 @@ def hall_settings(hall_id: int):
                     **({"remote_queue": {"enabled": _checked("remote_enabled"),
                                          "check_in_minutes": _optional_int("remote_check_in_minutes")
                                          or hall["remote_queue"]["check_in_minutes"]}}
-                       if form.get("remote_form") else {})})
+                       if form.get("remote_form") else {}),
+                    **({"booking": _booking_from_form(hall["booking"])} if form.get("booking_form") else {})})
                 if not changes["active"] and hall["active"] and form.get("confirmed") != "yes":
                     raise Invalid(_("Confirm closing the hall for good"), field="active")
                 config.update_hall(rt(), hall_id, changes)
@@ -471,6 +472,32 @@ def hall_settings(hall_id: int):
     return _render("admin/hall.html", hall, "settings", errors=errors, form=form,
                    weekdays=WEEKDAYS, hours=hours_text(hall["opening_hours"]),
                    closures=closures_text(hall["closures"]), status=400 if errors else 200)
+
+
+def _booking_from_form(current: dict) -> dict:
+    """The appointment settings of the hall form (预约): the share in percent, a blank field keeping
+    what is stored; the schema refuses the rest beside its field (``booking.<name>``)."""
+    percent = _text("booking_share")
+    if percent:
+        try:
+            share = float(percent)
+        except ValueError:
+            raise Invalid(_("A percentage from 0 to 100"), field="booking.share") from None
+        if not 0 <= share <= 100:
+            raise Invalid(_("A percentage from 0 to 100"), field="booking.share")
+        share = round(share / 100, 4)
+    else:
+        share = current["share"]
+
+    def number(name: str, key: str):
+        value = _optional_int(name)
+        return current[key] if value is None else value
+
+    return {"enabled": _checked("booking_enabled"), "share": share,
+            "slot_minutes": number("booking_slot_minutes", "slot_minutes"),
+            "head_start_minutes": number("booking_head_start_minutes", "head_start_minutes"),
+            "grace_minutes": number("booking_grace_minutes", "grace_minutes"),
+            "horizon_days": number("booking_horizon_days", "horizon_days")}
 
 
 # --------------------------------------------------------------------------- services

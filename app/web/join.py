@@ -1,5 +1,6 @@
-"""The hall's public page (远程取号): a customer on their phone sees the queue and takes a number
-before coming, with a one-time SMS code; and the door's QR code that opens it."""
+"""The hall's public page (远程取号, 预约): a customer on their phone sees the queue and takes a number
+before coming, or books a service, day and time (an appointment), with a one-time SMS code; and the
+door's QR code that opens it."""
 from __future__ import annotations
 
 import io
@@ -37,6 +38,25 @@ def strings() -> dict:
         "sms_not_sent": _("The SMS could not be sent just now: try again in a minute."),
         "conflict": _("This service is not offered now."),
         "other": _("Something went wrong just now. Please try again."),
+        # booking an appointment (预约): the days, the slots and the refusals by the API's code
+        "book": {
+            "today": _("Today"), "tomorrow": _("Tomorrow"),
+            "left": _("{n} left"), "full": _("Fully booked"),
+            "pick_service": _("Choose a service to see the free times."),
+            "no_plan": _("No times are offered for this day yet: the hall has not planned its counters. Try again later or choose another day."),
+            "no_slots": _("No free times left on this day: choose another day."),
+            "loading": _("Loading the free times…"),
+            "pick_slot": _("Choose a time first."),
+            "chosen": _("{service} · {day} {from}–{to}"),
+            "booking": _("Booking…"),
+            "slot_full": _("This time has just been fully booked: choose another."),
+            "slot_unavailable": _("This time is not offered any more: choose another."),
+            "slot_past": _("This time has begun: choose a later one."),
+            "booking_blocked": _("After missed appointments this number may book again from {until}."),
+            "appointment_held": _("This number already has an appointment here that day at {at}."),
+            "booking_off": _("This hall does not take appointments now."),
+            "day_out_of_range": _("Appointments can be booked from today up to {horizon_days} days ahead."),
+        },
     }
 
 

@@ -3,8 +3,9 @@ counts, queues per service, counters, and the health of the door sensors.
 
 The page is a shell: its script follows the hall over Socket.IO (``snapshot`` carries the load)
 and reads the day's door counts from ``GET /api/v1/halls/{id}/footfall``, the arrival forecast
-and counter plan from ``GET /api/v1/halls/{id}/forecast`` and the standing peak warnings from
-``GET /api/v1/halls/{id}/warnings``. Who may open it is the rule that guards those figures
+and counter plan from ``GET /api/v1/halls/{id}/forecast``, the standing peak warnings from
+``GET /api/v1/halls/{id}/warnings`` and today's appointments against what the plan lets the hall
+book from ``GET /api/v1/halls/{id}/appointments``. Who may open it is the rule that guards those figures
 (``access.read_config``): administrators and head office for any hall, a hall manager for their
 own. Forecasting now and acknowledging a warning follow ``access.manage_hall`` (administrators,
 the hall's manager): head office sees, but does not act.
@@ -85,6 +86,16 @@ def strings() -> dict:
         "staff_n": _("staff #{n}"), "no_warnings": _("No warnings: queues are within target."),
         "warnings_failed": _("Warnings could not be loaded ({why})."), "warnings_count": _("{n} standing"),
         "act_failed": _("Not done: {why}"),
+        # today's appointments (预约) against the capacity the counter plan leaves for booking
+        "appt_axis": _("counter-minutes"),
+        "appt_slot": _("{from}–{to}: {booked} of {capacity} counter-minutes booked"),
+        "appt_count": _("{n} appointments"),
+        "appt_total": _("{n} booked today"),
+        "appt_no_plan": _("No counter plan for today: no times are offered for booking."),
+        "appt_none": _("No times are offered for booking today."),
+        "appt_share": _("{p} of the counters' spare time is offered for booking"),
+        "appt_off": _("This hall takes no appointments now."),
+        "appt_failed": _("Appointments could not be loaded ({why})."),
     }
 
 

@@ -10,8 +10,8 @@ the same two limits (Flask-Limiter, moving windows):
   so one address cannot try one password on many accounts. A hall's staff may share one address
   (NAT); behind a proxy the client's own address counts only with ``TRUSTED_PROXIES`` set.
 
-The public operations of remote queueing (``PUBLIC_ENDPOINTS``: the hall's public state, one-time
-codes, taking a remote ticket) have their own limit per client address (``PUBLIC_LIMIT_PER_ADDRESS``,
+The public operations of remote queueing and appointments (``PUBLIC_ENDPOINTS``: the hall's public
+state, one-time codes, taking a remote ticket, the slots, booking and the appointment's page) have their own limit per client address (``PUBLIC_LIMIT_PER_ADDRESS``,
 60 per minute), besides the per-number limits of the codes themselves (services.remote).
 
 An attempt is counted before its password is checked, so parallel attempts cannot slip past a
@@ -29,7 +29,9 @@ from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
 
 SIGN_IN_ENDPOINTS = ("api.create_token", "pages.login")
-PUBLIC_ENDPOINTS = ("api.public_hall", "api.request_code", "api.take_remote_ticket")
+PUBLIC_ENDPOINTS = ("api.public_hall", "api.request_code", "api.take_remote_ticket", "api.appointment_slots",
+                    "api.book_appointment", "api.appointment_status", "api.cancel_appointment",
+                    "api.reschedule_appointment")
 PUBLIC_SCOPE = "public-address"
 ACCOUNT_SCOPE = "sign-in-account"
 ADDRESS_SCOPE = "sign-in-address"

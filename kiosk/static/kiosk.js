@@ -1,6 +1,8 @@
 /* Kiosk: choose a service (seeing its queue), maybe go self-service, maybe leave a mobile number,
  * take the ticket, print it; priority tickets need the floor guide's PIN. A ticket taken on the
- * phone (远程取号) is checked in here: its QR code under the scanner, or mobile number + SMS code. */
+ * phone (远程取号) or an appointment (预约) is checked in here: its page's QR code under the
+ * scanner, or mobile number + SMS code. An appointment too early for its slot may wait, or queue
+ * now as a walk-in (the same check-in again, with as_walk_in). */
 (function () {
   "use strict";
   var T = hallq.strings(), cfg = window.KIOSK, en = cfg.lang === "en", $ = function (id) { return document.getElementById(id); };
@@ -29,7 +31,7 @@
   function reset() { choice = null; tier = "ordinary"; pin = "";
     Object.keys(entries).forEach(function (k) { entries[k].value = ""; $(k).textContent = ""; });
     $("pin-error").textContent = ""; $("mobile-error").textContent = ""; $("ci-error").textContent = "";
-    $("scan").value = ""; render(); show("services"); }
+    $("scan").value = ""; early(null); render(); show("services"); }
 
   // ------------------------------------------------------------------ services with their queues
   function render() {
@@ -42,7 +44,13 @@
     $("green-chosen").hidden = !(tier === "green" && !pin);
     $("priority-on").hidden = !pin;  // the guide's PIN was right: this customer's ticket will be a priority one
     $("priority-on").textContent = pin ? hallq.fill(T.priority_on, { tier: T.tiers[tier] || "" }) : "";
-    $("check-in-offer").hidden = !remoteOn();
+    $("check-in-offer").hidden = !checkInOn();
+    var ways = checkInWays();
+    if (ways) {  // what the customer may have done on the phone: a remote ticket, an appointment, or either
+      $("check-in-offer-text").textContent = T.offer[ways];
+      $("ci-title").textContent = T.panel[ways];
+      $("ci-scan-hint").textContent = T.scan_hint[ways];
+    }
     var offer = document.querySelector('#tiers [data-tier="green"]');
     if (offer) offer.hidden = !green.enabled;
     var box = $("services"); box.textContent = "";
@@ -160,14 +168,17 @@
     }).then(function () { $("mobile-ok").disabled = $("mobile-skip").disabled = false; });
   }
 
-  // ------------------------------------------------------------------ check-in of a remote ticket (远程取号)
+  // ------------------------------------------------------------------ check-in of a remote ticket (远程取号) or an appointment (预约)
   function remoteOn() { return !!(snap && snap.hall.remote_queue && snap.hall.remote_queue.enabled); }
+  function bookingOn() { return !!(snap && snap.hall.booking && snap.hall.booking.enabled); }
+  function checkInOn() { return remoteOn() || bookingOn(); }
+  function checkInWays() { return remoteOn() ? (bookingOn() ? "both" : "remote") : (bookingOn() ? "booking" : null); }
   function pickField(id) {
     checkinField = id;
     ["ci-mobile", "ci-code"].forEach(function (f) { $(f).classList.toggle("active", f === id); });
   }
   function openCheckIn() {
-    $("ci-error").textContent = ""; $("scan").value = "";
+    $("ci-error").textContent = ""; $("scan").value = ""; early(null);
     pickField(entries["ci-mobile"].value.length === 11 ? "ci-code" : "ci-mobile");
     show("checkin");
     $("scan").focus();
@@ -191,7 +202,7 @@
       $("scan").focus();
       return;
     }
-    if (step !== "services" || !remoteOn()) return;
+    if (step !== "services" || !checkInOn()) return;
     var at = Date.now();
     if (at - typedAt > 300) typed = "";  // a scanner types many keys a second; a person does not
     typedAt = at;
@@ -208,10 +219,22 @@
     if (!/^\d{6}$/.test(c)) { $("ci-error").textContent = T.checkin.code_format; pickField("ci-code"); return; }
     checkIn({ mobile: m, code: c });
   };
+  // an appointment checked in before its check-in opens: the same check-in again, queued from now
+  var tooEarly = null;
+  function early(body) {
+    tooEarly = body;
+    $("ci-early").hidden = !body;
+    $("ci-early-text").textContent = body ? T.walk_in_offer : "";
+  }
+  $("ci-walk-in").onmousedown = function (ev) { ev.preventDefault(); };  // the scan field keeps the focus
+  $("ci-walk-in").onclick = function () {
+    if (tooEarly) checkIn(Object.assign({}, tooEarly, { as_walk_in: true }));
+  };
   var checking = false;
   function checkIn(body) {
     if (checking || !snap) return;
-    checking = true; $("ci-ok").disabled = true; $("ci-error").textContent = "";
+    checking = true; $("ci-ok").disabled = $("ci-walk-in").disabled = true; $("ci-error").textContent = "";
+    early(null);
     api("POST", "/halls/" + snap.hall.id + "/check-ins", body).then(function (t) {
       showTicket(t, true);
       printTicket(t).catch(function () { /* not printed: the ticket is on the screen, and on the phone */ });
@@ -221,10 +244,11 @@
       $("ci-error").textContent = hallq.fill(text, err || {});
       $("ci-error").dataset.code = (err && err.code) || "";
       if (err && err.code === "code_wrong") { entries["ci-code"].value = ""; $("ci-code").textContent = ""; pickField("ci-code"); }
+      if (err && err.code === "appointment_early" && !body.as_walk_in) early(body);
       $("scan").value = "";
       show("checkin");
       $("scan").focus();
-    }).then(function () { checking = false; $("ci-ok").disabled = false; });
+    }).then(function () { checking = false; $("ci-ok").disabled = $("ci-walk-in").disabled = false; });
   }
 
   function printTicket(t) {

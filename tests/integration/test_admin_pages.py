@@ -481,3 +481,43 @@ def test_remote_tickets_are_switched_on_in_the_hall_form_and_a_bad_window_is_ref
     post_form(admin, f"/admin/halls/{one}", {"code": "H1", "name_zh": "营业厅1", "timezone": "Asia/Shanghai",
                                              "confirmed": "yes"})
     assert config.get_hall(rt, one)["remote_queue"]["enabled"] is True
+
+
+def test_appointments_are_switched_on_in_the_hall_form_and_a_bad_setting_is_refused_beside_it(app, world, rt):
+    admin, one = as_user(app, "admin"), world.one.id
+    base = {"code": "H1", "name_zh": "营业厅1", "timezone": "Asia/Shanghai", "active": "on", "remote_form": "1",
+            "booking_form": "1"}
+    page = admin.get(f"/admin/halls/{one}").get_data(as_text=True)
+    assert 'name="booking_enabled"' in page and 'name="booking_form"' in page
+    assert re.search(r'name="booking_share" value="50"', page)  # the share in percent, 0.5 stored
+    assert re.search(r'<option value="30" selected>', page)  # slot minutes: 15, 30 or 60
+    on = {**base, "booking_enabled": "on", "booking_share": "40", "booking_slot_minutes": "15",
+          "booking_head_start_minutes": "5", "booking_grace_minutes": "15", "booking_horizon_days": "14"}
+    for bad, field in ((("booking_share", "150"), "booking.share"), (("booking_share", "lots"), "booking.share"),
+                       (("booking_slot_minutes", "20"), "booking.slot_minutes"),
+                       (("booking_grace_minutes", "90"), "booking.grace_minutes"),
+                       (("booking_horizon_days", "31"), "booking.horizon_days")):
+        resp = post_form(admin, f"/admin/halls/{one}", {**on, bad[0]: bad[1]})
+        assert resp.status_code == 400, bad
+        assert field_error(resp.get_data(as_text=True), field), bad
+        assert config.get_hall(rt, one)["booking"]["enabled"] is False  # nothing stored
+    resp = post_form(admin, f"/admin/halls/{one}", on)
+    assert resp.status_code == 302
+    booking = config.get_hall(rt, one)["booking"]
+    assert booking == {**booking, "enabled": True, "share": 0.4, "slot_minutes": 15, "head_start_minutes": 5,
+                       "grace_minutes": 15, "horizon_days": 14}
+    assert booking["early_minutes"] == 60 and booking["no_show_limit"] == 3  # not on the form: kept
+    page = admin.get(f"/admin/halls/{one}").get_data(as_text=True)
+    assert re.search(r'name="booking_share" value="40"', page) and re.search(r'<option value="15" selected>', page)
+    # the remote ticket settings of the same form are not touched by the appointment ones
+    assert config.get_hall(rt, one)["remote_queue"]["enabled"] is False
+    # a blank share keeps what is stored; closing the hall from its danger zone keeps it all
+    post_form(admin, f"/admin/halls/{one}", {**on, "booking_share": ""})
+    assert config.get_hall(rt, one)["booking"]["share"] == 0.4
+    post_form(admin, f"/admin/halls/{one}", {"code": "H1", "name_zh": "营业厅1", "timezone": "Asia/Shanghai",
+                                             "confirmed": "yes"})
+    assert config.get_hall(rt, one)["booking"] == booking
+    # switched off again from the form: the box left unticked
+    post_form(admin, f"/admin/halls/{one}", {**base, "active": "on", "booking_share": "40",
+                                             "booking_slot_minutes": "15"})
+    assert config.get_hall(rt, one)["booking"]["enabled"] is False

@@ -35,7 +35,7 @@ HALL_1_COUNTERS = frozenset({"admin", "m1", "s1"})
 
 @dataclass(frozen=True)
 class Page:
-    url: str  # with {hall}, {counter}, {service}, {device}, {member}, {staff}, {token} from hall 1
+    url: str  # with {hall}, {counter}, {service}, {device}, {member}, {staff}, {token}, {appointment} from hall 1
     allowed: frozenset[str]
     method: str = "GET"
     to_sign_in: bool = False  # the page's own answer is the sign-in page (signing out)
@@ -57,6 +57,9 @@ PAGES: dict[str, Page] = {
     "join.join_page": Page("/join/H1", PUBLIC),
     "join.join_qr": Page("/join/H1/qr.svg", PUBLIC),
     "join.join_poster": Page("/join/H1/poster", PUBLIC),
+    # an appointment's page and its QR code for the kiosk's scanner: its unguessable token is the key
+    "appointment.appointment_page": Page("/a/{appointment}", PUBLIC),
+    "appointment.appointment_qr": Page("/a/{appointment}/qr.svg", PUBLIC),
     "counter.console": Page("/counter/?hall={hall}&counter={counter}", HALL_1_COUNTERS),
     "manager.dashboard": Page("/manager/?hall={hall}", HALL_1_READERS),
     "manager.overview": Page("/manager/overview", HEAD_OFFICE),
@@ -116,7 +119,26 @@ def targets(rt, world):
         device = tx.session.execute(select(Device.id).where(Device.hall_id == hall.id)).scalars().first()
     return {"hall": hall.id, "counter": hall.counters[1], "service": hall.services["A"], "device": device,
             "member": member["id"], "staff": hall.staff["t1"],
-            "token": queue.issue_ticket(rt, hall.id, hall.services["A"])["public_token"]}
+            "token": queue.issue_ticket(rt, hall.id, hall.services["A"])["public_token"],
+            "appointment": booked_appointment(rt, hall)}
+
+
+def booked_appointment(rt, hall) -> str:
+    """The token of an appointment booked at ``hall`` tomorrow at 10:00 (stored as booking stores it;
+    the page shows it whatever the hall's booking settings are now)."""
+    from datetime import date, datetime, timezone
+
+    from app.services import appointments
+
+    token = "appt-page-access-token"
+    with rt.uow() as tx:
+        tx.session.execute(appointments.APPOINTMENTS.insert().values(
+            hall_id=hall.id, service_id=hall.services["A"], business_day=date(2026, 11, 24),
+            slot_start=datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc), slot_minutes=30, work_s=120.0,
+            state="booked", number_cipher=None, number_key="k" * 64, number_masked="138****8000",
+            public_token=token, created_at=datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)))
+        tx.commit()
+    return token
 
 
 def page_routes(app) -> set[str]:
