@@ -61,20 +61,40 @@ def _day_bounds(day: date, zone) -> tuple[datetime, datetime]:
 
 
 def _plan_intervals(s, conf: HallConfig, day: date) -> list[PlanInterval] | None:
-    """The day's counter plan as intervals with the forecast walk-ins' work; None without a plan."""
+    """The day's counter plan as intervals with the forecast walk-ins' work; None without a plan.
+
+    The work is the hall's p90 arrivals times the mix's handle time (the services' means weight
+    their handle times), as the plan pooled them: the services' own p90s summed would overstate
+    the hall's upper band and leave no room anywhere. Without the hall's row, the services' own."""
     plan = s.get(CounterPlan, (conf.id, day))
     if plan is None:
         return None
     counters = planned_by_slot(plan)
     lo, hi = _day_bounds(day, conf.zone)
-    work: dict[datetime, float] = {}
-    for slot, service_id, p90 in s.execute(select(ForecastSlot.slot, ForecastSlot.service_id, ForecastSlot.p90).where(
-            ForecastSlot.hall_id == conf.id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi,
-            ForecastSlot.service_id.is_not(None))):
+    hall_p90: dict[datetime, float] = {}
+    own: dict[datetime, float] = {}
+    mix: dict[datetime, list[float]] = {}
+    for slot, service_id, mean, p90 in s.execute(select(
+            ForecastSlot.slot, ForecastSlot.service_id, ForecastSlot.mean, ForecastSlot.p90).where(
+            ForecastSlot.hall_id == conf.id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi)):
+        if service_id is None:
+            hall_p90[slot] = p90
+            continue
         svc = conf.services.get(service_id)
         if svc is not None:
-            work[slot] = work.get(slot, 0.0) + p90 * svc.handle_time_s
-    return [PlanInterval(start, plan.interval_minutes, n, work.get(start, 0.0)) for start, n in counters.items()]
+            own[slot] = own.get(slot, 0.0) + p90 * svc.handle_time_s
+            weights = mix.setdefault(slot, [0.0, 0.0])
+            weights[0] += mean * svc.handle_time_s
+            weights[1] += mean
+    handles = [svc.handle_time_s for svc in conf.services.values() if svc.active] or [300]
+
+    def work(slot: datetime) -> float:
+        if slot not in hall_p90:
+            return own.get(slot, 0.0)
+        weighted, total = mix.get(slot, (0.0, 0.0))
+        return hall_p90[slot] * (weighted / total if total > 0 else sum(handles) / len(handles))
+
+    return [PlanInterval(start, plan.interval_minutes, n, work(start)) for start, n in counters.items()]
 
 
 def _slot_times(conf: HallConfig, day: date, rules: BookingRules) -> list[datetime]:

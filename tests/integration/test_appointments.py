@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import create_app
-from app.bootstrap import Runtime, bootstrap
 from app.domain.hours import parse_zone
 from app.services import appointments, config, remote
 from app.storage.orm import (
-    Appointment, AppointmentSlot, CounterPlan, ForecastSlot, SmsOptOut, SmsOutboxMessage, Ticket,
+    Appointment, AppointmentSlot, CounterPlan, ForecastSlot, SmsOptOut, Ticket,
 )
 
-from ..conftest import FAST_HASH, Clock
-from ..world import ALL_DAY, HallSetup, World, bearer, build_world, staff_token
+from .public_env import Env, make_env, outbox
+from ..world import ALL_DAY, HallSetup, bearer, staff_token
 
 API = "/api/v1"
 MOBILE = "13800138000"
@@ -47,31 +43,12 @@ OFFERED = {"09:00": (9, 2, 1), "09:30": (5, 1, 1), "10:00": (15, 4, 3), "10:30":
 
 # --------------------------------------------------------------------------- as in test_remote_queue
 
-@dataclass
-class Env:
-    rt: Runtime
-    world: World
-    clock: Clock
-    app: object
-
-    @property
-    def client(self) -> FlaskClient:
-        return self.app.test_client()
-
-
 @pytest.fixture
 def env(database_url, clock):
-    """The app is made first: it sets up the SMS gateway (the outbox, read back by the tests)."""
-    rt = bootstrap(database_url, clock=clock, password_hash_method=FAST_HASH)
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
-                      "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
-    yield Env(rt, build_world(rt), clock, app)
-    rt.engine.dispose()
+    e = make_env(database_url, clock)
+    yield e
+    e.rt.engine.dispose()
 
-
-def outbox(rt) -> list[str]:
-    with rt.reader() as tx:
-        return list(tx.session.execute(select(SmsOutboxMessage.text).order_by(SmsOutboxMessage.id)).scalars())
 
 
 def check_in(client, hall: HallSetup, kiosk: str | None = None, **body):
@@ -120,8 +97,8 @@ def at(day: date, hhmm: str) -> datetime:
 def plan(e: Env, hall: HallSetup, day: date, walk_ins: dict | None = None, start: str = "09:00", end: str = "12:00",
          counters: int = 2) -> None:
     """The day's plan (replacing any): ``counters`` open from ``start`` to ``end`` in 15-minute
-    intervals, and the forecast walk-ins (p90 by (HH:MM, prefix)); a hall-wide forecast row, which
-    must not count twice."""
+    intervals, and the forecast walk-ins (p90 by (HH:MM, prefix), and the hall's own p90 by
+    (HH:MM, None): where it is given, the walk-ins' work is read from it, pooled)."""
     first = at(day, start)
     n = int((at(day, end) - first).total_seconds() // 900)
     with e.rt.uow() as tx:
@@ -129,8 +106,7 @@ def plan(e: Env, hall: HallSetup, day: date, walk_ins: dict | None = None, start
         shifts = [{"counter": k, "start": 0, "end": n} for k in range(counters)]
         s.merge(CounterPlan(hall_id=hall.id, business_day=day, interval_minutes=15, first_slot=first,
                             needs=[counters] * n, shifts=shifts, made_at=e.rt.now(), model={"model": "test"}))
-        rows = {(hhmm, hall.services[p]): p90 for (hhmm, p), p90 in (walk_ins or {}).items()}
-        rows[(start, None)] = 50.0
+        rows = {(hhmm, hall.services[p] if p else None): p90 for (hhmm, p), p90 in (walk_ins or {}).items()}
         for (hhmm, service_id), p90 in rows.items():
             s.add(ForecastSlot(hall_id=hall.id, service_id=service_id, slot=at(day, hhmm), mean=p90, p10=0.0, p50=p90,
                                p90=p90, needed=counters, made_at=e.rt.now(), source="nightly"))
@@ -644,3 +620,18 @@ def test_no_appointment_reminder_goes_to_a_number_that_opted_out(env, hall):
     env.clock.now = at(TUE, "10:00")
     assert appointments.send_reminders(env.rt) == {"day_before": 0, "soon": 0, "skipped": 1}
     assert len(reminders(env)) == 1
+
+
+def test_appointment_capacity_reads_the_halls_pooled_p90_where_the_forecast_has_it(env):
+    """The plan pools the services: the hall's p90 times the mix's handle time (the services' means
+    weight it), not the services' own p90s summed, which overstate the hall's upper band."""
+    e, hall = env, env.world.one
+    config.update_hall(e.rt, hall.id, {"booking": {"enabled": True}})
+    # 09:00: A 6 and B 2 expected (means = p90 here), the hall's p90 only 6: work = 6 x (6x120 + 2x420)/8
+    plan(e, hall, TUE, {("09:00", "A"): 6, ("09:00", "B"): 2, ("09:00", None): 6})
+    weighted = (6 * 120 + 2 * 420) / 8
+    spare = 2 * 1800 - 6 * weighted  # two counters over the slot's two intervals; 09:15 has no walk-ins
+    expected = int((spare * 0.5) // 120), int((spare * 0.5) // 420), int((spare * 0.5) // 600)
+    assert offered(env, hall, TUE)["09:00"] == expected
+    summed = 2 * 1800 - (6 * 120 + 2 * 420)  # what the services' own bands alone would leave
+    assert expected[0] > int((summed * 0.5) // 120)
