@@ -83,7 +83,8 @@ def _create(rt: Runtime, password: str) -> list[str]:
     for code, name_zh, name_en, address, hours, short in HALLS:
         hall = config.create_hall(rt, {"city_id": city["id"], "code": code, "name_zh": name_zh, "name_en": name_en,
                                        "address": address, "timezone": "Asia/Shanghai", "opening_hours": hours,
-                                       "remote_queue": {"enabled": True}})  # /join/<code>: remote tickets
+                                       "remote_queue": {"enabled": True},  # /join/<code>: remote tickets
+                                       "booking": {"enabled": True}})  # and appointments
         by_prefix = {}
         for prefix, scode, szh, sen, target, handle, self_zh, self_en in SERVICES:
             svc = config.create_service(rt, hall["id"], {
@@ -118,7 +119,7 @@ def _create(rt: Runtime, password: str) -> list[str]:
         summary = planning.forecast_hall(rt, hall["id"])
         lines.append(f"  {code} (hall {hall['id']}): {history['days']} days of history ({history['tickets']} tickets, "
                      f"{history['ratings']} survey ratings); forecast of {summary['slots']} intervals "
-                     "(today and tomorrow) and a counter plan made")
+                     f"({len(summary['days'])} days: the appointments' horizon) and a counter plan made")
         people = seed_door_counts(rt, hall["id"], agent["id"], hours)
         agent_config = write_agent_config(code, agent["token"])
         lines.append(f"  {code} (hall {hall['id']}): sensor agent {agent['token']}  ({people} people counted so far today)")
