@@ -3,16 +3,14 @@ in the hall's time, when check-in opens and the late rule, the QR code the kiosk
 cancel and reschedule. Once checked in, the appointment is a ticket: its page is the ticket's."""
 from __future__ import annotations
 
-import io
-
-import segno
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from ..domain.errors import NotFound
 from ..domain.hours import business_day
 from ..services import appointments
 from ..services.hall_config import hall_config
+from . import qr
 
 bp = Blueprint("appointment", __name__, url_prefix="/a")
 
@@ -85,7 +83,4 @@ def appointment_qr(token: str):
         appointments.appointment_status(_rt(), token)
     except NotFound:
         abort(404)
-    out = io.BytesIO()
-    segno.make(url_for("appointment.appointment_page", token=token, _external=True), error="m").save(
-        out, kind="svg", scale=4, border=2, xmldecl=False)
-    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=86400"})
+    return qr.svg_response(url_for("appointment.appointment_page", token=token, _external=True))

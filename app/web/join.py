@@ -3,14 +3,12 @@ before coming, or books a service, day and time (an appointment), with a one-tim
 door's QR code that opens it."""
 from __future__ import annotations
 
-import io
-
-import segno
 from flask import Blueprint, Response, current_app, render_template, url_for
 from flask_babel import gettext as _
 
 from ..domain.errors import NotFound
 from ..services import remote
+from . import qr
 
 bp = Blueprint("join", __name__, url_prefix="/join")
 
@@ -82,10 +80,7 @@ def join_qr(hall_code: str):
     """The QR code of the hall's public page, for the door and the poster."""
     if _hall(hall_code) is None:
         return Response(status=404)
-    out = io.BytesIO()
-    segno.make(url_for("join.join_page", hall_code=hall_code, _external=True), error="m").save(
-        out, kind="svg", scale=8, border=2, xmldecl=False)
-    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+    return qr.svg_response(url_for("join.join_page", hall_code=hall_code, _external=True), scale=8, public=True)
 
 
 @bp.get("/<string:hall_code>/poster")

@@ -1,14 +1,12 @@
 """The customer's phone page, reached from the ticket's QR code: place in line, wait, the call, live."""
 from __future__ import annotations
 
-import io
-
-import segno
-from flask import Blueprint, Response, abort, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_babel import gettext as _
 
 from ..domain.errors import NotFound
 from ..services import queue
+from . import qr
 
 bp = Blueprint("phone", __name__, url_prefix="/t")
 
@@ -44,7 +42,4 @@ def ticket_qr(token: str):
         queue.ticket_status(current_app.extensions["hallq"], token)
     except NotFound:
         abort(404)
-    out = io.BytesIO()
-    segno.make(url_for("phone.ticket_page", token=token, _external=True), error="m").save(
-        out, kind="svg", scale=4, border=2, xmldecl=False)
-    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=86400"})
+    return qr.svg_response(url_for("phone.ticket_page", token=token, _external=True))

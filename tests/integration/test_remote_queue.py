@@ -10,19 +10,15 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import dataclass
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import create_app
-from app.bootstrap import Runtime, bootstrap
 from app.services import auth, config, remote
-from app.storage.orm import MobileCode, SmsOutboxMessage, Ticket, TicketEvent
+from app.storage.orm import MobileCode, Ticket, TicketEvent
 
-from ..conftest import FAST_HASH, Clock
-from ..world import HallSetup, World, bearer, build_world, staff_token
+from .public_env import Env, make_env, outbox
+from ..world import HallSetup, bearer, staff_token
 
 API = "/api/v1"
 MOBILE = "13800138000"
@@ -31,37 +27,17 @@ CHECK_IN_SMS = re.compile(r"check in at the kiosk by (\d\d:\d\d) with code (\d{6
 JOIN_TIMEOUT_S = 60
 
 
-@dataclass
-class Env:
-    rt: Runtime
-    world: World
-    clock: Clock
-    app: object
-
-    @property
-    def client(self) -> FlaskClient:
-        return self.app.test_client()
-
-
 @pytest.fixture
 def env(database_url, clock):
-    """Both halls take remote tickets (open all day); the app is made first: it sets up the SMS gateway."""
-    rt = bootstrap(database_url, clock=clock, password_hash_method=FAST_HASH)
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
-                      "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
-    world = build_world(rt)
-    for hall in world.halls:
-        config.update_hall(rt, hall.id, {"remote_queue": {"enabled": True}})
-    yield Env(rt, world, clock, app)
-    rt.engine.dispose()
+    """Both halls take remote tickets (open all day)."""
+    e = make_env(database_url, clock)
+    for hall in e.world.halls:
+        config.update_hall(e.rt, hall.id, {"remote_queue": {"enabled": True}})
+    yield e
+    e.rt.engine.dispose()
 
 
 # --------------------------------------------------------------------------- helpers
-
-def outbox(rt) -> list[str]:
-    """The texts the outbox gateway "sent", oldest first."""
-    with rt.reader() as tx:
-        return list(tx.session.execute(select(SmsOutboxMessage.text).order_by(SmsOutboxMessage.id)).scalars())
 
 
 def last_code(rt) -> str:
