@@ -49,10 +49,40 @@ def take_ticket(kiosk, prefix: str, mobile: str | None = None) -> tuple[str, str
     return kiosk.locator("#t-label").inner_text(), kiosk.locator("#step-ticket").get_attribute("data-token")
 
 
-def press(console, key: str, button: str) -> None:
-    """A console shortcut, once its button is enabled (a key on a disabled button does nothing)."""
-    expect(console.locator(f"#btn-{button}")).to_be_enabled()
-    console.keyboard.press(key)
+DIALOGS = {"call-ticket": "#call-ticket-dialog", "transfer": "#transfer-dialog"}
+
+
+def press(console, key: str, button: str, tries: int = 3) -> None:
+    """A console shortcut, once its button is enabled (a key on a disabled button does nothing), until
+    it takes: its request goes out (or its dialog opens). A live update computed before the last
+    action may still arrive just after its answer and disable the button for a moment (the next one
+    enables it again): a key pressed in that moment is ignored, as it would be for a person."""
+    button_ = console.locator(f"#btn-{button}")
+    sent: list[str] = []
+
+    def seen(request) -> None:
+        if request.method == "POST" and "/api/v1/counters/" in request.url:
+            sent.append(request.url)
+
+    console.on("request", seen)
+    try:
+        for _ in range(tries):
+            expect(button_).to_be_enabled()
+            before = len(sent)
+            console.keyboard.press(key)
+            if button in DIALOGS:
+                try:
+                    expect(console.locator(DIALOGS[button])).to_be_visible(timeout=3000)
+                    return
+                except AssertionError:
+                    continue
+            for _ in range(60):  # up to 3 s; Playwright delivers its events while it is called
+                if len(sent) > before:
+                    return
+                console.wait_for_timeout(50)
+        raise AssertionError(f"the console's {key!r} ({button}) never took")
+    finally:
+        console.remove_listener("request", seen)
 
 
 def sign_in(page, username: str, next_path: str, password: str = PASSWORD) -> None:
@@ -359,6 +389,7 @@ def test_a_colleague_at_a_held_counter_sees_who_holds_it_and_takes_it_over_only_
         browser, live_server, tidy_counter):  # noqa: F811
     hall = live_server.world.one
     counter_id = hall.counters[2]
+    tidy_counter((counter_id, "s1"))  # whoever holds it at the end closes it, even if the test stops early
     tidy_counter((counter_id, "t1"))
     first = new_page(browser, live_server, 900, 640)
     sign_in(first, "s1", "/counter/")
