@@ -11,7 +11,6 @@ Monday 2026-11-23 10:00 in Shanghai.
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -23,7 +22,7 @@ from app.storage.orm import (
     Appointment, AppointmentSlot, CounterPlan, ForecastSlot, SmsOptOut, Ticket,
 )
 
-from .public_env import Env, make_env, outbox
+from .public_env import Env, all_at_once, make_env, outbox
 from ..world import ALL_DAY, HallSetup, bearer, staff_token
 
 API = "/api/v1"
@@ -66,25 +65,6 @@ def error(response) -> tuple[int, str]:
     return response.status_code, response.json["error"]["code"]
 
 
-def all_at_once(n: int, action) -> list:
-    """``action(i)`` in ``n`` threads released together; their results (or exceptions) in order."""
-    barrier = threading.Barrier(n, timeout=60)
-    outcomes: list = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = action(i)
-        except BaseException as exc:  # noqa: BLE001 - examined by the test
-            outcomes[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 # --------------------------------------------------------------------------- appointments

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 
 import pytest
 from sqlalchemy import select
@@ -17,14 +16,13 @@ from sqlalchemy import select
 from app.services import auth, config, remote
 from app.storage.orm import MobileCode, Ticket, TicketEvent
 
-from .public_env import Env, make_env, outbox
+from .public_env import Env, all_at_once, make_env, outbox
 from ..world import HallSetup, bearer, staff_token
 
 API = "/api/v1"
 MOBILE = "13800138000"
 JOIN_SMS = re.compile(r"Your code for a remote ticket: (\d{6}) ")
 CHECK_IN_SMS = re.compile(r"check in at the kiosk by (\d\d:\d\d) with code (\d{6})\.")
-JOIN_TIMEOUT_S = 60
 
 
 @pytest.fixture
@@ -96,25 +94,6 @@ def tickets(rt, hall_id: int) -> list:
                                   .where(Ticket.hall_id == hall_id).order_by(Ticket.id)).all()
 
 
-def all_at_once(n: int, action) -> list:
-    """``action(i)`` in ``n`` threads released together; their results (or exceptions) in order."""
-    barrier = threading.Barrier(n, timeout=JOIN_TIMEOUT_S)
-    outcomes: list = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = action(i)
-        except BaseException as exc:  # noqa: BLE001 - examined by the test
-            outcomes[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(JOIN_TIMEOUT_S)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 # --------------------------------------------------------------------------- the whole way
