@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select
 
 from ..bootstrap import Runtime
 from ..domain.model import TicketState
-from ..storage.orm import Counter, Hall, ServiceType, Ticket
+from ..storage.orm import Counter, Hall, ServiceType, Ticket, ticket_in_state
 
 # A ticket waits on its business day: the scheduler closes what is left of a day within ten
 # minutes of its end, so two days back (in any time zone) hold every waiting ticket, and the
@@ -19,7 +19,7 @@ _HALL = select(Hall.code).where(Hall.id == bindparam("hall_id"), Hall.active.is_
 _SERVICES = select(ServiceType.id, ServiceType.code).where(ServiceType.hall_id == bindparam("hall_id"))
 _WAITING = select(Ticket.id, Ticket.service_id).where(
     Ticket.hall_id == bindparam("hall_id"), Ticket.business_day >= bindparam("since"),
-    Ticket.state == TicketState.WAITING.value)
+    ticket_in_state(TicketState.WAITING.value))
 _OPEN = select(Counter.id).where(Counter.hall_id == bindparam("hall_id"), Counter.is_open.is_(True))
 
 

@@ -15,7 +15,7 @@ import re
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Integer, and_, bindparam, case, exists, func, insert, or_, select, text, union_all, update
+from sqlalchemy import Boolean, Integer, and_, bindparam, case, exists, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -31,7 +31,7 @@ from ..domain.model import (
 )
 from ..domain.principal import Principal
 from ..domain.screens import screen_settings
-from ..storage.orm import Counter, CounterSession, Hall, Staff, Ticket, TicketEvent, TicketSequence
+from ..storage.orm import Counter, CounterSession, Hall, Staff, Ticket, TicketEvent, TicketSequence, ticket_in_state
 from . import audit, auth, roster
 from .config import hall_services
 from .footfall import live_load
@@ -44,9 +44,10 @@ COUNTERS = Counter.__table__
 AT_COUNTER = [x.value for x in AT_COUNTER_STATES]
 WAITING = TicketState.WAITING.value
 REMOTE = TicketState.REMOTE.value
-# Written out, not bound: the partial unique index uq_ticket_at_counter (counter_id WHERE state IN
-# ('called', 'serving')) serves a query only when its condition is literally the index's.
-AT_COUNTER_NOW = text("tickets.state IN ('called', 'serving')")
+# Written out, not bound (storage.orm.ticket_in_state): the partial unique index uq_ticket_at_counter
+# (counter_id WHERE state IN ('called', 'serving')) serves a query only when its condition is the index's.
+AT_COUNTER_NOW = ticket_in_state(TicketState.CALLED.value, TicketState.SERVING.value)  # the index's order
+IS_WAITING = ticket_in_state(WAITING)
 
 
 # --------------------------------------------------------------------------- issue
@@ -282,17 +283,21 @@ _CANDIDATE_COLUMNS = (TICKETS.c.id, TICKETS.c.service_id, TICKETS.c.tier, TICKET
                       TICKETS.c.target_counter_id)
 
 
-@functools.lru_cache(maxsize=64)
-def _candidates_statement(services: int):
+@functools.lru_cache(maxsize=128)
+def _candidates_statement(services: int, passing: bool):
     """The oldest few waiting tickets of each (service, tier) group a counter may call, and those sent
     to this counter (transfers to it: few).
 
     Within one group the calling rule's order is plain queue order (same target, same head
     start), so the rule's first choice is always among these heads. Each group is one short
-    range of the index on (hall, day, state, service, tier, queued_at), however long the queue.
+    range of the index on (hall, day, state, service, tier, target counter, queued_at), read in its
+    order, however long the queue. ``passing``: leave out the tickets in ``passed`` (a second round);
+    the first round has none, and an empty ``NOT IN`` still costs SQLite a subquery per group.
     """
     waiting = and_(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-                   TICKETS.c.state == WAITING, TICKETS.c.id.not_in(bindparam("passed", expanding=True)))
+                   IS_WAITING)
+    if passing:
+        waiting = and_(waiting, TICKETS.c.id.not_in(bindparam("passed", expanding=True)))
     heads = [
         select(*_CANDIDATE_COLUMNS).where(waiting, TICKETS.c.service_id == bindparam(f"service_{i}"),
                                           TICKETS.c.tier == tier.value, TICKETS.c.target_counter_id.is_(None))
@@ -305,9 +310,11 @@ def _candidates_statement(services: int):
 
 def _call_candidates(s, hall_id: int, day: date, service_ids: set[int], counter_id: int,
                      passed: list[int]) -> list[WaitingTicket]:
-    params = {"hall_id": hall_id, "day": day, "counter_id": counter_id, "passed": passed,
+    params = {"hall_id": hall_id, "day": day, "counter_id": counter_id,
               **{f"service_{i}": sid for i, sid in enumerate(sorted(service_ids))}}
-    rows = s.connection().execute(_candidates_statement(len(service_ids)), params)
+    if passed:
+        params["passed"] = passed
+    rows = s.connection().execute(_candidates_statement(len(service_ids), bool(passed)), params)
     return [WaitingTicket(r.id, r.service_id, Tier(r.tier), r.queued_at, r.target_counter_id) for r in rows]
 
 
@@ -318,10 +325,10 @@ def _claim_statement(skip_locked: bool):
     values = {"state": TicketState.CALLED.value, "counter_id": bindparam("counter_id"),
               "staff_id": bindparam("staff_id"), "called_at": bindparam("now"), "recalls": 0,
               "target_counter_id": None}
-    still_waiting = and_(TICKETS.c.id == bindparam("ticket_id"), TICKETS.c.state == WAITING)
+    still_waiting = and_(TICKETS.c.id == bindparam("ticket_id"), IS_WAITING)
     if skip_locked:
         chosen = select(TICKETS.c.id).where(still_waiting).with_for_update(skip_locked=True).scalar_subquery()
-        where = and_(TICKETS.c.id == chosen, TICKETS.c.state == WAITING)
+        where = and_(TICKETS.c.id == chosen, IS_WAITING)
     else:
         where = still_waiting
     return update(TICKETS).where(where).values(values).returning(*TICKETS.c)
@@ -463,7 +470,7 @@ def expire_past_days(rt: Runtime) -> int:
             now = rt.now()
             stale = s.execute(select(*TICKETS.c).where(
                 TICKETS.c.hall_id == hall_id, TICKETS.c.business_day < business_day(now, parse_zone(zone)),
-                TICKETS.c.state.in_([WAITING, REMOTE, *AT_COUNTER]),
+                ticket_in_state(WAITING, REMOTE, *AT_COUNTER),
             )).all()
             for ticket in stale:
                 transition(s, ticket, Action.EXPIRE, now, ticket.counter_id, None, closed_at=now, counter_id=None)
@@ -762,7 +769,7 @@ class _QueueContext:
 _WAITING_BY_SERVICE = (
     select(TICKETS.c.service_id, func.count())
     .where(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-           TICKETS.c.state == WAITING, TICKETS.c.target_counter_id.is_(None))
+           IS_WAITING, TICKETS.c.target_counter_id.is_(None))
     .group_by(TICKETS.c.service_id)
 )
 # The partial unique index on tickets(counter_id) for called/serving answers the busy test.
@@ -850,7 +857,7 @@ def _people_ahead_statement():
     target = bindparam("target_counter_id", type_=Integer)
     return select(func.count()).where(
         TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-        TICKETS.c.state == WAITING,
+        IS_WAITING,
         or_(and_(target.is_(None), TICKETS.c.target_counter_id.is_(None)), TICKETS.c.target_counter_id == target),
         _called_before_me(),
     )
@@ -863,7 +870,7 @@ _WAITING_AND_AHEAD = (
     select(TICKETS.c.service_id, func.count(),
            func.sum(case((_called_before_me(), 1), else_=0)))
     .where(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-           TICKETS.c.state == WAITING, TICKETS.c.target_counter_id.is_(None))
+           IS_WAITING, TICKETS.c.target_counter_id.is_(None))
     .group_by(TICKETS.c.service_id)
 )
 
@@ -939,10 +946,11 @@ def _orm_counter_brief(counter: Counter) -> dict:
 # --------------------------------------------------------------------------- helpers
 
 @functools.lru_cache(maxsize=None)
-def _update_statement(keys: tuple[str, ...]):
-    """A compare-and-set on (state, recalls) that sets ``keys`` and returns the new row; one per set of columns."""
+def _update_statement(keys: tuple[str, ...], state: str):
+    """A compare-and-set on (state, recalls) that sets ``keys`` and returns the new row; one per set of
+    columns and state it leaves (the state written out: storage.orm.ticket_in_state)."""
     return (update(TICKETS)
-            .where(TICKETS.c.id == bindparam("t_id"), TICKETS.c.state == bindparam("t_state"),
+            .where(TICKETS.c.id == bindparam("t_id"), ticket_in_state(state),
                    TICKETS.c.recalls == bindparam("t_recalls"))
             .values({key: bindparam(f"v_{key}") for key in keys})
             .returning(*TICKETS.c))
@@ -954,7 +962,7 @@ def transition(s, ticket, action: Action, now: datetime, at_counter: int | None,
     new_state = next_state(TicketState(ticket.state), action)
     values["state"] = new_state.value
     keys = tuple(sorted(values))
-    row = s.connection().execute(_update_statement(keys), {"t_id": ticket.id, "t_state": ticket.state, "t_recalls": ticket.recalls,
+    row = s.connection().execute(_update_statement(keys, ticket.state), {"t_id": ticket.id, "t_recalls": ticket.recalls,
                                               **{f"v_{key}": values[key] for key in keys}}).first()
     if row is None:
         raise IllegalTransition(f"{ticket.label} was changed by someone else just now; reload", field="ticket_id")
@@ -1066,7 +1074,7 @@ def _active_ticket(s, counter_id: int):
 def _waiting_tickets(s, hall_id: int, day: date, service_ids: set[int] | None, counter_id: int | None) -> list[WaitingTicket]:
     query = select(TICKETS.c.id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.queued_at,
                    TICKETS.c.target_counter_id).where(
-        TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, TICKETS.c.state == WAITING)
+        TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, IS_WAITING)
     if service_ids is not None:
         clause = TICKETS.c.service_id.in_(service_ids)
         if counter_id is not None:

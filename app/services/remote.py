@@ -31,7 +31,7 @@ from ..domain.remote import (
 from ..domain.survey import mask_msisdn
 from ..sms.gateway import GatewayError, OutgoingSms
 from ..bootstrap import Runtime
-from ..storage.orm import Hall, MobileCode, Ticket
+from ..storage.orm import Hall, MobileCode, Ticket, ticket_in_state
 from . import queue, roster, surveys
 from .hall_config import HallConfig, hall_config
 
@@ -260,7 +260,7 @@ def join(rt: Runtime, hall_id: int, service_id: int, mobile: str | None, code: s
         row = try_code(tx, keys, JOIN, hall_id, code, now)
         held = s.execute(select(TICKETS.c.label).where(
             TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, TICKETS.c.mobile == mobile,
-            TICKETS.c.channel == Channel.REMOTE.value, TICKETS.c.state.in_(STILL_OURS))).scalar()
+            TICKETS.c.channel == Channel.REMOTE.value, ticket_in_state(*STILL_OURS))).scalar()
         if held is not None:
             raise Conflict(f"this number already has ticket {held} here today", field="mobile",
                            code="remote_ticket_held", label=held)
@@ -386,13 +386,13 @@ def release_due(rt: Runtime, limit: int = 500) -> int:
     now = rt.now()
     with rt.reader() as tx:
         due = list(tx.session.execute(select(TICKETS.c.id).where(
-            TICKETS.c.state == REMOTE, TICKETS.c.check_in_by <= now).order_by(TICKETS.c.check_in_by)
+            ticket_in_state(REMOTE), TICKETS.c.check_in_by <= now).order_by(TICKETS.c.check_in_by)
             .limit(limit)).scalars())
     released = 0
     for ticket_id in due:
         with rt.uow() as tx:
             ticket = tx.session.execute(select(*TICKETS.c).where(TICKETS.c.id == ticket_id,
-                                                                 TICKETS.c.state == REMOTE)).first()
+                                                                 ticket_in_state(REMOTE))).first()
             if ticket is None:
                 continue
             _release(tx, ticket, now)
