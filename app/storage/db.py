@@ -21,15 +21,19 @@ def make_engine(url: str, **kwargs) -> Engine:
     SQLite: WAL so readers never block the writer, foreign keys on, and every
     write transaction opened with ``BEGIN IMMEDIATE`` so writers are serialised
     by the database itself (two kiosks, one number), across threads and processes.
-    PostgreSQL: a pool sized for a threaded web worker.
+    Both: a pool sized for a threaded web worker (16 threads). SQLAlchemy's default keeps 5
+    connections and closes the overflow after each use, so with more threads most requests
+    opened a connection, ran its pragmas and, on SQLite, compiled every statement again
+    (a fresh connection has an empty statement cache): a ticket cost twice its CPU under load
+    (BENCHMARKS.md, "The hot path").
     """
+    if "poolclass" not in kwargs and url != "sqlite://" and ":memory:" not in url:
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _serialise_sqlite_writes(engine)
         return engine
-    if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_recycle", 1800)  # instead of a ping on every checkout
     return create_engine(url, **kwargs)
 
