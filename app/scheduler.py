@@ -12,6 +12,9 @@ Jobs
                           released (services.remote)
     ``appointments``      every minute: appointments past their grace time become no-shows, and
                           the day-before and hour-before reminders go out (services.appointments)
+    ``turn_reminders``    every 15 seconds: the waiting customer's "your turn soon" SMS (at the
+                          service's remind_ahead people ahead) and "you are called" SMS, each
+                          once, through SMS_GATEWAY (services.turn_reminders)
     ``prune_footfall``    nightly: per-minute door counts older than FOOTFALL_KEEP_MINUTES_DAYS
     ``dispatch_surveys``  every minute: a survey for each ticket finished with a mobile number,
                           due surveys sent through SMS_GATEWAY (claimed first: never sent twice),
@@ -290,6 +293,15 @@ def appointments() -> None:
 
 
 @_job
+def turn_reminders() -> None:
+    from .services import turn_reminders as reminders
+
+    done = reminders.send_turn_reminders(_rt())
+    if any(done.values()):
+        log.info("turn reminders: %s", done)
+
+
+@_job
 def prune_footfall() -> None:
     from .services import footfall
 
@@ -445,6 +457,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(expire_past_days, "date", id="expire_at_start", jobstore="startup")
     scheduler.add_job(release_remote, "interval", minutes=1, id="release_remote", **every)
     scheduler.add_job(appointments, "interval", minutes=1, id="appointments", **every)
+    scheduler.add_job(turn_reminders, "interval", seconds=15, id="turn_reminders", **every)
     scheduler.add_job(prune_footfall, "cron", hour=19, minute=17, id="prune_footfall", **every)  # 03:17 in China
     scheduler.add_job(dispatch_surveys, "interval", minutes=1, id="dispatch_surveys", **every)
     scheduler.add_job(purge_sms_numbers, "cron", hour=19, minute=37, id="purge_sms_numbers", **every)  # 03:37

@@ -10,6 +10,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    '"Your turn soon" SMS at people ahead': "前面还剩几位时发“即将叫到”短信",
+    "0: no such SMS; the called SMS goes anyway": "0：不发此短信；叫号短信照常发送",
     'Your appointment': '我的预约',
     'Booked with %(mobile)s': '预约手机号：%(mobile)s',
     'Change the time': '改约时间',

@@ -10,7 +10,6 @@ slot's (minus the hall's head start), so the calling rule needs nothing new.
 """
 from __future__ import annotations
 
-import logging
 import secrets
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -28,15 +27,14 @@ from ..domain.hours import WEEKDAYS, business_day, local_time
 from ..domain.model import Action, Channel, TicketState, Tier
 from ..domain.remote import BOOK, CHECK_IN, clean_code, new_code
 from ..domain.survey import SurveySettings
-from ..sms.gateway import GatewayError, OutgoingSms
+from ..sms.gateway import OutgoingSms
 from ..storage.orm import (
     Appointment, AppointmentSlot, CounterPlan, ForecastSlot, Hall, MobileCode, SmsOptOut,
 )
-from . import queue, roster, surveys
+from . import notices, queue, roster, surveys
 from .hall_config import HallConfig, hall_config
 from .planning import planned_by_slot
 
-log = logging.getLogger(__name__)
 
 APPOINTMENTS = Appointment.__table__
 SLOTS = AppointmentSlot.__table__
@@ -261,19 +259,8 @@ def _reminders_due(slot_start: datetime, now: datetime) -> dict:
 
 
 def _send(rt: Runtime, code_id: int | None, msisdn: str, text: str, reference: str | None = None) -> bool:
-    gateway = surveys.setup(rt).gateway
-    try:
-        result = gateway.send(OutgoingSms(to=msisdn, text=text, reference=reference or f"code-{code_id}"))
-        if result.accepted:
-            return True
-        problem = f"not accepted: {result.detail}"
-    except GatewayError as exc:
-        problem = exc.message
-    except Exception as exc:  # noqa: BLE001 - a failed reminder must not fail the job or the booking
-        log.exception("appointments: sending through %s failed unexpectedly", gateway.name)
-        problem = type(exc).__name__
-    log.warning("appointments: an SMS was not sent (%s)", problem[:200])
-    return False
+    reference = reference or f"code-{code_id}"
+    return notices.send_sms(rt, OutgoingSms(to=msisdn, text=text, reference=reference), reference) is None
 
 
 # --------------------------------------------------------------------------- the appointment's page

@@ -61,7 +61,8 @@ def hall_view(h: Hall) -> dict:
 def service_view(s: ServiceType) -> dict:
     return {"id": s.id, "hall_id": s.hall_id, "code": s.code, "prefix": s.prefix, "name_zh": s.name_zh,
             "name_en": s.name_en, "target_wait_s": s.target_wait_s, "handle_time_s": s.handle_time_s,
-            "self_service_zh": s.self_service_zh, "self_service_en": s.self_service_en, "active": s.active}
+            "self_service_zh": s.self_service_zh, "self_service_en": s.self_service_en, "active": s.active,
+            "remind_ahead": s.remind_ahead}
 
 
 def counter_view(c: Counter) -> dict:
@@ -231,7 +232,7 @@ def create_service(rt: Runtime, hall_id: int, data: dict) -> dict:
 
 
 COPIED_FIELDS = ("code", "prefix", "name_zh", "name_en", "target_wait_s", "handle_time_s", "self_service_zh",
-                 "self_service_en", "active")
+                 "self_service_en", "active", "remind_ahead")
 
 
 def copy_services(rt: Runtime, from_hall_id: int, to_hall_id: int) -> dict:

@@ -40,6 +40,7 @@ class ServiceConf:
     self_service_zh: str | None
     self_service_en: str | None
     active: bool
+    remind_ahead: int = 3  # the "your turn soon" SMS at this many people ahead (0: none)
 
     def brief(self) -> dict:
         """The service as tickets and screens show it."""
@@ -129,7 +130,8 @@ def hall_config(rt, s, hall_id: int, missing_ok: bool = False, version: int | No
 def _load(s, hall_id: int) -> HallConfig:
     hall = s.get(Hall, hall_id, populate_existing=True)
     services = {svc.id: ServiceConf(svc.id, svc.prefix, svc.code, svc.name_zh, svc.name_en, svc.target_wait_s,
-                                    svc.handle_time_s, svc.self_service_zh, svc.self_service_en, svc.active)
+                                    svc.handle_time_s, svc.self_service_zh, svc.self_service_en, svc.active,
+                                    svc.remind_ahead)
                 for svc in s.execute(_SERVICES, {"hall_id": hall_id}).scalars()}
     served: dict[int, list[int]] = {}
     for counter_id, service_id in s.execute(_SERVED, {"hall_id": hall_id}):

@@ -833,7 +833,7 @@ def _ahead_params(ticket, now: datetime, conf: HallConfig) -> dict:
     return params
 
 
-def _people_ahead(s, ticket, now: datetime, conf: HallConfig) -> int:
+def people_ahead(s, ticket, now: datetime, conf: HallConfig) -> int:
     """Waiting tickets called before this one: counted by the database with the rule's per-tier bounds."""
     return s.connection().execute(_PEOPLE_AHEAD, _ahead_params(ticket, now, conf)).scalar_one()
 
@@ -885,9 +885,9 @@ def ticket_view(rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_to
             general = ticket.target_counter_id is None
             ctx = _QueueContext.load(s, conf, ticket.business_day, service_id=ticket.service_id,
                                      ahead_params=_ahead_params(ticket, now, conf) if general else None)
-            ahead = ctx.ahead if general else _people_ahead(s, ticket, now, conf)
+            ahead = ctx.ahead if general else people_ahead(s, ticket, now, conf)
         else:
-            ahead = _people_ahead(s, ticket, now, conf)
+            ahead = people_ahead(s, ticket, now, conf)
         view["people_ahead"] = ahead
         view["estimated_wait_s"] = estimate_wait_s(ahead, ctx.service_load(ticket.service_id))
     else:

@@ -13,7 +13,6 @@ ticket's is.
 from __future__ import annotations
 
 import hmac
-import logging
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -29,13 +28,12 @@ from ..domain.remote import (
     code_refusal, expired, new_code,
 )
 from ..domain.survey import mask_msisdn
-from ..sms.gateway import GatewayError, OutgoingSms
+from ..sms.gateway import OutgoingSms
 from ..bootstrap import Runtime
 from ..storage.orm import Hall, MobileCode, Ticket, ticket_in_state
-from . import queue, roster, surveys
+from . import notices, queue, roster, surveys
 from .hall_config import HallConfig, hall_config
 
-log = logging.getLogger(__name__)
 
 TICKETS = Ticket.__table__
 CODES = MobileCode.__table__
@@ -180,20 +178,9 @@ def send_code(rt: Runtime, hall_id: int, mobile: str | None, address: str | None
 def _send(rt: Runtime, code_id: int, message: OutgoingSms, required: bool) -> bool:
     """Hand one message to the gateway; a failure is kept on the code (no number in the log).
     ``required``: the customer cannot go on without it, so a failure is 503."""
-    gateway = surveys.setup(rt).gateway
-    problem = None
-    try:
-        result = gateway.send(message)
-        if not result.accepted:
-            problem = f"not accepted: {result.detail}"[:200]
-    except GatewayError as exc:
-        problem = exc.message[:200]
-    except Exception as exc:  # noqa: BLE001 - an adapter's surprise is a failed send, not a 500
-        log.exception("sending code %s through %s failed unexpectedly", code_id, gateway.name)
-        problem = type(exc).__name__
+    problem = notices.send_sms(rt, message, f"code {code_id}")
     if problem is None:
         return True
-    log.warning("remote: the SMS of code %s was not sent (%s)", code_id, problem)
     with rt.uow() as tx:
         tx.session.execute(update(CODES).where(CODES.c.id == code_id).values(send_error=problem))
         tx.commit()

@@ -119,6 +119,8 @@ class ServiceType(Base):
     self_service_zh: Mapped[str | None] = mapped_column(String(200), nullable=True)
     self_service_en: Mapped[str | None] = mapped_column(String(200), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the "your turn soon" SMS goes when this many people are ahead (0: none); see domain.reminders
+    remind_ahead: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
 
 class Staff(Base):
@@ -283,6 +285,19 @@ class Ticket(Base):
     channel: Mapped[str] = mapped_column(String(12), default="kiosk", server_default="kiosk")  # model.Channel
     check_in_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a remote ticket's deadline
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TurnReminder(Base):
+    """A ticket's "your turn soon" (``soon``) or "you are called" (``called``) SMS, claimed once
+    (the primary key) before it is sent; ``outcome`` sent, failed or skipped (quiet hours, opted
+    out, no readable number). services.turn_reminders."""
+    __tablename__ = "turn_reminders"
+    __table_args__ = (Index("ix_turn_reminders_hall_at", "hall_id", "at"),)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(12))
 
 
 class MobileCode(Base):

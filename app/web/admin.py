@@ -503,10 +503,12 @@ def _booking_from_form(current: dict) -> dict:
 # --------------------------------------------------------------------------- services
 
 def _service_data(form) -> dict:
+    remind_ahead = _optional_int("remind_ahead")
     return {"code": _text("code"), "prefix": _text("prefix").upper(), "name_zh": _text("name_zh"),
             "name_en": _text("name_en"), "target_wait_s": _minutes_to_s("target_wait_min"),
             "handle_time_s": _minutes_to_s("handle_time_min"),
-            "self_service_zh": _text("self_service_zh") or None, "self_service_en": _text("self_service_en") or None}
+            "self_service_zh": _text("self_service_zh") or None, "self_service_en": _text("self_service_en") or None,
+            **({"remind_ahead": remind_ahead} if remind_ahead is not None else {})}
 
 
 @bp.route("/halls/<int:hall_id>/services", methods=["GET", "POST"])

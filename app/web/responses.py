@@ -187,6 +187,7 @@ class Service(Out):
     self_service_zh: str | None
     self_service_en: str | None
     active: bool
+    remind_ahead: int
 
 
 class CounterBrief(Out):

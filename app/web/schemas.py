@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from ..domain import kpi
 from ..domain.model import DeviceKind, Role, Tier
 from ..domain.satisfaction import PERIODS
+from ..domain.reminders import REMIND_AHEAD_DEFAULT, REMIND_AHEAD_MAX
 from ..domain.values import FIRST_DAY, FIRST_TIME, LAST_DAY, LAST_TIME, text_problem
 from ..services import audit, report_files, satisfaction, service_levels, surveys
 from ..storage.orm import City, Counter, Device, FootfallSensor, Hall, Region, ServiceType, Staff, VipMember
@@ -236,6 +237,10 @@ class HallPatch(Strict):
     active: bool | None = None
 
 
+# the "your turn soon" SMS at this many people ahead; 0 sends none (domain.reminders)
+RemindAhead = Annotated[int, Field(ge=0, le=REMIND_AHEAD_MAX)]
+
+
 class ServiceBody(Strict):
     code: text(ServiceType.code, min_length=1, pattern=NAME_PATTERN)
     prefix: Prefix
@@ -245,6 +250,7 @@ class ServiceBody(Strict):
     handle_time_s: Annotated[int, Field(ge=10, le=4 * 3600)] = 300
     self_service_zh: text(ServiceType.self_service_zh) | None = None
     self_service_en: text(ServiceType.self_service_en) | None = None
+    remind_ahead: RemindAhead = REMIND_AHEAD_DEFAULT
 
 
 class ServicePatch(Strict):
@@ -257,6 +263,7 @@ class ServicePatch(Strict):
     self_service_zh: text(ServiceType.self_service_zh) | None = None
     self_service_en: text(ServiceType.self_service_en) | None = None
     active: bool | None = None
+    remind_ahead: RemindAhead | None = None
 
 
 class CounterBody(Strict):

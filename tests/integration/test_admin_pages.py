@@ -521,3 +521,23 @@ def test_appointments_are_switched_on_in_the_hall_form_and_a_bad_setting_is_refu
     post_form(admin, f"/admin/halls/{one}", {**base, "active": "on", "booking_share": "40",
                                              "booking_slot_minutes": "15"})
     assert config.get_hall(rt, one)["booking"]["enabled"] is False
+
+
+def test_a_services_turn_soon_sms_threshold_is_set_on_its_page_within_0_to_20(app, world, rt):
+    """Issue 22: the "your turn soon" SMS goes at the service's remind_ahead people ahead."""
+    admin = as_user(app, "admin")
+    one = world.one.id
+    created = post_form(admin, f"/admin/halls/{one}/services", {
+        "prefix": "R", "code": "remind", "name_zh": "提醒", "target_wait_min": "10", "handle_time_min": "5",
+        "remind_ahead": "5"})
+    assert created.status_code == 302
+    service = next(s for s in config.list_services(rt, one) if s["prefix"] == "R")
+    assert service["remind_ahead"] == 5
+    page = admin.get(f"/admin/services/{service['id']}").get_data(as_text=True)
+    assert 'name="remind_ahead"' in page and 'value="5"' in page
+    too_many = post_form(admin, f"/admin/services/{service['id']}", {
+        "action": "save", "prefix": "R", "code": "remind", "name_zh": "提醒", "target_wait_min": "10",
+        "handle_time_min": "5", "remind_ahead": "21"}, page)
+    assert too_many.status_code == 400
+    assert field_error(too_many.get_data(as_text=True), "remind_ahead")
+    assert next(s for s in config.list_services(rt, one) if s["prefix"] == "R")["remind_ahead"] == 5
