@@ -10,6 +10,9 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "From counter {n} ({service}), served {m} min": "从{n}号窗口转来（{service}），已办理 {m} 分钟",
+    "Note for the next counter": "给下一个窗口的备注",
+    "e.g. ID checked; wants a family plan": "例如：已核验身份证；想办家庭套餐",
     '"Your turn soon" SMS at people ahead': "前面还剩几位时发“即将叫到”短信",
     "0: no such SMS; the called SMS goes anyway": "0：不发此短信；叫号短信照常发送",
     'Your appointment': '我的预约',

@@ -30,6 +30,7 @@ class TicketState(str, enum.Enum):
 
 OPEN_STATES = frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.SERVING})
 AT_COUNTER_STATES = frozenset({TicketState.CALLED, TicketState.SERVING})
+TRANSFER_NOTE_MAX = 200  # characters of the note a transfer carries to the next counter
 
 
 class Tier(str, enum.Enum):

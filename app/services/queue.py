@@ -214,7 +214,7 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
         log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
                                   ticket.public_token, waited_s(ticket, now)))
-        view = {"counter": brief, "ticket": _at_counter_view(conf, ticket, now)}
+        view = {"counter": brief, "ticket": _at_counter_view(s, conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
 
@@ -253,7 +253,7 @@ def call_ticket(rt: Runtime, counter_id: int, label: str, staff_id: int | None =
              detail={"out_of_turn": True})
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
                                   ticket.public_token, waited_s(ticket, now)))
-        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
+        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
 
@@ -358,7 +358,7 @@ def recall(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id:
         ticket = transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
         tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id,
                                   counter.number, ticket.recalls, ticket.public_token))
-        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
+        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         tx.commit()
         return view
 
@@ -370,7 +370,7 @@ def start_service(rt: Runtime, counter_id: int, staff_id: int | None = None, tic
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
         ticket = transition(s, ticket, Action.START, now, counter.id, staff_id, started_at=now)
         tx.record(ev.ServiceStarted(conf.id, ticket.id, ticket.label, counter.id))
-        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(conf, ticket, now)}
+        view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         tx.commit()
         return view
 
@@ -414,9 +414,11 @@ def transfer(
     staff_id: int | None = None,
     ticket_id: int | None = None,
     *,
+    note: str | None = None,
     caller: auth.Credential | None = None,
 ) -> dict:
-    """Send the counter's customer to another service (and optionally one counter), keeping their place in time."""
+    """Send the counter's customer to another service (and optionally one counter), keeping their
+    place in time; ``note`` goes with them and the next counter sees it with where they have been."""
     with rt.uow() as tx:
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
         service = conf.service(to_service_id, "to_service_id")
@@ -431,9 +433,10 @@ def transfer(
         handle_s = _handle_seconds(ticket, now)
         ticket = transition(
             s, ticket, Action.TRANSFER, now, counter.id, staff_id, duration_s=handle_s,
-            detail={"to_service_id": service.id, "to_counter_id": to_counter_id},
+            detail={"to_service_id": service.id, "to_counter_id": to_counter_id,
+                    **({"note": note.strip()} if note and note.strip() else {})},
             service_id=service.id, counter_id=None, target_counter_id=to_counter_id,
-            called_at=None, started_at=None, recalls=0, staff_id=None,
+            called_at=None, started_at=None, recalls=0, staff_id=None, transfers=ticket.transfers + 1,
         )
         tx.record(ev.TicketTransferred(conf.id, ticket.id, ticket.label, from_service, service.id,
                                        counter.id, to_counter_id, ticket.public_token))
@@ -635,7 +638,7 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
         return {
             "counter": _counter_brief(conf, counter),
             "holder": holder,
-            "ticket": _at_counter_view(conf, current, now) if current else None,
+            "ticket": _at_counter_view(s, conf, current, now) if current else None,
             "waiting": len(order),
             "next": [
                 {"id": t.id, "label": shown[t.id].label, "channel": shown[t.id].channel, "tier": t.tier.value,
@@ -900,12 +903,31 @@ def ticket_view(rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_to
     return view
 
 
-def _at_counter_view(conf: HallConfig, ticket, now: datetime) -> dict:
+def _at_counter_view(s, conf: HallConfig, ticket, now: datetime) -> dict:
     view = _ticket_brief(ticket)
     view["mobile_tail"] = ticket.mobile[-4:] if ticket.mobile else None
     view["waited_s"] = waited_s(ticket, ticket.called_at or now)
     view["service"] = conf.services[ticket.service_id].brief()
+    if ticket.transfers:  # read only for the few transferred: an ordinary call reads nothing more
+        view["history"] = transfer_history(s, conf, ticket.id)
     return view
+
+
+_TRANSFERS = (select(EVENTS.c.at, EVENTS.c.counter_id, EVENTS.c.service_id, EVENTS.c.duration_s, EVENTS.c.detail)
+              .where(EVENTS.c.ticket_id == bindparam("ticket_id"), EVENTS.c.kind == Action.TRANSFER.value)
+              .order_by(EVENTS.c.id))
+
+
+def transfer_history(s, conf: HallConfig, ticket_id: int) -> list[dict]:
+    """Where a transferred customer has been, oldest first: each counter, the service it served
+    them for, how long, and the note it sent along."""
+    steps = []
+    for r in s.connection().execute(_TRANSFERS, {"ticket_id": ticket_id}):
+        counter = conf.counters.get(r.counter_id)
+        steps.append({"counter_number": counter.number if counter else None, "service_id": r.service_id,
+                      "at": r.at.isoformat(), "served_s": round(r.duration_s) if r.duration_s is not None else None,
+                      "note": (r.detail or {}).get("note")})
+    return steps
 
 
 def waited_s(ticket, at: datetime) -> int:

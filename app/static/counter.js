@@ -29,6 +29,7 @@
     $("current-info").textContent = t ? [svcName(t.service_id), T["state_" + t.state] || t.state,
       hallq.fill(T.waited, { m: Math.round(Math.max(0, t.waited_s) / 60) }), t.recalls ? hallq.fill(T.recalls, { n: t.recalls }) : "",
       T.tiers[t.tier] || ""].filter(Boolean).join(" · ") : (c.is_open ? T.none : T.closed);
+    renderHistory(t);
     $("queue-count").textContent = hallq.fill(T.waiting_n, { n: state.waiting });
     var held = heldBy();  // another's open counter: nothing here but taking it over
     $("held").hidden = !held;
@@ -49,6 +50,20 @@
       tr.appendChild(hallq.el("td", {}, svcName(n.service_id)));
       tr.appendChild(hallq.el("td", {}, mins(n.waited_s)));
       rows.appendChild(tr);
+    });
+  }
+
+  // a transferred customer: the counters they were at before, how long, and the notes sent along
+  function renderHistory(t) {
+    var list = $("current-history"), steps = (t && t.history) || [];
+    list.textContent = "";
+    list.hidden = !steps.length;
+    steps.forEach(function (h) {
+      var li = hallq.el("li", {}, hallq.fill(T.transferred_from, {
+        n: h.counter_number === null ? "?" : h.counter_number, service: svcName(h.service_id),
+        m: h.served_s === null ? "?" : Math.max(1, Math.round(h.served_s / 60)) }));
+      if (h.note) li.appendChild(hallq.el("q", { "class": "note" }, h.note));
+      list.appendChild(li);
     });
   }
 
@@ -125,6 +140,9 @@
   $("transfer-go").onclick = function () {
     var body = { to_service_id: +$("transfer-service").value };
     if ($("transfer-counter").value) body.to_counter_id = +$("transfer-counter").value;
+    var note = $("transfer-note").value.trim();
+    if (note) body.note = note;
+    $("transfer-note").value = "";
     act("transfer", body);
   };
   var keys = { o: "open", n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show", t: "transfer",

@@ -285,6 +285,7 @@ class Ticket(Base):
     channel: Mapped[str] = mapped_column(String(12), default="kiosk", server_default="kiosk")  # model.Channel
     check_in_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a remote ticket's deadline
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    transfers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # its history is read only if any
 
 
 class TurnReminder(Base):

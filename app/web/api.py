@@ -637,7 +637,7 @@ def no_show(counter_id: int, body: CounterActionBody):
 def transfer(counter_id: int, body: TransferBody):
     """Send the customer to another service (optionally one counter); they keep their place in time."""
     return queue.transfer(rt(), counter_id, body.to_service_id, body.to_counter_id, ticket_id=body.ticket_id,
-                          caller=access.credential())
+                          note=body.note, caller=access.credential())
 
 
 # --------------------------------------------------------------------------- footfall

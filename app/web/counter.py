@@ -27,6 +27,7 @@ def strings() -> dict:
         "tiers": {"star": _("Star"), "vip": _("VIP"), "green": _("Green channel"), "ordinary": ""},
         "remote": _("Remote"), "remote_title": _("Taken on the customer's phone, checked in at the kiosk"),
         "appointment": _("Appointment"), "appointment_title": _("Booked ahead for a time slot, checked in at the kiosk"),
+        "transferred_from": _("From counter {n} ({service}), served {m} min"),
         # refusals by their stable code, in the page's language ({…} from the error's details)
         "errors": {
             "counter_closed": _("Counter {counter_number} is closed: open it first."),

@@ -305,12 +305,23 @@ class Ticket(Out):
     checked_in_at: Time | None = None
 
 
+class TransferStep(Out):
+    """One counter a transferred customer was at before, oldest first."""
+
+    counter_number: int | None
+    service_id: int = Field(description="the service it was served for there")
+    at: Time = Field(description="when it was transferred on")
+    served_s: int | None = Field(description="how long that counter served it")
+    note: str | None = Field(description="what that counter wrote for the next one")
+
+
 class CalledTicket(Ticket):
     """A ticket as the counter's console shows it."""
 
     service: ServiceBrief | None = None
     waited_s: int | None = None
     mobile_tail: str | None = None
+    history: list[TransferStep] | None = Field(default=None, description="a transferred ticket's earlier counters")
 
 
 class IssuedTicket(Ticket):

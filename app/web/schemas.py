@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from ..domain import kpi
 from ..domain.model import DeviceKind, Role, Tier
 from ..domain.satisfaction import PERIODS
+from ..domain.model import TRANSFER_NOTE_MAX
 from ..domain.reminders import REMIND_AHEAD_DEFAULT, REMIND_AHEAD_MAX
 from ..domain.values import FIRST_DAY, FIRST_TIME, LAST_DAY, LAST_TIME, text_problem
 from ..services import audit, report_files, satisfaction, service_levels, surveys
@@ -372,6 +373,8 @@ class TransferBody(Strict):
     to_service_id: Id
     to_counter_id: Id | None = None
     ticket_id: Id | None = None
+    note: Annotated[str, Field(max_length=TRANSFER_NOTE_MAX)] | None = Field(
+        default=None, description="What the next counter should know; shown there with the ticket's transfers")
 
 
 SensorCode = text(FootfallSensor.code, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")

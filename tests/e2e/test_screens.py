@@ -468,3 +468,46 @@ def test_a_counter_calls_a_given_number_out_of_turn(browser, live_server, tidy_c
     press(console, "n", "call")  # the rule goes on: the first one now
     expect(console.locator("#current-label")).to_have_text(first["label"])
     press(console, "f", "finish")
+
+
+def test_a_transferred_customer_arrives_with_the_note_and_the_counters_before(
+        browser, live_server, tidy_counter):  # noqa: F811
+    """Issue 22: the note written at the transfer shows at the next counter, with where the customer has been."""
+    hall = live_server.world.one
+    tidy_counter((hall.counters[1], "s1"))
+    tidy_counter((hall.counters[2], "t1"))
+    requests.post(live_server.api(f"/halls/{hall.id}/tickets"), json={"service_id": hall.services["A"]},
+                  headers=bearer(hall.tokens["kiosk"]), timeout=5).raise_for_status()
+    first = new_page(browser, live_server, 900, 700)
+    sign_in(first, "s1", f"/counter/?counter={hall.counters[1]}&hall={hall.id}")
+    press(first, "o", "open")
+    press(first, "n", "call")
+    label = first.locator("#current-label")
+    expect(label).not_to_have_text("—")
+    ticket = label.inner_text().strip()
+    expect(first.locator("#current-history")).to_be_hidden()  # never transferred
+    press(first, "t", "transfer")
+    first.locator("#transfer-service").select_option(str(hall.services["B"]))
+    first.locator("#transfer-counter").select_option(str(hall.counters[2]))
+    first.locator("#transfer-note").fill("已核验身份证，想办家庭套餐")
+    shot(first, "console-transfer-note")
+    first.locator("#transfer-go").click()
+    expect(label).to_have_text("—")
+
+    second = new_page(browser, live_server, 900, 700)
+    sign_in(second, "t1", f"/counter/?counter={hall.counters[2]}&hall={hall.id}")
+    press(second, "o", "open")
+    press(second, "g", "call-ticket")
+    second.locator("#call-ticket-label").fill(ticket)
+    second.locator("#call-ticket-go").click()
+    expect(second.locator("#current-label")).to_have_text(ticket)
+    history = second.locator("#current-history")
+    expect(history).to_be_visible()
+    expect(history.locator("li")).to_have_count(1)
+    expect(history.locator("li")).to_contain_text("从1号窗口转来（A 业务A），已办理")
+    expect(history.locator(".note")).to_have_text("已核验身份证，想办家庭套餐")
+    shot(second, "console-transferred-customer")
+    second.reload()  # the console's own reload reads it again
+    expect(second.locator("#current-history .note")).to_have_text("已核验身份证，想办家庭套餐")
+    press(second, "f", "finish")
+    expect(second.locator("#current-history")).to_be_hidden()

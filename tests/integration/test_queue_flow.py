@@ -143,6 +143,30 @@ def test_transfer_to_a_counter_is_called_only_there(env):
     assert queue.call_next(rt, h.counters[3])["ticket"]["label"] == "A001"
 
 
+def test_a_transfer_note_and_the_counters_before_show_at_the_next_counter(env):
+    """Issue 22: the note travels with the ticket; the next counter sees which counters, how long."""
+    rt, w, clock = env
+    h = w.one
+    queue.issue_ticket(rt, h.id, h.services["A"])
+    queue.open_counter(rt, h.counters[1], h.staff["s1"])
+    queue.open_counter(rt, h.counters[2], h.staff["t1"])
+    plain = queue.call_next(rt, h.counters[1])["ticket"]
+    assert "history" not in plain  # never transferred: nothing more was read
+    clock.advance(minutes=3)
+    queue.transfer(rt, h.counters[1], h.services["B"], to_counter_id=h.counters[2], note="  已核验身份证，想办家庭套餐 ")
+    clock.advance(minutes=1)
+    at_two = queue.call_next(rt, h.counters[2])["ticket"]
+    assert at_two["history"] == [{"counter_number": 1, "service_id": h.services["A"], "at": at_two["history"][0]["at"],
+                                  "served_s": 180, "note": "已核验身份证，想办家庭套餐"}]
+    assert queue.counter_state(rt, h.counters[2])["ticket"]["history"] == at_two["history"]  # the console's reload
+    clock.advance(minutes=2)
+    queue.transfer(rt, h.counters[2], h.services["C"])  # no note this time
+    queue.open_counter(rt, h.counters[3], h.staff["m1"])
+    at_three = queue.call_next(rt, h.counters[3])["ticket"]
+    assert [(x["counter_number"], x["served_s"], x["note"]) for x in at_three["history"]] == [
+        (1, 180, "已核验身份证，想办家庭套餐"), (2, 120, None)]
+
+
 def test_no_show_needs_the_minimum_recalls_and_recalls_are_capped(env):
     rt, w, _ = env
     h = w.one
