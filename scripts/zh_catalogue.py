@@ -10,6 +10,19 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    "Pause": "暂停",
+    "Resume": "恢复",
+    "paused": "暂停中",
+    "Paused": "暂停叫号",
+    "Paused: {reason}": "暂停：{reason}",
+    "Paused (min)": "暂停（分钟）",
+    "Short break": "小休",
+    "Training": "业务学习",
+    "System fault": "系统故障",
+    "Pause this counter": "暂停本窗口",
+    "No one is called here until you resume; the display shows the counter paused.": "恢复之前本窗口不叫号；大屏显示本窗口暂停服务。",
+    "This counter is paused: {reason}, since {at}. No one is called here until you resume.": "本窗口暂停中：{reason}，自 {at} 起。恢复之前不叫号。",
+    "Counter {counter_number} is paused: resume it first.": "{counter_number}号窗口暂停中：请先恢复。",
     "From counter {n} ({service}), served {m} min": "从{n}号窗口转来（{service}），已办理 {m} 分钟",
     "Note for the next counter": "给下一个窗口的备注",
     "e.g. ID checked; wants a family plan": "例如：已核验身份证；想办家庭套餐",

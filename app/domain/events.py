@@ -130,6 +130,19 @@ class CounterClosed(Event):
 
 
 @dataclass(frozen=True)
+class CounterPaused(Event):
+    """An open counter stopped calling for a while (``reason``: model.PauseReason)."""
+
+    counter_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class CounterResumed(Event):
+    counter_id: int
+
+
+@dataclass(frozen=True)
 class CounterTakenOver(Event):
     """Another staff member took over an open counter (its console is told; the customer at it stays)."""
 

@@ -33,6 +33,14 @@ AT_COUNTER_STATES = frozenset({TicketState.CALLED, TicketState.SERVING})
 TRANSFER_NOTE_MAX = 200  # characters of the note a transfer carries to the next counter
 
 
+class PauseReason(str, enum.Enum):
+    """Why an open counter stops calling for a while (issue 22)."""
+
+    BREAK = "break"  # 小休
+    TRAINING = "training"  # 业务学习
+    SYSTEM = "system"  # 系统故障
+
+
 class Tier(str, enum.Enum):
     """Customer tiers. Priority comes from the hall's calling policy, not from here."""
 

@@ -27,11 +27,12 @@ from ..domain.errors import Conflict, CounterBusy, CounterHeld, Forbidden, HallC
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
 from ..domain.hours import business_day, local_time, next_opening, open_at, parse_zone
 from ..domain.model import (
-    AT_COUNTER_STATES, Action, Channel, DeviceKind, TicketState, Tier, WaitingTicket, held_by_another, next_state, ticket_label,
+    AT_COUNTER_STATES, Action, Channel, DeviceKind, PauseReason, TicketState, Tier, WaitingTicket, held_by_another,
+    next_state, ticket_label,
 )
 from ..domain.principal import Principal
 from ..domain.screens import screen_settings
-from ..storage.orm import Counter, CounterSession, Hall, Staff, Ticket, TicketEvent, TicketSequence, ticket_in_state
+from ..storage.orm import Counter, CounterPause, CounterSession, Hall, Staff, Ticket, TicketEvent, TicketSequence, ticket_in_state
 from . import audit, auth, roster
 from .config import hall_services
 from .footfall import live_load
@@ -187,7 +188,7 @@ _INSERT_EVENT = insert(EVENTS)
 # --------------------------------------------------------------------------- counter actions
 
 def _free_to_call(counter) -> None:
-    """A call needs the counter open and without a customer."""
+    """A call needs the counter open, not paused, and without a customer."""
     if not counter.is_open:
         raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id",
                        code="counter_closed", counter_number=counter.number)
@@ -195,6 +196,9 @@ def _free_to_call(counter) -> None:
         raise CounterBusy(f"counter {counter.number} still has {counter.ticket.label} ({counter.ticket.state}); "
                           "finish, transfer or mark no-show first", field="counter_id",
                           counter_number=counter.number, label=counter.ticket.label)
+    if counter.paused_at is not None:
+        raise Conflict(f"counter {counter.number} is paused; resume it first", field="counter_id",
+                       code="counter_paused", counter_number=counter.number)
 
 
 def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
@@ -530,6 +534,7 @@ def close_counter(rt: Runtime, counter_id: int, *, caller: auth.Credential | Non
                               "finish, transfer or mark no-show first", field="counter_id",
                               counter_number=counter.number, label=current.label)
         _end_session(s, counter.id, rt.now())
+        _end_pause(s, counter, rt.now())
         counter.is_open = False
         counter.staff_id = None
         counter.opened_at = None
@@ -577,6 +582,65 @@ def _end_session(s, counter_id: int, now: datetime) -> None:
     """Close the counter's open session (its open time ends now)."""
     s.execute(update(CounterSession).where(CounterSession.counter_id == counter_id, CounterSession.closed_at.is_(None))
               .values(closed_at=now).execution_options(synchronize_session=False))
+
+
+def pause_counter(rt: Runtime, counter_id: int, reason: str, staff_id: int | None = None, *,
+                  caller: auth.Credential | None = None) -> dict:
+    """Stop calling at an open counter for a while (小休, 业务学习, 系统故障): refused with a customer
+    at it, or if it is paused already; the display and the manager's page show it paused."""
+    why = PauseReason(reason)
+    with rt.uow() as tx:
+        s, counter, staff_id = _operated_counter(rt, tx, counter_id, staff_id, caller)
+        if not counter.is_open:
+            raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id",
+                           code="counter_closed", counter_number=counter.number)
+        if counter.paused_at is not None:
+            raise Conflict(f"counter {counter.number} is paused already", field="counter_id", code="counter_paused",
+                           counter_number=counter.number)
+        current = _active_ticket(s, counter.id)
+        if current is not None:
+            raise CounterBusy(f"counter {counter.number} still has {current.label} ({current.state}); "
+                              "finish, transfer or mark no-show first", field="counter_id",
+                              counter_number=counter.number, label=current.label)
+        now = rt.now()
+        counter.paused_at, counter.pause_reason = now, why.value
+        s.add(CounterPause(hall_id=counter.hall_id, counter_id=counter.id, staff_id=staff_id, reason=why.value,
+                           started_at=now))
+        tx.record(ev.CounterPaused(counter.hall_id, counter.id, why.value))
+        return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
+
+
+def resume_counter(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
+                   caller: auth.Credential | None = None) -> dict:
+    """Call again at a paused counter."""
+    with rt.uow() as tx:
+        s, counter, staff_id = _operated_counter(rt, tx, counter_id, staff_id, caller)
+        if counter.paused_at is None:
+            raise Conflict(f"counter {counter.number} is not paused", field="counter_id", code="counter_not_paused",
+                           counter_number=counter.number)
+        _end_pause(s, counter, rt.now())
+        tx.record(ev.CounterResumed(counter.hall_id, counter.id))
+        return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
+
+
+def _operated_counter(rt: Runtime, tx, counter_id: int, staff_id, caller):
+    """The counter (ORM, locked) for a change by who works it: authorised, and refused if another holds it."""
+    s = tx.session
+    if caller is not None:
+        staff_id = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
+                              "operating a counter of this hall").staff_id
+    counter = _counter(s, counter_id, lock=True)
+    _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
+    return s, counter, staff_id
+
+
+def _end_pause(s, counter: Counter, now: datetime) -> None:
+    """End the counter's pause, if any (resumed, or the counter closed)."""
+    if counter.paused_at is None:
+        return
+    s.execute(update(CounterPause).where(CounterPause.counter_id == counter.id, CounterPause.ended_at.is_(None))
+              .values(ended_at=now).execution_options(synchronize_session=False))
+    counter.paused_at = counter.pause_reason = None
 
 
 def _commit_counter_change(tx, counter, view=None):
@@ -649,7 +713,8 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
         }
 
 
-_HALL_COUNTERS = select(COUNTERS.c.id, COUNTERS.c.is_open, COUNTERS.c.staff_id).where(
+_HALL_COUNTERS = select(COUNTERS.c.id, COUNTERS.c.is_open, COUNTERS.c.staff_id, COUNTERS.c.paused_at,
+                        COUNTERS.c.pause_reason).where(
     COUNTERS.c.hall_id == bindparam("hall_id"), COUNTERS.c.active.is_(True)).order_by(COUNTERS.c.number)
 _AT_COUNTERS = select(*TICKETS.c).where(TICKETS.c.hall_id == bindparam("hall_id"), AT_COUNTER_NOW)
 
@@ -956,13 +1021,20 @@ def _counter_brief(conf: HallConfig, counter) -> dict:
     """A counter as screens show it: its configuration, and whether it is open and who is at it."""
     c = conf.counters[counter.id]
     return {"id": c.id, "number": c.number, "name": c.name, "is_open": counter.is_open,
-            "staff_id": counter.staff_id, "service_ids": list(c.service_ids), "display_mode": c.display_mode}
+            "staff_id": counter.staff_id, "service_ids": list(c.service_ids), "display_mode": c.display_mode,
+            **_pause_brief(counter)}
+
+
+def _pause_brief(counter) -> dict:
+    """``paused``: the reason of the counter's pause now (model.PauseReason), or None; since when."""
+    return {"paused": counter.pause_reason if counter.paused_at is not None else None,
+            "paused_at": counter.paused_at.isoformat() if counter.paused_at is not None else None}
 
 
 def _orm_counter_brief(counter: Counter) -> dict:
     return {"id": counter.id, "number": counter.number, "name": counter.name, "is_open": counter.is_open,
             "staff_id": counter.staff_id, "service_ids": [svc.id for svc in counter.services],
-            "display_mode": counter.display_mode}
+            "display_mode": counter.display_mode, **_pause_brief(counter)}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1003,10 +1075,12 @@ class _CounterRow:
     """A counter's live state (open, who is at it), its hall's configuration version and the ticket at
     it, read in one statement."""
 
-    __slots__ = ("id", "hall_id", "number", "is_open", "staff_id", "config_version", "ticket")
+    __slots__ = ("id", "hall_id", "number", "is_open", "staff_id", "config_version", "ticket", "paused_at",
+                 "pause_reason")
 
     def __init__(self, row) -> None:
         self.id, self.hall_id, self.is_open, self.staff_id = row.c_id, row.c_hall_id, row.c_is_open, row.c_staff_id
+        self.paused_at, self.pause_reason = row.c_paused_at, row.c_pause_reason
         self.config_version = row.c_config_version
         self.ticket = row if row.id is not None else None  # the tickets' columns under their own names
         self.number = None  # from the hall's configuration
@@ -1017,7 +1091,8 @@ def _counter_statement(lock: bool):
     query = (
         select(COUNTERS.c.id.label("c_id"), COUNTERS.c.hall_id.label("c_hall_id"),
                COUNTERS.c.is_open.label("c_is_open"), COUNTERS.c.staff_id.label("c_staff_id"),
-               COUNTERS.c.active.label("c_active"), halls.c.config_version.label("c_config_version"), *TICKETS.c)
+               COUNTERS.c.active.label("c_active"), halls.c.config_version.label("c_config_version"),
+               COUNTERS.c.paused_at.label("c_paused_at"), COUNTERS.c.pause_reason.label("c_pause_reason"), *TICKETS.c)
         .join(halls, halls.c.id == COUNTERS.c.hall_id)
         .outerjoin(TICKETS, and_(TICKETS.c.counter_id == COUNTERS.c.id, AT_COUNTER_NOW))
         .where(COUNTERS.c.id == bindparam("counter_id"))

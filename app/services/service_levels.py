@@ -31,7 +31,7 @@ from ..domain.model import Channel
 from ..domain.satisfaction import Period
 from .satisfaction import line_names
 from ..storage.orm import (
-    Appointment, City, Counter, CounterSession, FootfallHour, Hall, Region, ServiceType, Staff, Ticket, TicketEvent,
+    Appointment, City, Counter, CounterPause, CounterSession, FootfallHour, Hall, Region, ServiceType, Staff, Ticket, TicketEvent,
     kpi_days, kpi_hall_days,
 )
 
@@ -322,6 +322,7 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
         staff_norm = _staff_norms(s, hall_id, period, norm) if by == "staff" else {}
         zone = parse_zone(hall.timezone)
         open_s = counter_open_seconds(s, hall_id, period, zone, rt.now())
+        paused_s = counter_paused_seconds(s, hall_id, period, zone, rt.now())
         door = _door_counts(s, hall_id, period, zone)
         d = kpi_hall_days
         counted_days = sorted(day for day, n in door.items() if n)
@@ -348,11 +349,13 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
         if by == "counter":
             handle = grouped[x["key"]].handle_sum_s if x["key"] in grouped else 0
             x["open_s"] = open_s.get(x["key"], 0)
+            x["paused_s"] = paused_s.get(x["key"], 0)  # within open_s: open, but not calling
             x["utilisation"] = handle / x["open_s"] if x["open_s"] else None
     total = kpi.combine(grouped.values())
     totals = _line(total, busy)
     all_open = sum(open_s.values())
-    totals.update({"open_s": all_open, "utilisation": total.handle_sum_s / all_open if all_open else None,
+    totals.update({"open_s": all_open, "paused_s": sum(paused_s.values()),
+                   "utilisation": total.handle_sum_s / all_open if all_open else None,
                    # tickets per person at the door, over the days the door counters counted
                    "door_in": door_in, "conversion": arrivals_counted / door_in if door_in else None,
                    "wait_histogram": wait_histogram(total)})
@@ -415,13 +418,23 @@ def _local_range(period: Period, zone) -> tuple[datetime, datetime]:
 
 def counter_open_seconds(s, hall_id: int, period: Period, zone, now: datetime) -> dict[int, float]:
     """Each counter's open time within the period (sessions clipped to it; one still open counts to now)."""
+    return _seconds_by_counter(s, CounterSession, CounterSession.opened_at, CounterSession.closed_at,
+                               hall_id, period, zone, now)
+
+
+def counter_paused_seconds(s, hall_id: int, period: Period, zone, now: datetime) -> dict[int, float]:
+    """Each counter's paused time within the period (its own category: open, but not calling)."""
+    return _seconds_by_counter(s, CounterPause, CounterPause.started_at, CounterPause.ended_at,
+                               hall_id, period, zone, now)
+
+
+def _seconds_by_counter(s, model, began, ended, hall_id: int, period: Period, zone, now: datetime) -> dict[int, float]:
     start, end = _local_range(period, zone)
     out: dict[int, float] = defaultdict(float)
-    for counter_id, opened, closed in s.execute(
-            select(CounterSession.counter_id, CounterSession.opened_at, CounterSession.closed_at)
-            .where(CounterSession.hall_id == hall_id, CounterSession.opened_at < end,
-                   or_(CounterSession.closed_at.is_(None), CounterSession.closed_at > start))):
-        span = (min(closed or now, end) - max(opened, start)).total_seconds()
+    for counter_id, since, until in s.execute(
+            select(model.counter_id, began, ended)
+            .where(model.hall_id == hall_id, began < end, or_(ended.is_(None), ended > start))):
+        span = (min(until or now, end) - max(since, start)).total_seconds()
         if span > 0:
             out[counter_id] += span
     return dict(out)

@@ -22,8 +22,15 @@
   function render() {
     if (!state) return;
     var c = state.counter, t = state.ticket;
-    $("open-state").textContent = c.is_open ? "" : "· " + T.closed;
+    $("open-state").textContent = c.is_open ? (c.paused ? "· " + T.paused : "") : "· " + T.closed;
     $("btn-open").firstChild.textContent = (c.is_open ? T.close : T.open) + " ";
+    $("btn-pause").firstChild.textContent = (c.paused ? T.resume : T.pause) + " ";
+    $("paused").hidden = !c.paused;
+    if (c.paused) {
+      $("paused-text").textContent = hallq.fill(T.paused_since, { reason: T.reasons[c.paused] || c.paused,
+        at: c.paused_at ? new Date(c.paused_at).toLocaleTimeString(cfg.lang === "en" ? "en-GB" : "zh-CN",
+          { hour: "2-digit", minute: "2-digit", timeZone: cfg.timezone }) : "" });
+    }
     $("current-label").textContent = t ? t.label : "—";
     if (remoteTag(t)) $("current-label").appendChild(remoteTag(t));
     $("current-info").textContent = t ? [svcName(t.service_id), T["state_" + t.state] || t.state,
@@ -35,9 +42,9 @@
     $("held").hidden = !held;
     if (held) $("held-text").textContent = hallq.fill(T.held, { name: held.name || "" });
     var can = held ? {} : {
-      "call-next": c.is_open && !t, recall: !!t && t.state === "called", start: !!t && t.state === "called",
+      "call-next": c.is_open && !t && !c.paused, recall: !!t && t.state === "called", start: !!t && t.state === "called",
       finish: !!t, "no-show": !!t && t.state === "called", transfer: !!t, open: true,
-      "call-ticket": c.is_open && !t,
+      "call-ticket": c.is_open && !t && !c.paused, pause: c.is_open && !t,
     };
     document.querySelectorAll(".actions button").forEach(function (b) { b.disabled = busy || !can[b.dataset.action]; });
     var rows = $("next"); rows.textContent = "";
@@ -82,7 +89,7 @@
   // asked for with resync, brings the queue too, however busy the live process is)
   function applyAnswer(action, data) {
     if (!state || !data) return render();
-    var counter = data.counter || (action === "open" || action === "close" ? data : null);
+    var counter = data.counter || (["open", "close", "pause", "resume"].indexOf(action) >= 0 ? data : null);
     if (counter && counter.id === counterId) state.counter = counter;
     if (data.ticket !== undefined) {
       var t = data.ticket;
@@ -95,6 +102,7 @@
   function act(action, body) {
     if (busy) return;
     if (action === "open" && state && state.counter.is_open) action = "close";
+    if (action === "pause" && state && state.counter.paused) action = "resume";
     busy = true; render();
     var t = state && state.ticket;
     body = body || {};
@@ -128,10 +136,14 @@
   document.querySelectorAll(".actions button").forEach(function (b) {
     b.onclick = function () {
       var dialog = { transfer: "transfer-dialog", "call-ticket": "call-ticket-dialog" }[b.dataset.action];
+      if (b.dataset.action === "pause" && !(state && state.counter.paused)) dialog = "pause-dialog";  // why?
       if (!dialog) return act(b.dataset.action);
       $(dialog).showModal();
       if (dialog === "call-ticket-dialog") { $("call-ticket-label").value = ""; $("call-ticket-label").focus(); }
     };
+  });
+  document.querySelectorAll("#pause-dialog .reason").forEach(function (b) {
+    b.onclick = function () { act("pause", { reason: b.dataset.reason }); };
   });
   $("call-ticket-go").onclick = function () {
     var label = $("call-ticket-label").value.trim().toUpperCase();
@@ -146,10 +158,10 @@
     act("transfer", body);
   };
   var keys = { o: "open", n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show", t: "transfer",
-    g: "call-ticket" };
+    g: "call-ticket", p: "pause" };
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || /INPUT|SELECT|TEXTAREA/.test(e.target.tagName) ||
-        $("transfer-dialog").open || $("call-ticket-dialog").open) return;
+        $("transfer-dialog").open || $("call-ticket-dialog").open || $("pause-dialog").open) return;
     var action = keys[e.key.toLowerCase()];
     if (!action) return;
     var b = document.querySelector('.actions button[data-action="' + action + '"]');

@@ -38,10 +38,11 @@
     if (cfg.counter) return renderWindow();
     var box = $("counters"); box.textContent = "";
     Object.values(state.counters).sort(function (a, b) { return a.number - b.number; }).forEach(function (c) {
-      var card = hallq.el("div", { "class": "counter" + (c.is_open ? "" : " closed"), "data-counter": c.number });
+      var card = hallq.el("div", { "class": "counter" + (c.is_open ? (c.paused && !c.ticket ? " paused" : "") : " closed"),
+        "data-counter": c.number });
       card.appendChild(hallq.el("span", { "class": "num" }, hallq.fill(T.counter_n, { n: c.number })));
       card.appendChild(hallq.el("span", { "class": "label" },
-        c.ticket ? c.ticket.label : (c.is_open ? T.idle : T.closed)));
+        c.ticket ? c.ticket.label : (c.is_open ? (c.paused ? T.paused : T.idle) : T.closed)));
       box.appendChild(card);
     });
     var rows = $("services"); rows.textContent = "";
@@ -71,7 +72,8 @@
     var numberOnly = !!c && c.display_mode === "number";  // a small LED-like screen: the number alone
     document.body.classList.toggle("number-only", numberOnly);
     $("window-number").textContent = c && !numberOnly ? hallq.fill(T.counter_n, { n: c.number }) : "";
-    $("window-ticket").textContent = c && c.ticket ? c.ticket.label : (c && c.is_open ? T.please_wait : T.closed);
+    $("window-ticket").textContent = c && c.ticket ? c.ticket.label
+      : (c && c.is_open ? (c.paused ? T.paused : T.please_wait) : T.closed);
     var svc = c && c.ticket && state.services.filter(function (s) { return s.id === c.ticket.service_id; })[0];
     $("window-service").textContent = svc && !numberOnly ? name(svc) : "";
     document.body.classList.toggle("closed", !(c && c.is_open));
@@ -124,7 +126,9 @@
         if (c && c.ticket && c.ticket.id === d.ticket_id) c.ticket = null;
         break;
       case "CounterOpened": if (c) c.is_open = true; break;
-      case "CounterClosed": if (c) { c.is_open = false; c.ticket = null; } break;
+      case "CounterClosed": if (c) { c.is_open = false; c.ticket = null; c.paused = null; } break;
+      case "CounterPaused": if (c) c.paused = d.reason; break;
+      case "CounterResumed": if (c) c.paused = null; break;
     }
     render();
   }

@@ -81,7 +81,8 @@
       var tr = hallq.el("tr", { "data-counter": c.number, "class": c.is_open ? "open" : "closed" });
       var served = (c.service_ids || []).map(function (id) { return prefixes[id]; }).filter(Boolean).join("");
       tr.appendChild(hallq.el("td", {}, fill(T.counter_n, { n: c.number }) + (served ? " · " + served : "")));
-      tr.appendChild(hallq.el("td", {}, !c.is_open ? T.closed : (c.ticket ? T[c.ticket.state] || c.ticket.state : T.open)));
+      tr.appendChild(hallq.el("td", {}, !c.is_open ? T.closed : (c.ticket ? T[c.ticket.state] || c.ticket.state
+        : (c.paused ? fill(T.paused, { reason: T.reasons[c.paused] || c.paused }) : T.open))));
       var cell = hallq.el("td", {});
       if (c.ticket) cell.appendChild(hallq.el("span", { "class": "ticket-label" }, c.ticket.label));
       else cell.textContent = "—";
@@ -723,6 +724,7 @@
       if (delta.change === "raised") freshUntil[delta.warning_id] = Date.now() + FRESH_MS;
       warningsSoon();
     } else if (delta.event === "ForecastUpdated") { fc.tomorrow = null; fetchForecast(); appointmentsSoon(); }
+    else if (delta.event === "CounterPaused" || delta.event === "CounterResumed") page.live.resync();
   }
 
   // ---------------------------------------------------------------- live

@@ -150,6 +150,9 @@ class Counter(Base):
     display_mode: Mapped[str] = mapped_column(String(10), default="full", server_default="full")  # or "number"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     services: Mapped[list[ServiceType]] = relationship(secondary=counter_services, order_by=ServiceType.prefix)
+    # the pause now, if any (model.PauseReason); every pause is kept in counter_pauses
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    pause_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class VipMember(Base):
@@ -364,6 +367,20 @@ class AppointmentSlot(Base):
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
     slot_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     booked_s: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class CounterPause(Base):
+    """One pause of an open counter (小休, 业务学习, 系统故障): from ``started_at`` to ``ended_at``
+    (resumed, or the counter closed); the reports count it as paused time."""
+    __tablename__ = "counter_pauses"
+    __table_args__ = (Index("ix_counter_pauses_hall_started", "hall_id", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CounterSession(Base):

@@ -21,7 +21,7 @@ from .api_kit import Api, error_response, openapi_document
 from .schemas import (
     BookBody, CallTicketBody, CheckInBody, CityBody, CodeRequestBody, RemoteJoinBody, RescheduleBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
     HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
-    ServicePatch, StaffBody, StaffPatch, TransferBody, PairingCodeBody, CollectBody, PairBody,
+    ServicePatch, StaffBody, StaffPatch, TransferBody, PauseBody, PairingCodeBody, CollectBody, PairBody,
     VipMemberBody, VipMemberPatch,
     AuditQuery, DayQuery, FollowUpsQuery, FootfallQuery, HallSatisfactionQuery, HallServiceLevelsQuery,
     HourlyFootfallQuery, OutboxQuery, PeriodQuery, RepliesQuery, SurveysQuery, ReportFilesQuery, TicketsQuery, WaitBandsQuery, WarningsQuery,
@@ -574,6 +574,22 @@ def open_counter(counter_id: int, body: OpenCounterBody):
 def close_counter(counter_id: int):
     """Close the counter (refused while a customer is at it)."""
     return queue.close_counter(rt(), counter_id, caller=access.credential())
+
+
+@api.route("/counters/<int:counter_id>/pause", "POST", tag="counter actions", access="the hall's counter staff",
+           body=PauseBody, checks_caller=True, returns=R.CounterBrief)
+def pause_counter(counter_id: int, body: PauseBody):
+    """Stop calling at an open counter for a while, with a reason (break 小休, training 业务学习, system
+    系统故障); refused with a customer at it (409). The display and the manager's page show it paused;
+    the reports count the time as paused."""
+    return queue.pause_counter(rt(), counter_id, body.reason.value, caller=access.credential())
+
+
+@api.route("/counters/<int:counter_id>/resume", "POST", tag="counter actions", access="the hall's counter staff",
+           checks_caller=True, returns=R.CounterBrief)
+def resume_counter(counter_id: int):
+    """Call again at a paused counter."""
+    return queue.resume_counter(rt(), counter_id, caller=access.credential())
 
 
 @api.route("/counters/<int:counter_id>/take-over", "POST", tag="counter actions", access="the hall's counter staff",

@@ -28,9 +28,13 @@ def strings() -> dict:
         "remote": _("Remote"), "remote_title": _("Taken on the customer's phone, checked in at the kiosk"),
         "appointment": _("Appointment"), "appointment_title": _("Booked ahead for a time slot, checked in at the kiosk"),
         "transferred_from": _("From counter {n} ({service}), served {m} min"),
+        "pause": _("Pause"), "resume": _("Resume"), "paused": _("paused"),
+        "paused_since": _("This counter is paused: {reason}, since {at}. No one is called here until you resume."),
+        "reasons": pause_reasons(),
         # refusals by their stable code, in the page's language ({…} from the error's details)
         "errors": {
             "counter_closed": _("Counter {counter_number} is closed: open it first."),
+            "counter_paused": _("Counter {counter_number} is paused: resume it first."),
             "counter_busy": _("Counter {counter_number} still has {label}: finish, transfer or mark no-show first."),
             "calls_contended": _("Other counters are calling the same customers right now: call again."),
             "recall_limit": _("{label} has been recalled {recalls} times: mark no-show."),
@@ -49,6 +53,11 @@ def strings() -> dict:
             "other": _("This could not be done just now: please try again."),
         },
     }
+
+
+def pause_reasons() -> dict:
+    """model.PauseReason in the page's language (the console, the display, the manager's page)."""
+    return {"break": _("Short break"), "training": _("Training"), "system": _("System fault")}
 
 
 CONSOLE_COUNTER = "console_counter"  # the counter this session last worked at (the session ends at sign-out)
@@ -83,4 +92,4 @@ def console():
     session[CONSOLE_COUNTER] = chosen["id"]
     return render_template("counter.html", who=who, hall=snapshot["hall"], counter=chosen,
                            services=snapshot["services"], counters=counters, csrf=session.get("csrf", ""),
-                           strings=strings())
+                           strings=strings(), pause_reasons=list(pause_reasons().items()))

@@ -14,7 +14,7 @@ def strings() -> dict:
         "counter_n": _("Counter {n}"), "wait_min": _("about {m} min"), "no_counter": _("no counter open"),
         "closed": _("Closed"), "idle": _("Open"), "offline": _("Reconnecting…"),
         "not_registered": _("This screen is not registered. Open the link given when the device was registered."),
-        "please_wait": _("Please wait"),
+        "please_wait": _("Please wait"), "paused": _("Paused"),
     }
 
 

@@ -29,6 +29,7 @@ from ..services.satisfaction import HEAD_OFFICE_ZONE
 from ..storage.orm import Staff
 from . import access
 from .api_kit import database_id
+from .counter import pause_reasons
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
 
@@ -51,7 +52,7 @@ def strings() -> dict:
         "why_no_door_counter": _("no door counter: judged by the queue alone"),
         "no_door_counter": _("no door counter"),
         "wait_min": _("about {m} min"), "no_counter": _("no counter open"),
-        "open": _("Open"), "closed": _("Closed"), "called": _("called"), "serving": _("serving"),
+        "open": _("Open"), "closed": _("Closed"), "paused": _("Paused: {reason}"), "reasons": pause_reasons(), "called": _("called"), "serving": _("serving"),
         "counter_n": _("Counter {n}"),
         "kinds": {"camera": _("Camera"), "infrared": _("Infrared")},
         "stale": _("No report for over 10 minutes: check this sensor"),

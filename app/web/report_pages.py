@@ -349,6 +349,7 @@ def kpi_columns(level: str) -> list[tuple[str, str, str]]:
                        ("expired", _("Released or expired"), "int"))
     if level == "counter":
         columns.append(("utilisation", _("Utilisation"), "pct"))
+        columns.append(("paused_s", _("Paused (min)"), "min"))  # open, but not calling: its own category
     if level in ("staff", "service"):
         columns.append(("handle_norm_s", _("Norm handle time (min)"), "min"))
     return columns

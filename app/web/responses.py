@@ -198,6 +198,8 @@ class CounterBrief(Out):
     staff_id: int | None
     service_ids: list[int]
     display_mode: str
+    paused: str | None = Field(default=None, description="the reason of its pause now (break, training, system)")
+    paused_at: Time | None = None
 
 
 class Counter(CounterBrief):

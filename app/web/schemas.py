@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from ..domain import kpi
 from ..domain.model import DeviceKind, Role, Tier
 from ..domain.satisfaction import PERIODS
-from ..domain.model import TRANSFER_NOTE_MAX
+from ..domain.model import TRANSFER_NOTE_MAX, PauseReason
 from ..domain.reminders import REMIND_AHEAD_DEFAULT, REMIND_AHEAD_MAX
 from ..domain.values import FIRST_DAY, FIRST_TIME, LAST_DAY, LAST_TIME, text_problem
 from ..services import audit, report_files, satisfaction, service_levels, surveys
@@ -367,6 +367,10 @@ class CounterActionBody(Strict):
 class CallTicketBody(Strict):
     label: Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[A-Za-z0-9]+$",
                                 description="the ticket's number as customers see it, e.g. A012")]
+
+
+class PauseBody(Strict):
+    reason: PauseReason = Field(description="break (小休), training (业务学习) or system (系统故障)")
 
 
 class TransferBody(Strict):

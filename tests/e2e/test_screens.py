@@ -511,3 +511,38 @@ def test_a_transferred_customer_arrives_with_the_note_and_the_counters_before(
     expect(second.locator("#current-history .note")).to_have_text("已核验身份证，想办家庭套餐")
     press(second, "f", "finish")
     expect(second.locator("#current-history")).to_be_hidden()
+
+
+def test_a_counter_pauses_with_a_reason_and_the_display_shows_it_until_resumed(
+        browser, live_server, tidy_counter):  # noqa: F811
+    """Issue 22: pause at the counter (小休, 业务学习, 系统故障); the display shows it; no call until resumed."""
+    hall = live_server.world.one
+    counter_id = hall.counters[1]
+    tidy_counter((counter_id, "s1"))
+    display = open_display(browser, live_server, hall)
+    manager = new_page(browser, live_server, 1280, 800)
+    sign_in(manager, "m1", "/manager/")
+    console = new_page(browser, live_server, 900, 700)
+    sign_in(console, "s1", f"/counter/?counter={counter_id}&hall={hall.id}")
+    press(console, "o", "open")
+    card = display.locator('.counter[data-counter="1"]')
+    expect(card).not_to_have_class(re.compile("closed"))
+    expect(console.locator("#btn-pause")).to_be_enabled()
+    console.keyboard.press("p")
+    expect(console.locator("#pause-dialog")).to_be_visible()
+    shot(console, "console-pause-reasons")
+    console.locator('#pause-dialog .reason[data-reason="training"]').click()
+    expect(console.locator("#paused")).to_be_visible()
+    expect(console.locator("#paused-text")).to_contain_text("本窗口暂停中：业务学习")
+    expect(console.locator("#btn-call")).to_be_disabled()
+    expect(console.locator("#btn-pause")).to_contain_text("恢复")
+    expect(card).to_have_class(re.compile("paused"))
+    expect(card.locator(".label")).to_have_text("暂停叫号")  # a closed counter reads 暂停服务
+    expect(manager.locator('#counters tr[data-counter="1"]')).to_contain_text("暂停：业务学习")
+    shot(console, "console-paused")
+    shot(display, "display-counter-paused")
+    press(console, "p", "pause")  # resume
+    expect(console.locator("#paused")).to_be_hidden()
+    expect(console.locator("#btn-call")).to_be_enabled()
+    expect(card).not_to_have_class(re.compile("paused"))
+    expect(manager.locator('#counters tr[data-counter="1"]')).not_to_contain_text("暂停")

@@ -131,6 +131,8 @@ EXPECTED: dict[str, Row] = {
     "call_next": Row(OPERATE),
     "call_ticket": Row(OPERATE, lambda t: {"label": "A001"}),
     "take_over_counter": Row(OPERATE),
+    "pause_counter": Row(OPERATE, lambda t: {"reason": "break"}),
+    "resume_counter": Row(OPERATE),
     "recall": Row(OPERATE, lambda t: {}),
     "start_service": Row(OPERATE, lambda t: {}),
     "finish_service": Row(OPERATE, lambda t: {}),

@@ -167,6 +167,51 @@ def test_a_transfer_note_and_the_counters_before_show_at_the_next_counter(env):
         (1, 180, "已核验身份证，想办家庭套餐"), (2, 120, None)]
 
 
+def test_a_paused_counter_calls_no_one_until_resumed_and_closing_ends_the_pause(env):
+    """Issue 22: pause with a reason (小休, 业务学习, 系统故障), resume; never with a customer at it."""
+    from sqlalchemy import select
+    from app.storage.orm import CounterPause
+
+    rt, w, clock = env
+    h = w.one
+    counter = h.counters[1]
+    queue.issue_ticket(rt, h.id, h.services["A"])
+    with pytest.raises(Conflict, match="closed"):
+        queue.pause_counter(rt, counter, "break", h.staff["s1"])
+    queue.open_counter(rt, counter, h.staff["s1"])
+    queue.call_next(rt, counter, h.staff["s1"])
+    with pytest.raises(CounterBusy):
+        queue.pause_counter(rt, counter, "break", h.staff["s1"])  # finish the customer first
+    queue.finish_service(rt, counter, h.staff["s1"])
+    with pytest.raises(ValueError):
+        queue.pause_counter(rt, counter, "lunch", h.staff["s1"])
+    paused = queue.pause_counter(rt, counter, "training", h.staff["s1"])
+    assert paused["paused"] == "training" and paused["paused_at"] == clock.now.isoformat()
+    queue.issue_ticket(rt, h.id, h.services["A"])
+    with pytest.raises(Conflict, match="paused") as refused:
+        queue.call_next(rt, counter, h.staff["s1"])
+    assert refused.value.code == "counter_paused"
+    assert queue.counter_state(rt, counter)["counter"]["paused"] == "training"
+    assert next(c for c in queue.hall_snapshot(rt, h.id)["counters"] if c["id"] == counter)["paused"] == "training"
+    with pytest.raises(Conflict, match="paused already"):
+        queue.pause_counter(rt, counter, "break", h.staff["s1"])
+    clock.advance(minutes=10)
+    assert queue.resume_counter(rt, counter, h.staff["s1"])["paused"] is None
+    with pytest.raises(Conflict, match="not paused"):
+        queue.resume_counter(rt, counter, h.staff["s1"])
+    assert queue.call_next(rt, counter, h.staff["s1"])["ticket"]["label"] == "A002"
+    queue.finish_service(rt, counter, h.staff["s1"])
+    queue.pause_counter(rt, counter, "system", h.staff["s1"])
+    clock.advance(minutes=5)
+    queue.close_counter(rt, counter)  # ends the pause too
+    with rt.reader() as tx:
+        pauses = tx.session.execute(select(CounterPause.reason, CounterPause.started_at, CounterPause.ended_at)
+                                    .order_by(CounterPause.id)).all()
+    assert [(r, (e - s).total_seconds()) for r, s, e in pauses] == [("training", 600.0), ("system", 300.0)]
+    queue.open_counter(rt, counter, h.staff["s1"])
+    assert queue.counter_state(rt, counter)["counter"]["paused"] is None
+
+
 def test_no_show_needs_the_minimum_recalls_and_recalls_are_capped(env):
     rt, w, _ = env
     h = w.one

@@ -260,6 +260,7 @@ def test_counter_utilisation_is_serving_time_over_open_time(srt, morning, clock)
     assert lines[1]["open_s"] == 1800 and lines[1]["utilisation"] == pytest.approx((420 + 300) / 1800)
     assert lines[3]["open_s"] == 1800 and lines[3]["utilisation"] == 0
     assert report["totals"]["utilisation"] == pytest.approx(720 / 3600)
+    assert lines[1]["paused_s"] == 0 and report["totals"]["paused_s"] == 0
     assert report["totals"]["door_in"] == 0 and report["totals"]["conversion"] is None  # no door counts here
     histogram = report["totals"]["wait_histogram"]
     assert sum(b["count"] for b in histogram) == 3 and histogram[4] == {"from_s": 240, "to_s": 300, "count": 1}
@@ -576,3 +577,21 @@ def test_the_pages_break_down_by_channel_show_the_mix_punctuality_and_filter_the
     english = kclient.get(f"/manager/service-levels?{day}&hall={channels.one.id}&by=channel&lang=en").get_data(
         as_text=True)
     assert re.findall(r'<a class="drill" href="[^"]+">([^<]+)</a>', english) == ["Kiosk", "Remote", "Appointment"]
+
+
+def test_paused_time_is_its_own_category_in_the_counter_report(srt, morning, clock):
+    """Issue 22: a counter's pauses are counted as paused time (open, but not calling)."""
+    clock.now = datetime(2026, 11, 23, 2, 40, tzinfo=timezone.utc)  # 10:40: counter 3 is free
+    counter = morning.one.counters[3]
+    staff = next(iter(morning.one.staff.values()))
+    queue.close_counter(srt, counter)
+    queue.open_counter(srt, counter, staff)
+    queue.pause_counter(srt, counter, "break", staff)
+    clock.advance(minutes=15)
+    queue.resume_counter(srt, counter, staff)
+    queue.pause_counter(srt, counter, "system", staff)
+    clock.advance(minutes=5)  # still paused: counted to now
+    report = service_levels.hall_report(srt, morning.one.id, period_of("day", MONDAY), "counter")
+    lines = {x.get("number"): x for x in report["lines"]}
+    assert lines[3]["paused_s"] == 1200 and report["totals"]["paused_s"] == 1200
+    assert lines[1]["paused_s"] == 0
