@@ -8,7 +8,7 @@ Two families of report share this store, the scheduler and the download endpoint
 Each morning ``make_reports`` makes, for yesterday (in Shanghai, the head office's zone), the
 head-office file and one file per active hall that had surveys (or tickets) that day; when that
 day ends a week or a month, also that week's or month's files. The files are the exports of the
-report endpoints (``web.reports_api``), so a stored file and a download of the same period are
+report endpoints (``services.report_tables``), so a stored file and a download of the same period are
 laid out alike.
 
 One row per kind, hall and period: a rerun replaces the file, never adds one. ``hall_id`` is NULL
@@ -28,7 +28,7 @@ from sqlalchemy import delete, func, select, text
 from ..bootstrap import Runtime
 from ..domain.errors import NotFound
 from ..storage.orm import Hall, ReportFile, SatisfactionHallDay, kpi_hall_days
-from . import satisfaction, service_levels
+from . import report_tables, satisfaction, service_levels
 
 FORMAT = "xlsx"
 _LOCK_KEY = 0x68616C6C  # pg_advisory_xact_lock: one writer of report files at a time
@@ -45,7 +45,7 @@ class Family:
     name_zh: str
     name_en: str
     periods: tuple[str, ...]
-    head_office: Callable    # (rt, period) -> the table of web.reports_api
+    head_office: Callable    # (rt, period) -> a table of services.report_tables
     hall: Callable           # (rt, hall_id, period) -> the table
     halls_with_data: Callable  # (rt, period) -> [Hall]
 
@@ -75,20 +75,15 @@ def _halls_with_tickets(rt: Runtime, period: satisfaction.Period) -> list[Hall]:
                         .group_by(h.c.hall_id).having(func.sum(h.c.arrivals) > 0))
 
 
-def _tables():
-    from ..web import reports_api  # the layout of the exports, shared with the download endpoints
-    return reports_api
-
-
 SATISFACTION = Family(
     "satisfaction", "", "满意度", "satisfaction", ("day", "month"),
-    head_office=lambda rt, p: _tables().head_office_table(satisfaction.head_office_report(rt, p)),
-    hall=lambda rt, hall_id, p: _tables().hall_table(satisfaction.hall_report(rt, hall_id, p, "staff")),
+    head_office=lambda rt, p: report_tables.head_office_table(satisfaction.head_office_report(rt, p)),
+    hall=lambda rt, hall_id, p: report_tables.hall_table(satisfaction.hall_report(rt, hall_id, p, "staff")),
     halls_with_data=_halls_with_surveys)
 SERVICE_LEVELS = Family(
     "service_levels", "kpi_", "服务指标", "service-levels", ("day", "week", "month"),
-    head_office=lambda rt, p: _tables().kpi_head_office_table(service_levels.head_office_report(rt, p)),
-    hall=lambda rt, hall_id, p: _tables().kpi_hall_table(service_levels.hall_report(rt, hall_id, p, "counter")),
+    head_office=lambda rt, p: report_tables.kpi_head_office_table(service_levels.head_office_report(rt, p)),
+    hall=lambda rt, hall_id, p: report_tables.kpi_hall_table(service_levels.hall_report(rt, hall_id, p, "counter")),
     halls_with_data=_halls_with_tickets)
 FAMILIES = (SATISFACTION, SERVICE_LEVELS)
 KINDS = tuple(k for f in FAMILIES for k in f.kinds())
@@ -124,14 +119,13 @@ def ascii_name(row: dict) -> str:
 
 def _files_for(rt: Runtime, family: Family, period: satisfaction.Period) -> list[dict]:
     """The head-office file and each hall's file of ``period``, laid out and rendered."""
-    reports_api = _tables()
     files = [{"kind": f"{family.prefix}head_office_{period.kind}", "hall_id": None,
               "file_name": file_name(family, period),
-              "content": reports_api.table_bytes(FORMAT, family.head_office(rt, period))}]
+              "content": report_tables.table_bytes(FORMAT, family.head_office(rt, period))}]
     for hall in family.halls_with_data(rt, period):
         files.append({"kind": f"{family.prefix}hall_{period.kind}", "hall_id": hall.id,
                       "file_name": file_name(family, period, hall),
-                      "content": reports_api.table_bytes(FORMAT, family.hall(rt, hall.id, period))})
+                      "content": report_tables.table_bytes(FORMAT, family.hall(rt, hall.id, period))})
     return files
 
 

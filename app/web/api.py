@@ -12,7 +12,8 @@ from ..domain.errors import DomainError, Forbidden, Invalid
 from ..domain.footfall import MinuteCount
 from ..domain.model import Role
 from ..services import (
-    audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, satisfaction, service_levels,
+    audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, report_tables, satisfaction,
+    service_levels,
     appointments, remote, roster, surveys,
 )
 from . import access, reports_api, throttle
@@ -896,7 +897,7 @@ def satisfaction_overview(query: PeriodQuery):
     p = access.read_config()
     period = _report_period(query, satisfaction.HEAD_OFFICE_ZONE)
     return _report(query, access.own_region(p, satisfaction.head_office_report(rt(), period)),
-                   reports_api.head_office_table, "satisfaction")
+                   report_tables.head_office_table, "satisfaction")
 
 
 @api.route("/satisfaction/wait-bands", "GET", tag="reports", access="administrator, head office",
@@ -909,7 +910,7 @@ def satisfaction_wait_bands(query: WaitBandsQuery):
     p = access.read_config(query.hall_id)
     report = satisfaction.wait_band_report(rt(), _report_period(query, satisfaction.HEAD_OFFICE_ZONE),
                                            {query.hall_id} if query.hall_id else access.hall_scope(p))
-    return _report(query, report, reports_api.wait_band_table, "wait-bands")
+    return _report(query, report, report_tables.wait_band_table, "wait-bands")
 
 
 @api.route("/halls/<int:hall_id>/satisfaction", "GET", tag="reports",
@@ -928,7 +929,7 @@ def hall_satisfaction(hall_id: int, query: HallSatisfactionQuery):
     report = satisfaction.hall_report(rt(), hall_id, _report_period(query, zone),
                                       query.by or ("day" if query.staff_id else "staff"),
                                       query.min_ratings or 1, query.staff_id)
-    return _report(query, report, reports_api.hall_table, f"hall-{hall_id}-satisfaction")
+    return _report(query, report, report_tables.hall_table, f"hall-{hall_id}-satisfaction")
 
 
 def _report_files_reader(hall_id: int | None = None):
@@ -965,7 +966,7 @@ def download_report_file(report_file_id: int):
     else:
         _report_files_reader(about["hall_id"])
     found = report_files.report_file(rt(), report_file_id)
-    return Response(found["content"], mimetype=reports_api.XLSX_MIMETYPE,
+    return Response(found["content"], mimetype=report_tables.XLSX_MIMETYPE,
                     headers={"Content-Disposition": reports_api.attachment(found["file_name"], found["ascii_name"])})
 
 
@@ -1006,7 +1007,7 @@ def service_levels_overview(query: PeriodQuery):
     p = access.read_config()
     period = _report_period(query, satisfaction.HEAD_OFFICE_ZONE)
     return _report(query, access.own_region(p, service_levels.head_office_report(rt(), period)),
-                   reports_api.kpi_head_office_table, "service-levels")
+                   report_tables.kpi_head_office_table, "service-levels")
 
 
 @api.route("/halls/<int:hall_id>/service-levels", "GET", tag="reports",
@@ -1024,7 +1025,7 @@ def hall_service_levels(hall_id: int, query: HallServiceLevelsQuery):
     access.read_config(hall_id)
     zone = config.get_hall(rt(), hall_id)["timezone"]
     report = service_levels.hall_report(rt(), hall_id, _report_period(query, zone), query.by or "counter")
-    return _report(query, report, reports_api.kpi_hall_table, f"hall-{hall_id}-service-levels")
+    return _report(query, report, report_tables.kpi_hall_table, f"hall-{hall_id}-service-levels")
 
 
 @api.route("/halls/<int:hall_id>/service-levels/heatmap", "GET", tag="reports",
@@ -1057,7 +1058,7 @@ def hall_service_level_tickets(hall_id: int, query: TicketsQuery):
         return listing
     listing["title_zh"] = listing["title_en"] = listing["period"]["first_day"]
     return reports_api.file_response(fmt, f"hall-{hall_id}-tickets-{listing['period']['first_day']}",
-                                     reports_api.kpi_tickets_table(listing))
+                                     report_tables.kpi_tickets_table(listing))
 
 
 # --------------------------------------------------------------------------- the document itself
