@@ -36,9 +36,7 @@ bytes; a printer out of paper is not detected.
 from __future__ import annotations
 
 import atexit
-import codecs
 import errno
-import ipaddress
 import logging
 import math
 import os
@@ -50,12 +48,14 @@ import tempfile
 import time
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Iterator
 
 import qrcode
+
+from app.domain.printers import ENCODINGS, KINDS, PrinterConfig  # noqa: F401 - the driver's settings
 
 # python-escpos 3.1 at import: caches its printer database in a new temporary folder per
 # process (a shared one could be read half-written by another process), left behind at
@@ -78,66 +78,10 @@ if _own_pickle_dir:
 
 log = logging.getLogger(__name__)
 
-KINDS = ("none", "network", "usb", "file")
-ENCODINGS = ("gb18030", "gbk", "gb2312")
 TIERS = ("ordinary", "star", "vip", "green")
-DOTS_PER_COLUMN = 12  # font A: 32 columns = 384 dots (58 mm paper), 48 = 576 dots (80 mm)
 FS_CHINESE_ON = b"\x1c&"
 QR_QUIET_MODULES = 4
 QR_MAX_DOTS_PER_MODULE = 6  # about 25 mm for a status link on 58 mm paper
-
-_REQUIRED = {"network": ("host",), "usb": ("usb_vendor_id", "usb_product_id"), "file": ("path",)}
-
-
-@dataclass(frozen=True)
-class PrinterConfig:
-    """How the kiosk reaches its ticket printer; kind "none" means it has none."""
-
-    kind: str = "none"
-    host: str | None = None
-    port: int = 9100
-    timeout_s: float = 3.0
-    usb_vendor_id: int | None = None
-    usb_product_id: int | None = None
-    path: str | None = None
-    chars_per_line: int = 32
-    encoding: str = "gb18030"
-    qr_native: bool = True
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> PrinterConfig:
-        """Validate settings; a ValueError reads "printer.<field>: <what is wrong>"."""
-        if d is not None and not isinstance(d, dict):
-            raise ValueError("printer: must be an object")
-        d = {k: v for k, v in (d or {}).items() if v is not None}
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise _invalid(unknown[0], "unknown setting")
-        config = cls(
-            kind=_choice(d, "kind", "none", KINDS),
-            host=_host(d),
-            port=_integer(d, "port", 9100, 1, 65535, "1-65535"),
-            timeout_s=_seconds(d, "timeout_s", 3.0),
-            usb_vendor_id=_integer(d, "usb_vendor_id", None, 1, 0xFFFF, "0x0001-0xffff"),
-            usb_product_id=_integer(d, "usb_product_id", None, 1, 0xFFFF, "0x0001-0xffff"),
-            path=_path(d),
-            chars_per_line=_integer(d, "chars_per_line", 32, 24, 64, "24-64 (32 for 58 mm paper, 48 for 80 mm)"),
-            encoding=_encoding(d),
-            qr_native=_flag(d, "qr_native", True),
-        )
-        for name in _REQUIRED.get(config.kind, ()):
-            if getattr(config, name) is None:
-                raise _invalid(name, f"required for a {config.kind} printer")
-        return config
-
-    def to_dict(self) -> dict:
-        """The settings as ``from_dict`` reads them back (unset fields left out)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-    @property
-    def paper_dots(self) -> int:
-        """Printable width in dots, which images and QR codes must fit."""
-        return self.chars_per_line * DOTS_PER_COLUMN
 
 
 @dataclass(frozen=True)
@@ -427,73 +371,3 @@ def bulk_out_endpoint(device) -> int | None:
 
 
 _SENDERS = {"network": _send_network, "usb": _send_usb, "file": _send_file}
-
-
-# ---- validating settings -----------------------------------------------------------
-
-def _invalid(name: str, problem: str) -> ValueError:
-    return ValueError(f"printer.{name}: {problem}")
-
-
-def _choice(d: dict, name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = d.get(name, default)
-    if value not in allowed:
-        raise _invalid(name, f"must be one of {', '.join(allowed)}")
-    return value
-
-
-def _integer(d: dict, name: str, default: int | None, low: int, high: int, shown: str) -> int | None:
-    """An int, or a string such as "9100" or "0x0416"."""
-    value = d.get(name, default)
-    if isinstance(value, str):
-        try:
-            value = int(value.strip(), 0)
-        except ValueError:
-            raise _invalid(name, f"must be {shown}") from None
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _invalid(name, f"must be {shown}")
-    return value
-
-
-def _seconds(d: dict, name: str, default: float) -> float:
-    value = d.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 60:
-        raise _invalid(name, "must be a number of seconds, more than 0 and at most 60")
-    return float(value)
-
-
-def _flag(d: dict, name: str, default: bool) -> bool:
-    value = d.get(name, default)
-    if not isinstance(value, bool):
-        raise _invalid(name, "must be true or false")
-    return value
-
-
-def _host(d: dict) -> str | None:
-    value = d.get("host")
-    if value is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        raise _invalid("host", "must be an IP address such as 192.168.1.50") from None
-
-
-def _path(d: dict) -> str | None:
-    value = d.get("path")
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise _invalid("path", "must be a file or device path such as /dev/usb/lp0")
-    return value
-
-
-def _encoding(d: dict) -> str:
-    value = d.get("encoding", "gb18030")
-    try:
-        name = codecs.lookup(value).name if isinstance(value, str) else None
-    except LookupError:
-        name = None
-    if name not in ENCODINGS:
-        raise _invalid("encoding", f"must be one of {', '.join(ENCODINGS)}")
-    return name

@@ -19,7 +19,7 @@ from ..bootstrap import Runtime
 from ..domain.errors import Forbidden, Invalid, NotFound, Unauthorized
 from ..domain.model import DeviceKind, Role
 from ..domain.principal import Principal
-from ..domain.printers import PrinterPlaces
+from ..domain.printers import PrinterConfig, PrinterPlaces
 from ..domain.screens import pin_problem
 from ..storage.orm import ApiToken, Counter, Device, Hall, Staff
 from . import audit
@@ -339,8 +339,6 @@ def printer_places(rt: Runtime) -> PrinterPlaces:
 def set_device_printer(rt: Runtime, device_id: int, printer: dict) -> dict:
     """Store a kiosk's ticket printer (validated by the driver; a file or network printer only
     where ``printer_places`` allows); returns the device."""
-    from kiosk.printer import PrinterConfig
-
     try:
         checked = PrinterConfig.from_dict(printer).to_dict()
     except ValueError as exc:
