@@ -491,13 +491,7 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
                  caller: auth.Credential | None = None) -> dict:
     """Open a counter for calling, with the staff member at it and optionally the services it serves today."""
     with rt.uow() as tx:
-        s = tx.session
-        if caller is not None:
-            p = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
-                            "operating a counter of this hall")
-            staff_id = p.staff_id
-        counter = _counter(s, counter_id, lock=True)  # one session at a time, even for two clicks at once
-        _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
+        s, counter, staff_id = _operated_counter(rt, tx, counter_id, staff_id, caller)  # one session at a time
         if staff_id is not None:
             elsewhere = s.execute(
                 select(Counter.number).where(Counter.staff_id == staff_id, Counter.is_open.is_(True),
@@ -521,18 +515,8 @@ def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids
 def close_counter(rt: Runtime, counter_id: int, *, caller: auth.Credential | None = None) -> dict:
     """Close a counter; refused while a customer is at it."""
     with rt.uow() as tx:
-        s = tx.session
-        staff_id = None
-        if caller is not None:
-            staff_id = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
-                                   "operating a counter of this hall").staff_id
-        counter = _counter(s, counter_id, lock=True)  # waits for a call in progress at this counter
-        _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
-        current = _active_ticket(s, counter.id)
-        if current is not None:
-            raise CounterBusy(f"counter {counter.number} still has {current.label} ({current.state}); "
-                              "finish, transfer or mark no-show first", field="counter_id",
-                              counter_number=counter.number, label=current.label)
+        s, counter, _ = _operated_counter(rt, tx, counter_id, None, caller)  # waits for a call in progress here
+        _refuse_with_customer(s, counter)
         _end_session(s, counter.id, rt.now())
         _end_pause(s, counter, rt.now())
         counter.is_open = False
@@ -597,11 +581,7 @@ def pause_counter(rt: Runtime, counter_id: int, reason: str, staff_id: int | Non
         if counter.paused_at is not None:
             raise Conflict(f"counter {counter.number} is paused already", field="counter_id", code="counter_paused",
                            counter_number=counter.number)
-        current = _active_ticket(s, counter.id)
-        if current is not None:
-            raise CounterBusy(f"counter {counter.number} still has {current.label} ({current.state}); "
-                              "finish, transfer or mark no-show first", field="counter_id",
-                              counter_number=counter.number, label=current.label)
+        _refuse_with_customer(s, counter)
         now = rt.now()
         counter.paused_at, counter.pause_reason = now, why.value
         s.add(CounterPause(hall_id=counter.hall_id, counter_id=counter.id, staff_id=staff_id, reason=why.value,
@@ -632,6 +612,15 @@ def _operated_counter(rt: Runtime, tx, counter_id: int, staff_id, caller):
     counter = _counter(s, counter_id, lock=True)
     _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
     return s, counter, staff_id
+
+
+def _refuse_with_customer(s, counter: Counter) -> None:
+    """409 while a customer is at the counter (closing or pausing it waits for them)."""
+    current = _active_ticket(s, counter.id)
+    if current is not None:
+        raise CounterBusy(f"counter {counter.number} still has {current.label} ({current.state}); "
+                          "finish, transfer or mark no-show first", field="counter_id",
+                          counter_number=counter.number, label=current.label)
 
 
 def _end_pause(s, counter: Counter, now: datetime) -> None:

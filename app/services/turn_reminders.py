@@ -3,7 +3,8 @@
 The scheduler runs ``send_turn_reminders`` every 15 seconds. It reads the open tickets that
 carry a mobile number and have a reminder still to come (the partial index on tickets with a
 number keeps that read small), counts the people ahead of each waiting one exactly as its
-phone page does (queue.people_ahead), and for each reminder due:
+phone page does (queue.people_ahead; in each queue group only until one is past the threshold),
+and for each reminder due:
 
 1. claims it in ``turn_reminders`` (its primary key: one per ticket and kind, whichever
    scheduler runs), with its outcome already known when nothing is to be sent: the hall's
@@ -44,15 +45,16 @@ def _none_yet(kind: str):
 
 
 # Open tickets with a number and a reminder to come: waiting without "soon", or called (since
-# ``fresh_since``) without "called". ``closed_at IS NULL`` with ``mobile IS NOT NULL`` is the
-# partial index ix_tickets_with_mobile.
+# ``fresh_since``) without "called", each queue group in its order (see send_turn_reminders).
+# ``closed_at IS NULL`` with ``mobile IS NOT NULL`` is the partial index ix_tickets_with_mobile.
 _DUE = (
     select(*TICKETS.c)
     .where(TICKETS.c.mobile.is_not(None), TICKETS.c.closed_at.is_(None),
            or_(and_(ticket_in_state(WAITING), _none_yet(rules.SOON)),
                and_(ticket_in_state(*AT_COUNTER), _none_yet(rules.CALLED),
                     TICKETS.c.called_at >= bindparam("fresh_since", type_=TICKETS.c.called_at.type))))
-    .order_by(TICKETS.c.id).limit(bindparam("limit"))
+    .order_by(TICKETS.c.hall_id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.target_counter_id,
+              TICKETS.c.queued_at, TICKETS.c.id).limit(bindparam("limit"))
 )
 
 
@@ -62,14 +64,26 @@ def send_turn_reminders(rt: Runtime, limit: int = 500) -> dict:
     done = {rules.SOON: 0, rules.CALLED: 0, rules.SKIPPED: 0, rules.FAILED: 0}
     with rt.reader() as tx:
         s = tx.session
-        due = []
+        due, beyond = [], set()
         for ticket in s.execute(_DUE, {"fresh_since": now - rules.CALLED_FRESH, "limit": limit}):
             conf = hall_config(rt, s, ticket.hall_id, missing_ok=True)
-            if conf is None:
-                continue
-            reminder = _due(s, conf, ticket, now)
-            if reminder is not None:
-                due.append((conf, ticket, *reminder))
+            if conf is None or ticket.business_day != business_day(now, conf.zone):
+                continue  # a past day's ticket, about to be expired
+            if ticket.state == WAITING:
+                # within one queue group (service, tier, target counter) the people ahead only grow
+                # with the place in line: once one is beyond the threshold, so are all after it
+                group = (ticket.hall_id, ticket.service_id, ticket.tier, ticket.target_counter_id)
+                if group in beyond:
+                    continue
+                reminder = _soon(s, conf, ticket, now)
+                if reminder is None:
+                    beyond.add(group)
+                    continue
+            else:
+                reminder = _called(conf, ticket, now)
+                if reminder is None:
+                    continue
+            due.append((conf, ticket, *reminder))
     for conf, ticket, kind, text in due:
         outcome = _send(rt, conf, ticket, kind, text, now)
         if outcome is not None:
@@ -77,18 +91,19 @@ def send_turn_reminders(rt: Runtime, limit: int = 500) -> dict:
     return done
 
 
-def _due(s, conf: HallConfig, ticket, now: datetime) -> tuple[str, str] | None:
-    """The reminder this ticket should get now, with its text, or None."""
-    if ticket.business_day != business_day(now, conf.zone):
-        return None  # a past day's ticket, about to be expired
-    if ticket.state == WAITING:
-        service = conf.services.get(ticket.service_id)
-        if service is None or service.remind_ahead <= 0:
-            return None
-        ahead = queue.people_ahead(s, ticket, now, conf)
-        if not rules.soon_due(ahead, service.remind_ahead):
-            return None
-        return rules.SOON, rules.soon_text(conf.name_zh, ticket.label, ahead)
+def _soon(s, conf: HallConfig, ticket, now: datetime) -> tuple[str, str] | None:
+    """The "your turn soon" reminder of a waiting ticket, with its text, if it is due."""
+    service = conf.services.get(ticket.service_id)
+    if service is None or service.remind_ahead <= 0:
+        return None
+    ahead = queue.people_ahead(s, ticket, now, conf)
+    if not rules.soon_due(ahead, service.remind_ahead):
+        return None
+    return rules.SOON, rules.soon_text(conf.name_zh, ticket.label, ahead)
+
+
+def _called(conf: HallConfig, ticket, now: datetime) -> tuple[str, str] | None:
+    """The "you are called" reminder of a ticket at a counter, with its text, if it is still worth it."""
     counter = conf.counters.get(ticket.counter_id)
     if counter is None or ticket.called_at is None or not rules.called_due(ticket.called_at, now):
         return None
@@ -96,9 +111,14 @@ def _due(s, conf: HallConfig, ticket, now: datetime) -> tuple[str, str] | None:
 
 
 def _send(rt: Runtime, conf: HallConfig, ticket, kind: str, text: str, now: datetime) -> str | None:
-    """Claim the reminder, then send it; its outcome, or None if another process had claimed it."""
-    skip = _why_not(rt, conf, ticket, now)
+    """Claim the reminder (with what it comes to if nothing is to be sent), then send it; its
+    outcome, or None if another process had claimed it."""
+    try:
+        number = surveys.setup(rt).vault.protect(_msisdn(ticket.mobile))
+    except BadMsisdn:
+        number = None
     with rt.uow() as tx:
+        skip = _why_not(tx.session, conf, number, now)
         try:
             tx.session.execute(insert(REMINDERS).values(
                 ticket_id=ticket.id, kind=kind, hall_id=ticket.hall_id, at=now,
@@ -120,18 +140,13 @@ def _send(rt: Runtime, conf: HallConfig, ticket, kind: str, text: str, now: date
     return outcome
 
 
-def _why_not(rt: Runtime, conf: HallConfig, ticket, now: datetime) -> str | None:
-    """Why nothing is to be sent (quiet hours, opted out, unreadable number), or None."""
-    try:
-        number = surveys.setup(rt).vault.protect(_msisdn(ticket.mobile))
-    except BadMsisdn:
+def _why_not(s, conf: HallConfig, number, now: datetime) -> str | None:
+    """Why nothing is to be sent (unreadable number, opted out, quiet hours), or None."""
+    if number is None:
         return "the number cannot be read"
-    with rt.reader() as tx:
-        s = tx.session
-        if s.get(SmsOptOut, number.key) is not None:
-            return "the number opted out"
-        settings = SurveySettings.from_dict(s.execute(select(Hall.survey).where(Hall.id == conf.id)).scalar())
-    quiet = settings.quiet_hours
+    if s.get(SmsOptOut, number.key) is not None:
+        return "the number opted out"
+    quiet = SurveySettings.from_dict(s.execute(select(Hall.survey).where(Hall.id == conf.id)).scalar()).quiet_hours
     if quiet is not None and quiet.contains(local_time(now, conf.zone).time()):
         return "the hall's quiet hours"
     return None

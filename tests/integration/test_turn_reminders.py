@@ -130,3 +130,17 @@ def test_two_schedulers_at_once_send_each_reminder_once(env, hall):
     assert sum(r["soon"] for r in results) == 3
     sent = texts(env)
     assert len(sent) == 3 and len(set(sent)) == 3
+
+
+def test_a_long_queue_is_counted_only_up_to_the_threshold_in_each_group(env, hall, monkeypatch):
+    """Every 15 s for every hall: the people ahead are counted in queue order within each group, and
+    no further once one ticket is past the threshold (those after it are too)."""
+    from app.services import queue
+
+    for i in range(10):
+        issue(env, hall, MOBILES[i])
+    counted = []
+    real = queue.people_ahead
+    monkeypatch.setattr(queue, "people_ahead", lambda *a: counted.append(real(*a)) or counted[-1])
+    assert send_turn_reminders(env.rt)["soon"] == 3  # A001-A003: 0, 1 and 2 ahead
+    assert counted == [0, 1, 2, 3]  # A004 is past 2: A005-A010 are not counted
