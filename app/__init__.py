@@ -52,8 +52,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import i18n
     from .web import (
-        admin, api, appointment_page, counter, display, headers, join, manager, pages, phone, report_pages, sms,
-        survey_pages, throttle,
+        admin, api, appointment_page, counter, display, headers, join, manager, pages, phone, report_pages,
+        screen_files, sms, survey_pages, throttle,
     )
 
     i18n.init_app(app)
@@ -69,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(kiosk_views.bp)
     app.register_blueprint(counter.bp)
     app.register_blueprint(display.bp)
+    app.register_blueprint(screen_files.bp)
     app.register_blueprint(manager.bp)
     app.register_blueprint(survey_pages.bp)
     app.register_blueprint(report_pages.bp)

@@ -10,6 +10,9 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    'No recording for: {words}.': '以下字词没有录音：{words}。',
+    'No Chinese voice on this screen: calls use the built-in recordings.': '本屏没有中文语音，叫号使用内置录音。',
+    'This screen cannot play sound: calls are shown only.': '本屏无法播放声音：叫号仅显示在屏幕上。',
     "Pause": "暂停",
     "Resume": "恢复",
     "paused": "暂停中",
@@ -757,6 +760,15 @@ ZH = {
     '%(n)s rows are the same as what is stored: nothing to do for them.': '%(n)s 行与已存数据相同，无需处理。',
     'Nothing to apply: the file is what is stored.': '无需应用：文件内容与已存数据一致。',
     'Remove PIN': '删除授权码', "The floor guide's PIN is set.": '大堂经理授权码已设置。', 'The PIN is removed.': '授权码已删除。',
+    # the kiosk on a real kiosk (issue 22): its own settings, the walk-away countdown, the elder-friendly mode
+    'Only for your turn and one survey SMS.': '仅用于叫号提醒和一条满意度短信。',
+    'Touch the screen to stay.': '触摸屏幕可继续办理。', 'Returning to the start in {n} s.': '{n} 秒后返回首页',
+    'Saved: %(name)s. An open kiosk takes the change at once.': '已保存：%(name)s。已打开的取号机立即生效。',
+    'Kiosk settings': '取号机设置', 'per kiosk; an open kiosk takes a change at once': '每台取号机单独设置，已打开的取号机立即生效',
+    'Elder-friendly mode': '适老化模式', 'Idle time': '无操作返回',
+    'on (larger type and keys, fewer words, voice prompts)': '开启（大字、大按键、精简文字、语音提示）',
+    'seconds untouched before it returns to the start (%(low)s–%(high)s)': '无人操作多少秒后返回首页（%(low)s–%(high)s）',
+    'on': '开启', 'off': '关闭', '%(n)s s': '%(n)s 秒',
 }
 
 

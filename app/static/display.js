@@ -146,14 +146,12 @@
   });
 
   // ---------------------------------------------------------------- voice: chime, then the call in Chinese
-  var audio = null, speaking = false, pending = [];
-  function spokenLabel(label) {  // "A023" -> "A零二三": numbers are read digit by digit, as halls do
-    return label.replace(/\d/g, function (d) { return "零一二三四五六七八九"[+d]; });
-  }
+  // hallq.voice speaks with the browser's zh-CN voice, or, on a box without one, with the app's clips
+  var speaking = false, pending = [];
   function announce(label, counterNumber) {
     var s = state.screen || {};
     var texts = [{ lang: "zh-CN", text: hallq.fill(s.call_zh || "请{label}号到{counter}号窗口办理",
-                                               { label: spokenLabel(label), counter: counterNumber }) }];
+                                               { label: hallq.voice.spokenLabel(label), counter: counterNumber }) }];
     if (cfg.voice.indexOf("en") >= 0)
       texts.push({ lang: "en-GB", text: hallq.fill(s.call_en || "Number {label}, please go to counter {counter}",
                                                   { label: label.split("").join(" "), counter: counterNumber }) });
@@ -169,19 +167,19 @@
     setTimeout(function () { say(texts, 0); }, 900);
   }
   function say(texts, i) {
-    if (i >= texts.length || !window.speechSynthesis) { speaking = false; return setTimeout(next, 300); }
-    var u = new SpeechSynthesisUtterance(texts[i].text);
-    u.lang = texts[i].lang; u.rate = 0.9;
-    var voice = speechSynthesis.getVoices().filter(function (v) { return v.lang.replace("_", "-") === u.lang; })[0];
-    if (voice) u.voice = voice;
-    var done = false, finish = function () { if (!done) { done = true; say(texts, i + 1); } };
-    u.onend = finish; u.onerror = finish;
-    setTimeout(finish, 8000);  // a browser without voices never ends the utterance
-    speechSynthesis.speak(u);
+    if (i >= texts.length) { speaking = false; return setTimeout(next, 300); }
+    hallq.voice.say(texts[i].text, texts[i].lang).then(function (said) {
+      if (said.missing.length) {  // the hall's own call text has words no clip says: tell whoever sets it up
+        var note = $("voice-note");
+        note.textContent = T.voice_clips + " " + hallq.fill(T.voice_missing, { words: said.missing.join(" ") });
+        note.hidden = false;
+      }
+      say(texts, i + 1);
+    });
   }
   function chime() {  // ding-dong from two sine tones; no audio file needed
     try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var audio = hallq.voice.audio();
       [[880, 0], [660, 0.35]].forEach(function (tone) {
         var o = audio.createOscillator(), g = audio.createGain(), t = audio.currentTime + tone[1];
         o.frequency.value = tone[0]; o.connect(g); g.connect(audio.destination);
@@ -193,12 +191,20 @@
   }
   // browsers allow sound only after a tap, unless started with --autoplay-policy=no-user-gesture-required
   try {
-    audio = new (window.AudioContext || window.webkitAudioContext)();
-    if (audio.state === "suspended") {
+    var audio = hallq.voice.audio();
+    if (audio && audio.state === "suspended") {
       var btn = $("sound"); btn.hidden = false;
       btn.onclick = function () { audio.resume(); btn.hidden = true; };
     }
   } catch (e) { /* no audio at all */ }
+  // say how this screen speaks: its own zh-CN voice, the recorded clips (no voice here), or not at all
+  hallq.voice.mode("zh-CN").then(function (how) {
+    var note = $("voice-note");
+    document.body.dataset.voice = how;
+    if (how === "speech") return;
+    note.textContent = how === "clips" ? T.voice_clips : T.voice_none;
+    note.hidden = false;
+  });
 
   // a signage screen runs for weeks: reload once a day at 04:00 for fresh code and memory
   var now = new Date(), at4 = new Date(now); at4.setHours(4, Math.floor(Math.random() * 30), 0, 0);

@@ -15,6 +15,10 @@ def strings() -> dict:
         "closed": _("Closed"), "idle": _("Open"), "offline": _("Reconnecting…"),
         "not_registered": _("This screen is not registered. Open the link given when the device was registered."),
         "please_wait": _("Please wait"), "paused": _("Paused"),
+        # a display box without a zh-CN voice (many Linux and Android players) calls with the app's clips
+        "voice_clips": _("No Chinese voice on this screen: calls use the built-in recordings."),
+        "voice_none": _("This screen cannot play sound: calls are shown only."),
+        "voice_missing": _("No recording for: {words}."),
     }
 
 

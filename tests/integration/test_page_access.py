@@ -51,6 +51,9 @@ PAGES: dict[str, Page] = {
     "kiosk.kiosk_page": Page("/kiosk/", PUBLIC),  # a device page: its data come with its own token
     "kiosk.static": Page("/kiosk/static/kiosk.js", PUBLIC),
     "display.display_page": Page("/display/", PUBLIC),
+    # what the screens play: the voice's clips (heard by all in the hall)
+    "screen_files.voice_manifest": Page("/voice/manifest.json", PUBLIC),
+    "screen_files.voice_clip": Page("/voice/zh/qing.ogg", PUBLIC),
     "phone.ticket_page": Page("/t/{token}", PUBLIC),  # the ticket's unguessable token is the key
     "phone.ticket_qr": Page("/t/{token}/qr.svg", PUBLIC),
     # the hall's public page (remote tickets), its door QR code and poster: what anyone may see

@@ -1,0 +1,45 @@
+"""Files the screens play: the voice clips (``/voice/…``) and each hall's waiting-area media (``/media/…``).
+
+Both are public, as a screen's images and sounds are heard and seen by anyone in the hall: a clip is
+one word of the vocabulary (``domain.voice``), a media file has an unguessable name given at upload
+(``services.hall_media``). A clip recorded by the hall in the instance folder's ``voice/<lang>/``
+is served before the one shipped with the app.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, jsonify, send_from_directory
+
+from ..domain import voice
+
+bp = Blueprint("screen_files", __name__)
+
+SHIPPED = Path(__file__).resolve().parent.parent / "static" / "voice"
+
+
+def _hall_clips(lang: str) -> Path:
+    return Path(current_app.instance_path) / "voice" / lang
+
+
+@bp.get("/voice/manifest.json")
+def voice_manifest():
+    """Per language, the words the clips say and each clip's address (a hall's own recording first)."""
+    words = voice.manifest()
+    clips = {}
+    for lang, by_words in words.items():
+        own = _hall_clips(lang)
+        clips[lang] = {w: f"/voice/{lang}/{name}.ogg" + ("?own=1" if (own / f"{name}.ogg").is_file() else "")
+                       for w, name in by_words.items()}
+    response = jsonify({"clips": clips})
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.get("/voice/<lang>/<name>.ogg")
+def voice_clip(lang: str, name: str):
+    if lang not in voice.LANGS or name not in voice.clip_names(lang):
+        abort(404)
+    own = _hall_clips(lang)
+    folder = own if (own / f"{name}.ogg").is_file() else SHIPPED / lang
+    return send_from_directory(folder, f"{name}.ogg", mimetype="audio/ogg", max_age=86400)
