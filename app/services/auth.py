@@ -16,7 +16,9 @@ from sqlalchemy import bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..bootstrap import Runtime
+from ..domain import events as ev
 from ..domain.errors import Forbidden, Invalid, NotFound, Unauthorized
+from ..domain.kiosks import KioskSettings
 from ..domain.model import DeviceKind, Role
 from ..domain.principal import Principal
 from ..domain.printers import PrinterConfig, PrinterPlaces
@@ -358,3 +360,37 @@ def set_device_printer(rt: Runtime, device_id: int, printer: dict) -> dict:
         audit.record(tx.session, rt.now(), "update", "device", device_id, device.hall_id, before, view)
         tx.commit()
     return view
+
+
+def kiosk_settings(rt: Runtime, device_id: int) -> dict:
+    """A kiosk's own settings, the defaults filled in: elder-friendly mode and idle time (what the
+    kiosk's page runs with)."""
+    with rt.reader() as tx:
+        device = _kiosk(tx.session, device_id)
+        return KioskSettings.from_dict((device.settings or {}).get("kiosk")).to_dict()
+
+
+def set_kiosk_settings(rt: Runtime, device_id: int, elder_mode: bool, idle_s: int) -> dict:
+    """Switch a kiosk's elder-friendly mode (适老化) and set its idle time; returns the device. The
+    hall's screens hear of it (``HallSettingsChanged``), so the kiosk's open page takes them at once."""
+    settings = KioskSettings(elder_mode=elder_mode, idle_s=idle_s)
+    if problem := settings.problem():
+        raise Invalid(problem[1], field=problem[0])
+    with rt.uow() as tx:
+        device = _kiosk(tx.session, device_id)
+        before = device_view(device)
+        device.settings = {**(device.settings or {}), "kiosk": settings.to_dict()}
+        view = device_view(device)
+        audit.record(tx.session, rt.now(), "update", "device", device_id, device.hall_id, before, view)
+        tx.record(ev.HallSettingsChanged(hall_id=device.hall_id))
+        tx.commit()
+    return view
+
+
+def _kiosk(s, device_id: int) -> Device:
+    device = s.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}", field="device_id")
+    if device.kind != DeviceKind.KIOSK.value:
+        raise Invalid("only a kiosk has kiosk settings", field="device_id")
+    return device

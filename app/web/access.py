@@ -197,6 +197,12 @@ def print_on_kiosk() -> Principal:
     return p
 
 
+def kiosk_itself() -> Principal:
+    p = principal()
+    policy.require(policy.may_print_on_kiosk(p), "only a kiosk reads its own settings")
+    return p
+
+
 def staff_id_of(p: Principal) -> int | None:
     return p.staff_id
 

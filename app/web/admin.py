@@ -32,13 +32,14 @@ from ..domain.calling import CallingPolicy, preview
 from ..domain import policy
 from ..domain.errors import DomainError, Forbidden, Invalid, NotFound
 from ..domain.hours import WEEKDAYS, OpeningHours, business_day, parse_zone
+from ..domain.kiosks import IDLE_S_MAX, IDLE_S_MIN, KioskSettings
 from ..domain.model import Role, Tier
 from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
 from ..i18n import current_language
 from ..services import audit, auth, config, footfall, imports, pairing, roster, service_levels
 from . import access
 from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, GreenChannelBody, HallBody,
-                      HallPatch, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
+                      HallPatch, KioskBody, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
                       VipMemberBody, VipMemberPatch)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -724,9 +725,15 @@ def _may_change_staff(member: dict) -> bool:
 
 @bp.route("/halls/<int:hall_id>/devices", methods=["GET", "POST"])
 def devices(hall_id: int):
-    """Kiosks, displays and sensors of the hall: last seen, health; pair a new one by its code."""
+    """Kiosks, displays and sensors of the hall: last seen, health; pair a new one by its code; each
+    kiosk's elder-friendly mode and idle time."""
     def store(form) -> str:
         _configure()
+        if form.get("action") == "kiosk":
+            kiosk = _hall_kiosk(hall_id, _optional_int("device_id"))
+            data = _check(KioskBody, {"elder_mode": _checked("elder_mode"), "idle_s": _optional_int("idle_s")})
+            auth.set_kiosk_settings(rt(), kiosk["id"], data["elder_mode"], data["idle_s"])
+            return _("Saved: %(name)s. An open kiosk takes the change at once.", name=kiosk["name"])
         data = _check(PairBody, {"code": _text("code").replace(" ", ""), "name": _text("name"),
                                  "counter_id": _optional_int("counter_id")})
         paired = pairing.pair(rt(), data["code"], hall_id, data["name"], data.get("counter_id"))
@@ -734,10 +741,24 @@ def devices(hall_id: int):
 
     def context(hall: dict) -> dict:
         now = rt().now()
-        return {"devices": [{**d, "health": auth.device_health(d, now)} for d in config.list_devices(rt(), hall_id)],
+        devices = [{**d, "health": auth.device_health(d, now)} for d in config.list_devices(rt(), hall_id)]
+        kiosks = [{**d, "kiosk": KioskSettings.from_dict(d["settings"].get("kiosk"))} for d in devices
+                  if d["kind"] == "kiosk" and d["active"]]
+        return {"devices": devices, "kiosks": kiosks, "idle_range": (IDLE_S_MIN, IDLE_S_MAX),
                 "sensors": footfall.list_sensors(rt(), hall_id), "counters": config.list_counters(rt(), hall_id)}
 
     return _hall_page(hall_id, "devices", "admin/devices.html", store, context)
+
+
+def _hall_kiosk(hall_id: int, device_id) -> dict:
+    """The hall's kiosk a form names (a device of another hall is no device here)."""
+    try:
+        device = auth.device_by_id(rt(), device_id) if isinstance(device_id, int) else None
+    except NotFound:
+        device = None
+    if device is None or device["hall_id"] != hall_id or device["kind"] != "kiosk":
+        raise Refused(404, _("There is no such device."))
+    return device
 
 
 @bp.post("/devices/<int:device_id>/revoke")

@@ -21,7 +21,7 @@ from . import responses as R
 from .api_kit import Api, error_response, openapi_document
 from .schemas import (
     BookBody, CallTicketBody, CheckInBody, CityBody, CodeRequestBody, RemoteJoinBody, RescheduleBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
-    HallPatch, IssueBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
+    HallPatch, IssueBody, KioskBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody, PauseBody, PairingCodeBody, CollectBody, PairBody,
     VipMemberBody, VipMemberPatch,
     AuditQuery, DayQuery, FollowUpsQuery, FootfallQuery, HallSatisfactionQuery, HallServiceLevelsQuery,
@@ -528,6 +528,24 @@ def set_device_printer(device_id: int, body: PrinterBody):
     """Configure a kiosk's ticket printer: network (host, port 9100), USB (vendor and product id) or file."""
     access.configure()
     return auth.set_device_printer(rt(), device_id, body.model_dump(exclude_none=True))
+
+
+@api.route("/devices/<int:device_id>/kiosk", "PUT", tag="devices", access="administrator", body=KioskBody,
+           returns=R.Device)
+def set_kiosk_settings(device_id: int, body: KioskBody):
+    """Switch a kiosk's elder-friendly mode (适老化) and set its idle time (15 to 300 s, 45 by default).
+
+    Its open page takes them at once: it hears `HallSettingsChanged` and reads `GET /devices/me/kiosk`.
+    A device that is not a kiosk is 422 naming `device_id`.
+    """
+    access.configure()
+    return auth.set_kiosk_settings(rt(), device_id, body.elder_mode, body.idle_s)
+
+
+@api.route("/devices/me/kiosk", "GET", tag="devices", access="a kiosk (its own)", returns=R.KioskSettings)
+def own_kiosk_settings():
+    """The calling kiosk's own settings, defaults filled in: elder-friendly mode and idle time."""
+    return auth.kiosk_settings(rt(), access.kiosk_itself().id)
 
 
 @api.route("/tickets/<string:token>", "GET", tag="tickets", access="public", returns=R.IssuedTicket)

@@ -258,6 +258,11 @@ class NewDevice(Device):
     token: str = Field(description="shown this once")
 
 
+class KioskSettings(Out):
+    elder_mode: bool = Field(description="elder-friendly mode (适老化)")
+    idle_s: int = Field(description="seconds untouched before the kiosk returns to its start screen")
+
+
 class PairingCode(Out):
     code: str
     claim: str

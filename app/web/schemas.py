@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from ..domain import kpi
+from ..domain.kiosks import IDLE_S_DEFAULT, IDLE_S_MAX, IDLE_S_MIN
 from ..domain.model import DeviceKind, Role, Tier
 from ..domain.satisfaction import PERIODS
 from ..domain.model import TRANSFER_NOTE_MAX, PauseReason
@@ -216,6 +217,15 @@ class PrinterBody(Strict):
     chars_per_line: Annotated[int, Field(ge=16, le=64)] | None = None
     encoding: Annotated[str, Field(max_length=32)] | None = None
     qr_native: bool | None = None
+
+
+class KioskBody(Strict):
+    """A kiosk's own settings (PUT: what is left out takes its default)."""
+
+    elder_mode: bool = Field(default=False, description="elder-friendly mode (适老化): larger type and keys, "
+                                                          "fewer words, spoken prompts")
+    idle_s: int = Field(default=IDLE_S_DEFAULT, ge=IDLE_S_MIN, le=IDLE_S_MAX,
+                        description="seconds untouched before the kiosk returns to its start screen")
 
 
 class HallPatch(Strict):

@@ -53,7 +53,7 @@ class Target:
     counter_id: int
     colleague_id: int  # t1, a counter staff member of hall 1 (the PATCH /staff target)
     ticket_token: str
-    kiosk_id: int  # hall 1's kiosk device (the PUT /devices/{id}/printer target)
+    kiosk_id: int  # hall 1's kiosk device (the PUT /devices/{id}/printer and /kiosk target)
     sensor_id: int  # hall 1's door sensor
     sensor_device_id: int  # the device that reports for it
     minute: str  # the current minute, for a door count report
@@ -124,6 +124,8 @@ EXPECTED: dict[str, Row] = {
                                                    "code": "123456"}),
     "set_guide_pin": Row(frozenset({"admin", "m1"}), lambda t: {"pin": "2468"}),
     "set_device_printer": Row(ADMIN, lambda t: {"kind": "none"}),
+    "set_kiosk_settings": Row(ADMIN, lambda t: {"elder_mode": True, "idle_s": 60}),
+    "own_kiosk_settings": Row(frozenset({"kiosk"})),  # a kiosk reads its own, no one else's
     # counter actions
     "counter_state": Row(VIEW_HALL),
     "open_counter": Row(OPERATE, lambda t: {}),
