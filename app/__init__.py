@@ -40,9 +40,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    from .services import surveys
+    from .services import hall_media, surveys
 
     surveys.configure(runtime, app.config, Path(app.instance_path))  # SMS gateway, number protection
+    # the displays' images and videos: the instance folder's media/ unless MEDIA_FOLDER says otherwise
+    hall_media.configure(runtime, Path(app.config.get("MEDIA_FOLDER") or Path(app.instance_path) / "media"))
     runtime.settings["printers"] = PrinterPlaces.from_settings(  # where kiosks' tickets may be printed
         app.config.get("PRINTER_FOLDER") or str(Path(app.instance_path) / "printers"), app.config.get("PRINTER_HOSTS"))
 

@@ -65,6 +65,7 @@ def from_env() -> dict:
         # (unset: the instance folder's printers/), network printers only at these addresses or
         # networks (comma-separated; unset: none), on port 9100
         "PRINTER_FOLDER": os.environ.get("PRINTER_FOLDER") or None,
+        "MEDIA_FOLDER": os.environ.get("MEDIA_FOLDER") or None,
         "PRINTER_HOSTS": os.environ.get("PRINTER_HOSTS", ""),
         # which part of the product this process is: "web" (HTTP; also the screens when there is
         # no message queue), "live" (the screens' Socket.IO only: app.live_wsgi)

@@ -48,6 +48,7 @@ def strings() -> dict:
             "appointment_ended": _("This appointment was cancelled or missed. Please take a ticket."),
         },
         "walk_in_offer": _("You may wait until then, or queue now as a walk-in."),
+        "idle": _("Returning to the start in {n} s."),  # the walk-away countdown's last seconds
         # the home screen's offer and the check-in panel: remote tickets, appointments, or both
         "offer": {
             "remote": _("Took a number on your phone? Check in here to be called."),

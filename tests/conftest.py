@@ -102,9 +102,9 @@ def world(rt) -> World:
 
 
 @pytest.fixture
-def app(rt):
+def app(rt, tmp_path):
     return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": "unused", "RUNTIME": rt,
-                       "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef"})
+                       "SMS_DATA_KEY": "test-sms-data-key-0123456789abcdef", "MEDIA_FOLDER": str(tmp_path / "media")})
 
 
 @pytest.fixture

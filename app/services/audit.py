@@ -23,7 +23,7 @@ from ..domain.errors import Invalid
 from ..storage.orm import AuditEntry
 
 SECRET = "••••"  # what a password or PIN change shows instead of the value
-ENTITIES = ("region", "city", "hall", "service", "counter", "staff", "device", "sensor", "vip")
+ENTITIES = ("region", "city", "hall", "service", "counter", "staff", "device", "sensor", "vip", "media")
 PAGE = 200
 
 

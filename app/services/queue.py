@@ -33,7 +33,7 @@ from ..domain.model import (
 from ..domain.principal import Principal
 from ..domain.screens import screen_settings
 from ..storage.orm import Counter, CounterPause, CounterSession, Hall, Staff, Ticket, TicketEvent, TicketSequence, ticket_in_state
-from . import audit, auth, roster
+from . import audit, auth, hall_media, roster
 from .config import hall_services
 from .footfall import live_load
 from .hall_config import HallConfig, hall_config
@@ -750,6 +750,7 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
             "services": services,
             "counters": counters,
             "recent_calls": _recent_calls(s, conf, day),
+            "media": hall_media.playlist(s, hall_id),  # the displays' media area, beside the calls
             "load": live_load(s, conf.id, conf.zone, conf.opening_hours, conf.load_rules, now,
                               sum(ctx.waiting_by_service.values()), len(ctx.open_counters)),
         }

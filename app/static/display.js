@@ -96,6 +96,69 @@
     box.classList.remove("flash"); void box.offsetWidth; box.classList.add("flash");
   }
 
+  // ---------------------------------------------------------------- media area: images and videos, calls first
+  // The hall's playlist plays in turn beside the calls, muted (the calls are what the hall hears).
+  // A call covers it at once and pauses a video; it comes back once the call has been said, and
+  // stays covered at least CALL_MIN_MS. hallq.media tells the tests what is on.
+  var media = (function () {
+    var CALL_MIN_MS = 6000, CALL_MAX_MS = 20000;
+    var items = [], key = "", index = -1, timer = null, calledAt = 0, releaseTimer = null, covered = false;
+    var box = $("media"), stage = $("media-stage"), cover = $("media-call");
+    var info = hallq.media = { state: "none", item: null, shown: [] };
+    function playlist(list) {
+      var k = list.map(function (m) { return m.id + ":" + m.url + ":" + m.seconds; }).join("|");
+      if (!box || k === key) return;
+      key = k; items = list; index = -1;
+      box.hidden = !items.length;
+      document.body.classList.toggle("with-media", items.length > 0);
+      if (!items.length) { clearTimeout(timer); stage.textContent = ""; info.state = "none"; info.item = null; return; }
+      advance();
+    }
+    function advance() {
+      clearTimeout(timer);
+      if (!items.length) return;
+      index = (index + 1) % items.length;
+      var m = items[index], el;
+      stage.textContent = "";
+      if (m.kind === "video") {
+        el = hallq.el("video", { src: m.url, muted: "", playsinline: "", preload: "auto" });
+        el.muted = true;  // a waiting-area video never speaks over the calls
+        el.onended = advance;
+        el.onerror = function () { info.errors = (info.errors || 0) + 1; timer = setTimeout(advance, 1000); };
+        if (items.length === 1) el.loop = true;
+      } else {
+        el = hallq.el("img", { src: m.url, alt: m.title || "" });
+        timer = setTimeout(advance, m.seconds * 1000);
+      }
+      stage.appendChild(el);
+      info.item = { id: m.id, kind: m.kind }; info.shown.push(m.id);
+      box.dataset.item = m.id;
+      if (m.kind === "video" && !covered) el.play().catch(function () { /* played once allowed */ });
+      info.state = covered ? "call" : "playing";
+    }
+    function video() { return stage.querySelector("video"); }
+    function call(label, counterNumber) {
+      if (!box || box.hidden) return;
+      covered = true; calledAt = Date.now();
+      cover.querySelector(".label").textContent = label;
+      cover.querySelector(".to").textContent = hallq.fill(T.counter_n, { n: counterNumber });
+      cover.hidden = false; box.dataset.state = info.state = "call";
+      var v = video(); if (v) v.pause();
+      clearTimeout(releaseTimer);
+      releaseTimer = setTimeout(release, CALL_MAX_MS);  // a voice that never ends does not keep it covered
+    }
+    function calledOut() {
+      if (!covered) return;
+      clearTimeout(releaseTimer);
+      releaseTimer = setTimeout(release, Math.max(1500, CALL_MIN_MS - (Date.now() - calledAt)));
+    }
+    function release() {
+      covered = false; cover.hidden = true; box.dataset.state = info.state = items.length ? "playing" : "none";
+      var v = video(); if (v) v.play().catch(function () {});
+    }
+    return { playlist: playlist, call: call, calledOut: calledOut };
+  })();
+
   // ---------------------------------------------------------------- snapshot and deltas
   function onSnapshot(snap) {
     hallq.snapshots += 1;
@@ -104,6 +167,7 @@
     state.counters = {};
     snap.counters.forEach(function (c) { state.counters[c.id] = c; });
     if (snap.at) skew = new Date(snap.at).getTime() - Date.now();
+    if (!cfg.counter) media.playlist(snap.media || []);
     var last = state.recent[0];
     if (!cfg.counter && last && $("latest").querySelector(".label").textContent === "—" && counterOpen(last.counter_number))
       showLatest(last.label, last.counter_number);
@@ -119,6 +183,7 @@
           .concat(state.recent.filter(function (r) { return r.label !== d.label; })).slice(0, 10);
         if (!cfg.counter || d.counter_id === cfg.counter) {
           showLatest(d.label, d.counter_number);
+          if (!cfg.counter) media.call(d.label, d.counter_number);
           announce(d.label, d.counter_number);
         }
         break;
@@ -167,7 +232,11 @@
     setTimeout(function () { say(texts, 0); }, 900);
   }
   function say(texts, i) {
-    if (i >= texts.length) { speaking = false; return setTimeout(next, 300); }
+    if (i >= texts.length) {
+      speaking = false;
+      if (!pending.length && !cfg.counter) media.calledOut();  // the last call said: the media may come back
+      return setTimeout(next, 300);
+    }
     hallq.voice.say(texts[i].text, texts[i].lang).then(function (said) {
       if (said.missing.length) {  // the hall's own call text has words no clip says: tell whoever sets it up
         var note = $("voice-note");

@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     literal_column,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -381,6 +382,27 @@ class CounterPause(Base):
     reason: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class HallMedia(Base):
+    """An image or short video of a hall's waiting-area screens (services.hall_media): the file is
+    ``file_name`` in the instance folder's media/<hall_id>/; ``seconds`` is an image's time on screen
+    or a video's length; screens play the active ones by ``position``."""
+    __tablename__ = "hall_media"
+    __table_args__ = (Index("ix_hall_media_hall", "hall_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    file_name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CounterSession(Base):

@@ -23,11 +23,13 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for)
+from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 
 from ..domain import imports as import_rules
+from ..domain import media as media_rules
 from ..domain.calling import CallingPolicy, preview
 from ..domain import policy
 from ..domain.errors import DomainError, Forbidden, Invalid, NotFound
@@ -36,11 +38,11 @@ from ..domain.kiosks import IDLE_S_MAX, IDLE_S_MIN, KioskSettings
 from ..domain.model import Role, Tier
 from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
 from ..i18n import current_language
-from ..services import audit, auth, config, footfall, imports, pairing, roster, service_levels
+from ..services import audit, auth, config, footfall, hall_media, imports, pairing, roster, service_levels
 from . import access
 from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, GreenChannelBody, HallBody,
                       HallPatch, KioskBody, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
-                      VipMemberBody, VipMemberPatch)
+                      MediaPatch, VipMemberBody, VipMemberPatch)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -800,6 +802,70 @@ def vip(hall_id: int):
     return _hall_page(hall_id, "vip", "admin/vip.html", store, lambda hall: {
         "members": roster.list_members(rt(), hall_id), "green": GreenChannel.from_dict(hall["green_channel"]),
         "star_from": STAR_FROM, "vip_from": VIP_FROM})
+
+
+@bp.route("/halls/<int:hall_id>/media", methods=["GET", "POST"])
+def media(hall_id: int):
+    """The displays' media area: the hall's images and short videos, in their order; each renamed,
+    moved, switched off or removed here; a new one uploaded by the page's script to the API (with
+    its progress), since a video is far larger than a form may be."""
+    def store(form) -> str:
+        if not _may_manage_roster(hall_id):
+            raise Forbidden("the displays' media")
+        item = _hall_media_item(hall_id, _optional_int("media_id"))
+        action = form.get("action")
+        if action == "delete":
+            hall_media.delete_media(rt(), item["id"])
+            return _("Removed: %(title)s.", title=item["title"])
+        if action in ("up", "down"):
+            changes = {"position": max(1, item["position"] + (-1 if action == "up" else 1))}
+        elif action in ("on", "off"):
+            changes = {"active": action == "on"}
+        else:
+            changes = _check(MediaPatch, {"title": _text("title") or None,
+                                          "seconds": _optional_float("seconds") if item["kind"] == "image" else None})
+        hall_media.update_media(rt(), item["id"], changes)
+        return _("Saved: %(title)s. The displays show the change at once.", title=item["title"])
+
+    return _hall_page(hall_id, "media", "admin/media.html", store, lambda hall: {
+        "items": hall_media.list_media(rt(), hall_id), "limits": media_rules, "can_upload": _may_manage_roster(hall_id),
+        "csrf_header": session.get("csrf", ""), "upload_strings": _media_upload_strings()})
+
+
+def _media_upload_strings() -> dict:
+    """The upload's refusals by the API's code ({…} from its details), in the page's language."""
+    low, high = media_rules.IMAGE_SECONDS
+    return {
+        "choose": _("Choose a file first."),
+        "seconds": _("An image stays %(low)s to %(high)s seconds on screen.", low=low, high=high),
+        "other": _("The upload did not work just now. Please try again."),
+        "codes": {
+            "media_empty": _("The file is empty."),
+            "media_type": _("Only JPEG, PNG or WebP images and MP4 or WebM videos can be shown."),
+            "media_too_large": _("The file is too large: at most {max_mb} MB."),
+            "media_too_many": _("The hall has {max_items} files already: remove one first."),
+            "media_hall_full": _("The hall's media would pass {max_mb} MB in all: remove some first."),
+            "media_unreadable": _("The file cannot be read as a picture or video: it may be damaged."),
+            "media_too_big_picture": _("The picture is too large: at most {max_side} pixels a side."),
+            "media_codec": _("The displays cannot play this video's format ({codec}): save it as MP4 (H.264) or WebM (VP8/VP9)."),
+            "media_too_long": _("The video is too long: at most {max_s} seconds."),
+        },
+    }
+
+
+def _hall_media_item(hall_id: int, media_id) -> dict:
+    item = next((m for m in hall_media.list_media(rt(), hall_id) if m["id"] == media_id), None)
+    if item is None:
+        raise Refused(404, _("There is no such media file."))
+    return item
+
+
+def _optional_float(name: str):
+    value = _text(name)
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return value  # the schema names it
 
 
 @bp.route("/vip/<int:member_id>", methods=["GET", "POST"])

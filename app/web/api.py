@@ -14,8 +14,9 @@ from ..domain.model import Role
 from ..services import (
     audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, report_tables, satisfaction,
     service_levels,
-    appointments, remote, roster, surveys,
+    appointments, hall_media, remote, roster, surveys,
 )
+from ..domain import media as media_rules
 from . import access, reports_api, throttle
 from . import responses as R
 from .api_kit import Api, error_response, openapi_document
@@ -23,7 +24,7 @@ from .schemas import (
     BookBody, CallTicketBody, CheckInBody, CityBody, CodeRequestBody, RemoteJoinBody, RescheduleBody, CloseFollowUpBody, CounterActionBody, CounterBody, CounterPatch, DeviceBody, FootfallBatchBody, GuidePinBody, GuidePinCheckBody, HallBody,
     HallPatch, IssueBody, KioskBody, LoginBody, OutboxReplyBody, PrinterBody, OpenCounterBody, RegionBody, SensorBody, SensorPatch, ServiceBody,
     ServicePatch, StaffBody, StaffPatch, TransferBody, PauseBody, PairingCodeBody, CollectBody, PairBody,
-    VipMemberBody, VipMemberPatch,
+    VipMemberBody, VipMemberPatch, MediaPatch, MediaUploadQuery,
     AuditQuery, DayQuery, FollowUpsQuery, FootfallQuery, HallSatisfactionQuery, HallServiceLevelsQuery,
     HourlyFootfallQuery, OutboxQuery, PeriodQuery, RepliesQuery, SurveysQuery, ReportFilesQuery, TicketsQuery, WaitBandsQuery, WarningsQuery,
 )
@@ -337,6 +338,42 @@ def deactivate_device(device_id: int):
     """Revoke a device (lost, replaced): its token stops working at once; the device stays listed."""
     access.configure()
     return auth.deactivate_device(rt(), device_id)
+
+
+# --------------------------------------------------------------------------- the displays' media area
+
+@api.route("/halls/<int:hall_id>/media", "GET", tag="devices", access="administrator, head office, the hall's manager",
+           returns=R.MediaList)
+def list_hall_media(hall_id: int):
+    """The images and short videos the hall's displays play beside the calls, in their order."""
+    access.read_config(hall_id)
+    return {"media": hall_media.list_media(rt(), hall_id)}
+
+
+@api.route("/halls/<int:hall_id>/media", "POST", tag="devices", access="administrator, the hall's manager",
+           query=MediaUploadQuery, status=201, returns=R.Media, upload_max=media_rules.VIDEO_MAX_BYTES)
+def upload_hall_media(hall_id: int, query: MediaUploadQuery, upload: bytes):
+    """Add an image (JPEG, PNG, WebP; at most 5 MB) or a short video (MP4 H.264 or WebM VP8/VP9; at most
+    50 MB and 120 s) to the displays: the file is the request's body. Judged by its own bytes and decoded
+    before it is kept; a hall keeps at most 20 files, 200 MB in all."""
+    access.manage_hall(hall_id)
+    return hall_media.add_media(rt(), hall_id, upload, query.title or "", query.seconds)
+
+
+@api.route("/media/<int:media_id>", "PATCH", tag="devices", access="administrator, the hall's manager",
+           body=MediaPatch, returns=R.Media)
+def update_hall_media(media_id: int, body: MediaPatch):
+    """Rename, reorder, switch on or off, or set an image's seconds on screen."""
+    access.manage_hall(hall_media.media_hall(rt(), media_id))
+    return hall_media.update_media(rt(), media_id, body.model_dump(exclude_none=True))
+
+
+@api.route("/media/<int:media_id>", "DELETE", tag="devices", access="administrator, the hall's manager",
+           returns=R.Media)
+def delete_hall_media(media_id: int):
+    """Remove a file from the displays and from the server."""
+    access.manage_hall(hall_media.media_hall(rt(), media_id))
+    return hall_media.delete_media(rt(), media_id)
 
 
 @api.route("/pairing-codes", "POST", tag="devices", access="public", body=PairingCodeBody, status=201,

@@ -55,6 +55,7 @@ class Operation:
     query: type[BaseModel] | None = None
     returns: type[BaseModel] | None = None
     files: tuple[str, ...] = ()
+    upload_max: int = 0
 
 
 def require_caller(read: bool) -> None:
@@ -73,13 +74,15 @@ class Api:
     def route(self, rule: str, method: str, *, tag: str, access: str,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, status: int = 200,
               returns: type[BaseModel] | None = None, files: tuple[str, ...] = (),
-              checks_caller: bool = False) -> Callable:
+              checks_caller: bool = False, upload_max: int = 0) -> Callable:
         """Declare an endpoint. The view gets path arguments, plus ``body`` and ``query`` (parsed
         models) if declared: a view never reads the request's body or query string itself.
         ``returns``: the shape of its JSON answer (``web.responses``); ``files``: the downloads it
         answers instead (``csv``, ``xlsx``) when asked for them.
         ``checks_caller``: the use case authenticates and authorises the caller inside its own
-        transaction (the hot path), so the caller is not read before it."""
+        transaction (the hot path), so the caller is not read before it.
+        ``upload_max``: the body is a file of at most this many bytes (413 past it), given to the
+        view as ``upload``; its own bytes say what it is, not its Content-Type."""
 
         def decorate(fn: Callable) -> Callable:
             doc = (fn.__doc__ or "").strip().splitlines()
@@ -95,6 +98,9 @@ class Api:
                     kwargs["query"] = parse_query(query)
                 if body is not None:
                     kwargs["body"] = parse_body(body)
+                if upload_max:
+                    request.max_content_length = upload_max
+                    kwargs["upload"] = request.get_data(cache=False)
                 result = fn(**kwargs)
                 if isinstance(result, tuple) or hasattr(result, "status_code"):
                     return result
@@ -105,6 +111,7 @@ class Api:
                 rule=rule, method=method.lower(), endpoint=fn.__name__,
                 summary=doc[0] if doc else fn.__name__, description="\n".join(doc[1:]).strip(),
                 tag=tag, body=body, access=access, status=status, query=query, returns=returns, files=files,
+                upload_max=upload_max,
             ))
             return fn
 
@@ -220,6 +227,10 @@ def openapi_document(api: Api, prefix: str, title: str, version: str, descriptio
             schemas[op.body.__name__] = schema
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
+        if op.upload_max:
+            operation["requestBody"] = {"required": True, "description": f"the file, at most {op.upload_max} bytes",
+                                        "content": {"application/octet-stream": {
+                                            "schema": {"type": "string", "format": "binary"}}}}
         paths.setdefault(path, {})[op.method] = operation
     return {
         "openapi": "3.1.0",

@@ -529,7 +529,8 @@ def service_level_tickets_page():
 
 AUDIT_ENTITIES = (("hall", "营业厅", "Hall"), ("service", "业务", "Service"), ("counter", "窗口", "Counter"),
                   ("staff", "员工", "Staff"), ("device", "设备", "Device"), ("sensor", "客流计数器", "Door counter"),
-                  ("region", "省区", "Region"), ("city", "城市", "City"), ("vip", "贵宾名单", "VIP roster"))
+                  ("region", "省区", "Region"), ("city", "城市", "City"), ("vip", "贵宾名单", "VIP roster"),
+                  ("media", "大屏媒体", "Display media"))
 
 
 @bp.get("/audit")
@@ -598,6 +599,8 @@ class AuditReader:
             "counter_id": _("Counter"), "mobile": _("Mobile number"), "star_level": _("Star level"),
             "valid_until": _("Valid until"), "note": _("Note"), "self_service_zh": _("Self-service (Chinese)"),
             "self_service_en": _("Self-service (English)"), "printer": _("Printer"),
+            "title": _("Title"), "size_bytes": _("Size (bytes)"), "seconds": _("Seconds on screen"),
+            "position": _("Order"),
         }
 
     def when(self, entry: dict) -> str:

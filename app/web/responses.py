@@ -254,6 +254,22 @@ class Device(Out):
     active: bool
 
 
+class Media(Out):
+    id: int
+    hall_id: int
+    title: str
+    kind: Literal["image", "video"]
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+    seconds: float = Field(description="an image's time on screen; a video's length")
+    position: int = Field(description="its place in the displays' order, from 1")
+    active: bool
+    url: str = Field(description="where the displays fetch it")
+    created_at: Time
+
+
 class NewDevice(Device):
     token: str = Field(description="shown this once")
 
@@ -524,6 +540,14 @@ class Load(Out):
     rules: LoadRules
 
 
+class PlaylistItem(Out):
+    id: int
+    kind: Literal["image", "video"]
+    url: str
+    seconds: float = Field(description="an image's time on screen; a video's length")
+    title: str
+
+
 class QueueHall(HallBrief):
     code: str
     open_now: bool
@@ -541,6 +565,7 @@ class HallQueue(Out):
     services: list[QueueService]
     counters: list[QueueCounter]
     recent_calls: list[RecentCall]
+    media: list[PlaylistItem] = Field(description="what the displays play beside the calls, in order")
     load: Load
 
 
@@ -1048,6 +1073,7 @@ Counters = listing("Counters", "counters", Counter)
 StaffList = listing("StaffList", "staff", Staff)
 VipMembers = listing("VipMembers", "members", VipMember)
 Devices = listing("Devices", "devices", Device)
+MediaList = listing("MediaList", "media", Media)
 Sensors = listing("Sensors", "sensors", Sensor)
 FootfallHours = listing("FootfallHours", "hours", FootfallHour)
 Warnings = listing("Warnings", "warnings", Warning)

@@ -191,6 +191,13 @@ class VipMemberPatch(Strict):
     active: bool | None = None
 
 
+class MediaPatch(Strict):
+    title: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    seconds: Annotated[float, Field(ge=3, le=60, description="an image's time on screen")] | None = None
+    position: Annotated[int, Field(ge=1, le=1000, description="its place in the order, from 1")] | None = None
+    active: bool | None = None
+
+
 class ScreenBody(Strict):
     call_zh: Annotated[str, Field(max_length=300, description="e.g. 请{label}号到{counter}号窗口办理")] | None = None
     call_en: Annotated[str, Field(max_length=300)] | None = None
@@ -462,6 +469,13 @@ class Query(BaseModel):
 
 Format = Literal["json", "csv", "xlsx"]
 NoneId = Annotated[int, Field(ge=0, le=2**31 - 1, description="0: none")]
+
+
+class MediaUploadQuery(Query):
+    title: Annotated[str, Field(max_length=100, description="what it shows, for the administration page")] | None = None
+    seconds: Annotated[float, Field(ge=3, le=60, description="an image's time on screen (default 10)")] | None = None
+
+    _storable = field_validator("title", mode="after")(Strict._storable.__func__)
 
 
 class DayQuery(Query):

@@ -7,14 +7,18 @@ is served before the one shipped with the app.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, send_from_directory
 
-from ..domain import voice
+from ..domain import media, voice
+from ..services import hall_media
 
 bp = Blueprint("screen_files", __name__)
 
+MEDIA_NAME = re.compile(r"^[0-9a-f]{32}\.(" + "|".join(m.extension for m in media.ALLOWED) + r")$")
+MEDIA_TYPES = {m.extension: m.content_type for m in media.ALLOWED}
 SHIPPED = Path(__file__).resolve().parent.parent / "static" / "voice"
 
 
@@ -43,3 +47,14 @@ def voice_clip(lang: str, name: str):
     own = _hall_clips(lang)
     folder = own if (own / f"{name}.ogg").is_file() else SHIPPED / lang
     return send_from_directory(folder, f"{name}.ogg", mimetype="audio/ogg", max_age=86400)
+
+
+@bp.get("/media/<int:hall_id>/<name>")
+def media_file(hall_id: int, name: str):
+    """One of a hall's media files, as uploaded (ranges answered, for videos); cached for a day: a
+    changed file gets a new name."""
+    if not MEDIA_NAME.match(name):
+        abort(404)
+    place = hall_media.folder(current_app.extensions["hallq"]) / str(hall_id)
+    return send_from_directory(place, name, mimetype=MEDIA_TYPES[name.rsplit(".", 1)[1]], max_age=86400,
+                               conditional=True)

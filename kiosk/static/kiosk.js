@@ -2,12 +2,21 @@
  * take the ticket, print it; priority tickets need the floor guide's PIN. A ticket taken on the
  * phone (远程取号) or an appointment (预约) is checked in here: its page's QR code under the
  * scanner, or mobile number + SMS code. An appointment too early for its slot may wait, or queue
- * now as a walk-in (the same check-in again, with as_walk_in). */
+ * now as a walk-in (the same check-in again, with as_walk_in).
+ *
+ * Each kiosk has its own settings (GET /devices/me/kiosk, read again when the hall's screens hear
+ * HallSettingsChanged): the idle time after which it forgets everything and returns to the start
+ * (a countdown shows in the last seconds; a touch anywhere keeps the customer's place), and the
+ * elder-friendly mode (适老化: body.elder, larger type and keys, fewer words, spoken prompts). */
 (function () {
   "use strict";
   var T = hallq.strings(), cfg = window.KIOSK, en = cfg.lang === "en", $ = function (id) { return document.getElementById(id); };
   var token = hallq.deviceToken("hallq.kiosk.token");
-  var snap = null, choice = null, tier = "ordinary", pin = "", idle = null;
+  var snap = null, choice = null, tier = "ordinary", pin = "";
+  var settings = { elder_mode: false, idle_s: 45 }, settingsAt = 0;  // the kiosk's own, until read
+  var TICKET_MAX_S = 30;  // a ticket (its QR code follows and cancels it) is not left for the next customer long
+  var WARN_S = 10;  // the countdown shows in the last seconds of the idle time
+  var idleUntil = null, greeted = false;
   if (!token) {  // a new kiosk: show a pairing code for an administrator to enter
     document.querySelector("main").hidden = true;
     hallq.pairDevice("kiosk", "hallq.kiosk.token", function (code) {
@@ -20,18 +29,63 @@
   function problem(text) { var p = $("problem"); p.textContent = text || ""; p.hidden = !text; }
   function name(s) { return en ? (s.name_en || s.name_zh) : s.name_zh; }
   function show(step) {
+    var was = current();
     ["services", "divert", "priority", "mobile", "checkin", "ticket"].forEach(function (s) { $("step-" + s).hidden = s !== step; });
-    clearTimeout(idle);
-    if (step !== "services") idle = setTimeout(reset, step === "ticket" ? 30000 : 60000);  // walk-away
+    touched();
+    if (step === "mobile" && was !== "mobile") say("请输入手机号码，或者跳过");
   }
   function current() {
     var open = document.querySelector("main > section:not([hidden])");
     return open ? open.id.replace("step-", "") : "services";
   }
-  function reset() { choice = null; tier = "ordinary"; pin = "";
+  function reset() { choice = null; tier = "ordinary"; pin = ""; greeted = false;
     Object.keys(entries).forEach(function (k) { entries[k].value = ""; $(k).textContent = ""; });
     $("pin-error").textContent = ""; $("mobile-error").textContent = ""; $("ci-error").textContent = "";
-    $("scan").value = ""; early(null); render(); show("services"); }
+    $("scan").value = ""; early(null); mark(); render(); show("services"); }
+
+  // ------------------------------------------------------------------ walking away, and coming back
+  // nothing chosen, typed or shown: nothing to forget, no countdown
+  function untouched() {
+    return current() === "services" && tier === "ordinary" && !pin &&
+      Object.keys(entries).every(function (k) { return !entries[k].value; });
+  }
+  function touched() {  // the customer is here: the idle time starts again
+    var s = current() === "ticket" ? Math.min(settings.idle_s, TICKET_MAX_S) : settings.idle_s;
+    idleUntil = untouched() ? null : Date.now() + s * 1000;
+    tick();
+  }
+  function tick() {
+    var left = idleUntil == null ? null : Math.ceil((idleUntil - Date.now()) / 1000);
+    if (left != null && left <= 0) { $("idle").hidden = true; reset(); return; }
+    $("idle").hidden = left == null || left > WARN_S;
+    if (left != null && left <= WARN_S) $("idle-text").textContent = hallq.fill(T.idle, { n: left });
+  }
+  setInterval(tick, 250);
+  // a touch anywhere (the countdown too) keeps the customer's place; the first touch after a reset
+  // greets an elder-friendly kiosk's customer, unless it already chose a service
+  document.addEventListener("pointerdown", function (ev) {
+    if (!greeted && current() === "services" && !(ev.target.closest && ev.target.closest(".service"))) say("请选择业务");
+    greeted = true;
+    touched();
+  }, true);
+  document.addEventListener("click", touched);  // after the button did its part (a tier chosen: not untouched)
+  document.addEventListener("keydown", function () { setTimeout(touched, 0); }, true);  // the scanner, a keyboard
+
+  // ------------------------------------------------------------------ this kiosk's own settings
+  function elder() { return settings.elder_mode; }
+  function say(text) {  // the elder-friendly mode's spoken prompts, in Chinese (voice.js's clips say these)
+    if (elder() && !en && window.hallq.voice) hallq.voice.say(text, "zh-CN");
+  }
+  function readSettings() {
+    settingsAt = Date.now();
+    api("GET", "/devices/me/kiosk").then(function (got) {
+      settings = got;
+      document.body.classList.toggle("elder", !!got.elder_mode);
+      document.body.dataset.idleS = got.idle_s;
+      render();
+      if (idleUntil != null) touched();
+    }).catch(function () { settingsAt = 0; });  // asked again with the next snapshot
+  }
 
   // ------------------------------------------------------------------ services with their queues
   function render() {
@@ -54,12 +108,14 @@
     var offer = document.querySelector('#tiers [data-tier="green"]');
     if (offer) offer.hidden = !green.enabled;
     var box = $("services"); box.textContent = "";
+    box.dataset.columns = snap.services.length > 5 ? 2 : 1;  // in portrait: one column, two for many services
     snap.services.forEach(function (s) {
       var b = hallq.el("button", { "class": "service", "data-prefix": s.prefix });
-      var title = b.appendChild(hallq.el("span", { "class": "name" }, s.prefix + " · " + name(s)));
-      if (!en && s.name_en) title.appendChild(hallq.el("span", { "class": "en" }, s.name_en));  // for visitors
-      var m = hallq.minutes(s.estimated_wait_s);
-      b.appendChild(hallq.el("span", { "class": "load" }, hallq.fill(T.waiting, { n: s.waiting }) + " · " +
+      // elder-friendly: the name alone, and how many wait (no prefix, no English, no estimate)
+      var title = b.appendChild(hallq.el("span", { "class": "name" }, elder() ? name(s) : s.prefix + " · " + name(s)));
+      if (!en && !elder() && s.name_en) title.appendChild(hallq.el("span", { "class": "en" }, s.name_en));  // for visitors
+      var m = hallq.minutes(s.estimated_wait_s), waiting = hallq.fill(T.waiting, { n: s.waiting });
+      b.appendChild(hallq.el("span", { "class": "load" }, elder() ? waiting : waiting + " · " +
         (s.open_counters ? (m == null ? hallq.fill(T.wait, { m: 1 }) : hallq.fill(T.wait, { m: m })) : T.no_counter)));
       b.disabled = !snap.hall.issuing;
       b.onclick = function () { choose(s); };
@@ -95,7 +151,6 @@
   var entries = { pin: { value: "", max: 8, mask: true }, mobile: { value: "", max: 11 },
     "ci-mobile": { value: "", max: 11 }, "ci-code": { value: "", max: 6 } };
   var checkinField = "ci-mobile";  // the check-in panel's keypad types into one of its two fields
-  var stepOf = { pin: "priority", mobile: "mobile", "ci-mobile": "checkin", "ci-code": "checkin" };
   function shownValue(id) {
     var e = entries[id];
     if (e.mask) return e.value.replace(/./g, "●");
@@ -112,7 +167,6 @@
         else if (e.value.length < e.max) e.value += k;
         $(id).textContent = shownValue(id);
         if (id === "ci-mobile" && k !== "⌫" && k !== "C" && e.value.length === e.max) pickField("ci-code");
-        show(stepOf[id]);  // keep the walk-away timer fresh
       };
       pad.appendChild(b);
     });
@@ -257,6 +311,7 @@
       // the driver's message is a whole sentence: what went wrong and what to do instead
       p.textContent = printed.ok ? T.printed : (en ? printed.message_en : printed.message_zh);
       p.dataset.code = printed.code;
+      say(printed.ok ? "请取走您的号票，谢谢" : "谢谢");  // no slip came out: nothing to take
     });
   }
 
@@ -276,14 +331,21 @@
     $("t-checked-in").hidden = !checkedIn;
     $("step-ticket").dataset.token = t.public_token;
     show("ticket");
+    if (window.hallq.voice) say("您的号码是" + hallq.voice.spokenLabel(t.label) + "，前面还有" +
+      hallq.voice.numberZh(t.people_ahead) + "人");
   }
   $("t-done").onclick = reset;
 
   // ------------------------------------------------------------------ live
   new HallLive({
     token: token,
-    onSnapshot: function (s) { snap = s; render(); },
+    onSnapshot: function (s) {
+      snap = s; render();
+      if (Date.now() - settingsAt > 300000) readSettings();  // a change missed while away: at most 5 min late
+    },
+    onDelta: function (d) { if (d.event === "HallSettingsChanged") readSettings(); },
     onStatus: function (ok, why) { $("link").className = "link " + (ok ? "up" : "down");
+      if (ok && Date.now() - settingsAt > 2000) readSettings();  // (re)connected: a change may have been missed
       problem(ok ? closedText() : (why === "Connection rejected by server" ? T.not_registered : T.offline)); },
   });
   setInterval(function () {

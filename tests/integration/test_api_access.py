@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from app.services import config, peaks, queue, report_files, roster, surveys
+from app.services import config, hall_media, peaks, queue, report_files, roster, surveys
 from app.storage.orm import Staff, Ticket
 from app.web.api import PREFIX, api
 
@@ -63,6 +63,7 @@ class Target:
     survey_id: int = 0  # that survey
     report_file_id: int = 0  # hall 1's stored daily report file (made only for REPORTED rows)
     member_id: int = 0  # an entry of hall 1's VIP roster
+    media_id: int = 0  # an image of hall 1's displays
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,11 @@ EXPECTED: dict[str, Row] = {
     "update_vip_member": Row(MANAGE_HALL, lambda t: {"star_level": 6}),
     "list_devices": Row(READ_HALL_CONFIG),  # the "read config" rule of access.py
     "register_device": Row(ADMIN, lambda t: {"kind": "display", "name": "screen 9"}),
+    # the displays' media area (an upload's body is the file: empty here, a 422 for those let in)
+    "list_hall_media": Row(READ_HALL_CONFIG),
+    "upload_hall_media": Row(MANAGE_HALL),
+    "update_hall_media": Row(MANAGE_HALL, lambda t: {"seconds": 12}),
+    "delete_hall_media": Row(MANAGE_HALL),
     # kiosk and customer
     "issue_ticket": Row(ISSUE, lambda t: {"service_id": t.service_a}),
     "ticket_status": Row(EVERYONE),
@@ -190,6 +196,9 @@ SURVEYED = {"respond_follow_up", "close_follow_up", "sms_outbox_reply", "downloa
 REPORTED = {"download_report_file"}
 
 OPERATIONS = {op.endpoint: op for op in api.operations}
+PICTURE = bytes.fromhex(  # a 2x2 black PNG
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000000f49444154081d636400034606"
+    "3000000023000333f390a70000000049454e44ae426082")
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
@@ -214,6 +223,7 @@ def _target(rt, world: World) -> Target:
         minute=rt.now().replace(second=0, microsecond=0).isoformat(),
         warning_id=peaks.list_warnings(rt, h.id)[0]["id"],
         member_id=roster.add_member(rt, h.id, {"mobile": "13900001234", "star_level": 5})["id"],
+        media_id=hall_media.add_media(rt, h.id, PICTURE, "海报")["id"],
     )
 
 
@@ -245,7 +255,7 @@ def _url(rule: str, t: Target) -> str:
     values = {"hall_id": t.hall_id, "service_id": t.service_a, "counter_id": t.counter_id,
               "staff_id": t.colleague_id, "token": t.ticket_token, "device_id": t.kiosk_id,
               "sensor_id": t.sensor_id, "warning_id": t.warning_id, "follow_up_id": t.follow_up_id, "survey_id": t.survey_id,
-              "report_file_id": t.report_file_id, "code": "000000", "member_id": t.member_id,
+              "report_file_id": t.report_file_id, "code": "000000", "member_id": t.member_id, "media_id": t.media_id,
               "hall_code": "H1"}
 
     def fill(m: re.Match) -> str:

@@ -291,7 +291,8 @@ def test_a_day_at_the_ends_of_the_calendar_in_a_body_is_a_422_naming_it(client, 
     assert fingerprint(rt) == before
 
 
-QUERY_OPERATIONS = [op for op in api.operations if op.query is not None]
+# the reads' query strings (an upload's names its file: test_hall_media refuses its bad values)
+QUERY_OPERATIONS = [op for op in api.operations if op.query is not None and op.method == "get"]
 REQUIRED_QUERY = {"hall_footfall_hourly": {"from": "2026-11-01", "to": "2026-11-02"}}
 
 

@@ -72,7 +72,9 @@ def test_every_operation_documents_its_parameters_body_errors_and_security(docum
     for code in ("400", "401", "403", "404", "409", "422"):
         schema = operation["responses"][code]["content"]["application/json"]["schema"]
         assert _resolve(document, schema["$ref"])["required"] == ["error"]
-    if op.body is None:
+    if op.upload_max:  # a file as the body (the displays' media)
+        assert operation["requestBody"]["content"]["application/octet-stream"]["schema"]["format"] == "binary"
+    elif op.body is None:
         assert "requestBody" not in operation
     else:
         ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]

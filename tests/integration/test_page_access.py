@@ -78,6 +78,7 @@ PAGES: dict[str, Page] = {
     "admin.calling": Page("/admin/halls/{hall}/calling", HALL_1_READERS),
     "admin.counters": Page("/admin/halls/{hall}/counters", HALL_1_READERS),
     "admin.devices": Page("/admin/halls/{hall}/devices", HALL_1_READERS),
+    "admin.media": Page("/admin/halls/{hall}/media", HALL_1_READERS),
     "admin.services": Page("/admin/halls/{hall}/services", HALL_1_READERS),
     "admin.staff": Page("/admin/halls/{hall}/staff", HALL_1_READERS),
     "admin.vip": Page("/admin/halls/{hall}/vip", HALL_1_READERS),
@@ -97,6 +98,7 @@ PAGES: dict[str, Page] = {
 NOT_PAGES = {  # routes of this app that are not pages people open: the API's, machines' and static files
     "static", "headers.csp_report", "live.live_status", "ops.metrics_endpoint", "ops.readyz",
     "sms.kannel_dlr", "sms.kannel_inbound", "sms.twilio_inbound", "sms.twilio_status",
+    "screen_files.media_file",  # a hall's display media: public files by unguessable names (test_hall_media)
 }
 
 
