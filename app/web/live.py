@@ -202,6 +202,11 @@ class LiveHub:
         if sid not in self.clients:
             metrics.SCREENS.labels(self.role).inc()
         self.clients[sid] = (kind, key, hall_id, counter_id)
+        # it got the state now, maybe not what its room was pushed last (changed while no one was there):
+        # the room's next push goes out even if it looks like that last one
+        for room in (ticket_room(key) if kind == "ticket" else hall_room(hall_id),
+                     counter_room(counter_id) if counter_id is not None else None):
+            self._last_sent.pop(room, None)
         if kind == "ticket":
             self._tickets[key] = hall_id
         if counter_id is not None:
@@ -255,8 +260,9 @@ class LiveHub:
                 last_refresh = time.monotonic()
                 halls |= {int(r.split(":", 1)[1]) for r in rooms if r.startswith("hall:")}
                 halls |= {h for t, h in self._tickets.items() if ticket_room(t) in rooms}
-                self._last_sent = {room: digest for room, digest in self._last_sent.items() if room in rooms}
-                self._snapshots = {h: kept for h, kept in self._snapshots.items() if hall_room(h) in rooms}
+                # (copies first: screens joining change both from their own threads)
+                self._last_sent = {room: digest for room, digest in list(self._last_sent.items()) if room in rooms}
+                self._snapshots = {h: kept for h, kept in list(self._snapshots.items()) if hall_room(h) in rooms}
             try:
                 self._push(halls, rooms, force=periodic)
             except Exception:  # noqa: BLE001 - keep serving the screens

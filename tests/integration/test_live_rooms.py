@@ -157,6 +157,29 @@ def test_resync_sends_the_state_again(app, rt, world):
     assert {s["prefix"]: s["waiting"] for s in snap[0]["services"]}["A"] == 1
 
 
+def test_a_screen_that_joins_gets_the_next_change_even_if_the_room_had_it_before(app, rt, world):
+    """The room's last push held A=1; the ticket was cancelled while no screen was there; a new screen
+    joins with A=0. The next ticket makes A=1 again: the new screen must get it, though the room's
+    last push looked the same."""
+    h = world.one
+
+    def waiting_a(snapshot):
+        return {s["prefix"]: s["waiting"] for s in snapshot["services"]}["A"]
+
+    first = connect(app, h.tokens["display"])
+    first.get_received()
+    ticket = queue.issue_ticket(rt, h.id, h.services["A"])
+    assert drain(first, lambda m: any(waiting_a(s) == 1 for s in named(m, "snapshot")))
+    first.disconnect()
+    queue.cancel_ticket(rt, ticket["public_token"])
+    time.sleep(0.8)  # past the coalescing: the push for the cancel found no screen in the room
+    joined = connect(app, h.tokens["display"])
+    assert [waiting_a(s) for s in named(joined.get_received(), "snapshot")] == [0]
+    queue.issue_ticket(rt, h.id, h.services["A"])
+    got = drain(joined, lambda m: any(waiting_a(s) == 1 for s in named(m, "snapshot")))
+    assert any(waiting_a(s) == 1 for s in named(got, "snapshot")), got
+
+
 def test_a_signed_in_browser_session_joins_its_hall(app, world):
     browser = app.test_client()
     r = sign_in(browser, "s1")
