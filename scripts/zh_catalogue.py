@@ -10,6 +10,12 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    'Not found: it may have been removed.': '没有找到：可能已被删除。',
+    'The request could not be read.': '无法读取该请求。',
+    'This is not possible at the moment.': '当前无法进行此操作。',
+    'Too many attempts: please wait a moment.': '尝试次数过多，请稍候再试。',
+    'Too large to send.': '内容太大，无法发送。',
+    'The service is busy: please try again in a moment.': '服务繁忙，请稍后再试。',
     'Remove': '删除',
     'Move earlier': '前移',
     'Move later': '后移',

@@ -22,7 +22,7 @@ def parse_zone(name: str) -> ZoneInfo:
 
 def _parse_hhmm(text: str, field: str) -> time:
     if not isinstance(text, str) or not _HHMM.match(text):
-        raise Invalid(f"{text!r} is not a time of day HH:MM", field=field)
+        raise Invalid(f"{text!r} is not a time of day HH:MM", field=field, code="time_format")
     if text == "24:00":
         return time.max
     hours, minutes = text.split(":")
@@ -51,7 +51,7 @@ class OpeningHours:
                 start = _parse_hhmm(span[0], f"{field}.{day}[{i}]")
                 end = _parse_hhmm(span[1], f"{field}.{day}[{i}]")
                 if end <= start:
-                    raise Invalid("closing time must be after opening time", field=f"{field}.{day}[{i}]")
+                    raise Invalid("closing time must be after opening time", field=f"{field}.{day}[{i}]", code="hours_order")
                 parsed.append((start, end))
             _refuse_overlap(parsed, f"{field}.{day}")
             days[day] = tuple(parsed)
@@ -70,7 +70,8 @@ def _refuse_overlap(spans: list[tuple[time, time]], field: str) -> None:
     for (_, end), (start, _) in zip(ordered, ordered[1:]):
         if start < end:
             raise Invalid(f"periods of one day overlap: one starts at {start:%H:%M} before another ends at "
-                          f"{'24:00' if end == time.max else format(end, '%H:%M')}", field=field)
+                          f"{'24:00' if end == time.max else format(end, '%H:%M')}", field=field, code="hours_overlap",
+                          starts=f"{start:%H:%M}", ends="24:00" if end == time.max else format(end, "%H:%M"))
 
 
 def local_time(at: datetime, zone: ZoneInfo) -> datetime:
@@ -106,12 +107,13 @@ class Closures:
             try:
                 day = date.fromisoformat(item["date"])
             except ValueError:
-                raise Invalid(f"{item['date']!r} is not a date YYYY-MM-DD", field=f"{field}[{i}].date") from None
+                raise Invalid(f"{item['date']!r} is not a date YYYY-MM-DD", field=f"{field}[{i}].date",
+                              code="date_format") from None
             note = item.get("note") or ""
             if not isinstance(note, str) or len(note) > 100:
                 raise Invalid("a closure's note is text of at most 100 characters", field=f"{field}[{i}].note")
             if day in days:
-                raise Invalid(f"{day} is listed twice", field=f"{field}[{i}].date")
+                raise Invalid(f"{day} is listed twice", field=f"{field}[{i}].date", code="day_twice")
             days[day] = note
         return cls(days)
 

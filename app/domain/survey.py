@@ -740,6 +740,8 @@ class FollowUpClock:
 class BadMsisdn(Invalid, ValueError):
     """A mobile number that cannot be read; the message says why. Both a domain error (422) and a ValueError."""
 
+    code = "mobile_invalid"
+
 
 _MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _NUMBER_SEPARATORS = re.compile(r"[\s\-.()/]")

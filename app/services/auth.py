@@ -265,7 +265,7 @@ GUIDE_PIN_LOCK_S = 300  # ... before it must wait this long
 def set_guide_pin(rt: Runtime, hall_id: int, pin: str | None) -> dict:
     """Set (or with None, remove) the PIN the floor guide types at a kiosk for a priority ticket."""
     if pin is not None and (problem := pin_problem(pin)):
-        raise Invalid(problem, field="pin")
+        raise Invalid(problem, field="pin", code="pin_format")
     with rt.uow() as tx:
         hall = tx.session.get(Hall, hall_id)
         if hall is None:

@@ -240,7 +240,7 @@ def copy_services(rt: Runtime, from_hall_id: int, to_hall_id: int) -> dict:
     prefix this hall does not use yet is created here, in one transaction, each audited; the others
     are left as they are and listed as skipped."""
     if from_hall_id == to_hall_id:
-        raise Invalid("pick another hall to copy from", field="from_hall_id")
+        raise Invalid("pick another hall to copy from", field="from_hall_id", code="copy_same_hall")
     with rt.uow() as tx:
         s = tx.session
         _get(s, Hall, to_hall_id, "hall_id")
@@ -325,7 +325,7 @@ def hall_services(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
                                                 ServiceType.hall_id == hall_id)).scalars().all()
     missing = sorted(set(service_ids) - {x.id for x in found})
     if missing:
-        raise NotFound(f"no service {missing} in hall {hall_id}", field="service_ids")
+        raise NotFound(f"no service {missing} in hall {hall_id}", field="service_ids", code="service_not_in_hall")
     return list(found)
 
 
@@ -427,4 +427,4 @@ def _commit(tx, now, row, view, unique_field: str, before: dict | None, secrets:
         tx.commit()
         return result
     except IntegrityError:
-        raise Conflict(f"{unique_field} is already taken", field=unique_field) from None
+        raise Conflict(f"{unique_field} is already taken", field=unique_field, code="taken") from None

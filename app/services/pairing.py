@@ -100,7 +100,8 @@ def _live(s, code: str, now) -> PairingCode:
     found = s.execute(select(PairingCode).where(PairingCode.code == code, PairingCode.expires_at > now)
                       .order_by(PairingCode.id.desc())).scalars().first()
     if found is None:
-        raise NotFound("no such code, or it has expired: ask the device for a new one", field="code")
+        raise NotFound("no such code, or it has expired: ask the device for a new one", field="code",
+                       code="pairing_code_unknown")
     return found
 
 
@@ -108,11 +109,11 @@ def pair(rt: Runtime, code: str, hall_id: int, name: str, counter_id: int | None
     """Register the device showing ``code`` at ``hall_id``; its token waits for the device to collect it."""
     code = (code or "").replace(" ", "")
     if not (len(code) == 6 and code.isdigit()):
-        raise Invalid("the code is the six digits shown on the new device", field="code")
+        raise Invalid("the code is the six digits shown on the new device", field="code", code="pairing_code_format")
     with rt.reader() as tx:
         found = _live(tx.session, code, rt.now())
         if found.device_id is not None:
-            raise Conflict("this code has already been used to pair a device", field="code")
+            raise Conflict("this code has already been used to pair a device", field="code", code="pairing_code_used")
         kind, pairing_id = found.kind, found.id
     if counter_id is not None and kind != DeviceKind.DISPLAY.value:
         raise Invalid("only a display shows one counter; leave the counter empty for a kiosk", field="counter_id")
@@ -127,7 +128,7 @@ def pair(rt: Runtime, code: str, hall_id: int, name: str, counter_id: int | None
         if won != 1:  # two administrators typed the same code at once: the other one won
             tx.session.rollback()
             auth.deactivate_device(rt, device["id"])
-            raise Conflict("this code has already been used to pair a device", field="code")
+            raise Conflict("this code has already been used to pair a device", field="code", code="pairing_code_used")
         tx.commit()
     return {k: v for k, v in device.items() if k != "token"}
 

@@ -1207,5 +1207,5 @@ def normalise_mobile(mobile: str | None) -> str | None:
         return None
     match = _MAINLAND_MOBILE.match(re.sub(r"[\s-]", "", str(mobile)))
     if match is None:
-        raise Invalid("mobile must be an 11-digit mainland number starting with 1", field="mobile")
+        raise Invalid("mobile must be an 11-digit mainland number starting with 1", field="mobile", code="mobile_invalid")
     return match.group(1)

@@ -58,7 +58,7 @@ def check_fields(data: dict) -> dict:
             try:
                 value = date.fromisoformat(value) if value.strip() else None
             except ValueError:
-                raise Invalid(f"{value!r} is not a date YYYY-MM-DD", field="valid_until") from None
+                raise Invalid(f"{value!r} is not a date YYYY-MM-DD", field="valid_until", code="date_format") from None
         elif key in ("name", "note") and (not isinstance(value, str) or len(value) > (100 if key == "name" else 200)):
             raise Invalid(f"{key} is text of at most {100 if key == 'name' else 200} characters", field=key)
         elif key == "active" and not isinstance(value, bool):
@@ -124,13 +124,13 @@ def add_member(rt: Runtime, hall_id: int, data: dict) -> dict:
         if s.get(Hall, hall_id) is None:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
         if find_member(s, rt, hall_id, msisdn) is not None:
-            raise Conflict("this number is already on the hall's roster", field="mobile")
+            raise Conflict("this number is already on the hall's roster", field="mobile", code="on_roster_already")
         member = new_member(rt, hall_id, msisdn, fields)
         s.add(member)
         try:
             s.flush()
         except IntegrityError:
-            raise Conflict("this number is already on the hall's roster", field="mobile") from None
+            raise Conflict("this number is already on the hall's roster", field="mobile", code="on_roster_already") from None
         view = member_view(member)
         audit.record(s, rt.now(), "create", "vip", member.id, hall_id, None, view)
         tx.commit()

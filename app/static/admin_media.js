@@ -1,5 +1,5 @@
 /* The displays' media page: uploads a file to the API as the request's body, with its progress (a
-   video may take a while), then shows the page again; a refusal in the page's language by its code. */
+   video may take a while), then shows the page again; a refusal as the API words it for the page. */
 (function () {
   "use strict";
   var form = document.getElementById("upload-media");
@@ -16,7 +16,7 @@
     if (!file) return say(T.choose);
     var video = /^video\//.test(file.type);
     var max = +(video ? form.dataset.maxVideo : form.dataset.maxImage);
-    if (file.size > max) return say(fill(T.codes.media_too_large, { max_mb: Math.round(max / 1048576) }));
+    if (file.size > max) return say(fill(T.too_large, { max_mb: Math.round(max / 1048576) }));
     var query = "title=" + encodeURIComponent(form.elements.title.value.trim() || file.name.replace(/\.[^.]*$/, ""));
     if (!video && form.elements.seconds.value) query += "&seconds=" + encodeURIComponent(form.elements.seconds.value);
     var xhr = new XMLHttpRequest();
@@ -29,8 +29,9 @@
       if (xhr.status === 201) { location.reload(); return; }
       var error = {};
       try { error = JSON.parse(xhr.responseText).error || {}; } catch (x) { /* not JSON: a proxy's page */ }
-      if (xhr.status === 413) error.code = "media_too_large";
-      say(fill(T.codes[error.code] || (error.field === "seconds" ? T.seconds : T.other), error));
+      // the refusal in the page's language (error.text); a proxy's 413 page says nothing we can show
+      say(xhr.status === 413 && !error.text ? fill(T.too_large, { max_mb: Math.round(max / 1048576) })
+        : error.field === "seconds" ? T.seconds : error.text || T.other);
       form.dataset.code = error.code || "";
     };
     xhr.onerror = function () { bar.hidden = true; form.querySelector("button").disabled = false; say(T.other); };

@@ -110,12 +110,12 @@
   }
 
   // JSON over a signed-in page's session: a 401 rejects with "signed-out", another failure with the
-  // API's own message
+  // refusal as the API words it for this page (error.text, in its language), or the bare status
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin" }).then(function (r) {
       if (r.status === 401) throw new Error("signed-out");
-      return r.json().then(function (data) {
-        if (!r.ok) throw new Error(data.error ? data.error.message : String(r.status));
+      return r.json().catch(function () { throw new Error(String(r.status)); }).then(function (data) {
+        if (!r.ok) throw new Error(data.error ? data.error.text || String(r.status) : String(r.status));
         return data;
       });
     });
@@ -130,7 +130,7 @@
         return r.json().catch(function () { return {}; }).then(function (data) {
           var error = data && data.error;
           return { ok: r.ok, status: r.status, data: data, field: error ? error.field : null,
-            why: error ? error.message : String(r.status) };
+            why: error ? error.text || String(r.status) : String(r.status) };
         });
       });
   }

@@ -39,7 +39,7 @@ from ..domain.model import Role, Tier
 from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
 from ..i18n import current_language
 from ..services import audit, auth, config, footfall, hall_media, imports, pairing, roster, service_levels
-from . import access
+from . import access, refusals
 from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, GreenChannelBody, HallBody,
                       HallPatch, KioskBody, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
                       MediaPatch, VipMemberBody, VipMemberPatch)
@@ -135,7 +135,7 @@ def form_errors(exc: Exception) -> dict[str, str]:
             out.setdefault(field, _field_message(err, field))
         return out
     field = re.sub(r"\[\d+\].*$", "", getattr(exc, "field", None) or "form")  # opening_hours.mon[0] → .mon
-    return {field: _domain_message(str(exc))}
+    return {field: _domain_message(exc)}
 
 
 # durations the forms ask for in minutes, while the API (and its limits) count seconds
@@ -173,33 +173,12 @@ def _field_message(err: dict, field: str = "") -> str:
     return err.get("msg", _("Not valid"))
 
 
-def _domain_message(message: str) -> str:
-    """The use cases speak English (the API's clients read it); the ones a form meets most read in
-    the page's language here, the rest as they are."""
-    for pattern, text in _COMMON_REFUSALS:
-        if re.search(pattern, message):
-            return text()
-    return message
-
-
-_COMMON_REFUSALS = (
-    (r"is already taken$", lambda: _("Already in use")),
-    (r"already on the hall's roster", lambda: _("This number is already on the roster")),
-    (r"is not a time of day HH:MM", lambda: _("Write a time of day as HH:MM, e.g. 08:30")),
-    (r"closing time must be after opening time", lambda: _("Closing time must be after opening time")),
-    (r"periods of one day overlap", lambda: _("The periods of this day overlap")),
-    (r"a counter serves at least one service", lambda: _("Pick at least one service for the counter")),
-    (r"is not a date YYYY-MM-DD", lambda: _("A date, YYYY-MM-DD")),
-    (r"is listed twice", lambda: _("This day is listed twice")),
-    (r"the code is the six digits", lambda: _("The code is the six digits on the new device's screen")),
-    (r"no such code, or it has expired", lambda: _("No such code, or it has expired: the device shows a new one")),
-    (r"already been used to pair", lambda: _("This code has already been used")),
-    (r"mainland mobile number|has no digits|characters other than digits|mobile number is empty",
-     lambda: _("An 11-digit mainland mobile number, please")),
-    (r"^no service \[", lambda: _("Pick services of this hall")),
-    (r"pick another hall", lambda: _("Pick another hall to copy from")),
-    (r"must be 4 to 8 digits", lambda: _("4 to 8 digits")),
-)
+def _domain_message(exc: Exception) -> str:
+    """A use case's refusal in the page's language, by its stable code (``web.refusals``): the
+    English sentence is for the API's integrators and never reaches a page."""
+    if isinstance(exc, DomainError):
+        return refusals.text_of(exc.code, exc.status, exc.detail)
+    return refusals.text_of(None, 422)
 
 
 def _text(name: str) -> str:
@@ -247,7 +226,7 @@ def hours_from_form(form) -> tuple[dict, dict]:
                 try:
                     OpeningHours.parse({day: spans})
                 except Invalid as exc:
-                    errors[f"opening_hours.{day}"] = _domain_message(str(exc))
+                    errors[f"opening_hours.{day}"] = _domain_message(exc)
     return hours, errors
 
 
@@ -833,23 +812,13 @@ def media(hall_id: int):
 
 
 def _media_upload_strings() -> dict:
-    """The upload's refusals by the API's code ({…} from its details), in the page's language."""
+    """What the upload's script says itself (the API's refusals come worded for the page)."""
     low, high = media_rules.IMAGE_SECONDS
     return {
         "choose": _("Choose a file first."),
         "seconds": _("An image stays %(low)s to %(high)s seconds on screen.", low=low, high=high),
         "other": _("The upload did not work just now. Please try again."),
-        "codes": {
-            "media_empty": _("The file is empty."),
-            "media_type": _("Only JPEG, PNG or WebP images and MP4 or WebM videos can be shown."),
-            "media_too_large": _("The file is too large: at most {max_mb} MB."),
-            "media_too_many": _("The hall has {max_items} files already: remove one first."),
-            "media_hall_full": _("The hall's media would pass {max_mb} MB in all: remove some first."),
-            "media_unreadable": _("The file cannot be read as a picture or video: it may be damaged."),
-            "media_too_big_picture": _("The picture is too large: at most {max_side} pixels a side."),
-            "media_codec": _("The displays cannot play this video's format ({codec}): save it as MP4 (H.264) or WebM (VP8/VP9)."),
-            "media_too_long": _("The video is too long: at most {max_s} seconds."),
-        },
+        "too_large": _("The file is too large: at most {max_mb} MB."),
     }
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..domain.errors import DomainError, Invalid, NotFound
 from ..domain.values import text_problem
+from . import refusals
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer
 MAX_JSON_DEPTH = 32  # the deepest body (opening hours) nests 4 levels; the parser recurses once a level
@@ -36,8 +37,10 @@ def database_id(text: str) -> int:
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, **detail):
-    """The one JSON error shape of the API."""
-    body = {"error": {"status": status, "code": code, "message": message, "field": field, **detail}}
+    """The one JSON error shape of the API: ``message`` in English for integrators, ``text`` in the
+    calling page's language for people (``web.refusals``)."""
+    body = {"error": {"status": status, "code": code, "message": message, "field": field,
+                      "text": refusals.text_of(code, status, detail), **detail}}
     return jsonify(body), status
 
 
@@ -298,7 +301,9 @@ _ERROR_SCHEMA = {
     "properties": {"error": {"type": "object", "required": ["status", "code", "message"], "properties": {
         "status": {"type": "integer"},
         "code": {"type": "string", "examples": ["invalid", "illegal_transition", "counter_busy"]},
-        "message": {"type": "string"},
+        "message": {"type": "string", "description": "What was refused and why, in English"},
+        "text": {"type": "string", "description": "The refusal for a person, in the caller's language "
+                 "(zh-CN unless English was chosen): what a page shows"},
         "field": {"type": ["string", "null"], "description": "The request field at fault, if one is"},
     }}},
 }

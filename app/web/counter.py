@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from ..domain import policy
 from ..domain.errors import DomainError
 from ..services import queue
-from . import access
+from . import access, refusals
 from .api_kit import database_id
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -32,26 +32,8 @@ def strings() -> dict:
         "paused_since": _("This counter is paused: {reason}, since {at}. No one is called here until you resume."),
         "reasons": pause_reasons(),
         # refusals by their stable code, in the page's language ({…} from the error's details)
-        "errors": {
-            "counter_closed": _("Counter {counter_number} is closed: open it first."),
-            "counter_paused": _("Counter {counter_number} is paused: resume it first."),
-            "counter_busy": _("Counter {counter_number} still has {label}: finish, transfer or mark no-show first."),
-            "calls_contended": _("Other counters are calling the same customers right now: call again."),
-            "recall_limit": _("{label} has been recalled {recalls} times: mark no-show."),
-            "recall_first": _("Recall {label} at least {needed} times before marking no-show."),
-            "signed_in_elsewhere": _("You are still at counter {elsewhere}: close it first."),
-            "same_counter": _("The ticket is at this counter already: choose another."),
-            "no_such_ticket": _("There is no ticket {label} today in this hall."),
-            "not_waiting": _("{label} is not waiting any more."),
-            "not_served_here": _("Counter {counter_number} does not serve {label}'s service: transfer it, or call it at another counter."),
-            "illegal_transition": _("The ticket changed just now (another console?): the screen has been refreshed."),
-            "hall_closed": _("The hall is closed now."),
-            "not_found": _("Not found: it may have been removed. The screen has been refreshed."),
-            "forbidden": _("You may not do this here."),
-            "unauthorized": _("Your session has ended: please sign in again."),
-            "invalid": _("Please check what was entered."),
-            "other": _("This could not be done just now: please try again."),
-        },
+        "errors": {**refusals.texts(),  # the console refreshes itself after these
+                   "not_found": _("Not found: it may have been removed. The screen has been refreshed.")},
     }
 
 
