@@ -22,6 +22,7 @@ def strings() -> dict:
         "offline": _("Reconnecting…"), "closed": _("The hall is closed now."),
         "not_registered": _("This screen is not registered. Open the link given when the device was registered."),
         "closed_until": _("The hall is closed now. It opens again at {t}."), "error": _("Sorry, something went wrong:"),
+        "try_again": _("Please try again, or ask the floor guide."),
         "wait_unknown": _("wait shown when a counter opens"),
         "tiers": {"star": _("Star customer"), "vip": _("VIP"), "green": _("Green channel")},
         "priority_on": _("★ Priority ticket: {tier}. Now choose the service."),

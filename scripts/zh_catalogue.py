@@ -10,6 +10,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ZH = {
+    'Please try again, or ask the floor guide.': '请重试，或咨询大堂引导员。',
     'Not found: it may have been removed.': '没有找到：可能已被删除。',
     'The request could not be read.': '无法读取该请求。',
     'This is not possible at the moment.': '当前无法进行此操作。',

@@ -287,7 +287,7 @@ def verify_guide_pin(rt: Runtime, hall_id: int, pin: str | None, device_id: int)
     """
     outcome = check_guide_pin(rt, hall_id, pin, device_id)
     if outcome != PIN_RIGHT:
-        raise Forbidden(_PIN_REFUSALS[outcome], field="guide_pin")
+        raise Forbidden(_PIN_REFUSALS[outcome], field="guide_pin", code=f"pin_{outcome}")
 
 
 PIN_RIGHT, PIN_WRONG, PIN_LOCKED, PIN_NONE = "right", "wrong", "locked", "none"

@@ -48,6 +48,10 @@ def texts() -> dict[str, str]:
         "service_not_in_hall": _("Pick services of this hall"),
         "copy_same_hall": _("Pick another hall to copy from"),
         "pin_format": _("4 to 8 digits"),
+        # the floor guide's PIN at a kiosk
+        "pin_wrong": _("Wrong PIN. Please try again."),
+        "pin_locked": _("Too many wrong PINs at this kiosk: please wait 5 minutes."),
+        "pin_none": _("This hall has no floor guide PIN: priority tickets are issued at the desk."),
         # the displays' media
         "media_empty": _("The file is empty."),
         "media_type": _("Only JPEG, PNG or WebP images and MP4 or WebM videos can be shown."),

@@ -216,9 +216,11 @@
     }).catch(function (err) {
       if (err && err.field === "guide_pin") {  // changed or locked since it was checked: type it again
         pin = ""; render(); show("priority");
-        $("pin-error").textContent = /too many/.test(err.message || "") ? T.pin.locked : T.pin.wrong; return;
+        $("pin-error").textContent = err.code === "pin_locked" ? T.pin.locked : err.code === "pin_none" ? T.pin.none
+          : T.pin.wrong; return;
       }
-      $("mobile-error").textContent = T.error + " " + (err && err.message ? err.message : err);
+      // the refusal as the API words it for this page (never its English message)
+      $("mobile-error").textContent = T.error + " " + ((err && err.text) || T.try_again);
     }).then(function () { $("mobile-ok").disabled = $("mobile-skip").disabled = false; });
   }
 

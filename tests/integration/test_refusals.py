@@ -62,3 +62,15 @@ def test_the_administration_forms_show_refusals_by_their_code(app, world, path, 
         post_form(client, url, form, client.get(page_url).get_data(as_text=True))
     page = post_form(client, url, form, client.get(page_url).get_data(as_text=True)).get_data(as_text=True)
     assert field_error(page, field) == text
+
+
+def test_a_kiosks_priority_ticket_with_a_wrong_pin_is_refused_by_code(client, rt, world):
+    from app.services import auth
+
+    auth.set_guide_pin(rt, world.one.id, "2468")
+    r = client.post(f"{API}/halls/{world.one.id}/tickets", json={"service_id": world.one.services["A"], "tier": "vip",
+                                                                 "guide_pin": "1111"},
+                    headers=bearer(world.one.tokens["kiosk"]))
+    error = r.get_json()["error"]
+    assert (r.status_code, error["code"], error["field"]) == (403, "pin_wrong", "guide_pin")
+    assert error["text"] == "密码错误，请重新输入。"
