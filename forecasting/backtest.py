@@ -24,8 +24,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
 
 from . import metrics
 from .baselines import recent_average, seasonal_naive

@@ -6,13 +6,13 @@ absent (the hall was closed, or a new hall), each says below what it falls back 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Sequence, Union
 
 from .features import History, origin_of
 
 WEEK = timedelta(days=7)
-HistoryLike = Union[History, Sequence[tuple[datetime, float]]]
+HistoryLike = History | Sequence[tuple[datetime, float]]
 
 
 def as_history(history: HistoryLike) -> History:

@@ -31,9 +31,9 @@ Errors: mean absolute error across intervals weighted by arrivals, and the weigh
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -145,7 +145,7 @@ def _named_servers(people: list[Call], origin: datetime, step: int, n: int) -> l
         if c.served:
             lo = _served_at(c, origin)
             for i in range(lo // step, (lo + max(c.service_s, 1) - 1) // step + 1):
-                names[i].add(c.server)
+                names[i].add(c.server or "")
     return names
 
 
@@ -172,7 +172,7 @@ SERVER_COUNTS = {  # ways to count an interval's servers; "effective" is the one
 
 def _interpolated(servers: float, figures) -> Prediction:
     """Figures at a fractional number of servers: linear between the two whole numbers around it."""
-    lo = int(math.floor(servers))
+    lo = math.floor(servers)
     w = servers - lo
     a, b = figures(lo), figures(lo + 1) if w > 0 else None
 

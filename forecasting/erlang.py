@@ -171,7 +171,7 @@ def servers_needed(arrival_rate: float, mean_handle_s: float, target_wait_s: flo
     def figures(n: int) -> QueueFigures:
         return queue_figures(n, arrival_rate, mean_handle_s, target_wait_s, mean_patience_s)
 
-    lo = 1 if mean_patience_s else int(math.floor(a)) + 1  # Erlang C needs n > a
+    lo = 1 if mean_patience_s else math.floor(a) + 1  # Erlang C needs n > a
     if lo >= max_servers:
         return max_servers, figures(max_servers)
     # the answer is usually within a few servers of the load: walk from there (fewer evaluations

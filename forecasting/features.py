@@ -28,8 +28,8 @@ from __future__ import annotations
 import calendar as std_calendar
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Iterable, Sequence
 
 import numpy as np
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Mapping, Sequence
 
 
 def mae(actual: Sequence[float], forecast: Sequence[float]) -> float:

@@ -25,10 +25,11 @@ recent-average baseline with a Poisson band; one with no history gets zeros, wit
 """
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Sequence
 
 import numpy as np
 from scipy.stats import poisson
@@ -100,12 +101,12 @@ class ArrivalForecaster:
         self.calibration_coverage: dict[str, float] = {}
 
     # --- fitting -------------------------------------------------------------------------
-    def fit(self, history: Sequence[tuple[datetime, float]]) -> "ArrivalForecaster":
+    def fit(self, history: Sequence[tuple[datetime, float]]) -> ArrivalForecaster:
         """Learn from ``history``: (slot start, count) of OPEN slots only, any order."""
         with threadpool_limits(limits=self.threads, user_api="openmp"):
             return self._fit(history)
 
-    def _fit(self, history: Sequence[tuple[datetime, float]]) -> "ArrivalForecaster":
+    def _fit(self, history: Sequence[tuple[datetime, float]]) -> ArrivalForecaster:
         known = History(history)
         self._check_slots(known.counts)
         days = known.days()
@@ -138,7 +139,7 @@ class ArrivalForecaster:
             model.fit(X, y)
         return models
 
-    def _fit_shape_models(self, rows: "_Rows") -> dict:
+    def _fit_shape_models(self, rows: _Rows) -> dict:
         """With enough days: the day-total model ("day") and the intraday-share model
         ("share"), whose product is blended into the slot models' mean and p50."""
         models: dict = {}
@@ -283,7 +284,7 @@ class _Rows:
 
     @classmethod
     def build(cls, slots: list[datetime], known: History, grid: SlotGrid,
-              features: FeatureBuilder) -> "_Rows":
+              features: FeatureBuilder) -> _Rows:
         X = features.rows(slots, grid)
         y = np.array([known.counts[s] for s in slots])
         days = sorted({s.date() for s in slots})
@@ -355,5 +356,5 @@ def intraday_adjust(forecasts: list[SlotForecast], actuals: dict[datetime, float
 def _interval_of(forecasts: list[SlotForecast]) -> float:
     """The smallest gap between forecast slots, in minutes (15 when there is one slot)."""
     starts = sorted({f.slot for f in forecasts})
-    gaps = [(b - a).total_seconds() / 60 for a, b in zip(starts, starts[1:])]
+    gaps = [(b - a).total_seconds() / 60 for a, b in itertools.pairwise(starts)]
     return min(gaps) if gaps else 15.0

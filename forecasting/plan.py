@@ -68,11 +68,11 @@ def _cheapest_blocks(need: list[int], cap: int, length: int) -> list[tuple[int, 
     n = len(need)
     # a block of 2L or more splits into two of at least L with the same cover and cost, so the
     # candidates are the blocks of L .. 2L - 1 (and the whole day); touching ones are merged later
-    starts, ends = zip(*sorted({(s, e) for s in range(n) for e in range(s + length, min(s + 2 * length, n + 1))}
-                               | {(0, n)}))
-    starts, ends = np.array(starts), np.array(ends)
+    pairs = sorted({(s, e) for s in range(n) for e in range(s + length, min(s + 2 * length, n + 1))} | {(0, n)})
+    starts, ends = np.array([s for s, _ in pairs]), np.array([e for _, e in pairs])
     # interval i is covered by block j when start_j <= i < end_j
-    rows, cols = [], []
+    rows: list[int] = []
+    cols: list[int] = []
     for j, (s, e) in enumerate(zip(starts, ends)):
         rows.extend(range(s, e))
         cols.extend([j] * (e - s))
@@ -83,15 +83,15 @@ def _cheapest_blocks(need: list[int], cap: int, length: int) -> list[tuple[int, 
                   integrality=np.ones(len(starts)), bounds=Bounds(0, max(need)))
     if not result.success:  # cannot happen: max(need) full-day blocks always fit under the cap
         raise RuntimeError(f"no counter plan found: {result.message}")
-    chosen = []
-    for j in np.flatnonzero(np.round(result.x) > 0):
-        chosen.extend([(int(starts[j]), int(ends[j]))] * int(round(result.x[j])))
+    chosen: list[tuple[int, int]] = []
+    for j in map(int, np.flatnonzero(np.round(result.x) > 0)):
+        chosen.extend([(int(starts[j]), int(ends[j]))] * round(result.x[j]))
     return sorted(chosen, key=lambda b: (b[0], -b[1]))
 
 
 def _assign(blocks: list[tuple[int, int]]) -> list[Shift]:
     """Hand blocks to counters, lowest-numbered first; a block that starts as another ends extends it."""
-    shifts: list[list[int]] = []  # per counter: its blocks as [start, end]
+    shifts: list[list[list[int]]] = []  # per counter: its blocks as [start, end]
     for start, end in blocks:
         k = next((k for k, mine in enumerate(shifts) if mine[-1][1] == start), None)
         if k is not None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "queue-log" / "anonymous_bank_feb1999.tsv"
 

@@ -9,12 +9,13 @@ it is left out like a closed slot.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .queue_log import Call, arrivals_per_interval
 
@@ -42,7 +43,7 @@ def read_series(path: Path | str) -> Series:
     """The series in ``path``, in time order; SeriesError naming the file and line if bad."""
     path = Path(path)
     try:
-        handle = open(path, newline="", encoding="utf-8")
+        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - closed by the with below, once the error is told apart
     except OSError as error:
         raise SeriesError(f"{path}: cannot read: {error.strerror or error}") from None
     seen: dict[datetime, float] = {}
@@ -101,7 +102,7 @@ def check_interval(series: Sequence[tuple[datetime, float]], minutes: int, name:
             raise SeriesError(f"{name}: timestamp {slot.isoformat()} does not start a "
                               f"{minutes}-minute interval (wrong --interval?)")
     starts = sorted(slot for slot, _ in series)
-    gaps = [(b - a).total_seconds() / 60 for a, b in zip(starts, starts[1:]) if a.date() == b.date()]
+    gaps = [(b - a).total_seconds() / 60 for a, b in itertools.pairwise(starts) if a.date() == b.date()]
     if gaps and min(gaps) > minutes:
         raise SeriesError(f"{name}: slots are at least {min(gaps):g} minutes apart, not {minutes} "
                           f"(wrong --interval?)")

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -131,7 +132,7 @@ def generate_customers(rates: Mapping[tuple[str, str], Sequence[float]], interva
     Deterministic for a seed; keys are visited in sorted order so dict order does not matter.
     """
     rng = np.random.default_rng(seed)
-    drawn = []
+    drawn: list[tuple[float, str, str, float, float, float]] = []
     for (service, tier) in sorted(rates):
         spec = services[service]
         means = np.asarray(rates[(service, tier)], dtype=float)
@@ -233,7 +234,7 @@ class _Desk:
 
 
 def simulate(customers: Sequence[Customer], counters: Sequence[Counter], interval_s: float,
-             rule: CallingRule | None = None, n_intervals: int | None = None) -> "SimulationResult":
+             rule: CallingRule | None = None, n_intervals: int | None = None) -> SimulationResult:
     """Run the hall; ``customers`` are copied, so the same list can be simulated again.
 
     A free counter that serves a customer's service calls them at once on arrival (the free
@@ -245,7 +246,7 @@ def simulate(customers: Sequence[Customer], counters: Sequence[Counter], interva
               for c in customers]
     desks = [_Desk(c.services) for c in counters]
     waiting: dict[str, dict[int, Customer]] = {}
-    events: list[tuple[float, int, int, object]] = []
+    events: list[tuple[float, int, int, Any]] = []  # the reference: a Customer, or a desk's index
     seq = 0
 
     def push(at: float, kind: int, ref) -> None:
@@ -322,7 +323,7 @@ class Stats:
     utilisation: float | None   # busy / open counter time in the interval(s); None per service
 
 
-def _stats(group: Sequence[Customer], target_s: float | None) -> tuple:
+def _stats(group: Sequence[Customer], target_s: float | None) -> tuple[int, int, int, float, float, float]:
     n = len(group)
     if n == 0:
         return 0, 0, 0, 0.0, 0.0, 1.0
@@ -345,7 +346,8 @@ class SimulationResult:
     _open: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._busy = self._spread((c.start, c.end) for c in self.customers if c.start is not None)
+        self._busy = self._spread((c.start, c.end) for c in self.customers  # type: ignore[misc]  # served: both set
+                                  if c.start is not None)
         self._open = self._spread(span for counter in self.counters for span in counter.open_spans)
 
     def _spread(self, spans: Iterable[tuple[float, float]]) -> np.ndarray:

@@ -23,9 +23,9 @@ The rules, with no database and no clock of their own:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
 
 SLOT_MINUTES = (15, 30, 60)
 
@@ -46,7 +46,7 @@ class BookingRules:
     block_days: int = 30
 
     @classmethod
-    def from_dict(cls, data: Mapping | None) -> "BookingRules":
+    def from_dict(cls, data: Mapping | None) -> BookingRules:
         data = data or {}
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
@@ -65,7 +65,7 @@ class BookingRules:
         }
 
 
-_INT_RANGES = {"slot_minutes": None, "horizon_days": (0, 30), "head_start_minutes": (0, 60),
+_INT_RANGES: dict[str, tuple[int, int] | None] = {"slot_minutes": None, "horizon_days": (0, 30), "head_start_minutes": (0, 60),
                "early_minutes": (0, 240), "grace_minutes": (0, 60), "no_show_limit": (1, 20),
                "no_show_window_days": (1, 365), "block_days": (0, 365)}
 
@@ -85,8 +85,8 @@ def booking_rules_problems(data) -> list[tuple[str, str]]:
             problems.append((key, "share is a fraction from 0 to 1 of the spare capacity"))
         elif key == "slot_minutes" and value not in SLOT_MINUTES:
             problems.append((key, f"slot_minutes is one of {', '.join(map(str, SLOT_MINUTES))}"))
-        elif key in _INT_RANGES and key != "slot_minutes":
-            low, high = _INT_RANGES[key]
+        elif (bounds := _INT_RANGES.get(key)) is not None:
+            low, high = bounds
             if type(value) is not int or not low <= value <= high:
                 problems.append((key, f"{key} is a whole number from {low} to {high}"))
     return problems

@@ -23,9 +23,9 @@ Tickets transferred to one particular counter can only be called by that counter
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
 
 from .model import ServiceTargets, Tier, WaitingTicket
 
@@ -54,7 +54,7 @@ class CallingPolicy:
         return timedelta(seconds=max(self.head_start_s.values(), default=0))
 
     @classmethod
-    def from_dict(cls, data: Mapping | None) -> "CallingPolicy":
+    def from_dict(cls, data: Mapping | None) -> CallingPolicy:
         """Build from stored JSON; missing keys take the defaults."""
         data = dict(data or {})
         head = dict(DEFAULT_HEAD_START_S)

@@ -19,8 +19,8 @@ Method (kept simple on purpose, so staff can explain it to a customer):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 PRIOR_WEIGHT = 5
 SAMPLE_CAP_FACTOR = 4

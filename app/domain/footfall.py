@@ -11,9 +11,9 @@ a missed entry) leaves it at zero. It restarts every business day.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .errors import Invalid
@@ -61,7 +61,7 @@ def check_batch(counts: list[MinuteCount], now: datetime, opened_at: datetime | 
             if value > MAX_PER_MINUTE:
                 raise Invalid(f"{value} people in one minute through one sensor is more than {MAX_PER_MINUTE}",
                               field=f"{where}.{name}")
-        key = (c.sensor, c.minute.astimezone(timezone.utc))
+        key = (c.sensor, c.minute.astimezone(UTC))
         if key in seen:
             raise Invalid(f"sensor {c.sensor!r} minute {c.minute.isoformat()} is also counts[{seen[key]}]",
                           field=f"{where}.minute")
@@ -89,7 +89,7 @@ def count_start(day: date, zone: ZoneInfo, hours: OpeningHours) -> datetime:
     """When today's occupancy starts: the hall's first opening time that day, else local midnight (UTC)."""
     spans = hours.days.get(WEEKDAYS[day.weekday()], ())
     first = min((start for start, _end in spans), default=time(0, 0))
-    return datetime.combine(day, first, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, first, tzinfo=zone).astimezone(UTC)
 
 
 # --------------------------------------------------------------------------- load state
@@ -105,7 +105,7 @@ class LoadRules:
     FIELDS = ("busy_occupancy", "idle_occupancy", "busy_waiting_per_counter")
 
     @classmethod
-    def from_dict(cls, data: Mapping | None) -> "LoadRules":
+    def from_dict(cls, data: Mapping | None) -> LoadRules:
         data = data or {}
         return cls(**{k: data[k] for k in cls.FIELDS if k in data})
 

@@ -1,10 +1,11 @@
 """Opening hours and the local business day of a hall."""
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Invalid
@@ -36,7 +37,7 @@ class OpeningHours:
     days: Mapping[str, tuple[tuple[time, time], ...]]
 
     @classmethod
-    def parse(cls, data: Mapping, field: str = "opening_hours") -> "OpeningHours":
+    def parse(cls, data: Mapping, field: str = "opening_hours") -> OpeningHours:
         """From JSON like ``{"mon": [["08:30", "18:00"]], ...}``; names the bad field."""
         if not isinstance(data, Mapping):
             raise Invalid("opening hours must be an object keyed by weekday", field=field)
@@ -67,7 +68,7 @@ def _refuse_overlap(spans: list[tuple[time, time]], field: str) -> None:
     """Periods of one day may touch (12:00-12:00) but not overlap: 08:30-12:00 and 11:00-13:00 is
     a typing mistake, not a plan."""
     ordered = sorted(spans)
-    for (_, end), (start, _) in zip(ordered, ordered[1:]):
+    for (_, end), (start, _) in itertools.pairwise(ordered):
         if start < end:
             raise Invalid(f"periods of one day overlap: one starts at {start:%H:%M} before another ends at "
                           f"{'24:00' if end == time.max else format(end, '%H:%M')}", field=field, code="hours_overlap",
@@ -85,7 +86,7 @@ def business_day(at: datetime, zone: ZoneInfo) -> date:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Closures:
     days: Mapping[date, str]
 
     @classmethod
-    def parse(cls, data, field: str = "closures") -> "Closures":
+    def parse(cls, data, field: str = "closures") -> Closures:
         if data is None:
             return cls({})
         if not isinstance(data, (list, tuple)):

@@ -22,10 +22,11 @@ import io
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from .cells import as_written, safe_cell
 from .errors import Invalid
@@ -87,7 +88,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 }
 KEY_FIELD = {"staff": "username", "counters": "number", "vip": "mobile"}
 NEW_ROW_NEEDS = {"staff": ("name", "role", "password"), "counters": ("services",), "vip": ("star_level",)}
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "staff": {"staff_number": "", "email": None, "active": True},
     "counters": {"name": "", "display_mode": "full", "active": True},
     "vip": {"name": "", "valid_until": None, "note": "", "active": True},
@@ -167,7 +168,8 @@ def _header(cells: list[str], kind: str | None) -> list[tuple[int, str]]:
     named = [(i, text) for i, text in enumerate(cells) if text]
     if kind is None:
         return named
-    out, seen = [], {}
+    out: list = []
+    seen: dict = {}
     for i, text in named:
         name = column_for(kind, text) or text
         if name in seen:
@@ -227,10 +229,9 @@ def _csv_lines(content: bytes) -> Iterable[tuple[int, list[str]]]:
 def decode_csv(content: bytes) -> str:
     """CSV text: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (which covers GBK, as
     Chinese Excel saves CSV)."""
+    encodings: tuple[str, ...] = ("utf-8-sig", "gb18030")
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "gb18030")
     for encoding in encodings:
         try:
             return content.decode(encoding)
@@ -282,7 +283,7 @@ class Problem(NamedTuple):
     field: str
     message: str
     code: str
-    params: dict = {}
+    params: dict = {}  # noqa: RUF012 - a NamedTuple's default, never mutated
 
     def to_dict(self) -> dict:
         return {"field": self.field, "message": self.message, "code": self.code, "params": dict(self.params)}
@@ -400,8 +401,8 @@ def _star_level(name: str, text: str) -> int:
     if level is None:
         level = _whole(text)
     problem = star_level_problem(level)
-    if problem:
-        raise _Bad(problem, "bad_star_level")
+    if problem or level is None:
+        raise _Bad(problem or "a star level is a whole number", "bad_star_level")
     return level
 
 
@@ -432,9 +433,9 @@ class Entry:
     """A data row read for its kind: its key, the values given (blank cells left out), problems."""
 
     line: int
-    key: object | None  # username, counter number or mobile number (E.164 digits); None if unreadable
+    key: Any  # username, counter number or mobile number (E.164 digits); None if unreadable
     shown: str  # the key as a plan shows it (a mobile number masked)
-    values: dict[str, object]
+    values: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -442,7 +443,7 @@ def read_entries(kind: str, rows: list[Row]) -> list[Entry]:
     """Each row's cells checked and converted; a key repeated in the file rejects its second and
     later rows."""
     entries = [_entry(kind, row) for row in rows]
-    key_field, first = KEY_FIELD[kind], {}
+    key_field, first = KEY_FIELD[kind], {}  # type: str, dict
     for entry in entries:
         if entry.key is None:
             continue
@@ -582,7 +583,7 @@ def _no_rules(entry: Entry, current: dict | None, values: dict, rules: Rules) ->
 RULES = {"staff": _staff_rules, "counters": _counter_rules, "vip": _no_rules}
 
 
-def summary(kind: str, lines: list[Line], ignored: list[str] = ()) -> dict:
+def summary(kind: str, lines: list[Line], ignored: Sequence[str] = ()) -> dict:
     """The plan as the API returns it."""
     counts = {action: 0 for action in ACTIONS}
     for line in lines:

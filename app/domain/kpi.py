@@ -24,9 +24,9 @@ of a hall's month is right to about a minute, and roll-ups stay additive.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
 
 # bin lower edges in seconds; the last bin is open-ended
 WAIT_BINS = tuple(m * 60 for m in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 25, 30, 35, 40, 45, 50,
@@ -82,9 +82,7 @@ def read_visit(steps: Sequence[Step]) -> Visit:
     serving_since: datetime | None = None
     for step in steps:
         k = step.kind
-        if k == "issued":
-            waiting_since = step.at
-        elif k == "checked_in":  # a remote ticket: the customer waits in the hall from arriving
+        if k == "issued" or k == "checked_in":
             waiting_since = step.at
         elif k == "called":
             if waiting_since is not None:
@@ -150,7 +148,7 @@ class Counts:
     handle_bins: list[int] = field(default_factory=lambda: [0] * len(HANDLE_BINS))
     fine_wait_bins: list[int] = field(default_factory=lambda: [0] * len(FINE_WAIT_BINS))
 
-    def add(self, visit: Visit, target_wait_s: int | None) -> "Counts":
+    def add(self, visit: Visit, target_wait_s: int | None) -> Counts:
         self.arrivals += 1
         outcome = "still_open" if visit.outcome == "open" else visit.outcome
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -169,7 +167,7 @@ class Counts:
             self.handle_bins[bin_of(visit.handle_s, HANDLE_BINS)] += 1
         return self
 
-    def merge(self, other: "Counts") -> "Counts":
+    def merge(self, other: Counts) -> Counts:
         for name in COUNT_FIELDS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.wait_bins = [a + b for a, b in zip(self.wait_bins, other.wait_bins)]
@@ -185,8 +183,8 @@ class Counts:
         return row
 
     @classmethod
-    def from_row(cls, row: Mapping) -> "Counts":
-        c = cls(**{name: int(row.get(name) or 0) for name in COUNT_FIELDS})  # PostgreSQL sums are Decimal
+    def from_row(cls, row: Mapping) -> Counts:
+        c = cls(**{name: int(row.get(name) or 0) for name in COUNT_FIELDS})  # type: ignore[arg-type]  # PostgreSQL sums are Decimal; the fields are ints
         c.wait_bins = [int(row.get(f"w{i}") or 0) for i in range(len(WAIT_BINS))]
         c.handle_bins = [int(row.get(f"h{i}") or 0) for i in range(len(HANDLE_BINS))]
         c.fine_wait_bins = [int(row.get(f"f{i}") or 0) for i in range(len(FINE_WAIT_BINS))]
@@ -272,9 +270,8 @@ def punctuality(appointments: Iterable[tuple[str, datetime, datetime | None]], g
         else:
             out["pending"] += 1
     due = out["on_time"] + out["late"] + out["no_show"]
-    out["on_time_rate"] = out["on_time"] / due if due else None
-    out["no_show_rate"] = out["no_show"] / due if due else None
-    return out
+    rates = {"on_time_rate": out["on_time"] / due if due else None, "no_show_rate": out["no_show"] / due if due else None}
+    return {**out, **rates}
 
 
 def combine(parts: Iterable[Counts]) -> Counts:

@@ -99,7 +99,7 @@ def check_decoded(media: MediaType, width: int, height: int, seconds: float | No
                       codec=codec)
     if media.kind == "video" and (seconds is None or seconds <= 0):
         raise refused("media_unreadable", "the video's length cannot be read")
-    if media.kind == "video" and seconds > VIDEO_MAX_S:
+    if media.kind == "video" and seconds is not None and seconds > VIDEO_MAX_S:
         raise refused("media_too_long", f"a video may be at most {VIDEO_MAX_S:.0f} seconds long",
                            max_s=int(VIDEO_MAX_S))
 

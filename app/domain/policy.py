@@ -25,13 +25,13 @@ Standard library only.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import Forbidden
 from .model import DeviceKind, Role
 from .principal import Principal
 
-RegionHalls = Callable[[int], set[int]]  # a region's halls (for a region's head office)
+RegionHalls = Callable[[int | None], set[int]]  # a region's halls (for a region's head office; None: all)
 MANAGERS = (Role.ADMIN, Role.HEAD_OFFICE, Role.HALL_MANAGER)
 
 

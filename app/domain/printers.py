@@ -18,6 +18,7 @@ import codecs
 import ipaddress
 import posixpath
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 PRINTER_PORT = 9100
 
@@ -146,7 +147,7 @@ def _choice(d: dict, name: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _integer(d: dict, name: str, default: int | None, low: int, high: int, shown: str) -> int | None:
+def _integer(d: dict, name: str, default: int | None, low: int, high: int, shown: str) -> Any:
     """An int, or a string such as "9100" or "0x0416"."""
     value = d.get(name, default)
     if isinstance(value, str):

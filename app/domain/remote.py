@@ -39,7 +39,7 @@ class RemoteQueue:
     codes_per_address_per_hour: int = 20  # and one client address (a NAT'd phone network shares one)
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "RemoteQueue":
+    def from_dict(cls, data: dict | None) -> RemoteQueue:
         data = data or {}
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 

@@ -55,7 +55,7 @@ class GreenChannel:
     note_en: str = DEFAULT_NOTE_EN
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "GreenChannel":
+    def from_dict(cls, data: dict | None) -> GreenChannel:
         data = data or {}
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 

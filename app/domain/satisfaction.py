@@ -3,9 +3,9 @@ figures on a hall's scale, lines combined across halls, rankings. Storage and qu
 in ``services.satisfaction``."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
 
 from .errors import Invalid
 from .hours import parse_zone

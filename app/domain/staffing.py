@@ -1,9 +1,9 @@
 """A hall's staffing rules (``halls.staffing``) and the open slots of its days. Standard library only."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from typing import Mapping
 
 from .hours import WEEKDAYS, OpeningHours
 
@@ -21,7 +21,7 @@ class StaffingRules:
     country: str = "CN"              # public holidays and adjusted working days (调休)
 
     @classmethod
-    def from_dict(cls, data: Mapping | None) -> "StaffingRules":
+    def from_dict(cls, data: Mapping | None) -> StaffingRules:
         data = data or {}
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 

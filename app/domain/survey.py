@@ -24,10 +24,11 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
-from typing import Hashable, Iterable, Mapping, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from .errors import Invalid
@@ -199,6 +200,13 @@ def _value_list_problem(value: object, values: frozenset[int], *, allow_all: boo
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
+def _hhmm(text: str) -> tuple[str, str]:
+    match = _HHMM.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a time of day HH:MM")
+    return match.group(1), match.group(2)
+
+
 @dataclass(frozen=True)
 class QuietHours:
     """Local times when no survey is sent (e.g. 21:00-08:00): start inclusive, end exclusive.
@@ -211,8 +219,9 @@ class QuietHours:
     end: time
 
     @classmethod
-    def parse(cls, span: list[str] | tuple[str, str]) -> "QuietHours":
-        (sh, sm), (eh, em) = (_HHMM.match(t).groups() for t in span)
+    def parse(cls, span: list[str] | tuple[str, str]) -> QuietHours:
+        """From two HH:MM texts (checked before: see the settings' check)."""
+        (sh, sm), (eh, em) = (_hhmm(t) for t in span)
         return cls(time(int(sh), int(sm)), time(int(eh), int(em)))
 
     def to_list(self) -> list[str]:
@@ -262,7 +271,7 @@ class SurveySettings:
     follow_up_hours: int = 48        # first response to a low rating or complaint (八项承诺)
 
     @classmethod
-    def from_dict(cls, data: Mapping | None) -> "SurveySettings":
+    def from_dict(cls, data: Mapping | None) -> SurveySettings:
         """Settings from a partial JSON object; raises ``Invalid`` naming the first bad field."""
         data = data or {}
         problems = survey_settings_problems(data)
@@ -710,7 +719,7 @@ class FollowUpClock:
     due_at: datetime
 
     @classmethod
-    def opened(cls, opened_at: datetime, within: timedelta = FOLLOW_UP_WITHIN) -> "FollowUpClock":
+    def opened(cls, opened_at: datetime, within: timedelta = FOLLOW_UP_WITHIN) -> FollowUpClock:
         if opened_at.tzinfo is None:
             raise ValueError("give the opening time with its UTC offset")
         return cls(opened_at, opened_at + within)
@@ -826,9 +835,9 @@ def survey_send_at(finished_at: datetime, delay: timedelta, quiet: QuietHours | 
         raise ValueError("give the finishing time with its UTC offset")
     at = (finished_at + delay).astimezone(zone)
     if quiet is None or not quiet.contains(at.time()):
-        return at.astimezone(timezone.utc)
+        return at.astimezone(UTC)
     day = at.date() + timedelta(days=1) if quiet.wraps and at.time() >= quiet.start else at.date()
-    return datetime.combine(day, quiet.end, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, quiet.end, tzinfo=zone).astimezone(UTC)
 
 
 def reply_in_window(sent_at: datetime, replied_at: datetime, expiry: timedelta = timedelta(hours=48)) -> bool:

@@ -10,14 +10,14 @@ its field instead of failing later in storage or arithmetic.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from .errors import Invalid
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)  # Chinese holidays are known to 2099 (forecasting.calendar)
-FIRST_TIME = datetime.combine(FIRST_DAY, time(0), tzinfo=timezone.utc)
-LAST_TIME = datetime.combine(LAST_DAY, time.max, tzinfo=timezone.utc)
+FIRST_TIME = datetime.combine(FIRST_DAY, time(0), tzinfo=UTC)
+LAST_TIME = datetime.combine(LAST_DAY, time.max, tzinfo=UTC)
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 

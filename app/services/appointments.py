@@ -11,7 +11,7 @@ slot's (minus the hall's head start), so the calling rule needs nothing new.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,8 +19,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..bootstrap import Runtime
 from ..domain import events as ev
 from ..domain.appointments import (
-    EARLY, LATE, BookingRules, PlanInterval, arrival, blocked_until, bookable, bookable_day, missed, queue_time,
-    slot_capacity, slot_starts,
+    EARLY,
+    LATE,
+    BookingRules,
+    PlanInterval,
+    arrival,
+    blocked_until,
+    bookable,
+    bookable_day,
+    missed,
+    queue_time,
+    slot_capacity,
+    slot_starts,
 )
 from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.hours import WEEKDAYS, business_day, local_time
@@ -29,16 +39,23 @@ from ..domain.remote import BOOK, CHECK_IN, clean_code, new_code
 from ..domain.survey import SurveySettings
 from ..sms.gateway import OutgoingSms
 from ..storage.orm import (
-    Appointment, AppointmentSlot, CounterPlan, ForecastSlot, Hall, MobileCode, SmsOptOut,
+    Appointment,
+    AppointmentSlot,
+    CounterPlan,
+    ForecastSlot,
+    Hall,
+    MobileCode,
+    SmsOptOut,
+    rows_changed,
+    table,
 )
 from . import notices, queue, roster, surveys
 from .hall_config import HallConfig, hall_config
 from .planning import planned_by_slot
 
-
-APPOINTMENTS = Appointment.__table__
-SLOTS = AppointmentSlot.__table__
-CODES = MobileCode.__table__
+APPOINTMENTS = table(Appointment)
+SLOTS = table(AppointmentSlot)
+CODES = table(MobileCode)
 BOOKED, CHECKED_IN, CANCELLED, NO_SHOW = "booked", "checked_in", "cancelled", "no_show"
 DAY_BEFORE = timedelta(hours=24)
 SOON = timedelta(minutes=60)
@@ -54,8 +71,8 @@ def _booking_on(conf: HallConfig) -> BookingRules:
 
 
 def _day_bounds(day: date, zone) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(timezone.utc)
+    start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
 
 
 def _plan_intervals(s, conf: HallConfig, day: date) -> list[PlanInterval] | None:
@@ -104,7 +121,7 @@ def _slot_times(conf: HallConfig, day: date, rules: BookingRules) -> list[dateti
         local_end = (datetime.combine(day + timedelta(days=1), time.min, tzinfo=conf.zone) if end == time.max
                      else datetime.combine(day, end, tzinfo=conf.zone))
         spans.append((datetime.combine(day, start, tzinfo=conf.zone), local_end))
-    return [at.astimezone(timezone.utc) for at in slot_starts(sorted(spans), rules.slot_minutes)]
+    return [at.astimezone(UTC) for at in slot_starts(sorted(spans), rules.slot_minutes)]
 
 
 def _capacities(s, conf: HallConfig, day: date, rules: BookingRules) -> tuple[bool, dict[datetime, float]]:
@@ -163,7 +180,7 @@ def _take(tx, hall_id: int, slot_start: datetime, work_s: float, capacity_s: flo
     taken = s.execute(update(SLOTS).where(
         SLOTS.c.hall_id == hall_id, SLOTS.c.slot_start == slot_start,
         SLOTS.c.booked_s + work_s <= capacity_s + 1e-6).values(booked_s=SLOTS.c.booked_s + work_s))
-    return taken.rowcount == 1
+    return rows_changed(taken) == 1
 
 
 def _give_back(s, hall_id: int, slot_start: datetime, work_s: float) -> None:
@@ -226,7 +243,7 @@ def book(rt: Runtime, hall_id: int, service_id: int, slot_start: datetime, mobil
                            field="mobile", code="appointment_held", at=held.isoformat())
         _hold_slot(tx, conf, rules, service, slot_start, now)
         used = s.execute(update(CODES).where(CODES.c.id == row.id, CODES.c.used_at.is_(None)).values(used_at=now))
-        if used.rowcount != 1:
+        if rows_changed(used) != 1:
             raise Conflict("this code was used just now; ask for a new one", field="code", code="code_used")
         number = keys.vault.protect(keys.msisdn)
         token = secrets.token_urlsafe(16)
@@ -309,7 +326,7 @@ def cancel(rt: Runtime, token: str) -> dict:
         now = rt.now()
         changed = s.execute(update(APPOINTMENTS).where(APPOINTMENTS.c.id == a.id, APPOINTMENTS.c.state == BOOKED)
                             .values(state=CANCELLED, changed_at=now))
-        if changed.rowcount != 1:
+        if rows_changed(changed) != 1:
             raise Conflict("the appointment changed just now; reload", field="token", code="appointment_changed")
         _give_back(s, a.hall_id, a.slot_start, a.work_s)
         s.execute(update(CODES).where(CODES.c.appointment_id == a.id, CODES.c.used_at.is_(None)).values(used_at=now))
@@ -409,7 +426,7 @@ def arrive(rt: Runtime, tx, conf: HallConfig, a, now: datetime, as_walk_in: bool
         **({"as_walk_in": True} if walk_in else {}), **({"roster": True} if on_roster else {})})
     changed = s.execute(update(APPOINTMENTS).where(APPOINTMENTS.c.id == a.id, APPOINTMENTS.c.state == BOOKED)
                         .values(state=CHECKED_IN, checked_in_at=now, ticket_id=values["id"], changed_at=now))
-    if changed.rowcount != 1:
+    if rows_changed(changed) != 1:
         raise Conflict("this appointment was checked in just now", field="scan", code="checked_in_already",
                        label="")
     s.execute(update(CODES).where(CODES.c.appointment_id == a.id, CODES.c.used_at.is_(None)).values(used_at=now))
@@ -438,13 +455,13 @@ def mark_no_shows(rt: Runtime, limit: int = 500) -> int:
             changed = tx.session.execute(update(APPOINTMENTS).where(
                 APPOINTMENTS.c.id == appointment_id, APPOINTMENTS.c.state == BOOKED).values(
                 state=NO_SHOW, changed_at=now))
-            if changed.rowcount:
+            if rows_changed(changed):
                 service_id = tx.session.execute(select(APPOINTMENTS.c.service_id).where(
-                    APPOINTMENTS.c.id == appointment_id)).scalar()
+                    APPOINTMENTS.c.id == appointment_id)).scalar_one()
                 tx.record(ev.AppointmentChanged(hall_id, appointment_id, "no_show", service_id,
                                                 slot_start.isoformat()))
             tx.commit()
-            marked += changed.rowcount
+            marked += rows_changed(changed)
     return marked
 
 
@@ -479,7 +496,7 @@ def send_reminders(rt: Runtime, limit: int = 500) -> dict:
                                                            APPOINTMENTS.c.state == BOOKED).values({column.name: now}))
             opted_out = s.get(SmsOptOut, a.number_key) is not None
             tx.commit()
-        if claimed.rowcount != 1:
+        if rows_changed(claimed) != 1:
             continue
         if opted_out or not a.number_cipher:
             sent["skipped"] += 1

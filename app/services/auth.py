@@ -58,8 +58,9 @@ def verify_login(rt: Runtime, username: str, password: str) -> Principal:
     with rt.reader() as tx:
         staff = tx.session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()
         usable = staff is not None and staff.active
-        matches = check_password_hash(staff.password_hash if usable else _dummy_hash(rt), password)
-        if not (usable and matches):
+        matches = check_password_hash(staff.password_hash if staff is not None and staff.active else _dummy_hash(rt),
+                                      password)
+        if not (staff is not None and usable and matches):
             raise Unauthorized("wrong username or password", field="password")
         return _staff_principal(staff)
 

@@ -14,19 +14,19 @@ from forecasting.calendar import UnknownCountry, check_country
 
 from ..bootstrap import Runtime
 from ..domain import events as ev
+from ..domain.appointments import BookingRules, booking_rules_problems
 from ..domain.calling import CallingPolicy
 from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.footfall import LoadRules, load_rules_problems
-from ..domain.staffing import StaffingRules, staffing_rules_problems
-from ..domain.survey import SurveySettings, survey_settings_problems
 from ..domain.hours import Closures, OpeningHours, business_day, parse_zone
-from ..domain.appointments import BookingRules, booking_rules_problems
+from ..domain.model import Role
 from ..domain.remote import RemoteQueue, remote_queue_problems
 from ..domain.roster import GreenChannel, green_channel_problems
-from ..domain.model import Role
 from ..domain.screens import screen_problems, screen_settings
-from . import audit
+from ..domain.staffing import StaffingRules, staffing_rules_problems
+from ..domain.survey import SurveySettings, survey_settings_problems
 from ..storage.orm import City, Counter, Device, FootfallSensor, Hall, Region, ServiceType, Staff
+from . import audit
 from .auth import device_view, hash_password
 
 HALL_SCOPED_ROLES = {Role.COUNTER_STAFF, Role.HALL_MANAGER}
@@ -198,9 +198,9 @@ def _check_hall_settings(data: dict) -> None:
             raise Invalid(message, field=f"booking.{field}")
     if "calling_policy" in data:
         policy = CallingPolicy.from_dict(data["calling_policy"])
-        problems = policy.validate()
-        if problems:
-            field, message = problems[0]
+        wrong = policy.validate()
+        if wrong:
+            field, message = wrong[0]
             raise Invalid(message, field=f"calling_policy.{field}")
         data["calling_policy"] = policy.to_dict()
 

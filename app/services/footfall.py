@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
@@ -20,11 +20,19 @@ from ..domain import events as ev
 from ..domain.cells import safe_cell
 from ..domain.errors import Forbidden, Invalid, NotFound
 from ..domain.footfall import (
-    LoadRules, MinuteCount, check_batch, count_start, hour_of, load_reasons, load_state, occupancy_after, oriented,
+    LoadRules,
+    MinuteCount,
+    check_batch,
+    count_start,
+    hour_of,
+    load_reasons,
+    load_state,
+    occupancy_after,
+    oriented,
 )
-from ..domain.hours import Closures, OpeningHours, open_at, business_day, parse_zone
+from ..domain.hours import Closures, OpeningHours, business_day, open_at, parse_zone
 from ..domain.model import DeviceKind
-from ..storage.orm import Device, FootfallHour, FootfallMinute, FootfallSensor, Hall
+from ..storage.orm import Device, FootfallHour, FootfallMinute, FootfallSensor, Hall, rows_changed, table
 from .config import _commit, _get
 
 STALE_AFTER = timedelta(minutes=10)  # an active sensor silent this long while the hall is open is shown as stale
@@ -94,7 +102,7 @@ def ingest(rt: Runtime, device_id: int, hall_id: int, counts: list[MinuteCount])
         check_batch(counts, now, opened_at)
         sensors = _sensors_for_batch(s, tx.dialect, hall, device_id, counts)
 
-        by_key = {(sensors[c.sensor].id, c.minute.astimezone(timezone.utc)): c for c in counts}
+        by_key = {(sensors[c.sensor].id, c.minute.astimezone(UTC)): c for c in counts}
         first, last = min(m for _, m in by_key), max(m for _, m in by_key)
         ids = {sid for sid, _ in by_key}
         existing = {(r.sensor_id, r.minute): (r.in_count, r.out_count) for r in s.execute(
@@ -102,7 +110,8 @@ def ingest(rt: Runtime, device_id: int, hall_id: int, counts: list[MinuteCount])
             .where(FootfallMinute.sensor_id.in_(ids), FootfallMinute.minute >= first, FootfallMinute.minute <= last)
         )}
 
-        new_rows, changed_rows = [], []
+        new_rows: list[dict] = []
+        changed_rows: list[dict] = []
         hour_delta: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0, 0])
         for (sensor_id, minute), c in by_key.items():
             before = existing.get((sensor_id, minute))
@@ -155,7 +164,7 @@ def _sensors_for_batch(s, dialect: str, hall: Hall, device_id: int, counts: list
     return sensors
 
 
-_MINUTES, _HOURS = FootfallMinute.__table__, FootfallHour.__table__  # bulk statements work on the tables
+_MINUTES, _HOURS = table(FootfallMinute), table(FootfallHour)  # bulk statements work on the tables
 _UPDATE_MINUTE = (
     update(_MINUTES)
     .where(_MINUTES.c.sensor_id == bindparam("b_sensor_id"), _MINUTES.c.minute == bindparam("b_minute"))
@@ -194,7 +203,7 @@ def prune_minutes(rt: Runtime, keep_days: int) -> int:
     """Delete per-minute rows older than ``keep_days`` (their hours stay). Returns how many went."""
     cutoff = rt.now() - timedelta(days=keep_days)
     with rt.uow() as tx:
-        gone = tx.session.execute(delete(FootfallMinute).where(FootfallMinute.minute < cutoff)).rowcount
+        gone = rows_changed(tx.session.execute(delete(FootfallMinute).where(FootfallMinute.minute < cutoff)))
         tx.commit()
     return gone or 0
 
@@ -219,7 +228,7 @@ def _entering_leaving(rows) -> list[tuple[datetime, int, int]]:
         entering, leaving = oriented(in_count, out_count, reversed_)
         totals[at][0] += entering
         totals[at][1] += leaving
-    return [(at, e, l) for at, (e, l) in sorted(totals.items())]
+    return [(at, e, o) for at, (e, o) in sorted(totals.items())]
 
 
 def _has_counted_sensor(s, hall_id: int) -> bool:
@@ -234,12 +243,12 @@ def live_load(s, hall_id: int, zone, hours: OpeningHours, rules: LoadRules, now:
     occupancy = entering = leaving = None
     if _has_counted_sensor(s, hall_id):
         day = business_day(now, zone)
-        midnight = datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+        midnight = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
         start = count_start(day, zone, hours)
         minutes = _day_minutes(s, hall_id, midnight, now + timedelta(minutes=2))
-        occupancy = occupancy_after((e, l) for m, e, l in minutes if m >= start)
+        occupancy = occupancy_after((e, o) for m, e, o in minutes if m >= start)
         entering = sum(e for _, e, _ in minutes)
-        leaving = sum(l for _, _, l in minutes)
+        leaving = sum(o for _, _, o in minutes)
     return {"occupancy": occupancy, "in": entering, "out": leaving, "waiting": waiting,
             "open_counters": open_counters, "state": load_state(occupancy, waiting, open_counters, rules),
             "reasons": load_reasons(occupancy, waiting, open_counters, rules), "rules": rules.to_dict()}
@@ -255,8 +264,8 @@ def hall_day(rt: Runtime, hall_id: int, day: date | None = None, interval_min: i
         today = business_day(now, zone)
         day = day or today
         midnight = datetime.combine(day, time(0), tzinfo=zone)
-        start_utc = midnight.astimezone(timezone.utc)
-        end_utc = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+        start_utc = midnight.astimezone(UTC)
+        end_utc = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         opens = count_start(day, zone, OpeningHours.parse(hall.opening_hours))
         minutes = _day_minutes(s, hall.id, start_utc, end_utc)
 
@@ -276,7 +285,7 @@ def hall_day(rt: Runtime, hall_id: int, day: date | None = None, interval_min: i
             "date": day.isoformat(),
             "interval_min": interval_min,
             "in": sum(e for _, e, _ in minutes),
-            "out": sum(l for _, _, l in minutes),
+            "out": sum(o for _, _, o in minutes),
             "occupancy": occupancy if minutes or day == today else None,
             "counting_from": opens.astimezone(zone).isoformat(),
             "series": series,
@@ -300,10 +309,10 @@ def _series(minutes: list, zone, opens: datetime, interval_min: int) -> list[dic
     while slot <= last:
         entering = leaving = 0
         while i < len(minutes) and minutes[i][0] < slot + step:
-            minute, e, l = minutes[i]
-            entering, leaving = entering + e, leaving + l
+            minute, e, o = minutes[i]
+            entering, leaving = entering + e, leaving + o
             if minute >= opens:
-                occupancy = max(0, occupancy + e - l)
+                occupancy = max(0, occupancy + e - o)
             i += 1
         series.append({"start": slot.isoformat(), "in": entering, "out": leaving,
                        "occupancy": occupancy})
@@ -329,15 +338,15 @@ def hourly(rt: Runtime, hall_id: int, start: date, end: date) -> list[dict]:
         s = tx.session
         hall = _get(s, Hall, hall_id, "hall_id")
         zone = parse_zone(hall.timezone)
-        lo = datetime.combine(start, time(0), tzinfo=zone).astimezone(timezone.utc)
-        hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+        lo = datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC)
+        hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         rows = s.execute(
             select(FootfallHour.hour, FootfallHour.in_count, FootfallHour.out_count, FootfallSensor.reversed)
             .join(FootfallSensor, FootfallSensor.id == FootfallHour.sensor_id)
             .where(FootfallHour.hall_id == hall.id, FootfallHour.hour >= lo, FootfallHour.hour < hi,
                    FootfallSensor.in_totals.is_(True))
         ).all()
-        return [{"hour": h.astimezone(zone).isoformat(), "in": e, "out": l} for h, e, l in _entering_leaving(rows)]
+        return [{"hour": h.astimezone(zone).isoformat(), "in": e, "out": o} for h, e, o in _entering_leaving(rows)]
 
 
 def hourly_csv(rows: list[dict]) -> str:

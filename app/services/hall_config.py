@@ -13,19 +13,20 @@ What is live, not configuration: whether a counter is open and who sits at it, t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 
+from ..domain.appointments import BookingRules
 from ..domain.calling import CallingPolicy
 from ..domain.errors import Conflict, NotFound
 from ..domain.footfall import LoadRules
 from ..domain.hours import Closures, OpeningHours, parse_zone
 from ..domain.model import ServiceTargets
-from ..domain.appointments import BookingRules
 from ..domain.remote import RemoteQueue
 from ..domain.roster import GreenChannel
-from ..storage.orm import Counter, Hall, ServiceType, counter_services
+from ..storage.orm import Counter, Hall, ServiceType, counter_services, table
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class HallConfig:
         return {"id": self.id, "name_zh": self.name_zh, "name_en": self.name_en, "timezone": self.timezone}
 
 
-HALLS = Hall.__table__
+HALLS = table(Hall)
 _VERSION = select(HALLS.c.config_version, HALLS.c.active).where(HALLS.c.id == bindparam("hall_id"))
 # in the hall's order, as the administration lists them (by prefix: A, B, C): kiosk, display and console
 _SERVICES = (select(ServiceType).where(ServiceType.hall_id == bindparam("hall_id"))
@@ -106,6 +107,14 @@ _SERVED = (select(counter_services.c.counter_id, counter_services.c.service_id)
            .join(Counter, Counter.id == counter_services.c.counter_id)
            .join(ServiceType, ServiceType.id == counter_services.c.service_id)
            .where(Counter.hall_id == bindparam("hall_id")).order_by(ServiceType.prefix))
+
+
+@overload
+def hall_config(rt, s, hall_id: int, missing_ok: Literal[False] = False, version: int | None = None) -> HallConfig: ...
+
+
+@overload
+def hall_config(rt, s, hall_id: int, missing_ok: bool, version: int | None = None) -> HallConfig | None: ...
 
 
 def hall_config(rt, s, hall_id: int, missing_ok: bool = False, version: int | None = None) -> HallConfig | None:

@@ -118,7 +118,7 @@ def add_media(rt: Runtime, hall_id: int, data: bytes, title: str, seconds: float
             last = s.scalar(select(func.max(HallMedia.position)).where(HallMedia.hall_id == hall_id))
             row = HallMedia(hall_id=hall_id, file_name=name, title=title, kind=media.kind,
                             content_type=media.content_type, size_bytes=len(data), width=width, height=height,
-                            seconds=round(float(seconds if media.kind == "image" else length), 2),
+                            seconds=round(float((seconds if media.kind == "image" else length) or 0), 2),
                             position=(last or 0) + 1, active=True, created_at=rt.now())
             s.add(row)
             s.flush()

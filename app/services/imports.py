@@ -12,8 +12,10 @@ reading, checking and comparing is ``domain.imports``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -100,6 +102,7 @@ def export(rt: Runtime, hall_id: int, kind: str, fmt: str) -> tuple[bytes, str, 
         s = tx.session
         hall = _hall(s, hall_id)
         code = hall.code
+        found: Any
         if kind == "staff":
             found = s.execute(select(Staff).where(Staff.hall_id == hall_id).order_by(Staff.username)).scalars()
             records = [_staff_fields(x) for x in found]
@@ -197,6 +200,7 @@ def _prepare(rt: Runtime, kind: str, entries: list[imports.Entry]) -> dict:
 
 def _create(s, rt: Runtime, hall_id: int, kind: str, key, values: dict, stored: _Stored, prepared):
     """A new row, added to the session (flushed with the others, then audited)."""
+    row: Any
     if kind == "staff":
         row = Staff(username=key, name=values["name"], staff_number=values["staff_number"], email=values["email"],
                     role=values["role"], hall_id=hall_id, active=values["active"],
@@ -211,14 +215,14 @@ def _create(s, rt: Runtime, hall_id: int, kind: str, key, values: dict, stored: 
     return row
 
 
-VIEWS = {"staff": config.staff_view, "counters": config.counter_view, "vip": roster.member_view}
+VIEWS: dict[str, Callable[[Any], dict]] = {"staff": config.staff_view, "counters": config.counter_view, "vip": roster.member_view}
 
 
 def _update(s, rt: Runtime, now, hall_id: int, kind: str, row, values: dict, stored: _Stored, prepared) -> None:
     """Change a stored row and audit it (``prepared``: a staff row's new password hash)."""
     view = VIEWS[kind]
     before = view(row)
-    secrets = ()
+    secrets: tuple[str, ...] = ()
     for name, value in values.items():
         if name == "password":
             row.password_hash = prepared or auth.hash_password(rt, value)

@@ -13,7 +13,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from ..bootstrap import Runtime
-from ..storage.orm import SchedulerLease
+from ..storage.orm import SchedulerLease, rows_changed
 
 
 def acquire(rt: Runtime, name: str, holder: str, ttl_s: float) -> bool:
@@ -21,11 +21,11 @@ def acquire(rt: Runtime, name: str, holder: str, ttl_s: float) -> bool:
     now = rt.now()
     expires = now + timedelta(seconds=ttl_s)
     with rt.uow() as tx:
-        taken = tx.session.execute(
+        taken = rows_changed(tx.session.execute(
             update(SchedulerLease)
             .where(SchedulerLease.name == name, (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now))
             .values(holder=holder, expires_at=expires)
-        ).rowcount
+        ))
         if taken:
             tx.commit()
             return True

@@ -23,7 +23,7 @@ def send_sms(rt: Runtime, message: OutgoingSms, what: str) -> str | None:
         problem = f"not accepted: {result.detail}"
     except GatewayError as exc:
         problem = exc.message
-    except Exception as exc:  # noqa: BLE001 - an adapter's surprise is a failed send, nothing more
+    except Exception as exc:
         log.exception("sms: sending %s through %s failed unexpectedly", what, gateway.name)
         problem = type(exc).__name__
     problem = problem[:200]

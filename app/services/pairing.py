@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from ..bootstrap import Runtime
 from ..domain.errors import Conflict, Invalid, NotFound, TooMany
 from ..domain.model import DeviceKind
-from ..storage.orm import PairingCode
+from ..storage.orm import PairingCode, rows_changed
 from . import auth
 
 CODE_MINUTES = 15
@@ -62,8 +62,8 @@ def expire(rt: Runtime) -> dict:
         devices = [p.device_id for p in stale if p.device_id is not None]
         for p in stale:
             p.token = None
-        deleted = s.execute(delete(PairingCode).where(PairingCode.expires_at <= now - timedelta(days=KEEP_DAYS))
-                            .execution_options(synchronize_session=False)).rowcount
+        deleted = rows_changed(s.execute(delete(PairingCode).where(PairingCode.expires_at <= now - timedelta(days=KEEP_DAYS))
+                            .execution_options(synchronize_session=False)))
         tx.commit()
     for device_id in devices:
         auth.deactivate_device(rt, device_id)
@@ -121,10 +121,10 @@ def pair(rt: Runtime, code: str, hall_id: int, name: str, counter_id: int | None
         kind = DeviceKind.COUNTER_DISPLAY.value  # the small screen above one window
     device = auth.register_device(rt, hall_id, kind, name, counter_id)
     with rt.uow() as tx:
-        won = tx.session.execute(update(PairingCode).where(PairingCode.id == pairing_id,
+        won = rows_changed(tx.session.execute(update(PairingCode).where(PairingCode.id == pairing_id,
                                                            PairingCode.device_id.is_(None))
                                  .values(device_id=device["id"], token=device["token"])
-                                 .execution_options(synchronize_session=False)).rowcount
+                                 .execution_options(synchronize_session=False)))
         if won != 1:  # two administrators typed the same code at once: the other one won
             tx.session.rollback()
             auth.deactivate_device(rt, device["id"])
@@ -152,4 +152,5 @@ def collect(rt: Runtime, code: str, claim: str) -> dict:
         mine.token = None
         mine.collected_at = now
         tx.commit()
+    assert device_id is not None  # paired: a device was made with the token
     return {"state": "paired", "token": token, "device": auth.device_by_id(rt, device_id)}

@@ -12,18 +12,26 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..bootstrap import Runtime
 from ..domain import events as ev
 from ..domain.errors import Conflict, NotFound
 from ..domain.hours import parse_zone
 from ..domain.peaks import (
-    FORECAST, HORIZON, LIVE, ServiceNow, ServiceOutlook, WarningDraft, forecast_warnings, live_warnings, reconcile,
+    FORECAST,
+    HORIZON,
+    LIVE,
+    ServiceNow,
+    ServiceOutlook,
+    WarningDraft,
+    forecast_warnings,
+    live_warnings,
+    reconcile,
 )
 from ..domain.staffing import StaffingRules
-from ..bootstrap import Runtime
 from ..storage.orm import City, Counter, ForecastSlot, Hall, PeakWarning, Region, ServiceType, Ticket
 from . import queue
-from .planning import open_counters_by_service
 from .config import _get
+from .planning import open_counters_by_service
 
 log = logging.getLogger(__name__)
 

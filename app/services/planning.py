@@ -15,7 +15,7 @@ import math
 import time as clock
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select
 from threadpoolctl import threadpool_limits
@@ -24,14 +24,22 @@ from forecasting.erlang import counters_needed
 from forecasting.model import ArrivalForecaster, SlotForecast, intraday_adjust
 from forecasting.plan import open_counts, plan_day
 
+from ..bootstrap import Runtime
 from ..domain import events as ev
 from ..domain.appointments import BookingRules, booked_work_in, forecast_days
 from ..domain.errors import Invalid
 from ..domain.hours import Closures, OpeningHours, business_day, parse_zone
 from ..domain.staffing import StaffingRules, open_slots
-from ..bootstrap import Runtime
 from ..storage.orm import (
-    ArrivalRollup, ArrivalSlot, Counter, CounterPlan, ForecastSlot, Hall, ServiceType, Ticket, counter_services,
+    ArrivalRollup,
+    ArrivalSlot,
+    Counter,
+    CounterPlan,
+    ForecastSlot,
+    Hall,
+    ServiceType,
+    Ticket,
+    counter_services,
 )
 from .config import _get
 
@@ -46,7 +54,7 @@ FORECAST_DAYS = 2        # today and tomorrow
 
 def _slot_start(at: datetime, minutes: int) -> datetime:
     """The UTC start of the interval holding ``at`` (interval boundaries are whole minutes past the hour)."""
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     return at.replace(minute=at.minute - at.minute % minutes, second=0, microsecond=0)
 
 
@@ -123,8 +131,8 @@ def hall_history(s, hall: Hall, until: date, minutes: int, days: int = HISTORY_D
         ArrivalRollup.business_day >= until - timedelta(days=days))).scalars())
     if not rolled:
         return HallHistory([], {}, 0)
-    lo = datetime.combine(rolled[0], datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
-    hi = datetime.combine(until, datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
+    lo = datetime.combine(rolled[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    hi = datetime.combine(until, datetime.min.time(), tzinfo=zone).astimezone(UTC)
     per_slot: dict[datetime, float] = defaultdict(float)
     by_hour: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     share_from = until - timedelta(days=SHARE_DAYS)
@@ -240,7 +248,7 @@ def _slot_rows(hall_id: int, zone, rules: StaffingRules, services: list[ServiceN
                cap: int, now: datetime, source: str) -> list[dict]:
     """The ``forecast_slots`` rows of one interval: the hall's (first; its need within the hall's
     minimum and cap) and one per service, from the service shares of that hour."""
-    at = fc.slot.replace(tzinfo=zone).astimezone(timezone.utc)
+    at = fc.slot.replace(tzinfo=zone).astimezone(UTC)
     share = _service_share(shares, services, fc.slot.hour) if services else {}
     per_service, pooled = _needs_for(rules, services, share, fc, cap)
     rows = [{"hall_id": hall_id, "service_id": None, "slot": at, "mean": fc.mean, "p10": fc.p10, "p50": fc.p50,
@@ -270,8 +278,8 @@ def _store(rt: Runtime, hall_id: int, zone, rules: StaffingRules, services: list
         slot_rows = _slot_rows(hall_id, zone, rules, services, shares, fc, cap, now, source)
         needs_by_day[fc.slot.date()].append((slot_rows[0]["slot"], slot_rows[0]["needed"]))
         rows += slot_rows
-    lo = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
-    hi = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
+    lo = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    hi = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
     if booking is not None and booking.enabled:
         from .appointments import booked_work
 
@@ -313,7 +321,7 @@ def intraday_update(rt: Runtime, hall_id: int) -> int:
         zone = parse_zone(hall.timezone)
         now = rt.now()
         today = business_day(now, zone)
-        lo = datetime.combine(today, datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
+        lo = datetime.combine(today, datetime.min.time(), tzinfo=zone).astimezone(UTC)
         hi = lo + timedelta(days=1)
         stored = s.execute(select(ForecastSlot).where(
             ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi)
@@ -365,7 +373,7 @@ def hall_forecast(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
         rules = StaffingRules.from_dict(hall.staffing)
         now = rt.now()
         day = day or business_day(now, zone)
-        lo = datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(timezone.utc)
+        lo = datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
         hi = lo + timedelta(days=1)
         rows = s.execute(select(ForecastSlot).where(ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo,
                                                     ForecastSlot.slot < hi).order_by(ForecastSlot.slot)).scalars().all()

@@ -14,6 +14,7 @@ import functools
 import re
 import secrets
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Integer, and_, bindparam, case, exists, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,25 +24,54 @@ from ..bootstrap import Runtime
 from ..domain import events as ev
 from ..domain import policy as rules
 from ..domain.calling import TIE_ALL, TIE_LOWER_ID, ahead_bounds, calling_order
-from ..domain.errors import Conflict, CounterBusy, CounterHeld, Forbidden, HallClosed, IllegalTransition, Invalid, NotFound
+from ..domain.errors import (
+    Conflict,
+    CounterBusy,
+    CounterHeld,
+    Forbidden,
+    HallClosed,
+    IllegalTransition,
+    Invalid,
+    NotFound,
+)
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
 from ..domain.hours import business_day, local_time, next_opening, open_at, parse_zone
 from ..domain.model import (
-    AT_COUNTER_STATES, Action, Channel, DeviceKind, PauseReason, TicketState, Tier, WaitingTicket, held_by_another,
-    next_state, ticket_label,
+    AT_COUNTER_STATES,
+    Action,
+    Channel,
+    DeviceKind,
+    PauseReason,
+    TicketState,
+    Tier,
+    WaitingTicket,
+    held_by_another,
+    next_state,
+    ticket_label,
 )
 from ..domain.principal import Principal
 from ..domain.screens import screen_settings
-from ..storage.orm import Counter, CounterPause, CounterSession, Hall, Staff, Ticket, TicketEvent, TicketSequence, ticket_in_state
+from ..storage.orm import (
+    Counter,
+    CounterPause,
+    CounterSession,
+    Hall,
+    Staff,
+    Ticket,
+    TicketEvent,
+    TicketSequence,
+    table,
+    ticket_in_state,
+)
 from . import audit, auth, hall_media, roster
 from .config import hall_services
 from .footfall import live_load
 from .hall_config import HallConfig, hall_config
 
 _MAINLAND_MOBILE = re.compile(r"^(?:\+?86)?(1\d{10})$")
-TICKETS = Ticket.__table__
-EVENTS = TicketEvent.__table__
-COUNTERS = Counter.__table__
+TICKETS = table(Ticket)
+EVENTS = table(TicketEvent)
+COUNTERS = table(Counter)
 AT_COUNTER = [x.value for x in AT_COUNTER_STATES]
 WAITING = TicketState.WAITING.value
 REMOTE = TicketState.REMOTE.value
@@ -781,6 +811,8 @@ def _recent_calls(s, conf: HallConfig, day: date, limit: int = 10) -> list[dict]
 class _QueueContext:
     """What wait estimates need, loaded in a few queries for one hall and day."""
 
+    ahead: Any = None  # the people-ahead bounds of one ticket, when loaded for one (load(..., ahead_of=...))
+
     def __init__(self, conf, day, waiting_by_service, open_counters, busy_counters, samples):
         self.conf = conf
         self.day = day
@@ -791,7 +823,7 @@ class _QueueContext:
 
     @classmethod
     def load(cls, s, conf: HallConfig, day: date, service_id: int | None = None,
-             ahead_params: dict | None = None) -> "_QueueContext":
+             ahead_params: dict | None = None) -> _QueueContext:
         """``ahead_params``: also count the people ahead of that ticket (of the general queue) in the
         same statement (``ahead``)."""
         params = {"hall_id": conf.id, "day": day}
@@ -934,7 +966,7 @@ _WAITING_AND_AHEAD = (
 
 
 def ticket_view(rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_token: bool = False,
-                 ctx: "_QueueContext | None" = None) -> dict:
+                 ctx: _QueueContext | None = None) -> dict:
     view = _ticket_brief(ticket)
     view["service"] = conf.services[ticket.service_id].brief()
     view["hall"] = conf.brief()
@@ -1029,7 +1061,7 @@ def _orm_counter_brief(counter: Counter) -> dict:
 
 # --------------------------------------------------------------------------- helpers
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _update_statement(keys: tuple[str, ...], state: str):
     """A compare-and-set on (state, recalls) that sets ``keys`` and returns the new row; one per set of
     columns and state it leaves (the state written out: storage.orm.ticket_in_state)."""
@@ -1065,19 +1097,28 @@ class _CounterRow:
     """A counter's live state (open, who is at it), its hall's configuration version and the ticket at
     it, read in one statement."""
 
-    __slots__ = ("id", "hall_id", "number", "is_open", "staff_id", "config_version", "ticket", "paused_at",
-                 "pause_reason")
+    __slots__ = (
+        "config_version",
+        "hall_id",
+        "id",
+        "is_open",
+        "number",
+        "pause_reason",
+        "paused_at",
+        "staff_id",
+        "ticket",
+    )
 
     def __init__(self, row) -> None:
         self.id, self.hall_id, self.is_open, self.staff_id = row.c_id, row.c_hall_id, row.c_is_open, row.c_staff_id
         self.paused_at, self.pause_reason = row.c_paused_at, row.c_pause_reason
         self.config_version = row.c_config_version
         self.ticket = row if row.id is not None else None  # the tickets' columns under their own names
-        self.number = None  # from the hall's configuration
+        self.number: int | None = None  # from the hall's configuration
 
 
 def _counter_statement(lock: bool):
-    halls = Hall.__table__
+    halls = table(Hall)
     query = (
         select(COUNTERS.c.id.label("c_id"), COUNTERS.c.hall_id.label("c_hall_id"),
                COUNTERS.c.is_open.label("c_is_open"), COUNTERS.c.staff_id.label("c_staff_id"),
@@ -1115,8 +1156,8 @@ def _at_counter(rt: Runtime, tx, counter_id: int, staff_id, caller, lock: bool =
         staff_id = p.staff_id
     counter = _counter_row(rt, s, counter_id, lock)
     conf = hall_config(rt, s, counter.hall_id, version=counter.config_version)
-    counter.number = conf.counters[counter.id].number
-    _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
+    counter.number = number = conf.counters[counter.id].number
+    _refuse_if_held(s, number, counter.is_open, counter.staff_id, staff_id)
     return s, counter, conf, staff_id
 
 
@@ -1163,7 +1204,7 @@ def _waiting_tickets(s, hall_id: int, day: date, service_ids: set[int] | None, c
                    TICKETS.c.target_counter_id).where(
         TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, IS_WAITING)
     if service_ids is not None:
-        clause = TICKETS.c.service_id.in_(service_ids)
+        clause: Any = TICKETS.c.service_id.in_(service_ids)
         if counter_id is not None:
             clause = clause | (TICKETS.c.target_counter_id == counter_id)
         query = query.where(clause)

@@ -13,30 +13,39 @@ ticket's is.
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, text, update
 
+from ..bootstrap import Runtime
 from ..domain import events as ev
 from ..domain import policy as rules
 from ..domain.errors import Conflict, Invalid, NotFound, TooMany, Unavailable
 from ..domain.hours import business_day, local_time
 from ..domain.model import Action, Channel, TicketState, Tier
 from ..domain.remote import (
-    BOOK, CHECK_IN, CODE_LIFETIME, CODE_TRIES, JOIN, RESEND_AFTER, check_in_deadline, clean_code, closing_time,
-    code_refusal, expired, new_code,
+    BOOK,
+    CHECK_IN,
+    CODE_LIFETIME,
+    CODE_TRIES,
+    JOIN,
+    RESEND_AFTER,
+    check_in_deadline,
+    clean_code,
+    closing_time,
+    code_refusal,
+    expired,
+    new_code,
 )
 from ..domain.survey import mask_msisdn
 from ..sms.gateway import OutgoingSms
-from ..bootstrap import Runtime
-from ..storage.orm import Hall, MobileCode, Ticket, ticket_in_state
+from ..storage.orm import Hall, MobileCode, Ticket, rows_changed, table, ticket_in_state
 from . import notices, queue, roster, surveys
 from .hall_config import HallConfig, hall_config
 
-
-TICKETS = Ticket.__table__
-CODES = MobileCode.__table__
+TICKETS = table(Ticket)
+CODES = table(MobileCode)
 REMOTE = TicketState.REMOTE.value
 STILL_OURS = [TicketState.REMOTE.value, TicketState.WAITING.value, TicketState.CALLED.value,
               TicketState.SERVING.value]
@@ -252,11 +261,11 @@ def join(rt: Runtime, hall_id: int, service_id: int, mobile: str | None, code: s
             raise Conflict(f"this number already has ticket {held} here today", field="mobile",
                            code="remote_ticket_held", label=held)
         used = s.execute(update(CODES).where(CODES.c.id == row.id, CODES.c.used_at.is_(None)).values(used_at=now))
-        if used.rowcount != 1:
+        if rows_changed(used) != 1:
             raise Conflict("this code was used just now; ask for a new one", field="code", code="code_used")
         tier, on_roster = roster.ticket_tier(rt, s, hall_id, conf.green_channel, Tier.ORDINARY, mobile, day)
         closes = closing_time(conf.opening_hours, local_time(now, conf.zone)) if rt.enforce_opening_hours else None
-        deadline = check_in_deadline(now, conf.remote, closes.astimezone(timezone.utc) if closes else None)
+        deadline = check_in_deadline(now, conf.remote, closes.astimezone(UTC) if closes else None)
         values = queue.insert_ticket(tx, conf, service, tier, mobile, now, day, state=TicketState.REMOTE,
                                      channel=Channel.REMOTE, check_in_by=deadline)
         queue.log_event(s, values["id"], hall_id, service.id, Action.ISSUE, now,
@@ -287,7 +296,7 @@ def token_of_scan(scan: str) -> str:
     scan = (scan or "").strip()
     path = urlsplit(scan).path if "://" in scan else scan
     token = path.rstrip("/").rsplit("/", 1)[-1]
-    if not token or len(token) > 64 or not all(ch.isascii() and ch.isalnum() or ch in "-_" for ch in token):
+    if not token or len(token) > 64 or not all((ch.isascii() and ch.isalnum()) or ch in "-_" for ch in token):
         raise Invalid("this is not a ticket's QR code", field="scan", code="scan_format")
     return token
 
@@ -323,6 +332,7 @@ def check_in(rt: Runtime, hall_id: int, caller, *, scan: str | None = None, mobi
             if booked is None and (ticket is None or ticket.hall_id != hall_id):
                 raise NotFound("no ticket of this hall has this QR code", field="scan", code="no_remote_ticket")
         else:
+            assert mobile is not None and code is not None  # checked above: a scan, or both
             row = try_code(tx, NumberKeys(rt, mobile), CHECK_IN, hall_id, code, now)
             if row.appointment_id is not None:
                 booked = appointments.find_by_id(s, row.appointment_id)

@@ -19,9 +19,9 @@ scheduler runs at once still leave one row each).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable
 
 from sqlalchemy import delete, func, select, text
 

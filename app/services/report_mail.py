@@ -53,7 +53,7 @@ class MailSettings:
     head_office: tuple[str, ...]
 
     @classmethod
-    def from_config(cls, config: dict) -> "MailSettings | None":
+    def from_config(cls, config: dict) -> MailSettings | None:
         url = config.get("REPORT_MAIL_SMTP_URL") or ""
         if not url:
             return None
@@ -110,6 +110,7 @@ def compose(sender: str, recipients: tuple[str, ...], files: list[dict], hall_na
 
 
 def _connect(server: SmtpServer, timeout: float = 30) -> smtplib.SMTP:
+    smtp: smtplib.SMTP
     if server.scheme == "smtps":
         smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=ssl.create_default_context())
     else:
@@ -147,7 +148,8 @@ def hall_recipients(rt: Runtime, hall_ids: list[int]) -> dict[int, tuple[str, ..
                 select(Staff.hall_id, Staff.email).where(Staff.hall_id.in_(hall_ids), Staff.role == "hall_manager",
                                                          Staff.active.is_(True), Staff.email.is_not(None))
                 .order_by(Staff.id)):
-            found[hall_id].append(email)
+            if hall_id is not None and email:
+                found[hall_id].append(email)
     return {k: tuple(v) for k, v in found.items()}
 
 

@@ -28,9 +28,10 @@ two for a range (the tests use it; an operator can too).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Iterable
+from typing import Any
 
 from sqlalchemy import Select, case, delete, func, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,12 +41,29 @@ from sqlalchemy.orm import load_only
 from ..bootstrap import Runtime
 from ..domain.errors import Invalid, NotFound
 from ..domain.satisfaction import (  # noqa: F401 - the pure parts, re-exported for the web layer
-    PERIODS, UNKNOWN_BAND, WAIT_BANDS, Period, band_label, combine, figures, parse_period, period_of, rank,
+    PERIODS,
+    UNKNOWN_BAND,
+    WAIT_BANDS,
+    Period,
+    band_label,
+    combine,
+    figures,
+    parse_period,
+    period_of,
+    rank,
     wait_band,
 )
 from ..domain.survey import MAX_GRADE_VALUE, SurveyScale, SurveySettings
 from ..storage.orm import (
-    City, Counter, Hall, Region, SatisfactionDay, SatisfactionHallDay, ServiceType, Staff, Survey,
+    City,
+    Counter,
+    Hall,
+    Region,
+    SatisfactionDay,
+    SatisfactionHallDay,
+    ServiceType,
+    Staff,
+    Survey,
 )
 
 SENT = "sent"  # services.surveys.SENT (not imported: surveys imports this module)
@@ -115,7 +133,7 @@ def rebuild_in(s, first: date, last: date, hall_ids: Iterable[int] | None = None
     for model in (SatisfactionDay, SatisfactionHallDay):
         where = [model.day >= first, model.day <= last] + ([model.hall_id.in_(halls)] if halls is not None else [])
         s.execute(delete(model).where(*where))
-    zero = literal_column("0")
+    zero: Any = literal_column("0")
     scores = [func.sum(_is(Survey.score, v)) for v in SCORES]
     where = [Survey.state == SENT, Survey.business_day >= first, Survey.business_day <= last]
     if halls is not None:

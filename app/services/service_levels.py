@@ -17,23 +17,36 @@ channel. A hall's appointment punctuality is read from its appointments (``appoi
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text
 
 from ..bootstrap import Runtime
 from ..domain import kpi
-from ..domain.errors import Invalid, NotFound
 from ..domain.appointments import BookingRules
+from ..domain.errors import Invalid, NotFound
 from ..domain.hours import business_day, local_time, parse_zone
 from ..domain.model import Channel
 from ..domain.satisfaction import Period
-from .satisfaction import line_names
 from ..storage.orm import (
-    Appointment, City, Counter, CounterPause, CounterSession, FootfallHour, Hall, Region, ServiceType, Staff, Ticket, TicketEvent,
-    kpi_days, kpi_hall_days,
+    Appointment,
+    City,
+    Counter,
+    CounterPause,
+    CounterSession,
+    FootfallHour,
+    Hall,
+    Region,
+    ServiceType,
+    Staff,
+    Ticket,
+    TicketEvent,
+    kpi_days,
+    kpi_hall_days,
 )
+from .satisfaction import line_names
 
 DAY_CHUNK = 7  # days read per pass when rebuilding a long range
 
@@ -148,7 +161,7 @@ def _halls(s, halls: list[int] | None) -> dict[int, tuple]:
     query = select(Hall.id, Hall.timezone)
     if halls is not None:
         query = query.where(Hall.id.in_(halls))
-    out = {hall_id: (parse_zone(zone), {}) for hall_id, zone in s.execute(query)}
+    out: dict[int, tuple[Any, dict]] = {hall_id: (parse_zone(zone), {}) for hall_id, zone in s.execute(query)}
     services = select(ServiceType.id, ServiceType.hall_id, ServiceType.target_wait_s)
     if halls is not None:
         services = services.where(ServiceType.hall_id.in_(halls))
@@ -266,7 +279,7 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
                 node["_b"][0] += busy[0]
                 node["_b"][1] += busy[1]
                 _add_mix(node["_m"], mix)
-    total, total_busy, total_mix = kpi.Counts(), [0, 0], {}
+    total, total_busy, total_mix = kpi.Counts(), [0, 0], {}  # type: kpi.Counts, list[int], dict
     out = []
     inner = ("halls", "cities", "_c", "_b", "_m")
     for r in regions.values():
@@ -284,7 +297,7 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
         total_busy[1] += r["_b"][1]
         _add_mix(total_mix, r["_m"])
     return {"period": period.to_dict(),
-            "totals": {**_line(total, tuple(total_busy)), **channel_mix(total_mix),
+            "totals": {**_line(total, (total_busy[0], total_busy[1])), **channel_mix(total_mix),
                        "wait_histogram": wait_histogram(total)},
             "regions": rank(out, "rank")}
 
@@ -411,8 +424,8 @@ def _busy(s, hall_ids: list[int], period: Period) -> tuple[int, int]:
 
 def _local_range(period: Period, zone) -> tuple[datetime, datetime]:
     """The period's days in the hall's zone, as UTC instants [start, end)."""
-    start = datetime.combine(period.first, time(0), tzinfo=zone).astimezone(timezone.utc)
-    end = datetime.combine(period.last + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    start = datetime.combine(period.first, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(period.last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
     return start, end
 
 
@@ -450,7 +463,7 @@ def _door_counts(s, hall_id: int, period: Period, zone) -> dict[date, int]:
     return dict(days)
 
 
-def _staff_norms(s, hall_id: int, period: Period, norm: dict[int, int | None]) -> dict[int, float]:
+def _staff_norms(s, hall_id: int, period: Period, norm: Mapping[int, int | None]) -> dict[int, float]:
     """Each staff member's expected handle time: the hall's norm of each service, weighted by how many
     customers of it they served (productivity is judged against the mix they had)."""
     d = kpi_days
@@ -459,8 +472,8 @@ def _staff_norms(s, hall_id: int, period: Period, norm: dict[int, int | None]) -
             select(d.c.staff_id, d.c.service_id, func.sum(d.c.handled))
             .where(d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last)
             .group_by(d.c.staff_id, d.c.service_id)):
-        if handled and norm.get(service_id):
-            weights[staff_id][0] += norm[service_id] * int(handled)
+        if handled and (service_norm := norm.get(service_id)):
+            weights[staff_id][0] += service_norm * int(handled)
             weights[staff_id][1] += int(handled)
     return {k: v[0] / v[1] for k, v in weights.items() if v[1]}
 
@@ -549,7 +562,8 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
         counters = {x.id: x.number for x in s.execute(select(Counter).where(Counter.hall_id == hall_id)).scalars()}
         staff = {x.id: x.name for x in s.execute(select(Staff).where(Staff.hall_id == hall_id)).scalars()}
         about = _name(hall)
-    out, matched = [], 0
+    out: list[dict] = []
+    matched = 0
     for ticket_id, label, day, issued_at, current_service, tier, channel in tickets:
         history = steps.get(ticket_id, [])
         visit = kpi.read_visit(history)
@@ -570,8 +584,8 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
                     "outcome": visit.outcome, "wait_s": visit.wait_s, "handle_s": visit.handle_s,
                     "within_target": (visit.wait_s <= target) if visit.wait_s is not None and target else None,
                     "transfers": visit.transfers, "counter_id": visit.counter_id,
-                    "counter": counters.get(visit.counter_id, ""), "staff_id": visit.staff_id,
-                    "staff": staff.get(visit.staff_id, "")})
+                    "counter": counters.get(visit.counter_id or 0, ""), "staff_id": visit.staff_id,
+                    "staff": staff.get(visit.staff_id or 0, "")})
     return {"period": period.to_dict(), "hall": about, "filters": filters, "matched": matched,
             "truncated": matched > len(out), "tickets": out}
 

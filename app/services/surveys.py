@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Mapping
 
 from sqlalchemy import String, cast, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,13 +40,36 @@ from ..domain.errors import Conflict, Invalid, NotFound
 from ..domain.hours import parse_zone
 from ..domain.model import Action, Role, TicketState
 from ..domain.survey import (
-    EMPTY, OPT_OUT, RATING, BadMsisdn, FollowUpClock, SurveySettings, SurveyVisit, follow_up_reason,
-    normalise_msisdn, parse_reply, render_survey_sms, reply_in_window, survey_send_at,
+    EMPTY,
+    OPT_OUT,
+    RATING,
+    BadMsisdn,
+    FollowUpClock,
+    SurveySettings,
+    SurveyVisit,
+    follow_up_reason,
+    normalise_msisdn,
+    parse_reply,
+    render_survey_sms,
+    reply_in_window,
+    survey_send_at,
 )
 from ..sms.gateway import DeliveryReport, DeliveryStatus, GatewayError, InboundSms, OutgoingSms, SmsGateway
 from ..storage.orm import (
-    Counter, FollowUpCase, Hall, MobileCode, ServiceType, SmsOptOut, SmsOutboxMessage, Staff, Survey, SurveyReply, Ticket,
+    Counter,
+    FollowUpCase,
+    Hall,
+    MobileCode,
+    ServiceType,
+    SmsOptOut,
+    SmsOutboxMessage,
+    Staff,
+    Survey,
+    SurveyReply,
+    Ticket,
     TicketEvent,
+    must_get,
+    rows_changed,
 )
 from . import queue, satisfaction
 from .config import _get
@@ -159,7 +182,7 @@ def create_surveys(rt: Runtime, limit: int = BATCH) -> dict:
         halls: dict[int, tuple[Hall, SurveySettings]] = {}
         for ticket in tickets:
             if ticket.hall_id not in halls:
-                hall = s.get(Hall, ticket.hall_id)
+                hall = must_get(s, Hall, ticket.hall_id)
                 halls[hall.id] = (hall, SurveySettings.from_dict(hall.survey))
             values = _new_survey(s, sms.vault, ticket, *halls[ticket.hall_id], now)
             if _insert_ignoring_duplicate(s, tx.dialect, Survey, values, ["ticket_id"]):
@@ -188,7 +211,7 @@ def _new_survey(s, vault: NumberVault, ticket: Ticket, hall: Hall, settings: Sur
         state, error = SKIPPED, "the number opted out"
     elif state == SCHEDULED and not settings.enabled:
         state, error = SKIPPED, "surveys are off at this hall"
-    send_at = survey_send_at(ticket.closed_at, settings.delay, settings.quiet_hours, parse_zone(hall.timezone))
+    send_at = survey_send_at(ticket.closed_at or now, settings.delay, settings.quiet_hours, parse_zone(hall.timezone))
     wait_s = queue.waited_s(ticket, ticket.called_at) if ticket.called_at else None
     scale = settings.to_dict()
     return {
@@ -216,7 +239,7 @@ def _served_by(s, ticket: Ticket) -> tuple[int | None, int | None]:
 def _insert_ignoring_duplicate(s, dialect: str, model, values: dict, unique: list[str]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True if this call inserted the row (two schedulers, one survey)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    key = list(model.__table__.primary_key)[0]
+    key = next(iter(model.__table__.primary_key))
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(key)
     return s.execute(statement).first() is not None  # (rowcount is not reliable here through the ORM)
 
@@ -232,9 +255,9 @@ def fail_lost_sends(rt: Runtime) -> int:
             .values(state=FAILED, last_error="outcome unknown: the sender stopped while sending; not resent")
             .execution_options(synchronize_session=False))
         tx.commit()
-    if result.rowcount:
-        log.warning("%d survey(s) left in 'sending' marked failed (outcome unknown)", result.rowcount)
-    return result.rowcount
+    if rows_changed(result):
+        log.warning("%d survey(s) left in 'sending' marked failed (outcome unknown)", rows_changed(result))
+    return rows_changed(result)
 
 
 def send_due(rt: Runtime, limit: int = BATCH) -> dict:
@@ -246,7 +269,7 @@ def send_due(rt: Runtime, limit: int = BATCH) -> dict:
     for survey_id in ids:
         try:
             outcome = send_one(rt, survey_id)
-        except Exception:  # noqa: BLE001 - one survey must not hold up the others; it stays as it was
+        except Exception:
             log.exception("sending survey %s failed", survey_id)
             continue
         if outcome is not None:
@@ -264,7 +287,7 @@ def send_one(rt: Runtime, survey_id: int) -> str | None:
         result = sms.gateway.send(message)
     except GatewayError as exc:
         return _record_failure(rt, sms, survey_id, exc.message, exc.retryable)
-    except Exception as exc:  # noqa: BLE001 - an adapter's surprise: retry, as for a network fault
+    except Exception as exc:
         log.exception("sending survey %s through %s failed unexpectedly", survey_id, sms.gateway.name)
         return _record_failure(rt, sms, survey_id, f"{type(exc).__name__}: {exc}", True)
     if not result.accepted:
@@ -280,9 +303,9 @@ def _claim(rt: Runtime, sms: SmsSetup, survey_id: int) -> OutgoingSms | str | No
             update(Survey).where(Survey.id == survey_id, Survey.state == SCHEDULED, Survey.send_at <= now)
             .values(state=SENDING, attempts=Survey.attempts + 1, claimed_at=now, gateway=sms.gateway.name)
             .execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
+        if rows_changed(claimed) != 1:
             return None
-        survey = s.get(Survey, survey_id)
+        survey = must_get(s, Survey, survey_id)
         reason = None
         if survey.number_key and s.get(SmsOptOut, survey.number_key) is not None:
             reason = "the number opted out"
@@ -295,7 +318,7 @@ def _claim(rt: Runtime, sms: SmsSetup, survey_id: int) -> OutgoingSms | str | No
             tx.commit()
             return "not_sent"
         try:
-            message = OutgoingSms(to=sms.vault.reveal(survey.number_cipher), text=survey.text,
+            message = OutgoingSms(to=sms.vault.reveal(survey.number_cipher or ""), text=survey.text,
                                   reference=survey.reference)
         except ValueError as exc:  # SMS_DATA_KEY changed: this one can never go; the others still may
             survey.state, survey.last_error = FAILED, str(exc)[:400]
@@ -308,13 +331,13 @@ def _claim(rt: Runtime, sms: SmsSetup, survey_id: int) -> OutgoingSms | str | No
 def _record_sent(rt: Runtime, survey_id: int, gateway_id: str | None) -> str:
     with rt.uow() as tx:
         s, now = tx.session, rt.now()
-        survey = s.get(Survey, survey_id)
-        settings = SurveySettings.from_dict(s.get(Hall, survey.hall_id).survey)
+        survey = must_get(s, Survey, survey_id)
+        settings = SurveySettings.from_dict(must_get(s, Hall, survey.hall_id).survey)
         marked = s.execute(update(Survey).where(Survey.id == survey_id, Survey.state == SENDING)
                            .values(state=SENT, sent_at=now, gateway_id=gateway_id, last_error=None,
                                    expires_at=now + settings.reply_expiry)
                            .execution_options(synchronize_session=False))
-        if marked.rowcount == 1:
+        if rows_changed(marked) == 1:
             satisfaction.count_sent(s, tx.dialect, survey)  # the report roll-ups, in this transaction
         tx.commit()
     return "sent"
@@ -323,9 +346,9 @@ def _record_sent(rt: Runtime, survey_id: int, gateway_id: str | None) -> str:
 def _record_failure(rt: Runtime, sms: SmsSetup, survey_id: int, error: str, retryable: bool) -> str:
     with rt.uow() as tx:
         s, now = tx.session, rt.now()
-        survey = s.get(Survey, survey_id)
+        survey = must_get(s, Survey, survey_id)
         if retryable and survey.attempts < sms.max_attempts:
-            hall = s.get(Hall, survey.hall_id)
+            hall = must_get(s, Hall, survey.hall_id)
             settings = SurveySettings.from_dict(hall.survey)
             backoff = timedelta(minutes=BACKOFF_MINUTES[min(survey.attempts, len(BACKOFF_MINUTES)) - 1])
             values = {"state": SCHEDULED, "send_at": survey_send_at(now, backoff, settings.quiet_hours,
@@ -389,7 +412,8 @@ def _file_reply(s, number, inbound: InboundSms, gateway: str, now: datetime, tx)
                       comment=reply.comment, gateway=gateway, gateway_message_id=inbound.key,
                       hall_id=hall_id, survey_id=survey.id if survey else (sent[0].id if sent else None))
     row.outcome = _outcome(reply, survey, bool(sent))
-    if row.outcome == COUNTED and not _claim_rating(s, survey, reply.score, now):
+    if row.outcome == COUNTED and survey is not None and reply.score is not None \
+            and not _claim_rating(s, survey, reply.score, now):
         row.outcome = DUPLICATE  # another reply of this number counted first, at the same moment
     s.add(row)
     s.flush()
@@ -397,18 +421,23 @@ def _file_reply(s, number, inbound: InboundSms, gateway: str, now: datetime, tx)
         _insert_ignoring_duplicate(s, tx.dialect, SmsOptOut, {
             "number_key": number.key, "number_cipher": number.cipher, "number_masked": number.masked,
             "opted_out_at": now, "reply_id": row.id}, ["number_key"])
-    elif row.outcome == COUNTED:
+    elif survey is not None:  # counted or commented: about this survey (see _outcome)
+        _apply_to_survey(s, tx, survey, row, reply, now)
+    return row
+
+
+def _apply_to_survey(s, tx, survey: Survey, row: SurveyReply, reply, now: datetime) -> None:
+    if row.outcome == COUNTED and reply.score is not None:
         survey.comment = survey.comment or reply.comment
         satisfaction.count_rating(s, tx.dialect, survey, reply.score)  # the report roll-ups, in this transaction
         tx.record(ev.SurveyRated(hall_id=survey.hall_id, survey_id=survey.id, score=reply.score,
-                                 satisfied=survey.satisfied, staff_id=survey.staff_id, counter_id=survey.counter_id))
+                                 satisfied=bool(survey.satisfied), staff_id=survey.staff_id, counter_id=survey.counter_id))
     elif row.outcome == COMMENTED and survey.comment is None:
         survey.comment = reply.comment
     if row.outcome in (COUNTED, COMMENTED):
         reason = follow_up_reason(reply, _scale_of(survey))
         if reason:
             _open_case(s, survey, row, reason, now, tx)
-    return row
 
 
 def _claim_rating(s, survey: Survey, score: int, now: datetime) -> bool:
@@ -416,9 +445,9 @@ def _claim_rating(s, survey: Survey, score: int, now: datetime) -> bool:
     arriving together exactly one counts (PostgreSQL re-checks ``score IS NULL`` after the
     other's commit; SQLite runs one writer at a time). The session's object is updated too."""
     satisfied = score in _scale_of(survey).satisfied_values
-    won = s.execute(update(Survey).where(Survey.id == survey.id, Survey.score.is_(None))
+    won = rows_changed(s.execute(update(Survey).where(Survey.id == survey.id, Survey.score.is_(None))
                     .values(score=score, rated_at=now, satisfied=satisfied)
-                    .execution_options(synchronize_session="fetch")).rowcount
+                    .execution_options(synchronize_session="fetch")))
     if not won:
         s.refresh(survey)
     return bool(won)
@@ -532,7 +561,7 @@ def respond(rt: Runtime, case_id: int, staff_id: int | None) -> dict:
             raise Conflict("the case already has its first response", field="follow_up_id")
         case.first_response_at, case.first_response_by = now, staff_id
         tx.record(ev.FollowUpChanged(hall_id=case.hall_id, case_id=case.id, change="responded"))
-        view = case_view(case, s.get(Survey, case.survey_id), now)
+        view = case_view(case, must_get(s, Survey, case.survey_id), now)
         tx.commit()
         return view
 
@@ -550,7 +579,7 @@ def close(rt: Runtime, case_id: int, staff_id: int | None, resolution: str) -> d
             case.first_response_at, case.first_response_by = now, staff_id
         case.state, case.closed_at, case.closed_by, case.resolution = CLOSED, now, staff_id, resolution.strip()
         tx.record(ev.FollowUpChanged(hall_id=case.hall_id, case_id=case.id, change="closed"))
-        view = case_view(case, s.get(Survey, case.survey_id), now)
+        view = case_view(case, must_get(s, Survey, case.survey_id), now)
         tx.commit()
         return view
 
@@ -710,17 +739,17 @@ def purge_numbers(rt: Runtime, retention_days: int | None = None) -> dict:
         cutoff = now - timedelta(days=days)
 
         def forget(model, at, **also) -> int:
-            return s.execute(update(model).where(at < cutoff, or_(model.number_cipher.is_not(None),
+            return rows_changed(s.execute(update(model).where(at < cutoff, or_(model.number_cipher.is_not(None),
                                                                   model.number_key.is_not(None)))
                              .values(number_cipher=None, number_key=None, **also)
-                             .execution_options(synchronize_session=False)).rowcount
+                             .execution_options(synchronize_session=False)))
         gone = {"surveys": forget(Survey, Survey.finished_at),
                 "replies": forget(SurveyReply, SurveyReply.received_at, gateway_message_id=None),
                 "outbox": forget(SmsOutboxMessage, SmsOutboxMessage.created_at)}
-        gone["tickets"] = s.execute(
+        gone["tickets"] = rows_changed(s.execute(
             update(Ticket).where(Ticket.mobile.is_not(None),
                                  or_(Ticket.closed_at < now - TICKET_MOBILE_KEPT, Ticket.issued_at < cutoff))
-            .values(mobile=None).execution_options(synchronize_session=False)).rowcount
+            .values(mobile=None).execution_options(synchronize_session=False)))
         tx.commit()
     return gone
 

@@ -28,14 +28,14 @@ from ..domain.hours import business_day, local_time
 from ..domain.model import TicketState
 from ..domain.survey import BadMsisdn, SurveySettings, normalise_msisdn
 from ..sms.gateway import OutgoingSms
-from ..storage.orm import Hall, SmsOptOut, Ticket, TurnReminder, ticket_in_state
+from ..storage.orm import Hall, SmsOptOut, Ticket, TurnReminder, table, ticket_in_state
 from . import notices, queue, surveys
 from .hall_config import HallConfig, hall_config
 
 log = logging.getLogger(__name__)
 
-TICKETS = Ticket.__table__
-REMINDERS = TurnReminder.__table__
+TICKETS = table(Ticket)
+REMINDERS = table(TurnReminder)
 WAITING = TicketState.WAITING.value
 AT_COUNTER = (TicketState.CALLED.value, TicketState.SERVING.value)
 

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.events import Event
-from . import config_versions  # noqa: F401 - every configuration change bumps its hall's version
-from . import credentials  # noqa: F401 - a new password or a deactivation ends the account's tokens and sessions
+from . import (
+    config_versions,  # noqa: F401 - every configuration change bumps its hall's version
+    credentials,  # noqa: F401 - a new password or a deactivation ends the account's tokens and sessions
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ class EventBus:
             for handler in self._handlers:
                 try:
                     handler(evt)
-                except Exception:  # noqa: BLE001 - see docstring
+                except Exception:
                     log.exception("event handler %r failed on %s", handler, evt.name)
 
 
@@ -94,7 +96,7 @@ class UnitOfWork:
         self.session: Session
         self.events: list[Event] = []
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         if self._gate is not None:
             self._gate.acquire()
             self._holding = True

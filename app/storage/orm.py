@@ -1,12 +1,14 @@
 """SQLAlchemy 2 tables. The schema is created by Alembic (migrations/), never create_all in production."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     Float,
@@ -17,7 +19,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    Column,
     TypeDecorator,
     Unicode,
     UniqueConstraint,
@@ -39,12 +40,12 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to UTCDateTime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -421,6 +422,29 @@ class CounterSession(Base):
 
 
 _STATE_WORDS = frozenset("abcdefghijklmnopqrstuvwxyz_")
+
+
+_Row = TypeVar("_Row")
+
+
+def must_get(s, model: type[_Row], ident) -> _Row:
+    """A row the transaction knows is there (a foreign key's target, a row it has just claimed):
+    ``Session.get`` without the None that cannot happen here."""
+    row = s.get(model, ident)
+    if row is None:
+        raise LookupError(f"{model.__name__} {ident} is gone")
+    return row
+
+
+def rows_changed(result) -> int:
+    """How many rows an UPDATE or DELETE changed: its result is a CursorResult, which the ORM's
+    ``Session.execute`` is not typed as returning."""
+    return result.rowcount
+
+
+def table(model) -> Table:
+    """A mapped class's table, typed as one (``Model.__table__`` is typed as any FROM clause)."""
+    return model.__table__
 
 
 def ticket_in_state(*states: str):
