@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from .domain.hours import utcnow
+from .storage.caches import Kept
 from .storage.db import EventBus, UnitOfWork, make_engine
 
 
@@ -26,12 +27,13 @@ class Runtime:
     enforce_opening_hours: bool = True
     settings: dict = field(default_factory=dict)
     write_gate: object = None
-    hall_configs: dict = field(default_factory=dict)  # hall id -> its configuration (services.hall_config)
-    counter_halls: dict = field(default_factory=dict)  # counter id -> hall id; counters never move
-    device_seen: dict = field(default_factory=dict)  # device id -> monotonic time its last_seen_at was noted
+    # kept between requests, each bounded (storage.caches): the least recently used goes first
+    hall_configs: Kept = field(default_factory=lambda: Kept(5_000))  # hall id -> its configuration (services.hall_config)
+    counter_halls: Kept = field(default_factory=lambda: Kept(100_000))  # counter id -> hall id; counters never move
+    device_seen: Kept = field(default_factory=lambda: Kept(100_000))  # device id -> monotonic time its last_seen_at was noted
     devices_heard: set = field(default_factory=set)  # devices whose last_seen_at is to be written (services.auth)
-    pairing_requests: dict = field(default_factory=dict)  # client address -> times it asked for a code
-    guide_pin_failures: dict = field(default_factory=dict)  # see services.auth.verify_guide_pin
+    pairing_requests: Kept = field(default_factory=lambda: Kept(10_000))  # client address -> times it asked for a code
+    guide_pin_failures: Kept = field(default_factory=lambda: Kept(10_000))  # see services.auth.check_guide_pin
 
     def __post_init__(self) -> None:
         if self.write_gate is None and self.engine.dialect.name == "sqlite":

@@ -44,10 +44,7 @@ def check_rate(rt: Runtime, client: str) -> None:
         rt.pairing_requests[client] = recent
         raise TooMany(f"too many pairing codes from this address; try again in {CODES_WINDOW_S // 60} minutes",
                       field="kind")
-    rt.pairing_requests[client] = recent + [now]
-    if len(rt.pairing_requests) > 10_000:  # forget idle addresses
-        for key in [k for k, times in rt.pairing_requests.items() if now - times[-1] >= CODES_WINDOW_S]:
-            del rt.pairing_requests[key]
+    rt.pairing_requests[client] = recent + [now]  # the least recent of 10,000 addresses is forgotten
 
 
 def expire(rt: Runtime) -> dict:
