@@ -69,6 +69,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger("hallq.scheduler")
 
@@ -449,6 +450,10 @@ def build_scheduler(app) -> BackgroundScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
     every = {"replace_existing": True}
+    # the nightly work at the head office's hours (the halls are closed then), whatever the server's zone
+    from .services.satisfaction import HEAD_OFFICE_ZONE
+
+    nightly = functools.partial(CronTrigger, timezone=HEAD_OFFICE_ZONE)
     scheduler.add_job(forecast_nightly, "cron", minute=5, id="forecast_nightly", **every)
     scheduler.add_job(forecast_nightly, "date", id="forecast_at_start", jobstore="startup")  # halls with no plan
     scheduler.add_job(forecast_intraday, "cron", minute="1,16,31,46", id="forecast_intraday", **every)
@@ -458,14 +463,14 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(release_remote, "interval", minutes=1, id="release_remote", **every)
     scheduler.add_job(appointments, "interval", minutes=1, id="appointments", **every)
     scheduler.add_job(turn_reminders, "interval", seconds=15, id="turn_reminders", **every)
-    scheduler.add_job(prune_footfall, "cron", hour=19, minute=17, id="prune_footfall", **every)  # 03:17 in China
+    scheduler.add_job(prune_footfall, nightly(hour=3, minute=17), id="prune_footfall", **every)
     scheduler.add_job(dispatch_surveys, "interval", minutes=1, id="dispatch_surveys", **every)
-    scheduler.add_job(purge_sms_numbers, "cron", hour=19, minute=37, id="purge_sms_numbers", **every)  # 03:37
-    scheduler.add_job(rebuild_satisfaction, "cron", hour=20, minute=7, id="rebuild_satisfaction", **every)  # 04:07
-    scheduler.add_job(satisfaction_reports, "cron", hour=21, minute=17, id="satisfaction_reports", **every)  # 05:17
+    scheduler.add_job(purge_sms_numbers, nightly(hour=3, minute=37), id="purge_sms_numbers", **every)
+    scheduler.add_job(rebuild_satisfaction, nightly(hour=4, minute=7), id="rebuild_satisfaction", **every)
+    scheduler.add_job(satisfaction_reports, nightly(hour=5, minute=17), id="satisfaction_reports", **every)
     scheduler.add_job(rollup_service_levels, "cron", minute="3,18,33,48", id="rollup_service_levels", **every)
     scheduler.add_job(rollup_today, "interval", minutes=1, id="rollup_today", **every)
-    scheduler.add_job(service_level_reports, "cron", hour=21, minute=27, id="service_level_reports", **every)  # 05:27
+    scheduler.add_job(service_level_reports, nightly(hour=5, minute=27), id="service_level_reports", **every)
     scheduler.add_job(mail_reports, "interval", minutes=10, id="mail_reports", **every)
     scheduler.add_job(expire_pairing_codes, "interval", minutes=5, id="expire_pairing_codes", **every)
     return scheduler

@@ -171,3 +171,21 @@ def test_the_nightly_forecast_runs_in_worker_processes_and_plans_every_due_hall(
         assert "hall(s) forecast and planned" not in caplog.text
     finally:
         rt.engine.dispose()
+
+
+def test_the_nightly_jobs_run_at_the_head_offices_hours_whatever_the_servers_zone(app):
+    """03:17 in Shanghai is written as 03:17 in Shanghai, not as 19:17 UTC with a comment."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    sched = scheduler.build_scheduler(app)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    at = datetime(2026, 12, 6, 12, 0, tzinfo=shanghai)
+    nightly = {"prune_footfall": (3, 17), "purge_sms_numbers": (3, 37), "rebuild_satisfaction": (4, 7),
+               "satisfaction_reports": (5, 17), "service_level_reports": (5, 27)}
+    for job_id, (hour, minute) in nightly.items():
+        trigger = sched.get_job(job_id).trigger
+        assert str(trigger.timezone) == "Asia/Shanghai"
+        assert {f.name: str(f) for f in trigger.fields}["hour"] == str(hour), job_id  # as people say it
+        fire = trigger.get_next_fire_time(None, at)
+        assert fire.astimezone(shanghai).replace(tzinfo=None) == datetime(2026, 12, 7, hour, minute), job_id
