@@ -40,6 +40,7 @@ def strings() -> dict:
             "code_locked": _("Too many wrong codes: scan the QR code on your phone, or ask the floor guide."),
             "code_format": _("The check-in code is the 6 digits in the SMS."),
             "mobile_format": _("Please enter the 11-digit mobile number you took the number with."),
+            "mobile_invalid": _("Please enter the 11-digit mobile number you took the number with."),
             "scan_format": _("This is not a ticket's QR code. Please scan the QR code on your phone's ticket page."),
             "check_in_what": _("Scan the QR code, or enter your mobile number and the check-in code."),
             "other": _("The check-in did not work just now. Please try again, or ask the floor guide."),

@@ -32,7 +32,7 @@ from .cells import as_written, safe_cell
 from .errors import Invalid
 from .model import Role
 from .roster import star_level_problem
-from .survey import BadMsisdn, mask_msisdn, normalise_msisdn
+from .survey import mask_msisdn
 
 KINDS = ("staff", "counters", "vip")
 FORMATS = ("xlsx", "csv")
@@ -385,13 +385,16 @@ def _display_mode(name: str, text: str) -> str:
     return mode
 
 
-def _mobile(name: str, text: str) -> str:
+def _mobile(name: str, text: str, read_mobile: Callable[[str], str] | None = None) -> str:
+    """The number as ``read_mobile`` reads it (``services.mobiles.msisdn``, given to ``read_entries``)."""
     if _SCIENTIFIC.match(text):
         raise _Bad(f"mobile {text} lost its digits (scientific notation): format the column as text and save again",
                    "mobile_scientific")
+    if read_mobile is None:
+        raise TypeError("read_entries needs read_mobile to read a mobile number")
     try:
-        return normalise_msisdn(text)
-    except BadMsisdn:
+        return read_mobile(text)
+    except ValueError:
         raise _Bad("mobile is not a mobile number (11 digits, +86 accepted)", "bad_mobile") from None
 
 
@@ -439,10 +442,10 @@ class Entry:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_entries(kind: str, rows: list[Row]) -> list[Entry]:
-    """Each row's cells checked and converted; a key repeated in the file rejects its second and
-    later rows."""
-    entries = [_entry(kind, row) for row in rows]
+def read_entries(kind: str, rows: list[Row], read_mobile: Callable[[str], str]) -> list[Entry]:
+    """Each row's cells checked and converted (a mobile number by ``read_mobile``, which raises
+    ValueError for one it cannot read); a key repeated in the file rejects its second and later rows."""
+    entries = [_entry(kind, row, read_mobile) for row in rows]
     key_field, first = KEY_FIELD[kind], {}  # type: str, dict
     for entry in entries:
         if entry.key is None:
@@ -455,7 +458,7 @@ def read_entries(kind: str, rows: list[Row]) -> list[Entry]:
     return entries
 
 
-def _entry(kind: str, row: Row) -> Entry:
+def _entry(kind: str, row: Row, read_mobile: Callable[[str], str]) -> Entry:
     key_field = KEY_FIELD[kind]
     values, problems = {}, []
     for name, parse in PARSERS[kind].items():
@@ -463,7 +466,7 @@ def _entry(kind: str, row: Row) -> Entry:
         if text == "":
             continue
         try:
-            values[name] = parse(name, text)
+            values[name] = _mobile(name, text, read_mobile) if parse is _mobile else parse(name, text)
         except _Bad as bad:
             problems.append(Problem(name, str(bad), bad.code, bad.params))
     raw_key = row.cells.get(key_field, "")

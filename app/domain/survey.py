@@ -747,55 +747,10 @@ class FollowUpClock:
 # --------------------------------------------------------------------------- mobile numbers
 
 class BadMsisdn(Invalid, ValueError):
-    """A mobile number that cannot be read; the message says why. Both a domain error (422) and a ValueError."""
+    """A mobile number that cannot be read (``services.mobiles``); the message says why. Both a domain
+    error (422) and a ValueError."""
 
     code = "mobile_invalid"
-
-
-_MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_NUMBER_SEPARATORS = re.compile(r"[\s\-.()/]")
-
-
-def normalise_msisdn(raw: str | None, default_country: str = "86") -> str:
-    """A mobile number as stored and sent: E.164 digits without the "+", e.g. "8613800138000".
-
-    Digits only, because Kannel's ``to`` and the keys of the opt-out list want one
-    canonical string; the "+" is added for gateways that want it (``e164``).
-    Accepted: "+86 138 0013 8000", "0086 13800138000", "8613800138000",
-    "13800138000" (national, in ``default_country``), full-width digits, spaces,
-    dashes, dots and brackets. A mainland number (country 86) must be a mobile:
-    eleven digits starting 13-19. Others: 8 to 15 digits in all (E.164), a national
-    trunk 0 dropped ("07700 900123" in 44 → "447700900123").
-    """
-    if not (isinstance(default_country, str) and default_country.isdigit() and 1 <= len(default_country) <= 3
-            and default_country[0] != "0"):
-        raise ValueError(f"default_country must be a country calling code such as 86, not {default_country!r}")
-    if raw is None or not isinstance(raw, str):
-        raise BadMsisdn("no mobile number given", field="mobile")
-    # "+44 (0)7700 900123": the bracketed trunk 0 is dialled at home only
-    text = _NUMBER_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw).replace("(0)", ""))
-    if not text:
-        raise BadMsisdn("the mobile number is empty", field="mobile")
-    international = text.startswith("+") or text.startswith("00")
-    digits = text[1:] if text.startswith("+") else text[2:] if text.startswith("00") else text
-    if not digits:
-        raise BadMsisdn(f"{raw!r} has no digits", field="mobile")
-    if not digits.isascii() or not digits.isdigit():
-        raise BadMsisdn(f"{raw!r} has characters other than digits", field="mobile")
-    if not international:
-        if default_country == "86" and digits.startswith("86") and _MAINLAND_MOBILE.match(digits[2:]):
-            international = True  # 8613800138000: already with the country code
-        else:
-            digits = default_country + (digits[1:] if digits.startswith("0") and default_country != "86" else digits)
-    if digits.startswith("86"):
-        if not _MAINLAND_MOBILE.match(digits[2:]):
-            raise BadMsisdn(f"{raw!r} is not a mainland mobile number (11 digits starting 13-19)", field="mobile")
-    elif digits.startswith("0"):
-        raise BadMsisdn(f"{raw!r}: a country code cannot start with 0", field="mobile")
-    elif not 8 <= len(digits) <= 15:
-        raise BadMsisdn(f"{raw!r} has {len(digits)} digits with its country code; E.164 allows 8 to 15",
-                        field="mobile")
-    return digits
 
 
 def e164(msisdn: str) -> str:
@@ -812,13 +767,13 @@ def mask_msisdn(msisdn: str | None) -> str:
     digits (the country code, more or less) and last four: "447*****0123". Anything
     unreadable is shown as "****", never as given.
     """
-    try:
-        digits = normalise_msisdn(msisdn)
-    except ValueError:  # a stored number of another country ("447700900123") reads as national here
-        digits = "".join(ch for ch in unicodedata.normalize("NFKC", msisdn or "") if ch.isascii() and ch.isdigit())
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", msisdn or "").replace("(0)", "")
+                     if ch.isascii() and ch.isdigit())
+    if digits.startswith("0086"):
+        digits = digits[2:]
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
-    if _MAINLAND_MOBILE.match(digits):
+    if len(digits) == 11 and digits.startswith("1"):
         return f"{digits[:3]}****{digits[-4:]}"
     if 8 <= len(digits) <= 15:
         return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

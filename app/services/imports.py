@@ -24,7 +24,7 @@ from ..bootstrap import Runtime
 from ..domain import imports
 from ..domain.errors import Conflict, Invalid, NotFound
 from ..storage.orm import Counter, Hall, ServiceType, Staff, VipMember
-from . import audit, auth, config, roster
+from . import audit, auth, config, mobiles, roster
 
 ENTITY = {"staff": "staff", "counters": "counter", "vip": "vip"}
 CHUNK = 500  # keys per IN (...) query
@@ -133,7 +133,7 @@ def _read(kind: str, filename: str, content: bytes) -> tuple[list[imports.Entry]
     rows = imports.read_table(filename, content, kind)
     if not rows:
         raise Invalid("the file has no rows under its header", field="file")
-    return imports.read_entries(kind, rows), imports.ignored_columns(kind, rows)
+    return imports.read_entries(kind, rows, mobiles.msisdn), imports.ignored_columns(kind, rows)
 
 
 def _load(s, rt: Runtime, hall_id: int, kind: str, entries: list[imports.Entry]) -> _Stored:

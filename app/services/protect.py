@@ -41,7 +41,7 @@ class ProtectedNumber:
 
 
 class NumberVault:
-    """Encrypts, decrypts and keys mobile numbers (E.164 digits, ``domain.survey.normalise_msisdn``)."""
+    """Encrypts, decrypts and keys mobile numbers (E.164 digits, ``services.mobiles.msisdn``)."""
 
     def __init__(self, secret: str) -> None:
         if not secret or len(secret) < MIN_KEY_LENGTH:

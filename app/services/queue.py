@@ -11,7 +11,6 @@ same transaction (``hall_config``). Statements are built once, with bound parame
 from __future__ import annotations
 
 import functools
-import re
 import secrets
 from datetime import date, datetime
 from typing import Any
@@ -63,12 +62,11 @@ from ..storage.orm import (
     table,
     ticket_in_state,
 )
-from . import audit, auth, hall_media, roster
+from . import audit, auth, hall_media, mobiles, roster
 from .config import hall_services
 from .footfall import live_load
 from .hall_config import HallConfig, hall_config
 
-_MAINLAND_MOBILE = re.compile(r"^(?:\+?86)?(1\d{10})$")
 TICKETS = table(Ticket)
 EVENTS = table(TicketEvent)
 COUNTERS = table(Counter)
@@ -103,7 +101,7 @@ def issue_ticket(
     channel themselves.
     """
     tier = _parse_tier(tier)
-    mobile = normalise_mobile(mobile)
+    mobile = mobiles.mainland_mobile(mobile)
     if caller is not None and tier != Tier.ORDINARY:
         _check_priority_at_kiosk(rt, hall_id, tier, caller, guide_pin)
     with rt.uow() as tx:
@@ -1242,11 +1240,3 @@ def _parse_tier(tier: str) -> Tier:
         raise Invalid(f"unknown tier {tier!r}; one of {', '.join(t.value for t in Tier)}", field="tier") from None
 
 
-def normalise_mobile(mobile: str | None) -> str | None:
-    """A mainland mobile number: 11 digits starting with 1; +86 / 86 / spaces / dashes accepted."""
-    if mobile is None or str(mobile).strip() == "":
-        return None
-    match = _MAINLAND_MOBILE.match(re.sub(r"[\s-]", "", str(mobile)))
-    if match is None:
-        raise Invalid("mobile must be an 11-digit mainland number starting with 1", field="mobile", code="mobile_invalid")
-    return match.group(1)

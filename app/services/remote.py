@@ -41,7 +41,7 @@ from ..domain.remote import (
 from ..domain.survey import mask_msisdn
 from ..sms.gateway import OutgoingSms
 from ..storage.orm import Hall, MobileCode, Ticket, rows_changed, table, ticket_in_state
-from . import notices, queue, roster, surveys
+from . import mobiles, notices, queue, roster, surveys
 from .hall_config import HallConfig, hall_config
 
 TICKETS = table(Ticket)
@@ -96,7 +96,7 @@ def public_hall(rt: Runtime, hall_id: int) -> dict:
 
 def check_mobile(mobile: str | None) -> str:
     """A mainland mobile number (11 digits, +86 optional); 422 naming ``mobile`` otherwise."""
-    number = queue.normalise_mobile(mobile) if mobile else None
+    number = mobiles.mainland_mobile(mobile) if mobile else None
     if number is None:
         raise Invalid("the mobile number is 11 digits starting with 1, e.g. 13800138000", field="mobile",
                       code="mobile_format")

@@ -16,9 +16,10 @@ from ..bootstrap import Runtime
 from ..domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ..domain.model import Tier
 from ..domain.roster import GreenChannel, member_tier, star_level_problem, tier_for_level
-from ..domain.survey import BadMsisdn, normalise_msisdn
+from ..domain.survey import BadMsisdn
 from ..storage.orm import Hall, VipMember
 from . import audit
+from .mobiles import msisdn
 
 FIELDS = ("name", "star_level", "valid_until", "note", "active")
 
@@ -39,7 +40,7 @@ def member_view(m: VipMember) -> dict:
 def number(raw) -> str:
     """A roster number as stored (E.164 digits, mainland by default); 400 naming ``mobile``."""
     try:
-        return normalise_msisdn(None if raw is None else str(raw).strip())
+        return msisdn(None if raw is None else str(raw).strip())
     except BadMsisdn as exc:
         raise Invalid(str(exc), field="mobile") from None
 

@@ -48,7 +48,6 @@ from ..domain.survey import (
     SurveySettings,
     SurveyVisit,
     follow_up_reason,
-    normalise_msisdn,
     parse_reply,
     render_survey_sms,
     reply_in_window,
@@ -71,7 +70,7 @@ from ..storage.orm import (
     must_get,
     rows_changed,
 )
-from . import queue, satisfaction
+from . import mobiles, queue, satisfaction
 from .config import _get
 from .protect import NumberVault, instance_key
 
@@ -204,7 +203,7 @@ def _new_survey(s, vault: NumberVault, ticket: Ticket, hall: Hall, settings: Sur
                         hall_en=hall.name_en or None, service_en=service.name_en or None)
     state, error, number = SCHEDULED, None, None
     try:
-        number = vault.protect(normalise_msisdn(ticket.mobile))
+        number = vault.protect(mobiles.msisdn(ticket.mobile))
     except BadMsisdn as exc:
         state, error = SKIPPED, f"unreadable number: {exc.message}"[:400]
     if number is not None and s.get(SmsOptOut, number.key) is not None:

@@ -26,11 +26,12 @@ from ..bootstrap import Runtime
 from ..domain import reminders as rules
 from ..domain.hours import business_day, local_time
 from ..domain.model import TicketState
-from ..domain.survey import BadMsisdn, SurveySettings, normalise_msisdn
+from ..domain.survey import BadMsisdn, SurveySettings
 from ..sms.gateway import OutgoingSms
 from ..storage.orm import Hall, SmsOptOut, Ticket, TurnReminder, table, ticket_in_state
 from . import notices, queue, surveys
 from .hall_config import HallConfig, hall_config
+from .mobiles import msisdn
 
 log = logging.getLogger(__name__)
 
@@ -153,4 +154,4 @@ def _why_not(s, conf: HallConfig, number, now: datetime) -> str | None:
 
 
 def _msisdn(mobile: str) -> str:
-    return normalise_msisdn(mobile)
+    return msisdn(mobile)

@@ -150,10 +150,11 @@ class SmsGateway(Protocol):
 
 def normalize_msisdn(raw: str, field: str, default_country: str = "86") -> str:
     """A sender as gateways write it (+86..., 0086..., 138...) in our E.164-digits form
-    (``app.domain.survey.normalise_msisdn``); unreadable is a malformed request naming ``field``."""
-    from ..domain.survey import BadMsisdn, normalise_msisdn
+    (``app.services.mobiles.msisdn``); unreadable is a malformed request naming ``field``."""
+    from ..domain.survey import BadMsisdn
+    from ..services.mobiles import msisdn
 
     try:
-        return normalise_msisdn(raw, default_country)
+        return msisdn(raw, default_country)
     except BadMsisdn as exc:
         raise MalformedInbound(f"not a phone number: {raw!r} ({exc})", field=field) from exc

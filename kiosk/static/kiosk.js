@@ -195,7 +195,8 @@
   $("mobile-ok").onclick = function () {
     var m = entries.mobile.value;
     // eleven digits that are not a mainland number are told so, not asked for eleven digits again
-    if (m && !/^1\d{10}$/.test(m)) { $("mobile-error").textContent = m.length === 11 ? T.not_mobile : T.bad_mobile; return; }
+    // eleven digits typed, or none: whether they make a mobile number is the server's to say (mobile_invalid)
+    if (m && m.length !== 11) { $("mobile-error").textContent = T.bad_mobile; return; }
     issue(m || null);
   };
 
@@ -219,6 +220,7 @@
         $("pin-error").textContent = err.code === "pin_locked" ? T.pin.locked : err.code === "pin_none" ? T.pin.none
           : T.pin.wrong; return;
       }
+      if (err && err.code === "mobile_invalid") { $("mobile-error").textContent = T.not_mobile; return; }
       // the refusal as the API words it for this page (never its English message)
       $("mobile-error").textContent = T.error + " " + ((err && err.text) || T.try_again);
     }).then(function () { $("mobile-ok").disabled = $("mobile-skip").disabled = false; });
@@ -271,7 +273,7 @@
     var scanned = $("scan").value.trim();
     if (scanned) return checkIn({ scan: scanned });
     var m = entries["ci-mobile"].value, c = entries["ci-code"].value;
-    if (!/^1\d{10}$/.test(m)) { $("ci-error").textContent = T.checkin.mobile_format; pickField("ci-mobile"); return; }
+    if (m.length !== 11) { $("ci-error").textContent = T.checkin.mobile_format; pickField("ci-mobile"); return; }
     if (!/^\d{6}$/.test(c)) { $("ci-error").textContent = T.checkin.code_format; pickField("ci-code"); return; }
     checkIn({ mobile: m, code: c });
   };

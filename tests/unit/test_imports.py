@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.domain.errors import Invalid
+from app.services.mobiles import msisdn
 from app.domain.imports import (
     MAX_ROWS, Rules, cell_text, column_for, ignored_columns, plan_lines, read_entries, read_table, summary,
     write_table,
@@ -25,7 +26,7 @@ def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
 
 def plan(kind, text, existing=None, rules=None) -> dict:
     rows = read_table("file.csv", csv_bytes(text), kind)
-    lines = plan_lines(kind, read_entries(kind, rows), existing or {}, rules or Rules(HALL, prefixes=frozenset("ABC")))
+    lines = plan_lines(kind, read_entries(kind, rows, msisdn), existing or {}, rules or Rules(HALL, prefixes=frozenset("ABC")))
     return summary(kind, lines, ignored_columns(kind, rows))
 
 
@@ -274,6 +275,6 @@ def test_a_written_file_reads_back_as_the_same_values(fmt):
     else:
         sheet = load_workbook(io.BytesIO(content)).active
         assert sheet["A1"].font.b and sheet["A2"].value == "13800138000" and sheet.column_dimensions["A"].width >= 13
-    (entry,) = read_entries("vip", read_table(f"roster.{fmt}", content, "vip"))
+    (entry,) = read_entries("vip", read_table(f"roster.{fmt}", content, "vip"), msisdn)
     assert entry.key == "8613800138000" and entry.problems == []
     assert entry.values == {"name": "王", "star_level": 5, "valid_until": date(2027, 6, 30), "active": True}

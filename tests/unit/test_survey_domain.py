@@ -9,7 +9,7 @@ from app.domain.survey import (
     ANSWERED, ANSWERED_LATE, COMMENT, COMPLAINT, DEFAULT_TEMPLATE_EN, DUE_SOON_STATE, EMPTY, FIVE_POINT, FOUR_GRADE,
     GSM7, LOW_RATING, MAX_COMMENT, OPEN, OPT_OUT, OVERDUE, RATING, UCS2, BadMsisdn, FollowUpClock, QuietHours,
     Reply, SurveySettings, SurveyVisit, average_score, e164, figures_from_counts, follow_up_reason, mask_msisdn,
-    normalise_msisdn, parse_reply, percent, pick_survey, reads_as_complaint, render_survey_sms, reply_in_window,
+    parse_reply, percent, pick_survey, reads_as_complaint, render_survey_sms, reply_in_window,
     response_rate, satisfaction_figures, satisfaction_rate, sms_size, survey_send_at, survey_settings_problems,
 )
 
@@ -373,41 +373,8 @@ def test_sms_parts_are_counted_in_the_right_encoding(text, encoding, units, part
 
 # --------------------------------------------------------------------------- mobile numbers
 
-@pytest.mark.parametrize("raw", ["+86 138 0013 8000", "8613800138000", "13800138000", "0086 13800138000",
-                                 "138-0013-8000", "１３８００１３８０００", "+86(138)00138000"])
-def test_a_mainland_mobile_is_stored_with_its_country_code_and_no_plus(raw):
-    assert normalise_msisdn(raw) == "8613800138000"
-
-
-def test_other_countries_keep_their_code_and_lose_the_trunk_zero():
-    assert normalise_msisdn("+44 (0)7700 900123") == "447700900123"
-    assert normalise_msisdn("07700 900123", default_country="44") == "447700900123"
-    assert normalise_msisdn("+852 9123 4567") == "85291234567"
+def test_a_stored_number_gets_its_plus_for_the_gateways_that_want_it():
     assert e164("8613800138000") == "+8613800138000"
-
-
-@pytest.mark.parametrize(("raw", "why"), [
-    ("", "empty"),
-    (None, "no mobile number"),
-    ("abc", "other than digits"),
-    ("138001380OO", "other than digits"),
-    ("+", "no digits"),
-    ("12345", "not a mainland mobile"),
-    ("+86 010 1234 5678", "not a mainland mobile"),
-    ("1380013800", "not a mainland mobile"),
-    ("+1 23", "E.164 allows 8 to 15"),
-    ("+1234567890123456", "E.164 allows 8 to 15"),
-])
-def test_junk_numbers_are_refused_saying_why(raw, why):
-    with pytest.raises(BadMsisdn) as caught:
-        normalise_msisdn(raw)
-    assert why in str(caught.value) and caught.value.field == "mobile"
-    assert isinstance(caught.value, ValueError) and isinstance(caught.value, Invalid)
-
-
-def test_a_bad_default_country_is_a_programming_error():
-    with pytest.raises(ValueError, match="default_country"):
-        normalise_msisdn("13800138000", default_country="+86")
 
 
 @pytest.mark.parametrize(("number", "shown"), [
