@@ -24,7 +24,7 @@ from ..bootstrap import Runtime
 from ..domain import imports
 from ..domain.errors import Conflict, Invalid, NotFound
 from ..storage.orm import Counter, Hall, ServiceType, Staff, VipMember
-from . import audit, auth, config, mobiles, roster
+from . import audit, auth, config, import_files, mobiles, roster
 
 ENTITY = {"staff": "staff", "counters": "counter", "vip": "vip"}
 CHUNK = 500  # keys per IN (...) query
@@ -116,21 +116,22 @@ def export(rt: Runtime, hall_id: int, kind: str, fmt: str) -> tuple[bytes, str, 
     if kind == "vip":
         numbers = roster.reveal_numbers(rt, hall_id)
         records = [{**r, "mobile": _national(numbers[r.pop("id")])} for r in records if r["id"] in numbers]
-    return imports.write_table(kind, fmt, records), f"{code}-{kind}.{fmt}", imports.MIMETYPES[fmt]
+    return import_files.write_table(kind, fmt, records), f"{code}-{kind}.{fmt}", import_files.MIMETYPES[fmt]
 
 
 def template(kind: str, fmt: str) -> tuple[bytes, str, str]:
     """An empty file to start from: the headers and one example row."""
     _check_kind(kind)
     _check_format(fmt)
-    return imports.write_table(kind, fmt, [imports.EXAMPLES[kind]]), f"{kind}-template.{fmt}", imports.MIMETYPES[fmt]
+    return (import_files.write_table(kind, fmt, [imports.EXAMPLES[kind]]), f"{kind}-template.{fmt}",
+            import_files.MIMETYPES[fmt])
 
 
 # --------------------------------------------------------------------------- reading and what exists
 
 def _read(kind: str, filename: str, content: bytes) -> tuple[list[imports.Entry], list[str]]:
     _check_kind(kind)
-    rows = imports.read_table(filename, content, kind)
+    rows = import_files.read_table(filename, content, kind)
     if not rows:
         raise Invalid("the file has no rows under its header", field="file")
     return imports.read_entries(kind, rows, mobiles.msisdn), imports.ignored_columns(kind, rows)

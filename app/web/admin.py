@@ -38,7 +38,8 @@ from ..domain.kiosks import IDLE_S_MAX, IDLE_S_MIN, KioskSettings
 from ..domain.model import Role, Tier
 from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
 from ..i18n import current_language
-from ..services import audit, auth, config, footfall, hall_media, imports, pairing, roster, service_levels
+from ..services import (audit, auth, config, footfall, hall_media, import_files, imports, pairing, roster,
+                        service_levels)
 from . import access, refusals
 from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, GreenChannelBody, HallBody,
                       HallPatch, KioskBody, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
@@ -951,7 +952,7 @@ def _uploaded() -> tuple[str, bytes]:
     """The file of this post: uploaded now, or carried from the dry run (base64) to be applied."""
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        return upload.filename, upload.read(import_rules.MAX_BYTES + 1)
+        return upload.filename, upload.read(import_files.MAX_BYTES + 1)
     carried = request.form.get("content", "")
     if carried and request.form.get("filename"):
         try:

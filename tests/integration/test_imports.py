@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.bootstrap import bootstrap
 from app.domain.errors import Conflict, Invalid
-from app.services import audit, auth, imports, queue
+from app.services import audit, auth, import_files, imports, queue
 from app.storage.orm import AuditEntry, Counter, Staff, VipMember
 
 from ..conftest import FAST_HASH
@@ -171,7 +171,7 @@ def test_an_export_imports_back_unchanged(rt, world, fmt):
                   "用户名,姓名,工号,角色,邮箱,初始密码\nzhangsan,张三,007,营业员,zs@example.com,secret-pw-1\n".encode())
     for kind, rows in (("staff", 4), ("counters", 3), ("vip", 2)):
         content, name, mimetype = imports.export(rt, world.one.id, kind, fmt)
-        assert name == f"H1-{kind}.{fmt}" and mimetype == imports.imports.MIMETYPES[fmt]
+        assert name == f"H1-{kind}.{fmt}" and mimetype == import_files.MIMETYPES[fmt]
         result = imports.plan(rt, world.one.id, kind, name, content)
         assert result["counts"] == {"create": 0, "update": 0, "unchanged": rows, "reject": 0}, (kind, result)
     staff_file, _, _ = imports.export(rt, world.one.id, "staff", fmt)

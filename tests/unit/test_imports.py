@@ -9,11 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 from app.domain.errors import Invalid
+from app.domain.imports import MAX_ROWS, Rules, column_for, ignored_columns, plan_lines, read_entries, summary
+from app.services.import_files import cell_text, read_table, write_table
 from app.services.mobiles import msisdn
-from app.domain.imports import (
-    MAX_ROWS, Rules, cell_text, column_for, ignored_columns, plan_lines, read_entries, read_table, summary,
-    write_table,
-)
 
 from ..sheets import xlsx
 

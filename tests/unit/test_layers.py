@@ -38,7 +38,4 @@ def test_the_domain_imports_only_the_standard_library_and_itself():
         outside = sorted(m for m in imports(path) if not m.startswith("app.domain") and m.split(".")[0] not in allowed)
         if outside:
             offenders[str(path.relative_to(APP.parent))] = outside
-    known = {  # not yet pure (issue 19 moves these out): reading and writing spreadsheets
-        "app/domain/imports.py",
-    }
-    assert set(offenders) <= known, offenders
+    assert offenders == {}
