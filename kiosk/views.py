@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/static")
 
-DIVERSION_WAIT_S = 600  # from this estimated wait, a service with a self-service alternative suggests it first
 
 
 def strings() -> dict:
@@ -73,4 +72,4 @@ def strings() -> dict:
 @bp.get("/")
 def kiosk_page():
     """The kiosk: services with their queues, optional mobile number, priority path, the ticket and its QR."""
-    return render_template("kiosk/kiosk.html", strings=strings(), diversion_wait_s=DIVERSION_WAIT_S)
+    return render_template("kiosk/kiosk.html", strings=strings())

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+DIVERSION_WAIT_S = 600  # from this estimated wait, a service with a self-service alternative suggests it first
 IDLE_S_DEFAULT = 45
 IDLE_S_MIN = 15  # less, and a customer reading the services is sent back while still reading
 IDLE_S_MAX = 300  # more, and the next customer finds the last one's number half typed
+
+
+def self_service_first(self_service_zh: str | None, estimated_wait_s: float | None) -> bool:
+    """Whether the kiosk suggests the self-service way before issuing (分流): the service has one,
+    and the wait is long (``DIVERSION_WAIT_S`` or more). A priority customer is never diverted (the
+    kiosk's part: it knows the tier chosen)."""
+    return bool(self_service_zh) and (estimated_wait_s or 0) >= DIVERSION_WAIT_S
 
 
 @dataclass(frozen=True)

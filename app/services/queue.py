@@ -35,6 +35,7 @@ from ..domain.errors import (
 )
 from ..domain.estimate import MAX_SAMPLES, ServiceLoad, effective_counters, estimate_wait_s, recent_handle_time
 from ..domain.hours import business_day, local_time, next_opening, open_at, parse_zone
+from ..domain.kiosks import self_service_first
 from ..domain.model import (
     AT_COUNTER_STATES,
     Action,
@@ -755,7 +756,8 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
                 "waiting": waiting,
                 "open_counters": sum(1 for c in ctx.open_counters if svc.id in c.service_ids),
                 "handle_time_s": round(load.handle_time_s),
-                "estimated_wait_s": estimate_wait_s(waiting, load),
+                "estimated_wait_s": (wait_s := estimate_wait_s(waiting, load)),
+                "self_service_first": self_service_first(svc.self_service_zh, wait_s),
             })
         serving = {t.counter_id: t for t in s.connection().execute(_AT_COUNTERS, {"hall_id": hall_id})}
         counters = [{**_counter_brief(conf, c), "ticket": _ticket_brief(serving[c.id]) if c.id in serving else None}

@@ -518,6 +518,8 @@ class QueueService(Out):
     waiting: int
     open_counters: int
     estimated_wait_s: int | None
+    self_service_first: bool = Field(description="the kiosk suggests the service's self-service way before "
+                                     "issuing (a long wait; never for a priority ticket)")
 
 
 class RecentCall(Out):

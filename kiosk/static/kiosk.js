@@ -136,7 +136,7 @@
   function choose(s) {
     choice = s;
     var alt = en ? s.self_service_en || s.self_service_zh : s.self_service_zh;
-    if (alt && tier === "ordinary" && (s.estimated_wait_s || 0) >= cfg.diversion_wait_s) {
+    if (s.self_service_first && tier === "ordinary") {  // the server's rule (domain.kiosks.self_service_first)
       $("divert-wait").textContent = hallq.fill(T.divert_wait, { service: name(s), m: hallq.minutes(s.estimated_wait_s) });
       $("divert-text").textContent = alt;
       return show("divert");
