@@ -111,6 +111,17 @@ _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
 }
 
 
+# what a counter's console calls each move it may make with the ticket at it
+COUNTER_ACTIONS = {Action.RECALL: "recall", Action.START: "start", Action.FINISH: "finish",
+                   Action.NO_SHOW: "no-show", Action.TRANSFER: "transfer"}
+
+
+def actions_at_counter(state: TicketState | str) -> list[str]:
+    """The moves the state machine allows now on the ticket at a counter, by the console's names
+    (its buttons follow this list, so the browser keeps no copy of the machine)."""
+    return [name for action, name in COUNTER_ACTIONS.items() if (TicketState(state), action) in _TRANSITIONS]
+
+
 def next_state(state: TicketState, action: Action) -> TicketState:
     """The state after ``action``, or IllegalTransition (HTTP 409) if not allowed.
 

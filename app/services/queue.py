@@ -45,6 +45,7 @@ from ..domain.model import (
     TicketState,
     Tier,
     WaitingTicket,
+    actions_at_counter,
     held_by_another,
     next_state,
     ticket_label,
@@ -995,6 +996,7 @@ def _at_counter_view(s, conf: HallConfig, ticket, now: datetime) -> dict:
     view["mobile_tail"] = ticket.mobile[-4:] if ticket.mobile else None
     view["waited_s"] = waited_s(ticket, ticket.called_at or now)
     view["service"] = conf.services[ticket.service_id].brief()
+    view["actions"] = actions_at_counter(ticket.state)
     if ticket.transfers:  # read only for the few transferred: an ordinary call reads nothing more
         view["history"] = transfer_history(s, conf, ticket.id)
     return view

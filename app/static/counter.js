@@ -9,6 +9,7 @@
   function say(text, ok) { var m = $("msg"); m.textContent = text || ""; m.className = "msg" + (ok ? " ok" : ""); }
   function svcName(id) { var s = services[id]; return s ? s.prefix + " " + (en ? s.name_en || s.name_zh : s.name_zh) : ""; }
   // an appointment checked in early queues from before its slot: never a negative wait
+  function may(t, action) { return !!t && (t.actions || []).indexOf(action) >= 0; }
   function mins(s) { s = Math.max(0, s); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
   // a ticket taken on the customer's phone (远程取号) or booked ahead (预约), checked in at the kiosk
   function remoteTag(t) {
@@ -42,8 +43,9 @@
     $("held").hidden = !held;
     if (held) $("held-text").textContent = hallq.fill(T.held, { name: held.name || "" });
     var can = held ? {} : {
-      "call-next": c.is_open && !t && !c.paused, recall: !!t && t.state === "called", start: !!t && t.state === "called",
-      finish: !!t, "no-show": !!t && t.state === "called", transfer: !!t, open: true,
+      // the moves on the ticket are the server's (domain.model.actions_at_counter), never a copy here
+      "call-next": c.is_open && !t && !c.paused, recall: may(t, "recall"), start: may(t, "start"),
+      finish: may(t, "finish"), "no-show": may(t, "no-show"), transfer: may(t, "transfer"), open: true,
       "call-ticket": c.is_open && !t && !c.paused, pause: c.is_open && !t,
     };
     document.querySelectorAll(".actions button").forEach(function (b) { b.disabled = busy || !can[b.dataset.action]; });

@@ -344,6 +344,8 @@ class CalledTicket(Ticket):
     service: ServiceBrief | None = None
     waited_s: int | None = None
     mobile_tail: str | None = None
+    actions: list[Literal["recall", "start", "finish", "no-show", "transfer"]] = Field(
+        default_factory=list, description="what the counter may do next with it (the state machine's moves)")
     history: list[TransferStep] | None = Field(default=None, description="a transferred ticket's earlier counters")
 
 

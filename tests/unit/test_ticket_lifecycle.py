@@ -54,3 +54,11 @@ def test_labels_have_three_digits_then_grow():
     assert ticket_label("A", 7) == "A007"
     assert ticket_label("B", 123) == "B123"
     assert ticket_label("C", 1000) == "C1000"
+
+
+def test_the_consoles_buttons_follow_the_state_machine():
+    from app.domain.model import actions_at_counter
+
+    assert actions_at_counter("called") == ["recall", "start", "finish", "no-show", "transfer"]
+    assert actions_at_counter(TicketState.SERVING) == ["finish", "transfer"]
+    assert actions_at_counter("waiting") == [] and actions_at_counter("finished") == []
