@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from forecasting.calendar import UnknownCountry, check_country
@@ -330,6 +330,27 @@ def hall_services(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
 
 
 # --------------------------------------------------------------------------- staff, devices
+
+def names_by_id(rt: Runtime, hall_ids: set[int] | None) -> dict:
+    """Counter numbers and staff names (with their staff numbers) by id, for the halls given (None:
+    all): what pages add to the API's ids."""
+    with rt.reader() as tx:
+        counters = select(Counter.id, Counter.number)
+        staff = select(Staff.id, Staff.name, Staff.staff_number)
+        if hall_ids is not None:
+            counters = counters.where(Counter.hall_id.in_(hall_ids))
+            staff = staff.where(Staff.hall_id.in_(hall_ids))
+        return {"counters": dict(tx.session.execute(counters).tuples().all()),
+                "staff": {i: (f"{name} ({no})" if no else name) for i, name, no in tx.session.execute(staff)}}
+
+
+def hall_and_company_staff_names(rt: Runtime, hall_id: int) -> dict[int, str]:
+    """The names of a hall's own staff and of those above every hall (administrators, head office)."""
+    with rt.reader() as tx:
+        rows = tx.session.execute(select(Staff.id, Staff.name).where(
+            or_(Staff.hall_id == hall_id, Staff.hall_id.is_(None)))).all()
+    return {staff_id: name for staff_id, name in rows}
+
 
 def list_staff(rt: Runtime, hall_id: int | None = None) -> list[dict]:
     with rt.reader() as tx:

@@ -18,15 +18,12 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
 
 from ..domain import policy
 from ..domain.errors import Forbidden, NotFound
 from ..domain.hours import business_day, parse_zone
-
 from ..services import config
 from ..services.satisfaction import HEAD_OFFICE_ZONE
-from ..storage.orm import Staff
 from . import access
 from .api_kit import database_id
 from .counter import pause_reasons
@@ -111,14 +108,6 @@ def overview_strings() -> dict:
     }
 
 
-def _staff_names(rt, hall_id: int) -> dict[int, str]:
-    """Who may acknowledge this hall's warnings, by id: its own staff, administrators and head office."""
-    with rt.reader() as tx:
-        rows = tx.session.execute(select(Staff.id, Staff.name).where(
-            or_(Staff.hall_id == hall_id, Staff.hall_id.is_(None)))).all()
-    return {staff_id: name for staff_id, name in rows}
-
-
 def _refused(who, status: int, message: str):
     return render_template("manager.html", who=who, refused=message, halls=[], hall=None), status
 
@@ -151,7 +140,7 @@ def dashboard():
     return render_template("manager.html", who=who, refused=None, halls=halls, hall=hall, strings=strings(),
                            csv_days=CSV_DAYS, csv_from=csv_from, csv_to=today.isoformat(), every_hall=every_hall,
                            can_manage=can_manage, csrf=session.get("csrf", "") if can_manage else "",
-                           staff_names=_staff_names(rt, hall_id))
+                           staff_names=config.hall_and_company_staff_names(rt, hall_id))
 
 
 @bp.get("/overview")

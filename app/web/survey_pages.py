@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from ..domain import policy
 from ..i18n import current_language
 from ..services import config
-from ..storage.orm import Counter, Staff
 from . import access
 from .api_kit import database_id
 
@@ -78,18 +76,6 @@ def _common() -> dict:
     }
 
 
-def _names(rt, hall_ids: set[int] | None) -> dict:
-    """Counter numbers and staff names by id, for the halls in view (the API gives ids)."""
-    with rt.reader() as tx:
-        counters = select(Counter.id, Counter.number)
-        staff = select(Staff.id, Staff.name, Staff.staff_number)
-        if hall_ids is not None:
-            counters = counters.where(Counter.hall_id.in_(hall_ids))
-            staff = staff.where(Staff.hall_id.in_(hall_ids))
-        return {"counters": {i: n for i, n in tx.session.execute(counters)},
-                "staff": {i: (f"{name} ({no})" if no else name) for i, name, no in tx.session.execute(staff)}}
-
-
 def _hall_list(halls: list[dict]) -> list[dict]:
     return [{"id": h["id"], "code": h["code"], "name_zh": h["name_zh"], "name_en": h["name_en"],
              "timezone": h["timezone"]} for h in halls]
@@ -138,7 +124,7 @@ def follow_ups():
     state = request.args.get("state") if request.args.get("state") in STATES else "open"
     scope = access.hall_scope(ctx["who"])
     cfg = {"page": "followups", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
-           "hall": ctx["hall_id"], "every_hall": ctx["every_hall"], "state": state, **_names(ctx["rt"], scope)}
+           "hall": ctx["hall_id"], "every_hall": ctx["every_hall"], "state": state, **config.names_by_id(ctx["rt"], scope)}
     return render_template("followups.html", who=ctx["who"], refused=None, halls=ctx["halls"],
                            hall_id=ctx["hall_id"], every_hall=ctx["every_hall"], state=state,
                            strings=case_strings(), cfg=cfg)
