@@ -39,3 +39,15 @@ def test_the_domain_imports_only_the_standard_library_and_itself():
         if outside:
             offenders[str(path.relative_to(APP.parent))] = outside
     assert offenders == {}
+
+
+def test_the_web_adapter_writes_no_sql_of_its_own():
+    """Pages and routes read and write through the use cases: no SQL, no session, in app/web
+    (schemas.py reads the ORM's column lengths for its limits, nothing more)."""
+    offenders = {}
+    for path in (APP / "web").rglob("*.py"):
+        found = sorted(m for m in imports(path) if m.split(".")[0] == "sqlalchemy"
+                       or (m.startswith("app.storage") and path.name != "schemas.py"))
+        if found:
+            offenders[str(path.relative_to(APP.parent))] = found
+    assert offenders == {}
