@@ -140,30 +140,40 @@ def create_hall(rt: Runtime, data: dict) -> dict:
 
 
 def update_hall(rt: Runtime, hall_id: int, changes: dict) -> dict:
-    if "screen" in changes:
-        with rt.reader() as tx:
-            stored = dict(_get(tx.session, Hall, hall_id, "hall_id").screen or {})
-        changes["screen"] = {**stored, **changes["screen"]}
-    if "calling_policy" in changes:
-        with rt.reader() as tx:
-            current = dict(_get(tx.session, Hall, hall_id, "hall_id").calling_policy or {})
-        new = changes["calling_policy"]
-        changes["calling_policy"] = {**current, **new, "head_start_s": {
-            **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
-    merged = [key for key in ("load_rules", "staffing", "survey", "green_channel", "remote_queue", "booking") if isinstance(changes.get(key), dict)]
-    if merged:  # settings objects change field by field: merge into what is stored
-        with rt.reader() as tx:
-            hall = _get(tx.session, Hall, hall_id, "hall_id")
-            stored = {key: dict(getattr(hall, key) or {}) for key in merged}
-        if "scale" in changes.get("survey", {}):
-            # a new scale: the stored satisfied / follow-up grades were the old scale's
-            stored["survey"] = {k: v for k, v in stored["survey"].items() if k not in ("satisfied", "follow_up")}
-        for key in merged:
-            changes[key] = {**stored[key], **changes[key]}
-    _check_hall_settings(changes)
-    view = _update(rt, Hall, hall_id, "hall_id", changes, hall_view, unique_field="code")
+    """Change a hall's settings in one transaction: its settings objects change field by field,
+    merged into what is stored with the hall's row locked, so two administrators editing different
+    fields at once both keep their edit."""
+    with rt.uow() as tx:
+        hall = tx.session.get(Hall, hall_id, with_for_update=True)
+        if hall is None:
+            raise NotFound(f"no hall {hall_id}", field="hall_id")
+        changes = _merged_into(hall, dict(changes))
+        _check_hall_settings(changes)
+        before = hall_view(hall)
+        for key, value in changes.items():
+            setattr(hall, key, value)
+        view = _commit(tx, rt.now(), hall, hall_view, "code", before=before)
     rt.bus.publish([ev.HallSettingsChanged(hall_id=hall_id)])  # committed: screens refresh
     return view
+
+
+_MERGED_SETTINGS = ("screen", "load_rules", "staffing", "survey", "green_channel", "remote_queue", "booking")
+
+
+def _merged_into(hall: Hall, changes: dict) -> dict:
+    """The changes with each settings object merged into the hall's stored one."""
+    if isinstance(changes.get("calling_policy"), dict):
+        current, new = dict(hall.calling_policy or {}), changes["calling_policy"]
+        changes["calling_policy"] = {**current, **new, "head_start_s": {
+            **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
+    for key in _MERGED_SETTINGS:
+        if isinstance(changes.get(key), dict):
+            stored = dict(getattr(hall, key) or {})
+            if key == "survey" and "scale" in changes[key]:
+                # a new scale: the stored satisfied / follow-up grades were the old scale's
+                stored = {k: v for k, v in stored.items() if k not in ("satisfied", "follow_up")}
+            changes[key] = {**stored, **changes[key]}
+    return changes
 
 
 def _check_hall_settings(data: dict) -> None:

@@ -190,3 +190,28 @@ def test_services_reach_the_kiosk_in_the_halls_order_not_their_creation_order(rt
     config.create_service(rt, h.id, {"code": "svc0", "prefix": "0", "name_zh": "业务0"})
     prefixes = [s["prefix"] for s in queue.hall_snapshot(rt, h.id)["services"]]
     assert prefixes == sorted(prefixes) and prefixes[0] == "0"
+
+
+def test_two_administrators_editing_a_halls_settings_at_once_both_keep_their_edit(database_url, clock):
+    """Each edit merges into what is stored in its own transaction, with the hall's row locked: one
+    sets the display's notice while the other sets the call text (and likewise for the survey and
+    the remote queue), and neither undoes the other's."""
+    from app.bootstrap import bootstrap
+
+    from ..conftest import FAST_HASH
+    from ..world import build_world
+    from .public_env import all_at_once
+
+    rt = bootstrap(database_url, clock=clock, password_hash_method=FAST_HASH)
+    try:
+        hall_id = build_world(rt).one.id
+        for n in range(8):
+            edits = [{"screen": {"notice_zh": f"通知 {n}"}, "survey": {"delay_minutes": 5 + n}},
+                     {"screen": {"call_zh": f"请{{label}}号到{{counter}}号窗口 {n}"}, "remote_queue": {"enabled": n % 2 == 0}}]
+            outcomes = all_at_once(2, lambda i: config.update_hall(rt, hall_id, edits[i]))
+            assert all(isinstance(o, dict) for o in outcomes), outcomes
+            hall = config.get_hall(rt, hall_id)
+            assert hall["screen"]["notice_zh"] == f"通知 {n}" and hall["screen"]["call_zh"].endswith(f" {n}")
+            assert hall["survey"]["delay_minutes"] == 5 + n and hall["remote_queue"]["enabled"] is (n % 2 == 0)
+    finally:
+        rt.engine.dispose()
