@@ -13,7 +13,10 @@ hub (``live.LiveHub``) sends it on as a ``delta``.
     screens. Numbering and publishing are one atomic step in Redis (a script: ``INCR`` the
     hall's counter, ``PUBLISH`` the number with the event on ``<channel>:events``), so the
     order on the channel is the order of the numbers, whichever process committed. Every
-    live process subscribes and hands each event to its hub.
+    live process subscribes and hands each event to its hub. A committing process does not wait
+    for Redis: ``publish`` queues the event and one sender thread per process sends what is
+    queued, in order, several in one round trip when they pile up (a request's thread is free
+    again at once; ``flush`` waits for the queue, as a process about to exit does).
 
 A publish that fails (Redis down) is logged and lost for the screens only: the state is in
 the database, and screens catch up at their next snapshot (a gap in ``seq``, their watchdog,
@@ -21,8 +24,11 @@ or the hub's periodic refresh).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
+import queue
 import threading
 import time
 
@@ -82,12 +88,52 @@ class RedisFeed:
         self._publish = self._redis.register_script(_PUBLISH)
         self._seq_key = f"{channel}:seq:"  # the hall's counter: <channel>:seq:<hall id>
         self.channel = f"{channel}:events"
+        self._queue: queue.Queue = queue.Queue()
+        self._sender_pid: int | None = None  # the process whose sender thread runs (a fork starts its own)
+        self._sender_lock = threading.Lock()
 
     def publish(self, evt: ev.Event) -> None:
+        """Queue the event for this process's sender (the request's id read here, in its thread)."""
         payload, token = _message(evt)
         body = json.dumps({"event": payload, "token": token, "request_id": REQUEST_ID.get()}, separators=(",", ":"),
                           default=str)
-        self._publish(keys=[f"{self._seq_key}{evt.hall_id}", self.channel], args=[body])
+        self._start_sender()
+        self._queue.put((f"{self._seq_key}{evt.hall_id}", body))
+
+    def _start_sender(self) -> None:
+        if self._sender_pid == os.getpid():
+            return
+        with self._sender_lock:
+            if self._sender_pid != os.getpid():
+                self._queue = queue.Queue()  # a forked child does not inherit its parent's backlog
+                threading.Thread(target=self._send_queued, name="live-feed-sender", daemon=True).start()
+                atexit.register(self.flush)
+                self._sender_pid = os.getpid()
+
+    MAX_BATCH = 200
+
+    def _send_queued(self) -> None:
+        """Send what is queued, oldest first: what piled up goes in one pipeline."""
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                if len(batch) == 1:
+                    self._publish(keys=[batch[0][0], self.channel], args=[batch[0][1]])
+                else:
+                    pipe = self._redis.pipeline(transaction=False)
+                    for key, body in batch:
+                        self._publish(keys=[key, self.channel], args=[body], client=pipe)
+                    pipe.execute()
+            except Exception:  # noqa: BLE001 - Redis down: the screens catch up from their next snapshot
+                log.exception("publishing %d event(s) to the screens failed", len(batch))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
 
     def current(self, hall_id: int) -> int:
         return int(self._redis.get(f"{self._seq_key}{hall_id}") or 0)
@@ -96,7 +142,13 @@ class RedisFeed:
         hub.sio.start_background_task(self._listen, hub)
 
     def flush(self, timeout_s: float = 5.0) -> bool:
-        return True  # a publish is done when it returns
+        """Wait until what this process queued has been sent; False if it had not after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while self._queue.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
 
     def _listen(self, hub) -> None:
         """Every event of every process, in the order of its numbers; resubscribes after a drop."""
