@@ -37,6 +37,28 @@ def expected_clips(label: str, counter_number: int) -> list[str]:
     return ["qing", *letters, "hao", "dao", *ZH_NUMBERS[counter_number], "hao-chuangkou", "banli"]
 
 
+@pytest.fixture
+def counter_2(live_server, tidy_counter):  # noqa: F811
+    """Hall 1's counter 2, where s1 calls; closed again after the test."""
+    counter_id = live_server.world.one.counters[2]
+    tidy_counter((counter_id, "s1"))
+    return counter_id
+
+
+def display_up(browser, live_server, query: str = "", before_start: str | None = None):  # noqa: F811
+    """Hall 1's display, connected (``before_start``: a script run before the page's own)."""
+    display = open_display(browser, live_server, live_server.world.one, query)
+    if before_start:
+        display.context.add_init_script(before_start)
+        display.reload()
+    expect(display.locator("#link")).to_have_class("link up")
+    return display
+
+
+def call_at(live_server, counter_id: int) -> dict:
+    return issue_and_call(live_server, live_server.world.one, "A", counter_id, "s1")
+
+
 def last_said(display) -> dict:
     wait_until(lambda: display.evaluate("hallq.voice.log.length > 0 && hallq.voice.log.at(-1).done"),
                "the call said to its end")
@@ -44,19 +66,15 @@ def last_said(display) -> dict:
 
 
 def test_a_display_without_a_chinese_voice_says_so_and_calls_with_the_recorded_clips(
-        browser, live_server, tidy_counter):  # noqa: F811
-    hall = live_server.world.one
-    counter_id = hall.counters[2]
-    tidy_counter((counter_id, "s1"))
-    display = open_display(browser, live_server, hall)
-    expect(display.locator("#link")).to_have_class("link up")
+        browser, live_server, counter_2):  # noqa: F811
+    display = display_up(browser, live_server)
     expect(display.locator("#voice-note")).to_have_text("本屏没有中文语音，叫号使用内置录音。")
     assert display.evaluate("document.body.dataset.voice") == "clips"
     assert display.evaluate("speechSynthesis.getVoices().length") == 0  # the case itself, not a simulation
     if display.locator("#sound").is_visible():  # the browser wants a tap before it plays sound, as a hall's would
         display.locator("#sound").click()
     wait_until(lambda: display.evaluate("hallq.voice.audio().state") == "running", "the sound on")
-    called = issue_and_call(live_server, hall, "A", counter_id, "s1")
+    called = call_at(live_server, counter_2)
     expect(display.locator("#latest .label")).to_have_text(called["label"])
     said = last_said(display)
     assert said["via"] == "clips"
@@ -87,17 +105,11 @@ def test_a_hall_recording_replaces_a_shipped_clip(live_server):
 
 
 def test_a_display_with_a_chinese_voice_speaks_with_it_and_shows_no_note(
-        browser, live_server, tidy_counter):  # noqa: F811
-    hall = live_server.world.one
-    counter_id = hall.counters[2]
-    tidy_counter((counter_id, "s1"))
-    display = open_display(browser, live_server, hall)
-    display.context.add_init_script(FAKE_ZH_VOICE)
-    display.reload()
-    expect(display.locator("#link")).to_have_class("link up")
+        browser, live_server, counter_2):  # noqa: F811
+    display = display_up(browser, live_server, before_start=FAKE_ZH_VOICE)
     wait_until(lambda: display.evaluate("document.body.dataset.voice") == "speech", "the voice found")
     expect(display.locator("#voice-note")).to_be_hidden()
-    called = issue_and_call(live_server, hall, "A", counter_id, "s1")
+    called = call_at(live_server, counter_2)
     said = last_said(display)
     assert said["via"] == "speech" and said["clips"] == [] and "error" not in said
     spoken = display.evaluate("window.__spoken")
@@ -105,13 +117,9 @@ def test_a_display_with_a_chinese_voice_speaks_with_it_and_shows_no_note(
     assert spoken[-1]["text"].startswith("请" + called["label"][0])
 
 
-def test_the_english_call_uses_english_clips(browser, live_server, tidy_counter):  # noqa: F811
-    hall = live_server.world.one
-    counter_id = hall.counters[2]
-    tidy_counter((counter_id, "s1"))
-    display = open_display(browser, live_server, hall, "?voice=zh+en")
-    expect(display.locator("#link")).to_have_class("link up")
-    called = issue_and_call(live_server, hall, "A", counter_id, "s1")
+def test_the_english_call_uses_english_clips(browser, live_server, counter_2):  # noqa: F811
+    display = display_up(browser, live_server, "?voice=zh+en")
+    called = call_at(live_server, counter_2)
     wait_until(lambda: display.evaluate("hallq.voice.log.filter(e => e.lang === 'en-GB' && e.done).length") > 0,
                "the English call said")
     said = display.evaluate("hallq.voice.log.filter(e => e.lang === 'en-GB').at(-1)")
@@ -125,18 +133,15 @@ def test_the_english_call_uses_english_clips(browser, live_server, tidy_counter)
 
 
 def test_words_of_a_halls_own_call_text_without_a_clip_are_named_on_the_display(
-        browser, live_server, tidy_counter):  # noqa: F811
+        browser, live_server, counter_2):  # noqa: F811
     hall = live_server.world.one
-    counter_id = hall.counters[2]
-    tidy_counter((counter_id, "s1"))
     admin = {"Authorization": f"Bearer {live_server.tokens['admin']}"}
     r = requests.patch(live_server.api(f"/halls/{hall.id}"), json={"screen": {"call_zh": "请{label}号贵宾到{counter}号窗口"}},
                        headers=admin, timeout=5)
     r.raise_for_status()
     try:
-        display = open_display(browser, live_server, hall)
-        expect(display.locator("#link")).to_have_class("link up")
-        called = issue_and_call(live_server, hall, "A", counter_id, "s1")
+        display = display_up(browser, live_server)
+        called = call_at(live_server, counter_2)
         said = last_said(display)
         assert said["missing"] == ["贵", "宾"]
         assert said["clips"][-4:] == ["hao", "dao", "er", "hao-chuangkou"]  # the rest is said
