@@ -55,7 +55,7 @@ from typing import Iterator
 
 import qrcode
 
-from app.domain.printers import ENCODINGS, KINDS, PrinterConfig  # noqa: F401 - the driver's settings
+from app.domain.printers import ENCODINGS, KINDS, PrinterConfig, TicketSlip  # noqa: F401 - the driver's settings and what it prints
 
 # python-escpos 3.1 at import: caches its printer database in a new temporary folder per
 # process (a shared one could be read half-written by another process), left behind at
@@ -78,35 +78,9 @@ if _own_pickle_dir:
 
 log = logging.getLogger(__name__)
 
-TIERS = ("ordinary", "star", "vip", "green")
 FS_CHINESE_ON = b"\x1c&"
 QR_QUIET_MODULES = 4
 QR_MAX_DOTS_PER_MODULE = 6  # about 25 mm for a status link on 58 mm paper
-
-
-@dataclass(frozen=True)
-class TicketSlip:
-    """What one ticket says; texts as printed, ``issued_at`` in the hall's local time."""
-
-    hall_name_zh: str
-    hall_name_en: str
-    label: str
-    service_name_zh: str
-    service_name_en: str
-    tier: str
-    people_ahead: int
-    estimated_wait_s: int | None
-    issued_at: datetime
-    status_url: str
-    footer_zh: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.tier not in TIERS:
-            raise ValueError(f"tier: must be one of {', '.join(TIERS)}")
-        if self.issued_at.utcoffset() is None:
-            raise ValueError("issued_at: must be an aware datetime in the hall's local time")
-        if isinstance(self.footer_zh, str):  # one line given as a string, not as its characters
-            object.__setattr__(self, "footer_zh", (self.footer_zh,))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import codecs
 import ipaddress
 import posixpath
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from typing import Any
 
 PRINTER_PORT = 9100
@@ -202,3 +203,31 @@ def _encoding(d: dict) -> str:
     if name not in ENCODINGS:
         raise _invalid("encoding", f"must be one of {', '.join(ENCODINGS)}")
     return name
+
+
+TIERS = ("ordinary", "star", "vip", "green")
+
+
+@dataclass(frozen=True)
+class TicketSlip:
+    """What one ticket says; texts as printed, ``issued_at`` in the hall's local time."""
+
+    hall_name_zh: str
+    hall_name_en: str
+    label: str
+    service_name_zh: str
+    service_name_en: str
+    tier: str
+    people_ahead: int
+    estimated_wait_s: int | None
+    issued_at: datetime
+    status_url: str
+    footer_zh: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.tier not in TIERS:
+            raise ValueError(f"tier: must be one of {', '.join(TIERS)}")
+        if self.issued_at.utcoffset() is None:
+            raise ValueError("issued_at: must be an aware datetime in the hall's local time")
+        if isinstance(self.footer_zh, str):  # one line given as a string, not as its characters
+            object.__setattr__(self, "footer_zh", (self.footer_zh,))

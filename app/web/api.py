@@ -6,7 +6,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from kiosk import slips
+from kiosk.printer import print_slip
 
 from ..domain.errors import DomainError, Forbidden, Invalid
 from ..domain.footfall import MinuteCount
@@ -14,7 +14,7 @@ from ..domain.model import Role
 from ..services import (
     audit, auth, config, footfall, pairing, peaks, planning, queue, report_files, report_tables, satisfaction,
     service_levels,
-    appointments, hall_media, remote, roster, surveys,
+    appointments, hall_media, printing, remote, roster, surveys,
 )
 from ..domain import media as media_rules
 from . import access, reports_api, throttle
@@ -537,7 +537,8 @@ def print_ticket(token: str):
     screen, which shows the ticket anyway.
     """
     p = access.print_on_kiosk()
-    return slips.print_ticket(rt(), p.id, token, url_for("phone.ticket_page", token=token, _external=True))
+    return printing.print_ticket(rt(), p.id, token, url_for("phone.ticket_page", token=token, _external=True),
+                                 print_slip)
 
 
 @api.route("/halls/<int:hall_id>/guide-pin/check", "POST", tag="tickets", access="the hall's kiosks",

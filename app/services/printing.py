@@ -1,22 +1,28 @@
-"""Printing a ticket slip at the kiosk that issued it: the use case between the API and the driver."""
+"""Printing a ticket slip at the kiosk that issued it: the use case between the API and the driver.
+
+The driver (``kiosk.printer.print_slip``) is the kiosk adapter's; the web route hands it in, so this
+use case knows what goes on paper and where it may be printed, and nothing of ESC/POS."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from app.bootstrap import Runtime
-from app.domain.errors import Forbidden
-from app.domain.hours import parse_zone
-from app.services import auth, queue
-
-from .printer import PrinterConfig, TicketSlip, print_slip
+from ..bootstrap import Runtime
+from ..domain.errors import Forbidden
+from ..domain.hours import parse_zone
+from ..domain.printers import PrinterConfig, TicketSlip
+from . import auth, queue
 
 FOOTER_ZH = "过号请重新取号 · 请保管好本票"
 
 log = logging.getLogger(__name__)
 
+PrintSlip = Callable[[TicketSlip, PrinterConfig], Any]  # returns what became of it: ok, code, messages
 
-def print_ticket(rt: Runtime, device_id: int, token: str, status_url: str) -> dict:
+
+def print_ticket(rt: Runtime, device_id: int, token: str, status_url: str, print_slip: PrintSlip) -> dict:
     """Print a ticket of the kiosk's own hall on the kiosk's printer; a fault comes back as ``ok: false``."""
     status = queue.ticket_status(rt, token)
     device = auth.device_by_id(rt, device_id)
@@ -46,5 +52,5 @@ def slip_of(status: dict, status_url: str) -> TicketSlip:
         label=status["label"], service_name_zh=status["service"]["name_zh"],
         service_name_en=status["service"]["name_en"], tier=status["tier"],
         people_ahead=status["people_ahead"], estimated_wait_s=status["estimated_wait_s"],
-        issued_at=issued, status_url=status_url, footer_zh=FOOTER_ZH,
+        issued_at=issued, status_url=status_url, footer_zh=(FOOTER_ZH,),
     )
