@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
 
+from app.web import refusals
+
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/static")
 
@@ -11,6 +13,7 @@ bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="template
 
 def strings() -> dict:
     """Texts the page's script shows (the rest are in the template)."""
+    refused = refusals.texts()
     return {
         "waiting": _("{n} waiting"), "wait": _("about {m} min"), "no_counter": _("no counter open now"),
         "bad_mobile": _("Please enter an 11-digit mobile number, or skip"),
@@ -25,9 +28,8 @@ def strings() -> dict:
         "wait_unknown": _("wait shown when a counter opens"),
         "tiers": {"star": _("Star customer"), "vip": _("VIP"), "green": _("Green channel")},
         "priority_on": _("★ Priority ticket: {tier}. Now choose the service."),
-        "pin": {"wrong": _("Wrong PIN. Please try again."),
-                "locked": _("Too many wrong PINs at this kiosk: please wait 5 minutes."),
-                "none": _("This hall has no floor guide PIN: priority tickets are issued at the desk.")},
+        # the PIN check's outcomes, worded as the API's refusals of them (web.refusals: pin_<outcome>)
+        "pin": {outcome: refused[f"pin_{outcome}"] for outcome in ("wrong", "locked", "none")},
         # checking in a ticket taken on the phone (远程取号): refusals by the API's code ({…} from its details)
         "checkin": {
             "checked_in_already": _("{label} is checked in already. Please wait to be called."),

@@ -19,7 +19,6 @@ class Kept:
     """A bounded map for many threads (``get``, ``[key]``, ``[key] = value``, ``pop``, ``in``, ``len``)."""
 
     def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
         self._cache: LRUCache = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()
 

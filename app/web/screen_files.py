@@ -26,15 +26,17 @@ def _hall_clips(lang: str) -> Path:
     return Path(current_app.instance_path) / "voice" / lang
 
 
+def _clip_url(lang: str, name: str) -> str:
+    """The clip's address; a hall's own recording's carries its time, so a new one is fetched anew."""
+    own = _hall_clips(lang) / f"{name}.ogg"
+    return f"/voice/{lang}/{name}.ogg" + (f"?own={own.stat().st_mtime_ns}" if own.is_file() else "")
+
+
 @bp.get("/voice/manifest.json")
 def voice_manifest():
     """Per language, the words the clips say and each clip's address (a hall's own recording first)."""
-    words = voice.manifest()
-    clips = {}
-    for lang, by_words in words.items():
-        own = _hall_clips(lang)
-        clips[lang] = {w: f"/voice/{lang}/{name}.ogg" + ("?own=1" if (own / f"{name}.ogg").is_file() else "")
-                       for w, name in by_words.items()}
+    clips = {lang: {w: _clip_url(lang, name) for w, name in by_words.items()}
+             for lang, by_words in voice.manifest().items()}
     response = jsonify({"clips": clips})
     response.cache_control.max_age = 300
     return response

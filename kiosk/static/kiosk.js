@@ -217,8 +217,7 @@
     }).catch(function (err) {
       if (err && err.field === "guide_pin") {  // changed or locked since it was checked: type it again
         pin = ""; render(); show("priority");
-        $("pin-error").textContent = err.code === "pin_locked" ? T.pin.locked : err.code === "pin_none" ? T.pin.none
-          : T.pin.wrong; return;
+        $("pin-error").textContent = err.text || T.pin.wrong; return;
       }
       if (err && err.code === "mobile_invalid") { $("mobile-error").textContent = T.not_mobile; return; }
       // the refusal as the API words it for this page (never its English message)
