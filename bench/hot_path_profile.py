@@ -51,6 +51,9 @@ def parse_args(argv=None):
     p.add_argument("--top", type=int, default=25, help="functions shown per profile (default 25)")
     p.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
     p.add_argument("--no-profile", action="store_true", help="CPU figures only")
+    p.add_argument("--statements", type=int, default=0, metavar="N",
+                   help="also list the N statements that took longest (wall time from the app's side, "
+                        "summed over the measured requests) with how many ran per request")
     return p.parse_args(argv)
 
 
@@ -71,6 +74,7 @@ def main(argv=None) -> int:
 
     app = create_app()
     client = app.test_client()
+    timings = _StatementTimings(app.extensions["hallq"].engine) if args.statements else None
 
     def api(method, path, token=None, **kw):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -107,6 +111,10 @@ def main(argv=None) -> int:
                 issue()
         for _ in range(args.warmup):
             fn()
+        if timings:
+            timings.clear()
+        db_pids = qb.postgres_pids() if kind == "postgresql" else []
+        db_cpu = qb.cpu_seconds(db_pids)
         started, wall = time.process_time(), time.perf_counter()
         for _ in range(args.requests):
             fn()
@@ -114,7 +122,15 @@ def main(argv=None) -> int:
         wall_ms = (time.perf_counter() - wall) * 1000 / args.requests
         per = "call-next + finish" if name == "call" else "request"
         results[name] = {"cpu_ms": round(cpu_ms, 3), "wall_ms": round(wall_ms, 3)}
-        print(f"== {name}: {cpu_ms:.2f} ms CPU per {per} ({wall_ms:.2f} ms wall), {args.requests} measured", flush=True)
+        db_note = ""
+        if db_pids:
+            db_ms = (qb.cpu_seconds(qb.postgres_pids()) - db_cpu) * 1000 / args.requests
+            results[name]["database_cpu_ms"] = round(db_ms, 3)
+            db_note = f", PostgreSQL {db_ms:.2f} ms CPU"
+        print(f"== {name}: {cpu_ms:.2f} ms CPU per {per} ({wall_ms:.2f} ms wall{db_note}), {args.requests} measured",
+              flush=True)
+        if timings:
+            print(timings.report(args.requests, args.statements), flush=True)
         if not args.no_profile:
             prof = cProfile.Profile()
             prof.enable()
@@ -130,6 +146,39 @@ def main(argv=None) -> int:
                                     for k in ("issue", "call")}
     print(json.dumps(results))
     return 0
+
+
+class _StatementTimings:
+    """Wall time of each statement as the app sees it (the database's work and the round trip),
+    summed by statement text, from SQLAlchemy's cursor events."""
+
+    def __init__(self, engine) -> None:
+        from sqlalchemy import event
+
+        self.totals: dict[str, list[float]] = {}
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def clear(self) -> None:
+        self.totals.clear()
+
+    def _before(self, conn, _cursor, _statement, _params, _context, _many) -> None:
+        conn.info["hallq_statement_started"] = time.perf_counter()
+
+    def _after(self, conn, _cursor, statement, _params, _context, _many) -> None:
+        took = time.perf_counter() - conn.info.pop("hallq_statement_started", time.perf_counter())
+        entry = self.totals.setdefault(" ".join(statement.split())[:110], [0, 0.0])
+        entry[0] += 1
+        entry[1] += took
+
+    def report(self, requests: int, top: int) -> str:
+        rows = sorted(self.totals.items(), key=lambda kv: -kv[1][1])
+        total = sum(t for _, (_, t) in rows)
+        lines = [f"   statements: {sum(c for _, (c, _) in rows) / requests:.1f} per request, "
+                 f"{total * 1000 / requests:.2f} ms wall per request"]
+        for text, (count, took) in rows[:top]:
+            lines.append(f"   {took * 1000 / requests:6.3f} ms  {count / requests:4.1f}x  {text}")
+        return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -647,6 +647,9 @@ def parse_args(argv=None):
     p.add_argument("--scrape-every", type=float, default=0.0,
                    help="run each phase again with a scraper fetching GET /metrics every this many seconds, "
                         "and compare (default 0: no scraper)")
+    p.add_argument("--server-command", default=None,
+                   help="run this instead of the Procfile's web: line, to compare WSGI servers (same environment, "
+                        "PORT set); the report names it")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (server log, SQLite file)")
     args = p.parse_args(argv)
     if args.message_queue in ("none", ""):
@@ -684,7 +687,7 @@ def main(argv=None) -> int:
             env["SOCKETIO_CHANNEL"] = f"hallq-queue-bench-{os.getpid()}"
         else:
             env.pop("SOCKETIO_MESSAGE_QUEUE", None)
-        command = procfile_web_command()
+        command = args.server_command or procfile_web_command()
         server = Server(command, env, workdir / "server.log")
         server.start()
         log(f"server up on port {server.port}: {server.expanded}")

@@ -1,0 +1,41 @@
+"""The hot path's statements are served by the indexes meant for them, on both databases.
+
+A plan that reads a whole range and sorts it is correct and slow, so only a plan test notices it:
+the last handle times of a service once read every finished ticket of the service on PostgreSQL
+(BENCHMARKS.md, "The hot path").
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app.services import queue
+
+
+def _plan(conn, statement, params: dict) -> str:
+    compiled = statement.compile(dialect=conn.dialect)
+    values = compiled.construct_params(params)
+    if conn.dialect.name == "sqlite":
+        values = [values[name] for name in compiled.positiontup]
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(values)).all()
+        return "\n".join(str(r[-1]) for r in rows)
+    # with a few rows PostgreSQL would rightly read the table; what matters is the path it has
+    conn.execute(text("SET LOCAL enable_seqscan = off"))
+    conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+    return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), values).all())
+
+
+@pytest.mark.parametrize("services", [1, 3])
+def test_the_last_handle_times_are_the_last_entries_of_their_index_with_no_sort(database_url, services):
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            if services == 1:
+                plan = _plan(conn, queue._SAMPLES_ONE, {"service_id": 1})
+            else:
+                plan = _plan(conn, queue._samples_statement(services),
+                             {f"service_{i}": i + 1 for i in range(services)})
+    finally:
+        engine.dispose()
+    assert plan.count("ix_ticket_events_handle_times") == services, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
