@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export HALLQ_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test unit lint bench venv i18n messages system-deps
+.PHONY: run test unit lint format bench venv i18n messages system-deps
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt
 	python3 -m venv $(VENV)
@@ -41,11 +41,16 @@ system-deps:
 test: venv i18n system-deps lint
 	$(PY) -m pytest
 
-# lint and types of the pure core, the use cases and the forecaster (ruff.toml, mypy.ini)
+# lint, format and types of the pure core, the use cases and the forecaster (ruff.toml, mypy.ini);
+# `make format` rewrites them in the formatter's style
 LINTED := app/domain app/services app/storage forecasting
 lint: venv
 	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff format $(LINTED)
 
 unit: venv
 	$(PY) -m pytest tests/unit -q

@@ -18,6 +18,7 @@ job would have them). Progress goes to stderr; the last line on stdout is one JS
 
 A bad file or option: a message naming it on stderr, exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,14 @@ from .model import ArrivalForecaster
 from .series import SeriesError, check_interval, parse_interval, read_series
 
 
-def run_backtest(series: Sequence[tuple[datetime, float]], interval_minutes: int, holdout_days: int,
-                 country: str = "CN", progress: Callable[[str], None] = lambda _: None,
-                 **forecaster_options) -> dict:
+def run_backtest(
+    series: Sequence[tuple[datetime, float]],
+    interval_minutes: int,
+    holdout_days: int,
+    country: str = "CN",
+    progress: Callable[[str], None] = lambda _: None,
+    **forecaster_options,
+) -> dict:
     """The figures described in the module docstring, as a dict."""
     if holdout_days < 1:
         raise SeriesError(f"--holdout-days {holdout_days}: must be at least 1")
@@ -47,14 +53,18 @@ def run_backtest(series: Sequence[tuple[datetime, float]], interval_minutes: int
     cut = datetime.combine(last_day - timedelta(days=holdout_days - 1), datetime.min.time())
     training = [(s, c) for s, c in series if s < cut]
     if not training:
-        raise SeriesError(f"--holdout-days {holdout_days}: leaves no training data "
-                          f"(the series covers {len({s.date() for s, _ in series})} days)")
+        raise SeriesError(
+            f"--holdout-days {holdout_days}: leaves no training data "
+            f"(the series covers {len({s.date() for s, _ in series})} days)"
+        )
     forecaster = ArrivalForecaster(interval_minutes=interval_minutes, country=country, **forecaster_options)
     started = time.perf_counter()
     forecaster.fit(training)
     fit_seconds = time.perf_counter() - started
-    progress(f"fitted on {len({s.date() for s, _ in training})} days, {len(training)} slots "
-             f"in {fit_seconds:.2f} s ({forecaster.mode}; calibration {forecaster.calibration_coverage})")
+    progress(
+        f"fitted on {len({s.date() for s, _ in training})} days, {len(training)} slots "
+        f"in {fit_seconds:.2f} s ({forecaster.mode}; calibration {forecaster.calibration_coverage})"
+    )
 
     known = History(series)
     scale = metrics.seasonal_naive_scale(History(training).counts)
@@ -76,8 +86,10 @@ def run_backtest(series: Sequence[tuple[datetime, float]], interval_minutes: int
         naive += naive_day
         average += recent_average(slots, before)
         days.append((truth, [f.p50 for f in out], [f.p90 for f in out], naive_day))
-        progress(f"{day} {day.strftime('%a')}: {len(slots)} slots, actual {sum(truth):g}, "
-                 f"p50 {sum(f.p50 for f in out):.0f}, naive {sum(naive_day):.0f}")
+        progress(
+            f"{day} {day.strftime('%a')}: {len(slots)} slots, actual {sum(truth):g}, "
+            f"p50 {sum(f.p50 for f in out):.0f}, naive {sum(naive_day):.0f}"
+        )
     result = {
         "model_mae": metrics.mae(actual, p50),
         "model_mase": metrics.mase(actual, p50, scale),

@@ -4,6 +4,7 @@ Both see only the history before the midnight of the first slot's day (the origi
 the model does. A closed slot is absent from history; when the slot a baseline wants is
 absent (the hall was closed, or a new hall), each says below what it falls back to.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,8 +30,7 @@ def seasonal_naive(slots: Sequence[datetime], history: HistoryLike) -> list[floa
     fallback = recent_average(slots, history)
     out = []
     for slot, spare in zip(slots, fallback):
-        value = next((known[s] for s in (slot - k * WEEK for k in (1, 2, 3, 4))
-                      if s < origin and s in known), None)
+        value = next((known[s] for s in (slot - k * WEEK for k in (1, 2, 3, 4)) if s < origin and s in known), None)
         out.append(spare if value is None else value)
     return out
 
@@ -45,8 +45,7 @@ def recent_average(slots: Sequence[datetime], history: HistoryLike, weeks: int =
     by_time = None  # built only when a slot was never open in the last weeks
     out = []
     for slot in slots:
-        seen = [known[s] for s in (slot - k * WEEK for k in range(1, weeks + 1))
-                if s < origin and s in known]
+        seen = [known[s] for s in (slot - k * WEEK for k in range(1, weeks + 1)) if s < origin and s in known]
         if seen:
             out.append(sum(seen) / len(seen))
         else:

@@ -7,6 +7,7 @@ day's. ``chinesecalendar`` knows the State Council's schedule for 2004–2026; b
 neither knows falls back to a plain Monday–Friday rule. Other countries come from
 ``holidays`` (an ISO code, optionally with a subdivision: ``"NZ-AUK"``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,8 @@ class DayInfo:
     """What kind of day ``date`` is for the people who come to a hall."""
 
     is_workday: bool
-    is_holiday: bool             # a public holiday (not a plain weekend)
-    is_adjusted_workday: bool    # a Saturday or Sunday made a working day (调休)
+    is_holiday: bool  # a public holiday (not a plain weekend)
+    is_adjusted_workday: bool  # a Saturday or Sunday made a working day (调休)
     holiday_name: str | None
 
 

@@ -28,6 +28,7 @@ neighbours), and the simulation replaying the real arrival times and service tim
 effective servers open (a fractional server is open for that share of the interval).
 Errors: mean absolute error across intervals weighted by arrivals, and the weighted bias.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,7 @@ class Interval:
     """One interval of the log: what happened and the inputs a model gets."""
 
     start: datetime
-    seconds: int              # the interval's length
+    seconds: int  # the interval's length
     arrivals: int
     served: int
     abandoned: int
@@ -69,7 +70,7 @@ class Interval:
     effective_servers: float
     busy_mean: float
     busy_max: int
-    queue_s: int              # seconds in the interval with somebody waiting
+    queue_s: int  # seconds in the interval with somebody waiting
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,8 @@ def observe(calls: Sequence[Call], interval_minutes: int = 60) -> list[Interval]
     step = interval_minutes * 60
     ends = [_served_at(c, origin) + c.service_s for c in people if c.served]
     horizon = (max(ends + [_seconds(c.arrived, origin) + c.waited_s for c in people]) // step + 2) * step
-    busy = _level(((_served_at(c, origin), _served_at(c, origin) + c.service_s)
-                   for c in people if c.served), horizon)
-    queue = _level(((_seconds(c.arrived, origin), _seconds(c.arrived, origin) + c.waited_s) for c in people),
-                   horizon)
+    busy = _level(((_served_at(c, origin), _served_at(c, origin) + c.service_s) for c in people if c.served), horizon)
+    queue = _level(((_seconds(c.arrived, origin), _seconds(c.arrived, origin) + c.waited_s) for c in people), horizon)
     busy, waiting = busy.reshape(-1, step), queue.reshape(-1, step) > 0
     queue_s = waiting.sum(axis=1)
     busy_while_queue = np.where(queue_s > 0, (busy * waiting).sum(axis=1) / np.maximum(queue_s, 1), 0.0)
@@ -115,16 +114,25 @@ def observe(calls: Sequence[Call], interval_minutes: int = 60) -> list[Interval]
         served = [c for c in group if c.served]
         effective = float(busy_while_queue[i]) if queue_s[i] >= MIN_QUEUE_S else float(busy[i].max())
         start = origin + timedelta(seconds=i * step)
-        out.append(Interval(
-            start=start, seconds=step, arrivals=len(group), served=len(served),
-            abandoned=sum(1 for c in group if c.abandoned),
-            share_waiting=sum(1 for c in group if c.waited_s > 0) / len(group),
-            mean_wait_s=sum(c.waited_s for c in group) / len(group),
-            abandon_share=sum(1 for c in group if c.abandoned) / len(group),
-            mean_handle_s=(sum(c.service_s for c in served) / len(served)) if served else math.nan,
-            mean_patience_s=patience.get((start.hour, start.minute), math.inf),
-            named_servers=len(names[i]), effective_servers=effective,
-            busy_mean=float(busy[i].mean()), busy_max=int(busy[i].max()), queue_s=int(queue_s[i])))
+        out.append(
+            Interval(
+                start=start,
+                seconds=step,
+                arrivals=len(group),
+                served=len(served),
+                abandoned=sum(1 for c in group if c.abandoned),
+                share_waiting=sum(1 for c in group if c.waited_s > 0) / len(group),
+                mean_wait_s=sum(c.waited_s for c in group) / len(group),
+                abandon_share=sum(1 for c in group if c.abandoned) / len(group),
+                mean_handle_s=(sum(c.service_s for c in served) / len(served)) if served else math.nan,
+                mean_patience_s=patience.get((start.hour, start.minute), math.inf),
+                named_servers=len(names[i]),
+                effective_servers=effective,
+                busy_mean=float(busy[i].mean()),
+                busy_max=int(busy[i].max()),
+                queue_s=int(queue_s[i]),
+            )
+        )
     return out
 
 
@@ -170,6 +178,7 @@ SERVER_COUNTS = {  # ways to count an interval's servers; "effective" is the one
     "busy_mean": lambda i: i.busy_mean,
 }
 
+
 def _interpolated(servers: float, figures) -> Prediction:
     """Figures at a fractional number of servers: linear between the two whole numbers around it."""
     lo = math.floor(servers)
@@ -197,8 +206,13 @@ def predict_erlang(interval: Interval, servers: float, model: str, fallback_hand
     return _interpolated(servers, lambda n: erlang_a_figures(n, rate, handle, patience, 0))
 
 
-def replay(calls: Sequence[Call], intervals: Sequence[Interval], servers: str = "effective",
-           interval_minutes: int = 60, seed: int = 1) -> dict[datetime, Prediction]:
+def replay(
+    calls: Sequence[Call],
+    intervals: Sequence[Interval],
+    servers: str = "effective",
+    interval_minutes: int = 60,
+    seed: int = 1,
+) -> dict[datetime, Prediction]:
     """Simulate the whole log: real arrival times and service times, the given servers open.
 
     Served calls keep their real service time; calls that gave up get one drawn from the served
@@ -240,12 +254,16 @@ def replay(calls: Sequence[Call], intervals: Sequence[Interval], servers: str = 
 
 # --------------------------------------------------------------------------- errors and the report
 
+
 def weighted_errors(intervals: Sequence[Interval], predictions: Sequence[Prediction]) -> dict[str, float]:
     """MAE and bias (predicted - observed) weighted by arrivals, for the three observed figures."""
     w = np.array([i.arrivals for i in intervals], dtype=float)
     out = {}
-    for name, obs_of in (("share_waiting", lambda i: i.share_waiting), ("mean_wait_s", lambda i: i.mean_wait_s),
-                         ("abandon_share", lambda i: i.abandon_share)):
+    for name, obs_of in (
+        ("share_waiting", lambda i: i.share_waiting),
+        ("mean_wait_s", lambda i: i.mean_wait_s),
+        ("abandon_share", lambda i: i.abandon_share),
+    ):
         obs = np.array([obs_of(i) for i in intervals])
         pred = np.array([getattr(p, name) for p in predictions])
         out[f"mae_{name}"] = float((w * np.abs(pred - obs)).sum() / w.sum())
@@ -262,17 +280,30 @@ class Calibration:
     predictions: dict[str, list[Prediction]] = field(default_factory=dict)
 
 
-def calibrate(calls: Sequence[Call], interval_minutes: int = 60, workdays: frozenset[int] = ISRAELI_WORKDAYS,
-              min_arrivals: int = 10, simulate_too: bool = True, seed: int = 1) -> Calibration:
+def calibrate(
+    calls: Sequence[Call],
+    interval_minutes: int = 60,
+    workdays: frozenset[int] = ISRAELI_WORKDAYS,
+    min_arrivals: int = 10,
+    simulate_too: bool = True,
+    seed: int = 1,
+) -> Calibration:
     """Compare the models with the log over the working days' intervals with ``min_arrivals`` or more."""
     every = observe(calls, interval_minutes)
-    chosen = [i for i in every if i.start.weekday() in workdays and i.arrivals >= min_arrivals
-              and i.named_servers > 0 and i.effective_servers > 0]
+    chosen = [
+        i
+        for i in every
+        if i.start.weekday() in workdays
+        and i.arrivals >= min_arrivals
+        and i.named_servers > 0
+        and i.effective_servers > 0
+    ]
     served = [c for c in queue_population(calls) if c.served]
     fallback = sum(c.service_s for c in served) / len(served)
     total = sum(i.arrivals for i in chosen)
     observed = {
-        "intervals": len(chosen), "arrivals": total,
+        "intervals": len(chosen),
+        "arrivals": total,
         "share_waiting": sum(i.share_waiting * i.arrivals for i in chosen) / total,
         "mean_wait_s": sum(i.mean_wait_s * i.arrivals for i in chosen) / total,
         "abandon_share": sum(i.abandon_share * i.arrivals for i in chosen) / total,
@@ -291,7 +322,8 @@ def calibrate(calls: Sequence[Call], interval_minutes: int = 60, workdays: froze
     for servers, count in counts.items():
         for model in ("C", "A"):
             report.predictions[f"erlang_{model.lower()}_{servers}"] = [
-                predict_erlang(i, count(i), model, fallback) for i in chosen]
+                predict_erlang(i, count(i), model, fallback) for i in chosen
+            ]
     if simulate_too:
         for servers in ("named", "effective"):
             by_start = replay(calls, every, servers, interval_minutes, seed)
@@ -299,6 +331,8 @@ def calibrate(calls: Sequence[Call], interval_minutes: int = 60, workdays: froze
     report.errors = {name: weighted_errors(chosen, preds) for name, preds in report.predictions.items()}
     later = [k for k, i in enumerate(chosen) if i.start.day >= 15]
     if later:
-        report.errors_second_half = {name: weighted_errors([chosen[k] for k in later], [preds[k] for k in later])
-                                     for name, preds in report.predictions.items()}
+        report.errors_second_half = {
+            name: weighted_errors([chosen[k] for k in later], [preds[k] for k in later])
+            for name, preds in report.predictions.items()
+        }
     return report

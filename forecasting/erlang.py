@@ -14,6 +14,7 @@ theta``) truncated where its tail mass is below 1e-15; waits of an arriving cust
 come from the tagged customer's own pure-death chain (PASTA). ``theta -> 0`` gives
 Erlang C (tested).
 """
+
 from __future__ import annotations
 
 import math
@@ -26,6 +27,7 @@ _TAIL = 1e-15
 
 
 # --------------------------------------------------------------------------- Erlang B and C
+
 
 def erlang_b(n: int, a: float) -> float:
     """Blocking probability of M/M/n/n with offered load ``a`` (the stable recursion, no factorials)."""
@@ -65,24 +67,31 @@ def erlang_c_mean_wait(n: int, a: float, mean_handle_s: float) -> float:
 
 # --------------------------------------------------------------------------- figures of one model
 
+
 @dataclass(frozen=True)
 class QueueFigures:
     """Steady-state figures for ``servers`` servers; waits in seconds."""
 
     servers: int
-    service_level: float   # P(served and wait <= target) over all arrivals
-    p_wait: float          # P(an arriving customer waits at all)
-    mean_wait_s: float     # mean time in queue over all arrivals (abandoning ones: until they leave)
-    p_abandon: float       # 0 in Erlang C
-    utilisation: float     # busy servers / servers
+    service_level: float  # P(served and wait <= target) over all arrivals
+    p_wait: float  # P(an arriving customer waits at all)
+    mean_wait_s: float  # mean time in queue over all arrivals (abandoning ones: until they leave)
+    p_abandon: float  # 0 in Erlang C
+    utilisation: float  # busy servers / servers
 
 
 def erlang_c_figures(n: int, arrival_rate: float, mean_handle_s: float, target_wait_s: float) -> QueueFigures:
     """Erlang C for ``n`` servers, arrivals per second, handle and target in seconds."""
     a = arrival_rate * mean_handle_s
     util = min(1.0, a / n) if n > 0 else (1.0 if a > 0 else 0.0)
-    return QueueFigures(n, erlang_c_service_level(n, a, target_wait_s, mean_handle_s), erlang_c(n, a),
-                        erlang_c_mean_wait(n, a, mean_handle_s), 0.0, util)
+    return QueueFigures(
+        n,
+        erlang_c_service_level(n, a, target_wait_s, mean_handle_s),
+        erlang_c(n, a),
+        erlang_c_mean_wait(n, a, mean_handle_s),
+        0.0,
+        util,
+    )
 
 
 def _birth_death(n: int, lam: float, mu: float, theta: float) -> np.ndarray:
@@ -129,8 +138,9 @@ def _served_within(n: int, mu: float, theta: float, ahead: np.ndarray, t: float)
     return total + (1.0 - weights.sum()) * served
 
 
-def erlang_a_figures(n: int, arrival_rate: float, mean_handle_s: float, mean_patience_s: float,
-                     target_wait_s: float) -> QueueFigures:
+def erlang_a_figures(
+    n: int, arrival_rate: float, mean_handle_s: float, mean_patience_s: float, target_wait_s: float
+) -> QueueFigures:
     """Erlang A (M/M/n+M) for ``n`` servers with exponential patience of mean ``mean_patience_s``."""
     if mean_patience_s is None or mean_patience_s <= 0 or math.isinf(mean_patience_s):
         return erlang_c_figures(n, arrival_rate, mean_handle_s, target_wait_s)
@@ -148,16 +158,23 @@ def erlang_a_figures(n: int, arrival_rate: float, mean_handle_s: float, mean_pat
     return QueueFigures(n, min(1.0, sl), p_wait, queue / lam, theta * queue / lam, busy / n)
 
 
-def queue_figures(n: int, arrival_rate: float, mean_handle_s: float, target_wait_s: float,
-                  mean_patience_s: float | None = None) -> QueueFigures:
+def queue_figures(
+    n: int, arrival_rate: float, mean_handle_s: float, target_wait_s: float, mean_patience_s: float | None = None
+) -> QueueFigures:
     """Erlang A with a patience, else Erlang C."""
     if mean_patience_s:
         return erlang_a_figures(n, arrival_rate, mean_handle_s, mean_patience_s, target_wait_s)
     return erlang_c_figures(n, arrival_rate, mean_handle_s, target_wait_s)
 
 
-def servers_needed(arrival_rate: float, mean_handle_s: float, target_wait_s: float, target_share: float = 0.8,
-                   mean_patience_s: float | None = None, max_servers: int = 1000) -> tuple[int, QueueFigures]:
+def servers_needed(
+    arrival_rate: float,
+    mean_handle_s: float,
+    target_wait_s: float,
+    target_share: float = 0.8,
+    mean_patience_s: float | None = None,
+    max_servers: int = 1000,
+) -> tuple[int, QueueFigures]:
     """The fewest servers whose service level reaches ``target_share`` (capped at ``max_servers``).
 
     Returns the servers and their figures; check ``figures.service_level`` when capped.
@@ -194,6 +211,7 @@ def servers_needed(arrival_rate: float, mean_handle_s: float, target_wait_s: flo
 
 # --------------------------------------------------------------------------- what the server calls
 
+
 @dataclass(frozen=True)
 class Staffing:
     """Counters for one interval, with the figures they give; ``met`` is False when capped short."""
@@ -206,8 +224,15 @@ class Staffing:
     met: bool
 
 
-def staffing(arrivals: float, interval_minutes: int, mean_handle_s: float, target_wait_s: float,
-             target_share: float = 0.8, mean_patience_s: float | None = None, max_counters: int = 50) -> Staffing:
+def staffing(
+    arrivals: float,
+    interval_minutes: int,
+    mean_handle_s: float,
+    target_wait_s: float,
+    target_share: float = 0.8,
+    mean_patience_s: float | None = None,
+    max_counters: int = 50,
+) -> Staffing:
     """The fewest counters serving ``target_share`` of an interval's customers within ``target_wait_s``.
 
     ``arrivals`` are expected customers in the interval (Poisson within it, steady state);
@@ -219,12 +244,19 @@ def staffing(arrivals: float, interval_minutes: int, mean_handle_s: float, targe
         raise ValueError("interval_minutes must be positive")
     rate = arrivals / (interval_minutes * 60.0)
     n, fig = servers_needed(rate, mean_handle_s, target_wait_s, target_share, mean_patience_s, max_counters)
-    return Staffing(n, fig.service_level, fig.p_wait, fig.mean_wait_s, fig.p_abandon,
-                    fig.service_level >= target_share)
+    return Staffing(n, fig.service_level, fig.p_wait, fig.mean_wait_s, fig.p_abandon, fig.service_level >= target_share)
 
 
-def counters_needed(arrivals: float, interval_minutes: int, mean_handle_s: float, target_wait_s: float,
-                    target_share: float = 0.8, mean_patience_s: float | None = None, max_counters: int = 50) -> int:
+def counters_needed(
+    arrivals: float,
+    interval_minutes: int,
+    mean_handle_s: float,
+    target_wait_s: float,
+    target_share: float = 0.8,
+    mean_patience_s: float | None = None,
+    max_counters: int = 50,
+) -> int:
     """``staffing(...).counters``: 0 without arrivals, ``max_counters`` when that is not enough."""
-    return staffing(arrivals, interval_minutes, mean_handle_s, target_wait_s, target_share,
-                    mean_patience_s, max_counters).counters
+    return staffing(
+        arrivals, interval_minutes, mean_handle_s, target_wait_s, target_share, mean_patience_s, max_counters
+    ).counters

@@ -23,6 +23,7 @@ features need a grid reaching that far back (``lookback_days``); without it they
 The history is held as a grid, one row per day and one column per slot of the day, NaN
 where closed, so that every lag is an array shift (a year of 15-minute slots in ~20 ms).
 """
+
 from __future__ import annotations
 
 import calendar as std_calendar
@@ -36,20 +37,53 @@ import numpy as np
 from . import calendar as hall_calendar
 
 FEATURE_NAMES = (
-    "hour", "weekday", "is_workday", "is_holiday", "is_adjusted_workday",
-    "days_to_holiday", "days_since_holiday", "day_of_month", "days_to_month_end",
-    "last_day_total", "daily_mean_7d", "daily_mean_28d",
-    "same_slot_1w", "same_slot_2w", "same_slot_mean_4w", "same_slot_mean_7d",
+    "hour",
+    "weekday",
+    "is_workday",
+    "is_holiday",
+    "is_adjusted_workday",
+    "days_to_holiday",
+    "days_since_holiday",
+    "day_of_month",
+    "days_to_month_end",
+    "last_day_total",
+    "daily_mean_7d",
+    "daily_mean_28d",
+    "same_slot_1w",
+    "same_slot_2w",
+    "same_slot_mean_4w",
+    "same_slot_mean_7d",
 )
 DAY_FEATURE_NAMES = (
-    "weekday", "is_workday", "is_holiday", "days_to_holiday", "days_since_holiday",
-    "day_of_month", "month", "level_7d", "last_day_ratio", "level_28d_ratio",
-    "same_weekday_1w_ratio", "same_weekday_2w_ratio", "same_weekday_3w_ratio",
-    "same_weekday_4w_ratio", "same_weekday_median_ratio", "year_ago_ratio",
+    "weekday",
+    "is_workday",
+    "is_holiday",
+    "days_to_holiday",
+    "days_since_holiday",
+    "day_of_month",
+    "month",
+    "level_7d",
+    "last_day_ratio",
+    "level_28d_ratio",
+    "same_weekday_1w_ratio",
+    "same_weekday_2w_ratio",
+    "same_weekday_3w_ratio",
+    "same_weekday_4w_ratio",
+    "same_weekday_median_ratio",
+    "year_ago_ratio",
 )
 SHARE_FEATURE_NAMES = (
-    "hour", "weekday", "is_holiday", "is_workday", "days_to_holiday", "days_since_holiday",
-    "share_1w", "share_mean_4w", "share_mean_7d", "month", "share_year_ago",
+    "hour",
+    "weekday",
+    "is_holiday",
+    "is_workday",
+    "days_to_holiday",
+    "days_since_holiday",
+    "share_1w",
+    "share_mean_4w",
+    "share_mean_7d",
+    "month",
+    "share_year_ago",
 )
 LOOKBACK_DAYS = 28
 YEAR = 364  # 52 weeks: the same weekday a year back
@@ -87,8 +121,14 @@ class SlotGrid:
     """Counts as a (day, slot of day) array from ``first_day`` - ``lookback_days`` (28, or
     more to reach a year back) to ``last_day``."""
 
-    def __init__(self, series: Iterable[tuple[datetime, float]], interval_minutes: int,
-                 first_day: date, last_day: date, lookback_days: int = LOOKBACK_DAYS) -> None:
+    def __init__(
+        self,
+        series: Iterable[tuple[datetime, float]],
+        interval_minutes: int,
+        first_day: date,
+        last_day: date,
+        lookback_days: int = LOOKBACK_DAYS,
+    ) -> None:
         if lookback_days < LOOKBACK_DAYS:
             raise ValueError(f"lookback_days must be at least {LOOKBACK_DAYS}: {lookback_days}")
         self.interval = interval_minutes
@@ -121,10 +161,13 @@ class FeatureBuilder:
         if found is None:
             info = hall_calendar.day_info(day, self.country)
             found = self._calendar[day] = (
-                float(day.weekday()), float(info.is_workday), float(info.is_holiday),
+                float(day.weekday()),
+                float(info.is_workday),
+                float(info.is_holiday),
                 float(info.is_adjusted_workday),
                 float(hall_calendar.days_to_next_holiday(day, self.country)),
-                float(hall_calendar.days_since_last_holiday(day, self.country)))
+                float(hall_calendar.days_since_last_holiday(day, self.country)),
+            )
         return found
 
     def day_rows(self, days: Sequence[int], grid: SlotGrid) -> tuple[np.ndarray, np.ndarray]:
@@ -141,14 +184,26 @@ class FeatureBuilder:
                     raise ValueError("a day before the grid's first day")
                 day = grid.start + timedelta(days=int(d))
                 weekday, workday, holiday, _, to_holiday, since_holiday = self.calendar_of(day)
-                level = np.nanmean(totals[d - 7:d])
+                level = np.nanmean(totals[d - 7 : d])
                 weekly = totals[[d - 7, d - 14, d - 21, d - 28]] / level
-                year_ago = (totals[d - YEAR] / np.nanmean(totals[d - YEAR - 28:d - YEAR])
-                             if d >= YEAR + 28 else np.nan)
-                rows.append((weekday, workday, holiday, to_holiday, since_holiday,
-                             float(day.day), float(day.month), level,
-                             totals[d - 1] / level, np.nanmean(totals[d - 28:d]) / level,
-                             *weekly, np.nanmedian(weekly), year_ago))
+                year_ago = totals[d - YEAR] / np.nanmean(totals[d - YEAR - 28 : d - YEAR]) if d >= YEAR + 28 else np.nan
+                rows.append(
+                    (
+                        weekday,
+                        workday,
+                        holiday,
+                        to_holiday,
+                        since_holiday,
+                        float(day.day),
+                        float(day.month),
+                        level,
+                        totals[d - 1] / level,
+                        np.nanmean(totals[d - 28 : d]) / level,
+                        *weekly,
+                        np.nanmedian(weekly),
+                        year_ago,
+                    )
+                )
         X = np.array(rows, dtype=float)
         X[~np.isfinite(X)] = np.nan  # a ratio to a zero level: unknown
         return X, X[:, DAY_FEATURE_NAMES.index("level_7d")]
@@ -188,26 +243,32 @@ class FeatureBuilder:
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN means: unknown
             totals = _day_totals(v)
             unique_days = np.unique(days)
-            day_part = {d: self._day_features(grid.start + timedelta(days=int(d)), totals, d)
-                        for d in unique_days}
+            day_part = {d: self._day_features(grid.start + timedelta(days=int(d)), totals, d) for d in unique_days}
             weekly = np.stack([v[days - 7 * k, columns] for k in (1, 2, 3, 4)], axis=1)
             daily = np.stack([v[days - k, columns] for k in range(1, 8)], axis=1)
-            slot_part = np.column_stack([
-                weekly[:, 0], weekly[:, 1], np.nanmean(weekly, axis=1), np.nanmean(daily, axis=1),
-            ])
+            slot_part = np.column_stack(
+                [
+                    weekly[:, 0],
+                    weekly[:, 1],
+                    np.nanmean(weekly, axis=1),
+                    np.nanmean(daily, axis=1),
+                ]
+            )
         hour = np.array([s.hour + s.minute / 60.0 for s in slots])
         day_rows = np.array([day_part[d] for d in days])
         return np.column_stack([hour, day_rows, slot_part])
 
     def _day_features(self, day: date, totals: np.ndarray, index: int) -> tuple[float, ...]:
-        last_7 = totals[index - 7:index][::-1]
+        last_7 = totals[index - 7 : index][::-1]
         seen = last_7[~np.isnan(last_7)]
         month_days = std_calendar.monthrange(day.year, day.month)[1]
         return (
             *self.calendar_of(day),
-            float(day.day), float(month_days - day.day),
+            float(day.day),
+            float(month_days - day.day),
             float(seen[0]) if len(seen) else np.nan,
-            float(np.nanmean(last_7)), float(np.nanmean(totals[index - 28:index])),
+            float(np.nanmean(last_7)),
+            float(np.nanmean(totals[index - 28 : index])),
         )
 
 

@@ -1,4 +1,5 @@
 """Forecast accuracy: MAE, MASE, band coverage and bias on the busiest slots."""
+
 from __future__ import annotations
 
 import math

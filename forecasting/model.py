@@ -23,6 +23,7 @@ no part in the calibration and are fitted on everything.
 A hall with little history (fewer than ``min_history_days`` open days) gets the
 recent-average baseline with a Poisson band; one with no history gets zeros, with a note.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -50,7 +51,7 @@ class SlotForecast:
     p10: float
     p50: float
     p90: float
-    note: str = ""   # set when the forecast is a fallback: why
+    note: str = ""  # set when the forecast is a fallback: why
 
 
 MODEL, BASELINE, EMPTY = "model", "baseline", "empty"
@@ -75,11 +76,21 @@ class ArrivalForecaster:
     history: zeros). Every fallback forecast carries a ``note``.
     """
 
-    def __init__(self, interval_minutes: int = 15, country: str = "CN",
-                 quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9), *,
-                 min_history_days: int = 28, calibration_days: int = 28,
-                 refit: bool = False, max_iter: int = 60, learning_rate: float = 0.15,
-                 max_leaf_nodes: int = 15, random_state: int = 0, threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        interval_minutes: int = 15,
+        country: str = "CN",
+        quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9),
+        *,
+        min_history_days: int = 28,
+        calibration_days: int = 28,
+        refit: bool = False,
+        max_iter: int = 60,
+        learning_rate: float = 0.15,
+        max_leaf_nodes: int = 15,
+        random_state: int = 0,
+        threads: int | None = 1,
+    ) -> None:
         if not 0 < quantiles[0] < quantiles[1] < quantiles[2] < 1:
             raise ValueError(f"quantiles must rise within (0, 1): {quantiles}")
         if interval_minutes <= 0 or (24 * 60) % interval_minutes:
@@ -91,13 +102,18 @@ class ArrivalForecaster:
         self.calibration_days = calibration_days
         self.refit = refit
         self.threads = threads
-        self._params = dict(max_iter=max_iter, learning_rate=learning_rate,
-                            max_leaf_nodes=max_leaf_nodes, min_samples_leaf=20,
-                            early_stopping=False, random_state=random_state)
+        self._params = dict(
+            max_iter=max_iter,
+            learning_rate=learning_rate,
+            max_leaf_nodes=max_leaf_nodes,
+            min_samples_leaf=20,
+            early_stopping=False,
+            random_state=random_state,
+        )
         self._features = FeatureBuilder(country)
         self.mode = EMPTY
         self._models: dict[str, HistGradientBoostingRegressor] = {}
-        self.band_shift = (0.0, 0.0)   # conformal shift of (low, high), in sqrt(p50) units
+        self.band_shift = (0.0, 0.0)  # conformal shift of (low, high), in sqrt(p50) units
         self.calibration_coverage: dict[str, float] = {}
 
     # --- fitting -------------------------------------------------------------------------
@@ -149,13 +165,13 @@ class ArrivalForecaster:
             # total, so a level they never saw still works (unweighted: sample weights
             # make scikit-learn's binning twenty times slower)
             level = rows.level[usable]
-            models["day"] = HistGradientBoostingRegressor(
-                loss="poisson", **{**self._params, **DAY_PARAMS}).fit(
-                _known_columns(rows.D[usable]), rows.day_total[usable] / level)
+            models["day"] = HistGradientBoostingRegressor(loss="poisson", **{**self._params, **DAY_PARAMS}).fit(
+                _known_columns(rows.D[usable]), rows.day_total[usable] / level
+            )
             positive = rows.slot_day_total > 0
-            models["share"] = HistGradientBoostingRegressor(
-                loss="poisson", **{**self._params, **SHARE_PARAMS}).fit(
-                _known_columns(rows.S[positive]), rows.y[positive] / rows.slot_day_total[positive])
+            models["share"] = HistGradientBoostingRegressor(loss="poisson", **{**self._params, **SHARE_PARAMS}).fit(
+                _known_columns(rows.S[positive]), rows.y[positive] / rows.slot_day_total[positive]
+            )
         return models
 
     def _calibrate(self, slots: list[datetime], X: np.ndarray, y: np.ndarray):
@@ -178,14 +194,16 @@ class ArrivalForecaster:
         scale = np.sqrt(np.maximum(mid, 1.0))
         truth = y[~early]
         self.band_shift = (
-            _conformal(( low - truth) / scale, 1.0 - self.quantiles[0]),
+            _conformal((low - truth) / scale, 1.0 - self.quantiles[0]),
             _conformal((truth - high) / scale, self.quantiles[2]),
         )
         lo, hi = low - self.band_shift[0] * scale, high + self.band_shift[1] * scale
         self.calibration_coverage = {
             "days": float(n_cal),
-            "high_before": float(np.mean(truth <= high)), "high_after": float(np.mean(truth <= hi)),
-            "low_before": float(np.mean(truth >= low)), "low_after": float(np.mean(truth >= lo)),
+            "high_before": float(np.mean(truth <= high)),
+            "high_after": float(np.mean(truth <= hi)),
+            "low_before": float(np.mean(truth >= low)),
+            "low_after": float(np.mean(truth >= lo)),
         }
         return models
 
@@ -200,16 +218,14 @@ class ArrivalForecaster:
                 raise ValueError(f"slot {slot.isoformat()} does not start a {step}-minute interval")
 
     # --- forecasting ---------------------------------------------------------------------
-    def forecast(self, slots: Sequence[datetime],
-                 history: Sequence[tuple[datetime, float]]) -> list[SlotForecast]:
+    def forecast(self, slots: Sequence[datetime], history: Sequence[tuple[datetime, float]]) -> list[SlotForecast]:
         """Forecast each open slot in ``slots`` (in slot order) from ``history`` before the
         midnight of the first slot's day. Later days of a multi-day forecast use the
         earlier days' mean forecasts in place of their unknown counts."""
         with threadpool_limits(limits=self.threads, user_api="openmp"):
             return self._forecast(slots, history)
 
-    def _forecast(self, slots: Sequence[datetime],
-                  history: Sequence[tuple[datetime, float]]) -> list[SlotForecast]:
+    def _forecast(self, slots: Sequence[datetime], history: Sequence[tuple[datetime, float]]) -> list[SlotForecast]:
         slots = sorted(slots)
         if not slots:
             return []
@@ -220,8 +236,9 @@ class ArrivalForecaster:
             return [SlotForecast(s, 0.0, 0.0, 0.0, 0.0, "no history: zeros") for s in slots]
         if self.mode != MODEL:
             return self._baseline_forecast(slots, History(known))
-        grid = SlotGrid(known, self.interval_minutes, origin.date(), slots[-1].date(),
-                        lookback_days=YEAR + LOOKBACK_DAYS)
+        grid = SlotGrid(
+            known, self.interval_minutes, origin.date(), slots[-1].date(), lookback_days=YEAR + LOOKBACK_DAYS
+        )
         out: list[SlotForecast] = []
         for day_slots in _by_day(slots):
             day = self._forecast_day(day_slots, grid)
@@ -244,8 +261,10 @@ class ArrivalForecaster:
         mid = np.maximum(mid, 0.0)
         low = np.clip(low, 0.0, mid)
         high = np.maximum(high, mid)
-        return [SlotForecast(s, float(m), float(a), float(b), float(c))
-                for s, m, a, b, c in zip(slots, mean, low, mid, high)]
+        return [
+            SlotForecast(s, float(m), float(a), float(b), float(c))
+            for s, m, a, b, c in zip(slots, mean, low, mid, high)
+        ]
 
     def _day_times_shape(self, slots: list[datetime], grid: SlotGrid) -> np.ndarray | None:
         """The day's forecast total times each slot's forecast share of it (``slots``: one
@@ -283,17 +302,21 @@ class _Rows:
     slot_day_total: np.ndarray
 
     @classmethod
-    def build(cls, slots: list[datetime], known: History, grid: SlotGrid,
-              features: FeatureBuilder) -> _Rows:
+    def build(cls, slots: list[datetime], known: History, grid: SlotGrid, features: FeatureBuilder) -> _Rows:
         X = features.rows(slots, grid)
         y = np.array([known.counts[s] for s in slots])
         days = sorted({s.date() for s in slots})
         day_index = [grid.index(datetime.combine(d, datetime.min.time()))[0] for d in days]
         D, level = features.day_rows(day_index, grid)
-        return cls(X, y, D,
-                   np.array([known.day_totals[d] for d in days]), level,
-                   features.share_rows(slots, grid),
-                   np.array([known.day_totals[s.date()] for s in slots]))
+        return cls(
+            X,
+            y,
+            D,
+            np.array([known.day_totals[d] for d in days]),
+            level,
+            features.share_rows(slots, grid),
+            np.array([known.day_totals[s.date()] for s in slots]),
+        )
 
 
 def _known_columns(X: np.ndarray) -> np.ndarray:
@@ -323,9 +346,15 @@ def _by_day(slots: list[datetime]) -> list[list[datetime]]:
 
 
 # --- intraday ----------------------------------------------------------------------------
-def intraday_adjust(forecasts: list[SlotForecast], actuals: dict[datetime, float], now: datetime,
-                    *, prior_arrivals: float = 30.0, bounds: tuple[float, float] = (0.5, 2.0),
-                    interval_minutes: int | None = None) -> list[SlotForecast]:
+def intraday_adjust(
+    forecasts: list[SlotForecast],
+    actuals: dict[datetime, float],
+    now: datetime,
+    *,
+    prior_arrivals: float = 30.0,
+    bounds: tuple[float, float] = (0.5, 2.0),
+    interval_minutes: int | None = None,
+) -> list[SlotForecast]:
     """Today's forecasts with the rest of the day rescaled by how today is going so far.
 
     The slots of ``forecasts`` that have ended by ``now`` and have an actual count are
@@ -347,10 +376,12 @@ def intraday_adjust(forecasts: list[SlotForecast], actuals: dict[datetime, float
     if factor == 1.0:
         return list(forecasts)
     note = f"intraday x{factor:.2f} ({seen:g} seen, {expected:.1f} expected)"
-    return [replace(f, mean=f.mean * factor, p10=f.p10 * factor, p50=f.p50 * factor,
-                    p90=f.p90 * factor, note=note)
-            if f.slot.date() == now.date() and f.slot + step > now else f
-            for f in forecasts]
+    return [
+        replace(f, mean=f.mean * factor, p10=f.p10 * factor, p50=f.p50 * factor, p90=f.p90 * factor, note=note)
+        if f.slot.date() == now.date() and f.slot + step > now
+        else f
+        for f in forecasts
+    ]
 
 
 def _interval_of(forecasts: list[SlotForecast]) -> float:

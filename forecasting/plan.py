@@ -12,6 +12,7 @@ totally unimodular, so HiGHS solves it at once. A day of 96 quarter hours has ab
 (interval colouring: the lowest-numbered counter free at the block's start), so a
 counter may get a morning and an evening block (a split shift), each long enough.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,9 @@ def required(needs: list[int], min_counters: int, max_counters: int) -> list[int
     return [min(max(int(n), min_counters), max_counters) for n in needs]
 
 
-def plan_day(needs: list[int], interval_minutes: int, min_counters: int, max_counters: int,
-             min_block_intervals: int = 8) -> list[Shift]:
+def plan_day(
+    needs: list[int], interval_minutes: int, min_counters: int, max_counters: int, min_block_intervals: int = 8
+) -> list[Shift]:
     """Shift blocks covering ``needs`` (clipped to [min_counters, max_counters]) with the fewest counter-hours.
 
     Every block lasts at least ``min_block_intervals`` (or the whole day when the day is
@@ -79,8 +81,12 @@ def _cheapest_blocks(need: list[int], cap: int, length: int) -> list[tuple[int, 
     cover = csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(starts)))
     # counter-intervals, plus a tie-break below one interval in total: among the cheapest plans, fewest blocks
     cost = (ends - starts) + 1.0 / (n * cap + 1)
-    result = milp(cost, constraints=LinearConstraint(cover, np.array(need, dtype=float), float(cap)),
-                  integrality=np.ones(len(starts)), bounds=Bounds(0, max(need)))
+    result = milp(
+        cost,
+        constraints=LinearConstraint(cover, np.array(need, dtype=float), float(cap)),
+        integrality=np.ones(len(starts)),
+        bounds=Bounds(0, max(need)),
+    )
     if not result.success:  # cannot happen: max(need) full-day blocks always fit under the cap
         raise RuntimeError(f"no counter plan found: {result.message}")
     chosen: list[tuple[int, int]] = []

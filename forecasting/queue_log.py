@@ -5,6 +5,7 @@ gave up (HANG) or vanished (PHANTOM). Read into plain records here, so the forec
 (arrivals per interval) and the staffing models (waits, service, patience) share one
 reading of it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,13 +26,13 @@ class Call:
 
     call_id: str
     priority: int
-    service: str           # PS, NW, NE, TT, IN, PE
+    service: str  # PS, NW, NE, TT, IN, PE
     arrived: datetime
-    waited_s: int          # seconds in the queue (0: an agent was free)
-    outcome: str           # AGENT (served), HANG (abandoned), PHANTOM
+    waited_s: int  # seconds in the queue (0: an agent was free)
+    outcome: str  # AGENT (served), HANG (abandoned), PHANTOM
     service_start: datetime | None
-    service_s: int         # seconds of service (0 when not served)
-    server: str | None     # the agent's name; None when nobody served it
+    service_s: int  # seconds of service (0 when not served)
+    server: str | None  # the agent's name; None when nobody served it
 
     @property
     def served(self) -> bool:
@@ -59,9 +60,14 @@ def _row_to_call(row: dict) -> Call | None:
     server = row["server"].strip()
     service_start = _clock(day, row["ser_start"])
     return Call(
-        call_id=row["call_id"].strip(), priority=int(row["priority"]), service=row["type"].strip(),
-        arrived=arrived, waited_s=int(row["q_time"]), outcome=row["outcome"].strip(),
-        service_start=service_start, service_s=int(row["ser_time"]),
+        call_id=row["call_id"].strip(),
+        priority=int(row["priority"]),
+        service=row["type"].strip(),
+        arrived=arrived,
+        waited_s=int(row["q_time"]),
+        outcome=row["outcome"].strip(),
+        service_start=service_start,
+        service_s=int(row["ser_time"]),
         server=None if server in ("", "NO_SERVER") else server,
     )
 
@@ -74,8 +80,7 @@ def read_calls(path: Path | str = DEFAULT_PATH) -> list[Call]:
     return sorted(calls, key=lambda c: (c.arrived, c.call_id))
 
 
-def arrivals_per_interval(calls: Iterable[Call], interval_minutes: int = 15,
-                          include_phantoms: bool = False) -> Counter:
+def arrivals_per_interval(calls: Iterable[Call], interval_minutes: int = 15, include_phantoms: bool = False) -> Counter:
     """Arrivals counted per interval start (naive local time)."""
     step = interval_minutes * 60
     counts: Counter = Counter()

@@ -6,6 +6,7 @@ slot where nobody came is present with count 0. Timestamps are ISO, naive local 
 start of the slot. A count written as empty or ``nan`` is a missing reading (a sensor gap):
 it is left out like a closed slot.
 """
+
 from __future__ import annotations
 
 import csv
@@ -99,13 +100,13 @@ def check_interval(series: Sequence[tuple[datetime, float]], minutes: int, name:
     series read as 15-minute slots would look closed three quarters of the time)."""
     for slot, _ in series:
         if slot.second or slot.microsecond or (slot.hour * 60 + slot.minute) % minutes:
-            raise SeriesError(f"{name}: timestamp {slot.isoformat()} does not start a "
-                              f"{minutes}-minute interval (wrong --interval?)")
+            raise SeriesError(
+                f"{name}: timestamp {slot.isoformat()} does not start a {minutes}-minute interval (wrong --interval?)"
+            )
     starts = sorted(slot for slot, _ in series)
     gaps = [(b - a).total_seconds() / 60 for a, b in itertools.pairwise(starts) if a.date() == b.date()]
     if gaps and min(gaps) > minutes:
-        raise SeriesError(f"{name}: slots are at least {min(gaps):g} minutes apart, not {minutes} "
-                          f"(wrong --interval?)")
+        raise SeriesError(f"{name}: slots are at least {min(gaps):g} minutes apart, not {minutes} (wrong --interval?)")
 
 
 def resample(series: Iterable[tuple[datetime, float]], minutes: int) -> Series:

@@ -19,6 +19,7 @@ checks that the head starts stay equal to the core's.
 
 Time is in seconds from the start of the simulated period (e.g. midnight of the day).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -36,6 +37,7 @@ DEFAULT_HEAD_START_S: Mapping[str, float] = {ORDINARY: 0, STAR: 5 * 60, VIP: 15 
 
 
 # --------------------------------------------------------------------------- distributions
+
 
 @dataclass(frozen=True)
 class Exponential:
@@ -81,6 +83,7 @@ class Never:
 
 # --------------------------------------------------------------------------- inputs
 
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """A service type: its handle times, its customers' patience and its target wait."""
@@ -123,8 +126,9 @@ class Counter:
     open_spans: tuple[tuple[float, float], ...]
 
 
-def generate_customers(rates: Mapping[tuple[str, str], Sequence[float]], interval_s: float,
-                       services: Mapping[str, ServiceSpec], seed: int) -> list[Customer]:
+def generate_customers(
+    rates: Mapping[tuple[str, str], Sequence[float]], interval_s: float, services: Mapping[str, ServiceSpec], seed: int
+) -> list[Customer]:
     """Draw a period's customers from expected arrivals per interval.
 
     ``rates[(service, tier)][i]`` = expected arrivals of that service and tier in interval i
@@ -133,7 +137,7 @@ def generate_customers(rates: Mapping[tuple[str, str], Sequence[float]], interva
     """
     rng = np.random.default_rng(seed)
     drawn: list[tuple[float, str, str, float, float, float]] = []
-    for (service, tier) in sorted(rates):
+    for service, tier in sorted(rates):
         spec = services[service]
         means = np.asarray(rates[(service, tier)], dtype=float)
         counts = rng.poisson(np.maximum(means, 0.0))
@@ -144,17 +148,22 @@ def generate_customers(rates: Mapping[tuple[str, str], Sequence[float]], interva
         patience = spec.patience.sample(rng, total)
         drawn.extend((t, service, tier, h, p, spec.target_wait_s) for t, h, p in zip(times, handles, patience))
     drawn.sort(key=lambda row: (row[0], row[1], row[2]))
-    return [Customer(i, s, tier, float(t), float(h), float(p), float(target))
-            for i, (t, s, tier, h, p, target) in enumerate(drawn)]
+    return [
+        Customer(i, s, tier, float(t), float(h), float(p), float(target))
+        for i, (t, s, tier, h, p, target) in enumerate(drawn)
+    ]
 
 
-def replay_customers(arrivals: Iterable[tuple[float, str, str, float, float]],
-                     target_wait_s: Mapping[str, float] | float = 900.0) -> list[Customer]:
+def replay_customers(
+    arrivals: Iterable[tuple[float, str, str, float, float]], target_wait_s: Mapping[str, float] | float = 900.0
+) -> list[Customer]:
     """Customers from real records: (arrived_s, service, tier, handle_s, patience_s)."""
     rows = sorted(arrivals, key=lambda r: r[0])
     target = (lambda s: target_wait_s) if isinstance(target_wait_s, (int, float)) else target_wait_s.__getitem__
-    return [Customer(i, s, tier, float(t), float(h), float(p), float(target(s)))
-            for i, (t, s, tier, h, p) in enumerate(rows)]
+    return [
+        Customer(i, s, tier, float(t), float(h), float(p), float(target(s)))
+        for i, (t, s, tier, h, p) in enumerate(rows)
+    ]
 
 
 def counters_from_counts(open_counts: Sequence[float], interval_s: float, services: Iterable[str]) -> list[Counter]:
@@ -180,16 +189,18 @@ def counters_from_counts(open_counts: Sequence[float], interval_s: float, servic
     return counters
 
 
-def counters_from_shifts(shifts: Iterable, interval_s: float,
-                         services: Iterable[str] | Mapping[int, Iterable[str]]) -> list[Counter]:
+def counters_from_shifts(
+    shifts: Iterable, interval_s: float, services: Iterable[str] | Mapping[int, Iterable[str]]
+) -> list[Counter]:
     """Counters for a day's plan (``forecasting.plan.Shift``: counter_index, start/end interval).
 
     ``services``: what every counter serves, or per counter index.
     """
     spans: dict[int, list[tuple[float, float]]] = {}
     for shift in shifts:
-        spans.setdefault(shift.counter_index, []).append((shift.start_interval * interval_s,
-                                                          shift.end_interval * interval_s))
+        spans.setdefault(shift.counter_index, []).append(
+            (shift.start_interval * interval_s, shift.end_interval * interval_s)
+        )
 
     def serves(k: int) -> frozenset[str]:
         return frozenset(services[k]) if isinstance(services, Mapping) else frozenset(services)
@@ -207,9 +218,11 @@ def fifo_rule(candidates: list[Customer], now: float) -> Customer:
     return min(candidates, key=lambda c: (c.arrived, c.id))
 
 
-def head_start_rule(head_start_s: Mapping[str, float] = DEFAULT_HEAD_START_S,
-                    overdue_overtakes: bool = True) -> CallingRule:
+def head_start_rule(
+    head_start_s: Mapping[str, float] = DEFAULT_HEAD_START_S, overdue_overtakes: bool = True
+) -> CallingRule:
     """The queue core's rule: overdue first (oldest first), then arrival minus the tier's head start."""
+
     def key(c: Customer, now: float) -> tuple:
         if overdue_overtakes and now - c.arrived > c.target_wait_s:
             return (0, c.arrived, c.id)
@@ -233,8 +246,13 @@ class _Desk:
     serving: Customer | None = None
 
 
-def simulate(customers: Sequence[Customer], counters: Sequence[Counter], interval_s: float,
-             rule: CallingRule | None = None, n_intervals: int | None = None) -> SimulationResult:
+def simulate(
+    customers: Sequence[Customer],
+    counters: Sequence[Counter],
+    interval_s: float,
+    rule: CallingRule | None = None,
+    n_intervals: int | None = None,
+) -> SimulationResult:
     """Run the hall; ``customers`` are copied, so the same list can be simulated again.
 
     A free counter that serves a customer's service calls them at once on arrival (the free
@@ -242,8 +260,9 @@ def simulate(customers: Sequence[Customer], counters: Sequence[Counter], interva
     customers of its services, the one ``rule`` picks (default: the queue core's rule).
     """
     rule = rule or head_start_rule()
-    people = [Customer(c.id, c.service, c.tier, c.arrived, c.handle_s, c.patience_s, c.target_wait_s)
-              for c in customers]
+    people = [
+        Customer(c.id, c.service, c.tier, c.arrived, c.handle_s, c.patience_s, c.target_wait_s) for c in customers
+    ]
     desks = [_Desk(c.services) for c in counters]
     waiting: dict[str, dict[int, Customer]] = {}
     events: list[tuple[float, int, int, Any]] = []  # the reference: a Customer, or a desk's index
@@ -279,8 +298,9 @@ def simulate(customers: Sequence[Customer], counters: Sequence[Counter], interva
         now, kind, _, ref = heapq.heappop(events)
         if kind == _ARRIVE:
             person = ref
-            free = next((k for k, d in enumerate(desks)
-                         if d.open and d.serving is None and person.service in d.services), None)
+            free = next(
+                (k for k, d in enumerate(desks) if d.open and d.serving is None and person.service in d.services), None
+            )
             if free is not None:
                 start(free, person, now)
             else:
@@ -310,6 +330,7 @@ def simulate(customers: Sequence[Customer], counters: Sequence[Counter], interva
 
 # --------------------------------------------------------------------------- results
 
+
 @dataclass(frozen=True)
 class Stats:
     """Figures for a group of customers (by arrival interval); waits in seconds."""
@@ -317,10 +338,10 @@ class Stats:
     arrivals: int
     served: int
     abandoned: int
-    share_waiting: float        # waited at all (found no free counter)
-    mean_wait_s: float          # over all arrivals; those who gave up: until they left
-    service_level: float        # served within the target wait, over all arrivals
-    utilisation: float | None   # busy / open counter time in the interval(s); None per service
+    share_waiting: float  # waited at all (found no free counter)
+    mean_wait_s: float  # over all arrivals; those who gave up: until they left
+    service_level: float  # served within the target wait, over all arrivals
+    utilisation: float | None  # busy / open counter time in the interval(s); None per service
 
 
 def _stats(group: Sequence[Customer], target_s: float | None) -> tuple[int, int, int, float, float, float]:
@@ -331,8 +352,11 @@ def _stats(group: Sequence[Customer], target_s: float | None) -> tuple[int, int,
     abandoned = sum(1 for c in group if c.abandoned)
     waits = [c.wait_s for c in group if not math.isnan(c.wait_s)]
     waited = sum(1 for w in waits if w > 1e-9)
-    within = sum(1 for c in group if c.start is not None
-                 and c.start - c.arrived <= (c.target_wait_s if target_s is None else target_s))
+    within = sum(
+        1
+        for c in group
+        if c.start is not None and c.start - c.arrived <= (c.target_wait_s if target_s is None else target_s)
+    )
     return n, served, abandoned, waited / n, (sum(waits) / len(waits) if waits else 0.0), within / n
 
 
@@ -346,8 +370,11 @@ class SimulationResult:
     _open: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._busy = self._spread((c.start, c.end) for c in self.customers  # type: ignore[misc]  # served: both set
-                                  if c.start is not None)
+        self._busy = self._spread(
+            (c.start, c.end)
+            for c in self.customers
+            if c.start is not None and c.end is not None  # served
+        )
         self._open = self._spread(span for counter in self.counters for span in counter.open_spans)
 
     def _spread(self, spans: Iterable[tuple[float, float]]) -> np.ndarray:
@@ -361,12 +388,21 @@ class SimulationResult:
                 i += 1
         return out
 
-    def summary(self, service: str | None = None, tier: str | None = None, intervals: range | None = None,
-                target_wait_s: float | None = None) -> Stats:
+    def summary(
+        self,
+        service: str | None = None,
+        tier: str | None = None,
+        intervals: range | None = None,
+        target_wait_s: float | None = None,
+    ) -> Stats:
         """Figures for customers who arrived in ``intervals`` (default: all), of a service/tier if given."""
-        chosen = [c for c in self.customers
-                  if (service is None or c.service == service) and (tier is None or c.tier == tier)
-                  and (intervals is None or int(c.arrived // self.interval_s) in intervals)]
+        chosen = [
+            c
+            for c in self.customers
+            if (service is None or c.service == service)
+            and (tier is None or c.tier == tier)
+            and (intervals is None or int(c.arrived // self.interval_s) in intervals)
+        ]
         util = None
         if service is None and tier is None:
             span = intervals or range(self.n_intervals)

@@ -20,6 +20,7 @@ The rules, with no database and no clock of their own:
 - **No-shows.** ``no_show_limit`` missed appointments within ``no_show_window_days`` block
   booking for ``block_days`` (``blocked_until``); the rule is shown before booking.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,12 +36,12 @@ class BookingRules:
     """A hall's appointment settings (``halls.booking``)."""
 
     enabled: bool = False
-    share: float = 0.5              # of the plan's spare capacity offered for booking
+    share: float = 0.5  # of the plan's spare capacity offered for booking
     slot_minutes: int = 30
-    horizon_days: int = 7           # how far ahead a day can be booked (today counts as 0)
-    head_start_minutes: int = 10    # a checked-in appointment queues as if it came this long before its slot
-    early_minutes: int = 60         # check-in opens this long before the slot
-    grace_minutes: int = 10         # later than this after the slot starts: a walk-in
+    horizon_days: int = 7  # how far ahead a day can be booked (today counts as 0)
+    head_start_minutes: int = 10  # a checked-in appointment queues as if it came this long before its slot
+    early_minutes: int = 60  # check-in opens this long before the slot
+    grace_minutes: int = 10  # later than this after the slot starts: a walk-in
     no_show_limit: int = 3
     no_show_window_days: int = 30
     block_days: int = 30
@@ -56,18 +57,29 @@ class BookingRules:
     def describe(self) -> dict[str, str]:
         """The no-show policy and the slot rules in words, shown to the customer before booking."""
         return {
-            "zh": (f"请在预约时段开始前 {self.early_minutes} 分钟内到店签到，迟到超过 {self.grace_minutes} 分钟"
-                   f"将按现场排队办理。{self.no_show_window_days} 天内爽约 {self.no_show_limit} 次，"
-                   f"{self.block_days} 天内不能预约。"),
-            "en": (f"Check in at the kiosk from {self.early_minutes} min before your slot; more than "
-                   f"{self.grace_minutes} min late, you queue as a walk-in. {self.no_show_limit} missed "
-                   f"appointments within {self.no_show_window_days} days block booking for {self.block_days} days."),
+            "zh": (
+                f"请在预约时段开始前 {self.early_minutes} 分钟内到店签到，迟到超过 {self.grace_minutes} 分钟"
+                f"将按现场排队办理。{self.no_show_window_days} 天内爽约 {self.no_show_limit} 次，"
+                f"{self.block_days} 天内不能预约。"
+            ),
+            "en": (
+                f"Check in at the kiosk from {self.early_minutes} min before your slot; more than "
+                f"{self.grace_minutes} min late, you queue as a walk-in. {self.no_show_limit} missed "
+                f"appointments within {self.no_show_window_days} days block booking for {self.block_days} days."
+            ),
         }
 
 
-_INT_RANGES: dict[str, tuple[int, int] | None] = {"slot_minutes": None, "horizon_days": (0, 30), "head_start_minutes": (0, 60),
-               "early_minutes": (0, 240), "grace_minutes": (0, 60), "no_show_limit": (1, 20),
-               "no_show_window_days": (1, 365), "block_days": (0, 365)}
+_INT_RANGES: dict[str, tuple[int, int] | None] = {
+    "slot_minutes": None,
+    "horizon_days": (0, 30),
+    "head_start_minutes": (0, 60),
+    "early_minutes": (0, 240),
+    "grace_minutes": (0, 60),
+    "no_show_limit": (1, 20),
+    "no_show_window_days": (1, 365),
+    "block_days": (0, 365),
+}
 
 
 def booking_rules_problems(data) -> list[tuple[str, str]]:
@@ -80,8 +92,7 @@ def booking_rules_problems(data) -> list[tuple[str, str]]:
             problems.append((key, f"unknown setting {key!r}; one of {', '.join(BookingRules.__dataclass_fields__)}"))
         elif key == "enabled" and not isinstance(value, bool):
             problems.append((key, "enabled is true or false"))
-        elif key == "share" and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                 or not 0 <= value <= 1):
+        elif key == "share" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
             problems.append((key, "share is a fraction from 0 to 1 of the spare capacity"))
         elif key == "slot_minutes" and value not in SLOT_MINUTES:
             problems.append((key, f"slot_minutes is one of {', '.join(map(str, SLOT_MINUTES))}"))
@@ -93,6 +104,7 @@ def booking_rules_problems(data) -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- capacity
+
 
 @dataclass(frozen=True)
 class PlanInterval:
@@ -140,8 +152,9 @@ def slot_starts(opening: Iterable[tuple[datetime, datetime]], minutes: int) -> l
     return out
 
 
-def booked_work_in(interval_start: datetime, interval_minutes: int, booked: Mapping[datetime, float],
-                   slot_minutes: int) -> float:
+def booked_work_in(
+    interval_start: datetime, interval_minutes: int, booked: Mapping[datetime, float], slot_minutes: int
+) -> float:
     """Counter-seconds of bookings that fall in one plan interval: a slot's bookings spread evenly
     over the slot (the counter plan adds counters for them)."""
     end = interval_start + timedelta(minutes=interval_minutes)
@@ -195,7 +208,7 @@ def blocked_until(no_shows: Iterable[datetime], now: datetime, rules: BookingRul
     times = sorted(t for t in no_shows if t <= now)
     until = None
     for k, t in enumerate(times):
-        if sum(1 for u in times[:k + 1] if t - window <= u) >= rules.no_show_limit and t + block > now:
+        if sum(1 for u in times[: k + 1] if t - window <= u) >= rules.no_show_limit and t + block > now:
             until = max(until or t + block, t + block)
     return until
 

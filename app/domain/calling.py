@@ -21,6 +21,7 @@ Consequences, which the property tests check:
 
 Tickets transferred to one particular counter can only be called by that counter.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -90,9 +91,13 @@ class CallingPolicy:
         """Settings that are allowed but probably not meant (zh-CN and en), said before saving."""
         out = []
         if self.head_start(Tier.STAR) > self.head_start(Tier.VIP):
-            out.append({"zh": "星级客户的提前量大于 VIP：星级客户将排在 VIP 客户之前。请确认这是本厅的规定。",
-                        "en": "Star customers get a larger head start than VIP customers: they will be called "
-                              "ahead of VIP customers. Make sure this is your hall's rule."})
+            out.append(
+                {
+                    "zh": "星级客户的提前量大于 VIP：星级客户将排在 VIP 客户之前。请确认这是本厅的规定。",
+                    "en": "Star customers get a larger head start than VIP customers: they will be called "
+                    "ahead of VIP customers. Make sure this is your hall's rule.",
+                }
+            )
         return out
 
     def describe(self) -> dict[str, str]:
@@ -202,8 +207,12 @@ def ahead_bounds(
     return bounds
 
 
-def preview(policy: CallingPolicy, arrivals_per_hour: float | None, targets_s: Iterable[int],
-            appointment_head_start_s: int | None = None) -> list[dict]:
+def preview(
+    policy: CallingPolicy,
+    arrivals_per_hour: float | None,
+    targets_s: Iterable[int],
+    appointment_head_start_s: int | None = None,
+) -> list[dict]:
     """What a calling rule means for the people in the queue, in numbers (zh, en), for the page
     where an administrator sets it: how many ordinary customers each priority tier may overtake at
     the hall's busy-hour arrival rate, and the longest anyone waits before the overdue rule puts
@@ -211,41 +220,68 @@ def preview(policy: CallingPolicy, arrivals_per_hour: float | None, targets_s: I
     ``appointment_head_start_s``: the hall takes appointments, which queue as if they came this long
     before their slot (domain.appointments.queue_time), so they overtake like a tier's head start."""
     lines = []
-    names = {Tier.STAR: ("星级客户", "A star customer"), Tier.VIP: ("VIP 客户", "A VIP"),
-             Tier.GREEN: ("绿色通道客户", "A green-channel customer")}
+    names = {
+        Tier.STAR: ("星级客户", "A star customer"),
+        Tier.VIP: ("VIP 客户", "A VIP"),
+        Tier.GREEN: ("绿色通道客户", "A green-channel customer"),
+    }
     for tier, (zh, en) in names.items():
         minutes = round(policy.head_start(tier).total_seconds() / 60)
         if minutes == 0:
             lines.append({"zh": f"{zh}不优先，按取号先后。", "en": f"{en} has no priority: first come, first served."})
         elif arrivals_per_hour:
             n = max(1, round(arrivals_per_hour * minutes / 60))
-            lines.append({"zh": f"{zh}最多越过约 {n} 位普通客户（{minutes} 分钟内取号的客户，按繁忙时段每小时 {round(arrivals_per_hour)} 人计）。",
-                          "en": f"{en} overtakes at most about {n} ordinary tickets (those taken in the {minutes} min "
-                                f"before, at the busy hour's {round(arrivals_per_hour)} arrivals an hour)."})
+            lines.append(
+                {
+                    "zh": f"{zh}最多越过约 {n} 位普通客户（{minutes} 分钟内取号的客户，按繁忙时段每小时 {round(arrivals_per_hour)} 人计）。",
+                    "en": f"{en} overtakes at most about {n} ordinary tickets (those taken in the {minutes} min "
+                    f"before, at the busy hour's {round(arrivals_per_hour)} arrivals an hour).",
+                }
+            )
         else:
-            lines.append({"zh": f"{zh}只越过在其前 {minutes} 分钟内取号的客户。",
-                          "en": f"{en} overtakes only customers who took a ticket in the {minutes} min before."})
+            lines.append(
+                {
+                    "zh": f"{zh}只越过在其前 {minutes} 分钟内取号的客户。",
+                    "en": f"{en} overtakes only customers who took a ticket in the {minutes} min before.",
+                }
+            )
     if appointment_head_start_s is not None:
         minutes = round(appointment_head_start_s / 60)
         if arrivals_per_hour and minutes:
             n = max(1, round(arrivals_per_hour * minutes / 60))
-            lines.append({"zh": f"预约客户按预约时段提前 {minutes} 分钟排队，最多越过约 {n} 位现场客户"
-                                f"（预约时段开始前 {minutes} 分钟内到店的客户），且只占计划余量中允许预约的部分。",
-                          "en": f"An appointment queues as if it came {minutes} min before its slot: it overtakes at "
-                                f"most about {n} walk-ins (those who came in the {minutes} min before its slot), and "
-                                f"bookings take only the bookable share of the plan's spare capacity."})
+            lines.append(
+                {
+                    "zh": f"预约客户按预约时段提前 {minutes} 分钟排队，最多越过约 {n} 位现场客户"
+                    f"（预约时段开始前 {minutes} 分钟内到店的客户），且只占计划余量中允许预约的部分。",
+                    "en": f"An appointment queues as if it came {minutes} min before its slot: it overtakes at "
+                    f"most about {n} walk-ins (those who came in the {minutes} min before its slot), and "
+                    f"bookings take only the bookable share of the plan's spare capacity.",
+                }
+            )
         else:
-            lines.append({"zh": f"预约客户按预约时段提前 {minutes} 分钟排队，只越过在此之后到店的现场客户。",
-                          "en": f"An appointment queues as if it came {minutes} min before its slot: it overtakes "
-                                f"only walk-ins who came after that."})
+            lines.append(
+                {
+                    "zh": f"预约客户按预约时段提前 {minutes} 分钟排队，只越过在此之后到店的现场客户。",
+                    "en": f"An appointment queues as if it came {minutes} min before its slot: it overtakes "
+                    f"only walk-ins who came after that.",
+                }
+            )
     targets = sorted(set(targets_s))
     if policy.overdue_overtakes and targets:
         lo, hi = round(targets[0] / 60), round(targets[-1] / 60)
         span = f"{lo}" if lo == hi else f"{lo}–{hi}"
-        lines.append({"zh": f"等待超过业务目标时长（{span} 分钟）的客户不再被任何人插队，先到先叫。",
-                      "en": f"No ticket waits past its service's target ({span} min) behind anyone: overdue "
-                            f"tickets are called first, oldest first."})
+        lines.append(
+            {
+                "zh": f"等待超过业务目标时长（{span} 分钟）的客户不再被任何人插队，先到先叫。",
+                "en": f"No ticket waits past its service's target ({span} min) behind anyone: overdue "
+                f"tickets are called first, oldest first.",
+            }
+        )
     elif not policy.overdue_overtakes:
-        lines.append({"zh": "注意：未开启超时优先，普通客户在高峰时可能一再被优先客户越过。",
-                      "en": "Note: with the overdue rule off, ordinary customers can be overtaken again and again at peaks."})
+        lines.append(
+            {
+                "zh": "注意：未开启超时优先，普通客户在高峰时可能一再被优先客户越过。",
+                "en": "Note: with the overdue rule off, ordinary customers can be overtaken again and again at peaks.",
+            }
+        )
     return lines

@@ -10,6 +10,7 @@ Numbers are not text and stay numbers, negative ones included, and so does text 
 exactly a number (``-12.5``, ``-3.0%``), which no spreadsheet runs. An import reading an
 exported file back takes the apostrophe off again (``as_written``).
 """
+
 from __future__ import annotations
 
 import re

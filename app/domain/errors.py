@@ -1,4 +1,5 @@
 """Errors the domain and services raise; the web layer maps each to one HTTP status."""
+
 from __future__ import annotations
 
 

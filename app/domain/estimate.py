@@ -17,6 +17,7 @@ Method (kept simple on purpose, so staff can explain it to a customer):
    service when the queue reaches them is half done on average.
 4. No counter open for the service: no estimate (``None``); screens say so.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence

@@ -1,4 +1,5 @@
 """Domain events: what happened, recorded by services, dispatched after commit."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -170,8 +171,8 @@ class PeakWarningChanged(Event):
     """A peak warning was raised, updated, acknowledged or resolved (``change`` says which)."""
 
     warning_id: int
-    change: str            # raised | updated | acknowledged | resolved
-    kind: str              # forecast | live
+    change: str  # raised | updated | acknowledged | resolved
+    kind: str  # forecast | live
     severity: str
     service_id: int | None
     message_zh: str
@@ -202,8 +203,8 @@ class FollowUpOpened(Event):
 
     case_id: int
     survey_id: int
-    reason: str            # low_rating | complaint
-    due_at: str            # ISO time
+    reason: str  # low_rating | complaint
+    due_at: str  # ISO time
     assigned_to: int | None
 
 
@@ -212,4 +213,4 @@ class FollowUpChanged(Event):
     """A follow-up case got its first response or was closed (``change`` says which)."""
 
     case_id: int
-    change: str            # responded | closed
+    change: str  # responded | closed

@@ -9,6 +9,7 @@ Occupancy is in minus out since the hall opened today, never negative: a minute
 whose net would take it below zero (staff who came in before opening and leave,
 a missed entry) leaves it at zero. It restarts every business day.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -46,25 +47,31 @@ def check_batch(counts: list[MinuteCount], now: datetime, opened_at: datetime | 
     for i, c in enumerate(counts):
         where = f"counts[{i}]"
         if c.minute.tzinfo is None:
-            raise Invalid("give the minute with its UTC offset, e.g. 2026-11-22T09:15:00+08:00",
-                          field=f"{where}.minute")
+            raise Invalid(
+                "give the minute with its UTC offset, e.g. 2026-11-22T09:15:00+08:00", field=f"{where}.minute"
+            )
         if c.minute.second or c.minute.microsecond:
             raise Invalid("a minute starts at second 0", field=f"{where}.minute")
         if c.minute > now + FUTURE_SLACK:
             raise Invalid(f"{c.minute.isoformat()} is in the future", field=f"{where}.minute")
         if opened_at is not None and c.minute < opened_at:
-            raise Invalid(f"{c.minute.isoformat()} is before the hall opened ({opened_at.isoformat()})",
-                          field=f"{where}.minute")
+            raise Invalid(
+                f"{c.minute.isoformat()} is before the hall opened ({opened_at.isoformat()})", field=f"{where}.minute"
+            )
         for name, value in (("in", c.in_count), ("out", c.out_count)):
             if value < 0:
                 raise Invalid(f"a count cannot be negative ({value})", field=f"{where}.{name}")
             if value > MAX_PER_MINUTE:
-                raise Invalid(f"{value} people in one minute through one sensor is more than {MAX_PER_MINUTE}",
-                              field=f"{where}.{name}")
+                raise Invalid(
+                    f"{value} people in one minute through one sensor is more than {MAX_PER_MINUTE}",
+                    field=f"{where}.{name}",
+                )
         key = (c.sensor, c.minute.astimezone(UTC))
         if key in seen:
-            raise Invalid(f"sensor {c.sensor!r} minute {c.minute.isoformat()} is also counts[{seen[key]}]",
-                          field=f"{where}.minute")
+            raise Invalid(
+                f"sensor {c.sensor!r} minute {c.minute.isoformat()} is also counts[{seen[key]}]",
+                field=f"{where}.minute",
+            )
         seen[key] = i
 
 
@@ -93,6 +100,7 @@ def count_start(day: date, zone: ZoneInfo, hours: OpeningHours) -> datetime:
 
 
 # --------------------------------------------------------------------------- load state
+
 
 @dataclass(frozen=True)
 class LoadRules:
@@ -137,8 +145,7 @@ def load_state(occupancy: int | None, waiting: int, open_counters: int, rules: L
     per open counter. Normal otherwise.
     """
     per_counter = waiting / open_counters if open_counters else (float("inf") if waiting else 0.0)
-    if per_counter >= rules.busy_waiting_per_counter or (
-            occupancy is not None and occupancy >= rules.busy_occupancy):
+    if per_counter >= rules.busy_waiting_per_counter or (occupancy is not None and occupancy >= rules.busy_occupancy):
         return BUSY
     quiet_queue = per_counter <= 1.0
     if occupancy is None:
@@ -164,8 +171,9 @@ def load_reasons(occupancy: int | None, waiting: int, open_counters: int, rules:
         reasons.append({"code": "quiet_queue" if waiting else "nobody_waiting"})
     else:
         if occupancy is not None:
-            reasons.append({"code": "normal_inside", "n": occupancy, "busy": rules.busy_occupancy,
-                            "idle": rules.idle_occupancy})
+            reasons.append(
+                {"code": "normal_inside", "n": occupancy, "busy": rules.busy_occupancy, "idle": rules.idle_occupancy}
+            )
         if waiting and per_counter is not None:
             reasons.append({"code": "normal_queue", "n": per_counter, "limit": rules.busy_waiting_per_counter})
         else:

@@ -1,4 +1,5 @@
 """Opening hours and the local business day of a hall."""
+
 from __future__ import annotations
 
 import itertools
@@ -52,7 +53,9 @@ class OpeningHours:
                 start = _parse_hhmm(span[0], f"{field}.{day}[{i}]")
                 end = _parse_hhmm(span[1], f"{field}.{day}[{i}]")
                 if end <= start:
-                    raise Invalid("closing time must be after opening time", field=f"{field}.{day}[{i}]", code="hours_order")
+                    raise Invalid(
+                        "closing time must be after opening time", field=f"{field}.{day}[{i}]", code="hours_order"
+                    )
                 parsed.append((start, end))
             _refuse_overlap(parsed, f"{field}.{day}")
             days[day] = tuple(parsed)
@@ -70,9 +73,14 @@ def _refuse_overlap(spans: list[tuple[time, time]], field: str) -> None:
     ordered = sorted(spans)
     for (_, end), (start, _) in itertools.pairwise(ordered):
         if start < end:
-            raise Invalid(f"periods of one day overlap: one starts at {start:%H:%M} before another ends at "
-                          f"{'24:00' if end == time.max else format(end, '%H:%M')}", field=field, code="hours_overlap",
-                          starts=f"{start:%H:%M}", ends="24:00" if end == time.max else format(end, "%H:%M"))
+            raise Invalid(
+                f"periods of one day overlap: one starts at {start:%H:%M} before another ends at "
+                f"{'24:00' if end == time.max else format(end, '%H:%M')}",
+                field=field,
+                code="hours_overlap",
+                starts=f"{start:%H:%M}",
+                ends="24:00" if end == time.max else format(end, "%H:%M"),
+            )
 
 
 def local_time(at: datetime, zone: ZoneInfo) -> datetime:
@@ -108,8 +116,9 @@ class Closures:
             try:
                 day = date.fromisoformat(item["date"])
             except ValueError:
-                raise Invalid(f"{item['date']!r} is not a date YYYY-MM-DD", field=f"{field}[{i}].date",
-                              code="date_format") from None
+                raise Invalid(
+                    f"{item['date']!r} is not a date YYYY-MM-DD", field=f"{field}[{i}].date", code="date_format"
+                ) from None
             note = item.get("note") or ""
             if not isinstance(note, str) or len(note) > 100:
                 raise Invalid("a closure's note is text of at most 100 characters", field=f"{field}[{i}].note")

@@ -15,6 +15,7 @@ apostrophe (``cells.safe_cell``), which reading takes off again.
 
 Nothing here knows about files, the database or the web: standard library only.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,6 +39,7 @@ HALL_ROLES = (Role.COUNTER_STAFF.value, Role.HALL_MANAGER.value)
 
 
 # --------------------------------------------------------------------------- columns
+
 
 @dataclass(frozen=True)
 class Column:
@@ -63,8 +65,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("active", ("在岗", "启用"), ("active",), width=8),
     ),
     "counters": (
-        Column("number", ("窗口号", "窗口", "窗口编号"), ("number", "counter", "counter number"), required=True,
-               width=8),
+        Column(
+            "number", ("窗口号", "窗口", "窗口编号"), ("number", "counter", "counter number"), required=True, width=8
+        ),
         Column("name", ("名称", "窗口名称"), ("name",), width=20),
         Column("services", ("业务", "业务类型", "办理业务"), ("services", "service", "prefixes"), required=True),
         Column("display_mode", ("小屏模式", "窗口屏模式"), ("display_mode", "display"), width=10),
@@ -89,11 +92,24 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 WHAT = {"staff": "account", "counters": "counter", "vip": "roster entry"}  # "a new ..." in messages
 
 EXAMPLES = {
-    "staff": {"username": "zhangsan", "name": "张三", "staff_number": "10086", "role": "counter_staff",
-              "email": "zhangsan@example.com", "password": "ChangeMe-2026", "active": True},
+    "staff": {
+        "username": "zhangsan",
+        "name": "张三",
+        "staff_number": "10086",
+        "role": "counter_staff",
+        "email": "zhangsan@example.com",
+        "password": "ChangeMe-2026",
+        "active": True,
+    },
     "counters": {"number": 1, "name": "1号窗口", "services": ("A", "B"), "display_mode": "full", "active": True},
-    "vip": {"mobile": "13800138000", "name": "张先生", "star_level": 5, "valid_until": date(2027, 12, 31),
-            "note": "钻石卡", "active": True},
+    "vip": {
+        "mobile": "13800138000",
+        "name": "张先生",
+        "star_level": 5,
+        "valid_until": date(2027, 12, 31),
+        "note": "钻石卡",
+        "active": True,
+    },
 }
 
 
@@ -119,6 +135,7 @@ def column_for(kind: str, header: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- reading a file
+
 
 @dataclass(frozen=True)
 class Row:
@@ -176,6 +193,7 @@ def ignored_columns(kind: str, rows: list[Row]) -> list[str]:
 
 # --------------------------------------------------------------------------- cell values
 
+
 class _Bad(ValueError):
     """A cell that cannot be used; the message says why, ``code`` names the reason for screens that
     translate it, ``params`` the values its text needs."""
@@ -231,6 +249,7 @@ def _text(limit: int) -> Callable[[str, str], str]:
         if len(text) > limit:
             raise _Bad(f"{name} is at most {limit} characters", "too_long", limit=limit)
         return text
+
     return parse
 
 
@@ -257,8 +276,9 @@ def _role(name: str, text: str) -> str:
     if role is None:
         raise _Bad("role is counter_staff (营业员) or hall_manager (厅经理)", "bad_role")
     if role not in HALL_ROLES:
-        raise _Bad(f"role {role} is not for one hall: the import takes counter_staff or hall_manager",
-                   "role_not_for_hall")
+        raise _Bad(
+            f"role {role} is not for one hall: the import takes counter_staff or hall_manager", "role_not_for_hall"
+        )
     return role
 
 
@@ -297,8 +317,10 @@ def _display_mode(name: str, text: str) -> str:
 def _mobile(name: str, text: str, read_mobile: Callable[[str], str] | None = None) -> str:
     """The number as ``read_mobile`` reads it (``services.mobiles.msisdn``, given to ``read_entries``)."""
     if _SCIENTIFIC.match(text):
-        raise _Bad(f"mobile {text} lost its digits (scientific notation): format the column as text and save again",
-                   "mobile_scientific")
+        raise _Bad(
+            f"mobile {text} lost its digits (scientific notation): format the column as text and save again",
+            "mobile_scientific",
+        )
     if read_mobile is None:
         raise TypeError("read_entries needs read_mobile to read a mobile number")
     try:
@@ -329,16 +351,35 @@ def _date(name: str, text: str) -> date:
 
 
 PARSERS: dict[str, dict[str, Callable[[str, str], object]]] = {
-    "staff": {"username": _username, "name": _text(100), "staff_number": _text(32), "role": _role,
-              "email": _email, "password": _password, "active": _boolean},
-    "counters": {"number": _counter_number, "name": _text(100), "services": _services,
-                 "display_mode": _display_mode, "active": _boolean},
-    "vip": {"mobile": _mobile, "name": _text(100), "star_level": _star_level, "valid_until": _date,
-            "note": _text(200), "active": _boolean},
+    "staff": {
+        "username": _username,
+        "name": _text(100),
+        "staff_number": _text(32),
+        "role": _role,
+        "email": _email,
+        "password": _password,
+        "active": _boolean,
+    },
+    "counters": {
+        "number": _counter_number,
+        "name": _text(100),
+        "services": _services,
+        "display_mode": _display_mode,
+        "active": _boolean,
+    },
+    "vip": {
+        "mobile": _mobile,
+        "name": _text(100),
+        "star_level": _star_level,
+        "valid_until": _date,
+        "note": _text(200),
+        "active": _boolean,
+    },
 }
 
 
 # --------------------------------------------------------------------------- rows read
+
 
 @dataclass
 class Entry:
@@ -360,8 +401,15 @@ def read_entries(kind: str, rows: list[Row], read_mobile: Callable[[str], str]) 
         if entry.key is None:
             continue
         if entry.key in first:
-            entry.problems.insert(0, Problem(key_field, f"{key_field} appears again: first on line {first[entry.key]}",
-                                             "repeated_key", {"first_line": first[entry.key]}))
+            entry.problems.insert(
+                0,
+                Problem(
+                    key_field,
+                    f"{key_field} appears again: first on line {first[entry.key]}",
+                    "repeated_key",
+                    {"first_line": first[entry.key]},
+                ),
+            )
         else:
             first[entry.key] = entry.line
     return entries
@@ -391,6 +439,7 @@ def _entry(kind: str, row: Row, read_mobile: Callable[[str], str]) -> Entry:
 
 # --------------------------------------------------------------------------- compared with what exists
 
+
 @dataclass(frozen=True)
 class Rules:
     """What an import may do: its hall, whether a hall manager imports (counter staff accounts
@@ -414,15 +463,21 @@ class Line:
     values: dict[str, object]
 
     def to_dict(self) -> dict:
-        return {"line": self.line, "key": self.key, "action": self.action, "changes": self.changes,
-                "problems": [p.to_dict() for p in self.problems]}
+        return {
+            "line": self.line,
+            "key": self.key,
+            "action": self.action,
+            "changes": self.changes,
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
 
 def plan_lines(kind: str, entries: list[Entry], existing: Mapping[object, dict], rules: Rules) -> list[Line]:
     """Each entry compared with the stored row of its key (``existing``: key → the row's fields as
     this module names them; staff also with ``hall_id``)."""
-    return [compare(kind, entry, existing.get(entry.key) if entry.key is not None else None, rules)
-            for entry in entries]
+    return [
+        compare(kind, entry, existing.get(entry.key) if entry.key is not None else None, rules) for entry in entries
+    ]
 
 
 def compare(kind: str, entry: Entry, current: dict | None, rules: Rules) -> Line:
@@ -432,14 +487,20 @@ def compare(kind: str, entry: Entry, current: dict | None, rules: Rules) -> Line
         values = {**DEFAULTS[kind], **entry.values}
         reported = {p.field for p in problems}
         if KEY_FIELD[kind] not in reported:  # a row with a bad or repeated key says only that
-            problems += [Problem(needed, f"{needed} is required for a new {WHAT[kind]}", "required_for_new")
-                         for needed in NEW_ROW_NEEDS[kind] if needed not in values and needed not in reported]
+            problems += [
+                Problem(needed, f"{needed} is required for a new {WHAT[kind]}", "required_for_new")
+                for needed in NEW_ROW_NEEDS[kind]
+                if needed not in values and needed not in reported
+            ]
         changes = {f: [None, _shown(f, values[f])] for f in order if values.get(f) not in (None, "", ())}
         action = "create"
     else:
         values = {f: v for f, v in entry.values.items() if f == "password" or v != current.get(f)}
-        changes = {f: [SECRET if f == "password" else _shown(f, current.get(f)), _shown(f, values[f])]
-                   for f in order if f in values}
+        changes = {
+            f: [SECRET if f == "password" else _shown(f, current.get(f)), _shown(f, values[f])]
+            for f in order
+            if f in values
+        }
         action = "update" if values else "unchanged"
     problems += RULES[kind](entry, current, values, rules)
     if problems:
@@ -466,11 +527,15 @@ def _staff_rules(entry: Entry, current: dict | None, values: dict, rules: Rules)
     if not rules.manager_only:
         return []
     if current is not None and current["role"] == Role.HALL_MANAGER.value and values:
-        return [Problem("username", "a hall manager's account is changed by an administrator only",
-                        "manager_by_admin_only")]
+        return [
+            Problem("username", "a hall manager's account is changed by an administrator only", "manager_by_admin_only")
+        ]
     if values.get("role", Role.COUNTER_STAFF.value) != Role.COUNTER_STAFF.value:
-        return [Problem("role", "a hall manager may import counter_staff accounts only",
-                        "manager_imports_counter_staff_only")]
+        return [
+            Problem(
+                "role", "a hall manager may import counter_staff accounts only", "manager_imports_counter_staff_only"
+            )
+        ]
     return []
 
 
@@ -481,8 +546,14 @@ def _counter_rules(entry: Entry, current: dict | None, values: dict, rules: Rule
     linked = set(current.get("services", ())) if current else set()
     unknown = [p for p in given if p not in rules.prefixes and p not in linked]
     if unknown:
-        return [Problem("services", f"no active service {', '.join(unknown)} in this hall", "unknown_services",
-                        {"prefixes": "、".join(unknown)})]
+        return [
+            Problem(
+                "services",
+                f"no active service {', '.join(unknown)} in this hall",
+                "unknown_services",
+                {"prefixes": "、".join(unknown)},
+            )
+        ]
     if not given:
         return [Problem("services", "services names at least one ticket prefix", "no_services")]
     return []
@@ -500,5 +571,10 @@ def summary(kind: str, lines: list[Line], ignored: Sequence[str] = ()) -> dict:
     counts = {action: 0 for action in ACTIONS}
     for line in lines:
         counts[line.action] += 1
-    return {"kind": kind, "lines": [line.to_dict() for line in lines], "counts": counts,
-            "valid": counts["reject"] == 0, "ignored_columns": list(ignored)}
+    return {
+        "kind": kind,
+        "lines": [line.to_dict() for line in lines],
+        "counts": counts,
+        "valid": counts["reject"] == 0,
+        "ignored_columns": list(ignored),
+    }

@@ -1,6 +1,7 @@
 """A kiosk's own settings (per device, kept in ``Device.settings["kiosk"]``): the elder-friendly
 mode (适老化: larger type and keys, fewer words, spoken prompts) and how long the kiosk waits,
 untouched, before it forgets the customer's choices and returns to its start screen."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

@@ -21,6 +21,7 @@ where most waits fall, and ``FINE_WAIT_BINS``: 10 seconds under two minutes), in
 bin: exact to within the bin's width (10 s under 2 min, 1 min to 10 min, wider beyond), so the P90
 of a hall's month is right to about a minute, and roll-ups stay additive.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -29,16 +30,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # bin lower edges in seconds; the last bin is open-ended
-WAIT_BINS = tuple(m * 60 for m in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 25, 30, 35, 40, 45, 50,
-                                   60, 75, 90, 120, 180))
+WAIT_BINS = tuple(
+    m * 60 for m in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 25, 30, 35, 40, 45, 50, 60, 75, 90, 120, 180)
+)
 HANDLE_BINS = tuple(m * 60 for m in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 25, 30, 40, 60, 90))
 # waits under two minutes (WAIT_BINS' first two bins) counted again in 10-second bins: a hall whose
 # customers wait seconds reads its median in seconds, not the middle of a one-minute bin
 FINE_WAIT_UNDER_S = WAIT_BINS[2]
 FINE_WAIT_BINS = tuple(range(0, FINE_WAIT_UNDER_S, 10))
 OUTCOMES = ("served", "no_show", "cancelled", "expired", "open")
-COUNT_FIELDS = ("arrivals", "served", "no_show", "cancelled", "expired", "still_open", "transfers", "waited",
-                "wait_sum_s", "within_target", "handled", "handle_sum_s")
+COUNT_FIELDS = (
+    "arrivals",
+    "served",
+    "no_show",
+    "cancelled",
+    "expired",
+    "still_open",
+    "transfers",
+    "waited",
+    "wait_sum_s",
+    "within_target",
+    "handled",
+    "handle_sum_s",
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +126,14 @@ def read_visit(steps: Sequence[Step]) -> Visit:
             outcome = "expired"
     # a wait counts once it is over: a ticket transferred and not called again yet has no finished wait
     finished_wait = called_once and waiting_since is None
-    return Visit(outcome=outcome, wait_s=wait if finished_wait else None, handle_s=handle if served_once else None,
-                 transfers=transfers, counter_id=counter, staff_id=staff)
+    return Visit(
+        outcome=outcome,
+        wait_s=wait if finished_wait else None,
+        handle_s=handle if served_once else None,
+        transfers=transfers,
+        counter_id=counter,
+        staff_id=staff,
+    )
 
 
 def _served_for(step: Step, serving_since: datetime | None) -> float:
@@ -191,8 +211,12 @@ class Counts:
         return c
 
 
-ROW_COLUMNS = COUNT_FIELDS + tuple(f"w{i}" for i in range(len(WAIT_BINS))) + \
-    tuple(f"h{i}" for i in range(len(HANDLE_BINS))) + tuple(f"f{i}" for i in range(len(FINE_WAIT_BINS)))
+ROW_COLUMNS = (
+    COUNT_FIELDS
+    + tuple(f"w{i}" for i in range(len(WAIT_BINS)))
+    + tuple(f"h{i}" for i in range(len(HANDLE_BINS)))
+    + tuple(f"f{i}" for i in range(len(FINE_WAIT_BINS)))
+)
 
 
 def percentile(bins: Sequence[int], edges: Sequence[int], q: float) -> float | None:
@@ -219,7 +243,7 @@ def wait_percentile(c: Counts, q: float) -> float | None:
     total = sum(c.wait_bins)
     if not total:
         return None
-    under = sum(c.wait_bins[:WAIT_BINS.index(FINE_WAIT_UNDER_S)])
+    under = sum(c.wait_bins[: WAIT_BINS.index(FINE_WAIT_UNDER_S)])
     rank = q * total
     if under and rank <= under and sum(c.fine_wait_bins) == under:
         return percentile(c.fine_wait_bins, FINE_WAIT_BINS, rank / under)
@@ -230,13 +254,20 @@ def figures(c: Counts) -> dict:
     """A report line's figures from its counts."""
     closed = c.served + c.no_show + c.cancelled + c.expired
     return {
-        "arrivals": c.arrivals, "served": c.served, "no_show": c.no_show, "cancelled": c.cancelled,
-        "expired": c.expired, "open": c.still_open, "transfers": c.transfers, "waited": c.waited,
+        "arrivals": c.arrivals,
+        "served": c.served,
+        "no_show": c.no_show,
+        "cancelled": c.cancelled,
+        "expired": c.expired,
+        "open": c.still_open,
+        "transfers": c.transfers,
+        "waited": c.waited,
         "wait_avg_s": c.wait_sum_s / c.waited if c.waited else None,
         "wait_p50_s": wait_percentile(c, 0.5),
         "wait_p90_s": wait_percentile(c, 0.9),
         "within_target_rate": c.within_target / c.waited if c.waited else None,
-        "handled": c.handled, "handle_avg_s": c.handle_sum_s / c.handled if c.handled else None,
+        "handled": c.handled,
+        "handle_avg_s": c.handle_sum_s / c.handled if c.handled else None,
         "handle_p90_s": percentile(c.handle_bins, HANDLE_BINS, 0.9),
         "no_show_rate": c.no_show / closed if closed else None,
         "cancel_rate": c.cancelled / closed if closed else None,
@@ -270,7 +301,10 @@ def punctuality(appointments: Iterable[tuple[str, datetime, datetime | None]], g
         else:
             out["pending"] += 1
     due = out["on_time"] + out["late"] + out["no_show"]
-    rates = {"on_time_rate": out["on_time"] / due if due else None, "no_show_rate": out["no_show"] / due if due else None}
+    rates = {
+        "on_time_rate": out["on_time"] / due if due else None,
+        "no_show_rate": out["no_show"] / due if due else None,
+    }
     return {**out, **rates}
 
 

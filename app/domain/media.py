@@ -5,6 +5,7 @@ always takes precedence over it (the display's script). A file is judged by its 
 by the name or type the browser gave it: JPEG, PNG or WebP images, MP4 or WebM videos, within the
 limits below. Decoding it (an image's size, a video's frames and length) is the service's part.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,14 +75,24 @@ def check_upload(head: bytes, size: int, hall_items: int, hall_bytes: int) -> Me
     if media is None:
         raise refused("media_type", "only JPEG, PNG or WebP images and MP4 or WebM videos can be shown")
     if size > media.max_bytes:
-        raise refused("media_too_large", f"a {media.kind} may be at most {media.max_bytes // MB} MB",
-                           kind=media.kind, max_mb=media.max_bytes // MB)
+        raise refused(
+            "media_too_large",
+            f"a {media.kind} may be at most {media.max_bytes // MB} MB",
+            kind=media.kind,
+            max_mb=media.max_bytes // MB,
+        )
     if hall_items >= HALL_MAX_ITEMS:
-        raise refused("media_too_many", f"a hall keeps at most {HALL_MAX_ITEMS} media files: remove one first",
-                           max_items=HALL_MAX_ITEMS)
+        raise refused(
+            "media_too_many",
+            f"a hall keeps at most {HALL_MAX_ITEMS} media files: remove one first",
+            max_items=HALL_MAX_ITEMS,
+        )
     if hall_bytes + size > HALL_MAX_BYTES:
-        raise refused("media_hall_full", f"a hall's media may take at most {HALL_MAX_BYTES // MB} MB in all",
-                           max_mb=HALL_MAX_BYTES // MB)
+        raise refused(
+            "media_hall_full",
+            f"a hall's media may take at most {HALL_MAX_BYTES // MB} MB in all",
+            max_mb=HALL_MAX_BYTES // MB,
+        )
     return media
 
 
@@ -91,17 +102,23 @@ def check_decoded(media: MediaType, width: int, height: int, seconds: float | No
     if width <= 0 or height <= 0:
         raise refused("media_unreadable", f"the file is not a {media.kind} that can be shown")
     if media.kind == "image" and max(width, height) > IMAGE_MAX_SIDE:
-        raise refused("media_too_big_picture", f"an image may be at most {IMAGE_MAX_SIDE} pixels a side",
-                           max_side=IMAGE_MAX_SIDE)
+        raise refused(
+            "media_too_big_picture", f"an image may be at most {IMAGE_MAX_SIDE} pixels a side", max_side=IMAGE_MAX_SIDE
+        )
     if media.kind == "video" and codec.lower() not in PLAYABLE[media.content_type]:
-        raise refused("media_codec", f"a {media.extension.upper()} video must be "
-                      + ", ".join(sorted(PLAYABLE[media.content_type])) + f" for the displays to play it, not {codec}",
-                      codec=codec)
+        raise refused(
+            "media_codec",
+            f"a {media.extension.upper()} video must be "
+            + ", ".join(sorted(PLAYABLE[media.content_type]))
+            + f" for the displays to play it, not {codec}",
+            codec=codec,
+        )
     if media.kind == "video" and (seconds is None or seconds <= 0):
         raise refused("media_unreadable", "the video's length cannot be read")
     if media.kind == "video" and seconds is not None and seconds > VIDEO_MAX_S:
-        raise refused("media_too_long", f"a video may be at most {VIDEO_MAX_S:.0f} seconds long",
-                           max_s=int(VIDEO_MAX_S))
+        raise refused(
+            "media_too_long", f"a video may be at most {VIDEO_MAX_S:.0f} seconds long", max_s=int(VIDEO_MAX_S)
+        )
 
 
 def image_seconds_problem(seconds: float) -> str | None:

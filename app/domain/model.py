@@ -2,6 +2,7 @@
 
 Pure standard library: nothing here knows about Flask, SQLAlchemy or HTTP.
 """
+
 from __future__ import annotations
 
 import enum
@@ -84,8 +85,8 @@ class Action(str, enum.Enum):
 class Channel(str, enum.Enum):
     """How a ticket was taken: the service-level reports and the console tell them apart."""
 
-    KIOSK = "kiosk"    # at a kiosk of the hall
-    STAFF = "staff"    # by a staff member (the floor guide's tablet, the console)
+    KIOSK = "kiosk"  # at a kiosk of the hall
+    STAFF = "staff"  # by a staff member (the floor guide's tablet, the console)
     SYSTEM = "system"  # by no caller (imports, tests, the demo)
     REMOTE = "remote"  # on the customer's phone, before arriving
     APPOINTMENT = "appointment"  # a booked slot, checked in at the hall
@@ -112,8 +113,13 @@ _TRANSITIONS: dict[tuple[TicketState, Action], TicketState] = {
 
 
 # what a counter's console calls each move it may make with the ticket at it
-COUNTER_ACTIONS = {Action.RECALL: "recall", Action.START: "start", Action.FINISH: "finish",
-                   Action.NO_SHOW: "no-show", Action.TRANSFER: "transfer"}
+COUNTER_ACTIONS = {
+    Action.RECALL: "recall",
+    Action.START: "start",
+    Action.FINISH: "finish",
+    Action.NO_SHOW: "no-show",
+    Action.TRANSFER: "transfer",
+}
 
 
 def actions_at_counter(state: TicketState | str) -> list[str]:

@@ -23,6 +23,7 @@ Socket.IO connect and the use cases that check their caller inside their own tra
 (``region_halls`` tells which). Nobody changes their own role or deactivates their own account.
 Standard library only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -82,8 +83,9 @@ def may_issue_ticket(p: Principal, hall_id: int) -> bool:
     """An administrator anywhere; the hall's manager, counter staff and kiosks."""
     if p.is_staff(Role.ADMIN):
         return True
-    return p.hall_id == hall_id and (p.is_staff(Role.HALL_MANAGER, Role.COUNTER_STAFF)
-                                     or p.device_kind == DeviceKind.KIOSK)
+    return p.hall_id == hall_id and (
+        p.is_staff(Role.HALL_MANAGER, Role.COUNTER_STAFF) or p.device_kind == DeviceKind.KIOSK
+    )
 
 
 def may_operate_counter(p: Principal, hall_id: int) -> bool:
@@ -98,8 +100,14 @@ def may_manage_hall(p: Principal, hall_id: int) -> bool:
     return p.is_staff(Role.ADMIN) or (p.is_staff(Role.HALL_MANAGER) and p.hall_id == hall_id)
 
 
-def may_manage_staff(p: Principal, hall_id: int | None, role: Role | None, changes_role: bool = False,
-                     account_id: int | None = None, deactivates: bool = False) -> bool:
+def may_manage_staff(
+    p: Principal,
+    hall_id: int | None,
+    role: Role | None,
+    changes_role: bool = False,
+    account_id: int | None = None,
+    deactivates: bool = False,
+) -> bool:
     """Create or change a staff account (``account_id``: an existing one): an administrator any; a hall
     manager their own hall's counter staff (name, number, email, password, active), never a role,
     never another hall's. Nobody changes their own role or deactivates their own account."""
@@ -107,8 +115,7 @@ def may_manage_staff(p: Principal, hall_id: int | None, role: Role | None, chang
         return False
     if p.is_staff(Role.ADMIN):
         return True
-    return (p.is_staff(Role.HALL_MANAGER) and hall_id == p.hall_id and role == Role.COUNTER_STAFF
-            and not changes_role)
+    return p.is_staff(Role.HALL_MANAGER) and hall_id == p.hall_id and role == Role.COUNTER_STAFF and not changes_role
 
 
 def may_print_on_kiosk(p: Principal) -> bool:
@@ -138,8 +145,9 @@ def may_use_manager_pages(p: Principal) -> bool:
     return p.is_staff(*MANAGERS)
 
 
-def may_read_reports(p: Principal, hall_id: int | None, above_hall: bool, region_id: int | None,
-                     region_halls: RegionHalls) -> bool:
+def may_read_reports(
+    p: Principal, hall_id: int | None, above_hall: bool, region_id: int | None, region_halls: RegionHalls
+) -> bool:
     """A report at a hall (``hall_id``) or above one (``above_hall``: the company, a region, a city of
     ``region_id``): head office its own; a manager their own hall's only."""
     if not may_use_manager_pages(p):

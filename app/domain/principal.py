@@ -1,4 +1,5 @@
 """Who is calling: a staff member or a device, as the access rules see them (``domain.policy``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,10 +21,15 @@ class Principal:
     region_id: int | None = None  # head office of one region (None: the whole company)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "id": self.id, "name": self.name, "hall_id": self.hall_id,
-                "role": self.role.value if self.role else None,
-                "device_kind": self.device_kind.value if self.device_kind else None,
-                "counter_id": self.counter_id}
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "hall_id": self.hall_id,
+            "role": self.role.value if self.role else None,
+            "device_kind": self.device_kind.value if self.device_kind else None,
+            "counter_id": self.counter_id,
+        }
 
     def is_staff(self, *roles: Role) -> bool:
         return self.kind == "staff" and self.role in roles

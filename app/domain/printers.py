@@ -12,6 +12,7 @@ allowed address on port 9100, the raw printing port. The path is judged as writt
 theirs to make. The rule is checked when a setting is stored and again before each print, so a
 setting stored earlier, or allowed before the operator narrowed the settings, prints nowhere else.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -59,8 +60,11 @@ class PrinterPlaces:
         if self.folder is None:
             return "printer.path", "this server allows no file printer (PRINTER_FOLDER)"
         where = posixpath.normpath(path)
-        inside = (posixpath.isabs(where) and where != self.folder
-                  and posixpath.commonpath([self.folder, where]) == self.folder)
+        inside = (
+            posixpath.isabs(where)
+            and where != self.folder
+            and posixpath.commonpath([self.folder, where]) == self.folder
+        )
         return None if inside else ("printer.path", f"must be a file in {self.folder} (PRINTER_FOLDER)")
 
     def _network_problem(self, host: str, port: int) -> tuple[str, str] | None:
@@ -136,6 +140,7 @@ class PrinterConfig:
 
 
 # ---- validating settings -----------------------------------------------------------
+
 
 def _invalid(name: str, problem: str) -> ValueError:
     return ValueError(f"printer.{name}: {problem}")

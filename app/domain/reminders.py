@@ -12,6 +12,7 @@ The kiosk asks for a mobile number "for queue reminders" (排队提醒). Two rem
 Each is sent once (claimed before it is sent), never in the hall's survey quiet hours and never
 to a number that opted out, through the surveys' gateway (services.turn_reminders). Pure: no I/O.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -41,13 +42,18 @@ def called_due(called_at: datetime, now: datetime) -> bool:
 def soon_text(hall_zh: str, label: str, people_ahead: int) -> str:
     """The "your turn soon" message, in Chinese then English, with no personal data."""
     if people_ahead == 0:
-        return (f"【{hall_zh}】您的{label}号即将叫到，下一位就是您，请留意叫号。"
-                f"Ticket {label}: you are next, please stay near the counters.")
-    return (f"【{hall_zh}】您的{label}号前面还有{people_ahead}位，请回到等候区留意叫号。"
-            f"Ticket {label}: {people_ahead} ahead of you, please come back to the waiting area.")
+        return (
+            f"【{hall_zh}】您的{label}号即将叫到，下一位就是您，请留意叫号。"
+            f"Ticket {label}: you are next, please stay near the counters."
+        )
+    return (
+        f"【{hall_zh}】您的{label}号前面还有{people_ahead}位，请回到等候区留意叫号。"
+        f"Ticket {label}: {people_ahead} ahead of you, please come back to the waiting area."
+    )
 
 
 def called_text(hall_zh: str, label: str, counter_number: int) -> str:
     """The "you are called" message."""
-    return (f"【{hall_zh}】请{label}号到{counter_number}号窗口办理。"
-            f"Ticket {label}: please go to counter {counter_number}.")
+    return (
+        f"【{hall_zh}】请{label}号到{counter_number}号窗口办理。Ticket {label}: please go to counter {counter_number}."
+    )

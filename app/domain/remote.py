@@ -10,6 +10,7 @@ The rules, with no database and no clock of their own:
   customer checks in at the kiosk; one not checked in by its deadline (``check_in_deadline``:
   the hall's window, and never after the hall closes that day) is released.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -21,10 +22,10 @@ from .hours import WEEKDAYS, OpeningHours
 
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
-CODE_TRIES = 5                       # wrong tries before a code is dead
+CODE_TRIES = 5  # wrong tries before a code is dead
 RESEND_AFTER = timedelta(seconds=60)  # one code a minute to a number
 CODE_WINDOW = timedelta(hours=1)
-CHECK_IN_MINUTES = (10, 240)         # the shortest and longest window a hall may set
+CHECK_IN_MINUTES = (10, 240)  # the shortest and longest window a hall may set
 
 JOIN, BOOK, CHECK_IN = "join", "book", "check_in"  # what a code is for: a remote ticket, an appointment, arriving
 
@@ -34,8 +35,8 @@ class RemoteQueue:
     """A hall's remote-ticket settings (``halls.remote``)."""
 
     enabled: bool = False
-    check_in_minutes: int = 60           # from taking the number to checking in at the kiosk
-    codes_per_number_per_hour: int = 5   # SMS codes one mobile number may ask for
+    check_in_minutes: int = 60  # from taking the number to checking in at the kiosk
+    codes_per_number_per_hour: int = 5  # SMS codes one mobile number may ask for
     codes_per_address_per_hour: int = 20  # and one client address (a NAT'd phone network shares one)
 
     @classmethod
@@ -73,10 +74,12 @@ class Refusal:
     retry_after_s: int
 
 
-def code_refusal(now: datetime, to_number: list[datetime], from_address: list[datetime],
-                 settings: RemoteQueue) -> Refusal | None:
+def code_refusal(
+    now: datetime, to_number: list[datetime], from_address: list[datetime], settings: RemoteQueue
+) -> Refusal | None:
     """Whether a new code may go to a number now, given when codes went to that number and from
     that address (any times; only the last hour counts). None: send it."""
+
     def retry(times: list[datetime], span: timedelta, limit: int) -> int | None:
         recent = sorted(t for t in times if now - t < span)
         if len(recent) < limit:
@@ -97,7 +100,7 @@ def code_refusal(now: datetime, to_number: list[datetime], from_address: list[da
 
 def new_code() -> str:
     """Six random digits (from the OS's CSPRNG), leading zeros kept."""
-    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
 def clean_code(text: str | None, field: str = "code") -> str:
@@ -114,7 +117,7 @@ def closing_time(hours: OpeningHours, local: datetime) -> datetime | None:
     spans = sorted(hours.days.get(WEEKDAYS[local.weekday()], ()))
     for i, (start, end) in enumerate(spans):
         if start <= now < end or (end == time.max and now >= start):
-            for next_start, next_end in spans[i + 1:]:  # spans that touch are one opening
+            for next_start, next_end in spans[i + 1 :]:  # spans that touch are one opening
                 if next_start != end:
                     break
                 end = next_end

@@ -10,6 +10,7 @@ The green channel is for the elderly, the disabled and expectant mothers. A hall
 off, or let the kiosk issue it on the customer's word (``self_declare``) instead of the floor
 guide's PIN; the kiosk shows the note to say who it is for.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

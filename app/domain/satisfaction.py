@@ -1,6 +1,7 @@
 """Satisfaction figures for reports (满意度报表), pure: wait bands, report periods, a line's
 figures on a hall's scale, lines combined across halls, rankings. Storage and queries are
 in ``services.satisfaction``."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -65,8 +66,13 @@ class Period:
         return self.first.isoformat()
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "first_day": self.first.isoformat(), "last_day": self.last.isoformat(),
-                "label_zh": self.label_zh, "label_en": self.label_en}
+        return {
+            "kind": self.kind,
+            "first_day": self.first.isoformat(),
+            "last_day": self.last.isoformat(),
+            "label_zh": self.label_zh,
+            "label_en": self.label_en,
+        }
 
 
 def period_of(kind: str, day: date) -> Period:
@@ -96,15 +102,24 @@ def parse_period(kind: str | None, day: date | str | None, now: datetime, zone: 
 
 # --------------------------------------------------------------------------- figures
 
+
 def figures(counts: Mapping[int, int], sent: int, rated: int, scale: SurveyScale) -> dict:
     """A report line's figures on one scale. Scores off the hall's current scale are left out, and counted."""
     on_scale = {v: n for v, n in counts.items() if n and v in scale.values}
     f = figures_from_counts(on_scale, scale)
-    return {"sent": sent, "rated": rated, "ratings": f.ratings, "satisfied": f.satisfied,
-            "satisfaction_rate": f.satisfaction_rate, "average_score": f.average_score,
-            "score_index": f.score_index, "response_rate": rated / sent if sent else None,
-            "off_scale": sum(counts.values()) - f.ratings, "scale": scale.name,
-            "by_score": {str(v): n for v, n in sorted(on_scale.items())}}
+    return {
+        "sent": sent,
+        "rated": rated,
+        "ratings": f.ratings,
+        "satisfied": f.satisfied,
+        "satisfaction_rate": f.satisfaction_rate,
+        "average_score": f.average_score,
+        "score_index": f.score_index,
+        "response_rate": rated / sent if sent else None,
+        "off_scale": sum(counts.values()) - f.ratings,
+        "scale": scale.name,
+        "by_score": {str(v): n for v, n in sorted(on_scale.items())},
+    }
 
 
 def combine(parts: Iterable[dict]) -> dict:
@@ -121,21 +136,26 @@ def combine(parts: Iterable[dict]) -> dict:
         for p in rated_parts:
             for v, n in p["by_score"].items():
                 by_score[v] = by_score.get(v, 0) + n
-    return {**sums,
-            "satisfaction_rate": sums["satisfied"] / ratings if ratings else None,
-            "average_score": (sum(p["average_score"] * p["ratings"] for p in rated_parts) / ratings
-                              if ratings and same else None),
-            "score_index": sum(p["score_index"] * p["ratings"] for p in rated_parts) / ratings if ratings else None,
-            "response_rate": sums["rated"] / sums["sent"] if sums["sent"] else None,
-            "scale": scales.pop() if same else ("mixed" if scales else None),
-            "by_score": dict(sorted(by_score.items(), key=lambda kv: int(kv[0])))}
+    return {
+        **sums,
+        "satisfaction_rate": sums["satisfied"] / ratings if ratings else None,
+        "average_score": (
+            sum(p["average_score"] * p["ratings"] for p in rated_parts) / ratings if ratings and same else None
+        ),
+        "score_index": sum(p["score_index"] * p["ratings"] for p in rated_parts) / ratings if ratings else None,
+        "response_rate": sums["rated"] / sums["sent"] if sums["sent"] else None,
+        "scale": scales.pop() if same else ("mixed" if scales else None),
+        "by_score": dict(sorted(by_score.items(), key=lambda kv: int(kv[0]))),
+    }
 
 
 def rank(lines: list[dict], field: str = "rank", min_ratings: int = 1) -> list[dict]:
     """Best first: satisfaction rate, then score index, then more ratings. Ties share a rank (1, 1, 3);
     lines with fewer than ``min_ratings`` ratings get no rank and go last."""
+
     def key(x):
         return (-(x["satisfaction_rate"] or 0), -(x["score_index"] or 0), -x["ratings"])
+
     ranked = sorted((x for x in lines if x["ratings"] >= max(min_ratings, 1)), key=key)
     rest = [x for x in lines if x["ratings"] < max(min_ratings, 1)]
     for i, x in enumerate(ranked):

@@ -4,6 +4,7 @@ A hall stores only what it changed; ``screen_settings`` fills in the defaults. C
 are templates with two fields, ``{label}`` (the ticket number, e.g. A023) and
 ``{counter}`` (the counter's number).
 """
+
 from __future__ import annotations
 
 import re

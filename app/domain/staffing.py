@@ -1,4 +1,5 @@
 """A hall's staffing rules (``halls.staffing``) and the open slots of its days. Standard library only."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -12,13 +13,13 @@ from .hours import WEEKDAYS, OpeningHours
 class StaffingRules:
     """How a hall plans its counters from the forecast."""
 
-    min_counters: int = 1            # open at any open time
-    max_counters: int = 0            # 0: every active counter of the hall
-    target_share: float = 0.8        # share served within each service's target wait
-    patience_s: int = 900            # mean patience before giving up (no-shows), for Erlang A; 0: Erlang C
-    min_shift_minutes: int = 120     # a counter opened by the plan stays open at least this long
-    interval_minutes: int = 15       # forecast interval
-    country: str = "CN"              # public holidays and adjusted working days (调休)
+    min_counters: int = 1  # open at any open time
+    max_counters: int = 0  # 0: every active counter of the hall
+    target_share: float = 0.8  # share served within each service's target wait
+    patience_s: int = 900  # mean patience before giving up (no-shows), for Erlang A; 0: Erlang C
+    min_shift_minutes: int = 120  # a counter opened by the plan stays open at least this long
+    interval_minutes: int = 15  # forecast interval
+    country: str = "CN"  # public holidays and adjusted working days (调休)
 
     @classmethod
     def from_dict(cls, data: Mapping | None) -> StaffingRules:
@@ -32,8 +33,14 @@ class StaffingRules:
         return min(self.max_counters, active_counters) if self.max_counters else active_counters
 
 
-_LIMITS = {"min_counters": (0, 200), "max_counters": (0, 200), "target_share": (0.05, 0.999),
-           "patience_s": (0, 24 * 3600), "min_shift_minutes": (15, 12 * 60), "interval_minutes": (15, 60)}
+_LIMITS = {
+    "min_counters": (0, 200),
+    "max_counters": (0, 200),
+    "target_share": (0.05, 0.999),
+    "patience_s": (0, 24 * 3600),
+    "min_shift_minutes": (15, 12 * 60),
+    "interval_minutes": (15, 60),
+}
 
 
 def staffing_rules_problems(data: Mapping) -> list[tuple[str, str]]:

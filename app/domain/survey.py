@@ -18,6 +18,7 @@ gateways' endpoints, the scheduler and the reports all share one reading:
 
 Standard library only.
 """
+
 from __future__ import annotations
 
 import math
@@ -111,23 +112,32 @@ class SurveyScale:
         def distance(g: Grade) -> tuple[int, bool]:
             have = LEVELS.index(g.level)
             return abs(have - want), (have - _NEUTRAL) * (want - _NEUTRAL) <= 0  # neutral is on neither side
+
         return min(graded, key=distance)
 
 
-FOUR_GRADE = SurveyScale("four_grade", (
-    Grade(1, "非常满意", "Very satisfied", True, "very_satisfied"),
-    Grade(2, "满意", "Satisfied", True, "satisfied"),
-    Grade(3, "一般", "Neutral", False, "neutral"),
-    Grade(4, "不满意", "Dissatisfied", False, "dissatisfied"),
-), frozenset({4}))
+FOUR_GRADE = SurveyScale(
+    "four_grade",
+    (
+        Grade(1, "非常满意", "Very satisfied", True, "very_satisfied"),
+        Grade(2, "满意", "Satisfied", True, "satisfied"),
+        Grade(3, "一般", "Neutral", False, "neutral"),
+        Grade(4, "不满意", "Dissatisfied", False, "dissatisfied"),
+    ),
+    frozenset({4}),
+)
 
-FIVE_POINT = SurveyScale("five_point", (
-    Grade(5, "非常满意", "Very satisfied", True, "very_satisfied"),
-    Grade(4, "满意", "Satisfied", True, "satisfied"),
-    Grade(3, "一般", "Neutral", False, "neutral"),
-    Grade(2, "不满意", "Dissatisfied", False, "dissatisfied"),
-    Grade(1, "非常不满意", "Very dissatisfied", False, "very_dissatisfied"),
-), frozenset({1, 2}))
+FIVE_POINT = SurveyScale(
+    "five_point",
+    (
+        Grade(5, "非常满意", "Very satisfied", True, "very_satisfied"),
+        Grade(4, "满意", "Satisfied", True, "satisfied"),
+        Grade(3, "一般", "Neutral", False, "neutral"),
+        Grade(2, "不满意", "Dissatisfied", False, "dissatisfied"),
+        Grade(1, "非常不满意", "Very dissatisfied", False, "very_dissatisfied"),
+    ),
+    frozenset({1, 2}),
+)
 
 SCALES = {s.name: s for s in (FOUR_GRADE, FIVE_POINT)}
 MAX_GRADE_VALUE = 10  # replies are read as one- or two-digit numbers: 0-10 covers every usual scale
@@ -170,8 +180,9 @@ def _scale_from(data: Mapping) -> SurveyScale:
         name, grades, follow_up = base.name, base.grades, base.follow_up
     else:
         name = "custom"
-        grades = tuple(Grade(g["value"], g["zh"].strip(), g["en"].strip(), g["satisfied"], g.get("level"))
-                       for g in spec)
+        grades = tuple(
+            Grade(g["value"], g["zh"].strip(), g["en"].strip(), g["satisfied"], g.get("level")) for g in spec
+        )
         low = {g.value for g in grades if g.level in _LOW_LEVELS}
         # without levels nothing says which grades are "low": every unsatisfied grade then opens a case
         follow_up = frozenset(low or {g.value for g in grades if not g.satisfied})
@@ -240,8 +251,11 @@ class QuietHours:
 def _quiet_hours_problem(value: object) -> str | None:
     if value is None:
         return None
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(t, str) and _HHMM.match(t) for t in value)):
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(t, str) and _HHMM.match(t) for t in value)
+    ):
         return 'null, or ["HH:MM", "HH:MM"] such as ["21:00", "08:00"]'
     if value[0] == value[1]:
         return "start and end must differ (use null for no quiet hours)"
@@ -264,11 +278,11 @@ class SurveySettings:
     enabled: bool = True
     scale: SurveyScale = FOUR_GRADE
     template_zh: str = DEFAULT_TEMPLATE_ZH
-    template_en: str = ""            # empty: the SMS is Chinese only (cheaper: one part instead of two or three)
-    delay_minutes: int = 5           # after the service finishes; the customer has left the counter
+    template_en: str = ""  # empty: the SMS is Chinese only (cheaper: one part instead of two or three)
+    delay_minutes: int = 5  # after the service finishes; the customer has left the counter
     quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(8, 0))
-    reply_expiry_hours: int = 48     # a later reply is kept and shown but not counted
-    follow_up_hours: int = 48        # first response to a low rating or complaint (八项承诺)
+    reply_expiry_hours: int = 48  # a later reply is kept and shown but not counted
+    follow_up_hours: int = 48  # first response to a low rating or complaint (八项承诺)
 
     @classmethod
     def from_dict(cls, data: Mapping | None) -> SurveySettings:
@@ -277,8 +291,11 @@ class SurveySettings:
         problems = survey_settings_problems(data)
         if problems:
             raise Invalid(problems[0][1], field=problems[0][0])
-        plain = {k: data[k] for k in ("enabled", "template_zh", "template_en", "delay_minutes",
-                                      "reply_expiry_hours", "follow_up_hours") if k in data}
+        plain = {
+            k: data[k]
+            for k in ("enabled", "template_zh", "template_en", "delay_minutes", "reply_expiry_hours", "follow_up_hours")
+            if k in data
+        }
         if "quiet_hours" in data:
             plain["quiet_hours"] = QuietHours.parse(data["quiet_hours"]) if data["quiet_hours"] else None
         return cls(scale=_scale_from(data), **plain)
@@ -286,14 +303,22 @@ class SurveySettings:
     def to_dict(self) -> dict:
         scale: object = self.scale.name
         if self.scale.name == "custom":
-            scale = [{"value": g.value, "zh": g.zh, "en": g.en, "satisfied": g.satisfied, "level": g.level}
-                     for g in self.scale.grades]
-        return {"enabled": self.enabled, "scale": scale,
-                "satisfied": sorted(self.scale.satisfied_values), "follow_up": sorted(self.scale.follow_up),
-                "template_zh": self.template_zh, "template_en": self.template_en,
-                "delay_minutes": self.delay_minutes,
-                "quiet_hours": self.quiet_hours.to_list() if self.quiet_hours else None,
-                "reply_expiry_hours": self.reply_expiry_hours, "follow_up_hours": self.follow_up_hours}
+            scale = [
+                {"value": g.value, "zh": g.zh, "en": g.en, "satisfied": g.satisfied, "level": g.level}
+                for g in self.scale.grades
+            ]
+        return {
+            "enabled": self.enabled,
+            "scale": scale,
+            "satisfied": sorted(self.scale.satisfied_values),
+            "follow_up": sorted(self.scale.follow_up),
+            "template_zh": self.template_zh,
+            "template_en": self.template_en,
+            "delay_minutes": self.delay_minutes,
+            "quiet_hours": self.quiet_hours.to_list() if self.quiet_hours else None,
+            "reply_expiry_hours": self.reply_expiry_hours,
+            "follow_up_hours": self.follow_up_hours,
+        }
 
     @property
     def delay(self) -> timedelta:
@@ -308,8 +333,18 @@ class SurveySettings:
         return timedelta(hours=self.follow_up_hours)
 
 
-_SETTING_NAMES = ("enabled", "scale", "satisfied", "follow_up", "template_zh", "template_en", "delay_minutes",
-                  "quiet_hours", "reply_expiry_hours", "follow_up_hours")
+_SETTING_NAMES = (
+    "enabled",
+    "scale",
+    "satisfied",
+    "follow_up",
+    "template_zh",
+    "template_en",
+    "delay_minutes",
+    "quiet_hours",
+    "reply_expiry_hours",
+    "follow_up_hours",
+)
 _INT_LIMITS = {"delay_minutes": (0, 24 * 60), "reply_expiry_hours": (1, 7 * 24), "follow_up_hours": (1, 30 * 24)}
 
 
@@ -337,8 +372,11 @@ def survey_settings_problems(data: Mapping) -> list[tuple[str, str]]:
         elif key == "enabled" and not isinstance(value, bool):
             problems.append((key, "true or false"))
         elif key == "scale" and not (isinstance(value, str) and value in SCALES):
-            problems.extend(_custom_grade_problems(value) if not isinstance(value, str)
-                            else [(key, f"one of {', '.join(SCALES)}, or a list of grades")])
+            problems.extend(
+                _custom_grade_problems(value)
+                if not isinstance(value, str)
+                else [(key, f"one of {', '.join(SCALES)}, or a list of grades")]
+            )
         elif key in ("template_zh", "template_en"):
             problem = _template_problem(value, required=key == "template_zh")
             if problem:
@@ -368,6 +406,7 @@ def survey_settings_problems(data: Mapping) -> list[tuple[str, str]]:
 
 # --------------------------------------------------------------------------- the SMS
 
+
 @dataclass(frozen=True)
 class SurveyVisit:
     """What the survey SMS may name about the service just finished."""
@@ -377,7 +416,7 @@ class SurveyVisit:
     counter: str = ""
     staff_name: str = ""
     staff_no: str = ""
-    hall_en: str | None = None       # for the English part; the Chinese name when missing
+    hall_en: str | None = None  # for the English part; the Chinese name when missing
     service_en: str | None = None
 
 
@@ -389,19 +428,31 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
 
 def render_survey_sms(settings: SurveySettings, visit: SurveyVisit) -> str:
     """The survey SMS: the Chinese template filled in, then the English one on a new line if the hall has one."""
-    zh = {"hall": visit.hall, "service": visit.service, "counter": visit.counter,
-          "staff_name": visit.staff_name, "staff_no": visit.staff_no, "prompt": settings.scale.prompt("zh")}
+    zh = {
+        "hall": visit.hall,
+        "service": visit.service,
+        "counter": visit.counter,
+        "staff_name": visit.staff_name,
+        "staff_no": visit.staff_no,
+        "prompt": settings.scale.prompt("zh"),
+    }
     text = _fill(settings.template_zh, zh)
     if settings.template_en.strip():
-        en = dict(zh, hall=visit.hall_en or visit.hall, service=visit.service_en or visit.service,
-                  prompt=settings.scale.prompt("en"))
+        en = dict(
+            zh,
+            hall=visit.hall_en or visit.hall,
+            service=visit.service_en or visit.service,
+            prompt=settings.scale.prompt("en"),
+        )
         text += "\n" + _fill(settings.template_en, en)
     return text
 
 
 GSM7, UCS2 = "gsm7", "ucs2"
-_GSM7_BASIC = frozenset("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-                        "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 _GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")  # sent as escape + character: two septets each
 _PART = {GSM7: (160, 153), UCS2: (70, 67)}  # (alone, per part of a concatenated SMS: the rest is the UDH)
 
@@ -484,10 +535,28 @@ def _fold(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-_OPT_OUT = frozenset({
-    "stop", "stopall", "unsubscribe", "cancel", "end", "quit", "td", "t",
-    "退订", "退定", "取消", "取消订阅", "td退订", "退订td", "回td退订", "t退订", "不要再发", "别发了",
-})
+_OPT_OUT = frozenset(
+    {
+        "stop",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+        "td",
+        "t",
+        "退订",
+        "退定",
+        "取消",
+        "取消订阅",
+        "td退订",
+        "退订td",
+        "回td退订",
+        "t退订",
+        "不要再发",
+        "别发了",
+    }
+)
 _TOKEN_SPLIT = re.compile(r"[\W_]+")
 
 
@@ -503,7 +572,8 @@ _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六":
 _NUMBER = re.compile(
     r"(?P<lead>(?:打|给|评|选|回复|回)\s?)?"
     r"(?:(?P<digits>[0-9]+)|(?P<cn>[一二两三四五六七八九]))"
-    r"(?P<unit>\s?(?:分(?![钟之])|颗星|星))?")  # ASCII digits: NFKC has already turned full-width １ into 1
+    r"(?P<unit>\s?(?:分(?![钟之])|颗星|星))?"
+)  # ASCII digits: NFKC has already turned full-width １ into 1
 # after a bare number these make it a quantity, not a rating: "4个小时", "2024年", "3点", "5g", "4.5", "1:30"
 _QUANTITY_NEXT = re.compile(r"\s?[个小时点年月日号元块天次人位岁楼层秒周分%]|[a-z]|[.,:/\-~]\d")
 
@@ -524,18 +594,97 @@ def _leading_number(folded: str) -> tuple[int | None, int] | None:
 
 
 _WORDS: dict[str, tuple[str, ...]] = {
-    "very_satisfied": ("非常满意", "很满意", "特别满意", "十分满意", "超级满意", "相当满意", "非常好", "很好",
-                       "特别好", "太好了", "非常棒", "很棒", "超赞", "五星好评", "very satisfied",
-                       "extremely satisfied", "excellent", "very good", "great", "perfect"),
-    "satisfied": ("满意", "比较满意", "挺满意", "还满意", "好评", "好", "不错", "挺好", "还不错", "棒", "赞",
-                  "satisfied", "good", "not bad", "fine"),
-    "neutral": ("一般", "一般般", "还行", "还可以", "凑合", "马马虎虎", "中", "中等", "neutral", "ok", "okay",
-                "average", "so-so", "so so", "fair"),
-    "dissatisfied": ("不满意", "不太满意", "不好", "不太好", "差", "较差", "比较差", "不行", "差评",
-                     "dissatisfied", "unsatisfied", "not satisfied", "not good", "poor", "bad"),
-    "very_dissatisfied": ("非常不满意", "很不满意", "特别不满意", "极不满意", "非常差", "很差", "太差", "太差了",
-                          "差劲", "very dissatisfied", "very unsatisfied", "very poor", "very bad", "terrible",
-                          "awful", "horrible"),
+    "very_satisfied": (
+        "非常满意",
+        "很满意",
+        "特别满意",
+        "十分满意",
+        "超级满意",
+        "相当满意",
+        "非常好",
+        "很好",
+        "特别好",
+        "太好了",
+        "非常棒",
+        "很棒",
+        "超赞",
+        "五星好评",
+        "very satisfied",
+        "extremely satisfied",
+        "excellent",
+        "very good",
+        "great",
+        "perfect",
+    ),
+    "satisfied": (
+        "满意",
+        "比较满意",
+        "挺满意",
+        "还满意",
+        "好评",
+        "好",
+        "不错",
+        "挺好",
+        "还不错",
+        "棒",
+        "赞",
+        "satisfied",
+        "good",
+        "not bad",
+        "fine",
+    ),
+    "neutral": (
+        "一般",
+        "一般般",
+        "还行",
+        "还可以",
+        "凑合",
+        "马马虎虎",
+        "中",
+        "中等",
+        "neutral",
+        "ok",
+        "okay",
+        "average",
+        "so-so",
+        "so so",
+        "fair",
+    ),
+    "dissatisfied": (
+        "不满意",
+        "不太满意",
+        "不好",
+        "不太好",
+        "差",
+        "较差",
+        "比较差",
+        "不行",
+        "差评",
+        "dissatisfied",
+        "unsatisfied",
+        "not satisfied",
+        "not good",
+        "poor",
+        "bad",
+    ),
+    "very_dissatisfied": (
+        "非常不满意",
+        "很不满意",
+        "特别不满意",
+        "极不满意",
+        "非常差",
+        "很差",
+        "太差",
+        "太差了",
+        "差劲",
+        "very dissatisfied",
+        "very unsatisfied",
+        "very poor",
+        "very bad",
+        "terrible",
+        "awful",
+        "horrible",
+    ),
 }
 # what may come straight after a short word so that it still is the word: "满意！", "好的呀"; not "好多人"
 _AFTER_SHORT = frozenset("了啊呀哦吧呢啦嘛哈谢")
@@ -561,7 +710,7 @@ def _vocabulary(scale: SurveyScale) -> tuple[tuple[str, int], ...]:
 
 
 def _word_ends(phrase: str, folded: str, end: int) -> bool:
-    nxt = folded[end:end + 1]
+    nxt = folded[end : end + 1]
     if not nxt or not nxt.isalnum():
         return True
     if phrase.isascii():
@@ -632,27 +781,88 @@ def parse_reply(text: str | None, scale: SurveyScale) -> Reply:
         if value is None:
             return _comment(raw)
         if value in scale.values:
-            return _rating(scale, value, raw[where[offset + end]:])
+            return _rating(scale, value, raw[where[offset + end] :])
         return _comment(raw, off_scale=True)
     word = _leading_word(folded, scale)
     if word is not None:
         value, end = word
-        return _rating(scale, value, raw[where[end]:])
+        return _rating(scale, value, raw[where[end] :])
     return _comment(raw)
 
 
 # --------------------------------------------------------------------------- complaints and follow-up
 
 _COMPLAINT_WORDS = (
-    "投诉", "举报", "曝光", "12315", "工信部",
-    "太慢", "很慢", "好慢", "真慢", "慢死", "慢", "效率低", "效率太低",
-    "等太久", "等了很久", "等很久", "等了好久", "等半天", "等了半天", "排队太久", "排了很久", "太久",
-    "态度差", "态度不好", "态度恶劣", "态度很差", "态度太差", "服务差", "服务不好", "服务很差", "不耐烦",
-    "不理人", "爱答不理", "没人管", "推诿", "敷衍", "不专业", "刁难",
-    "乱收费", "乱扣费", "多收费", "多扣", "扣费不明", "乱扣", "吸费",
-    "不满意", "差评", "差劲", "很差", "太差", "垃圾", "恶心", "骗", "坑人",
-    "complain", "complaint", "rude", "slow", "waited too long", "too long", "long wait", "scam", "cheat",
-    "overcharge", "unprofessional", "terrible", "awful", "worst", "fraud", "useless",
+    "投诉",
+    "举报",
+    "曝光",
+    "12315",
+    "工信部",
+    "太慢",
+    "很慢",
+    "好慢",
+    "真慢",
+    "慢死",
+    "慢",
+    "效率低",
+    "效率太低",
+    "等太久",
+    "等了很久",
+    "等很久",
+    "等了好久",
+    "等半天",
+    "等了半天",
+    "排队太久",
+    "排了很久",
+    "太久",
+    "态度差",
+    "态度不好",
+    "态度恶劣",
+    "态度很差",
+    "态度太差",
+    "服务差",
+    "服务不好",
+    "服务很差",
+    "不耐烦",
+    "不理人",
+    "爱答不理",
+    "没人管",
+    "推诿",
+    "敷衍",
+    "不专业",
+    "刁难",
+    "乱收费",
+    "乱扣费",
+    "多收费",
+    "多扣",
+    "扣费不明",
+    "乱扣",
+    "吸费",
+    "不满意",
+    "差评",
+    "差劲",
+    "很差",
+    "太差",
+    "垃圾",
+    "恶心",
+    "骗",
+    "坑人",
+    "complain",
+    "complaint",
+    "rude",
+    "slow",
+    "waited too long",
+    "too long",
+    "long wait",
+    "scam",
+    "cheat",
+    "overcharge",
+    "unprofessional",
+    "terrible",
+    "awful",
+    "worst",
+    "fraud",
+    "useless",
 )
 # harmless compounds that contain a complaint word: 慢走 is a goodbye, 慢慢来 "take your time"
 _BENIGN = ("慢走", "慢慢", "差不多", "出差", "差点", "误差", "时差")
@@ -673,7 +883,7 @@ def _negated(before: str) -> bool:
             return True
         for word in _DEGREE_ZH:
             if before.endswith(word):
-                before, stripped = before[:-len(word)].rstrip(), True
+                before, stripped = before[: -len(word)].rstrip(), True
                 break
     return False
 
@@ -691,7 +901,7 @@ def reads_as_complaint(comment: str | None) -> bool:
     folded = _fold(comment)[0]
     for word in _BENIGN:
         folded = folded.replace(word, " " * len(word))
-    return any(not _negated(folded[:m.start()]) for m in _COMPLAINT.finditer(folded))
+    return any(not _negated(folded[: m.start()]) for m in _COMPLAINT.finditer(folded))
 
 
 LOW_RATING, COMPLAINT = "low_rating", "complaint"
@@ -734,8 +944,7 @@ class FollowUpClock:
             return first_response_at > self.due_at
         return now > self.due_at
 
-    def state(self, now: datetime, first_response_at: datetime | None = None,
-              warn_before: timedelta = DUE_SOON) -> str:
+    def state(self, now: datetime, first_response_at: datetime | None = None, warn_before: timedelta = DUE_SOON) -> str:
         """answered / answered_late once responded; else open, due_soon (within ``warn_before``) or overdue."""
         if first_response_at is not None:
             return ANSWERED_LATE if first_response_at > self.due_at else ANSWERED
@@ -745,6 +954,7 @@ class FollowUpClock:
 
 
 # --------------------------------------------------------------------------- mobile numbers
+
 
 class BadMsisdn(Invalid, ValueError):
     """A mobile number that cannot be read (``services.mobiles``); the message says why. Both a domain
@@ -767,8 +977,9 @@ def mask_msisdn(msisdn: str | None) -> str:
     digits (the country code, more or less) and last four: "447*****0123". Anything
     unreadable is shown as "****", never as given.
     """
-    digits = "".join(ch for ch in unicodedata.normalize("NFKC", msisdn or "").replace("(0)", "")
-                     if ch.isascii() and ch.isdigit())
+    digits = "".join(
+        ch for ch in unicodedata.normalize("NFKC", msisdn or "").replace("(0)", "") if ch.isascii() and ch.isdigit()
+    )
     if digits.startswith("0086"):
         digits = digits[2:]
     if len(digits) == 13 and digits.startswith("86"):
@@ -781,6 +992,7 @@ def mask_msisdn(msisdn: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- timing
+
 
 def survey_send_at(finished_at: datetime, delay: timedelta, quiet: QuietHours | None, zone: ZoneInfo) -> datetime:
     """When to send the survey (UTC): ``delay`` after the service finished, or the end of quiet hours
@@ -803,8 +1015,9 @@ def reply_in_window(sent_at: datetime, replied_at: datetime, expiry: timedelta =
 K = TypeVar("K", bound=Hashable)
 
 
-def pick_survey(sent: Iterable[tuple[K, datetime]], replied_at: datetime,
-                expiry: timedelta = timedelta(hours=48)) -> K | None:
+def pick_survey(
+    sent: Iterable[tuple[K, datetime]], replied_at: datetime, expiry: timedelta = timedelta(hours=48)
+) -> K | None:
     """Of a number's surveys (key, sent at), the one a reply answers: the latest sent within the window.
 
     A customer answers the last SMS they got; an older survey in the window is left
@@ -815,6 +1028,7 @@ def pick_survey(sent: Iterable[tuple[K, datetime]], replied_at: datetime,
 
 
 # --------------------------------------------------------------------------- figures
+
 
 @dataclass(frozen=True)
 class SatisfactionFigures:
@@ -841,8 +1055,9 @@ def figures_from_counts(counts: Mapping[int, int], scale: SurveyScale) -> Satisf
     satisfied = sum(n for score, n in counts.items() if score in scale.satisfied_values)
     average = sum(score * n for score, n in counts.items()) / total
     index = 100 * (average - scale.worst) / (scale.best - scale.worst)
-    return SatisfactionFigures(total, satisfied, satisfied / total, average, index,
-                               {s: n for s, n in sorted(counts.items()) if n})
+    return SatisfactionFigures(
+        total, satisfied, satisfied / total, average, index, {s: n for s, n in sorted(counts.items()) if n}
+    )
 
 
 def satisfaction_figures(scores: Iterable[int], scale: SurveyScale) -> SatisfactionFigures:

@@ -7,6 +7,7 @@ soon as a report reaches for the month after it or a time zone moves it across m
 edge (the API's bodies and query strings, the pages' forms) checks with these, so a refusal names
 its field instead of failing later in storage or arithmetic.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,11 @@ def text_problem(value) -> str | None:
         if isinstance(item, str):
             found = _UNSTORABLE.search(item)
             if found:
-                return ("must not contain a NUL character" if found.group() == "\x00"
-                        else "must not contain a lone surrogate (text that is not Unicode)")
+                return (
+                    "must not contain a NUL character"
+                    if found.group() == "\x00"
+                    else "must not contain a lone surrogate (text that is not Unicode)"
+                )
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

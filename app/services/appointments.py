@@ -8,6 +8,7 @@ while it stays within that capacity: two customers never both take the last plac
 an appointment becomes an ordinary ticket (channel ``appointment``) whose place in line is its
 slot's (minus the hall's head start), so the calling rule needs nothing new.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -63,10 +64,12 @@ SOON = timedelta(minutes=60)
 
 # --------------------------------------------------------------------------- capacity
 
+
 def _booking_on(conf: HallConfig) -> BookingRules:
     if not conf.booking.enabled:
-        raise Conflict(f"{conf.name_zh} takes no appointments; take a ticket at the hall", field="hall_id",
-                       code="booking_off")
+        raise Conflict(
+            f"{conf.name_zh} takes no appointments; take a ticket at the hall", field="hall_id", code="booking_off"
+        )
     return conf.booking
 
 
@@ -89,9 +92,11 @@ def _plan_intervals(s, conf: HallConfig, day: date) -> list[PlanInterval] | None
     hall_p90: dict[datetime, float] = {}
     own: dict[datetime, float] = {}
     mix: dict[datetime, list[float]] = {}
-    for slot, service_id, mean, p90 in s.execute(select(
-            ForecastSlot.slot, ForecastSlot.service_id, ForecastSlot.mean, ForecastSlot.p90).where(
-            ForecastSlot.hall_id == conf.id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi)):
+    for slot, service_id, mean, p90 in s.execute(
+        select(ForecastSlot.slot, ForecastSlot.service_id, ForecastSlot.mean, ForecastSlot.p90).where(
+            ForecastSlot.hall_id == conf.id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi
+        )
+    ):
         if service_id is None:
             hall_p90[slot] = p90
             continue
@@ -118,8 +123,11 @@ def _slot_times(conf: HallConfig, day: date, rules: BookingRules) -> list[dateti
         return []
     spans = []
     for start, end in conf.opening_hours.days.get(WEEKDAYS[day.weekday()], ()):
-        local_end = (datetime.combine(day + timedelta(days=1), time.min, tzinfo=conf.zone) if end == time.max
-                     else datetime.combine(day, end, tzinfo=conf.zone))
+        local_end = (
+            datetime.combine(day + timedelta(days=1), time.min, tzinfo=conf.zone)
+            if end == time.max
+            else datetime.combine(day, end, tzinfo=conf.zone)
+        )
         spans.append((datetime.combine(day, start, tzinfo=conf.zone), local_end))
     return [at.astimezone(UTC) for at in slot_starts(sorted(spans), rules.slot_minutes)]
 
@@ -136,8 +144,13 @@ def _booked(s, hall_id: int, starts) -> dict[datetime, float]:
     starts = list(starts)
     if not starts:
         return {}
-    return dict(s.execute(select(SLOTS.c.slot_start, SLOTS.c.booked_s).where(
-        SLOTS.c.hall_id == hall_id, SLOTS.c.slot_start.in_(starts))).all())
+    return dict(
+        s.execute(
+            select(SLOTS.c.slot_start, SLOTS.c.booked_s).where(
+                SLOTS.c.hall_id == hall_id, SLOTS.c.slot_start.in_(starts)
+            )
+        ).all()
+    )
 
 
 def day_slots(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
@@ -151,8 +164,11 @@ def day_slots(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
         today = business_day(now, conf.zone)
         day = day or today
         if not bookable_day(day, today, rules):
-            raise Invalid(f"appointments are booked from today up to {rules.horizon_days} days ahead",
-                          field="day", code="day_out_of_range")
+            raise Invalid(
+                f"appointments are booked from today up to {rules.horizon_days} days ahead",
+                field="day",
+                code="day_out_of_range",
+            )
         planned, capacity = _capacities(s, conf, day, rules)
         booked = _booked(s, hall_id, capacity)
         step = timedelta(minutes=rules.slot_minutes)
@@ -160,33 +176,64 @@ def day_slots(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
         for at, cap in sorted(capacity.items()):
             if at <= now:
                 continue
-            left = {sid: bookable(cap, booked.get(at, 0.0), svc.handle_time_s)
-                    for sid, svc in conf.services.items() if svc.active}
-            slots.append({"start": at.isoformat(), "end": (at + step).isoformat(),
-                          "local": local_time(at, conf.zone).strftime("%H:%M"), "services": left})
-        return {"hall": conf.brief(), "day": day.isoformat(), "planned": planned, "slot_minutes": rules.slot_minutes,
-                "horizon_days": rules.horizon_days, "policy": rules.describe(),
-                "services": [{"id": svc.id, "prefix": svc.prefix, "name_zh": svc.name_zh, "name_en": svc.name_en}
-                             for svc in conf.services.values() if svc.active],
-                "slots": slots}
+            left = {
+                sid: bookable(cap, booked.get(at, 0.0), svc.handle_time_s)
+                for sid, svc in conf.services.items()
+                if svc.active
+            }
+            slots.append(
+                {
+                    "start": at.isoformat(),
+                    "end": (at + step).isoformat(),
+                    "local": local_time(at, conf.zone).strftime("%H:%M"),
+                    "services": left,
+                }
+            )
+        return {
+            "hall": conf.brief(),
+            "day": day.isoformat(),
+            "planned": planned,
+            "slot_minutes": rules.slot_minutes,
+            "horizon_days": rules.horizon_days,
+            "policy": rules.describe(),
+            "services": [
+                {"id": svc.id, "prefix": svc.prefix, "name_zh": svc.name_zh, "name_en": svc.name_en}
+                for svc in conf.services.values()
+                if svc.active
+            ],
+            "slots": slots,
+        }
 
 
 def _take(tx, hall_id: int, slot_start: datetime, work_s: float, capacity_s: float) -> bool:
     """Hold ``work_s`` of the slot if it still fits (one statement: the last place goes once)."""
     s = tx.session
     insert_ = postgresql.insert if tx.dialect == "postgresql" else sqlite.insert
-    s.execute(insert_(SLOTS).values(hall_id=hall_id, slot_start=slot_start, booked_s=0.0)
-              .on_conflict_do_nothing(index_elements=["hall_id", "slot_start"]))
-    taken = s.execute(update(SLOTS).where(
-        SLOTS.c.hall_id == hall_id, SLOTS.c.slot_start == slot_start,
-        SLOTS.c.booked_s + work_s <= capacity_s + 1e-6).values(booked_s=SLOTS.c.booked_s + work_s))
+    s.execute(
+        insert_(SLOTS)
+        .values(hall_id=hall_id, slot_start=slot_start, booked_s=0.0)
+        .on_conflict_do_nothing(index_elements=["hall_id", "slot_start"])
+    )
+    taken = s.execute(
+        update(SLOTS)
+        .where(
+            SLOTS.c.hall_id == hall_id, SLOTS.c.slot_start == slot_start, SLOTS.c.booked_s + work_s <= capacity_s + 1e-6
+        )
+        .values(booked_s=SLOTS.c.booked_s + work_s)
+    )
     return rows_changed(taken) == 1
 
 
 def _give_back(s, hall_id: int, slot_start: datetime, work_s: float) -> None:
-    s.execute(update(SLOTS).where(SLOTS.c.hall_id == hall_id, SLOTS.c.slot_start == slot_start).values(
-        booked_s=func.max(SLOTS.c.booked_s - work_s, 0.0) if s.get_bind().dialect.name == "sqlite"
-        else func.greatest(SLOTS.c.booked_s - work_s, 0.0)))
+    s.execute(
+        update(SLOTS)
+        .where(SLOTS.c.hall_id == hall_id, SLOTS.c.slot_start == slot_start)
+        .values(
+            booked_s=func.max(SLOTS.c.booked_s - work_s, 0.0)
+            if s.get_bind().dialect.name == "sqlite"
+            else func.greatest(SLOTS.c.booked_s - work_s, 0.0)
+        )
+    )
 
 
 def _hold_slot(tx, conf: HallConfig, rules: BookingRules, service, slot_start: datetime, now: datetime) -> None:
@@ -196,20 +243,28 @@ def _hold_slot(tx, conf: HallConfig, rules: BookingRules, service, slot_start: d
     if slot_start <= now:
         raise Invalid("this slot has begun or is over: choose a later one", field="slot_start", code="slot_past")
     if not bookable_day(day, business_day(now, conf.zone), rules):
-        raise Invalid(f"appointments are booked from today up to {rules.horizon_days} days ahead",
-                      field="slot_start", code="day_out_of_range")
+        raise Invalid(
+            f"appointments are booked from today up to {rules.horizon_days} days ahead",
+            field="slot_start",
+            code="day_out_of_range",
+        )
     _, capacity = _capacities(tx.session, conf, day, rules)
     if slot_start not in capacity:
-        raise Conflict("the hall offers no such slot (closed, or no counter plan for that day yet)",
-                       field="slot_start", code="slot_unavailable")
+        raise Conflict(
+            "the hall offers no such slot (closed, or no counter plan for that day yet)",
+            field="slot_start",
+            code="slot_unavailable",
+        )
     if not _take(tx, conf.id, slot_start, service.handle_time_s, capacity[slot_start]):
         raise Conflict("this slot is fully booked: choose another", field="slot_start", code="slot_full")
 
 
 # --------------------------------------------------------------------------- booking
 
-def book(rt: Runtime, hall_id: int, service_id: int, slot_start: datetime, mobile: str | None,
-         code: str | None) -> dict:
+
+def book(
+    rt: Runtime, hall_id: int, service_id: int, slot_start: datetime, mobile: str | None, code: str | None
+) -> dict:
     """Book a service and slot with the code just sent to ``mobile`` (purpose ``book``).
 
     Refused for a wrong code (counted as a try), a number the no-show policy blocks or one holding
@@ -226,44 +281,87 @@ def book(rt: Runtime, hall_id: int, service_id: int, slot_start: datetime, mobil
         service = conf.service(service_id)
         now = rt.now()
         row = remote.try_code(tx, keys, BOOK, hall_id, code, now)
-        no_shows = s.execute(select(APPOINTMENTS.c.slot_start).where(
-            APPOINTMENTS.c.number_key == keys.number, APPOINTMENTS.c.hall_id == hall_id,
-            APPOINTMENTS.c.state == NO_SHOW)).scalars()
+        no_shows = s.execute(
+            select(APPOINTMENTS.c.slot_start).where(
+                APPOINTMENTS.c.number_key == keys.number,
+                APPOINTMENTS.c.hall_id == hall_id,
+                APPOINTMENTS.c.state == NO_SHOW,
+            )
+        ).scalars()
         until = blocked_until(list(no_shows), now, rules)
         if until is not None:
-            raise Conflict(f"after {rules.no_show_limit} missed appointments this number may book again "
-                           f"from {local_time(until, conf.zone):%Y-%m-%d}", field="mobile", code="booking_blocked",
-                           until=until.isoformat())
+            raise Conflict(
+                f"after {rules.no_show_limit} missed appointments this number may book again "
+                f"from {local_time(until, conf.zone):%Y-%m-%d}",
+                field="mobile",
+                code="booking_blocked",
+                until=until.isoformat(),
+            )
         day = business_day(slot_start, conf.zone)
-        held = s.execute(select(APPOINTMENTS.c.slot_start).where(
-            APPOINTMENTS.c.number_key == keys.number, APPOINTMENTS.c.hall_id == hall_id,
-            APPOINTMENTS.c.business_day == day, APPOINTMENTS.c.state == BOOKED)).scalar()
+        held = s.execute(
+            select(APPOINTMENTS.c.slot_start).where(
+                APPOINTMENTS.c.number_key == keys.number,
+                APPOINTMENTS.c.hall_id == hall_id,
+                APPOINTMENTS.c.business_day == day,
+                APPOINTMENTS.c.state == BOOKED,
+            )
+        ).scalar()
         if held is not None:
-            raise Conflict(f"this number has an appointment here that day at {local_time(held, conf.zone):%H:%M}",
-                           field="mobile", code="appointment_held", at=held.isoformat())
+            raise Conflict(
+                f"this number has an appointment here that day at {local_time(held, conf.zone):%H:%M}",
+                field="mobile",
+                code="appointment_held",
+                at=held.isoformat(),
+            )
         _hold_slot(tx, conf, rules, service, slot_start, now)
         used = s.execute(update(CODES).where(CODES.c.id == row.id, CODES.c.used_at.is_(None)).values(used_at=now))
         if rows_changed(used) != 1:
             raise Conflict("this code was used just now; ask for a new one", field="code", code="code_used")
         number = keys.vault.protect(keys.msisdn)
         token = secrets.token_urlsafe(16)
-        appointment_id = s.execute(APPOINTMENTS.insert().values(
-            hall_id=hall_id, service_id=service.id, business_day=day, slot_start=slot_start,
-            slot_minutes=rules.slot_minutes, work_s=float(service.handle_time_s), state=BOOKED,
-            number_cipher=number.cipher, number_key=number.key, number_masked=number.masked, public_token=token,
-            created_at=now, **_reminders_due(slot_start, now)).returning(APPOINTMENTS.c.id)).scalar_one()
+        appointment_id = s.execute(
+            APPOINTMENTS.insert()
+            .values(
+                hall_id=hall_id,
+                service_id=service.id,
+                business_day=day,
+                slot_start=slot_start,
+                slot_minutes=rules.slot_minutes,
+                work_s=float(service.handle_time_s),
+                state=BOOKED,
+                number_cipher=number.cipher,
+                number_key=number.key,
+                number_masked=number.masked,
+                public_token=token,
+                created_at=now,
+                **_reminders_due(slot_start, now),
+            )
+            .returning(APPOINTMENTS.c.id)
+        ).scalar_one()
         check_in_code = new_code()
-        code_id = s.execute(CODES.insert().values(
-            hall_id=hall_id, purpose=CHECK_IN, number_key=keys.number, address_key=None,
-            code_hash=keys.code(CHECK_IN, check_in_code), created_at=now,
-            expires_at=slot_start + timedelta(minutes=rules.grace_minutes), attempts=0,
-            appointment_id=appointment_id).returning(CODES.c.id)).scalar_one()
+        code_id = s.execute(
+            CODES.insert()
+            .values(
+                hall_id=hall_id,
+                purpose=CHECK_IN,
+                number_key=keys.number,
+                address_key=None,
+                code_hash=keys.code(CHECK_IN, check_in_code),
+                created_at=now,
+                expires_at=slot_start + timedelta(minutes=rules.grace_minutes),
+                attempts=0,
+                appointment_id=appointment_id,
+            )
+            .returning(CODES.c.id)
+        ).scalar_one()
         tx.record(ev.AppointmentChanged(hall_id, appointment_id, "booked", service.id, slot_start.isoformat()))
         tx.commit()
     at = local_time(slot_start, conf.zone)
-    text = (f"【{conf.name_zh}】您已预约 {at:%m月%d日 %H:%M} 办理{service.name_zh}，请提前到店在取号机扫描预约页二维码，"
-            f"或输入手机号和签到码 {check_in_code} 签到。Appointment {at:%m-%d %H:%M}: check in at the kiosk "
-            f"with code {check_in_code}.")
+    text = (
+        f"【{conf.name_zh}】您已预约 {at:%m月%d日 %H:%M} 办理{service.name_zh}，请提前到店在取号机扫描预约页二维码，"
+        f"或输入手机号和签到码 {check_in_code} 签到。Appointment {at:%m-%d %H:%M}: check in at the kiosk "
+        f"with code {check_in_code}."
+    )
     _send(rt, code_id, keys.msisdn, text)
     return appointment_status(rt, token)
 
@@ -271,8 +369,10 @@ def book(rt: Runtime, hall_id: int, service_id: int, slot_start: datetime, mobil
 def _reminders_due(slot_start: datetime, now: datetime) -> dict:
     """A reminder already due when the appointment is booked (or moved) is not sent: the
     confirmation says it all. Marked as done, so the reminder job never reads it again."""
-    return {"reminded_day_before_at": now if slot_start - now <= DAY_BEFORE else None,
-            "reminded_soon_at": now if slot_start - now <= SOON else None}
+    return {
+        "reminded_day_before_at": now if slot_start - now <= DAY_BEFORE else None,
+        "reminded_soon_at": now if slot_start - now <= SOON else None,
+    }
 
 
 def _send(rt: Runtime, code_id: int | None, msisdn: str, text: str, reference: str | None = None) -> bool:
@@ -281,6 +381,7 @@ def _send(rt: Runtime, code_id: int | None, msisdn: str, text: str, reference: s
 
 
 # --------------------------------------------------------------------------- the appointment's page
+
 
 def _by_token(s, token: str):
     row = s.execute(select(APPOINTMENTS).where(APPOINTMENTS.c.public_token == token)).first()
@@ -306,13 +407,19 @@ def _view(s, conf: HallConfig, a) -> dict:
     if a.ticket_id is not None:
         ticket_token = s.execute(select(queue.TICKETS.c.public_token).where(queue.TICKETS.c.id == a.ticket_id)).scalar()
     return {
-        "id": a.id, "state": a.state, "public_token": a.public_token, "hall": {**conf.brief(), "code": conf.code},
-        "service": svc.brief() if svc else None, "business_day": a.business_day.isoformat(),
+        "id": a.id,
+        "state": a.state,
+        "public_token": a.public_token,
+        "hall": {**conf.brief(), "code": conf.code},
+        "service": svc.brief() if svc else None,
+        "business_day": a.business_day.isoformat(),
         "slot_start": a.slot_start.isoformat(),
         "slot_end": (a.slot_start + timedelta(minutes=a.slot_minutes)).isoformat(),
         "check_in_from": (a.slot_start - timedelta(minutes=rules.early_minutes)).isoformat(),
         "late_after": (a.slot_start + timedelta(minutes=rules.grace_minutes)).isoformat(),
-        "mobile_masked": a.number_masked, "ticket_token": ticket_token, "policy": rules.describe(),
+        "mobile_masked": a.number_masked,
+        "ticket_token": ticket_token,
+        "policy": rules.describe(),
     }
 
 
@@ -324,8 +431,11 @@ def cancel(rt: Runtime, token: str) -> dict:
         conf = hall_config(rt, s, a.hall_id)
         _still_booked(a, "cancel")
         now = rt.now()
-        changed = s.execute(update(APPOINTMENTS).where(APPOINTMENTS.c.id == a.id, APPOINTMENTS.c.state == BOOKED)
-                            .values(state=CANCELLED, changed_at=now))
+        changed = s.execute(
+            update(APPOINTMENTS)
+            .where(APPOINTMENTS.c.id == a.id, APPOINTMENTS.c.state == BOOKED)
+            .values(state=CANCELLED, changed_at=now)
+        )
         if rows_changed(changed) != 1:
             raise Conflict("the appointment changed just now; reload", field="token", code="appointment_changed")
         _give_back(s, a.hall_id, a.slot_start, a.work_s)
@@ -349,19 +459,41 @@ def reschedule(rt: Runtime, token: str, slot_start: datetime) -> dict:
         now = rt.now()
         service = conf.service(a.service_id)
         day = business_day(slot_start, conf.zone)
-        held = s.execute(select(APPOINTMENTS.c.slot_start).where(
-            APPOINTMENTS.c.number_key == a.number_key, APPOINTMENTS.c.hall_id == a.hall_id,
-            APPOINTMENTS.c.business_day == day, APPOINTMENTS.c.state == BOOKED, APPOINTMENTS.c.id != a.id)).scalar()
+        held = s.execute(
+            select(APPOINTMENTS.c.slot_start).where(
+                APPOINTMENTS.c.number_key == a.number_key,
+                APPOINTMENTS.c.hall_id == a.hall_id,
+                APPOINTMENTS.c.business_day == day,
+                APPOINTMENTS.c.state == BOOKED,
+                APPOINTMENTS.c.id != a.id,
+            )
+        ).scalar()
         if held is not None:
-            raise Conflict(f"this number has an appointment here that day at {local_time(held, conf.zone):%H:%M}",
-                           field="slot_start", code="appointment_held", at=held.isoformat())
+            raise Conflict(
+                f"this number has an appointment here that day at {local_time(held, conf.zone):%H:%M}",
+                field="slot_start",
+                code="appointment_held",
+                at=held.isoformat(),
+            )
         _hold_slot(tx, conf, rules, service, slot_start, now)
         _give_back(s, a.hall_id, a.slot_start, a.work_s)
-        s.execute(update(APPOINTMENTS).where(APPOINTMENTS.c.id == a.id).values(
-            slot_start=slot_start, business_day=business_day(slot_start, conf.zone), slot_minutes=rules.slot_minutes,
-            work_s=float(service.handle_time_s), changed_at=now, **_reminders_due(slot_start, now)))
-        s.execute(update(CODES).where(CODES.c.appointment_id == a.id, CODES.c.used_at.is_(None)).values(
-            expires_at=slot_start + timedelta(minutes=rules.grace_minutes)))
+        s.execute(
+            update(APPOINTMENTS)
+            .where(APPOINTMENTS.c.id == a.id)
+            .values(
+                slot_start=slot_start,
+                business_day=business_day(slot_start, conf.zone),
+                slot_minutes=rules.slot_minutes,
+                work_s=float(service.handle_time_s),
+                changed_at=now,
+                **_reminders_due(slot_start, now),
+            )
+        )
+        s.execute(
+            update(CODES)
+            .where(CODES.c.appointment_id == a.id, CODES.c.used_at.is_(None))
+            .values(expires_at=slot_start + timedelta(minutes=rules.grace_minutes))
+        )
         tx.record(ev.AppointmentChanged(a.hall_id, a.id, "rescheduled", a.service_id, slot_start.isoformat()))
         tx.commit()
         return _view(s, conf, _by_token(s, token))
@@ -369,11 +501,16 @@ def reschedule(rt: Runtime, token: str, slot_start: datetime) -> dict:
 
 def _still_booked(a, what: str) -> None:
     if a.state != BOOKED:
-        raise Conflict(f"cannot {what} an appointment that is {a.state.replace('_', ' ')}", field="token",
-                       code="appointment_not_booked", state=a.state)
+        raise Conflict(
+            f"cannot {what} an appointment that is {a.state.replace('_', ' ')}",
+            field="token",
+            code="appointment_not_booked",
+            state=a.state,
+        )
 
 
 # --------------------------------------------------------------------------- arriving
+
 
 def find_for_scan(s, token: str):
     """The appointment whose page's QR code the kiosk scanned, or None."""
@@ -393,20 +530,31 @@ def arrive(rt: Runtime, tx, conf: HallConfig, a, now: datetime, as_walk_in: bool
     if a.hall_id != conf.id:
         raise NotFound("no appointment of this hall has this QR code", field="scan", code="no_remote_ticket")
     if a.state == CHECKED_IN:
-        raise Conflict("this appointment is checked in already", field="scan", code="checked_in_already",
-                       label=s.execute(select(queue.TICKETS.c.label).where(queue.TICKETS.c.id == a.ticket_id))
-                       .scalar() or "")
+        raise Conflict(
+            "this appointment is checked in already",
+            field="scan",
+            code="checked_in_already",
+            label=s.execute(select(queue.TICKETS.c.label).where(queue.TICKETS.c.id == a.ticket_id)).scalar() or "",
+        )
     if a.state != BOOKED:
-        raise Conflict(f"this appointment is {a.state.replace('_', ' ')}: take a ticket", field="scan",
-                       code="appointment_ended", state=a.state)
+        raise Conflict(
+            f"this appointment is {a.state.replace('_', ' ')}: take a ticket",
+            field="scan",
+            code="appointment_ended",
+            state=a.state,
+        )
     when = arrival(now, a.slot_start, rules)
     other_day = business_day(a.slot_start, conf.zone) != business_day(now, conf.zone)
     if when == EARLY and (not as_walk_in or other_day):  # a later day's booking is not today's walk-in
         opens = a.slot_start - timedelta(minutes=rules.early_minutes)
         shown = local_time(opens, conf.zone).strftime("%m-%d %H:%M" if other_day else "%H:%M")
-        raise Conflict(f"check-in for this appointment opens at {shown}", field="scan",
-                       code="appointment_other_day" if other_day else "appointment_early",
-                       opens_at=opens.isoformat(), opens=shown)
+        raise Conflict(
+            f"check-in for this appointment opens at {shown}",
+            field="scan",
+            code="appointment_other_day" if other_day else "appointment_early",
+            opens_at=opens.isoformat(),
+            opens=shown,
+        )
     walk_in = as_walk_in or when == LATE
     service = conf.service(a.service_id, "scan")
     day = business_day(now, conf.zone)
@@ -418,48 +566,79 @@ def arrive(rt: Runtime, tx, conf: HallConfig, a, now: datetime, as_walk_in: bool
         except ValueError:
             mobile = None
     tier, on_roster = roster.ticket_tier(rt, s, conf.id, conf.green_channel, Tier.ORDINARY, mobile, day)
-    values = queue.insert_ticket(tx, conf, service, tier, mobile, now, day, state=TicketState.WAITING,
-                                 channel=Channel.APPOINTMENT, queued_at=queue_time(now, a.slot_start, rules, walk_in),
-                                 checked_in_at=now)
-    queue.log_event(s, values["id"], conf.id, service.id, Action.ISSUE, now, detail={
-        "tier": tier.value, "channel": Channel.APPOINTMENT.value, "appointment_id": a.id,
-        **({"as_walk_in": True} if walk_in else {}), **({"roster": True} if on_roster else {})})
-    changed = s.execute(update(APPOINTMENTS).where(APPOINTMENTS.c.id == a.id, APPOINTMENTS.c.state == BOOKED)
-                        .values(state=CHECKED_IN, checked_in_at=now, ticket_id=values["id"], changed_at=now))
+    values = queue.insert_ticket(
+        tx,
+        conf,
+        service,
+        tier,
+        mobile,
+        now,
+        day,
+        state=TicketState.WAITING,
+        channel=Channel.APPOINTMENT,
+        queued_at=queue_time(now, a.slot_start, rules, walk_in),
+        checked_in_at=now,
+    )
+    queue.log_event(
+        s,
+        values["id"],
+        conf.id,
+        service.id,
+        Action.ISSUE,
+        now,
+        detail={
+            "tier": tier.value,
+            "channel": Channel.APPOINTMENT.value,
+            "appointment_id": a.id,
+            **({"as_walk_in": True} if walk_in else {}),
+            **({"roster": True} if on_roster else {}),
+        },
+    )
+    changed = s.execute(
+        update(APPOINTMENTS)
+        .where(APPOINTMENTS.c.id == a.id, APPOINTMENTS.c.state == BOOKED)
+        .values(state=CHECKED_IN, checked_in_at=now, ticket_id=values["id"], changed_at=now)
+    )
     if rows_changed(changed) != 1:
-        raise Conflict("this appointment was checked in just now", field="scan", code="checked_in_already",
-                       label="")
+        raise Conflict("this appointment was checked in just now", field="scan", code="checked_in_already", label="")
     s.execute(update(CODES).where(CODES.c.appointment_id == a.id, CODES.c.used_at.is_(None)).values(used_at=now))
-    tx.record(ev.TicketIssued(conf.id, values["id"], values["label"], service.id, tier.value,
-                              Channel.APPOINTMENT.value))
+    tx.record(
+        ev.TicketIssued(conf.id, values["id"], values["label"], service.id, tier.value, Channel.APPOINTMENT.value)
+    )
     tx.record(ev.AppointmentChanged(conf.id, a.id, "checked_in", service.id, a.slot_start.isoformat()))
     return values["public_token"]
 
 
 # --------------------------------------------------------------------------- jobs
 
+
 def mark_no_shows(rt: Runtime, limit: int = 500) -> int:
     """Booked appointments whose grace time is over become no-shows (the no-show policy counts them)."""
     now = rt.now()
     marked = 0
     with rt.reader() as tx:
-        due = tx.session.execute(select(APPOINTMENTS.c.id, APPOINTMENTS.c.hall_id, APPOINTMENTS.c.slot_start).where(
-            APPOINTMENTS.c.state == BOOKED, APPOINTMENTS.c.slot_start < now).order_by(APPOINTMENTS.c.slot_start)
-            .limit(limit)).all()
+        due = tx.session.execute(
+            select(APPOINTMENTS.c.id, APPOINTMENTS.c.hall_id, APPOINTMENTS.c.slot_start)
+            .where(APPOINTMENTS.c.state == BOOKED, APPOINTMENTS.c.slot_start < now)
+            .order_by(APPOINTMENTS.c.slot_start)
+            .limit(limit)
+        ).all()
     for appointment_id, hall_id, slot_start in due:
         with rt.uow() as tx:
             conf = hall_config(rt, tx.session, hall_id, missing_ok=True)
             rules = conf.booking if conf else BookingRules()
             if not missed(now, slot_start, rules):
                 continue
-            changed = tx.session.execute(update(APPOINTMENTS).where(
-                APPOINTMENTS.c.id == appointment_id, APPOINTMENTS.c.state == BOOKED).values(
-                state=NO_SHOW, changed_at=now))
+            changed = tx.session.execute(
+                update(APPOINTMENTS)
+                .where(APPOINTMENTS.c.id == appointment_id, APPOINTMENTS.c.state == BOOKED)
+                .values(state=NO_SHOW, changed_at=now)
+            )
             if rows_changed(changed):
-                service_id = tx.session.execute(select(APPOINTMENTS.c.service_id).where(
-                    APPOINTMENTS.c.id == appointment_id)).scalar_one()
-                tx.record(ev.AppointmentChanged(hall_id, appointment_id, "no_show", service_id,
-                                                slot_start.isoformat()))
+                service_id = tx.session.execute(
+                    select(APPOINTMENTS.c.service_id).where(APPOINTMENTS.c.id == appointment_id)
+                ).scalar_one()
+                tx.record(ev.AppointmentChanged(hall_id, appointment_id, "no_show", service_id, slot_start.isoformat()))
             tx.commit()
             marked += rows_changed(changed)
     return marked
@@ -472,11 +651,17 @@ def send_reminders(rt: Runtime, limit: int = 500) -> dict:
     now = rt.now()
     sent = {"day_before": 0, "soon": 0, "skipped": 0}
     with rt.reader() as tx:
-        due = tx.session.execute(select(APPOINTMENTS).where(
-            APPOINTMENTS.c.state == BOOKED, APPOINTMENTS.c.slot_start > now,
-            APPOINTMENTS.c.slot_start <= now + DAY_BEFORE,
-            (APPOINTMENTS.c.reminded_day_before_at.is_(None) | APPOINTMENTS.c.reminded_soon_at.is_(None)),
-        ).order_by(APPOINTMENTS.c.slot_start).limit(limit)).all()
+        due = tx.session.execute(
+            select(APPOINTMENTS)
+            .where(
+                APPOINTMENTS.c.state == BOOKED,
+                APPOINTMENTS.c.slot_start > now,
+                APPOINTMENTS.c.slot_start <= now + DAY_BEFORE,
+                (APPOINTMENTS.c.reminded_day_before_at.is_(None) | APPOINTMENTS.c.reminded_soon_at.is_(None)),
+            )
+            .order_by(APPOINTMENTS.c.slot_start)
+            .limit(limit)
+        ).all()
     for a in due:
         soon = a.slot_start - now <= SOON
         kind = "soon" if soon else "day_before"
@@ -488,12 +673,16 @@ def send_reminders(rt: Runtime, limit: int = 500) -> dict:
             conf = hall_config(rt, s, a.hall_id, missing_ok=True)
             if conf is None:
                 continue
-            quiet = SurveySettings.from_dict(s.execute(select(Hall.survey).where(Hall.id == a.hall_id)).scalar()
-                                             ).quiet_hours
+            quiet = SurveySettings.from_dict(
+                s.execute(select(Hall.survey).where(Hall.id == a.hall_id)).scalar()
+            ).quiet_hours
             if not soon and quiet is not None and quiet.contains(local_time(now, conf.zone).time()):
                 continue
-            claimed = s.execute(update(APPOINTMENTS).where(APPOINTMENTS.c.id == a.id, column.is_(None),
-                                                           APPOINTMENTS.c.state == BOOKED).values({column.name: now}))
+            claimed = s.execute(
+                update(APPOINTMENTS)
+                .where(APPOINTMENTS.c.id == a.id, column.is_(None), APPOINTMENTS.c.state == BOOKED)
+                .values({column.name: now})
+            )
             opted_out = s.get(SmsOptOut, a.number_key) is not None
             tx.commit()
         if rows_changed(claimed) != 1:
@@ -504,8 +693,10 @@ def send_reminders(rt: Runtime, limit: int = 500) -> dict:
         svc = conf.services.get(a.service_id)
         at = local_time(a.slot_start, conf.zone)
         same_day = business_day(a.slot_start, conf.zone) == business_day(now, conf.zone)
-        text = (f"【{conf.name_zh}】提醒：您预约了{'今天' if same_day else '明天'} {at:%H:%M} 办理"
-                f"{svc.name_zh if svc else ''}，请按时到店签到。Reminder: your appointment at {at:%H:%M}.")
+        text = (
+            f"【{conf.name_zh}】提醒：您预约了{'今天' if same_day else '明天'} {at:%H:%M} 办理"
+            f"{svc.name_zh if svc else ''}，请按时到店签到。Reminder: your appointment at {at:%H:%M}."
+        )
         try:
             msisdn = surveys.setup(rt).vault.reveal(a.number_cipher)
         except ValueError:
@@ -518,6 +709,7 @@ def send_reminders(rt: Runtime, limit: int = 500) -> dict:
 
 # --------------------------------------------------------------------------- the manager's view
 
+
 def bookings_against_capacity(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
     """A day's (default today's) bookings per slot against what the plan lets the hall book
     (counter-seconds and appointments by state), for the manager's page."""
@@ -529,20 +721,39 @@ def bookings_against_capacity(rt: Runtime, hall_id: int, day: date | None = None
         planned, capacity = _capacities(s, conf, day, rules)
         booked = _booked(s, hall_id, capacity)
         counts: dict[datetime, dict[str, int]] = {}
-        for at, state, n in s.execute(select(APPOINTMENTS.c.slot_start, APPOINTMENTS.c.state, func.count()).where(
-                APPOINTMENTS.c.hall_id == hall_id, APPOINTMENTS.c.business_day == day)
-                .group_by(APPOINTMENTS.c.slot_start, APPOINTMENTS.c.state)):
+        for at, state, n in s.execute(
+            select(APPOINTMENTS.c.slot_start, APPOINTMENTS.c.state, func.count())
+            .where(APPOINTMENTS.c.hall_id == hall_id, APPOINTMENTS.c.business_day == day)
+            .group_by(APPOINTMENTS.c.slot_start, APPOINTMENTS.c.state)
+        ):
             counts.setdefault(at, {})[state] = n
         starts = sorted(set(capacity) | set(counts))
-        return {"hall": conf.brief(), "day": day.isoformat(), "enabled": rules.enabled, "planned": planned,
-                "share": rules.share,
-                "slots": [{"start": at.isoformat(), "local": local_time(at, conf.zone).strftime("%H:%M"),
-                           "capacity_s": round(capacity.get(at, 0.0)), "booked_s": round(booked.get(at, 0.0)),
-                           "appointments": counts.get(at, {})} for at in starts]}
+        return {
+            "hall": conf.brief(),
+            "day": day.isoformat(),
+            "enabled": rules.enabled,
+            "planned": planned,
+            "share": rules.share,
+            "slots": [
+                {
+                    "start": at.isoformat(),
+                    "local": local_time(at, conf.zone).strftime("%H:%M"),
+                    "capacity_s": round(capacity.get(at, 0.0)),
+                    "booked_s": round(booked.get(at, 0.0)),
+                    "appointments": counts.get(at, {}),
+                }
+                for at in starts
+            ],
+        }
 
 
 def booked_work(rt: Runtime, hall_id: int, since: datetime, until: datetime) -> dict[datetime, float]:
     """Counter-seconds held by bookings per slot start (the forecast plans counters for them)."""
     with rt.reader() as tx:
-        return dict(tx.session.execute(select(SLOTS.c.slot_start, SLOTS.c.booked_s).where(
-            SLOTS.c.hall_id == hall_id, and_(SLOTS.c.slot_start >= since, SLOTS.c.slot_start < until))).all())
+        return dict(
+            tx.session.execute(
+                select(SLOTS.c.slot_start, SLOTS.c.booked_s).where(
+                    SLOTS.c.hall_id == hall_id, and_(SLOTS.c.slot_start >= since, SLOTS.c.slot_start < until)
+                )
+            ).all()
+        )

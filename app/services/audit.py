@@ -10,6 +10,7 @@ not by value.
 Entries are append-only: the application has no way to change or delete one, and the database
 refuses it too (triggers on ``audit_entries``, PostgreSQL and SQLite: migration 0009).
 """
+
 from __future__ import annotations
 
 from contextvars import ContextVar
@@ -58,8 +59,17 @@ def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
-def record(s, at: datetime, action: str, entity: str, entity_id: int, hall_id: int | None,
-           before: dict | None, after: dict | None, secrets: tuple[str, ...] = ()) -> None:
+def record(
+    s,
+    at: datetime,
+    action: str,
+    entity: str,
+    entity_id: int,
+    hall_id: int | None,
+    before: dict | None,
+    after: dict | None,
+    secrets: tuple[str, ...] = (),
+) -> None:
     """One entry in the caller's transaction; an update that changed nothing records nothing.
     ``secrets``: fields changed whose values are not kept (shown as ``SECRET``)."""
     if before is not None and after is not None:
@@ -69,9 +79,21 @@ def record(s, at: datetime, action: str, entity: str, entity_id: int, hall_id: i
     if action == "update" and not changed:
         return
     who = current()
-    s.add(AuditEntry(at=at, actor_kind=who.kind, actor_id=who.id, actor_name=who.name[:100], action=action,
-                     entity=entity, entity_id=entity_id, hall_id=hall_id, before=_plain(before), after=_plain(after),
-                     changed=changed))
+    s.add(
+        AuditEntry(
+            at=at,
+            actor_kind=who.kind,
+            actor_id=who.id,
+            actor_name=who.name[:100],
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            hall_id=hall_id,
+            before=_plain(before),
+            after=_plain(after),
+            changed=changed,
+        )
+    )
 
 
 def _plain(view: dict | None) -> dict | None:
@@ -81,9 +103,18 @@ def _plain(view: dict | None) -> dict | None:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in view.items()}
 
 
-def list_entries(rt: Runtime, hall_scope: set[int] | None, entity: str | None = None, entity_id: int | None = None,
-                 hall_id: int | None = None, actor_id: int | None = None, since: datetime | None = None,
-                 until: datetime | None = None, before_id: int | None = None, limit: int = PAGE) -> dict:
+def list_entries(
+    rt: Runtime,
+    hall_scope: set[int] | None,
+    entity: str | None = None,
+    entity_id: int | None = None,
+    hall_id: int | None = None,
+    actor_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = PAGE,
+) -> dict:
     """Entries, latest first, filtered; ``hall_scope`` (a manager: their hall) limits to those halls'
     entries. Paging: pass the last entry's id as ``before_id``."""
     if entity is not None and entity not in ENTITIES:
@@ -91,8 +122,12 @@ def list_entries(rt: Runtime, hall_scope: set[int] | None, entity: str | None = 
     query = select(AuditEntry)
     if hall_scope is not None:
         query = query.where(AuditEntry.hall_id.in_(sorted(hall_scope)))
-    for column, value in ((AuditEntry.entity, entity), (AuditEntry.entity_id, entity_id),
-                          (AuditEntry.hall_id, hall_id), (AuditEntry.actor_id, actor_id)):
+    for column, value in (
+        (AuditEntry.entity, entity),
+        (AuditEntry.entity_id, entity_id),
+        (AuditEntry.hall_id, hall_id),
+        (AuditEntry.actor_id, actor_id),
+    ):
         if value is not None:
             query = query.where(column == value)
     if since is not None:
@@ -108,6 +143,15 @@ def list_entries(rt: Runtime, hall_scope: set[int] | None, entity: str | None = 
 
 
 def entry_view(e: AuditEntry) -> dict:
-    return {"id": e.id, "at": e.at.isoformat(), "actor": {"kind": e.actor_kind, "id": e.actor_id, "name": e.actor_name},
-            "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "hall_id": e.hall_id,
-            "changed": list(e.changed or []), "before": e.before, "after": e.after}
+    return {
+        "id": e.id,
+        "at": e.at.isoformat(),
+        "actor": {"kind": e.actor_kind, "id": e.actor_id, "name": e.actor_name},
+        "action": e.action,
+        "entity": e.entity,
+        "entity_id": e.entity_id,
+        "hall_id": e.hall_id,
+        "changed": list(e.changed or []),
+        "before": e.before,
+        "after": e.after,
+    }

@@ -4,6 +4,7 @@ A staff member's bearer tokens and browser sessions are rows of one table (``Api
 hash of each secret is kept), read on every use: signing out revokes one, a password change or a
 deactivation revokes them all (``storage.credentials``), and every process refuses them at once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,9 @@ def verify_login(rt: Runtime, username: str, password: str) -> Principal:
     with rt.reader() as tx:
         staff = tx.session.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none()
         usable = staff is not None and staff.active
-        matches = check_password_hash(staff.password_hash if staff is not None and staff.active else _dummy_hash(rt),
-                                      password)
+        matches = check_password_hash(
+            staff.password_hash if staff is not None and staff.active else _dummy_hash(rt), password
+        )
         if not (staff is not None and usable and matches):
             raise Unauthorized("wrong username or password", field="password")
         return _staff_principal(staff)
@@ -81,8 +83,11 @@ def _issue(rt: Runtime, staff_id: int, prefix: str) -> str:
     now = rt.now()
     ttl = timedelta(hours=rt.settings.get("api_token_ttl_hours", 12))
     with rt.uow() as tx:
-        tx.session.add(ApiToken(staff_id=staff_id, token_hash=hash_token(token), created_at=now,
-                                expires_at=now + ttl, revoked=False))
+        tx.session.add(
+            ApiToken(
+                staff_id=staff_id, token_hash=hash_token(token), created_at=now, expires_at=now + ttl, revoked=False
+            )
+        )
         tx.commit()
     return token
 
@@ -110,11 +115,14 @@ class Credential:
 # Built once: the statements of every request's authentication (bound parameters, compiled once)
 _DEVICES, _STAFF, _TOKENS = Device.__table__.c, Staff.__table__.c, ApiToken.__table__.c
 _DEVICE_BY_TOKEN = select(_DEVICES.id, _DEVICES.name, _DEVICES.hall_id, _DEVICES.kind, _DEVICES.counter_id).where(
-    _DEVICES.token_hash == bindparam("digest"), _DEVICES.active.is_(True))
+    _DEVICES.token_hash == bindparam("digest"), _DEVICES.active.is_(True)
+)
 _STAFF_COLUMNS = (_STAFF.id, _STAFF.name, _STAFF.hall_id, _STAFF.role, _STAFF.region_id)
-_STAFF_BY_TOKEN = select(*_STAFF_COLUMNS, _TOKENS.expires_at).join(
-    ApiToken.__table__, _TOKENS.staff_id == _STAFF.id).where(
-    _TOKENS.token_hash == bindparam("digest"), _TOKENS.revoked.is_(False), _STAFF.active.is_(True))
+_STAFF_BY_TOKEN = (
+    select(*_STAFF_COLUMNS, _TOKENS.expires_at)
+    .join(ApiToken.__table__, _TOKENS.staff_id == _STAFF.id)
+    .where(_TOKENS.token_hash == bindparam("digest"), _TOKENS.revoked.is_(False), _STAFF.active.is_(True))
+)
 
 
 def principal_in(rt: Runtime, s, credential: Credential) -> Principal | None:
@@ -128,8 +136,9 @@ def principal_in(rt: Runtime, s, credential: Credential) -> Principal | None:
             if row is None:
                 return None
             _heard_from(rt, row.id)
-            return Principal("device", row.id, row.name, row.hall_id, device_kind=DeviceKind(row.kind),
-                             counter_id=row.counter_id)
+            return Principal(
+                "device", row.id, row.name, row.hall_id, device_kind=DeviceKind(row.kind), counter_id=row.counter_id
+            )
         return None if credential.token.startswith(SESSION_TOKEN_PREFIX) else _staff_in(rt, s, credential.token)
     if credential.session is not None and credential.session.startswith(SESSION_TOKEN_PREFIX):
         return _staff_in(rt, s, credential.session)
@@ -147,8 +156,12 @@ def authenticate(rt: Runtime, s, credential: Credential | None) -> Principal:
     """``principal_in``, or 401."""
     principal = principal_in(rt, s, credential) if credential is not None else None
     if principal is None:
-        raise Unauthorized("the token is unknown, expired or revoked" if credential and credential.token
-                           else "sign in first: send Authorization: Bearer <token>", field="Authorization")
+        raise Unauthorized(
+            "the token is unknown, expired or revoked"
+            if credential and credential.token
+            else "sign in first: send Authorization: Bearer <token>",
+            field="Authorization",
+        )
     return principal
 
 
@@ -221,8 +234,15 @@ def register_device(rt: Runtime, hall_id: int, kind: str, name: str, counter_id:
             counter = s.get(Counter, counter_id)
             if counter is None or counter.hall_id != hall_id:
                 raise NotFound(f"no counter {counter_id} in hall {hall_id}", field="counter_id")
-        device = Device(hall_id=hall_id, kind=DeviceKind(kind).value, name=name, counter_id=counter_id,
-                        token_hash=hash_token(token), created_at=rt.now(), active=True)
+        device = Device(
+            hall_id=hall_id,
+            kind=DeviceKind(kind).value,
+            name=name,
+            counter_id=counter_id,
+            token_hash=hash_token(token),
+            created_at=rt.now(),
+            active=True,
+        )
         s.add(device)
         s.flush()
         view = device_view(device)
@@ -246,11 +266,17 @@ def deactivate_device(rt: Runtime, device_id: int) -> dict:
 
 
 def device_view(device: Device) -> dict:
-    return {"id": device.id, "hall_id": device.hall_id, "kind": device.kind, "name": device.name,
-            "counter_id": device.counter_id, "active": device.active,
-            "created_at": device.created_at.isoformat(),
-            "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
-            "settings": dict(device.settings or {})}
+    return {
+        "id": device.id,
+        "hall_id": device.hall_id,
+        "kind": device.kind,
+        "name": device.name,
+        "counter_id": device.counter_id,
+        "active": device.active,
+        "created_at": device.created_at.isoformat(),
+        "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
+        "settings": dict(device.settings or {}),
+    }
 
 
 def _staff_principal(staff: Staff) -> Principal:
@@ -273,8 +299,16 @@ def set_guide_pin(rt: Runtime, hall_id: int, pin: str | None) -> dict:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
         had = hall.priority_pin_hash is not None
         hall.priority_pin_hash = hash_password(rt, pin) if pin is not None else None
-        audit.record(tx.session, rt.now(), "update", "hall", hall_id, hall_id, {"guide_pin": "set" if had else "none"},
-                     {"guide_pin": "a new PIN" if pin is not None else "none"})  # never the PIN itself
+        audit.record(
+            tx.session,
+            rt.now(),
+            "update",
+            "hall",
+            hall_id,
+            hall_id,
+            {"guide_pin": "set" if had else "none"},
+            {"guide_pin": "a new PIN" if pin is not None else "none"},
+        )  # never the PIN itself
         tx.commit()
     return {"hall_id": hall_id, "priority_pin_set": pin is not None}
 
@@ -323,6 +357,7 @@ def check_guide_pin(rt: Runtime, hall_id: int, pin: str | None, device_id: int) 
 
 
 # --------------------------------------------------------------------------- device settings
+
 
 def device_by_id(rt: Runtime, device_id: int) -> dict:
     """A device with its settings (e.g. the kiosk's printer)."""

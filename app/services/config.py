@@ -3,6 +3,7 @@
 Nothing that history refers to is deleted: halls, services, counters and staff are
 deactivated instead (``active: false``).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,6 +35,7 @@ HALL_SCOPED_ROLES = {Role.COUNTER_STAFF, Role.HALL_MANAGER}
 
 # --------------------------------------------------------------------------- views
 
+
 def region_view(r: Region) -> dict:
     return {"id": r.id, "code": r.code, "name_zh": r.name_zh, "name_en": r.name_en}
 
@@ -43,40 +45,78 @@ def city_view(c: City) -> dict:
 
 
 def hall_view(h: Hall) -> dict:
-    return {"id": h.id, "city_id": h.city_id, "code": h.code, "name_zh": h.name_zh, "name_en": h.name_en,
-            "address": h.address, "timezone": h.timezone, "opening_hours": h.opening_hours,
-            "calling_policy": CallingPolicy.from_dict(h.calling_policy).to_dict(),
-            "calling_rule": CallingPolicy.from_dict(h.calling_policy).describe(),
-            "screen": screen_settings(h.screen), "priority_pin_set": h.priority_pin_hash is not None,
-            "opened_on": h.opened_on.isoformat() if h.opened_on else None,
-            "load_rules": LoadRules.from_dict(h.load_rules).to_dict(),
-            "staffing": StaffingRules.from_dict(h.staffing).to_dict(),
-            "survey": SurveySettings.from_dict(h.survey).to_dict(),
-            "closures": Closures.parse(h.closures).to_list(),
-            "green_channel": GreenChannel.from_dict(h.green_channel).to_dict(),
-            "remote_queue": RemoteQueue.from_dict(h.remote_queue).to_dict(),
-            "booking": BookingRules.from_dict(h.booking).to_dict(), "active": h.active}
+    return {
+        "id": h.id,
+        "city_id": h.city_id,
+        "code": h.code,
+        "name_zh": h.name_zh,
+        "name_en": h.name_en,
+        "address": h.address,
+        "timezone": h.timezone,
+        "opening_hours": h.opening_hours,
+        "calling_policy": CallingPolicy.from_dict(h.calling_policy).to_dict(),
+        "calling_rule": CallingPolicy.from_dict(h.calling_policy).describe(),
+        "screen": screen_settings(h.screen),
+        "priority_pin_set": h.priority_pin_hash is not None,
+        "opened_on": h.opened_on.isoformat() if h.opened_on else None,
+        "load_rules": LoadRules.from_dict(h.load_rules).to_dict(),
+        "staffing": StaffingRules.from_dict(h.staffing).to_dict(),
+        "survey": SurveySettings.from_dict(h.survey).to_dict(),
+        "closures": Closures.parse(h.closures).to_list(),
+        "green_channel": GreenChannel.from_dict(h.green_channel).to_dict(),
+        "remote_queue": RemoteQueue.from_dict(h.remote_queue).to_dict(),
+        "booking": BookingRules.from_dict(h.booking).to_dict(),
+        "active": h.active,
+    }
 
 
 def service_view(s: ServiceType) -> dict:
-    return {"id": s.id, "hall_id": s.hall_id, "code": s.code, "prefix": s.prefix, "name_zh": s.name_zh,
-            "name_en": s.name_en, "target_wait_s": s.target_wait_s, "handle_time_s": s.handle_time_s,
-            "self_service_zh": s.self_service_zh, "self_service_en": s.self_service_en, "active": s.active,
-            "remind_ahead": s.remind_ahead}
+    return {
+        "id": s.id,
+        "hall_id": s.hall_id,
+        "code": s.code,
+        "prefix": s.prefix,
+        "name_zh": s.name_zh,
+        "name_en": s.name_en,
+        "target_wait_s": s.target_wait_s,
+        "handle_time_s": s.handle_time_s,
+        "self_service_zh": s.self_service_zh,
+        "self_service_en": s.self_service_en,
+        "active": s.active,
+        "remind_ahead": s.remind_ahead,
+    }
 
 
 def counter_view(c: Counter) -> dict:
-    return {"id": c.id, "hall_id": c.hall_id, "number": c.number, "name": c.name, "is_open": c.is_open,
-            "staff_id": c.staff_id, "service_ids": [s.id for s in c.services], "display_mode": c.display_mode,
-            "active": c.active}
+    return {
+        "id": c.id,
+        "hall_id": c.hall_id,
+        "number": c.number,
+        "name": c.name,
+        "is_open": c.is_open,
+        "staff_id": c.staff_id,
+        "service_ids": [s.id for s in c.services],
+        "display_mode": c.display_mode,
+        "active": c.active,
+    }
 
 
 def staff_view(s: Staff) -> dict:
-    return {"id": s.id, "username": s.username, "name": s.name, "staff_number": s.staff_number,
-            "email": s.email, "role": s.role, "hall_id": s.hall_id, "region_id": s.region_id, "active": s.active}
+    return {
+        "id": s.id,
+        "username": s.username,
+        "name": s.name,
+        "staff_number": s.staff_number,
+        "email": s.email,
+        "role": s.role,
+        "hall_id": s.hall_id,
+        "region_id": s.region_id,
+        "active": s.active,
+    }
 
 
 # --------------------------------------------------------------------------- organisation
+
 
 def list_regions(rt: Runtime) -> list[dict]:
     with rt.reader() as tx:
@@ -114,20 +154,30 @@ def get_hall(rt: Runtime, hall_id: int) -> dict:
 
 def region_hall_ids(rt: Runtime, region_id: int) -> set[int]:
     with rt.reader() as tx:
-        return set(tx.session.execute(select(Hall.id).join(City, Hall.city_id == City.id)
-                                      .where(City.region_id == region_id)).scalars())
+        return set(
+            tx.session.execute(
+                select(Hall.id).join(City, Hall.city_id == City.id).where(City.region_id == region_id)
+            ).scalars()
+        )
 
 
 def hall_place(rt: Runtime, hall_id: int) -> dict:
     """Where a hall sits: its region, city and itself (names and codes), one query."""
     with rt.reader() as tx:
-        found = tx.session.execute(select(Hall, City, Region).join(City, Hall.city_id == City.id)
-                                   .join(Region, City.region_id == Region.id).where(Hall.id == hall_id)).first()
+        found = tx.session.execute(
+            select(Hall, City, Region)
+            .join(City, Hall.city_id == City.id)
+            .join(Region, City.region_id == Region.id)
+            .where(Hall.id == hall_id)
+        ).first()
         if found is None:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
         hall, city, region = found
-        return {"region": region_view(region), "city": city_view(city),
-                "hall": {k: v for k, v in hall_view(hall).items() if k in ("id", "code", "name_zh", "name_en")}}
+        return {
+            "region": region_view(region),
+            "city": city_view(city),
+            "hall": {k: v for k, v in hall_view(hall).items() if k in ("id", "code", "name_zh", "name_en")},
+        }
 
 
 def create_hall(rt: Runtime, data: dict) -> dict:
@@ -164,8 +214,11 @@ def _merged_into(hall: Hall, changes: dict) -> dict:
     """The changes with each settings object merged into the hall's stored one."""
     if isinstance(changes.get("calling_policy"), dict):
         current, new = dict(hall.calling_policy or {}), changes["calling_policy"]
-        changes["calling_policy"] = {**current, **new, "head_start_s": {
-            **(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})}}
+        changes["calling_policy"] = {
+            **current,
+            **new,
+            "head_start_s": {**(current.get("head_start_s") or {}), **(new.get("head_start_s") or {})},
+        }
     for key in _MERGED_SETTINGS:
         if isinstance(changes.get(key), dict):
             stored = dict(getattr(hall, key) or {})
@@ -184,8 +237,11 @@ def _check_hall_settings(data: dict) -> None:
         parse_zone(data["timezone"])
     if isinstance(data.get("opened_on"), str):
         data["opened_on"] = date.fromisoformat(data["opened_on"])
-    for key, problems in (("load_rules", load_rules_problems), ("staffing", staffing_rules_problems),
-                          ("survey", survey_settings_problems)):
+    for key, problems in (
+        ("load_rules", load_rules_problems),
+        ("staffing", staffing_rules_problems),
+        ("survey", survey_settings_problems),
+    ):
         if key in data:
             if not isinstance(data[key], dict):
                 raise Invalid(f"{key} is a JSON object of settings", field=key)
@@ -221,17 +277,21 @@ def _check_country(country: str) -> None:
     try:
         check_country(country)
     except UnknownCountry:
-        raise Invalid(f"the forecaster has no holiday calendar for {country!r}; use an ISO code such as CN",
-                      field="staffing.country") from None
+        raise Invalid(
+            f"the forecaster has no holiday calendar for {country!r}; use an ISO code such as CN",
+            field="staffing.country",
+        ) from None
 
 
 # --------------------------------------------------------------------------- services, counters
 
+
 def list_services(rt: Runtime, hall_id: int) -> list[dict]:
     with rt.reader() as tx:
         _get(tx.session, Hall, hall_id, "hall_id")
-        rows = tx.session.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)
-                                  .order_by(ServiceType.prefix)).scalars()
+        rows = tx.session.execute(
+            select(ServiceType).where(ServiceType.hall_id == hall_id).order_by(ServiceType.prefix)
+        ).scalars()
         return [service_view(s) for s in rows]
 
 
@@ -241,8 +301,18 @@ def create_service(rt: Runtime, hall_id: int, data: dict) -> dict:
     return _create(rt, ServiceType(hall_id=hall_id, **data), service_view, unique_field="prefix")
 
 
-COPIED_FIELDS = ("code", "prefix", "name_zh", "name_en", "target_wait_s", "handle_time_s", "self_service_zh",
-                 "self_service_en", "active", "remind_ahead")
+COPIED_FIELDS = (
+    "code",
+    "prefix",
+    "name_zh",
+    "name_en",
+    "target_wait_s",
+    "handle_time_s",
+    "self_service_zh",
+    "self_service_en",
+    "active",
+    "remind_ahead",
+)
 
 
 def copy_services(rt: Runtime, from_hall_id: int, to_hall_id: int) -> dict:
@@ -257,8 +327,11 @@ def copy_services(rt: Runtime, from_hall_id: int, to_hall_id: int) -> dict:
         _get(s, Hall, from_hall_id, "from_hall_id")
         have = set(s.execute(select(ServiceType.prefix).where(ServiceType.hall_id == to_hall_id)).scalars())
         created, skipped = [], []
-        for source in s.execute(select(ServiceType).where(ServiceType.hall_id == from_hall_id)
-                                .order_by(ServiceType.prefix)).scalars().all():
+        for source in (
+            s.execute(select(ServiceType).where(ServiceType.hall_id == from_hall_id).order_by(ServiceType.prefix))
+            .scalars()
+            .all()
+        ):
             if source.prefix in have:
                 skipped.append(source.prefix)
                 continue
@@ -291,8 +364,11 @@ def list_counters(rt: Runtime, hall_id: int) -> list[dict]:
 def _served(service_ids) -> list[int]:
     """A counter with no service could never call anyone: refused, naming the field."""
     if not service_ids:
-        raise Invalid("a counter serves at least one service: pick its services", field="service_ids",
-                      code="counter_without_services")
+        raise Invalid(
+            "a counter serves at least one service: pick its services",
+            field="service_ids",
+            code="counter_without_services",
+        )
     return service_ids
 
 
@@ -331,8 +407,11 @@ def counter_hall(rt: Runtime, counter_id: int) -> int:
 
 def hall_services(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
     """The hall's service types with these ids; 404 naming ``service_ids`` if any is not the hall's."""
-    found = s.execute(select(ServiceType).where(ServiceType.id.in_(service_ids),
-                                                ServiceType.hall_id == hall_id)).scalars().all()
+    found = (
+        s.execute(select(ServiceType).where(ServiceType.id.in_(service_ids), ServiceType.hall_id == hall_id))
+        .scalars()
+        .all()
+    )
     missing = sorted(set(service_ids) - {x.id for x in found})
     if missing:
         raise NotFound(f"no service {missing} in hall {hall_id}", field="service_ids", code="service_not_in_hall")
@@ -340,6 +419,7 @@ def hall_services(s, hall_id: int, service_ids: list[int]) -> list[ServiceType]:
 
 
 # --------------------------------------------------------------------------- staff, devices
+
 
 def names_by_id(rt: Runtime, hall_ids: set[int] | None) -> dict:
     """Counter numbers and staff names (with their staff numbers) by id, for the halls given (None:
@@ -350,15 +430,18 @@ def names_by_id(rt: Runtime, hall_ids: set[int] | None) -> dict:
         if hall_ids is not None:
             counters = counters.where(Counter.hall_id.in_(hall_ids))
             staff = staff.where(Staff.hall_id.in_(hall_ids))
-        return {"counters": dict(tx.session.execute(counters).tuples().all()),
-                "staff": {i: (f"{name} ({no})" if no else name) for i, name, no in tx.session.execute(staff)}}
+        return {
+            "counters": dict(tx.session.execute(counters).tuples().all()),
+            "staff": {i: (f"{name} ({no})" if no else name) for i, name, no in tx.session.execute(staff)},
+        }
 
 
 def hall_and_company_staff_names(rt: Runtime, hall_id: int) -> dict[int, str]:
     """The names of a hall's own staff and of those above every hall (administrators, head office)."""
     with rt.reader() as tx:
-        rows = tx.session.execute(select(Staff.id, Staff.name).where(
-            or_(Staff.hall_id == hall_id, Staff.hall_id.is_(None)))).all()
+        rows = tx.session.execute(
+            select(Staff.id, Staff.name).where(or_(Staff.hall_id == hall_id, Staff.hall_id.is_(None)))
+        ).all()
     return {staff_id: name for staff_id, name in rows}
 
 
@@ -416,6 +499,7 @@ def list_devices(rt: Runtime, hall_id: int) -> list[dict]:
 
 # --------------------------------------------------------------------------- helpers
 
+
 def _get(s, model, ident: int, field: str):
     row = s.get(model, ident)
     if row is None:
@@ -423,8 +507,15 @@ def _get(s, model, ident: int, field: str):
     return row
 
 
-ENTITY = {Region: "region", City: "city", Hall: "hall", ServiceType: "service", Counter: "counter", Staff: "staff",
-          FootfallSensor: "sensor"}
+ENTITY = {
+    Region: "region",
+    City: "city",
+    Hall: "hall",
+    ServiceType: "service",
+    Counter: "counter",
+    Staff: "staff",
+    FootfallSensor: "sensor",
+}
 SECRET_FIELDS = {"password": "password_hash"}  # a change given as ``password`` is stored as its hash
 
 
@@ -453,8 +544,17 @@ def _commit(tx, now, row, view, unique_field: str, before: dict | None, secrets:
     try:
         tx.session.flush()
         result = view(row)
-        audit.record(tx.session, now, "create" if before is None else "update", ENTITY[type(row)], row.id,
-                     _hall_of(row), before, result, secrets)
+        audit.record(
+            tx.session,
+            now,
+            "create" if before is None else "update",
+            ENTITY[type(row)],
+            row.id,
+            _hall_of(row),
+            before,
+            result,
+            secrets,
+        )
         tx.commit()
         return result
     except IntegrityError:

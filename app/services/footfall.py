@@ -6,6 +6,7 @@ transaction. The latest report of a minute is the truth: an agent may post the
 minute still in progress and post it again when it grows, and a retry of a batch
 already stored changes nothing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,17 +41,31 @@ STALE_AFTER = timedelta(minutes=10)  # an active sensor silent this long while t
 
 # --------------------------------------------------------------------------- sensors
 
+
 def sensor_view(s: FootfallSensor) -> dict:
-    return {"id": s.id, "hall_id": s.hall_id, "device_id": s.device_id, "code": s.code, "name_zh": s.name_zh,
-            "name_en": s.name_en, "door": s.door, "kind": s.kind, "reversed": s.reversed, "in_totals": s.in_totals,
-            "active": s.active, "last_report_at": _iso(s.last_report_at), "last_minute": _iso(s.last_minute)}
+    return {
+        "id": s.id,
+        "hall_id": s.hall_id,
+        "device_id": s.device_id,
+        "code": s.code,
+        "name_zh": s.name_zh,
+        "name_en": s.name_en,
+        "door": s.door,
+        "kind": s.kind,
+        "reversed": s.reversed,
+        "in_totals": s.in_totals,
+        "active": s.active,
+        "last_report_at": _iso(s.last_report_at),
+        "last_minute": _iso(s.last_minute),
+    }
 
 
 def list_sensors(rt: Runtime, hall_id: int) -> list[dict]:
     with rt.reader() as tx:
         _get(tx.session, Hall, hall_id, "hall_id")
-        rows = tx.session.execute(select(FootfallSensor).where(FootfallSensor.hall_id == hall_id)
-                                  .order_by(FootfallSensor.code)).scalars()
+        rows = tx.session.execute(
+            select(FootfallSensor).where(FootfallSensor.hall_id == hall_id).order_by(FootfallSensor.code)
+        ).scalars()
         return [sensor_view(r) for r in rows]
 
 
@@ -89,6 +104,7 @@ def _check_device(s, hall_id: int, device_id: int) -> None:
 
 # --------------------------------------------------------------------------- ingestion
 
+
 def ingest(rt: Runtime, device_id: int, hall_id: int, counts: list[MinuteCount]) -> dict:
     """Store a batch of minutes from one sensor device: all of it, or (on any bad entry) none of it."""
     now = rt.now()
@@ -105,10 +121,16 @@ def ingest(rt: Runtime, device_id: int, hall_id: int, counts: list[MinuteCount])
         by_key = {(sensors[c.sensor].id, c.minute.astimezone(UTC)): c for c in counts}
         first, last = min(m for _, m in by_key), max(m for _, m in by_key)
         ids = {sid for sid, _ in by_key}
-        existing = {(r.sensor_id, r.minute): (r.in_count, r.out_count) for r in s.execute(
-            select(FootfallMinute.sensor_id, FootfallMinute.minute, FootfallMinute.in_count, FootfallMinute.out_count)
-            .where(FootfallMinute.sensor_id.in_(ids), FootfallMinute.minute >= first, FootfallMinute.minute <= last)
-        )}
+        existing = {
+            (r.sensor_id, r.minute): (r.in_count, r.out_count)
+            for r in s.execute(
+                select(
+                    FootfallMinute.sensor_id, FootfallMinute.minute, FootfallMinute.in_count, FootfallMinute.out_count
+                ).where(
+                    FootfallMinute.sensor_id.in_(ids), FootfallMinute.minute >= first, FootfallMinute.minute <= last
+                )
+            )
+        }
 
         new_rows: list[dict] = []
         changed_rows: list[dict] = []
@@ -117,8 +139,14 @@ def ingest(rt: Runtime, device_id: int, hall_id: int, counts: list[MinuteCount])
             before = existing.get((sensor_id, minute))
             if before == (c.in_count, c.out_count):
                 continue
-            row = {"sensor_id": sensor_id, "minute": minute, "hall_id": hall_id, "in_count": c.in_count,
-                   "out_count": c.out_count, "received_at": now}
+            row = {
+                "sensor_id": sensor_id,
+                "minute": minute,
+                "hall_id": hall_id,
+                "in_count": c.in_count,
+                "out_count": c.out_count,
+                "received_at": now,
+            }
             (new_rows if before is None else changed_rows).append(row)
             delta = hour_delta[(sensor_id, hour_of(minute))]
             delta[0] += c.in_count - (before[0] if before else 0)
@@ -147,9 +175,11 @@ def ingest(rt: Runtime, device_id: int, hall_id: int, counts: list[MinuteCount])
 
 def _sensors_for_batch(s, dialect: str, hall: Hall, device_id: int, counts: list[MinuteCount]) -> dict:
     """The batch's sensors, locked (PostgreSQL) so two batches of one sensor take turns."""
-    query = (select(FootfallSensor)
-             .where(FootfallSensor.hall_id == hall.id, FootfallSensor.code.in_({c.sensor for c in counts}))
-             .order_by(FootfallSensor.id))
+    query = (
+        select(FootfallSensor)
+        .where(FootfallSensor.hall_id == hall.id, FootfallSensor.code.in_({c.sensor for c in counts}))
+        .order_by(FootfallSensor.id)
+    )
     if dialect == "postgresql":
         query = query.with_for_update()
     sensors = {r.code: r for r in s.execute(query).scalars()}
@@ -168,8 +198,9 @@ _MINUTES, _HOURS = table(FootfallMinute), table(FootfallHour)  # bulk statements
 _UPDATE_MINUTE = (
     update(_MINUTES)
     .where(_MINUTES.c.sensor_id == bindparam("b_sensor_id"), _MINUTES.c.minute == bindparam("b_minute"))
-    .values(in_count=bindparam("b_in_count"), out_count=bindparam("b_out_count"),
-            received_at=bindparam("b_received_at"))
+    .values(
+        in_count=bindparam("b_in_count"), out_count=bindparam("b_out_count"), received_at=bindparam("b_received_at")
+    )
 )
 _UPDATE_HOUR = (
     update(_HOURS)
@@ -184,15 +215,22 @@ def _roll_up(s, hall_id: int, hour_delta: dict) -> None:
         return
     ids = {sid for sid, _ in hour_delta}
     hours = {h for _, h in hour_delta}
-    existing = {tuple(r) for r in s.execute(select(FootfallHour.sensor_id, FootfallHour.hour)
-                             .where(FootfallHour.sensor_id.in_(ids), FootfallHour.hour.in_(hours)))}
+    existing = {
+        tuple(r)
+        for r in s.execute(
+            select(FootfallHour.sensor_id, FootfallHour.hour).where(
+                FootfallHour.sensor_id.in_(ids), FootfallHour.hour.in_(hours)
+            )
+        )
+    }
     new_rows, changes = [], []
     for (sensor_id, hour), (d_in, d_out) in hour_delta.items():
         if (sensor_id, hour) in existing:
             changes.append({"b_sensor_id": sensor_id, "b_hour": hour, "b_in": d_in, "b_out": d_out})
         else:
-            new_rows.append({"sensor_id": sensor_id, "hour": hour, "hall_id": hall_id, "in_count": d_in,
-                             "out_count": d_out})
+            new_rows.append(
+                {"sensor_id": sensor_id, "hour": hour, "hall_id": hall_id, "in_count": d_in, "out_count": d_out}
+            )
     if new_rows:
         s.execute(insert(_HOURS), new_rows)
     if changes:
@@ -210,13 +248,18 @@ def prune_minutes(rt: Runtime, keep_days: int) -> int:
 
 # --------------------------------------------------------------------------- reading
 
+
 def _day_minutes(s, hall_id: int, start: datetime, end: datetime) -> list[tuple[datetime, int, int]]:
     """(minute, entering, leaving) summed over the hall's counted sensors, in time order."""
     rows = s.execute(
         select(FootfallMinute.minute, FootfallMinute.in_count, FootfallMinute.out_count, FootfallSensor.reversed)
         .join(FootfallSensor, FootfallSensor.id == FootfallMinute.sensor_id)
-        .where(FootfallMinute.hall_id == hall_id, FootfallMinute.minute >= start, FootfallMinute.minute < end,
-               FootfallSensor.in_totals.is_(True))
+        .where(
+            FootfallMinute.hall_id == hall_id,
+            FootfallMinute.minute >= start,
+            FootfallMinute.minute < end,
+            FootfallSensor.in_totals.is_(True),
+        )
     ).all()
     return _entering_leaving(rows)
 
@@ -232,13 +275,21 @@ def _entering_leaving(rows) -> list[tuple[datetime, int, int]]:
 
 
 def _has_counted_sensor(s, hall_id: int) -> bool:
-    return s.execute(select(func.count()).select_from(FootfallSensor).where(
-        FootfallSensor.hall_id == hall_id, FootfallSensor.active.is_(True), FootfallSensor.in_totals.is_(True)
-    )).scalar_one() > 0
+    return (
+        s.execute(
+            select(func.count())
+            .select_from(FootfallSensor)
+            .where(
+                FootfallSensor.hall_id == hall_id, FootfallSensor.active.is_(True), FootfallSensor.in_totals.is_(True)
+            )
+        ).scalar_one()
+        > 0
+    )
 
 
-def live_load(s, hall_id: int, zone, hours: OpeningHours, rules: LoadRules, now: datetime, waiting: int,
-              open_counters: int) -> dict:
+def live_load(
+    s, hall_id: int, zone, hours: OpeningHours, rules: LoadRules, now: datetime, waiting: int, open_counters: int
+) -> dict:
     """The hall's people inside now and its load state, for the live hall snapshot."""
     occupancy = entering = leaving = None
     if _has_counted_sensor(s, hall_id):
@@ -249,9 +300,16 @@ def live_load(s, hall_id: int, zone, hours: OpeningHours, rules: LoadRules, now:
         occupancy = occupancy_after((e, o) for m, e, o in minutes if m >= start)
         entering = sum(e for _, e, _ in minutes)
         leaving = sum(o for _, _, o in minutes)
-    return {"occupancy": occupancy, "in": entering, "out": leaving, "waiting": waiting,
-            "open_counters": open_counters, "state": load_state(occupancy, waiting, open_counters, rules),
-            "reasons": load_reasons(occupancy, waiting, open_counters, rules), "rules": rules.to_dict()}
+    return {
+        "occupancy": occupancy,
+        "in": entering,
+        "out": leaving,
+        "waiting": waiting,
+        "open_counters": open_counters,
+        "state": load_state(occupancy, waiting, open_counters, rules),
+        "reasons": load_reasons(occupancy, waiting, open_counters, rules),
+        "rules": rules.to_dict(),
+    }
 
 
 def hall_day(rt: Runtime, hall_id: int, day: date | None = None, interval_min: int = 15) -> dict:
@@ -271,17 +329,32 @@ def hall_day(rt: Runtime, hall_id: int, day: date | None = None, interval_min: i
 
         series = _series(minutes, zone, opens, interval_min)
         occupancy = series[-1]["occupancy"] if series else 0
-        sensors = s.execute(select(FootfallSensor).where(FootfallSensor.hall_id == hall.id)
-                            .order_by(FootfallSensor.code)).scalars().all()
-        per_sensor = {sid: (i, o) for sid, i, o in s.execute(
-            select(FootfallMinute.sensor_id, func.sum(FootfallMinute.in_count), func.sum(FootfallMinute.out_count))
-            .where(FootfallMinute.hall_id == hall.id, FootfallMinute.minute >= start_utc,
-                   FootfallMinute.minute < end_utc)
-            .group_by(FootfallMinute.sensor_id)).all()}
+        sensors = (
+            s.execute(select(FootfallSensor).where(FootfallSensor.hall_id == hall.id).order_by(FootfallSensor.code))
+            .scalars()
+            .all()
+        )
+        per_sensor = {
+            sid: (i, o)
+            for sid, i, o in s.execute(
+                select(FootfallMinute.sensor_id, func.sum(FootfallMinute.in_count), func.sum(FootfallMinute.out_count))
+                .where(
+                    FootfallMinute.hall_id == hall.id,
+                    FootfallMinute.minute >= start_utc,
+                    FootfallMinute.minute < end_utc,
+                )
+                .group_by(FootfallMinute.sensor_id)
+            ).all()
+        }
         open_now = open_at(OpeningHours.parse(hall.opening_hours), Closures.parse(hall.closures), now.astimezone(zone))
         return {
-            "hall": {"id": hall.id, "code": hall.code, "name_zh": hall.name_zh, "name_en": hall.name_en,
-                     "timezone": hall.timezone},
+            "hall": {
+                "id": hall.id,
+                "code": hall.code,
+                "name_zh": hall.name_zh,
+                "name_en": hall.name_en,
+                "timezone": hall.timezone,
+            },
             "date": day.isoformat(),
             "interval_min": interval_min,
             "in": sum(e for _, e, _ in minutes),
@@ -289,8 +362,14 @@ def hall_day(rt: Runtime, hall_id: int, day: date | None = None, interval_min: i
             "occupancy": occupancy if minutes or day == today else None,
             "counting_from": opens.astimezone(zone).isoformat(),
             "series": series,
-            "sensors": [{**sensor_view(x), "today": _sensor_today(x, per_sensor),
-                         "stale": _stale(x, now, open_now and day == today)} for x in sensors],
+            "sensors": [
+                {
+                    **sensor_view(x),
+                    "today": _sensor_today(x, per_sensor),
+                    "stale": _stale(x, now, open_now and day == today),
+                }
+                for x in sensors
+            ],
         }
 
 
@@ -314,8 +393,7 @@ def _series(minutes: list, zone, opens: datetime, interval_min: int) -> list[dic
             if minute >= opens:
                 occupancy = max(0, occupancy + e - o)
             i += 1
-        series.append({"start": slot.isoformat(), "in": entering, "out": leaving,
-                       "occupancy": occupancy})
+        series.append({"start": slot.isoformat(), "in": entering, "out": leaving, "occupancy": occupancy})
         slot += step
     return series
 
@@ -343,8 +421,12 @@ def hourly(rt: Runtime, hall_id: int, start: date, end: date) -> list[dict]:
         rows = s.execute(
             select(FootfallHour.hour, FootfallHour.in_count, FootfallHour.out_count, FootfallSensor.reversed)
             .join(FootfallSensor, FootfallSensor.id == FootfallHour.sensor_id)
-            .where(FootfallHour.hall_id == hall.id, FootfallHour.hour >= lo, FootfallHour.hour < hi,
-                   FootfallSensor.in_totals.is_(True))
+            .where(
+                FootfallHour.hall_id == hall.id,
+                FootfallHour.hour >= lo,
+                FootfallHour.hour < hi,
+                FootfallSensor.in_totals.is_(True),
+            )
         ).all()
         return [{"hour": h.astimezone(zone).isoformat(), "in": e, "out": o} for h, e, o in _entering_leaving(rows)]
 

@@ -10,6 +10,7 @@ transaction can see, whichever process made the change.
 
 What is live, not configuration: whether a counter is open and who sits at it, the tickets.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,9 +46,16 @@ class ServiceConf:
 
     def brief(self) -> dict:
         """The service as tickets and screens show it."""
-        return {"id": self.id, "prefix": self.prefix, "code": self.code, "name_zh": self.name_zh,
-                "name_en": self.name_en, "target_wait_s": self.target_wait_s,
-                "self_service_zh": self.self_service_zh, "self_service_en": self.self_service_en}
+        return {
+            "id": self.id,
+            "prefix": self.prefix,
+            "code": self.code,
+            "name_zh": self.name_zh,
+            "name_en": self.name_en,
+            "target_wait_s": self.target_wait_s,
+            "self_service_zh": self.self_service_zh,
+            "self_service_en": self.self_service_en,
+        }
 
 
 @dataclass(frozen=True)
@@ -99,14 +107,21 @@ class HallConfig:
 HALLS = table(Hall)
 _VERSION = select(HALLS.c.config_version, HALLS.c.active).where(HALLS.c.id == bindparam("hall_id"))
 # in the hall's order, as the administration lists them (by prefix: A, B, C): kiosk, display and console
-_SERVICES = (select(ServiceType).where(ServiceType.hall_id == bindparam("hall_id"))
-             .order_by(ServiceType.prefix, ServiceType.id))
-_COUNTERS = select(Counter.id, Counter.number, Counter.name, Counter.display_mode, Counter.active).where(
-    Counter.hall_id == bindparam("hall_id")).order_by(Counter.id)
-_SERVED = (select(counter_services.c.counter_id, counter_services.c.service_id)
-           .join(Counter, Counter.id == counter_services.c.counter_id)
-           .join(ServiceType, ServiceType.id == counter_services.c.service_id)
-           .where(Counter.hall_id == bindparam("hall_id")).order_by(ServiceType.prefix))
+_SERVICES = (
+    select(ServiceType).where(ServiceType.hall_id == bindparam("hall_id")).order_by(ServiceType.prefix, ServiceType.id)
+)
+_COUNTERS = (
+    select(Counter.id, Counter.number, Counter.name, Counter.display_mode, Counter.active)
+    .where(Counter.hall_id == bindparam("hall_id"))
+    .order_by(Counter.id)
+)
+_SERVED = (
+    select(counter_services.c.counter_id, counter_services.c.service_id)
+    .join(Counter, Counter.id == counter_services.c.counter_id)
+    .join(ServiceType, ServiceType.id == counter_services.c.service_id)
+    .where(Counter.hall_id == bindparam("hall_id"))
+    .order_by(ServiceType.prefix)
+)
 
 
 @overload
@@ -138,23 +153,48 @@ def hall_config(rt, s, hall_id: int, missing_ok: bool = False, version: int | No
 
 def _load(s, hall_id: int) -> HallConfig:
     hall = s.get(Hall, hall_id, populate_existing=True)
-    services = {svc.id: ServiceConf(svc.id, svc.prefix, svc.code, svc.name_zh, svc.name_en, svc.target_wait_s,
-                                    svc.handle_time_s, svc.self_service_zh, svc.self_service_en, svc.active,
-                                    svc.remind_ahead)
-                for svc in s.execute(_SERVICES, {"hall_id": hall_id}).scalars()}
+    services = {
+        svc.id: ServiceConf(
+            svc.id,
+            svc.prefix,
+            svc.code,
+            svc.name_zh,
+            svc.name_en,
+            svc.target_wait_s,
+            svc.handle_time_s,
+            svc.self_service_zh,
+            svc.self_service_en,
+            svc.active,
+            svc.remind_ahead,
+        )
+        for svc in s.execute(_SERVICES, {"hall_id": hall_id}).scalars()
+    }
     served: dict[int, list[int]] = {}
     for counter_id, service_id in s.execute(_SERVED, {"hall_id": hall_id}):
         served.setdefault(counter_id, []).append(service_id)
-    counters = {r.id: CounterConf(r.id, r.number, r.name, r.display_mode, r.active, tuple(served.get(r.id, ())))
-                for r in s.execute(_COUNTERS, {"hall_id": hall_id})}
+    counters = {
+        r.id: CounterConf(r.id, r.number, r.name, r.display_mode, r.active, tuple(served.get(r.id, ())))
+        for r in s.execute(_COUNTERS, {"hall_id": hall_id})
+    }
     return HallConfig(
-        id=hall.id, version=hall.config_version, code=hall.code, name_zh=hall.name_zh, name_en=hall.name_en,
-        timezone=hall.timezone, zone=parse_zone(hall.timezone), active=hall.active,
-        opening_hours=OpeningHours.parse(hall.opening_hours), closures=Closures.parse(hall.closures),
-        policy=CallingPolicy.from_dict(hall.calling_policy), green_channel=GreenChannel.from_dict(hall.green_channel),
-        remote=RemoteQueue.from_dict(hall.remote_queue), booking=BookingRules.from_dict(hall.booking),
+        id=hall.id,
+        version=hall.config_version,
+        code=hall.code,
+        name_zh=hall.name_zh,
+        name_en=hall.name_en,
+        timezone=hall.timezone,
+        zone=parse_zone(hall.timezone),
+        active=hall.active,
+        opening_hours=OpeningHours.parse(hall.opening_hours),
+        closures=Closures.parse(hall.closures),
+        policy=CallingPolicy.from_dict(hall.calling_policy),
+        green_channel=GreenChannel.from_dict(hall.green_channel),
+        remote=RemoteQueue.from_dict(hall.remote_queue),
+        booking=BookingRules.from_dict(hall.booking),
         load_rules=LoadRules.from_dict(hall.load_rules),
-        screen=dict(hall.screen or {}), priority_pin_set=hall.priority_pin_hash is not None,
-        services=services, counters=counters,
+        screen=dict(hall.screen or {}),
+        priority_pin_set=hall.priority_pin_hash is not None,
+        services=services,
+        counters=counters,
         targets=ServiceTargets({sid: svc.target_wait_s for sid, svc in services.items()}),
     )

@@ -7,6 +7,7 @@ is refused with the rule it breaks, and nothing is kept of it. Files live in the
 place before the commit, and removed again if the commit fails). Every change is audited and sends
 the hall's screens a fresh snapshot.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -37,10 +38,21 @@ def file_path(rt: Runtime, hall_id: int, file_name: str) -> Path:
 
 
 def media_view(m: HallMedia) -> dict:
-    return {"id": m.id, "hall_id": m.hall_id, "title": m.title, "kind": m.kind, "content_type": m.content_type,
-            "size_bytes": m.size_bytes, "width": m.width, "height": m.height, "seconds": m.seconds,
-            "position": m.position, "active": m.active, "url": f"/media/{m.hall_id}/{m.file_name}",
-            "created_at": m.created_at.isoformat()}
+    return {
+        "id": m.id,
+        "hall_id": m.hall_id,
+        "title": m.title,
+        "kind": m.kind,
+        "content_type": m.content_type,
+        "size_bytes": m.size_bytes,
+        "width": m.width,
+        "height": m.height,
+        "seconds": m.seconds,
+        "position": m.position,
+        "active": m.active,
+        "url": f"/media/{m.hall_id}/{m.file_name}",
+        "created_at": m.created_at.isoformat(),
+    }
 
 
 def list_media(rt: Runtime, hall_id: int, active_only: bool = False) -> list[dict]:
@@ -57,8 +69,10 @@ def _listed(s, hall_id: int, active_only: bool) -> list[dict]:
 
 def playlist(s, hall_id: int) -> list[dict]:
     """What the displays play, in order: for the hall's snapshot."""
-    return [{"id": m["id"], "kind": m["kind"], "url": m["url"], "seconds": m["seconds"], "title": m["title"]}
-            for m in _listed(s, hall_id, active_only=True)]
+    return [
+        {"id": m["id"], "kind": m["kind"], "url": m["url"], "seconds": m["seconds"], "title": m["title"]}
+        for m in _listed(s, hall_id, active_only=True)
+    ]
 
 
 def _decoded(media: rules.MediaType, path: Path, data: bytes) -> tuple[int, int, float | None, str]:
@@ -85,14 +99,17 @@ def _decoded(media: rules.MediaType, path: Path, data: bytes) -> tuple[int, int,
 
 
 def _hall_usage(s, hall_id: int) -> tuple[int, int]:
-    count, size = s.execute(select(func.count(HallMedia.id), func.coalesce(func.sum(HallMedia.size_bytes), 0))
-                            .where(HallMedia.hall_id == hall_id)).one()
+    count, size = s.execute(
+        select(func.count(HallMedia.id), func.coalesce(func.sum(HallMedia.size_bytes), 0)).where(
+            HallMedia.hall_id == hall_id
+        )
+    ).one()
     return int(count), int(size)
 
 
 def add_media(rt: Runtime, hall_id: int, data: bytes, title: str, seconds: float | None = None) -> dict:
     """Check, decode and store one file for the hall's displays; returns its row."""
-    title = (title or "").strip()[:rules.TITLE_MAX] or "media"
+    title = (title or "").strip()[: rules.TITLE_MAX] or "media"
     with rt.reader() as tx:
         if tx.session.get(Hall, hall_id) is None:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
@@ -116,10 +133,20 @@ def add_media(rt: Runtime, hall_id: int, data: bytes, title: str, seconds: float
             count, used = _hall_usage(s, hall_id)
             rules.check_upload(data[:64], len(data), count, used)
             last = s.scalar(select(func.max(HallMedia.position)).where(HallMedia.hall_id == hall_id))
-            row = HallMedia(hall_id=hall_id, file_name=name, title=title, kind=media.kind,
-                            content_type=media.content_type, size_bytes=len(data), width=width, height=height,
-                            seconds=round(float((seconds if media.kind == "image" else length) or 0), 2),
-                            position=(last or 0) + 1, active=True, created_at=rt.now())
+            row = HallMedia(
+                hall_id=hall_id,
+                file_name=name,
+                title=title,
+                kind=media.kind,
+                content_type=media.content_type,
+                size_bytes=len(data),
+                width=width,
+                height=height,
+                seconds=round(float((seconds if media.kind == "image" else length) or 0), 2),
+                position=(last or 0) + 1,
+                active=True,
+                created_at=rt.now(),
+            )
             s.add(row)
             s.flush()
             view = media_view(row)
@@ -155,7 +182,7 @@ def update_media(rt: Runtime, media_id: int, changes: dict) -> dict:
                 raise Invalid(problem, field="seconds")
             row.seconds = float(changes["seconds"])
         if "title" in changes:
-            row.title = changes["title"].strip()[:rules.TITLE_MAX] or row.title
+            row.title = changes["title"].strip()[: rules.TITLE_MAX] or row.title
         if "active" in changes:
             row.active = bool(changes["active"])
         if "position" in changes:
@@ -169,8 +196,13 @@ def update_media(rt: Runtime, media_id: int, changes: dict) -> dict:
 
 def _move(s, row: HallMedia, position: int) -> None:
     """Put ``row`` at 1-based ``position`` among its hall's media, the others renumbered after it."""
-    others = [m for m in s.scalars(select(HallMedia).where(HallMedia.hall_id == row.hall_id)
-                                   .order_by(HallMedia.position, HallMedia.id)) if m.id != row.id]
+    others = [
+        m
+        for m in s.scalars(
+            select(HallMedia).where(HallMedia.hall_id == row.hall_id).order_by(HallMedia.position, HallMedia.id)
+        )
+        if m.id != row.id
+    ]
     index = max(0, min(int(position) - 1, len(others)))
     for n, m in enumerate(others[:index] + [row] + others[index:], start=1):
         m.position = n

@@ -6,6 +6,7 @@ A workbook is a zip: its unpacked size is checked before openpyxl opens it. CSV 
 shows the Chinese as mojibake. Cells a spreadsheet would run as a formula are written with a
 leading apostrophe and read back without it (``domain.cells``).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -114,8 +115,10 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
-MIMETYPES = {"csv": "text/csv; charset=utf-8",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 TEXT_FIELDS = {"username", "staff_number", "mobile", "password", "email", "name", "note", "services"}
 SHEET_TITLES = {"staff": "员工", "counters": "窗口", "vip": "贵宾名单"}
 

@@ -9,6 +9,7 @@ Staff are only ever imported into the hall the import is for: a username that be
 another hall's staff, or to a head-office or admin account, is rejected, never moved. The
 reading, checking and comparing is ``domain.imports``.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,15 @@ def plan(rt: Runtime, hall_id: int, kind: str, filename: str, content: bytes, ma
     return imports.summary(kind, lines, ignored)
 
 
-def apply(rt: Runtime, hall_id: int, kind: str, filename: str, content: bytes, only_valid: bool = False,
-          manager_only: bool = False) -> dict:
+def apply(
+    rt: Runtime,
+    hall_id: int,
+    kind: str,
+    filename: str,
+    content: bytes,
+    only_valid: bool = False,
+    manager_only: bool = False,
+) -> dict:
     """Store the file's creates and updates in one transaction. Rejected rows refuse the whole
     file unless ``only_valid``, when they are skipped."""
     entries, _ = _read(kind, filename, content)
@@ -69,28 +77,34 @@ def apply(rt: Runtime, hall_id: int, kind: str, filename: str, content: bytes, o
             lines = imports.plan_lines(kind, entries, stored.fields, _rules(hall_id, manager_only, stored))
             rejected = sum(1 for line in lines if line.action == "reject")
             if rejected and not only_valid:
-                raise Invalid(f"the file has {rejected} rejected rows; fix them or apply the valid rows only",
-                              field="file")
+                raise Invalid(
+                    f"the file has {rejected} rejected rows; fix them or apply the valid rows only", field="file"
+                )
             now = rt.now()
             created = []
             for line, entry in zip(lines, entries):
                 if line.action == "create":
-                    created.append(_create(s, rt, hall_id, kind, entry.key, line.values, stored,
-                                           prepared.get(line.line)))
+                    created.append(
+                        _create(s, rt, hall_id, kind, entry.key, line.values, stored, prepared.get(line.line))
+                    )
                 elif line.action == "update":
-                    _update(s, rt, now, hall_id, kind, stored.rows[entry.key], line.values, stored,
-                            prepared.get(line.line))
+                    _update(
+                        s, rt, now, hall_id, kind, stored.rows[entry.key], line.values, stored, prepared.get(line.line)
+                    )
             s.flush()  # the new rows in one batch: their ids for the audit entries
             view = VIEWS[kind]
             for row in created:
                 audit.record(s, now, "create", ENTITY[kind], row.id, hall_id, None, view(row))
             tx.commit()
     except IntegrityError:
-        raise Conflict("another change to these rows came first; nothing was stored, try again",
-                       field="file") from None
+        raise Conflict("another change to these rows came first; nothing was stored, try again", field="file") from None
     counts = {action: sum(1 for line in lines if line.action == action) for action in imports.ACTIONS}
-    return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["unchanged"],
-            "skipped": counts["reject"]}
+    return {
+        "created": counts["create"],
+        "updated": counts["update"],
+        "unchanged": counts["unchanged"],
+        "skipped": counts["reject"],
+    }
 
 
 def export(rt: Runtime, hall_id: int, kind: str, fmt: str) -> tuple[bytes, str, str]:
@@ -110,8 +124,11 @@ def export(rt: Runtime, hall_id: int, kind: str, fmt: str) -> tuple[bytes, str, 
             found = s.execute(select(Counter).where(Counter.hall_id == hall_id).order_by(Counter.number)).scalars()
             records = [_counter_fields(x) for x in found]
         else:
-            found = s.execute(select(VipMember).where(VipMember.hall_id == hall_id)
-                              .order_by(VipMember.star_level.desc(), VipMember.id)).scalars()
+            found = s.execute(
+                select(VipMember)
+                .where(VipMember.hall_id == hall_id)
+                .order_by(VipMember.star_level.desc(), VipMember.id)
+            ).scalars()
             records = [{"id": x.id, **_member_fields(x)} for x in found]
     if kind == "vip":
         numbers = roster.reveal_numbers(rt, hall_id)
@@ -123,11 +140,15 @@ def template(kind: str, fmt: str) -> tuple[bytes, str, str]:
     """An empty file to start from: the headers and one example row."""
     _check_kind(kind)
     _check_format(fmt)
-    return (import_files.write_table(kind, fmt, [imports.EXAMPLES[kind]]), f"{kind}-template.{fmt}",
-            import_files.MIMETYPES[fmt])
+    return (
+        import_files.write_table(kind, fmt, [imports.EXAMPLES[kind]]),
+        f"{kind}-template.{fmt}",
+        import_files.MIMETYPES[fmt],
+    )
 
 
 # --------------------------------------------------------------------------- reading and what exists
+
 
 def _read(kind: str, filename: str, content: bytes) -> tuple[list[imports.Entry], list[str]]:
     _check_kind(kind)
@@ -142,7 +163,7 @@ def _load(s, rt: Runtime, hall_id: int, kind: str, entries: list[imports.Entry])
     keys = sorted({e.key for e in entries if e.key is not None})
     if kind == "staff":
         for i in range(0, len(keys), CHUNK):
-            for staff in s.execute(select(Staff).where(Staff.username.in_(keys[i:i + CHUNK]))).scalars():
+            for staff in s.execute(select(Staff).where(Staff.username.in_(keys[i : i + CHUNK]))).scalars():
                 stored.rows[staff.username] = staff
                 stored.fields[staff.username] = {**_staff_fields(staff), "hall_id": staff.hall_id}
     elif kind == "counters":
@@ -164,18 +185,34 @@ def _rules(hall_id: int, manager_only: bool, stored: _Stored) -> imports.Rules:
 
 
 def _staff_fields(x: Staff) -> dict:
-    return {"username": x.username, "name": x.name, "staff_number": x.staff_number, "role": x.role,
-            "email": x.email, "active": x.active}
+    return {
+        "username": x.username,
+        "name": x.name,
+        "staff_number": x.staff_number,
+        "role": x.role,
+        "email": x.email,
+        "active": x.active,
+    }
 
 
 def _counter_fields(x: Counter) -> dict:
-    return {"number": x.number, "name": x.name, "services": tuple(sorted(s.prefix for s in x.services)),
-            "display_mode": x.display_mode, "active": x.active}
+    return {
+        "number": x.number,
+        "name": x.name,
+        "services": tuple(sorted(s.prefix for s in x.services)),
+        "display_mode": x.display_mode,
+        "active": x.active,
+    }
 
 
 def _member_fields(x: VipMember) -> dict:
-    return {"name": x.name, "star_level": x.star_level, "valid_until": x.valid_until, "note": x.note,
-            "active": x.active}
+    return {
+        "name": x.name,
+        "star_level": x.star_level,
+        "valid_until": x.valid_until,
+        "note": x.note,
+        "active": x.active,
+    }
 
 
 def _national(msisdn: str) -> str:
@@ -199,16 +236,30 @@ def _prepare(rt: Runtime, kind: str, entries: list[imports.Entry]) -> dict:
 
 # --------------------------------------------------------------------------- writing
 
+
 def _create(s, rt: Runtime, hall_id: int, kind: str, key, values: dict, stored: _Stored, prepared):
     """A new row, added to the session (flushed with the others, then audited)."""
     row: Any
     if kind == "staff":
-        row = Staff(username=key, name=values["name"], staff_number=values["staff_number"], email=values["email"],
-                    role=values["role"], hall_id=hall_id, active=values["active"],
-                    password_hash=prepared or auth.hash_password(rt, values["password"]))
+        row = Staff(
+            username=key,
+            name=values["name"],
+            staff_number=values["staff_number"],
+            email=values["email"],
+            role=values["role"],
+            hall_id=hall_id,
+            active=values["active"],
+            password_hash=prepared or auth.hash_password(rt, values["password"]),
+        )
     elif kind == "counters":
-        row = Counter(hall_id=hall_id, number=key, name=values["name"], is_open=False,
-                      display_mode=values["display_mode"], active=values["active"])
+        row = Counter(
+            hall_id=hall_id,
+            number=key,
+            name=values["name"],
+            is_open=False,
+            display_mode=values["display_mode"],
+            active=values["active"],
+        )
         row.services = [stored.services[p] for p in values["services"]]
     else:
         row = roster.new_member(rt, hall_id, key, values, prepared)
@@ -216,7 +267,11 @@ def _create(s, rt: Runtime, hall_id: int, kind: str, key, values: dict, stored: 
     return row
 
 
-VIEWS: dict[str, Callable[[Any], dict]] = {"staff": config.staff_view, "counters": config.counter_view, "vip": roster.member_view}
+VIEWS: dict[str, Callable[[Any], dict]] = {
+    "staff": config.staff_view,
+    "counters": config.counter_view,
+    "vip": roster.member_view,
+}
 
 
 def _update(s, rt: Runtime, now, hall_id: int, kind: str, row, values: dict, stored: _Stored, prepared) -> None:
@@ -236,6 +291,7 @@ def _update(s, rt: Runtime, now, hall_id: int, kind: str, row, values: dict, sto
 
 
 # --------------------------------------------------------------------------- checks
+
 
 def _hall(s, hall_id: int) -> Hall:
     hall = s.get(Hall, hall_id)

@@ -5,6 +5,7 @@ mistake); exactly one acts. The holder renews its lease well inside its lifetime
 the holder dies the lease lapses and another process takes it over. Works the same on
 SQLite and PostgreSQL: one conditional UPDATE, or an INSERT that only one can win.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,11 +22,15 @@ def acquire(rt: Runtime, name: str, holder: str, ttl_s: float) -> bool:
     now = rt.now()
     expires = now + timedelta(seconds=ttl_s)
     with rt.uow() as tx:
-        taken = rows_changed(tx.session.execute(
-            update(SchedulerLease)
-            .where(SchedulerLease.name == name, (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now))
-            .values(holder=holder, expires_at=expires)
-        ))
+        taken = rows_changed(
+            tx.session.execute(
+                update(SchedulerLease)
+                .where(
+                    SchedulerLease.name == name, (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now)
+                )
+                .values(holder=holder, expires_at=expires)
+            )
+        )
         if taken:
             tx.commit()
             return True

@@ -1,5 +1,6 @@
 """What the queue's level gauges start from (``ops.metrics.QueueLevels``): a hall's waiting
 tickets and open counters, read once, then kept current from the events."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -18,8 +19,10 @@ DAYS_BACK = 2
 _HALL = select(Hall.code).where(Hall.id == bindparam("hall_id"), Hall.active.is_(True))
 _SERVICES = select(ServiceType.id, ServiceType.code).where(ServiceType.hall_id == bindparam("hall_id"))
 _WAITING = select(Ticket.id, Ticket.service_id).where(
-    Ticket.hall_id == bindparam("hall_id"), Ticket.business_day >= bindparam("since"),
-    ticket_in_state(TicketState.WAITING.value))
+    Ticket.hall_id == bindparam("hall_id"),
+    Ticket.business_day >= bindparam("since"),
+    ticket_in_state(TicketState.WAITING.value),
+)
 _OPEN = select(Counter.id).where(Counter.hall_id == bindparam("hall_id"), Counter.is_open.is_(True))
 
 

@@ -10,6 +10,7 @@ Both refuse with ``BadMsisdn`` (422 ``mobile_invalid``, naming ``mobile``) sayin
 number must be one the numbering plan gives to mobiles (13x–19x as allocated), not merely eleven
 digits starting with 1. Other countries' numbers must be possible ones (8 to 15 digits).
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,12 @@ def msisdn(raw: str | None, default_country: str = "86") -> str:
     """E.164 digits without the "+". Accepted: "+86 138 0013 8000", "0086 13800138000",
     "8613800138000", "13800138000" (national, in ``default_country``), full-width digits, spaces,
     dashes, dots and brackets; "+44 (0)7700 900123" (the bracketed trunk 0 is dialled at home only)."""
-    if not (isinstance(default_country, str) and default_country.isdigit() and 1 <= len(default_country) <= 3
-            and default_country[0] != "0"):
+    if not (
+        isinstance(default_country, str)
+        and default_country.isdigit()
+        and 1 <= len(default_country) <= 3
+        and default_country[0] != "0"
+    ):
         raise ValueError(f"default_country must be a country calling code such as 86, not {default_country!r}")
     if raw is None or not isinstance(raw, str):
         raise BadMsisdn("no mobile number given", field="mobile")
@@ -53,8 +58,7 @@ def msisdn(raw: str | None, default_country: str = "86") -> str:
     if number is None or not 8 <= len(f"{number.country_code}{number.national_number}") <= 15:
         if (number is not None and number.country_code == MAINLAND) or (not international and default_country == "86"):
             raise BadMsisdn(f"{raw!r} is not a mainland mobile number (11 digits starting 13-19)", field="mobile")
-        raise BadMsisdn(f"{raw!r} has {len(digits)} digits with its country code; E.164 allows 8 to 15",
-                        field="mobile")
+        raise BadMsisdn(f"{raw!r} has {len(digits)} digits with its country code; E.164 allows 8 to 15", field="mobile")
     if number.country_code == MAINLAND:
         if not (phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE):
             raise BadMsisdn(f"{raw!r} is not a mainland mobile number (11 digits starting 13-19)", field="mobile")
@@ -70,4 +74,4 @@ def mainland_mobile(raw: str | None) -> str | None:
     digits = msisdn(str(raw))
     if not digits.startswith(str(MAINLAND)):
         raise BadMsisdn(f"{raw!r} is not a mainland mobile number (11 digits starting 13-19)", field="mobile")
-    return digits[len(str(MAINLAND)):]
+    return digits[len(str(MAINLAND)) :]

@@ -1,6 +1,7 @@
 """One SMS to a customer outside the survey's own flow (codes, appointment and turn reminders),
 handed to the surveys' gateway: one home for how a send can fail, so that no caller fails its
 use case or its job on a gateway's surprise, and no number reaches the log."""
+
 from __future__ import annotations
 
 import logging

@@ -11,6 +11,7 @@
 The code alone never yields a token (the claim is needed, and only its hash is stored), so a code
 read off a screen by someone else is of no use to them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,9 @@ def check_rate(rt: Runtime, client: str) -> None:
     recent = [t for t in rt.pairing_requests.get(client, ()) if now - t < CODES_WINDOW_S]
     if len(recent) >= CODES_PER_CLIENT:
         rt.pairing_requests[client] = recent
-        raise TooMany(f"too many pairing codes from this address; try again in {CODES_WINDOW_S // 60} minutes",
-                      field="kind")
+        raise TooMany(
+            f"too many pairing codes from this address; try again in {CODES_WINDOW_S // 60} minutes", field="kind"
+        )
     rt.pairing_requests[client] = recent + [now]  # the least recent of 10,000 addresses is forgotten
 
 
@@ -54,13 +56,21 @@ def expire(rt: Runtime) -> dict:
     now = rt.now()
     with rt.uow() as tx:
         s = tx.session
-        stale = s.execute(select(PairingCode).where(PairingCode.expires_at <= now,
-                                                    PairingCode.token.is_not(None))).scalars().all()
+        stale = (
+            s.execute(select(PairingCode).where(PairingCode.expires_at <= now, PairingCode.token.is_not(None)))
+            .scalars()
+            .all()
+        )
         devices = [p.device_id for p in stale if p.device_id is not None]
         for p in stale:
             p.token = None
-        deleted = rows_changed(s.execute(delete(PairingCode).where(PairingCode.expires_at <= now - timedelta(days=KEEP_DAYS))
-                            .execution_options(synchronize_session=False)))
+        deleted = rows_changed(
+            s.execute(
+                delete(PairingCode)
+                .where(PairingCode.expires_at <= now - timedelta(days=KEEP_DAYS))
+                .execution_options(synchronize_session=False)
+            )
+        )
         tx.commit()
     for device_id in devices:
         auth.deactivate_device(rt, device_id)
@@ -81,24 +91,46 @@ def request_code(rt: Runtime, kind: str) -> dict:
         s = tx.session
         for _ in range(20):  # six digits: pick one no live code uses
             code = f"{secrets.randbelow(10**6):06d}"
-            if s.execute(select(PairingCode.id).where(PairingCode.code == code,
-                                                      PairingCode.expires_at > now)).first() is None:
+            if (
+                s.execute(select(PairingCode.id).where(PairingCode.code == code, PairingCode.expires_at > now)).first()
+                is None
+            ):
                 break
         else:
             raise Conflict("too many devices are pairing right now; try again in a minute", field="kind")
-        s.add(PairingCode(code=code, claim_hash=_hash(claim), kind=kind, created_at=now,
-                          expires_at=now + timedelta(minutes=CODE_MINUTES)))
+        s.add(
+            PairingCode(
+                code=code,
+                claim_hash=_hash(claim),
+                kind=kind,
+                created_at=now,
+                expires_at=now + timedelta(minutes=CODE_MINUTES),
+            )
+        )
         tx.commit()
-    return {"code": code, "claim": claim, "kind": kind, "expires_at": (now + timedelta(minutes=CODE_MINUTES)).isoformat(),
-            "poll_after_s": 3}
+    return {
+        "code": code,
+        "claim": claim,
+        "kind": kind,
+        "expires_at": (now + timedelta(minutes=CODE_MINUTES)).isoformat(),
+        "poll_after_s": 3,
+    }
 
 
 def _live(s, code: str, now) -> PairingCode:
-    found = s.execute(select(PairingCode).where(PairingCode.code == code, PairingCode.expires_at > now)
-                      .order_by(PairingCode.id.desc())).scalars().first()
+    found = (
+        s.execute(
+            select(PairingCode)
+            .where(PairingCode.code == code, PairingCode.expires_at > now)
+            .order_by(PairingCode.id.desc())
+        )
+        .scalars()
+        .first()
+    )
     if found is None:
-        raise NotFound("no such code, or it has expired: ask the device for a new one", field="code",
-                       code="pairing_code_unknown")
+        raise NotFound(
+            "no such code, or it has expired: ask the device for a new one", field="code", code="pairing_code_unknown"
+        )
     return found
 
 
@@ -118,10 +150,14 @@ def pair(rt: Runtime, code: str, hall_id: int, name: str, counter_id: int | None
         kind = DeviceKind.COUNTER_DISPLAY.value  # the small screen above one window
     device = auth.register_device(rt, hall_id, kind, name, counter_id)
     with rt.uow() as tx:
-        won = rows_changed(tx.session.execute(update(PairingCode).where(PairingCode.id == pairing_id,
-                                                           PairingCode.device_id.is_(None))
-                                 .values(device_id=device["id"], token=device["token"])
-                                 .execution_options(synchronize_session=False)))
+        won = rows_changed(
+            tx.session.execute(
+                update(PairingCode)
+                .where(PairingCode.id == pairing_id, PairingCode.device_id.is_(None))
+                .values(device_id=device["id"], token=device["token"])
+                .execution_options(synchronize_session=False)
+            )
+        )
         if won != 1:  # two administrators typed the same code at once: the other one won
             tx.session.rollback()
             auth.deactivate_device(rt, device["id"])
@@ -135,16 +171,21 @@ def collect(rt: Runtime, code: str, claim: str) -> dict:
     now = rt.now()
     with rt.uow() as tx:
         s = tx.session
-        found = s.execute(select(PairingCode).where(PairingCode.code == code).order_by(PairingCode.id.desc())
-                          .limit(5)).scalars().all()
+        found = (
+            s.execute(select(PairingCode).where(PairingCode.code == code).order_by(PairingCode.id.desc()).limit(5))
+            .scalars()
+            .all()
+        )
         mine = next((p for p in found if hmac.compare_digest(p.claim_hash, _hash(claim or ""))), None)
         if mine is None:
             raise NotFound("no such code for this device", field="code")
         if mine.token is None:
             if mine.collected_at is not None:
                 return {"state": "collected"}
-            return {"state": "expired" if mine.expires_at <= now else "waiting",
-                    "expires_at": mine.expires_at.isoformat()}
+            return {
+                "state": "expired" if mine.expires_at <= now else "waiting",
+                "expires_at": mine.expires_at.isoformat(),
+            }
         token, device_id = mine.token, mine.device_id
         mine.token = None
         mine.collected_at = now

@@ -4,6 +4,7 @@ The rules are in ``domain.peaks``; this module feeds them the stored forecast an
 live queue, and keeps one standing warning per (hall, kind, service) in ``peak_warnings``
 (a partial unique index makes that hold even if two checkers race).
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,13 +45,31 @@ def check_forecast(rt: Runtime, hall_id: int) -> dict:
         zone = parse_zone(hall.timezone)
         minutes = StaffingRules.from_dict(hall.staffing).interval_minutes
         now = rt.now()
-        rows = s.execute(select(ForecastSlot, ServiceType).join(ServiceType, ServiceType.id == ForecastSlot.service_id)
-                         .where(ForecastSlot.hall_id == hall_id, ForecastSlot.service_id.is_not(None),
-                                ForecastSlot.slot > now - timedelta(minutes=minutes),
-                                ForecastSlot.slot < now + HORIZON, ServiceType.active.is_(True))).all()
+        rows = s.execute(
+            select(ForecastSlot, ServiceType)
+            .join(ServiceType, ServiceType.id == ForecastSlot.service_id)
+            .where(
+                ForecastSlot.hall_id == hall_id,
+                ForecastSlot.service_id.is_not(None),
+                ForecastSlot.slot > now - timedelta(minutes=minutes),
+                ForecastSlot.slot < now + HORIZON,
+                ServiceType.active.is_(True),
+            )
+        ).all()
         open_by_service = open_counters_by_service(s, hall_id)
-        outlooks = [ServiceOutlook(svc.id, svc.name_zh, svc.name_en, f.slot.astimezone(zone), minutes, f.p90,
-                                   f.needed, open_by_service.get(svc.id, 0)) for f, svc in rows]
+        outlooks = [
+            ServiceOutlook(
+                svc.id,
+                svc.name_zh,
+                svc.name_en,
+                f.slot.astimezone(zone),
+                minutes,
+                f.p90,
+                f.needed,
+                open_by_service.get(svc.id, 0),
+            )
+            for f, svc in rows
+        ]
     return _apply(rt, hall_id, forecast_warnings(outlooks, now.astimezone(zone)), (FORECAST,))
 
 
@@ -58,8 +77,18 @@ def check_live(rt: Runtime, hall_id: int) -> dict:
     """Raise, update or resolve the hall's live warnings from the queue now."""
     snapshot = queue.hall_snapshot(rt, hall_id)
     now = datetime.fromisoformat(snapshot["at"]).astimezone(parse_zone(snapshot["hall"]["timezone"]))
-    services = [ServiceNow(s["id"], s["name_zh"], s["name_en"], s["waiting"], s["estimated_wait_s"],
-                           s["target_wait_s"], s["open_counters"]) for s in snapshot["services"]]
+    services = [
+        ServiceNow(
+            s["id"],
+            s["name_zh"],
+            s["name_en"],
+            s["waiting"],
+            s["estimated_wait_s"],
+            s["target_wait_s"],
+            s["open_counters"],
+        )
+        for s in snapshot["services"]
+    ]
     return _apply(rt, hall_id, live_warnings(services, now), (LIVE,))
 
 
@@ -67,16 +96,28 @@ def _apply(rt: Runtime, hall_id: int, drafts: list[WarningDraft], kinds: tuple[s
     with rt.uow() as tx:
         s = tx.session
         now = rt.now()
-        standing_rows = s.execute(select(PeakWarning).where(
-            PeakWarning.hall_id == hall_id, PeakWarning.resolved_at.is_(None),
-            PeakWarning.kind.in_(kinds))).scalars().all()
+        standing_rows = (
+            s.execute(
+                select(PeakWarning).where(
+                    PeakWarning.hall_id == hall_id, PeakWarning.resolved_at.is_(None), PeakWarning.kind.in_(kinds)
+                )
+            )
+            .scalars()
+            .all()
+        )
         standing = {w.key: (w.id, w.severity, w.counters_needed) for w in standing_rows}
         by_id = {w.id: w for w in standing_rows}
         plan = reconcile(standing, drafts, kinds)
         raised = []
         for draft in plan.raise_:
-            warning = PeakWarning(hall_id=hall_id, service_id=draft.service_id or None, kind=draft.kind,
-                                  key=draft.key, raised_at=now, **_content(draft, now))
+            warning = PeakWarning(
+                hall_id=hall_id,
+                service_id=draft.service_id or None,
+                kind=draft.kind,
+                key=draft.key,
+                raised_at=now,
+                **_content(draft, now),
+            )
             s.add(warning)
             raised.append(warning)
         for warning_id, draft in plan.update:
@@ -90,23 +131,41 @@ def _apply(rt: Runtime, hall_id: int, drafts: list[WarningDraft], kinds: tuple[s
         except IntegrityError:  # another checker raised the same warning first: it stands, nothing to add
             log.info("peak warnings of hall %s: raised concurrently elsewhere", hall_id)
             return {"raised": 0, "updated": 0, "resolved": 0}
-        for warning, change in ([(w, "raised") for w in raised] + [(by_id[i], "updated") for i, _ in plan.update]
-                                + [(by_id[i], "resolved") for i in plan.resolve]):
+        for warning, change in (
+            [(w, "raised") for w in raised]
+            + [(by_id[i], "updated") for i, _ in plan.update]
+            + [(by_id[i], "resolved") for i in plan.resolve]
+        ):
             tx.record(_event(warning, change))
         tx.commit()
     return {"raised": len(raised), "updated": len(plan.update), "resolved": len(plan.resolve)}
 
 
 def _content(draft: WarningDraft, now: datetime) -> dict:
-    return {"severity": draft.severity, "window_start": draft.window_start, "window_end": draft.window_end,
-            "counters_open": draft.counters_open, "counters_needed": draft.counters_needed, "figure": draft.figure,
-            "message_zh": draft.message_zh, "message_en": draft.message_en, "updated_at": now}
+    return {
+        "severity": draft.severity,
+        "window_start": draft.window_start,
+        "window_end": draft.window_end,
+        "counters_open": draft.counters_open,
+        "counters_needed": draft.counters_needed,
+        "figure": draft.figure,
+        "message_zh": draft.message_zh,
+        "message_en": draft.message_en,
+        "updated_at": now,
+    }
 
 
 def _event(w: PeakWarning, change: str) -> ev.PeakWarningChanged:
-    return ev.PeakWarningChanged(hall_id=w.hall_id, warning_id=w.id, change=change, kind=w.kind,
-                                 severity=w.severity, service_id=w.service_id, message_zh=w.message_zh,
-                                 message_en=w.message_en)
+    return ev.PeakWarningChanged(
+        hall_id=w.hall_id,
+        warning_id=w.id,
+        change=change,
+        kind=w.kind,
+        severity=w.severity,
+        service_id=w.service_id,
+        message_zh=w.message_zh,
+        message_en=w.message_en,
+    )
 
 
 def acknowledge(rt: Runtime, warning_id: int, staff_id: int | None) -> dict:
@@ -144,8 +203,9 @@ def list_warnings(rt: Runtime, hall_id: int, standing_only: bool = True, limit: 
 
 def standing_by_hall(rt: Runtime) -> dict[int, list[dict]]:
     with rt.reader() as tx:
-        rows = tx.session.execute(select(PeakWarning).where(PeakWarning.resolved_at.is_(None))
-                                  .order_by(PeakWarning.raised_at)).scalars()
+        rows = tx.session.execute(
+            select(PeakWarning).where(PeakWarning.resolved_at.is_(None)).order_by(PeakWarning.raised_at)
+        ).scalars()
         out: dict[int, list[dict]] = {}
         for w in rows:
             out.setdefault(w.hall_id, []).append(warning_view(w))
@@ -154,10 +214,19 @@ def standing_by_hall(rt: Runtime) -> dict[int, list[dict]]:
 
 def warning_view(w: PeakWarning) -> dict:
     return {
-        "id": w.id, "hall_id": w.hall_id, "service_id": w.service_id, "kind": w.kind, "severity": w.severity,
-        "window_start": w.window_start.isoformat(), "window_end": w.window_end.isoformat(),
-        "counters_open": w.counters_open, "counters_needed": w.counters_needed, "figure": w.figure,
-        "message_zh": w.message_zh, "message_en": w.message_en, "raised_at": w.raised_at.isoformat(),
+        "id": w.id,
+        "hall_id": w.hall_id,
+        "service_id": w.service_id,
+        "kind": w.kind,
+        "severity": w.severity,
+        "window_start": w.window_start.isoformat(),
+        "window_end": w.window_end.isoformat(),
+        "counters_open": w.counters_open,
+        "counters_needed": w.counters_needed,
+        "figure": w.figure,
+        "message_zh": w.message_zh,
+        "message_en": w.message_en,
+        "raised_at": w.raised_at.isoformat(),
         "updated_at": w.updated_at.isoformat(),
         "acknowledged_at": w.acknowledged_at.isoformat() if w.acknowledged_at else None,
         "acknowledged_by": w.acknowledged_by,
@@ -170,26 +239,47 @@ def halls_overview(rt: Runtime, hall_ids: set[int] | None = None) -> list[dict]:
     standing = standing_by_hall(rt)
     with rt.reader() as tx:
         s = tx.session
-        halls = s.execute(select(Hall, City, Region).join(City, City.id == Hall.city_id)
-                          .join(Region, Region.id == City.region_id).where(Hall.active.is_(True))
-                          .order_by(Region.name_zh, City.name_zh, Hall.code)).all()
-        waiting = dict(s.execute(select(Ticket.hall_id, func.count()).where(Ticket.state == "waiting")
-                                 .group_by(Ticket.hall_id)).all())
-        open_counters = dict(s.execute(select(Counter.hall_id, func.count()).where(
-            Counter.active.is_(True), Counter.is_open.is_(True)).group_by(Counter.hall_id)).all())
+        halls = s.execute(
+            select(Hall, City, Region)
+            .join(City, City.id == Hall.city_id)
+            .join(Region, Region.id == City.region_id)
+            .where(Hall.active.is_(True))
+            .order_by(Region.name_zh, City.name_zh, Hall.code)
+        ).all()
+        waiting = dict(
+            s.execute(
+                select(Ticket.hall_id, func.count()).where(Ticket.state == "waiting").group_by(Ticket.hall_id)
+            ).all()
+        )
+        open_counters = dict(
+            s.execute(
+                select(Counter.hall_id, func.count())
+                .where(Counter.active.is_(True), Counter.is_open.is_(True))
+                .group_by(Counter.hall_id)
+            ).all()
+        )
         rows = []
         for hall, city, region in halls:
             if hall_ids is not None and hall.id not in hall_ids:
                 continue
             warnings = standing.get(hall.id, [])
-            rows.append({
-                "hall_id": hall.id, "code": hall.code, "name_zh": hall.name_zh, "name_en": hall.name_en,
-                "city_zh": city.name_zh, "region_zh": region.name_zh,
-                "waiting": waiting.get(hall.id, 0), "open_counters": open_counters.get(hall.id, 0),
-                "warnings": len(warnings),
-                "unacknowledged": sum(1 for w in warnings if w["acknowledged_at"] is None),
-                "worst": "critical" if any(w["severity"] == "critical" for w in warnings)
-                         else ("warning" if warnings else None),
-                "messages_zh": [w["message_zh"] for w in warnings], "messages_en": [w["message_en"] for w in warnings],
-            })
+            rows.append(
+                {
+                    "hall_id": hall.id,
+                    "code": hall.code,
+                    "name_zh": hall.name_zh,
+                    "name_en": hall.name_en,
+                    "city_zh": city.name_zh,
+                    "region_zh": region.name_zh,
+                    "waiting": waiting.get(hall.id, 0),
+                    "open_counters": open_counters.get(hall.id, 0),
+                    "warnings": len(warnings),
+                    "unacknowledged": sum(1 for w in warnings if w["acknowledged_at"] is None),
+                    "worst": "critical"
+                    if any(w["severity"] == "critical" for w in warnings)
+                    else ("warning" if warnings else None),
+                    "messages_zh": [w["message_zh"] for w in warnings],
+                    "messages_en": [w["message_en"] for w in warnings],
+                }
+            )
         return rows

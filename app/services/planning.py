@@ -8,6 +8,7 @@ History: ``arrival_slots`` holds tickets taken per service and interval; each fi
 business day of a hall is rolled up into it once (``roll_up_arrivals``). Only intervals
 inside opening hours exist for the forecaster: a closed hall has no arrivals, not zeros.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,11 +47,12 @@ from .config import _get
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 400  # a year and a month: the forecaster's year-ago features need 392 days
-SHARE_DAYS = 28          # service shares of arrivals are taken from the last four weeks
-FORECAST_DAYS = 2        # today and tomorrow
+SHARE_DAYS = 28  # service shares of arrivals are taken from the last four weeks
+FORECAST_DAYS = 2  # today and tomorrow
 
 
 # --------------------------------------------------------------------------- history
+
 
 def _slot_start(at: datetime, minutes: int) -> datetime:
     """The UTC start of the interval holding ``at`` (interval boundaries are whole minutes past the hour)."""
@@ -68,18 +70,29 @@ def roll_up_arrivals(rt: Runtime, hall_id: int, interval_minutes: int = 15) -> i
         hall = _get(s, Hall, hall_id, "hall_id")
         today = business_day(rt.now(), parse_zone(hall.timezone))
         done = set(s.execute(select(ArrivalRollup.business_day).where(ArrivalRollup.hall_id == hall_id)).scalars())
-        days = sorted(set(s.execute(select(Ticket.business_day).distinct().where(
-            Ticket.hall_id == hall_id, Ticket.business_day < today)).scalars()) - done)
+        days = sorted(
+            set(
+                s.execute(
+                    select(Ticket.business_day).distinct().where(Ticket.hall_id == hall_id, Ticket.business_day < today)
+                ).scalars()
+            )
+            - done
+        )
         now = rt.now()
         for day in days:
             counts: dict[tuple[int, datetime], int] = defaultdict(int)
-            for service_id, issued_at in s.execute(select(Ticket.service_id, Ticket.issued_at).where(
-                    Ticket.hall_id == hall_id, Ticket.business_day == day)):
+            for service_id, issued_at in s.execute(
+                select(Ticket.service_id, Ticket.issued_at).where(Ticket.hall_id == hall_id, Ticket.business_day == day)
+            ):
                 counts[(service_id, _slot_start(issued_at, interval_minutes))] += 1
             if counts:
-                s.execute(insert(ArrivalSlot), [
-                    {"service_id": sid, "slot": slot, "hall_id": hall_id, "arrivals": n}
-                    for (sid, slot), n in counts.items()])
+                s.execute(
+                    insert(ArrivalSlot),
+                    [
+                        {"service_id": sid, "slot": slot, "hall_id": hall_id, "arrivals": n}
+                        for (sid, slot), n in counts.items()
+                    ],
+                )
             s.add(ArrivalRollup(hall_id=hall_id, business_day=day, made_at=now))
         tx.commit()
     return len(days)
@@ -100,13 +113,22 @@ def import_arrival_history(rt: Runtime, hall_id: int, rows: list[tuple[int, date
             if count < 0:
                 raise Invalid("arrivals cannot be negative", field=f"rows[{i}].arrivals")
             days.add(business_day(slot, zone))
-        clash = s.execute(select(ArrivalRollup.business_day).where(
-            ArrivalRollup.hall_id == hall_id, ArrivalRollup.business_day.in_(days))).scalars().first()
+        clash = (
+            s.execute(
+                select(ArrivalRollup.business_day).where(
+                    ArrivalRollup.hall_id == hall_id, ArrivalRollup.business_day.in_(days)
+                )
+            )
+            .scalars()
+            .first()
+        )
         if clash is not None:
             raise Invalid(f"arrivals of {clash} are already recorded", field="rows")
         if rows:
-            s.execute(insert(ArrivalSlot), [{"service_id": sid, "slot": slot, "hall_id": hall_id, "arrivals": n}
-                                            for sid, slot, n in rows if n])
+            s.execute(
+                insert(ArrivalSlot),
+                [{"service_id": sid, "slot": slot, "hall_id": hall_id, "arrivals": n} for sid, slot, n in rows if n],
+            )
         now = rt.now()
         s.add_all(ArrivalRollup(hall_id=hall_id, business_day=d, made_at=now) for d in sorted(days))
         tx.commit()
@@ -117,8 +139,8 @@ def import_arrival_history(rt: Runtime, hall_id: int, rows: list[tuple[int, date
 class HallHistory:
     """What the forecaster learns from: hall totals per open interval, and each service's share."""
 
-    totals: list[tuple[datetime, float]]            # naive local slot starts, open slots only
-    shares: dict[int, dict[int, float]]             # hour of day -> service id -> share of arrivals
+    totals: list[tuple[datetime, float]]  # naive local slot starts, open slots only
+    shares: dict[int, dict[int, float]]  # hour of day -> service id -> share of arrivals
     days: int
 
 
@@ -126,9 +148,16 @@ def hall_history(s, hall: Hall, until: date, minutes: int, days: int = HISTORY_D
     """Totals per open slot (zeros included) for the rolled-up days before ``until``."""
     zone = parse_zone(hall.timezone)
     hours = OpeningHours.parse(hall.opening_hours)
-    rolled = sorted(d for d in s.execute(select(ArrivalRollup.business_day).where(
-        ArrivalRollup.hall_id == hall.id, ArrivalRollup.business_day < until,
-        ArrivalRollup.business_day >= until - timedelta(days=days))).scalars())
+    rolled = sorted(
+        d
+        for d in s.execute(
+            select(ArrivalRollup.business_day).where(
+                ArrivalRollup.hall_id == hall.id,
+                ArrivalRollup.business_day < until,
+                ArrivalRollup.business_day >= until - timedelta(days=days),
+            )
+        ).scalars()
+    )
     if not rolled:
         return HallHistory([], {}, 0)
     lo = datetime.combine(rolled[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
@@ -136,8 +165,11 @@ def hall_history(s, hall: Hall, until: date, minutes: int, days: int = HISTORY_D
     per_slot: dict[datetime, float] = defaultdict(float)
     by_hour: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     share_from = until - timedelta(days=SHARE_DAYS)
-    for service_id, slot, n in s.execute(select(ArrivalSlot.service_id, ArrivalSlot.slot, ArrivalSlot.arrivals).where(
-            ArrivalSlot.hall_id == hall.id, ArrivalSlot.slot >= lo, ArrivalSlot.slot < hi)):
+    for service_id, slot, n in s.execute(
+        select(ArrivalSlot.service_id, ArrivalSlot.slot, ArrivalSlot.arrivals).where(
+            ArrivalSlot.hall_id == hall.id, ArrivalSlot.slot >= lo, ArrivalSlot.slot < hi
+        )
+    ):
         local = slot.astimezone(zone).replace(tzinfo=None)
         per_slot[local] += n
         if local.date() >= share_from:
@@ -146,8 +178,11 @@ def hall_history(s, hall: Hall, until: date, minutes: int, days: int = HISTORY_D
     for day in rolled:
         for slot in open_slots(hours, day, minutes):
             totals.append((slot, per_slot.get(slot, 0.0)))
-    shares = {hour: {sid: n / sum(counts.values()) for sid, n in counts.items()}
-              for hour, counts in by_hour.items() if sum(counts.values()) > 0}
+    shares = {
+        hour: {sid: n / sum(counts.values()) for sid, n in counts.items()}
+        for hour, counts in by_hour.items()
+        if sum(counts.values()) > 0
+    }
     return HallHistory(totals, shares, len(rolled))
 
 
@@ -182,6 +217,7 @@ def poisson_upper(mean: float, q: float = 0.9) -> float:
 
 # --------------------------------------------------------------------------- forecasting
 
+
 def forecast_hall(rt: Runtime, hall_id: int, source: str = "nightly") -> dict:
     """Roll up history, fit, forecast today and tomorrow, plan counters; store it all. Returns a summary."""
     started = clock.perf_counter()
@@ -197,13 +233,15 @@ def forecast_hall(rt: Runtime, hall_id: int, source: str = "nightly") -> dict:
         today = business_day(rt.now(), zone)
         history = hall_history(s, hall, today, rules.interval_minutes)
         services = _active_services(s, hall_id)
-        active_counters = s.execute(select(func.count()).select_from(Counter).where(
-            Counter.hall_id == hall_id, Counter.active.is_(True))).scalar_one()
+        active_counters = s.execute(
+            select(func.count()).select_from(Counter).where(Counter.hall_id == hall_id, Counter.active.is_(True))
+        ).scalar_one()
         hours = OpeningHours.parse(hall.opening_hours)
         closures = Closures.parse(hall.closures)  # a holiday closure: no arrivals, no counters planned
     days = [today + timedelta(days=i) for i in range(forecast_days(booking, FORECAST_DAYS))]
-    slots = [slot for day in days if not closures.closed_on(day)
-             for slot in open_slots(hours, day, rules.interval_minutes)]
+    slots = [
+        slot for day in days if not closures.closed_on(day) for slot in open_slots(hours, day, rules.interval_minutes)
+    ]
     fit_started = clock.perf_counter()
     forecaster = ArrivalForecaster(interval_minutes=rules.interval_minutes, country=rules.country)
     # one thread: OpenMP threads fighting over a busy machine's cores made a 3 s fit take 50 s, and the
@@ -212,16 +250,27 @@ def forecast_hall(rt: Runtime, hall_id: int, source: str = "nightly") -> dict:
         forecaster.fit(history.totals)
         forecasts = forecaster.forecast(slots, history.totals) if slots else []
     fit_s = clock.perf_counter() - fit_started
-    model = {"history_days": history.days, "slots": len(history.totals), "fit_s": round(fit_s, 3),
-             "source": source, "model": type(forecaster).__name__}
-    _store(rt, hall_id, zone, rules, services, active_counters, history.shares, forecasts, days, model, source,
-           booking)
-    return {"hall_id": hall_id, "days": [d.isoformat() for d in days], "slots": len(forecasts),
-            "history_days": history.days, "fit_s": round(fit_s, 3), "seconds": round(clock.perf_counter() - started, 3)}
+    model = {
+        "history_days": history.days,
+        "slots": len(history.totals),
+        "fit_s": round(fit_s, 3),
+        "source": source,
+        "model": type(forecaster).__name__,
+    }
+    _store(rt, hall_id, zone, rules, services, active_counters, history.shares, forecasts, days, model, source, booking)
+    return {
+        "hall_id": hall_id,
+        "days": [d.isoformat() for d in days],
+        "slots": len(forecasts),
+        "history_days": history.days,
+        "fit_s": round(fit_s, 3),
+        "seconds": round(clock.perf_counter() - started, 3),
+    }
 
 
-def _needs_for(rules: StaffingRules, services: list[ServiceNeeds], share: dict[int, float], fc: SlotForecast,
-               cap: int) -> tuple[dict[int, tuple[float, float, float, float, int]], int]:
+def _needs_for(
+    rules: StaffingRules, services: list[ServiceNeeds], share: dict[int, float], fc: SlotForecast, cap: int
+) -> tuple[dict[int, tuple[float, float, float, float, int]], int]:
     """Per service (mean, p10, p50, p90, needed) and the hall's pooled need for one interval."""
     patience = rules.patience_s or None
     per_service = {}
@@ -230,32 +279,81 @@ def _needs_for(rules: StaffingRules, services: list[ServiceNeeds], share: dict[i
         mean = w * fc.mean
         upper = max(w * fc.p90, poisson_upper(mean))
         needed = _at_least_the_load(
-            counters_needed(upper, rules.interval_minutes, svc.handle_time_s, svc.target_wait_s,
-                            rules.target_share, patience, max_counters=max(cap, 1)),
-            upper, rules.interval_minutes, svc.handle_time_s, cap)
+            counters_needed(
+                upper,
+                rules.interval_minutes,
+                svc.handle_time_s,
+                svc.target_wait_s,
+                rules.target_share,
+                patience,
+                max_counters=max(cap, 1),
+            ),
+            upper,
+            rules.interval_minutes,
+            svc.handle_time_s,
+            cap,
+        )
         per_service[svc.id] = (mean, w * fc.p10, w * fc.p50, upper, needed)
     # counters serve several services: the hall's need pools them, with the mix's handle time and target
     handle = sum(share.get(s.id, 0) * s.handle_time_s for s in services) or 300
     target = sum(share.get(s.id, 0) * s.target_wait_s for s in services) or 900
     pooled = _at_least_the_load(
-        counters_needed(fc.p90, rules.interval_minutes, handle, target, rules.target_share, patience,
-                        max_counters=max(cap, 1)),
-        fc.p90, rules.interval_minutes, handle, cap)
+        counters_needed(
+            fc.p90, rules.interval_minutes, handle, target, rules.target_share, patience, max_counters=max(cap, 1)
+        ),
+        fc.p90,
+        rules.interval_minutes,
+        handle,
+        cap,
+    )
     return per_service, pooled
 
 
-def _slot_rows(hall_id: int, zone, rules: StaffingRules, services: list[ServiceNeeds], shares, fc: SlotForecast,
-               cap: int, now: datetime, source: str) -> list[dict]:
+def _slot_rows(
+    hall_id: int,
+    zone,
+    rules: StaffingRules,
+    services: list[ServiceNeeds],
+    shares,
+    fc: SlotForecast,
+    cap: int,
+    now: datetime,
+    source: str,
+) -> list[dict]:
     """The ``forecast_slots`` rows of one interval: the hall's (first; its need within the hall's
     minimum and cap) and one per service, from the service shares of that hour."""
     at = fc.slot.replace(tzinfo=zone).astimezone(UTC)
     share = _service_share(shares, services, fc.slot.hour) if services else {}
     per_service, pooled = _needs_for(rules, services, share, fc, cap)
-    rows = [{"hall_id": hall_id, "service_id": None, "slot": at, "mean": fc.mean, "p10": fc.p10, "p50": fc.p50,
-             "p90": fc.p90, "needed": min(max(pooled, rules.min_counters), cap), "made_at": now, "source": source}]
+    rows = [
+        {
+            "hall_id": hall_id,
+            "service_id": None,
+            "slot": at,
+            "mean": fc.mean,
+            "p10": fc.p10,
+            "p50": fc.p50,
+            "p90": fc.p90,
+            "needed": min(max(pooled, rules.min_counters), cap),
+            "made_at": now,
+            "source": source,
+        }
+    ]
     for sid, (mean, p10, p50, p90, needed) in per_service.items():
-        rows.append({"hall_id": hall_id, "service_id": sid, "slot": at, "mean": mean, "p10": p10, "p50": p50,
-                     "p90": p90, "needed": needed, "made_at": now, "source": source})
+        rows.append(
+            {
+                "hall_id": hall_id,
+                "service_id": sid,
+                "slot": at,
+                "mean": mean,
+                "p10": p10,
+                "p50": p50,
+                "p90": p90,
+                "needed": needed,
+                "made_at": now,
+                "source": source,
+            }
+        )
     return rows
 
 
@@ -266,9 +364,20 @@ def _at_least_the_load(needed: int, arrivals: float, interval_minutes: int, hand
     return min(max(needed, math.ceil(load - 1e-9)), max(cap, 1))
 
 
-def _store(rt: Runtime, hall_id: int, zone, rules: StaffingRules, services: list[ServiceNeeds], active_counters: int,
-           shares, forecasts: list[SlotForecast], days: list[date], model: dict, source: str,
-           booking: BookingRules | None = None) -> None:
+def _store(
+    rt: Runtime,
+    hall_id: int,
+    zone,
+    rules: StaffingRules,
+    services: list[ServiceNeeds],
+    active_counters: int,
+    shares,
+    forecasts: list[SlotForecast],
+    days: list[date],
+    model: dict,
+    source: str,
+    booking: BookingRules | None = None,
+) -> None:
     """Store the forecast and each day's counter plan. The plan serves the forecast walk-ins and the
     appointments booked so far (their work spread over their slots, as counters on top)."""
     cap = rules.counters_cap(active_counters)
@@ -287,13 +396,24 @@ def _store(rt: Runtime, hall_id: int, zone, rules: StaffingRules, services: list
         interval_s = rules.interval_minutes * 60
         for day, needs in needs_by_day.items():
             needs_by_day[day] = [
-                (slot, min(cap, n + math.ceil(booked_work_in(slot, rules.interval_minutes, booked,
-                                                             booking.slot_minutes) / interval_s - 1e-9)))
-                for slot, n in needs]
+                (
+                    slot,
+                    min(
+                        cap,
+                        n
+                        + math.ceil(
+                            booked_work_in(slot, rules.interval_minutes, booked, booking.slot_minutes) / interval_s
+                            - 1e-9
+                        ),
+                    ),
+                )
+                for slot, n in needs
+            ]
     with rt.uow() as tx:
         s = tx.session
-        s.execute(delete(ForecastSlot).where(ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo,
-                                             ForecastSlot.slot < hi))
+        s.execute(
+            delete(ForecastSlot).where(ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi)
+        )
         if rows:
             s.execute(insert(ForecastSlot), rows)
         for day in days:
@@ -301,13 +421,28 @@ def _store(rt: Runtime, hall_id: int, zone, rules: StaffingRules, services: list
             s.execute(delete(CounterPlan).where(CounterPlan.hall_id == hall_id, CounterPlan.business_day == day))
             if not needs:
                 continue
-            shifts = plan_day([n for _, n in needs], rules.interval_minutes, rules.min_counters, cap,
-                              max(1, rules.min_shift_minutes // rules.interval_minutes))
-            s.add(CounterPlan(hall_id=hall_id, business_day=day, interval_minutes=rules.interval_minutes,
-                              first_slot=needs[0][0], needs=[n for _, n in needs],
-                              shifts=[{"counter": sh.counter_index, "start": sh.start_interval,
-                                       "end": sh.end_interval} for sh in shifts],
-                              made_at=now, model=model))
+            shifts = plan_day(
+                [n for _, n in needs],
+                rules.interval_minutes,
+                rules.min_counters,
+                cap,
+                max(1, rules.min_shift_minutes // rules.interval_minutes),
+            )
+            s.add(
+                CounterPlan(
+                    hall_id=hall_id,
+                    business_day=day,
+                    interval_minutes=rules.interval_minutes,
+                    first_slot=needs[0][0],
+                    needs=[n for _, n in needs],
+                    shifts=[
+                        {"counter": sh.counter_index, "start": sh.start_interval, "end": sh.end_interval}
+                        for sh in shifts
+                    ],
+                    made_at=now,
+                    model=model,
+                )
+            )
         tx.record(ev.ForecastUpdated(hall_id=hall_id, source=source))
         tx.commit()
 
@@ -323,30 +458,43 @@ def intraday_update(rt: Runtime, hall_id: int) -> int:
         today = business_day(now, zone)
         lo = datetime.combine(today, datetime.min.time(), tzinfo=zone).astimezone(UTC)
         hi = lo + timedelta(days=1)
-        stored = s.execute(select(ForecastSlot).where(
-            ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi)
-            .order_by(ForecastSlot.slot)).scalars().all()
+        stored = (
+            s.execute(
+                select(ForecastSlot)
+                .where(ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi)
+                .order_by(ForecastSlot.slot)
+            )
+            .scalars()
+            .all()
+        )
         if not stored:
             return 0
         actual = _actual_arrivals(s, hall_id, today, rules.interval_minutes)
         services = _active_services(s, hall_id)
-        active_counters = s.execute(select(func.count()).select_from(Counter).where(
-            Counter.hall_id == hall_id, Counter.active.is_(True))).scalar_one()
+        active_counters = s.execute(
+            select(func.count()).select_from(Counter).where(Counter.hall_id == hall_id, Counter.active.is_(True))
+        ).scalar_one()
         shares = hall_history(s, hall, today, rules.interval_minutes, days=SHARE_DAYS).shares
-        forecasts = [SlotForecast(r.slot.astimezone(zone).replace(tzinfo=None), r.mean, r.p10, r.p50, r.p90)
-                     for r in stored if r.service_id is None]
+        forecasts = [
+            SlotForecast(r.slot.astimezone(zone).replace(tzinfo=None), r.mean, r.p10, r.p50, r.p90)
+            for r in stored
+            if r.service_id is None
+        ]
     actual_local = {slot.astimezone(zone).replace(tzinfo=None): float(n) for slot, n in actual.items()}
     adjusted = intraday_adjust(forecasts, actual_local, now.astimezone(zone).replace(tzinfo=None))
     changed = [a for a, f in zip(adjusted, forecasts) if (a.mean, a.p90) != (f.mean, f.p90)]
     if not changed:
         return 0
     cap = rules.counters_cap(active_counters)
-    rows = [row for fc in changed for row in _slot_rows(hall_id, zone, rules, services, shares, fc, cap, now,
-                                                           "intraday")]
+    rows = [
+        row for fc in changed for row in _slot_rows(hall_id, zone, rules, services, shares, fc, cap, now, "intraday")
+    ]
     with rt.uow() as tx:
-        tx.session.execute(delete(ForecastSlot).where(
-            ForecastSlot.hall_id == hall_id,
-            ForecastSlot.slot.in_({row["slot"] for row in rows})))
+        tx.session.execute(
+            delete(ForecastSlot).where(
+                ForecastSlot.hall_id == hall_id, ForecastSlot.slot.in_({row["slot"] for row in rows})
+            )
+        )
         tx.session.execute(insert(ForecastSlot), rows)
         tx.record(ev.ForecastUpdated(hall_id=hall_id, source="intraday"))
         tx.commit()
@@ -356,13 +504,15 @@ def intraday_update(rt: Runtime, hall_id: int) -> int:
 def _actual_arrivals(s, hall_id: int, day: date, minutes: int) -> dict[datetime, int]:
     """Tickets taken per interval (UTC start) on a business day, straight from the tickets."""
     counts: dict[datetime, int] = defaultdict(int)
-    for (issued_at,) in s.execute(select(Ticket.issued_at).where(Ticket.hall_id == hall_id,
-                                                                  Ticket.business_day == day)):
+    for (issued_at,) in s.execute(
+        select(Ticket.issued_at).where(Ticket.hall_id == hall_id, Ticket.business_day == day)
+    ):
         counts[_slot_start(issued_at, minutes)] += 1
     return counts
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def hall_forecast(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
     """A day's forecast band, actual arrivals, needs and planned counters per interval, for the dashboard."""
@@ -375,40 +525,70 @@ def hall_forecast(rt: Runtime, hall_id: int, day: date | None = None) -> dict:
         day = day or business_day(now, zone)
         lo = datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
         hi = lo + timedelta(days=1)
-        rows = s.execute(select(ForecastSlot).where(ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo,
-                                                    ForecastSlot.slot < hi).order_by(ForecastSlot.slot)).scalars().all()
+        rows = (
+            s.execute(
+                select(ForecastSlot)
+                .where(ForecastSlot.hall_id == hall_id, ForecastSlot.slot >= lo, ForecastSlot.slot < hi)
+                .order_by(ForecastSlot.slot)
+            )
+            .scalars()
+            .all()
+        )
         plan = s.get(CounterPlan, (hall_id, day))
         if day < business_day(now, zone):
             actual: dict[datetime, int] = defaultdict(int)
-            for slot, n in s.execute(select(ArrivalSlot.slot, ArrivalSlot.arrivals).where(
-                    ArrivalSlot.hall_id == hall_id, ArrivalSlot.slot >= lo, ArrivalSlot.slot < hi)):
+            for slot, n in s.execute(
+                select(ArrivalSlot.slot, ArrivalSlot.arrivals).where(
+                    ArrivalSlot.hall_id == hall_id, ArrivalSlot.slot >= lo, ArrivalSlot.slot < hi
+                )
+            ):
                 actual[slot] += n
             if not actual:
                 actual = _actual_arrivals(s, hall_id, day, rules.interval_minutes)
         else:
             actual = _actual_arrivals(s, hall_id, day, rules.interval_minutes)
-        open_now = s.execute(select(func.count()).select_from(Counter).where(
-            Counter.hall_id == hall_id, Counter.active.is_(True), Counter.is_open.is_(True))).scalar_one()
+        open_now = s.execute(
+            select(func.count())
+            .select_from(Counter)
+            .where(Counter.hall_id == hall_id, Counter.active.is_(True), Counter.is_open.is_(True))
+        ).scalar_one()
         services = {svc.id: svc for svc in _active_services(s, hall_id)}
         planned = planned_by_slot(plan) if plan else {}
         slots = []
         per_service: dict[int, list[dict]] = defaultdict(list)
         for r in rows:
-            point = {"slot": r.slot.astimezone(zone).isoformat(), "mean": round(r.mean, 2), "p10": round(r.p10, 2),
-                     "p50": round(r.p50, 2), "p90": round(r.p90, 2), "needed": r.needed}
+            point = {
+                "slot": r.slot.astimezone(zone).isoformat(),
+                "mean": round(r.mean, 2),
+                "p10": round(r.p10, 2),
+                "p50": round(r.p50, 2),
+                "p90": round(r.p90, 2),
+                "needed": r.needed,
+            }
             if r.service_id is None:
-                slots.append({**point, "actual": actual.get(r.slot) if r.slot <= now else None,
-                              "planned": planned.get(r.slot), "source": r.source})
+                slots.append(
+                    {
+                        **point,
+                        "actual": actual.get(r.slot) if r.slot <= now else None,
+                        "planned": planned.get(r.slot),
+                        "source": r.source,
+                    }
+                )
             elif r.service_id in services:
                 per_service[r.service_id].append(point)
         return {
-            "hall_id": hall_id, "date": day.isoformat(), "interval_minutes": rules.interval_minutes,
-            "timezone": hall.timezone, "open_counters_now": open_now,
+            "hall_id": hall_id,
+            "date": day.isoformat(),
+            "interval_minutes": rules.interval_minutes,
+            "timezone": hall.timezone,
+            "open_counters_now": open_now,
             "made_at": rows[0].made_at.isoformat() if rows else None,
             "model": plan.model if plan else {},
             "slots": slots,
-            "services": [{"id": sid, "name_zh": services[sid].name_zh, "name_en": services[sid].name_en,
-                          "slots": pts} for sid, pts in sorted(per_service.items())],
+            "services": [
+                {"id": sid, "name_zh": services[sid].name_zh, "name_en": services[sid].name_en, "slots": pts}
+                for sid, pts in sorted(per_service.items())
+            ],
             "plan": _plan_view(plan, zone) if plan else None,
             "rules": rules.to_dict(),
         }
@@ -430,16 +610,18 @@ def _plan_view(plan: CounterPlan, zone) -> dict:
         return (plan.first_slot + i * step).astimezone(zone).strftime("%H:%M")
 
     return {
-        "business_day": plan.business_day.isoformat(), "made_at": plan.made_at.isoformat(),
+        "business_day": plan.business_day.isoformat(),
+        "made_at": plan.made_at.isoformat(),
         "peak_needed": max(plan.needs or [0]),
         "counter_hours": round(sum(x["end"] - x["start"] for x in plan.shifts) * plan.interval_minutes / 60, 2),
-        "shifts": [{"counter": x["counter"] + 1, "from": at(x["start"]), "to": at(x["end"])}
-                   for x in sorted(plan.shifts, key=lambda x: (x["counter"], x["start"]))],
+        "shifts": [
+            {"counter": x["counter"] + 1, "from": at(x["start"]), "to": at(x["end"])}
+            for x in sorted(plan.shifts, key=lambda x: (x["counter"], x["start"]))
+        ],
     }
 
 
 # --------------------------------------------------------------------------- helpers
-
 
 
 @dataclass(frozen=True)
@@ -455,25 +637,32 @@ class ServiceNeeds:
 
 def _active_services(s, hall_id: int) -> list[ServiceNeeds]:
     # handle and target times are validated on the way in; a row edited by hand still must not stop the plan
-    rows = s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id, ServiceType.active.is_(True))
-                     .order_by(ServiceType.prefix)).scalars()
-    return [ServiceNeeds(x.id, x.name_zh, x.name_en, max(x.handle_time_s or 300, 10), max(x.target_wait_s or 0, 0))
-            for x in rows]
+    rows = s.execute(
+        select(ServiceType)
+        .where(ServiceType.hall_id == hall_id, ServiceType.active.is_(True))
+        .order_by(ServiceType.prefix)
+    ).scalars()
+    return [
+        ServiceNeeds(x.id, x.name_zh, x.name_en, max(x.handle_time_s or 300, 10), max(x.target_wait_s or 0, 0))
+        for x in rows
+    ]
 
 
 def open_counters_by_service(s, hall_id: int) -> dict[int, int]:
     """Open counters that serve each service, now."""
-    rows = s.execute(select(counter_services.c.service_id, func.count()).select_from(counter_services)
-                     .join(Counter, Counter.id == counter_services.c.counter_id)
-                     .where(Counter.hall_id == hall_id, Counter.active.is_(True), Counter.is_open.is_(True))
-                     .group_by(counter_services.c.service_id)).all()
+    rows = s.execute(
+        select(counter_services.c.service_id, func.count())
+        .select_from(counter_services)
+        .join(Counter, Counter.id == counter_services.c.counter_id)
+        .where(Counter.hall_id == hall_id, Counter.active.is_(True), Counter.is_open.is_(True))
+        .group_by(counter_services.c.service_id)
+    ).all()
     return {sid: n for sid, n in rows}
 
 
 def halls_to_forecast(rt: Runtime) -> list[int]:
     with rt.reader() as tx:
         return list(tx.session.execute(select(Hall.id).where(Hall.active.is_(True)).order_by(Hall.id)).scalars())
-
 
 
 def forecast_due(rt: Runtime, hall_id: int, nightly_hour: int = 2) -> bool:

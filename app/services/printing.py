@@ -2,6 +2,7 @@
 
 The driver (``kiosk.printer.print_slip``) is the kiosk adapter's; the web route hands it in, so this
 use case knows what goes on paper and where it may be printed, and nothing of ESC/POS."""
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,13 @@ def print_ticket(rt: Runtime, device_id: int, token: str, status_url: str, print
     if device["hall_id"] != status["hall"]["id"]:
         raise Forbidden("this ticket belongs to another hall", field="token")
     outcome = print_slip(slip_of(status, status_url), _printer(rt, device))
-    return {"ok": outcome.ok, "code": outcome.code, "message_zh": outcome.message_zh,
-            "message_en": outcome.message_en, "label": status["label"]}
+    return {
+        "ok": outcome.ok,
+        "code": outcome.code,
+        "message_zh": outcome.message_zh,
+        "message_en": outcome.message_en,
+        "label": status["label"],
+    }
 
 
 def _printer(rt: Runtime, device: dict) -> PrinterConfig:
@@ -45,12 +51,19 @@ def _printer(rt: Runtime, device: dict) -> PrinterConfig:
 
 def slip_of(status: dict, status_url: str) -> TicketSlip:
     """What goes on paper, in the hall's local time."""
-    issued = datetime.fromisoformat(status["issued_at"]).astimezone(parse_zone(status["hall"].get("timezone")
-                                                                               or "Asia/Shanghai"))
+    issued = datetime.fromisoformat(status["issued_at"]).astimezone(
+        parse_zone(status["hall"].get("timezone") or "Asia/Shanghai")
+    )
     return TicketSlip(
-        hall_name_zh=status["hall"]["name_zh"], hall_name_en=status["hall"]["name_en"],
-        label=status["label"], service_name_zh=status["service"]["name_zh"],
-        service_name_en=status["service"]["name_en"], tier=status["tier"],
-        people_ahead=status["people_ahead"], estimated_wait_s=status["estimated_wait_s"],
-        issued_at=issued, status_url=status_url, footer_zh=(FOOTER_ZH,),
+        hall_name_zh=status["hall"]["name_zh"],
+        hall_name_en=status["hall"]["name_en"],
+        label=status["label"],
+        service_name_zh=status["service"]["name_zh"],
+        service_name_en=status["service"]["name_en"],
+        tier=status["tier"],
+        people_ahead=status["people_ahead"],
+        estimated_wait_s=status["estimated_wait_s"],
+        issued_at=issued,
+        status_url=status_url,
+        footer_zh=(FOOTER_ZH,),
     )

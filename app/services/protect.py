@@ -12,6 +12,7 @@ One secret, ``SMS_DATA_KEY``, gives two keys (HKDF-SHA256 with different ``info`
 Losing SMS_DATA_KEY makes stored numbers unreadable (surveys not yet sent cannot go) and
 breaks the matching of replies to earlier surveys; keep it with the database's backups.
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,8 +52,9 @@ class NumberVault:
         self._lookup = _derive(material, b"hallq sms number lookup")
 
     def protect(self, msisdn: str) -> ProtectedNumber:
-        return ProtectedNumber(self._fernet.encrypt(msisdn.encode()).decode("ascii"), self.key(msisdn),
-                               mask_msisdn(msisdn))
+        return ProtectedNumber(
+            self._fernet.encrypt(msisdn.encode()).decode("ascii"), self.key(msisdn), mask_msisdn(msisdn)
+        )
 
     def key(self, msisdn: str) -> str:
         """The lookup key: the same number always gives the same key (hex, 64 characters)."""

@@ -8,6 +8,7 @@ database's unique indexes back up the rest. The hall's configuration (services, 
 calling rule, hours) comes from the process's copy, checked against its version in the
 same transaction (``hall_config``). Statements are built once, with bound parameters.
 """
+
 from __future__ import annotations
 
 import functools
@@ -84,6 +85,7 @@ IS_WAITING = ticket_in_state(WAITING)
 
 # --------------------------------------------------------------------------- issue
 
+
 def issue_ticket(
     rt: Runtime,
     hall_id: int,
@@ -119,10 +121,18 @@ def issue_ticket(
         refuse_if_closed(rt, conf, now, day)
         tier, on_roster = roster.ticket_tier(rt, s, hall_id, conf.green_channel, tier, mobile, day)
         channel = Channel.KIOSK if device_id is not None else Channel.STAFF if caller is not None else Channel.SYSTEM
-        values = insert_ticket(tx, conf, service, tier, mobile, now, day, state=TicketState.WAITING,
-                               channel=channel, device_id=device_id)
-        log_event(s, values["id"], hall_id, service.id, Action.ISSUE, now,
-             detail={"tier": tier.value, **({"roster": True} if on_roster else {})})
+        values = insert_ticket(
+            tx, conf, service, tier, mobile, now, day, state=TicketState.WAITING, channel=channel, device_id=device_id
+        )
+        log_event(
+            s,
+            values["id"],
+            hall_id,
+            service.id,
+            Action.ISSUE,
+            now,
+            detail={"tier": tier.value, **({"roster": True} if on_roster else {})},
+        )
         tx.record(ev.TicketIssued(hall_id, values["id"], values["label"], service.id, tier.value, channel.value))
         tx.commit()
     # The estimate is read after commit, so the number's lock is held for three statements only.
@@ -139,23 +149,56 @@ def refuse_if_closed(rt: Runtime, conf: HallConfig, now: datetime, day: date) ->
         raise HallClosed("the hall is closed now; tickets are issued during opening hours", field="hall_id")
 
 
-def insert_ticket(tx, conf: HallConfig, service, tier: Tier, mobile: str | None, now: datetime, day: date, *,
-                  state: TicketState, channel: Channel, device_id: int | None = None,
-                  check_in_by: datetime | None = None, queued_at: datetime | None = None,
-                  checked_in_at: datetime | None = None) -> dict:
+def insert_ticket(
+    tx,
+    conf: HallConfig,
+    service,
+    tier: Tier,
+    mobile: str | None,
+    now: datetime,
+    day: date,
+    *,
+    state: TicketState,
+    channel: Channel,
+    device_id: int | None = None,
+    check_in_by: datetime | None = None,
+    queued_at: datetime | None = None,
+    checked_in_at: datetime | None = None,
+) -> dict:
     """The service's next number today and a ticket holding it, in ``tx``; the ticket's columns
     (``id`` included). Its place in line is from now (``queued_at``), even for a remote ticket; an
     appointment's is its own (domain.appointments.queue_time)."""
     s = tx.session
-    number = s.connection().execute(_next_number_statement(tx.dialect), {
-        "hall_id": conf.id, "prefix": service.prefix, "day": day}).scalar_one()
-    values = {"hall_id": conf.id, "service_id": service.id, "business_day": day, "prefix": service.prefix,
-              "number": number, "label": ticket_label(service.prefix, number), "tier": tier.value,
-              "mobile": mobile, "public_token": secrets.token_urlsafe(16), "state": state.value,
-              "issued_at": now, "queued_at": queued_at or now, "counter_id": None, "target_counter_id": None,
-              "staff_id": None, "recalls": 0, "called_at": None, "started_at": None, "closed_at": None,
-              "issued_by_device_id": device_id, "channel": channel.value, "check_in_by": check_in_by,
-              "checked_in_at": checked_in_at}
+    number = (
+        s.connection()
+        .execute(_next_number_statement(tx.dialect), {"hall_id": conf.id, "prefix": service.prefix, "day": day})
+        .scalar_one()
+    )
+    values = {
+        "hall_id": conf.id,
+        "service_id": service.id,
+        "business_day": day,
+        "prefix": service.prefix,
+        "number": number,
+        "label": ticket_label(service.prefix, number),
+        "tier": tier.value,
+        "mobile": mobile,
+        "public_token": secrets.token_urlsafe(16),
+        "state": state.value,
+        "issued_at": now,
+        "queued_at": queued_at or now,
+        "counter_id": None,
+        "target_counter_id": None,
+        "staff_id": None,
+        "recalls": 0,
+        "called_at": None,
+        "started_at": None,
+        "closed_at": None,
+        "issued_by_device_id": device_id,
+        "channel": channel.value,
+        "check_in_by": check_in_by,
+        "checked_in_at": checked_in_at,
+    }
     values["id"] = s.connection().execute(_INSERT_TICKET, values).scalar_one()
     return values
 
@@ -202,8 +245,7 @@ def _next_number_statement(dialect: str):
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert_(TicketSequence)
-        .values(hall_id=bindparam("hall_id"), prefix=bindparam("prefix"), business_day=bindparam("day"),
-                last_number=1)
+        .values(hall_id=bindparam("hall_id"), prefix=bindparam("prefix"), business_day=bindparam("day"), last_number=1)
         .on_conflict_do_update(
             index_elements=["hall_id", "prefix", "business_day"],
             set_={"last_number": TicketSequence.last_number + 1},
@@ -218,22 +260,36 @@ _INSERT_EVENT = insert(EVENTS)
 
 # --------------------------------------------------------------------------- counter actions
 
+
 def _free_to_call(counter) -> None:
     """A call needs the counter open, not paused, and without a customer."""
     if not counter.is_open:
-        raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id",
-                       code="counter_closed", counter_number=counter.number)
+        raise Conflict(
+            f"counter {counter.number} is closed; open it first",
+            field="counter_id",
+            code="counter_closed",
+            counter_number=counter.number,
+        )
     if counter.ticket is not None:
-        raise CounterBusy(f"counter {counter.number} still has {counter.ticket.label} ({counter.ticket.state}); "
-                          "finish, transfer or mark no-show first", field="counter_id",
-                          counter_number=counter.number, label=counter.ticket.label)
+        raise CounterBusy(
+            f"counter {counter.number} still has {counter.ticket.label} ({counter.ticket.state}); "
+            "finish, transfer or mark no-show first",
+            field="counter_id",
+            counter_number=counter.number,
+            label=counter.ticket.label,
+        )
     if counter.paused_at is not None:
-        raise Conflict(f"counter {counter.number} is paused; resume it first", field="counter_id",
-                       code="counter_paused", counter_number=counter.number)
+        raise Conflict(
+            f"counter {counter.number} is paused; resume it first",
+            field="counter_id",
+            code="counter_paused",
+            counter_number=counter.number,
+        )
 
 
-def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
-              caller: auth.Credential | None = None) -> dict:
+def call_next(
+    rt: Runtime, counter_id: int, staff_id: int | None = None, *, caller: auth.Credential | None = None
+) -> dict:
     """Call the next waiting ticket by the hall's calling rule; ``ticket`` is None when nobody waits."""
     with rt.uow() as tx:
         s, counter, conf, staff_id = _at_counter(rt, tx, counter_id, staff_id, caller, lock=True)
@@ -247,20 +303,34 @@ def call_next(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
         if ticket is None:
             return {"counter": brief, "ticket": None}
         log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
-        tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
-                                  ticket.public_token, waited_s(ticket, now)))
+        tx.record(
+            ev.TicketCalled(
+                conf.id,
+                ticket.id,
+                ticket.label,
+                ticket.service_id,
+                counter.id,
+                counter.number,
+                0,
+                ticket.public_token,
+                waited_s(ticket, now),
+            )
+        )
         view = {"counter": brief, "ticket": _at_counter_view(s, conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
 
 
 _WAITING_BY_LABEL = select(TICKETS.c.id, TICKETS.c.state, TICKETS.c.service_id, TICKETS.c.target_counter_id).where(
-    TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-    TICKETS.c.label == bindparam("label"))
+    TICKETS.c.hall_id == bindparam("hall_id"),
+    TICKETS.c.business_day == bindparam("day"),
+    TICKETS.c.label == bindparam("label"),
+)
 
 
-def call_ticket(rt: Runtime, counter_id: int, label: str, staff_id: int | None = None, *,
-                caller: auth.Credential | None = None) -> dict:
+def call_ticket(
+    rt: Runtime, counter_id: int, label: str, staff_id: int | None = None, *, caller: auth.Credential | None = None
+) -> dict:
     """Call one ticket by its number, out of turn (指定叫号): a customer who stepped out and came
     back, or a ticket the manager points to. Only today's ticket of this hall, still waiting, for a
     service this counter serves (or sent to this counter); taken as a call-next takes one (so two
@@ -270,24 +340,54 @@ def call_ticket(rt: Runtime, counter_id: int, label: str, staff_id: int | None =
         s, counter, conf, staff_id = _at_counter(rt, tx, counter_id, staff_id, caller, lock=True)
         _free_to_call(counter)
         now = rt.now()
-        row = s.connection().execute(_WAITING_BY_LABEL, {"hall_id": conf.id, "day": business_day(now, conf.zone),
-                                                        "label": label}).first()
+        row = (
+            s.connection()
+            .execute(_WAITING_BY_LABEL, {"hall_id": conf.id, "day": business_day(now, conf.zone), "label": label})
+            .first()
+        )
         if row is None:
             raise NotFound(f"no ticket {label} today in this hall", field="label", code="no_such_ticket", label=label)
         if row.state != WAITING:
-            raise Conflict(f"{label} is not waiting (it is {row.state})", field="label", code="not_waiting",
-                           label=label)
+            raise Conflict(
+                f"{label} is not waiting (it is {row.state})", field="label", code="not_waiting", label=label
+            )
         if row.service_id not in conf.counters[counter.id].service_ids and row.target_counter_id != counter.id:
-            raise Conflict(f"counter {counter.number} does not serve {label}'s service", field="label",
-                           code="not_served_here", label=label, counter_number=counter.number)
+            raise Conflict(
+                f"counter {counter.number} does not serve {label}'s service",
+                field="label",
+                code="not_served_here",
+                label=label,
+                counter_number=counter.number,
+            )
         ticket = _claim(tx, row.id, counter, staff_id, now)
         if ticket is None:
-            raise Conflict(f"{label} was called by another counter just now", field="label", code="not_waiting",
-                           label=label)
-        log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id,
-             detail={"out_of_turn": True})
-        tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id, counter.number, 0,
-                                  ticket.public_token, waited_s(ticket, now)))
+            raise Conflict(
+                f"{label} was called by another counter just now", field="label", code="not_waiting", label=label
+            )
+        log_event(
+            s,
+            ticket.id,
+            conf.id,
+            ticket.service_id,
+            Action.CALL,
+            now,
+            counter.id,
+            staff_id,
+            detail={"out_of_turn": True},
+        )
+        tx.record(
+            ev.TicketCalled(
+                conf.id,
+                ticket.id,
+                ticket.label,
+                ticket.service_id,
+                counter.id,
+                counter.number,
+                0,
+                ticket.public_token,
+                waited_s(ticket, now),
+            )
+        )
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
@@ -310,12 +410,20 @@ def _claim_best(tx, conf: HallConfig, day, service_ids, counter, staff_id, now):
             if ticket is not None:
                 return ticket
             passed.append(candidate.id)
-    raise Conflict("other counters are calling the same customers right now; call again", field="counter_id",
-                   code="calls_contended")
+    raise Conflict(
+        "other counters are calling the same customers right now; call again",
+        field="counter_id",
+        code="calls_contended",
+    )
 
 
-_CANDIDATE_COLUMNS = (TICKETS.c.id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.queued_at,
-                      TICKETS.c.target_counter_id)
+_CANDIDATE_COLUMNS = (
+    TICKETS.c.id,
+    TICKETS.c.service_id,
+    TICKETS.c.tier,
+    TICKETS.c.queued_at,
+    TICKETS.c.target_counter_id,
+)
 
 
 @functools.lru_cache(maxsize=128)
@@ -329,24 +437,37 @@ def _candidates_statement(services: int, passing: bool):
     order, however long the queue. ``passing``: leave out the tickets in ``passed`` (a second round);
     the first round has none, and an empty ``NOT IN`` still costs SQLite a subquery per group.
     """
-    waiting = and_(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-                   IS_WAITING)
+    waiting = and_(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"), IS_WAITING)
     if passing:
         waiting = and_(waiting, TICKETS.c.id.not_in(bindparam("passed", expanding=True)))
     heads = [
-        select(*_CANDIDATE_COLUMNS).where(waiting, TICKETS.c.service_id == bindparam(f"service_{i}"),
-                                          TICKETS.c.tier == tier.value, TICKETS.c.target_counter_id.is_(None))
-        .order_by(TICKETS.c.queued_at, TICKETS.c.id).limit(CANDIDATES_PER_GROUP).subquery().select()
-        for i in range(services) for tier in Tier
+        select(*_CANDIDATE_COLUMNS)
+        .where(
+            waiting,
+            TICKETS.c.service_id == bindparam(f"service_{i}"),
+            TICKETS.c.tier == tier.value,
+            TICKETS.c.target_counter_id.is_(None),
+        )
+        .order_by(TICKETS.c.queued_at, TICKETS.c.id)
+        .limit(CANDIDATES_PER_GROUP)
+        .subquery()
+        .select()
+        for i in range(services)
+        for tier in Tier
     ]
     sent_here = select(*_CANDIDATE_COLUMNS).where(waiting, TICKETS.c.target_counter_id == bindparam("counter_id"))
     return union_all(*heads, sent_here)
 
 
-def _call_candidates(s, hall_id: int, day: date, service_ids: set[int], counter_id: int,
-                     passed: list[int]) -> list[WaitingTicket]:
-    params = {"hall_id": hall_id, "day": day, "counter_id": counter_id,
-              **{f"service_{i}": sid for i, sid in enumerate(sorted(service_ids))}}
+def _call_candidates(
+    s, hall_id: int, day: date, service_ids: set[int], counter_id: int, passed: list[int]
+) -> list[WaitingTicket]:
+    params = {
+        "hall_id": hall_id,
+        "day": day,
+        "counter_id": counter_id,
+        **{f"service_{i}": sid for i, sid in enumerate(sorted(service_ids))},
+    }
     if passed:
         params["passed"] = passed
     rows = s.connection().execute(_candidates_statement(len(service_ids), bool(passed)), params)
@@ -357,9 +478,14 @@ def _claim_statement(skip_locked: bool):
     """One statement takes a waiting ticket for a counter and returns it. PostgreSQL: ``FOR UPDATE
     SKIP LOCKED`` passes over a ticket another counter is claiming right now instead of waiting for
     it. Everywhere: only a ticket still waiting is taken (compare-and-set)."""
-    values = {"state": TicketState.CALLED.value, "counter_id": bindparam("counter_id"),
-              "staff_id": bindparam("staff_id"), "called_at": bindparam("now"), "recalls": 0,
-              "target_counter_id": None}
+    values = {
+        "state": TicketState.CALLED.value,
+        "counter_id": bindparam("counter_id"),
+        "staff_id": bindparam("staff_id"),
+        "called_at": bindparam("now"),
+        "recalls": 0,
+        "target_counter_id": None,
+    }
     still_waiting = and_(TICKETS.c.id == bindparam("ticket_id"), IS_WAITING)
     if skip_locked:
         chosen = select(TICKETS.c.id).where(still_waiting).with_for_update(skip_locked=True).scalar_subquery()
@@ -375,31 +501,65 @@ _CLAIM = {False: _claim_statement(False), True: _claim_statement(True)}
 def _claim(tx, ticket_id: int, counter, staff_id: int | None, now: datetime):
     """Take one waiting ticket for this counter, or None if another counter got it first."""
     try:
-        return tx.session.connection().execute(_CLAIM[tx.dialect == "postgresql"], {
-            "ticket_id": ticket_id, "counter_id": counter.id, "staff_id": staff_id, "now": now}).first()
+        return (
+            tx.session.connection()
+            .execute(
+                _CLAIM[tx.dialect == "postgresql"],
+                {"ticket_id": ticket_id, "counter_id": counter.id, "staff_id": staff_id, "now": now},
+            )
+            .first()
+        )
     except IntegrityError:  # uq_ticket_at_counter: another call at this counter won
-        raise CounterBusy(f"counter {counter.number} already has a customer; finish it first",
-                          field="counter_id") from None
+        raise CounterBusy(
+            f"counter {counter.number} already has a customer; finish it first", field="counter_id"
+        ) from None
 
 
-def recall(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None, *,
-           caller: auth.Credential | None = None) -> dict:
+def recall(
+    rt: Runtime,
+    counter_id: int,
+    staff_id: int | None = None,
+    ticket_id: int | None = None,
+    *,
+    caller: auth.Credential | None = None,
+) -> dict:
     """Announce the counter's called ticket again (at most the hall's max recalls)."""
     with rt.uow() as tx:
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
         if ticket.recalls >= conf.policy.max_recalls:
-            raise Conflict(f"{ticket.label} was already recalled {ticket.recalls} times; mark it no-show",
-                           field="ticket_id", code="recall_limit", label=ticket.label, recalls=ticket.recalls)
+            raise Conflict(
+                f"{ticket.label} was already recalled {ticket.recalls} times; mark it no-show",
+                field="ticket_id",
+                code="recall_limit",
+                label=ticket.label,
+                recalls=ticket.recalls,
+            )
         ticket = transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
-        tx.record(ev.TicketCalled(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id,
-                                  counter.number, ticket.recalls, ticket.public_token))
+        tx.record(
+            ev.TicketCalled(
+                conf.id,
+                ticket.id,
+                ticket.label,
+                ticket.service_id,
+                counter.id,
+                counter.number,
+                ticket.recalls,
+                ticket.public_token,
+            )
+        )
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         tx.commit()
         return view
 
 
-def start_service(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None, *,
-                  caller: auth.Credential | None = None) -> dict:
+def start_service(
+    rt: Runtime,
+    counter_id: int,
+    staff_id: int | None = None,
+    ticket_id: int | None = None,
+    *,
+    caller: auth.Credential | None = None,
+) -> dict:
     """The customer has arrived at the counter: service time starts now."""
     with rt.uow() as tx:
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
@@ -410,30 +570,68 @@ def start_service(rt: Runtime, counter_id: int, staff_id: int | None = None, tic
         return view
 
 
-def finish_service(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None, *,
-                   caller: auth.Credential | None = None) -> dict:
+def finish_service(
+    rt: Runtime,
+    counter_id: int,
+    staff_id: int | None = None,
+    ticket_id: int | None = None,
+    *,
+    caller: auth.Credential | None = None,
+) -> dict:
     """Service done; the counter is free. Emits ServiceFinished (which later triggers the SMS survey)."""
     with rt.uow() as tx:
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
         handle_s = _handle_seconds(ticket, now)
-        ticket = transition(s, ticket, Action.FINISH, now, counter.id, staff_id, duration_s=handle_s,
-                             closed_at=now, counter_id=None, started_at=ticket.started_at or ticket.called_at)
-        tx.record(ev.ServiceFinished(conf.id, ticket.id, ticket.label, ticket.service_id, counter.id,
-                                     staff_id, handle_s, ticket.mobile is not None, ticket.public_token))
+        ticket = transition(
+            s,
+            ticket,
+            Action.FINISH,
+            now,
+            counter.id,
+            staff_id,
+            duration_s=handle_s,
+            closed_at=now,
+            counter_id=None,
+            started_at=ticket.started_at or ticket.called_at,
+        )
+        tx.record(
+            ev.ServiceFinished(
+                conf.id,
+                ticket.id,
+                ticket.label,
+                ticket.service_id,
+                counter.id,
+                staff_id,
+                handle_s,
+                ticket.mobile is not None,
+                ticket.public_token,
+            )
+        )
         view = {"counter": _counter_brief(conf, counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
         return view
 
 
-def mark_no_show(rt: Runtime, counter_id: int, staff_id: int | None = None, ticket_id: int | None = None, *,
-                 caller: auth.Credential | None = None) -> dict:
+def mark_no_show(
+    rt: Runtime,
+    counter_id: int,
+    staff_id: int | None = None,
+    ticket_id: int | None = None,
+    *,
+    caller: auth.Credential | None = None,
+) -> dict:
     """The called customer did not come, after the hall's minimum number of recalls."""
     with rt.uow() as tx:
         s, counter, ticket, conf, now, staff_id = _current(rt, tx, counter_id, ticket_id, staff_id, caller)
         needed = conf.policy.recalls_before_no_show
         if ticket.state == TicketState.CALLED.value and ticket.recalls < needed:
-            raise Conflict(f"recall {ticket.label} at least {needed} time(s) before marking no-show",
-                           field="ticket_id", code="recall_first", label=ticket.label, needed=needed)
+            raise Conflict(
+                f"recall {ticket.label} at least {needed} time(s) before marking no-show",
+                field="ticket_id",
+                code="recall_first",
+                label=ticket.label,
+                needed=needed,
+            )
         ticket = transition(s, ticket, Action.NO_SHOW, now, counter.id, staff_id, closed_at=now, counter_id=None)
         tx.record(ev.TicketNoShow(conf.id, ticket.id, ticket.label, counter.id, ticket.public_token))
         view = {"counter": _counter_brief(conf, counter), "ticket": _ticket_brief(ticket)}
@@ -462,19 +660,45 @@ def transfer(
             if target is None or not target.active:
                 raise NotFound(f"no counter {to_counter_id} in this hall", field="to_counter_id")
             if target.id == counter.id:
-                raise Invalid("cannot transfer a ticket to the counter it is at", field="to_counter_id",
-                              code="same_counter")
+                raise Invalid(
+                    "cannot transfer a ticket to the counter it is at", field="to_counter_id", code="same_counter"
+                )
         from_service = ticket.service_id
         handle_s = _handle_seconds(ticket, now)
         ticket = transition(
-            s, ticket, Action.TRANSFER, now, counter.id, staff_id, duration_s=handle_s,
-            detail={"to_service_id": service.id, "to_counter_id": to_counter_id,
-                    **({"note": note.strip()} if note and note.strip() else {})},
-            service_id=service.id, counter_id=None, target_counter_id=to_counter_id,
-            called_at=None, started_at=None, recalls=0, staff_id=None, transfers=ticket.transfers + 1,
+            s,
+            ticket,
+            Action.TRANSFER,
+            now,
+            counter.id,
+            staff_id,
+            duration_s=handle_s,
+            detail={
+                "to_service_id": service.id,
+                "to_counter_id": to_counter_id,
+                **({"note": note.strip()} if note and note.strip() else {}),
+            },
+            service_id=service.id,
+            counter_id=None,
+            target_counter_id=to_counter_id,
+            called_at=None,
+            started_at=None,
+            recalls=0,
+            staff_id=None,
+            transfers=ticket.transfers + 1,
         )
-        tx.record(ev.TicketTransferred(conf.id, ticket.id, ticket.label, from_service, service.id,
-                                       counter.id, to_counter_id, ticket.public_token))
+        tx.record(
+            ev.TicketTransferred(
+                conf.id,
+                ticket.id,
+                ticket.label,
+                from_service,
+                service.id,
+                counter.id,
+                to_counter_id,
+                ticket.public_token,
+            )
+        )
         view = {"counter": _counter_brief(conf, counter), "ticket": _ticket_brief(ticket)}
         tx.commit()
         return view
@@ -506,10 +730,13 @@ def expire_past_days(rt: Runtime) -> int:
         with rt.uow() as tx:
             s = tx.session
             now = rt.now()
-            stale = s.execute(select(*TICKETS.c).where(
-                TICKETS.c.hall_id == hall_id, TICKETS.c.business_day < business_day(now, parse_zone(zone)),
-                ticket_in_state(WAITING, REMOTE, *AT_COUNTER),
-            )).all()
+            stale = s.execute(
+                select(*TICKETS.c).where(
+                    TICKETS.c.hall_id == hall_id,
+                    TICKETS.c.business_day < business_day(now, parse_zone(zone)),
+                    ticket_in_state(WAITING, REMOTE, *AT_COUNTER),
+                )
+            ).all()
             for ticket in stale:
                 transition(s, ticket, Action.EXPIRE, now, ticket.counter_id, None, closed_at=now, counter_id=None)
                 tx.record(ev.TicketCancelled(hall_id, ticket.id, ticket.label, ticket.public_token))
@@ -518,19 +745,30 @@ def expire_past_days(rt: Runtime) -> int:
     return closed
 
 
-def open_counter(rt: Runtime, counter_id: int, staff_id: int | None, service_ids: list[int] | None = None, *,
-                 caller: auth.Credential | None = None) -> dict:
+def open_counter(
+    rt: Runtime,
+    counter_id: int,
+    staff_id: int | None,
+    service_ids: list[int] | None = None,
+    *,
+    caller: auth.Credential | None = None,
+) -> dict:
     """Open a counter for calling, with the staff member at it and optionally the services it serves today."""
     with rt.uow() as tx:
         s, counter, staff_id = _operated_counter(rt, tx, counter_id, staff_id, caller)  # one session at a time
         if staff_id is not None:
             elsewhere = s.execute(
-                select(Counter.number).where(Counter.staff_id == staff_id, Counter.is_open.is_(True),
-                                             Counter.id != counter.id)
+                select(Counter.number).where(
+                    Counter.staff_id == staff_id, Counter.is_open.is_(True), Counter.id != counter.id
+                )
             ).scalar()
             if elsewhere is not None:
-                raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id",
-                               code="signed_in_elsewhere", elsewhere=elsewhere)
+                raise Conflict(
+                    f"you are still signed in at counter {elsewhere}; close it first",
+                    field="counter_id",
+                    code="signed_in_elsewhere",
+                    elsewhere=elsewhere,
+                )
         if service_ids is not None:
             counter.services = hall_services(s, counter.hall_id, service_ids)
         now = rt.now()
@@ -557,31 +795,49 @@ def close_counter(rt: Runtime, counter_id: int, *, caller: auth.Credential | Non
         return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
 
 
-def take_over_counter(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
-                      caller: auth.Credential | None = None) -> dict:
+def take_over_counter(
+    rt: Runtime, counter_id: int, staff_id: int | None = None, *, caller: auth.Credential | None = None
+) -> dict:
     """Take over an open counter another staff member holds (a colleague's break, a shift change): the
     taker holds it from now, with the customer at it if any. Audited; the first console is told
     (``CounterTakenOver``)."""
     with rt.uow() as tx:
         s = tx.session
         if caller is not None:
-            taker = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
-                                "operating a counter of this hall")
+            taker = authorised(
+                rt,
+                s,
+                caller,
+                rules.may_operate_counter,
+                _hall_of_counter(rt, s, counter_id),
+                "operating a counter of this hall",
+            )
             audit.acting_as(taker)  # the trail names who took it over
             staff_id = taker.staff_id
         if staff_id is None:
             raise Invalid("only a staff member takes a counter over", field="counter_id")
         counter = _counter(s, counter_id, lock=True)
         if not counter.is_open:
-            raise Conflict(f"counter {counter.number} is closed; open it instead", field="counter_id",
-                           code="counter_closed", counter_number=counter.number)
+            raise Conflict(
+                f"counter {counter.number} is closed; open it instead",
+                field="counter_id",
+                code="counter_closed",
+                counter_number=counter.number,
+            )
         if counter.staff_id == staff_id:
             return _orm_counter_brief(counter)  # already theirs
-        elsewhere = s.execute(select(Counter.number).where(
-            Counter.staff_id == staff_id, Counter.is_open.is_(True), Counter.id != counter.id)).scalar()
+        elsewhere = s.execute(
+            select(Counter.number).where(
+                Counter.staff_id == staff_id, Counter.is_open.is_(True), Counter.id != counter.id
+            )
+        ).scalar()
         if elsewhere is not None:
-            raise Conflict(f"you are still signed in at counter {elsewhere}; close it first", field="counter_id",
-                               code="signed_in_elsewhere", elsewhere=elsewhere)
+            raise Conflict(
+                f"you are still signed in at counter {elsewhere}; close it first",
+                field="counter_id",
+                code="signed_in_elsewhere",
+                elsewhere=elsewhere,
+            )
         now = rt.now()
         before = {"staff_id": counter.staff_id}
         _end_session(s, counter.id, now)
@@ -595,40 +851,61 @@ def take_over_counter(rt: Runtime, counter_id: int, staff_id: int | None = None,
 
 def _end_session(s, counter_id: int, now: datetime) -> None:
     """Close the counter's open session (its open time ends now)."""
-    s.execute(update(CounterSession).where(CounterSession.counter_id == counter_id, CounterSession.closed_at.is_(None))
-              .values(closed_at=now).execution_options(synchronize_session=False))
+    s.execute(
+        update(CounterSession)
+        .where(CounterSession.counter_id == counter_id, CounterSession.closed_at.is_(None))
+        .values(closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def pause_counter(rt: Runtime, counter_id: int, reason: str, staff_id: int | None = None, *,
-                  caller: auth.Credential | None = None) -> dict:
+def pause_counter(
+    rt: Runtime, counter_id: int, reason: str, staff_id: int | None = None, *, caller: auth.Credential | None = None
+) -> dict:
     """Stop calling at an open counter for a while (小休, 业务学习, 系统故障): refused with a customer
     at it, or if it is paused already; the display and the manager's page show it paused."""
     why = PauseReason(reason)
     with rt.uow() as tx:
         s, counter, staff_id = _operated_counter(rt, tx, counter_id, staff_id, caller)
         if not counter.is_open:
-            raise Conflict(f"counter {counter.number} is closed; open it first", field="counter_id",
-                           code="counter_closed", counter_number=counter.number)
+            raise Conflict(
+                f"counter {counter.number} is closed; open it first",
+                field="counter_id",
+                code="counter_closed",
+                counter_number=counter.number,
+            )
         if counter.paused_at is not None:
-            raise Conflict(f"counter {counter.number} is paused already", field="counter_id", code="counter_paused",
-                           counter_number=counter.number)
+            raise Conflict(
+                f"counter {counter.number} is paused already",
+                field="counter_id",
+                code="counter_paused",
+                counter_number=counter.number,
+            )
         _refuse_with_customer(s, counter)
         now = rt.now()
         counter.paused_at, counter.pause_reason = now, why.value
-        s.add(CounterPause(hall_id=counter.hall_id, counter_id=counter.id, staff_id=staff_id, reason=why.value,
-                           started_at=now))
+        s.add(
+            CounterPause(
+                hall_id=counter.hall_id, counter_id=counter.id, staff_id=staff_id, reason=why.value, started_at=now
+            )
+        )
         tx.record(ev.CounterPaused(counter.hall_id, counter.id, why.value))
         return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
 
 
-def resume_counter(rt: Runtime, counter_id: int, staff_id: int | None = None, *,
-                   caller: auth.Credential | None = None) -> dict:
+def resume_counter(
+    rt: Runtime, counter_id: int, staff_id: int | None = None, *, caller: auth.Credential | None = None
+) -> dict:
     """Call again at a paused counter."""
     with rt.uow() as tx:
         s, counter, staff_id = _operated_counter(rt, tx, counter_id, staff_id, caller)
         if counter.paused_at is None:
-            raise Conflict(f"counter {counter.number} is not paused", field="counter_id", code="counter_not_paused",
-                           counter_number=counter.number)
+            raise Conflict(
+                f"counter {counter.number} is not paused",
+                field="counter_id",
+                code="counter_not_paused",
+                counter_number=counter.number,
+            )
         _end_pause(s, counter, rt.now())
         tx.record(ev.CounterResumed(counter.hall_id, counter.id))
         return _commit_counter_change(tx, counter, view=_orm_counter_brief(counter))
@@ -638,8 +915,14 @@ def _operated_counter(rt: Runtime, tx, counter_id: int, staff_id, caller):
     """The counter (ORM, locked) for a change by who works it: authorised, and refused if another holds it."""
     s = tx.session
     if caller is not None:
-        staff_id = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
-                              "operating a counter of this hall").staff_id
+        staff_id = authorised(
+            rt,
+            s,
+            caller,
+            rules.may_operate_counter,
+            _hall_of_counter(rt, s, counter_id),
+            "operating a counter of this hall",
+        ).staff_id
     counter = _counter(s, counter_id, lock=True)
     _refuse_if_held(s, counter.number, counter.is_open, counter.staff_id, staff_id)
     return s, counter, staff_id
@@ -649,17 +932,25 @@ def _refuse_with_customer(s, counter: Counter) -> None:
     """409 while a customer is at the counter (closing or pausing it waits for them)."""
     current = _active_ticket(s, counter.id)
     if current is not None:
-        raise CounterBusy(f"counter {counter.number} still has {current.label} ({current.state}); "
-                          "finish, transfer or mark no-show first", field="counter_id",
-                          counter_number=counter.number, label=current.label)
+        raise CounterBusy(
+            f"counter {counter.number} still has {current.label} ({current.state}); "
+            "finish, transfer or mark no-show first",
+            field="counter_id",
+            counter_number=counter.number,
+            label=current.label,
+        )
 
 
 def _end_pause(s, counter: Counter, now: datetime) -> None:
     """End the counter's pause, if any (resumed, or the counter closed)."""
     if counter.paused_at is None:
         return
-    s.execute(update(CounterPause).where(CounterPause.counter_id == counter.id, CounterPause.ended_at.is_(None))
-              .values(ended_at=now).execution_options(synchronize_session=False))
+    s.execute(
+        update(CounterPause)
+        .where(CounterPause.counter_id == counter.id, CounterPause.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
     counter.paused_at = counter.pause_reason = None
 
 
@@ -668,11 +959,13 @@ def _commit_counter_change(tx, counter, view=None):
         tx.commit()
         return view
     except IntegrityError:
-        raise CounterBusy(f"counter {counter.number} already has a customer; finish it first",
-                          field="counter_id") from None
+        raise CounterBusy(
+            f"counter {counter.number} already has a customer; finish it first", field="counter_id"
+        ) from None
 
 
 # --------------------------------------------------------------------------- views
+
 
 def ticket_status(rt: Runtime, public_token: str, with_token: bool = False) -> dict:
     """The customer's view of their ticket: state, people ahead, estimated wait, counter when called."""
@@ -712,30 +1005,44 @@ def counter_state(rt: Runtime, counter_id: int) -> dict:
         service_ids = {sid for sid in conf.counters[counter.id].service_ids if conf.services[sid].active}
         waiting = _waiting_tickets(s, conf.id, day, service_ids, counter.id)
         order = calling_order(waiting, counter.id, service_ids, now, conf.targets, conf.policy)
-        shown = {r.id: r for r in s.execute(select(TICKETS.c.id, TICKETS.c.label, TICKETS.c.channel,
-                                                   TICKETS.c.queued_at, TICKETS.c.checked_in_at)
-                                            .where(TICKETS.c.id.in_([t.id for t in order[:50]])))}
+        shown = {
+            r.id: r
+            for r in s.execute(
+                select(
+                    TICKETS.c.id, TICKETS.c.label, TICKETS.c.channel, TICKETS.c.queued_at, TICKETS.c.checked_in_at
+                ).where(TICKETS.c.id.in_([t.id for t in order[:50]]))
+            )
+        }
         holder = None
         if counter.is_open and counter.staff_id is not None:  # who the console should see at it
-            holder = {"id": counter.staff_id,
-                      "name": s.execute(select(Staff.name).where(Staff.id == counter.staff_id)).scalar()}
+            holder = {
+                "id": counter.staff_id,
+                "name": s.execute(select(Staff.name).where(Staff.id == counter.staff_id)).scalar(),
+            }
         return {
             "counter": _counter_brief(conf, counter),
             "holder": holder,
             "ticket": _at_counter_view(s, conf, current, now) if current else None,
             "waiting": len(order),
             "next": [
-                {"id": t.id, "label": shown[t.id].label, "channel": shown[t.id].channel, "tier": t.tier.value,
-                 "service_id": t.service_id,
-                 "waited_s": max(0, waited_s(shown[t.id], now))}  # in the hall: an appointment from check-in
+                {
+                    "id": t.id,
+                    "label": shown[t.id].label,
+                    "channel": shown[t.id].channel,
+                    "tier": t.tier.value,
+                    "service_id": t.service_id,
+                    "waited_s": max(0, waited_s(shown[t.id], now)),
+                }  # in the hall: an appointment from check-in
                 for t in order[:50]
             ],
         }
 
 
-_HALL_COUNTERS = select(COUNTERS.c.id, COUNTERS.c.is_open, COUNTERS.c.staff_id, COUNTERS.c.paused_at,
-                        COUNTERS.c.pause_reason).where(
-    COUNTERS.c.hall_id == bindparam("hall_id"), COUNTERS.c.active.is_(True)).order_by(COUNTERS.c.number)
+_HALL_COUNTERS = (
+    select(COUNTERS.c.id, COUNTERS.c.is_open, COUNTERS.c.staff_id, COUNTERS.c.paused_at, COUNTERS.c.pause_reason)
+    .where(COUNTERS.c.hall_id == bindparam("hall_id"), COUNTERS.c.active.is_(True))
+    .order_by(COUNTERS.c.number)
+)
 _AT_COUNTERS = select(*TICKETS.c).where(TICKETS.c.hall_id == bindparam("hall_id"), AT_COUNTER_NOW)
 
 
@@ -753,47 +1060,71 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
                 continue
             waiting = ctx.waiting_by_service.get(svc.id, 0)
             load = ctx.service_load(svc.id)
-            services.append({
-                **svc.brief(),
-                "waiting": waiting,
-                "open_counters": sum(1 for c in ctx.open_counters if svc.id in c.service_ids),
-                "handle_time_s": round(load.handle_time_s),
-                "estimated_wait_s": (wait_s := estimate_wait_s(waiting, load)),
-                "self_service_first": self_service_first(svc.self_service_zh, wait_s),
-            })
+            services.append(
+                {
+                    **svc.brief(),
+                    "waiting": waiting,
+                    "open_counters": sum(1 for c in ctx.open_counters if svc.id in c.service_ids),
+                    "handle_time_s": round(load.handle_time_s),
+                    "estimated_wait_s": (wait_s := estimate_wait_s(waiting, load)),
+                    "self_service_first": self_service_first(svc.self_service_zh, wait_s),
+                }
+            )
         serving = {t.counter_id: t for t in s.connection().execute(_AT_COUNTERS, {"hall_id": hall_id})}
-        counters = [{**_counter_brief(conf, c), "ticket": _ticket_brief(serving[c.id]) if c.id in serving else None}
-                    for c in s.connection().execute(_HALL_COUNTERS, {"hall_id": hall_id})]
+        counters = [
+            {**_counter_brief(conf, c), "ticket": _ticket_brief(serving[c.id]) if c.id in serving else None}
+            for c in s.connection().execute(_HALL_COUNTERS, {"hall_id": hall_id})
+        ]
         local = local_time(now, conf.zone)
         open_now = open_at(conf.opening_hours, conf.closures, local)
         opens = None if open_now else next_opening(conf.opening_hours, conf.closures, local)
         return {
-            "hall": {"id": conf.id, "code": conf.code, "name_zh": conf.name_zh, "name_en": conf.name_en,
-                     "timezone": conf.timezone,
-                     "open_now": open_now,
-                     # whether a kiosk issues tickets now (ENFORCE_OPENING_HOURS=0: whatever the hours say)
-                     "issuing": open_now or not rt.enforce_opening_hours,
-                     "opens_at": opens.isoformat() if opens else None,
-                     "green_channel": conf.green_channel.to_dict(), "remote_queue": conf.remote.to_dict(),
-                     "booking": {"enabled": conf.booking.enabled},
-                     "screen": screen_settings(conf.screen), "priority_pin_set": conf.priority_pin_set},
+            "hall": {
+                "id": conf.id,
+                "code": conf.code,
+                "name_zh": conf.name_zh,
+                "name_en": conf.name_en,
+                "timezone": conf.timezone,
+                "open_now": open_now,
+                # whether a kiosk issues tickets now (ENFORCE_OPENING_HOURS=0: whatever the hours say)
+                "issuing": open_now or not rt.enforce_opening_hours,
+                "opens_at": opens.isoformat() if opens else None,
+                "green_channel": conf.green_channel.to_dict(),
+                "remote_queue": conf.remote.to_dict(),
+                "booking": {"enabled": conf.booking.enabled},
+                "screen": screen_settings(conf.screen),
+                "priority_pin_set": conf.priority_pin_set,
+            },
             "business_day": day.isoformat(),
             "at": now.isoformat(),
             "services": services,
             "counters": counters,
             "recent_calls": _recent_calls(s, conf, day),
             "media": hall_media.playlist(s, hall_id),  # the displays' media area, beside the calls
-            "load": live_load(s, conf.id, conf.zone, conf.opening_hours, conf.load_rules, now,
-                              sum(ctx.waiting_by_service.values()), len(ctx.open_counters)),
+            "load": live_load(
+                s,
+                conf.id,
+                conf.zone,
+                conf.opening_hours,
+                conf.load_rules,
+                now,
+                sum(ctx.waiting_by_service.values()),
+                len(ctx.open_counters),
+            ),
         }
 
 
 _RECENT_CALLS = (
     select(EVENTS.c.at, EVENTS.c.kind, EVENTS.c.counter_id, TICKETS.c.label)
     .join(TICKETS, TICKETS.c.id == EVENTS.c.ticket_id)
-    .where(EVENTS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-           EVENTS.c.kind.in_([Action.CALL.value, Action.RECALL.value]), EVENTS.c.counter_id.is_not(None))
-    .order_by(EVENTS.c.id.desc()).limit(bindparam("limit"))
+    .where(
+        EVENTS.c.hall_id == bindparam("hall_id"),
+        TICKETS.c.business_day == bindparam("day"),
+        EVENTS.c.kind.in_([Action.CALL.value, Action.RECALL.value]),
+        EVENTS.c.counter_id.is_not(None),
+    )
+    .order_by(EVENTS.c.id.desc())
+    .limit(bindparam("limit"))
 )
 
 
@@ -805,8 +1136,14 @@ def _recent_calls(s, conf: HallConfig, day: date, limit: int = 10) -> list[dict]
         if r.label in seen:
             continue
         seen.add(r.label)
-        calls.append({"label": r.label, "counter_number": conf.counters[r.counter_id].number,
-                      "at": r.at.isoformat(), "recall": r.kind == Action.RECALL.value})
+        calls.append(
+            {
+                "label": r.label,
+                "counter_number": conf.counters[r.counter_id].number,
+                "at": r.at.isoformat(),
+                "recall": r.kind == Action.RECALL.value,
+            }
+        )
     return calls[:limit]
 
 
@@ -824,8 +1161,9 @@ class _QueueContext:
         self.samples = samples
 
     @classmethod
-    def load(cls, s, conf: HallConfig, day: date, service_id: int | None = None,
-             ahead_params: dict | None = None) -> _QueueContext:
+    def load(
+        cls, s, conf: HallConfig, day: date, service_id: int | None = None, ahead_params: dict | None = None
+    ) -> _QueueContext:
         """``ahead_params``: also count the people ahead of that ticket (of the general queue) in the
         same statement (``ahead``)."""
         params = {"hall_id": conf.id, "day": day}
@@ -860,8 +1198,12 @@ class _QueueContext:
 
 _WAITING_BY_SERVICE = (
     select(TICKETS.c.service_id, func.count())
-    .where(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-           IS_WAITING, TICKETS.c.target_counter_id.is_(None))
+    .where(
+        TICKETS.c.hall_id == bindparam("hall_id"),
+        TICKETS.c.business_day == bindparam("day"),
+        IS_WAITING,
+        TICKETS.c.target_counter_id.is_(None),
+    )
     .group_by(TICKETS.c.service_id)
 )
 # The partial unique index on tickets(counter_id) for called/serving answers the busy test.
@@ -882,9 +1224,12 @@ class _OpenCounter:
 def _samples_of(service_id):
     """The last handle times of one service, newest first: the last entries of the partial index that
     holds only handle times (``ix_ticket_events_handle_times``), with no sort."""
-    return (select(EVENTS.c.service_id, EVENTS.c.duration_s)
-            .where(EVENTS.c.service_id == service_id, has_handle_time())
-            .order_by(EVENTS.c.id.desc()).limit(MAX_SAMPLES))
+    return (
+        select(EVENTS.c.service_id, EVENTS.c.duration_s)
+        .where(EVENTS.c.service_id == service_id, has_handle_time())
+        .order_by(EVENTS.c.id.desc())
+        .limit(MAX_SAMPLES)
+    )
 
 
 _SAMPLES_ONE = _samples_of(bindparam("service_id"))
@@ -906,8 +1251,9 @@ def _handle_samples(s, service_ids: list[int]) -> dict[int, list[float]]:
     if len(service_ids) == 1:
         rows = s.connection().execute(_SAMPLES_ONE, {"service_id": service_ids[0]})
     else:
-        rows = s.connection().execute(_samples_statement(len(service_ids)),
-                         {f"service_{i}": sid for i, sid in enumerate(service_ids)})
+        rows = s.connection().execute(
+            _samples_statement(len(service_ids)), {f"service_{i}": sid for i, sid in enumerate(service_ids)}
+        )
     for svc_id, duration in rows:
         samples.setdefault(svc_id, []).append(duration)
     return samples
@@ -915,8 +1261,13 @@ def _handle_samples(s, service_ids: list[int]) -> dict[int, list[float]]:
 
 def _ahead_params(ticket, now: datetime, conf: HallConfig) -> dict:
     """The rule's per-tier bounds for ``ticket`` as the parameters of the people-ahead condition."""
-    params = {"hall_id": ticket.hall_id, "day": ticket.business_day, "service_id": ticket.service_id,
-              "me": ticket.id, "target_counter_id": ticket.target_counter_id}
+    params = {
+        "hall_id": ticket.hall_id,
+        "day": ticket.business_day,
+        "service_id": ticket.service_id,
+        "me": ticket.id,
+        "target_counter_id": ticket.target_counter_id,
+    }
     for tier, (bound, tie) in ahead_bounds(_waiting_ticket(ticket), now, conf.targets, conf.policy).items():
         params[f"bound_{tier.value}"] = bound
         params[f"tie_all_{tier.value}"] = tie == TIE_ALL
@@ -932,22 +1283,31 @@ def people_ahead(s, ticket, now: datetime, conf: HallConfig) -> int:
 def _called_before_me():
     """A waiting ticket of the same service that the calling rule takes before ``me`` (the per-tier
     bounds and tie rules of calling.ahead_bounds are parameters)."""
+
     def before(tier: Tier):
         bound = bindparam(f"bound_{tier.value}", type_=TICKETS.c.queued_at.type)
-        at_bound = and_(TICKETS.c.queued_at == bound, or_(
-            bindparam(f"tie_all_{tier.value}", type_=Boolean),
-            and_(bindparam(f"tie_id_{tier.value}", type_=Boolean), TICKETS.c.id < bindparam("me"))))
+        at_bound = and_(
+            TICKETS.c.queued_at == bound,
+            or_(
+                bindparam(f"tie_all_{tier.value}", type_=Boolean),
+                and_(bindparam(f"tie_id_{tier.value}", type_=Boolean), TICKETS.c.id < bindparam("me")),
+            ),
+        )
         return and_(TICKETS.c.tier == tier.value, or_(TICKETS.c.queued_at < bound, at_bound))
 
-    return and_(TICKETS.c.service_id == bindparam("service_id"), TICKETS.c.id != bindparam("me"),
-                or_(*[before(tier) for tier in Tier]))
+    return and_(
+        TICKETS.c.service_id == bindparam("service_id"),
+        TICKETS.c.id != bindparam("me"),
+        or_(*[before(tier) for tier in Tier]),
+    )
 
 
 def _people_ahead_statement():
     """Built once: how many waiting tickets the rule calls before ``me``."""
     target = bindparam("target_counter_id", type_=Integer)
     return select(func.count()).where(
-        TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
+        TICKETS.c.hall_id == bindparam("hall_id"),
+        TICKETS.c.business_day == bindparam("day"),
         IS_WAITING,
         or_(and_(target.is_(None), TICKETS.c.target_counter_id.is_(None)), TICKETS.c.target_counter_id == target),
         _called_before_me(),
@@ -958,24 +1318,33 @@ _PEOPLE_AHEAD = _people_ahead_statement()
 # A ticket in the general queue (no target counter): the waiting count of every service and its own
 # place in line, in one pass over the hall's waiting tickets.
 _WAITING_AND_AHEAD = (
-    select(TICKETS.c.service_id, func.count(),
-           func.sum(case((_called_before_me(), 1), else_=0)))
-    .where(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"),
-           IS_WAITING, TICKETS.c.target_counter_id.is_(None))
+    select(TICKETS.c.service_id, func.count(), func.sum(case((_called_before_me(), 1), else_=0)))
+    .where(
+        TICKETS.c.hall_id == bindparam("hall_id"),
+        TICKETS.c.business_day == bindparam("day"),
+        IS_WAITING,
+        TICKETS.c.target_counter_id.is_(None),
+    )
     .group_by(TICKETS.c.service_id)
 )
 
 
-def ticket_view(rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_token: bool = False,
-                 ctx: _QueueContext | None = None) -> dict:
+def ticket_view(
+    rt: Runtime, s, ticket, conf: HallConfig, now: datetime, with_token: bool = False, ctx: _QueueContext | None = None
+) -> dict:
     view = _ticket_brief(ticket)
     view["service"] = conf.services[ticket.service_id].brief()
     view["hall"] = conf.brief()
     if ticket.state in (WAITING, REMOTE):  # a remote ticket's place is kept: it learns its wait too
         if ctx is None or ticket.business_day != ctx.day:
             general = ticket.target_counter_id is None
-            ctx = _QueueContext.load(s, conf, ticket.business_day, service_id=ticket.service_id,
-                                     ahead_params=_ahead_params(ticket, now, conf) if general else None)
+            ctx = _QueueContext.load(
+                s,
+                conf,
+                ticket.business_day,
+                service_id=ticket.service_id,
+                ahead_params=_ahead_params(ticket, now, conf) if general else None,
+            )
             ahead = ctx.ahead if general else people_ahead(s, ticket, now, conf)
         else:
             ahead = people_ahead(s, ticket, now, conf)
@@ -1002,9 +1371,11 @@ def _at_counter_view(s, conf: HallConfig, ticket, now: datetime) -> dict:
     return view
 
 
-_TRANSFERS = (select(EVENTS.c.at, EVENTS.c.counter_id, EVENTS.c.service_id, EVENTS.c.duration_s, EVENTS.c.detail)
-              .where(EVENTS.c.ticket_id == bindparam("ticket_id"), EVENTS.c.kind == Action.TRANSFER.value)
-              .order_by(EVENTS.c.id))
+_TRANSFERS = (
+    select(EVENTS.c.at, EVENTS.c.counter_id, EVENTS.c.service_id, EVENTS.c.duration_s, EVENTS.c.detail)
+    .where(EVENTS.c.ticket_id == bindparam("ticket_id"), EVENTS.c.kind == Action.TRANSFER.value)
+    .order_by(EVENTS.c.id)
+)
 
 
 def transfer_history(s, conf: HallConfig, ticket_id: int) -> list[dict]:
@@ -1013,9 +1384,15 @@ def transfer_history(s, conf: HallConfig, ticket_id: int) -> list[dict]:
     steps = []
     for r in s.connection().execute(_TRANSFERS, {"ticket_id": ticket_id}):
         counter = conf.counters.get(r.counter_id)
-        steps.append({"counter_number": counter.number if counter else None, "service_id": r.service_id,
-                      "at": r.at.isoformat(), "served_s": round(r.duration_s) if r.duration_s is not None else None,
-                      "note": (r.detail or {}).get("note")})
+        steps.append(
+            {
+                "counter_number": counter.number if counter else None,
+                "service_id": r.service_id,
+                "at": r.at.isoformat(),
+                "served_s": round(r.duration_s) if r.duration_s is not None else None,
+                "note": (r.detail or {}).get("note"),
+            }
+        )
     return steps
 
 
@@ -1044,55 +1421,109 @@ def _ticket_brief(ticket) -> dict:
 def _counter_brief(conf: HallConfig, counter) -> dict:
     """A counter as screens show it: its configuration, and whether it is open and who is at it."""
     c = conf.counters[counter.id]
-    return {"id": c.id, "number": c.number, "name": c.name, "is_open": counter.is_open,
-            "staff_id": counter.staff_id, "service_ids": list(c.service_ids), "display_mode": c.display_mode,
-            **_pause_brief(counter)}
+    return {
+        "id": c.id,
+        "number": c.number,
+        "name": c.name,
+        "is_open": counter.is_open,
+        "staff_id": counter.staff_id,
+        "service_ids": list(c.service_ids),
+        "display_mode": c.display_mode,
+        **_pause_brief(counter),
+    }
 
 
 def _pause_brief(counter) -> dict:
     """``paused``: the reason of the counter's pause now (model.PauseReason), or None; since when."""
-    return {"paused": counter.pause_reason if counter.paused_at is not None else None,
-            "paused_at": counter.paused_at.isoformat() if counter.paused_at is not None else None}
+    return {
+        "paused": counter.pause_reason if counter.paused_at is not None else None,
+        "paused_at": counter.paused_at.isoformat() if counter.paused_at is not None else None,
+    }
 
 
 def _orm_counter_brief(counter: Counter) -> dict:
-    return {"id": counter.id, "number": counter.number, "name": counter.name, "is_open": counter.is_open,
-            "staff_id": counter.staff_id, "service_ids": [svc.id for svc in counter.services],
-            "display_mode": counter.display_mode, **_pause_brief(counter)}
+    return {
+        "id": counter.id,
+        "number": counter.number,
+        "name": counter.name,
+        "is_open": counter.is_open,
+        "staff_id": counter.staff_id,
+        "service_ids": [svc.id for svc in counter.services],
+        "display_mode": counter.display_mode,
+        **_pause_brief(counter),
+    }
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 @functools.cache
 def _update_statement(keys: tuple[str, ...], state: str):
     """A compare-and-set on (state, recalls) that sets ``keys`` and returns the new row; one per set of
     columns and state it leaves (the state written out: storage.orm.ticket_in_state)."""
-    return (update(TICKETS)
-            .where(TICKETS.c.id == bindparam("t_id"), ticket_in_state(state),
-                   TICKETS.c.recalls == bindparam("t_recalls"))
-            .values({key: bindparam(f"v_{key}") for key in keys})
-            .returning(*TICKETS.c))
+    return (
+        update(TICKETS)
+        .where(TICKETS.c.id == bindparam("t_id"), ticket_in_state(state), TICKETS.c.recalls == bindparam("t_recalls"))
+        .values({key: bindparam(f"v_{key}") for key in keys})
+        .returning(*TICKETS.c)
+    )
 
 
-def transition(s, ticket, action: Action, now: datetime, at_counter: int | None, by_staff: int | None,
-                duration_s: float | None = None, detail: dict | None = None, **values):
+def transition(
+    s,
+    ticket,
+    action: Action,
+    now: datetime,
+    at_counter: int | None,
+    by_staff: int | None,
+    duration_s: float | None = None,
+    detail: dict | None = None,
+    **values,
+):
     """Apply one life-cycle step as a compare-and-set on (state, recalls), log it, return the new row."""
     new_state = next_state(TicketState(ticket.state), action)
     values["state"] = new_state.value
     keys = tuple(sorted(values))
-    row = s.connection().execute(_update_statement(keys, ticket.state), {"t_id": ticket.id, "t_recalls": ticket.recalls,
-                                              **{f"v_{key}": values[key] for key in keys}}).first()
+    row = (
+        s.connection()
+        .execute(
+            _update_statement(keys, ticket.state),
+            {"t_id": ticket.id, "t_recalls": ticket.recalls, **{f"v_{key}": values[key] for key in keys}},
+        )
+        .first()
+    )
     if row is None:
         raise IllegalTransition(f"{ticket.label} was changed by someone else just now; reload", field="ticket_id")
     log_event(s, ticket.id, ticket.hall_id, ticket.service_id, action, now, at_counter, by_staff, duration_s, detail)
     return row
 
 
-def log_event(s, ticket_id: int, hall_id: int, service_id: int, action: Action, at: datetime, counter_id=None,
-         staff_id=None, duration_s=None, detail=None) -> None:
-    s.connection().execute(_INSERT_EVENT, {"ticket_id": ticket_id, "hall_id": hall_id, "kind": action.value, "at": at,
-                              "service_id": service_id, "counter_id": counter_id, "staff_id": staff_id,
-                              "duration_s": duration_s, "detail": detail})
+def log_event(
+    s,
+    ticket_id: int,
+    hall_id: int,
+    service_id: int,
+    action: Action,
+    at: datetime,
+    counter_id=None,
+    staff_id=None,
+    duration_s=None,
+    detail=None,
+) -> None:
+    s.connection().execute(
+        _INSERT_EVENT,
+        {
+            "ticket_id": ticket_id,
+            "hall_id": hall_id,
+            "kind": action.value,
+            "at": at,
+            "service_id": service_id,
+            "counter_id": counter_id,
+            "staff_id": staff_id,
+            "duration_s": duration_s,
+            "detail": detail,
+        },
+    )
 
 
 class _CounterRow:
@@ -1122,10 +1553,17 @@ class _CounterRow:
 def _counter_statement(lock: bool):
     halls = table(Hall)
     query = (
-        select(COUNTERS.c.id.label("c_id"), COUNTERS.c.hall_id.label("c_hall_id"),
-               COUNTERS.c.is_open.label("c_is_open"), COUNTERS.c.staff_id.label("c_staff_id"),
-               COUNTERS.c.active.label("c_active"), halls.c.config_version.label("c_config_version"),
-               COUNTERS.c.paused_at.label("c_paused_at"), COUNTERS.c.pause_reason.label("c_pause_reason"), *TICKETS.c)
+        select(
+            COUNTERS.c.id.label("c_id"),
+            COUNTERS.c.hall_id.label("c_hall_id"),
+            COUNTERS.c.is_open.label("c_is_open"),
+            COUNTERS.c.staff_id.label("c_staff_id"),
+            COUNTERS.c.active.label("c_active"),
+            halls.c.config_version.label("c_config_version"),
+            COUNTERS.c.paused_at.label("c_paused_at"),
+            COUNTERS.c.pause_reason.label("c_pause_reason"),
+            *TICKETS.c,
+        )
         .join(halls, halls.c.id == COUNTERS.c.hall_id)
         .outerjoin(TICKETS, and_(TICKETS.c.counter_id == COUNTERS.c.id, AT_COUNTER_NOW))
         .where(COUNTERS.c.id == bindparam("counter_id"))
@@ -1153,8 +1591,14 @@ def _at_counter(rt: Runtime, tx, counter_id: int, staff_id, caller, lock: bool =
     this transaction."""
     s = tx.session
     if caller is not None:
-        p = authorised(rt, s, caller, rules.may_operate_counter, _hall_of_counter(rt, s, counter_id),
-                        "operating a counter of this hall")
+        p = authorised(
+            rt,
+            s,
+            caller,
+            rules.may_operate_counter,
+            _hall_of_counter(rt, s, counter_id),
+            "operating a counter of this hall",
+        )
         staff_id = p.staff_id
     counter = _counter_row(rt, s, counter_id, lock)
     conf = hall_config(rt, s, counter.hall_id, version=counter.config_version)
@@ -1167,8 +1611,12 @@ def _refuse_if_held(s, number: int, is_open: bool, holder_id: int | None, staff_
     """409 naming who holds the counter, when it is someone else (see ``model.held_by_another``)."""
     if held_by_another(is_open, holder_id, staff_id):
         name = s.execute(select(Staff.name).where(Staff.id == holder_id)).scalar() or ""
-        raise CounterHeld(f"counter {number} is in use by {name}; take it over to act at it", field="counter_id",
-                          holder_id=holder_id, holder_name=name)
+        raise CounterHeld(
+            f"counter {number} is in use by {name}; take it over to act at it",
+            field="counter_id",
+            holder_id=holder_id,
+            holder_name=name,
+        )
 
 
 def _hall_of_counter(rt: Runtime, s, counter_id: int) -> int:
@@ -1188,23 +1636,25 @@ def _current(rt: Runtime, tx, counter_id: int, ticket_id: int | None, staff_id, 
     if ticket is None:
         raise IllegalTransition(f"counter {counter.number} has no customer called", field="counter_id")
     if ticket_id is not None and ticket.id != ticket_id:
-        raise IllegalTransition(f"ticket {ticket_id} is not at counter {counter.number}; it has {ticket.label}",
-                                field="ticket_id")
+        raise IllegalTransition(
+            f"ticket {ticket_id} is not at counter {counter.number}; it has {ticket.label}", field="ticket_id"
+        )
     return s, counter, ticket, conf, rt.now(), staff_id
 
 
-_ACTIVE_TICKET = select(*TICKETS.c).where(TICKETS.c.counter_id == bindparam("counter_id"),
-                                          AT_COUNTER_NOW)
+_ACTIVE_TICKET = select(*TICKETS.c).where(TICKETS.c.counter_id == bindparam("counter_id"), AT_COUNTER_NOW)
 
 
 def _active_ticket(s, counter_id: int):
     return s.connection().execute(_ACTIVE_TICKET, {"counter_id": counter_id}).first()
 
 
-def _waiting_tickets(s, hall_id: int, day: date, service_ids: set[int] | None, counter_id: int | None) -> list[WaitingTicket]:
-    query = select(TICKETS.c.id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.queued_at,
-                   TICKETS.c.target_counter_id).where(
-        TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, IS_WAITING)
+def _waiting_tickets(
+    s, hall_id: int, day: date, service_ids: set[int] | None, counter_id: int | None
+) -> list[WaitingTicket]:
+    query = select(
+        TICKETS.c.id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.queued_at, TICKETS.c.target_counter_id
+    ).where(TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, IS_WAITING)
     if service_ids is not None:
         clause: Any = TICKETS.c.service_id.in_(service_ids)
         if counter_id is not None:
@@ -1242,5 +1692,3 @@ def _parse_tier(tier: str) -> Tier:
         return Tier(tier)
     except ValueError:
         raise Invalid(f"unknown tier {tier!r}; one of {', '.join(t.value for t in Tier)}", field="tier") from None
-
-

@@ -10,6 +10,7 @@ the confirmation SMS). Mobile numbers, codes and client addresses are stored onl
 hashes (services.protect), except the ticket's own number, kept for its survey as every
 ticket's is.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -47,8 +48,7 @@ from .hall_config import HallConfig, hall_config
 TICKETS = table(Ticket)
 CODES = table(MobileCode)
 REMOTE = TicketState.REMOTE.value
-STILL_OURS = [TicketState.REMOTE.value, TicketState.WAITING.value, TicketState.CALLED.value,
-              TicketState.SERVING.value]
+STILL_OURS = [TicketState.REMOTE.value, TicketState.WAITING.value, TicketState.CALLED.value, TicketState.SERVING.value]
 REFUSALS = {
     "resend_too_soon": "a code was just sent to this number: wait {s} seconds before asking again",
     "number_limit": "too many codes for this number: try again in {s} seconds",
@@ -57,6 +57,7 @@ REFUSALS = {
 
 
 # --------------------------------------------------------------------------- the hall's public page
+
 
 def hall_by_code(rt: Runtime, code: str) -> int:
     """The id of the active hall with this code (the public page's address); 404 otherwise."""
@@ -78,36 +79,54 @@ def public_hall(rt: Runtime, hall_id: int) -> dict:
         conf = hall_config(rt, tx.session, hall_id)
     booking = conf.booking
     return {
-        "hall": {key: hall[key] for key in ("id", "code", "name_zh", "name_en", "timezone", "open_now", "issuing",
-                                            "opens_at")},
-        "remote": {"enabled": remote["enabled"], "check_in_minutes": remote["check_in_minutes"],
-                   "taking": remote["enabled"] and hall["issuing"]},
-        "booking": {"enabled": booking.enabled, "horizon_days": booking.horizon_days,
-                    "slot_minutes": booking.slot_minutes, "today": snap["business_day"],
-                    "policy": booking.describe()},
+        "hall": {
+            key: hall[key]
+            for key in ("id", "code", "name_zh", "name_en", "timezone", "open_now", "issuing", "opens_at")
+        },
+        "remote": {
+            "enabled": remote["enabled"],
+            "check_in_minutes": remote["check_in_minutes"],
+            "taking": remote["enabled"] and hall["issuing"],
+        },
+        "booking": {
+            "enabled": booking.enabled,
+            "horizon_days": booking.horizon_days,
+            "slot_minutes": booking.slot_minutes,
+            "today": snap["business_day"],
+            "policy": booking.describe(),
+        },
         "at": snap["at"],
-        "services": [{key: svc[key] for key in ("id", "prefix", "name_zh", "name_en", "waiting", "open_counters",
-                                                "estimated_wait_s")}
-                     for svc in snap["services"]],
+        "services": [
+            {
+                key: svc[key]
+                for key in ("id", "prefix", "name_zh", "name_en", "waiting", "open_counters", "estimated_wait_s")
+            }
+            for svc in snap["services"]
+        ],
     }
 
 
 # --------------------------------------------------------------------------- one-time codes
 
+
 def check_mobile(mobile: str | None) -> str:
     """A mainland mobile number (11 digits, +86 optional); 422 naming ``mobile`` otherwise."""
     number = mobiles.mainland_mobile(mobile) if mobile else None
     if number is None:
-        raise Invalid("the mobile number is 11 digits starting with 1, e.g. 13800138000", field="mobile",
-                      code="mobile_format")
+        raise Invalid(
+            "the mobile number is 11 digits starting with 1, e.g. 13800138000", field="mobile", code="mobile_format"
+        )
     return number
 
 
 def _taking(rt: Runtime, conf: HallConfig, now: datetime) -> None:
     """409 unless the hall takes remote tickets now: switched on, and open for tickets."""
     if not conf.remote.enabled:
-        raise Conflict(f"{conf.name_zh} does not take remote tickets; take a ticket at the kiosk",
-                       field="hall_id", code="remote_off")
+        raise Conflict(
+            f"{conf.name_zh} does not take remote tickets; take a ticket at the kiosk",
+            field="hall_id",
+            code="remote_off",
+        )
     queue.refuse_if_closed(rt, conf, now, business_day(now, conf.zone))
 
 
@@ -150,38 +169,74 @@ def send_code(rt: Runtime, hall_id: int, mobile: str | None, address: str | None
         now = rt.now()
         if purpose == BOOK:
             if not conf.booking.enabled:
-                raise Conflict(f"{conf.name_zh} takes no appointments; take a ticket at the hall", field="hall_id",
-                               code="booking_off")
+                raise Conflict(
+                    f"{conf.name_zh} takes no appointments; take a ticket at the hall",
+                    field="hall_id",
+                    code="booking_off",
+                )
         else:
             _taking(rt, conf, now)
         _serialise(tx, keys.number)
         since = now - CODE_LIFETIME * 6  # the limits look back an hour, over both kinds of code
         asked = CODES.c.purpose.in_([JOIN, BOOK])
-        to_number = list(s.execute(select(CODES.c.created_at).where(
-            CODES.c.number_key == keys.number, asked, CODES.c.created_at > since)).scalars())
-        from_address = list(s.execute(select(CODES.c.created_at).where(
-            CODES.c.address_key == address_key, asked, CODES.c.created_at > since)).scalars()
-        ) if address_key else []
+        to_number = list(
+            s.execute(
+                select(CODES.c.created_at).where(CODES.c.number_key == keys.number, asked, CODES.c.created_at > since)
+            ).scalars()
+        )
+        from_address = (
+            list(
+                s.execute(
+                    select(CODES.c.created_at).where(
+                        CODES.c.address_key == address_key, asked, CODES.c.created_at > since
+                    )
+                ).scalars()
+            )
+            if address_key
+            else []
+        )
         refusal = code_refusal(now, to_number, from_address, conf.remote)
         if refusal is not None:
-            raise TooMany(REFUSALS[refusal.reason].format(s=refusal.retry_after_s), field="mobile",
-                          code=refusal.reason, retry_after_s=refusal.retry_after_s)
+            raise TooMany(
+                REFUSALS[refusal.reason].format(s=refusal.retry_after_s),
+                field="mobile",
+                code=refusal.reason,
+                retry_after_s=refusal.retry_after_s,
+            )
         code = new_code()
-        code_id = s.execute(CODES.insert().values(
-            hall_id=hall_id, purpose=purpose, number_key=keys.number, address_key=address_key,
-            code_hash=keys.code(purpose, code), created_at=now, expires_at=now + CODE_LIFETIME, attempts=0,
-        ).returning(CODES.c.id)).scalar_one()
+        code_id = s.execute(
+            CODES.insert()
+            .values(
+                hall_id=hall_id,
+                purpose=purpose,
+                number_key=keys.number,
+                address_key=address_key,
+                code_hash=keys.code(purpose, code),
+                created_at=now,
+                expires_at=now + CODE_LIFETIME,
+                attempts=0,
+            )
+            .returning(CODES.c.id)
+        ).scalar_one()
         tx.commit()
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     if purpose == BOOK:
-        message = (f"【{conf.name_zh}】预约验证码 {code}，{minutes}分钟内有效，请勿告诉他人。"
-                   f"Your code for an appointment: {code} (valid {minutes} min).")
+        message = (
+            f"【{conf.name_zh}】预约验证码 {code}，{minutes}分钟内有效，请勿告诉他人。"
+            f"Your code for an appointment: {code} (valid {minutes} min)."
+        )
     else:
-        message = (f"【{conf.name_zh}】远程取号验证码 {code}，{minutes}分钟内有效，请勿告诉他人。"
-                   f"Your code for a remote ticket: {code} (valid {minutes} min).")
+        message = (
+            f"【{conf.name_zh}】远程取号验证码 {code}，{minutes}分钟内有效，请勿告诉他人。"
+            f"Your code for a remote ticket: {code} (valid {minutes} min)."
+        )
     _send(rt, code_id, OutgoingSms(to=keys.msisdn, text=message, reference=f"code-{code_id}"), required=True)
-    return {"sent": True, "mobile_masked": mask_msisdn(keys.msisdn), "expires_at": (now + CODE_LIFETIME).isoformat(),
-            "resend_after_s": int(RESEND_AFTER.total_seconds())}
+    return {
+        "sent": True,
+        "mobile_masked": mask_msisdn(keys.msisdn),
+        "expires_at": (now + CODE_LIFETIME).isoformat(),
+        "resend_after_s": int(RESEND_AFTER.total_seconds()),
+    }
 
 
 def _send(rt: Runtime, code_id: int, message: OutgoingSms, required: bool) -> bool:
@@ -194,8 +249,9 @@ def _send(rt: Runtime, code_id: int, message: OutgoingSms, required: bool) -> bo
         tx.session.execute(update(CODES).where(CODES.c.id == code_id).values(send_error=problem))
         tx.commit()
     if required:
-        raise Unavailable("the SMS could not be sent just now; try again in a minute", field="mobile",
-                          code="sms_not_sent")
+        raise Unavailable(
+            "the SMS could not be sent just now; try again in a minute", field="mobile", code="sms_not_sent"
+        )
     return False
 
 
@@ -208,8 +264,9 @@ def try_code(tx, keys: NumberKeys, purpose: str, hall_id: int, code: str, now: d
     if purpose != CHECK_IN:  # a join or book code is good once, for minutes, and only if it went out
         mine += [CODES.c.used_at.is_(None), CODES.c.send_error.is_(None), CODES.c.expires_at > now]
     # a check-in code stays with its ticket: checked in already, released or late, the ticket says so
-    rows = s.execute(select(CODES).where(*mine).order_by(CODES.c.id.desc())
-                     .limit(1 if purpose != CHECK_IN else 20)).all()
+    rows = s.execute(
+        select(CODES).where(*mine).order_by(CODES.c.id.desc()).limit(1 if purpose != CHECK_IN else 20)
+    ).all()
     if purpose == CHECK_IN:  # a number may hold several (a remote ticket, appointments): the one typed
         given = keys.code(purpose, code)
         match = next((r for r in rows if hmac.compare_digest(r.code_hash, given)), None)
@@ -218,14 +275,20 @@ def try_code(tx, keys: NumberKeys, purpose: str, hall_id: int, code: str, now: d
     row = rows[0] if rows else None  # wrong tries count against the newest
     if row is None:
         if purpose != CHECK_IN:
-            raise Invalid("there is no valid code for this number: ask for a new one", field="code",
-                          code="code_expired")
-        raise NotFound("no remote ticket waits for check-in with this number here", field="mobile",
-                       code="no_remote_ticket")
+            raise Invalid(
+                "there is no valid code for this number: ask for a new one", field="code", code="code_expired"
+            )
+        raise NotFound(
+            "no remote ticket waits for check-in with this number here", field="mobile", code="no_remote_ticket"
+        )
     if row.attempts >= CODE_TRIES:
-        raise TooMany("too many wrong codes for this number: ask for a new one" if purpose != CHECK_IN else
-                      "too many wrong codes: scan the QR code on your phone or ask the floor guide",
-                      field="code", code="code_locked")
+        raise TooMany(
+            "too many wrong codes for this number: ask for a new one"
+            if purpose != CHECK_IN
+            else "too many wrong codes: scan the QR code on your phone or ask the floor guide",
+            field="code",
+            code="code_locked",
+        )
     if not hmac.compare_digest(row.code_hash, keys.code(purpose, code)):
         s.execute(update(CODES).where(CODES.c.id == row.id).values(attempts=CODES.c.attempts + 1))
         tx.commit()
@@ -235,6 +298,7 @@ def try_code(tx, keys: NumberKeys, purpose: str, hall_id: int, code: str, now: d
 
 
 # --------------------------------------------------------------------------- joining from the phone
+
 
 def join(rt: Runtime, hall_id: int, service_id: int, mobile: str | None, code: str | None) -> dict:
     """Take a ticket from the phone with the code just sent to ``mobile``.
@@ -254,41 +318,81 @@ def join(rt: Runtime, hall_id: int, service_id: int, mobile: str | None, code: s
         _taking(rt, conf, now)
         day = business_day(now, conf.zone)
         row = try_code(tx, keys, JOIN, hall_id, code, now)
-        held = s.execute(select(TICKETS.c.label).where(
-            TICKETS.c.hall_id == hall_id, TICKETS.c.business_day == day, TICKETS.c.mobile == mobile,
-            TICKETS.c.channel == Channel.REMOTE.value, ticket_in_state(*STILL_OURS))).scalar()
+        held = s.execute(
+            select(TICKETS.c.label).where(
+                TICKETS.c.hall_id == hall_id,
+                TICKETS.c.business_day == day,
+                TICKETS.c.mobile == mobile,
+                TICKETS.c.channel == Channel.REMOTE.value,
+                ticket_in_state(*STILL_OURS),
+            )
+        ).scalar()
         if held is not None:
-            raise Conflict(f"this number already has ticket {held} here today", field="mobile",
-                           code="remote_ticket_held", label=held)
+            raise Conflict(
+                f"this number already has ticket {held} here today",
+                field="mobile",
+                code="remote_ticket_held",
+                label=held,
+            )
         used = s.execute(update(CODES).where(CODES.c.id == row.id, CODES.c.used_at.is_(None)).values(used_at=now))
         if rows_changed(used) != 1:
             raise Conflict("this code was used just now; ask for a new one", field="code", code="code_used")
         tier, on_roster = roster.ticket_tier(rt, s, hall_id, conf.green_channel, Tier.ORDINARY, mobile, day)
         closes = closing_time(conf.opening_hours, local_time(now, conf.zone)) if rt.enforce_opening_hours else None
         deadline = check_in_deadline(now, conf.remote, closes.astimezone(UTC) if closes else None)
-        values = queue.insert_ticket(tx, conf, service, tier, mobile, now, day, state=TicketState.REMOTE,
-                                     channel=Channel.REMOTE, check_in_by=deadline)
-        queue.log_event(s, values["id"], hall_id, service.id, Action.ISSUE, now,
-                        detail={"tier": tier.value, "channel": Channel.REMOTE.value,
-                                **({"roster": True} if on_roster else {})})
+        values = queue.insert_ticket(
+            tx,
+            conf,
+            service,
+            tier,
+            mobile,
+            now,
+            day,
+            state=TicketState.REMOTE,
+            channel=Channel.REMOTE,
+            check_in_by=deadline,
+        )
+        queue.log_event(
+            s,
+            values["id"],
+            hall_id,
+            service.id,
+            Action.ISSUE,
+            now,
+            detail={"tier": tier.value, "channel": Channel.REMOTE.value, **({"roster": True} if on_roster else {})},
+        )
         check_in_code = new_code()
-        check_in_id = s.execute(CODES.insert().values(
-            hall_id=hall_id, purpose=CHECK_IN, number_key=keys.number, address_key=None,
-            code_hash=keys.code(CHECK_IN, check_in_code), created_at=now, expires_at=deadline, attempts=0,
-            ticket_id=values["id"]).returning(CODES.c.id)).scalar_one()
-        tx.record(ev.RemoteTicketTaken(hall_id, values["id"], values["label"], service.id, tier.value,
-                                       deadline.isoformat()))
+        check_in_id = s.execute(
+            CODES.insert()
+            .values(
+                hall_id=hall_id,
+                purpose=CHECK_IN,
+                number_key=keys.number,
+                address_key=None,
+                code_hash=keys.code(CHECK_IN, check_in_code),
+                created_at=now,
+                expires_at=deadline,
+                attempts=0,
+                ticket_id=values["id"],
+            )
+            .returning(CODES.c.id)
+        ).scalar_one()
+        tx.record(
+            ev.RemoteTicketTaken(hall_id, values["id"], values["label"], service.id, tier.value, deadline.isoformat())
+        )
         tx.commit()
     by = local_time(deadline, conf.zone).strftime("%H:%M")
-    message = (f"【{conf.name_zh}】您已远程取号 {values['label']}（{service.name_zh}），请于{by}前到店，"
-               f"在取号机扫描手机上的二维码，或输入手机号和签到码 {check_in_code} 签到，签到后按顺序叫号。"
-               f"Ticket {values['label']}: check in at the kiosk by {by} with code {check_in_code}.")
-    _send(rt, check_in_id, OutgoingSms(to=keys.msisdn, text=message, reference=f"code-{check_in_id}"),
-          required=False)
+    message = (
+        f"【{conf.name_zh}】您已远程取号 {values['label']}（{service.name_zh}），请于{by}前到店，"
+        f"在取号机扫描手机上的二维码，或输入手机号和签到码 {check_in_code} 签到，签到后按顺序叫号。"
+        f"Ticket {values['label']}: check in at the kiosk by {by} with code {check_in_code}."
+    )
+    _send(rt, check_in_id, OutgoingSms(to=keys.msisdn, text=message, reference=f"code-{check_in_id}"), required=False)
     return queue.ticket_status(rt, values["public_token"], with_token=True)
 
 
 # --------------------------------------------------------------------------- checking in at the hall
+
 
 def token_of_scan(scan: str) -> str:
     """The ticket's token from what a kiosk's scanner typed: the phone page's address
@@ -301,8 +405,16 @@ def token_of_scan(scan: str) -> str:
     return token
 
 
-def check_in(rt: Runtime, hall_id: int, caller, *, scan: str | None = None, mobile: str | None = None,
-             code: str | None = None, as_walk_in: bool = False) -> dict:
+def check_in(
+    rt: Runtime,
+    hall_id: int,
+    caller,
+    *,
+    scan: str | None = None,
+    mobile: str | None = None,
+    code: str | None = None,
+    as_walk_in: bool = False,
+) -> dict:
     """A remote ticket's or an appointment's customer arrived: from now on the ticket is called in
     its place (an appointment's: its slot's, services.appointments.arrive).
 
@@ -314,8 +426,9 @@ def check_in(rt: Runtime, hall_id: int, caller, *, scan: str | None = None, mobi
     from . import appointments
 
     if not scan and not (mobile and code):
-        raise Invalid("scan the QR code, or give the mobile number and the check-in code", field="scan",
-                      code="check_in_what")
+        raise Invalid(
+            "scan the QR code, or give the mobile number and the check-in code", field="scan", code="check_in_what"
+        )
     token = token_of_scan(scan) if scan else None
     if not scan:
         mobile, code = check_mobile(mobile), clean_code(code)
@@ -351,29 +464,46 @@ def _arrive(tx, conf: HallConfig, ticket, now: datetime, staff_id: int | None):
     s = tx.session
     if ticket.state != REMOTE:
         if ticket.checked_in_at is not None and ticket.state in STILL_OURS:
-            raise Conflict(f"{ticket.label} is checked in already", field="scan", code="checked_in_already",
-                           label=ticket.label)
+            raise Conflict(
+                f"{ticket.label} is checked in already", field="scan", code="checked_in_already", label=ticket.label
+            )
         if ticket.channel != Channel.REMOTE.value:
-            raise Conflict(f"{ticket.label} was taken at the hall: no check-in needed", field="scan",
-                           code="not_remote", label=ticket.label)
-        raise Conflict(f"{ticket.label} is {ticket.state}: take a new ticket", field="scan", code="remote_ended",
-                       label=ticket.label, state=ticket.state)
+            raise Conflict(
+                f"{ticket.label} was taken at the hall: no check-in needed",
+                field="scan",
+                code="not_remote",
+                label=ticket.label,
+            )
+        raise Conflict(
+            f"{ticket.label} is {ticket.state}: take a new ticket",
+            field="scan",
+            code="remote_ended",
+            label=ticket.label,
+            state=ticket.state,
+        )
     if expired(now, ticket.check_in_by):
         _release(tx, ticket, now)
         tx.commit()
         by = local_time(ticket.check_in_by, conf.zone).strftime("%H:%M")
-        raise Conflict(f"{ticket.label} was to check in by {by}: take a new ticket", field="scan",
-                       code="remote_expired", label=ticket.label, by=by)
+        raise Conflict(
+            f"{ticket.label} was to check in by {by}: take a new ticket",
+            field="scan",
+            code="remote_expired",
+            label=ticket.label,
+            by=by,
+        )
     ticket = queue.transition(s, ticket, Action.CHECK_IN, now, None, staff_id, checked_in_at=now)
     s.execute(update(CODES).where(CODES.c.ticket_id == ticket.id, CODES.c.used_at.is_(None)).values(used_at=now))
-    tx.record(ev.TicketCheckedIn(ticket.hall_id, ticket.id, ticket.label, ticket.service_id, ticket.tier,
-                                 ticket.public_token))
+    tx.record(
+        ev.TicketCheckedIn(ticket.hall_id, ticket.id, ticket.label, ticket.service_id, ticket.tier, ticket.public_token)
+    )
     return ticket
 
 
 def _release(tx, ticket, now: datetime) -> None:
-    queue.transition(tx.session, ticket, Action.EXPIRE, now, None, None, closed_at=now,
-                     detail={"reason": "not_checked_in"})
+    queue.transition(
+        tx.session, ticket, Action.EXPIRE, now, None, None, closed_at=now, detail={"reason": "not_checked_in"}
+    )
     tx.record(ev.TicketCancelled(ticket.hall_id, ticket.id, ticket.label, ticket.public_token))
 
 
@@ -382,18 +512,23 @@ def release_due(rt: Runtime, limit: int = 500) -> int:
     each in its own transaction, so one checked in meanwhile is simply left alone."""
     now = rt.now()
     with rt.reader() as tx:
-        due = list(tx.session.execute(select(TICKETS.c.id).where(
-            ticket_in_state(REMOTE), TICKETS.c.check_in_by <= now).order_by(TICKETS.c.check_in_by)
-            .limit(limit)).scalars())
+        due = list(
+            tx.session.execute(
+                select(TICKETS.c.id)
+                .where(ticket_in_state(REMOTE), TICKETS.c.check_in_by <= now)
+                .order_by(TICKETS.c.check_in_by)
+                .limit(limit)
+            ).scalars()
+        )
     released = 0
     for ticket_id in due:
         with rt.uow() as tx:
-            ticket = tx.session.execute(select(*TICKETS.c).where(TICKETS.c.id == ticket_id,
-                                                                 ticket_in_state(REMOTE))).first()
+            ticket = tx.session.execute(
+                select(*TICKETS.c).where(TICKETS.c.id == ticket_id, ticket_in_state(REMOTE))
+            ).first()
             if ticket is None:
                 continue
             _release(tx, ticket, now)
             tx.commit()
             released += 1
     return released
-

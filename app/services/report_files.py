@@ -16,6 +16,7 @@ for head-office files and a NULL never collides in a unique constraint, so every
 delete-then-insert in one transaction, which also holds a transaction lock on PostgreSQL (two
 scheduler runs at once still leave one row each).
 """
+
 from __future__ import annotations
 
 import re
@@ -40,13 +41,13 @@ PERIOD_NAMES = {"day": "日报", "week": "周报", "month": "月报"}
 class Family:
     """One kind of report the scheduler stores: its name, its periods and how a file is made."""
 
-    key: str                 # kinds are "{prefix}head_office_{period}" and "{prefix}hall_{period}"
+    key: str  # kinds are "{prefix}head_office_{period}" and "{prefix}hall_{period}"
     prefix: str
     name_zh: str
     name_en: str
     periods: tuple[str, ...]
-    head_office: Callable    # (rt, period) -> a table of services.report_tables
-    hall: Callable           # (rt, hall_id, period) -> the table
+    head_office: Callable  # (rt, period) -> a table of services.report_tables
+    hall: Callable  # (rt, hall_id, period) -> the table
     halls_with_data: Callable  # (rt, period) -> [Hall]
 
     def kinds(self) -> tuple[str, ...]:
@@ -56,8 +57,9 @@ class Family:
 def _halls_where(rt: Runtime, ids) -> list[Hall]:
     with rt.reader() as tx:
         s = tx.session
-        halls = list(s.execute(select(Hall).where(Hall.active.is_(True), Hall.id.in_(ids))
-                               .order_by(Hall.code)).scalars())
+        halls = list(
+            s.execute(select(Hall).where(Hall.active.is_(True), Hall.id.in_(ids)).order_by(Hall.code)).scalars()
+        )
         for hall in halls:
             s.expunge(hall)
     return halls
@@ -65,26 +67,46 @@ def _halls_where(rt: Runtime, ids) -> list[Hall]:
 
 def _halls_with_surveys(rt: Runtime, period: satisfaction.Period) -> list[Hall]:
     h = SatisfactionHallDay
-    return _halls_where(rt, select(h.hall_id).where(h.day >= period.first, h.day <= period.last)
-                        .group_by(h.hall_id).having(func.sum(h.sent) + func.sum(h.rated) > 0))
+    return _halls_where(
+        rt,
+        select(h.hall_id)
+        .where(h.day >= period.first, h.day <= period.last)
+        .group_by(h.hall_id)
+        .having(func.sum(h.sent) + func.sum(h.rated) > 0),
+    )
 
 
 def _halls_with_tickets(rt: Runtime, period: satisfaction.Period) -> list[Hall]:
     h = kpi_hall_days
-    return _halls_where(rt, select(h.c.hall_id).where(h.c.day >= period.first, h.c.day <= period.last)
-                        .group_by(h.c.hall_id).having(func.sum(h.c.arrivals) > 0))
+    return _halls_where(
+        rt,
+        select(h.c.hall_id)
+        .where(h.c.day >= period.first, h.c.day <= period.last)
+        .group_by(h.c.hall_id)
+        .having(func.sum(h.c.arrivals) > 0),
+    )
 
 
 SATISFACTION = Family(
-    "satisfaction", "", "满意度", "satisfaction", ("day", "month"),
+    "satisfaction",
+    "",
+    "满意度",
+    "satisfaction",
+    ("day", "month"),
     head_office=lambda rt, p: report_tables.head_office_table(satisfaction.head_office_report(rt, p)),
     hall=lambda rt, hall_id, p: report_tables.hall_table(satisfaction.hall_report(rt, hall_id, p, "staff")),
-    halls_with_data=_halls_with_surveys)
+    halls_with_data=_halls_with_surveys,
+)
 SERVICE_LEVELS = Family(
-    "service_levels", "kpi_", "服务指标", "service-levels", ("day", "week", "month"),
+    "service_levels",
+    "kpi_",
+    "服务指标",
+    "service-levels",
+    ("day", "week", "month"),
     head_office=lambda rt, p: report_tables.kpi_head_office_table(service_levels.head_office_report(rt, p)),
     hall=lambda rt, hall_id, p: report_tables.kpi_hall_table(service_levels.hall_report(rt, hall_id, p, "counter")),
-    halls_with_data=_halls_with_tickets)
+    halls_with_data=_halls_with_tickets,
+)
 FAMILIES = (SATISFACTION, SERVICE_LEVELS)
 KINDS = tuple(k for f in FAMILIES for k in f.kinds())
 
@@ -119,13 +141,23 @@ def ascii_name(row: dict) -> str:
 
 def _files_for(rt: Runtime, family: Family, period: satisfaction.Period) -> list[dict]:
     """The head-office file and each hall's file of ``period``, laid out and rendered."""
-    files = [{"kind": f"{family.prefix}head_office_{period.kind}", "hall_id": None,
-              "file_name": file_name(family, period),
-              "content": report_tables.table_bytes(FORMAT, family.head_office(rt, period))}]
+    files = [
+        {
+            "kind": f"{family.prefix}head_office_{period.kind}",
+            "hall_id": None,
+            "file_name": file_name(family, period),
+            "content": report_tables.table_bytes(FORMAT, family.head_office(rt, period)),
+        }
+    ]
     for hall in family.halls_with_data(rt, period):
-        files.append({"kind": f"{family.prefix}hall_{period.kind}", "hall_id": hall.id,
-                      "file_name": file_name(family, period, hall),
-                      "content": report_tables.table_bytes(FORMAT, family.hall(rt, hall.id, period))})
+        files.append(
+            {
+                "kind": f"{family.prefix}hall_{period.kind}",
+                "hall_id": hall.id,
+                "file_name": file_name(family, period, hall),
+                "content": report_tables.table_bytes(FORMAT, family.hall(rt, hall.id, period)),
+            }
+        )
     return files
 
 
@@ -151,38 +183,61 @@ def make_reports(rt: Runtime, day: date, family: Family = SATISFACTION) -> dict:
             s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         for period, f in files:
             same_hall = ReportFile.hall_id.is_(None) if f["hall_id"] is None else ReportFile.hall_id == f["hall_id"]
-            s.execute(delete(ReportFile).where(ReportFile.kind == f["kind"], same_hall,
-                                               ReportFile.period_first == period.first))
-            s.add(ReportFile(kind=f["kind"], hall_id=f["hall_id"], period_kind=period.kind,
-                             period_first=period.first, period_last=period.last, format=FORMAT,
-                             file_name=f["file_name"], content=f["content"], size=len(f["content"]),
-                             made_at=made))
+            s.execute(
+                delete(ReportFile).where(
+                    ReportFile.kind == f["kind"], same_hall, ReportFile.period_first == period.first
+                )
+            )
+            s.add(
+                ReportFile(
+                    kind=f["kind"],
+                    hall_id=f["hall_id"],
+                    period_kind=period.kind,
+                    period_first=period.first,
+                    period_last=period.last,
+                    format=FORMAT,
+                    file_name=f["file_name"],
+                    content=f["content"],
+                    size=len(f["content"]),
+                    made_at=made,
+                )
+            )
         tx.commit()
     counts = {kind: sum(1 for _, f in files if f["kind"] == kind) for kind in family.kinds()}
     return {"day": day.isoformat(), **counts}
 
 
 def _view(row: ReportFile, hall: Hall | None) -> dict:
-    return {"id": row.id, "kind": row.kind, "hall_id": row.hall_id,
-            "hall_code": hall.code if hall else None, "hall_name_zh": hall.name_zh if hall else None,
-            "period_kind": row.period_kind, "period_first": row.period_first.isoformat(),
-            "period_last": row.period_last.isoformat(), "format": row.format, "file_name": row.file_name,
-            "size": row.size, "made_at": row.made_at.isoformat()}
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "hall_id": row.hall_id,
+        "hall_code": hall.code if hall else None,
+        "hall_name_zh": hall.name_zh if hall else None,
+        "period_kind": row.period_kind,
+        "period_first": row.period_first.isoformat(),
+        "period_last": row.period_last.isoformat(),
+        "format": row.format,
+        "file_name": row.file_name,
+        "size": row.size,
+        "made_at": row.made_at.isoformat(),
+    }
 
 
-def list_reports(rt: Runtime, hall_scope: set[int] | None = None, kind: str | None = None,
-                 limit: int = 500) -> list[dict]:
+def list_reports(
+    rt: Runtime, hall_scope: set[int] | None = None, kind: str | None = None, limit: int = 500
+) -> list[dict]:
     """Stored files, latest period first, without their content. ``hall_scope`` None: every file
     (head office); a set of hall ids: only those halls' files (a hall manager: no head-office file)."""
     with rt.reader() as tx:
-        q = select(ReportFile, Hall).outerjoin(Hall, ReportFile.hall_id == Hall.id) \
-            .options(_no_content())
+        q = select(ReportFile, Hall).outerjoin(Hall, ReportFile.hall_id == Hall.id).options(_no_content())
         if hall_scope is not None:
             q = q.where(ReportFile.hall_id.in_(sorted(hall_scope)))
         if kind:
             q = q.where(ReportFile.kind == kind)
-        q = q.order_by(ReportFile.period_first.desc(), ReportFile.kind, ReportFile.hall_id.is_not(None),
-                       Hall.code).limit(limit)
+        q = q.order_by(
+            ReportFile.period_first.desc(), ReportFile.kind, ReportFile.hall_id.is_not(None), Hall.code
+        ).limit(limit)
         return [_view(row, hall) for row, hall in tx.session.execute(q).all()]
 
 
@@ -195,8 +250,7 @@ def _no_content():
 def report_file(rt: Runtime, file_id: int, with_content: bool = True) -> dict:
     """One stored file: its listing fields and (``with_content``) its bytes as ``content``."""
     with rt.reader() as tx:
-        q = select(ReportFile, Hall).outerjoin(Hall, ReportFile.hall_id == Hall.id) \
-            .where(ReportFile.id == file_id)
+        q = select(ReportFile, Hall).outerjoin(Hall, ReportFile.hall_id == Hall.id).where(ReportFile.id == file_id)
         if not with_content:
             q = q.options(_no_content())
         found = tx.session.execute(q).first()

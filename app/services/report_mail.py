@@ -10,6 +10,7 @@ leaves it for the next run (up to ``MAX_ATTEMPTS`` tries, the error kept on the 
 ``REPORT_MAIL_SMTP_URL``: ``smtp://host:25`` (plain), ``smtp+starttls://user:password@host:587``
 (STARTTLS, then login), ``smtps://user:password@host:465`` (TLS from the start).
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,11 +69,16 @@ def parse_smtp_url(url: str) -> SmtpServer:
     """``smtp://``, ``smtp+starttls://`` or ``smtps://`` [user[:password]@]host[:port]."""
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES or not parts.hostname:
-        raise Invalid(f"REPORT_MAIL_SMTP_URL is {'|'.join(SCHEMES)}://[user:password@]host[:port]",
-                      field="REPORT_MAIL_SMTP_URL")
-    return SmtpServer(parts.scheme, parts.hostname, parts.port or SCHEMES[parts.scheme],
-                      unquote(parts.username) if parts.username else None,
-                      unquote(parts.password) if parts.password else None)
+        raise Invalid(
+            f"REPORT_MAIL_SMTP_URL is {'|'.join(SCHEMES)}://[user:password@]host[:port]", field="REPORT_MAIL_SMTP_URL"
+        )
+    return SmtpServer(
+        parts.scheme,
+        parts.hostname,
+        parts.port or SCHEMES[parts.scheme],
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None,
+    )
 
 
 def addresses(text: str) -> tuple[str, ...]:
@@ -127,16 +133,23 @@ def pending(rt: Runtime) -> dict[int | None, tuple[str | None, list[dict]]]:
     since = rt.now() - timedelta(days=PENDING_DAYS)
     with rt.reader() as tx:
         rows = tx.session.execute(
-            select(ReportFile, Hall.name_zh).outerjoin(Hall, ReportFile.hall_id == Hall.id)
-            .where(ReportFile.mailed_at.is_(None), ReportFile.made_at >= since,
-                   ReportFile.mail_attempts < MAX_ATTEMPTS)
-            .order_by(ReportFile.hall_id, ReportFile.kind, ReportFile.period_first)).all()
+            select(ReportFile, Hall.name_zh)
+            .outerjoin(Hall, ReportFile.hall_id == Hall.id)
+            .where(ReportFile.mailed_at.is_(None), ReportFile.made_at >= since, ReportFile.mail_attempts < MAX_ATTEMPTS)
+            .order_by(ReportFile.hall_id, ReportFile.kind, ReportFile.period_first)
+        ).all()
         groups: dict[int | None, tuple[str | None, list[dict]]] = {}
         for row, hall_name in rows:
-            groups.setdefault(row.hall_id, (hall_name, []))[1].append({
-                "id": row.id, "kind": row.kind, "period_kind": row.period_kind,
-                "period_first": row.period_first.isoformat(), "file_name": row.file_name,
-                "content": bytes(row.content)})
+            groups.setdefault(row.hall_id, (hall_name, []))[1].append(
+                {
+                    "id": row.id,
+                    "kind": row.kind,
+                    "period_kind": row.period_kind,
+                    "period_first": row.period_first.isoformat(),
+                    "file_name": row.file_name,
+                    "content": bytes(row.content),
+                }
+            )
     return groups
 
 
@@ -145,9 +158,15 @@ def hall_recipients(rt: Runtime, hall_ids: list[int]) -> dict[int, tuple[str, ..
     with rt.reader() as tx:
         found: dict[int, list[str]] = defaultdict(list)
         for hall_id, email in tx.session.execute(
-                select(Staff.hall_id, Staff.email).where(Staff.hall_id.in_(hall_ids), Staff.role == "hall_manager",
-                                                         Staff.active.is_(True), Staff.email.is_not(None))
-                .order_by(Staff.id)):
+            select(Staff.hall_id, Staff.email)
+            .where(
+                Staff.hall_id.in_(hall_ids),
+                Staff.role == "hall_manager",
+                Staff.active.is_(True),
+                Staff.email.is_not(None),
+            )
+            .order_by(Staff.id)
+        ):
             if hall_id is not None and email:
                 found[hall_id].append(email)
     return {k: tuple(v) for k, v in found.items()}
@@ -180,14 +199,19 @@ def send_unsent(rt: Runtime, settings: MailSettings) -> dict:
     return done
 
 
-def _mark(rt: Runtime, ids: list[int], mailed: bool = False, error: str | None = None,
-          count_attempt: bool = False) -> None:
+def _mark(
+    rt: Runtime, ids: list[int], mailed: bool = False, error: str | None = None, count_attempt: bool = False
+) -> None:
     values: dict = {"mail_error": error}
     if mailed:
         values["mailed_at"] = rt.now()
     if count_attempt or mailed:
         values["mail_attempts"] = ReportFile.mail_attempts + 1
     with rt.uow() as tx:
-        tx.session.execute(update(ReportFile).where(ReportFile.id.in_(ids)).values(**values)
-                           .execution_options(synchronize_session=False))
+        tx.session.execute(
+            update(ReportFile)
+            .where(ReportFile.id.in_(ids))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
         tx.commit()

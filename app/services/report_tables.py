@@ -8,6 +8,7 @@ numbers; rates are formatted as percentages; the first row is a title naming the
 starts with a UTF-8 BOM, or Excel reads the Chinese as mojibake. Every cell goes through
 ``domain.cells.safe_cell``, so a name typed as a formula is written as text.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,11 +49,17 @@ HEAD_OFFICE = (
     Column("rank", "排名", "Rank"),
 ) + FIGURES
 LINE_NAMES = {
-    "staff": (Column("rank", "排名", "Rank"), Column("staff_number", "工号", "Staff no.", "text"),
-              Column("name", "姓名", "Name", "text")),
+    "staff": (
+        Column("rank", "排名", "Rank"),
+        Column("staff_number", "工号", "Staff no.", "text"),
+        Column("name", "姓名", "Name", "text"),
+    ),
     "counter": (Column("rank", "排名", "Rank"), Column("number", "窗口", "Counter")),
-    "service": (Column("rank", "排名", "Rank"), Column("prefix", "业务", "Service", "text"),
-                Column("name_zh", "业务名称", "Service name", "text")),
+    "service": (
+        Column("rank", "排名", "Rank"),
+        Column("prefix", "业务", "Service", "text"),
+        Column("name_zh", "业务名称", "Service name", "text"),
+    ),
     "day": (Column("key", "日期", "Day", "text"),),
     "wait_band": (Column("label_zh", "等候时长", "Waiting time", "text"),),
 }
@@ -95,19 +102,36 @@ def _label(x: dict) -> str:
     return " ".join(t for t in (x.get("name_zh"), x.get("name_en")) if t)
 
 
-def head_office_table(report: dict, figures: tuple[Column, ...] = FIGURES,
-                      title: tuple[str, str] = ("满意度报表（各营业厅）", "Satisfaction report, all halls"),
-                      ) -> tuple[str, tuple[Column, ...], list[dict]]:
+def head_office_table(
+    report: dict,
+    figures: tuple[Column, ...] = FIGURES,
+    title: tuple[str, str] = ("满意度报表（各营业厅）", "Satisfaction report, all halls"),
+) -> tuple[str, tuple[Column, ...], list[dict]]:
     """Totals, then each region, its cities and their halls: one row each, ranked within their level."""
     rows = [{**report["totals"], "level": LEVELS["all"]}]
     for region in report["regions"]:
         rows.append({**region, "level": LEVELS["region"], "region": _label(region)})
         for city in region["cities"]:
-            rows.append({**city, "level": LEVELS["city"], "region": _label(region), "city": _label(city),
-                         "rank": city.get("rank_in_region")})
+            rows.append(
+                {
+                    **city,
+                    "level": LEVELS["city"],
+                    "region": _label(region),
+                    "city": _label(city),
+                    "rank": city.get("rank_in_region"),
+                }
+            )
             for hall in city["halls"]:
-                rows.append({**hall, "level": LEVELS["hall"], "region": _label(region), "city": _label(city),
-                             "hall": _label(hall), "rank": hall.get("rank_in_city")})
+                rows.append(
+                    {
+                        **hall,
+                        "level": LEVELS["hall"],
+                        "region": _label(region),
+                        "city": _label(city),
+                        "hall": _label(hall),
+                        "rank": hall.get("rank_in_city"),
+                    }
+                )
     return _title(*title, report), HEAD_OFFICE[:5] + figures, rows
 
 
@@ -121,8 +145,9 @@ def hall_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
 
 
 def kpi_head_office_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
-    title, columns, rows = head_office_table(report, KPI_FIGURES + KPI_CHANNELS,
-                                             ("服务指标报表（各营业厅）", "Service levels, all halls"))
+    title, columns, rows = head_office_table(
+        report, KPI_FIGURES + KPI_CHANNELS, ("服务指标报表（各营业厅）", "Service levels, all halls")
+    )
     for row in rows:
         row.update({f"channel_{c}": n for c, n in (row.get("channels") or {}).items()})
     return title, columns, rows
@@ -130,8 +155,9 @@ def kpi_head_office_table(report: dict) -> tuple[str, tuple[Column, ...], list[d
 
 def kpi_hall_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
     hall = report["hall"]
-    title = _title(f"{hall['name_zh']} 服务指标报表", f"{hall['name_en'] or hall['code']} service levels by {report['by']}",
-                   report)
+    title = _title(
+        f"{hall['name_zh']} 服务指标报表", f"{hall['name_en'] or hall['code']} service levels by {report['by']}", report
+    )
     return title, KPI_LINE_NAMES[report["by"]] + KPI_FIGURES, list(report["lines"])
 
 
@@ -142,19 +168,27 @@ def kpi_tickets_table(listing: dict) -> tuple[str, tuple[Column, ...], list[dict
 
 
 TICKET_COLUMNS = (
-    Column("label", "号码", "Ticket", "text"), Column("business_day", "日期", "Day", "text"),
-    Column("issued_local", "取号时间", "Taken at", "text"), Column("service", "业务", "Service", "text"),
-    Column("tier", "客户级别", "Tier", "text"), Column("channel", "渠道", "Channel", "text"),
+    Column("label", "号码", "Ticket", "text"),
+    Column("business_day", "日期", "Day", "text"),
+    Column("issued_local", "取号时间", "Taken at", "text"),
+    Column("service", "业务", "Service", "text"),
+    Column("tier", "客户级别", "Tier", "text"),
+    Column("channel", "渠道", "Channel", "text"),
     Column("outcome", "结果", "Outcome", "text"),
-    Column("wait_s", "等候（分钟）", "Wait (min)", "min"), Column("handle_s", "办理（分钟）", "Handle time (min)", "min"),
-    Column("transfers", "转移", "Transfers"), Column("counter", "窗口", "Counter", "text"),
+    Column("wait_s", "等候（分钟）", "Wait (min)", "min"),
+    Column("handle_s", "办理（分钟）", "Handle time (min)", "min"),
+    Column("transfers", "转移", "Transfers"),
+    Column("counter", "窗口", "Counter", "text"),
     Column("staff", "营业员", "Staff", "text"),
 )
 
 
 def wait_band_table(report: dict) -> tuple[str, tuple[Column, ...], list[dict]]:
-    return (_title("等候时长与满意度", "Satisfaction by waiting time", report),
-            LINE_NAMES["wait_band"] + FIGURES, list(report["lines"]))
+    return (
+        _title("等候时长与满意度", "Satisfaction by waiting time", report),
+        LINE_NAMES["wait_band"] + FIGURES,
+        list(report["lines"]),
+    )
 
 
 def _title(zh: str, en: str, report: dict) -> str:

@@ -5,6 +5,7 @@ services.protect): pages and the API show it masked, and a ticket's mobile numbe
 by the key alone. Entries are never deleted: history refers to them through the audit trail;
 ``active: false`` takes one off.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -32,9 +33,17 @@ def _vault(rt: Runtime):
 
 
 def member_view(m: VipMember) -> dict:
-    return {"id": m.id, "hall_id": m.hall_id, "mobile": m.number_masked, "name": m.name,
-            "star_level": m.star_level, "tier": tier_for_level(m.star_level).value,
-            "valid_until": m.valid_until.isoformat() if m.valid_until else None, "note": m.note, "active": m.active}
+    return {
+        "id": m.id,
+        "hall_id": m.hall_id,
+        "mobile": m.number_masked,
+        "name": m.name,
+        "star_level": m.star_level,
+        "tier": tier_for_level(m.star_level).value,
+        "valid_until": m.valid_until.isoformat() if m.valid_until else None,
+        "note": m.note,
+        "active": m.active,
+    }
 
 
 def number(raw) -> str:
@@ -72,8 +81,9 @@ def list_members(rt: Runtime, hall_id: int) -> list[dict]:
     with rt.reader() as tx:
         if tx.session.get(Hall, hall_id) is None:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
-        rows = tx.session.execute(select(VipMember).where(VipMember.hall_id == hall_id)
-                                  .order_by(VipMember.star_level.desc(), VipMember.id)).scalars()
+        rows = tx.session.execute(
+            select(VipMember).where(VipMember.hall_id == hall_id).order_by(VipMember.star_level.desc(), VipMember.id)
+        ).scalars()
         return [member_view(m) for m in rows]
 
 
@@ -96,8 +106,9 @@ def find_members(s, rt: Runtime, hall_id: int, numbers: list[str], chunk: int = 
     keys = sorted(by_key)
     found = {}
     for i in range(0, len(keys), chunk):
-        for member in s.execute(select(VipMember).where(VipMember.hall_id == hall_id,
-                                                        VipMember.number_key.in_(keys[i:i + chunk]))).scalars():
+        for member in s.execute(
+            select(VipMember).where(VipMember.hall_id == hall_id, VipMember.number_key.in_(keys[i : i + chunk]))
+        ).scalars():
             found[by_key[member.number_key]] = member
     return found
 
@@ -109,9 +120,17 @@ def protect(rt: Runtime, msisdn: str):
 
 def new_member(rt: Runtime, hall_id: int, msisdn: str, fields: dict, protected=None) -> VipMember:
     protected = protected or _vault(rt).protect(msisdn)
-    return VipMember(hall_id=hall_id, number_key=protected.key, number_cipher=protected.cipher,
-                     number_masked=protected.masked, name=fields.get("name", ""), star_level=fields["star_level"],
-                     valid_until=fields.get("valid_until"), note=fields.get("note", ""), active=fields.get("active", True))
+    return VipMember(
+        hall_id=hall_id,
+        number_key=protected.key,
+        number_cipher=protected.cipher,
+        number_masked=protected.masked,
+        name=fields.get("name", ""),
+        star_level=fields["star_level"],
+        valid_until=fields.get("valid_until"),
+        note=fields.get("note", ""),
+        active=fields.get("active", True),
+    )
 
 
 def add_member(rt: Runtime, hall_id: int, data: dict) -> dict:
@@ -131,7 +150,9 @@ def add_member(rt: Runtime, hall_id: int, data: dict) -> dict:
         try:
             s.flush()
         except IntegrityError:
-            raise Conflict("this number is already on the hall's roster", field="mobile", code="on_roster_already") from None
+            raise Conflict(
+                "this number is already on the hall's roster", field="mobile", code="on_roster_already"
+            ) from None
         view = member_view(member)
         audit.record(s, rt.now(), "create", "vip", member.id, hall_id, None, view)
         tx.commit()
@@ -172,8 +193,9 @@ def green_self_declared(rt: Runtime, hall_id: int) -> bool:
         return hall is not None and GreenChannel.from_dict(hall.green_channel).self_declare
 
 
-def ticket_tier(rt: Runtime, s, hall_id: int, green: GreenChannel, tier: Tier, mobile: str | None,
-                day: date) -> tuple[Tier, bool]:
+def ticket_tier(
+    rt: Runtime, s, hall_id: int, green: GreenChannel, tier: Tier, mobile: str | None, day: date
+) -> tuple[Tier, bool]:
     """The tier a new ticket queues in, and whether the roster gave it. A green-channel ticket where
     the hall has switched the channel off is refused; an ordinary request with a number on the
     roster (active, not lapsed) takes the member's tier; a tier asked for is never lowered."""

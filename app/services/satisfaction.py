@@ -25,6 +25,7 @@ A rebuild per day alone would have been simpler but leaves today's report stale 
 job runs; increments alone cannot recover from a bulk load. ``differences`` compares the
 two for a range (the tests use it; an operator can too).
 """
+
 from __future__ import annotations
 
 import json
@@ -80,18 +81,25 @@ def _band_sql() -> str:
 
 # --------------------------------------------------------------------------- maintenance
 
+
 def _survey_key(survey: Survey) -> dict:
-    return {"hall_id": survey.hall_id, "day": survey.business_day, "staff_id": survey.staff_id or 0,
-            "counter_id": survey.counter_id or 0, "service_id": survey.service_id,
-            "wait_band": wait_band(survey.wait_s)}
+    return {
+        "hall_id": survey.hall_id,
+        "day": survey.business_day,
+        "staff_id": survey.staff_id or 0,
+        "counter_id": survey.counter_id or 0,
+        "service_id": survey.service_id,
+        "wait_band": wait_band(survey.wait_s),
+    }
 
 
 def _bump(s, dialect: str, model, key: dict, inc: dict) -> None:
     insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
     table = model.__table__
     statement = insert_(model).values(**key, **{c: inc.get(c, 0) for c in COUNTS})
-    s.execute(statement.on_conflict_do_update(index_elements=list(key),
-                                              set_={c: table.c[c] + n for c, n in inc.items()}))
+    s.execute(
+        statement.on_conflict_do_update(index_elements=list(key), set_={c: table.c[c] + n for c, n in inc.items()})
+    )
 
 
 def _count(s, dialect: str, survey: Survey, inc: dict) -> None:
@@ -138,20 +146,38 @@ def rebuild_in(s, first: date, last: date, hall_ids: Iterable[int] | None = None
     where = [Survey.state == SENT, Survey.business_day >= first, Survey.business_day <= last]
     if halls is not None:
         where.append(Survey.hall_id.in_(halls))
-    detail = (select(Survey.hall_id, Survey.business_day, func.coalesce(Survey.staff_id, zero),
-                     func.coalesce(Survey.counter_id, zero), Survey.service_id, literal_column(_band_sql()),
-                     func.count(), func.count(Survey.score), *scores)
-              .where(*where).group_by(text("1, 2, 3, 4, 5, 6")))
+    detail = (
+        select(
+            Survey.hall_id,
+            Survey.business_day,
+            func.coalesce(Survey.staff_id, zero),
+            func.coalesce(Survey.counter_id, zero),
+            Survey.service_id,
+            literal_column(_band_sql()),
+            func.count(),
+            func.count(Survey.score),
+            *scores,
+        )
+        .where(*where)
+        .group_by(text("1, 2, 3, 4, 5, 6"))
+    )
     keys = ["hall_id", "day", "staff_id", "counter_id", "service_id", "wait_band"]
     s.execute(insert(SatisfactionDay).from_select(keys + list(COUNTS), detail))
     d = SatisfactionDay
-    per_hall = (select(d.hall_id, d.day, *[func.sum(d.__table__.c[c]) for c in COUNTS])
-                .where(d.day >= first, d.day <= last, *([d.hall_id.in_(halls)] if halls is not None else []))
-                .group_by(d.hall_id, d.day))
+    per_hall = (
+        select(d.hall_id, d.day, *[func.sum(d.__table__.c[c]) for c in COUNTS])
+        .where(d.day >= first, d.day <= last, *([d.hall_id.in_(halls)] if halls is not None else []))
+        .group_by(d.hall_id, d.day)
+    )
     s.execute(insert(SatisfactionHallDay).from_select(["hall_id", "day", *COUNTS], per_hall))
-    rows, hall_rows = (s.execute(select(func.count()).select_from(m).where(
-        m.day >= first, m.day <= last, *([m.hall_id.in_(halls)] if halls is not None else []))).scalar_one()
-        for m in (SatisfactionDay, SatisfactionHallDay))
+    rows, hall_rows = (
+        s.execute(
+            select(func.count())
+            .select_from(m)
+            .where(m.day >= first, m.day <= last, *([m.hall_id.in_(halls)] if halls is not None else []))
+        ).scalar_one()
+        for m in (SatisfactionDay, SatisfactionHallDay)
+    )
     return {"first_day": first.isoformat(), "last_day": last.isoformat(), "rows": rows, "hall_days": hall_rows}
 
 
@@ -168,9 +194,12 @@ def differences(rt: Runtime, first: date, last: date) -> list[tuple]:
         rebuild_in(s, first, last)
         after = {m: _snapshot(s, m, first, last) for m in (SatisfactionDay, SatisfactionHallDay)}
         # roll back: this only looks
-    return [(m.__tablename__, k, before[m].get(k), after[m].get(k))
-            for m in before for k in sorted(set(before[m]) | set(after[m]), key=str)
-            if before[m].get(k) != after[m].get(k)]
+    return [
+        (m.__tablename__, k, before[m].get(k), after[m].get(k))
+        for m in before
+        for k in sorted(set(before[m]) | set(after[m]), key=str)
+        if before[m].get(k) != after[m].get(k)
+    ]
 
 
 def _snapshot(s, model, first: date, last: date) -> dict:
@@ -180,6 +209,7 @@ def _snapshot(s, model, first: date, last: date) -> dict:
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def _sums(model, *group) -> Select:
     return select(*group, *[func.sum(model.__table__.c[c]) for c in COUNTS])
@@ -212,14 +242,18 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
     with rt.reader() as tx:
         s = tx.session
         h = SatisfactionHallDay
-        rows = s.execute(_sums(h, h.hall_id).where(h.day >= period.first, h.day <= period.last)
-                         .group_by(h.hall_id)).all()
+        rows = s.execute(
+            _sums(h, h.hall_id).where(h.day >= period.first, h.day <= period.last).group_by(h.hall_id)
+        ).all()
         by_hall = {r[0]: r for r in rows}
-        halls = s.execute(select(Hall, City, Region).options(load_only(*HALL_FIELDS))
-                          .join(City, Hall.city_id == City.id)
-                          .join(Region, City.region_id == Region.id)
-                          .where(Hall.active.is_(True) | Hall.id.in_(list(by_hall)))
-                          .order_by(Region.code, City.code, Hall.code)).all()
+        halls = s.execute(
+            select(Hall, City, Region)
+            .options(load_only(*HALL_FIELDS))
+            .join(City, Hall.city_id == City.id)
+            .join(Region, City.region_id == Region.id)
+            .where(Hall.active.is_(True) | Hall.id.in_(list(by_hall)))
+            .order_by(Region.code, City.code, Hall.code)
+        ).all()
         regions: dict[int, dict] = {}
         for hall, city, region in halls:
             scale = _scale(hall)
@@ -236,8 +270,13 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
             cities.append({**{k: v for k, v in c.items() if k != "halls"}, **combine(halls_), "halls": halls_})
         region_halls = [x for c in cities for x in c["halls"]]
         rank(region_halls, "rank_in_region")
-        out.append({**{k: v for k, v in r.items() if k != "cities"}, **combine(cities),
-                    "cities": rank(cities, "rank_in_region")})
+        out.append(
+            {
+                **{k: v for k, v in r.items() if k != "cities"},
+                **combine(cities),
+                "cities": rank(cities, "rank_in_region"),
+            }
+        )
     out = rank(out, "rank")
     return {"period": period.to_dict(), "totals": combine(out), "regions": out}
 
@@ -245,8 +284,9 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
 BREAKDOWNS = ("staff", "counter", "service", "day", "wait_band")
 
 
-def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", min_ratings: int = 1,
-                staff_id: int | None = None) -> dict:
+def hall_report(
+    rt: Runtime, hall_id: int, period: Period, by: str = "staff", min_ratings: int = 1, staff_id: int | None = None
+) -> dict:
     """One hall's figures for the period, broken down ``by`` staff member (a ranking), counter, service,
     business day or wait band; ``staff_id``: one staff member's ratings only."""
     if by not in BREAKDOWNS:
@@ -254,8 +294,13 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", mi
     if staff_id is not None and by == "staff":
         raise Invalid("by is counter, service, day or wait_band for one staff member", field="by")
     d = SatisfactionDay
-    column = {"staff": d.staff_id, "counter": d.counter_id, "service": d.service_id, "day": d.day,
-              "wait_band": d.wait_band}[by]
+    column = {
+        "staff": d.staff_id,
+        "counter": d.counter_id,
+        "service": d.service_id,
+        "day": d.day,
+        "wait_band": d.wait_band,
+    }[by]
     with rt.reader() as tx:
         s = tx.session
         hall = s.get(Hall, hall_id)
@@ -284,23 +329,35 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "staff", mi
         ordered = sorted(ordered, key=lambda x: x["key"])
     if by == "wait_band":
         ordered = sorted(ordered, key=lambda x: (x["key"] == UNKNOWN_BAND, x["key"]))
-    return {"period": period.to_dict(), "hall": about, "by": by, "scale": scale.name, "staff": staff_member,
-            "totals": combine(ordered) if ordered else figures({}, 0, 0, scale), "lines": ordered}
+    return {
+        "period": period.to_dict(),
+        "hall": about,
+        "by": by,
+        "scale": scale.name,
+        "staff": staff_member,
+        "totals": combine(ordered) if ordered else figures({}, 0, 0, scale),
+        "lines": ordered,
+    }
 
 
 def line_names(s, by: str, hall_id: int) -> dict:
     """The names of a hall's report lines by id: its counter staff, counters or services (every one,
     so a line with nothing to count still shows)."""
     if by == "staff":
-        return {x.id: {"key": x.id, "staff_number": x.staff_number, "name": x.name}
-                for x in s.execute(select(Staff).where(Staff.hall_id == hall_id,
-                                                       Staff.role == "counter_staff")).scalars()}
+        return {
+            x.id: {"key": x.id, "staff_number": x.staff_number, "name": x.name}
+            for x in s.execute(select(Staff).where(Staff.hall_id == hall_id, Staff.role == "counter_staff")).scalars()
+        }
     if by == "counter":
-        return {x.id: {"key": x.id, "number": x.number, "name": x.name}
-                for x in s.execute(select(Counter).where(Counter.hall_id == hall_id)).scalars()}
+        return {
+            x.id: {"key": x.id, "number": x.number, "name": x.name}
+            for x in s.execute(select(Counter).where(Counter.hall_id == hall_id)).scalars()
+        }
     if by == "service":
-        return {x.id: {"key": x.id, "prefix": x.prefix, "name_zh": x.name_zh, "name_en": x.name_en}
-                for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)).scalars()}
+        return {
+            x.id: {"key": x.id, "prefix": x.prefix, "name_zh": x.name_zh, "name_en": x.name_en}
+            for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)).scalars()
+        }
     return {}
 
 
@@ -321,8 +378,12 @@ def _per_key_across_halls(rt: Runtime, model, key, period: Period, hall_ids: set
         if hall_ids is not None:
             where.append(model.hall_id.in_(sorted(hall_ids)))
         rows = s.execute(_sums(model, model.hall_id, key).where(*where).group_by(model.hall_id, key)).all()
-        scales = {x.id: _scale(x) for x in s.execute(select(Hall).options(load_only(*HALL_FIELDS)).where(
-            Hall.id.in_({r[0] for r in rows}))).scalars()}
+        scales = {
+            x.id: _scale(x)
+            for x in s.execute(
+                select(Hall).options(load_only(*HALL_FIELDS)).where(Hall.id.in_({r[0] for r in rows}))
+            ).scalars()
+        }
     per_key: dict = {}
     for r in rows:
         per_key.setdefault(r[1], []).append(_line(r, 2, scales[r[0]]))
@@ -333,8 +394,10 @@ def wait_band_report(rt: Runtime, period: Period, hall_ids: set[int] | None = No
     """Satisfaction by waiting-time band across halls (each hall's ratings read on its own scale):
     how much a long wait costs."""
     bands = _per_key_across_halls(rt, SatisfactionDay, SatisfactionDay.wait_band, period, hall_ids)
-    lines = [{"key": b, **band_label(b), **combine(parts)}
-             for b, parts in sorted(bands.items(), key=lambda kv: (kv[0] == UNKNOWN_BAND, kv[0]))]
+    lines = [
+        {"key": b, **band_label(b), **combine(parts)}
+        for b, parts in sorted(bands.items(), key=lambda kv: (kv[0] == UNKNOWN_BAND, kv[0]))
+    ]
     return {"period": period.to_dict(), "totals": combine(lines) if lines else combine([]), "lines": lines}
 
 

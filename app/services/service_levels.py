@@ -14,6 +14,7 @@ that late; the live pages show the queue as it is. Reports read only the roll-up
 month is one row per hall and day, and its channel mix the month's ``kpi_days`` summed per hall and
 channel. A hall's appointment punctuality is read from its appointments (``appointments``).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -105,7 +106,7 @@ def write_days(s, dialect: str, first: date, last: date, halls: list[int] | None
         s.execute(delete(table).where(*where))
     for table, batch in ((kpi_days, counted["rows"]), (kpi_hall_days, counted["hall_days"])):
         for lo in range(0, len(batch), 5000):
-            s.execute(table.insert(), batch[lo:lo + 5000])
+            s.execute(table.insert(), batch[lo : lo + 5000])
 
 
 def count_days(s, first: date, last: date, halls: list[int] | None = None) -> dict:
@@ -114,15 +115,36 @@ def count_days(s, first: date, last: date, halls: list[int] | None = None) -> di
     where = [Ticket.business_day >= first, Ticket.business_day <= last]
     if halls is not None:
         where.append(Ticket.hall_id.in_(halls))
-    tickets = s.execute(select(Ticket.id, Ticket.hall_id, Ticket.business_day, Ticket.issued_at, Ticket.service_id,
-                               Ticket.tier, Ticket.channel).where(*where).order_by(Ticket.id)).all()
+    tickets = s.execute(
+        select(
+            Ticket.id,
+            Ticket.hall_id,
+            Ticket.business_day,
+            Ticket.issued_at,
+            Ticket.service_id,
+            Ticket.tier,
+            Ticket.channel,
+        )
+        .where(*where)
+        .order_by(Ticket.id)
+    ).all()
     if not tickets:
         return {"tickets": 0, "rows": [], "hall_days": []}
     steps: dict[int, list[kpi.Step]] = defaultdict(list)
-    events = (select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at, TicketEvent.counter_id,
-                     TicketEvent.staff_id, TicketEvent.duration_s, TicketEvent.service_id)
-              .join(Ticket, Ticket.id == TicketEvent.ticket_id).where(*where)
-              .order_by(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id))
+    events = (
+        select(
+            TicketEvent.ticket_id,
+            TicketEvent.kind,
+            TicketEvent.at,
+            TicketEvent.counter_id,
+            TicketEvent.staff_id,
+            TicketEvent.duration_s,
+            TicketEvent.service_id,
+        )
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(*where)
+        .order_by(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id)
+    )
     for ticket_id, kind, at, counter_id, staff_id, duration_s, service_id in s.execute(events):
         steps[ticket_id].append(kpi.Step(kind, at, counter_id, staff_id, duration_s, service_id))
     rows: dict[tuple, kpi.Counts] = {}
@@ -135,8 +157,16 @@ def count_days(s, first: date, last: date, halls: list[int] | None = None) -> di
         service_id = kpi.service_taken(history, service_id)
         hour = local_time(issued_at, zone).hour
         target = targets.get(service_id)
-        key = (hall_id, day, hour, service_id, visit.counter_id or 0, visit.staff_id or 0, tier,
-               channel or Channel.KIOSK.value)
+        key = (
+            hall_id,
+            day,
+            hour,
+            service_id,
+            visit.counter_id or 0,
+            visit.staff_id or 0,
+            tier,
+            channel or Channel.KIOSK.value,
+        )
         rows.setdefault(key, kpi.Counts()).add(visit, target)
         hall_days.setdefault((hall_id, day), kpi.Counts()).add(visit, target)
         per_hour = hours[(hall_id, day)][hour]
@@ -151,8 +181,17 @@ def count_days(s, first: date, last: date, halls: list[int] | None = None) -> di
         by_hour = hours[(hall_id, day)]
         busy = kpi.busy_hour({h: v[0] for h, v in by_hour.items()})
         b = by_hour.get(busy, [0, 0, 0]) if busy is not None else [0, 0, 0]
-        summary.append({"hall_id": hall_id, "day": day, **c.to_row(), "busy_hour": busy, "busy_arrivals": b[0],
-                        "busy_waited": b[1], "busy_wait_sum_s": b[2]})
+        summary.append(
+            {
+                "hall_id": hall_id,
+                "day": day,
+                **c.to_row(),
+                "busy_hour": busy,
+                "busy_arrivals": b[0],
+                "busy_waited": b[1],
+                "busy_wait_sum_s": b[2],
+            }
+        )
     return {"tickets": len(tickets), "rows": detail, "hall_days": summary}
 
 
@@ -172,6 +211,7 @@ def _halls(s, halls: list[int] | None) -> dict[int, tuple]:
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def _sum_columns(table) -> list:
     return [func.sum(table.c[name]) for name in kpi.ROW_COLUMNS]
@@ -195,15 +235,19 @@ def _name(x) -> dict:
 
 def wait_histogram(counts: kpi.Counts) -> list[dict]:
     """The waits counted in each bin (``to_s`` None: the open last bin)."""
-    return [{"from_s": lo, "to_s": hi, "count": n}
-            for lo, hi, n in zip(kpi.WAIT_BINS, kpi.WAIT_BINS[1:] + (None,), counts.wait_bins)]
+    return [
+        {"from_s": lo, "to_s": hi, "count": n}
+        for lo, hi, n in zip(kpi.WAIT_BINS, kpi.WAIT_BINS[1:] + (None,), counts.wait_bins)
+    ]
 
 
 def rank(lines: list[dict], field: str = "rank") -> list[dict]:
     """Best first: the share served within target, then the shorter average wait; lines without a
     finished wait get no rank and go last."""
+
     def key(x):
         return (-(x["within_target_rate"] or 0), x["wait_avg_s"] or 0)
+
     ranked = sorted((x for x in lines if x["waited"]), key=key)
     rest = [x for x in lines if not x["waited"]]
     for i, x in enumerate(ranked):
@@ -215,8 +259,13 @@ def rank(lines: list[dict], field: str = "rank") -> list[dict]:
 
 CHANNELS = tuple(c.value for c in Channel)
 # the channels' names in the reports and their files (the pages show these too)
-CHANNEL_NAMES = {"kiosk": ("现场取号机", "Kiosk"), "staff": ("工作人员", "Staff"), "system": ("系统", "System"),
-                 "remote": ("远程取号", "Remote"), "appointment": ("预约", "Appointment")}
+CHANNEL_NAMES = {
+    "kiosk": ("现场取号机", "Kiosk"),
+    "staff": ("工作人员", "Staff"),
+    "system": ("系统", "System"),
+    "remote": ("远程取号", "Remote"),
+    "appointment": ("预约", "Appointment"),
+}
 BEFORE_COMING = ("remote", "appointment")  # the channels of customers who queued before they came
 
 
@@ -225,8 +274,10 @@ def channel_mix(mix: dict[str, int]) -> dict:
     coming (remote and appointment; None without tickets)."""
     channels = {c: int(mix.get(c, 0)) for c in CHANNELS}
     total = sum(channels.values())
-    return {"channels": channels,
-            "remote_appointment_share": sum(channels[c] for c in BEFORE_COMING) / total if total else None}
+    return {
+        "channels": channels,
+        "remote_appointment_share": sum(channels[c] for c in BEFORE_COMING) / total if total else None,
+    }
 
 
 def _channel_mix(s, period: Period, hall_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -236,9 +287,10 @@ def _channel_mix(s, period: Period, hall_ids: list[int]) -> dict[int, dict[str, 
     if not hall_ids:
         return out
     for hall_id, channel, n in s.execute(
-            select(d.c.hall_id, d.c.channel, func.sum(d.c.arrivals))
-            .where(d.c.hall_id.in_(hall_ids), d.c.day >= period.first, d.c.day <= period.last)
-            .group_by(d.c.hall_id, d.c.channel)):
+        select(d.c.hall_id, d.c.channel, func.sum(d.c.arrivals))
+        .where(d.c.hall_id.in_(hall_ids), d.c.day >= period.first, d.c.day <= period.last)
+        .group_by(d.c.hall_id, d.c.channel)
+    ):
         out[hall_id][channel] = int(n or 0)
     return out
 
@@ -255,25 +307,40 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
     h = kpi_hall_days
     with rt.reader() as tx:
         s = tx.session
-        rows = s.execute(select(h.c.hall_id, func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s),
-                                *_sum_columns(h))
-                         .where(h.c.day >= period.first, h.c.day <= period.last).group_by(h.c.hall_id)).all()
+        rows = s.execute(
+            select(h.c.hall_id, func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s), *_sum_columns(h))
+            .where(h.c.day >= period.first, h.c.day <= period.last)
+            .group_by(h.c.hall_id)
+        ).all()
         by_hall = {r[0]: (_counts(r, 3), (int(r[1] or 0), int(r[2] or 0))) for r in rows}
         mixes = _channel_mix(s, period, sorted(by_hall))
-        halls = s.execute(select(Hall.id, Hall.code, Hall.name_zh, Hall.name_en, City, Region)
-                          .join(City, Hall.city_id == City.id).join(Region, City.region_id == Region.id)
-                          .where(Hall.active.is_(True) | Hall.id.in_(list(by_hall)))
-                          .order_by(Region.code, City.code, Hall.code)).all()
+        halls = s.execute(
+            select(Hall.id, Hall.code, Hall.name_zh, Hall.name_en, City, Region)
+            .join(City, Hall.city_id == City.id)
+            .join(Region, City.region_id == Region.id)
+            .where(Hall.active.is_(True) | Hall.id.in_(list(by_hall)))
+            .order_by(Region.code, City.code, Hall.code)
+        ).all()
         regions: dict[int, dict] = {}
         for hall_id, code, name_zh, name_en, city, region in halls:
             counts, busy = by_hall.get(hall_id, (kpi.Counts(), (0, 0)))
             mix = mixes.get(hall_id, {})
-            r = regions.setdefault(region.id, {**_name(region), "cities": {}, "_c": kpi.Counts(), "_b": [0, 0],
-                                               "_m": {}})
-            c = r["cities"].setdefault(city.id, {**_name(city), "halls": [], "_c": kpi.Counts(), "_b": [0, 0],
-                                                 "_m": {}})
-            c["halls"].append({"id": hall_id, "code": code, "name_zh": name_zh, "name_en": name_en,
-                               **_line(counts, busy), **channel_mix(mix)})
+            r = regions.setdefault(
+                region.id, {**_name(region), "cities": {}, "_c": kpi.Counts(), "_b": [0, 0], "_m": {}}
+            )
+            c = r["cities"].setdefault(
+                city.id, {**_name(city), "halls": [], "_c": kpi.Counts(), "_b": [0, 0], "_m": {}}
+            )
+            c["halls"].append(
+                {
+                    "id": hall_id,
+                    "code": code,
+                    "name_zh": name_zh,
+                    "name_en": name_en,
+                    **_line(counts, busy),
+                    **channel_mix(mix),
+                }
+            )
             for node in (r, c):
                 node["_c"].merge(counts)
                 node["_b"][0] += busy[0]
@@ -285,21 +352,38 @@ def head_office_report(rt: Runtime, period: Period) -> dict:
     for r in regions.values():
         cities = []
         for c in r["cities"].values():
-            cities.append({**{k: v for k, v in c.items() if k not in inner},
-                           **_line(c["_c"], tuple(c["_b"])), **channel_mix(c["_m"]),
-                           "wait_histogram": wait_histogram(c["_c"]), "halls": rank(c["halls"], "rank_in_city")})
+            cities.append(
+                {
+                    **{k: v for k, v in c.items() if k not in inner},
+                    **_line(c["_c"], tuple(c["_b"])),
+                    **channel_mix(c["_m"]),
+                    "wait_histogram": wait_histogram(c["_c"]),
+                    "halls": rank(c["halls"], "rank_in_city"),
+                }
+            )
         rank([x for c in cities for x in c["halls"]], "rank_in_region")
-        out.append({**{k: v for k, v in r.items() if k not in inner},
-                    **_line(r["_c"], tuple(r["_b"])), **channel_mix(r["_m"]),
-                    "wait_histogram": wait_histogram(r["_c"]), "cities": rank(cities, "rank_in_region")})
+        out.append(
+            {
+                **{k: v for k, v in r.items() if k not in inner},
+                **_line(r["_c"], tuple(r["_b"])),
+                **channel_mix(r["_m"]),
+                "wait_histogram": wait_histogram(r["_c"]),
+                "cities": rank(cities, "rank_in_region"),
+            }
+        )
         total.merge(r["_c"])
         total_busy[0] += r["_b"][0]
         total_busy[1] += r["_b"][1]
         _add_mix(total_mix, r["_m"])
-    return {"period": period.to_dict(),
-            "totals": {**_line(total, (total_busy[0], total_busy[1])), **channel_mix(total_mix),
-                       "wait_histogram": wait_histogram(total)},
-            "regions": rank(out, "rank")}
+    return {
+        "period": period.to_dict(),
+        "totals": {
+            **_line(total, (total_busy[0], total_busy[1])),
+            **channel_mix(total_mix),
+            "wait_histogram": wait_histogram(total),
+        },
+        "regions": rank(out, "rank"),
+    }
 
 
 BREAKDOWNS = ("counter", "staff", "service", "tier", "channel", "hour", "weekday", "day")
@@ -324,14 +408,17 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
         busy, busy_before = _busy(s, [hall_id], period), _busy(s, [hall_id], before)
         city_halls = list(s.execute(select(Hall.id).where(Hall.city_id == hall.city_id)).scalars())
         h = kpi_hall_days
-        city_row = s.execute(select(*_sum_columns(h)).where(h.c.hall_id.in_(city_halls), h.c.day >= period.first,
-                                                            h.c.day <= period.last)).one()
+        city_row = s.execute(
+            select(*_sum_columns(h)).where(h.c.hall_id.in_(city_halls), h.c.day >= period.first, h.c.day <= period.last)
+        ).one()
         city = _line(_counts(city_row, 0), _busy(s, city_halls, period))
         city.update({"halls": len(city_halls), **_name(s.get(City, hall.city_id))})
         names = line_names(s, by, hall_id)
         about = _name(hall)
-        norm = {x.id: x.handle_time_s for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id))
-                .scalars()}
+        norm = {
+            x.id: x.handle_time_s
+            for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)).scalars()
+        }
         staff_norm = _staff_norms(s, hall_id, period, norm) if by == "staff" else {}
         zone = parse_zone(hall.timezone)
         open_s = counter_open_seconds(s, hall_id, period, zone, rt.now())
@@ -339,8 +426,17 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
         door = _door_counts(s, hall_id, period, zone)
         d = kpi_hall_days
         counted_days = sorted(day for day, n in door.items() if n)
-        arrivals_counted = int(s.execute(select(func.coalesce(func.sum(d.c.arrivals), 0)).where(
-            d.c.hall_id == hall_id, d.c.day.in_(counted_days))).scalar_one()) if counted_days else 0
+        arrivals_counted = (
+            int(
+                s.execute(
+                    select(func.coalesce(func.sum(d.c.arrivals), 0)).where(
+                        d.c.hall_id == hall_id, d.c.day.in_(counted_days)
+                    )
+                ).scalar_one()
+            )
+            if counted_days
+            else 0
+        )
         door_in = sum(door.values())
         appointments = appointment_punctuality(s, hall, period)
     lines = [{**names.get(k, _unnamed(by, k)), **_line(c)} for k, c in grouped.items()]
@@ -367,29 +463,57 @@ def hall_report(rt: Runtime, hall_id: int, period: Period, by: str = "counter") 
     total = kpi.combine(grouped.values())
     totals = _line(total, busy)
     all_open = sum(open_s.values())
-    totals.update({"open_s": all_open, "paused_s": sum(paused_s.values()),
-                   "utilisation": total.handle_sum_s / all_open if all_open else None,
-                   # tickets per person at the door, over the days the door counters counted
-                   "door_in": door_in, "conversion": arrivals_counted / door_in if door_in else None,
-                   "wait_histogram": wait_histogram(total)})
-    return {"period": period.to_dict(), "hall": about, "by": by, "totals": totals,
-            "previous": {"period": before.to_dict(), **_brief(_line(kpi.combine(earlier.values()), busy_before))},
-            "city": city, "appointments": appointments, "lines": lines}
+    totals.update(
+        {
+            "open_s": all_open,
+            "paused_s": sum(paused_s.values()),
+            "utilisation": total.handle_sum_s / all_open if all_open else None,
+            # tickets per person at the door, over the days the door counters counted
+            "door_in": door_in,
+            "conversion": arrivals_counted / door_in if door_in else None,
+            "wait_histogram": wait_histogram(total),
+        }
+    )
+    return {
+        "period": period.to_dict(),
+        "hall": about,
+        "by": by,
+        "totals": totals,
+        "previous": {"period": before.to_dict(), **_brief(_line(kpi.combine(earlier.values()), busy_before))},
+        "city": city,
+        "appointments": appointments,
+        "lines": lines,
+    }
 
 
 def appointment_punctuality(s, hall: Hall, period: Period) -> dict:
     """The hall's appointments booked for the period's days, by how they went, the grace time
     being the hall's booking rules' (``booking_enabled``: whether it takes appointments now)."""
     rules = BookingRules.from_dict(hall.booking)
-    rows = s.execute(select(Appointment.state, Appointment.slot_start, Appointment.checked_in_at).where(
-        Appointment.hall_id == hall.id, Appointment.business_day >= period.first,
-        Appointment.business_day <= period.last)).all()
-    return {**kpi.punctuality(rows, rules.grace_minutes * 60), "grace_minutes": rules.grace_minutes,
-            "booking_enabled": rules.enabled}
+    rows = s.execute(
+        select(Appointment.state, Appointment.slot_start, Appointment.checked_in_at).where(
+            Appointment.hall_id == hall.id,
+            Appointment.business_day >= period.first,
+            Appointment.business_day <= period.last,
+        )
+    ).all()
+    return {
+        **kpi.punctuality(rows, rules.grace_minutes * 60),
+        "grace_minutes": rules.grace_minutes,
+        "booking_enabled": rules.enabled,
+    }
 
 
-BRIEF = ("arrivals", "served", "wait_avg_s", "wait_p90_s", "within_target_rate", "handle_avg_s", "no_show_rate",
-         "busy_hour_wait_avg_s")
+BRIEF = (
+    "arrivals",
+    "served",
+    "wait_avg_s",
+    "wait_p90_s",
+    "within_target_rate",
+    "handle_avg_s",
+    "no_show_rate",
+    "busy_hour_wait_avg_s",
+)
 
 
 def _brief(line: dict) -> dict:
@@ -399,6 +523,7 @@ def _brief(line: dict) -> dict:
 def previous_period(period: Period) -> Period:
     """The day, week or month before."""
     from ..domain.satisfaction import period_of
+
     return period_of(period.kind, period.first - timedelta(days=1))
 
 
@@ -410,15 +535,25 @@ def _grouped(s, hall_id: int, period: Period, by: str) -> dict:
         for r in s.execute(select(d.c.day, *_sum_columns(d)).where(*where).group_by(d.c.day)):
             grouped[r[0].weekday()].merge(_counts(r, 1))
         return dict(grouped)
-    column = {"counter": d.c.counter_id, "staff": d.c.staff_id, "service": d.c.service_id, "tier": d.c.tier,
-              "channel": d.c.channel, "hour": d.c.hour, "day": d.c.day}[by]
+    column = {
+        "counter": d.c.counter_id,
+        "staff": d.c.staff_id,
+        "service": d.c.service_id,
+        "tier": d.c.tier,
+        "channel": d.c.channel,
+        "hour": d.c.hour,
+        "day": d.c.day,
+    }[by]
     return {r[0]: _counts(r, 1) for r in s.execute(select(column, *_sum_columns(d)).where(*where).group_by(column))}
 
 
 def _busy(s, hall_ids: list[int], period: Period) -> tuple[int, int]:
     h = kpi_hall_days
-    row = s.execute(select(func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s))
-                    .where(h.c.hall_id.in_(hall_ids), h.c.day >= period.first, h.c.day <= period.last)).one()
+    row = s.execute(
+        select(func.sum(h.c.busy_waited), func.sum(h.c.busy_wait_sum_s)).where(
+            h.c.hall_id.in_(hall_ids), h.c.day >= period.first, h.c.day <= period.last
+        )
+    ).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 
@@ -431,22 +566,26 @@ def _local_range(period: Period, zone) -> tuple[datetime, datetime]:
 
 def counter_open_seconds(s, hall_id: int, period: Period, zone, now: datetime) -> dict[int, float]:
     """Each counter's open time within the period (sessions clipped to it; one still open counts to now)."""
-    return _seconds_by_counter(s, CounterSession, CounterSession.opened_at, CounterSession.closed_at,
-                               hall_id, period, zone, now)
+    return _seconds_by_counter(
+        s, CounterSession, CounterSession.opened_at, CounterSession.closed_at, hall_id, period, zone, now
+    )
 
 
 def counter_paused_seconds(s, hall_id: int, period: Period, zone, now: datetime) -> dict[int, float]:
     """Each counter's paused time within the period (its own category: open, but not calling)."""
-    return _seconds_by_counter(s, CounterPause, CounterPause.started_at, CounterPause.ended_at,
-                               hall_id, period, zone, now)
+    return _seconds_by_counter(
+        s, CounterPause, CounterPause.started_at, CounterPause.ended_at, hall_id, period, zone, now
+    )
 
 
 def _seconds_by_counter(s, model, began, ended, hall_id: int, period: Period, zone, now: datetime) -> dict[int, float]:
     start, end = _local_range(period, zone)
     out: dict[int, float] = defaultdict(float)
     for counter_id, since, until in s.execute(
-            select(model.counter_id, began, ended)
-            .where(model.hall_id == hall_id, began < end, or_(ended.is_(None), ended > start))):
+        select(model.counter_id, began, ended).where(
+            model.hall_id == hall_id, began < end, or_(ended.is_(None), ended > start)
+        )
+    ):
         span = (min(until or now, end) - max(since, start)).total_seconds()
         if span > 0:
             out[counter_id] += span
@@ -457,8 +596,11 @@ def _door_counts(s, hall_id: int, period: Period, zone) -> dict[date, int]:
     """People the hall's door counters saw come in, per local day of the period (no entry: no counts)."""
     start, end = _local_range(period, zone)
     days: dict[date, int] = defaultdict(int)
-    for hour, n in s.execute(select(FootfallHour.hour, FootfallHour.in_count).where(
-            FootfallHour.hall_id == hall_id, FootfallHour.hour >= start, FootfallHour.hour < end)):
+    for hour, n in s.execute(
+        select(FootfallHour.hour, FootfallHour.in_count).where(
+            FootfallHour.hall_id == hall_id, FootfallHour.hour >= start, FootfallHour.hour < end
+        )
+    ):
         days[local_time(hour, zone).date()] += int(n or 0)
     return dict(days)
 
@@ -469,9 +611,10 @@ def _staff_norms(s, hall_id: int, period: Period, norm: Mapping[int, int | None]
     d = kpi_days
     weights: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])
     for staff_id, service_id, handled in s.execute(
-            select(d.c.staff_id, d.c.service_id, func.sum(d.c.handled))
-            .where(d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last)
-            .group_by(d.c.staff_id, d.c.service_id)):
+        select(d.c.staff_id, d.c.service_id, func.sum(d.c.handled))
+        .where(d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last)
+        .group_by(d.c.staff_id, d.c.service_id)
+    ):
         if handled and (service_norm := norm.get(service_id)):
             weights[staff_id][0] += service_norm * int(handled)
             weights[staff_id][1] += int(handled)
@@ -504,10 +647,18 @@ def heatmap(rt: Runtime, hall_id: int, period: Period) -> dict:
         s = tx.session
         if s.get(Hall, hall_id) is None:
             raise NotFound(f"no hall {hall_id}", field="hall_id")
-        rows = s.execute(select(d.c.day, d.c.hour, func.sum(d.c.arrivals), func.sum(d.c.waited),
-                                func.sum(d.c.wait_sum_s), func.count(func.distinct(d.c.day)))
-                         .where(d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last)
-                         .group_by(d.c.day, d.c.hour)).all()
+        rows = s.execute(
+            select(
+                d.c.day,
+                d.c.hour,
+                func.sum(d.c.arrivals),
+                func.sum(d.c.waited),
+                func.sum(d.c.wait_sum_s),
+                func.count(func.distinct(d.c.day)),
+            )
+            .where(d.c.hall_id == hall_id, d.c.day >= period.first, d.c.day <= period.last)
+            .group_by(d.c.day, d.c.hour)
+        ).all()
     cells: dict[tuple[int, int], list] = defaultdict(lambda: [0, 0, 0, set()])
     for day, hour, arrivals, waited, wait_sum, _ in rows:
         cell = cells[(day.weekday(), hour)]
@@ -515,9 +666,17 @@ def heatmap(rt: Runtime, hall_id: int, period: Period) -> dict:
         cell[1] += int(waited or 0)
         cell[2] += int(wait_sum or 0)
         cell[3].add(day)
-    out = [{"weekday": wd, "hour": hour, "arrivals": c[0], "days": len(c[3]),
-            "arrivals_per_day": c[0] / len(c[3]), "wait_avg_s": c[2] / c[1] if c[1] else None}
-           for (wd, hour), c in sorted(cells.items())]
+    out = [
+        {
+            "weekday": wd,
+            "hour": hour,
+            "arrivals": c[0],
+            "days": len(c[3]),
+            "arrivals_per_day": c[0] / len(c[3]),
+            "wait_avg_s": c[2] / c[1] if c[1] else None,
+        }
+        for (wd, hour), c in sorted(cells.items())
+    ]
     return {"period": period.to_dict(), "hall_id": hall_id, "cells": out}
 
 
@@ -527,8 +686,9 @@ TICKET_FILTERS = ("hour", "counter_id", "staff_id", "service_id", "tier", "chann
 LIST_LIMIT = 2000
 
 
-def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None = None,
-                limit: int = LIST_LIMIT) -> dict:
+def ticket_list(
+    rt: Runtime, hall_id: int, period: Period, filters: dict | None = None, limit: int = LIST_LIMIT
+) -> dict:
     """The tickets a report line counts, read from their histories as the roll-ups read them: each
     with its wait, handle time, outcome and who served it last. ``filters``: ``hour`` (local hour
     taken), ``weekday`` (0 Monday), ``counter_id`` / ``staff_id`` (0: none), ``service_id`` (the
@@ -549,16 +709,39 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
             raise NotFound(f"no hall {hall_id}", field="hall_id")
         zone = parse_zone(hall.timezone)
         where = [Ticket.hall_id == hall_id, Ticket.business_day >= period.first, Ticket.business_day <= period.last]
-        tickets = s.execute(select(Ticket.id, Ticket.label, Ticket.business_day, Ticket.issued_at, Ticket.service_id,
-                                   Ticket.tier, Ticket.channel).where(*where).order_by(Ticket.id.desc())).all()
+        tickets = s.execute(
+            select(
+                Ticket.id,
+                Ticket.label,
+                Ticket.business_day,
+                Ticket.issued_at,
+                Ticket.service_id,
+                Ticket.tier,
+                Ticket.channel,
+            )
+            .where(*where)
+            .order_by(Ticket.id.desc())
+        ).all()
         steps: dict[int, list[kpi.Step]] = defaultdict(list)
-        for row in s.execute(select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at, TicketEvent.counter_id,
-                                    TicketEvent.staff_id, TicketEvent.duration_s, TicketEvent.service_id)
-                             .join(Ticket, Ticket.id == TicketEvent.ticket_id).where(*where)
-                             .order_by(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id)):
+        for row in s.execute(
+            select(
+                TicketEvent.ticket_id,
+                TicketEvent.kind,
+                TicketEvent.at,
+                TicketEvent.counter_id,
+                TicketEvent.staff_id,
+                TicketEvent.duration_s,
+                TicketEvent.service_id,
+            )
+            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+            .where(*where)
+            .order_by(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id)
+        ):
             steps[row[0]].append(kpi.Step(*row[1:]))
-        services = {x.id: (f"{x.prefix} {x.name_zh}", x.target_wait_s)
-                    for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)).scalars()}
+        services = {
+            x.id: (f"{x.prefix} {x.name_zh}", x.target_wait_s)
+            for x in s.execute(select(ServiceType).where(ServiceType.hall_id == hall_id)).scalars()
+        }
         counters = {x.id: x.number for x in s.execute(select(Counter).where(Counter.hall_id == hall_id)).scalars()}
         staff = {x.id: x.name for x in s.execute(select(Staff).where(Staff.hall_id == hall_id)).scalars()}
         about = _name(hall)
@@ -569,25 +752,51 @@ def ticket_list(rt: Runtime, hall_id: int, period: Period, filters: dict | None 
         visit = kpi.read_visit(history)
         service_id = kpi.service_taken(history, current_service)
         local = local_time(issued_at, zone)
-        facts = {"hour": local.hour, "weekday": day.weekday(), "counter_id": visit.counter_id or 0,
-                 "staff_id": visit.staff_id or 0, "service_id": service_id, "tier": tier, "channel": channel,
-                 "outcome": visit.outcome}
+        facts = {
+            "hour": local.hour,
+            "weekday": day.weekday(),
+            "counter_id": visit.counter_id or 0,
+            "staff_id": visit.staff_id or 0,
+            "service_id": service_id,
+            "tier": tier,
+            "channel": channel,
+            "outcome": visit.outcome,
+        }
         if any(facts[k] != v for k, v in filters.items()):
             continue
         matched += 1
         if len(out) >= limit:
             continue
         service_name, target = services.get(service_id, ("", None))
-        out.append({"id": ticket_id, "label": label, "business_day": day.isoformat(),
-                    "issued_local": local.strftime("%Y-%m-%d %H:%M"), "service_id": service_id,
-                    "service": service_name, "tier": tier, "channel": channel,
-                    "outcome": visit.outcome, "wait_s": visit.wait_s, "handle_s": visit.handle_s,
-                    "within_target": (visit.wait_s <= target) if visit.wait_s is not None and target else None,
-                    "transfers": visit.transfers, "counter_id": visit.counter_id,
-                    "counter": counters.get(visit.counter_id or 0, ""), "staff_id": visit.staff_id,
-                    "staff": staff.get(visit.staff_id or 0, "")})
-    return {"period": period.to_dict(), "hall": about, "filters": filters, "matched": matched,
-            "truncated": matched > len(out), "tickets": out}
+        out.append(
+            {
+                "id": ticket_id,
+                "label": label,
+                "business_day": day.isoformat(),
+                "issued_local": local.strftime("%Y-%m-%d %H:%M"),
+                "service_id": service_id,
+                "service": service_name,
+                "tier": tier,
+                "channel": channel,
+                "outcome": visit.outcome,
+                "wait_s": visit.wait_s,
+                "handle_s": visit.handle_s,
+                "within_target": (visit.wait_s <= target) if visit.wait_s is not None and target else None,
+                "transfers": visit.transfers,
+                "counter_id": visit.counter_id,
+                "counter": counters.get(visit.counter_id or 0, ""),
+                "staff_id": visit.staff_id,
+                "staff": staff.get(visit.staff_id or 0, ""),
+            }
+        )
+    return {
+        "period": period.to_dict(),
+        "hall": about,
+        "filters": filters,
+        "matched": matched,
+        "truncated": matched > len(out),
+        "tickets": out,
+    }
 
 
 def day_trend(rt: Runtime, period: Period, hall_ids: set[int] | None = None) -> list[dict]:
@@ -597,11 +806,19 @@ def day_trend(rt: Runtime, period: Period, hall_ids: set[int] | None = None) -> 
     if hall_ids is not None:
         where.append(h.c.hall_id.in_(sorted(hall_ids)))
     with rt.reader() as tx:
-        rows = tx.session.execute(select(h.c.day, func.sum(h.c.arrivals), func.sum(h.c.waited),
-                                         func.sum(h.c.wait_sum_s)).where(*where).group_by(h.c.day)).all()
-    return [{"key": day.isoformat(), "arrivals": int(arrivals or 0),
-             "wait_avg_s": int(wait_sum or 0) / int(waited) if waited else None}
-            for day, arrivals, waited, wait_sum in sorted(rows)]
+        rows = tx.session.execute(
+            select(h.c.day, func.sum(h.c.arrivals), func.sum(h.c.waited), func.sum(h.c.wait_sum_s))
+            .where(*where)
+            .group_by(h.c.day)
+        ).all()
+    return [
+        {
+            "key": day.isoformat(),
+            "arrivals": int(arrivals or 0),
+            "wait_avg_s": int(wait_sum or 0) / int(waited) if waited else None,
+        }
+        for day, arrivals, waited, wait_sum in sorted(rows)
+    ]
 
 
 def busy_hour_arrivals(rt: Runtime, hall_id: int, until: date, days: int = 28) -> float | None:
@@ -609,7 +826,12 @@ def busy_hour_arrivals(rt: Runtime, hall_id: int, until: date, days: int = 28) -
     calling rule's preview); None when the hall has no rolled-up day yet."""
     h = kpi_hall_days
     with rt.reader() as tx:
-        value = tx.session.execute(select(func.avg(h.c.busy_arrivals)).where(
-            h.c.hall_id == hall_id, h.c.day < until, h.c.day >= until - timedelta(days=days),
-            h.c.busy_hour.is_not(None))).scalar()
+        value = tx.session.execute(
+            select(func.avg(h.c.busy_arrivals)).where(
+                h.c.hall_id == hall_id,
+                h.c.day < until,
+                h.c.day >= until - timedelta(days=days),
+                h.c.busy_hour.is_not(None),
+            )
+        ).scalar()
     return float(value) if value else None

@@ -20,6 +20,7 @@ they decide, one transaction per step:
 Both jobs run in the scheduler (``dispatch_surveys`` every minute, ``purge_sms_numbers``
 nightly), never in the counter's request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,11 +81,18 @@ log = logging.getLogger(__name__)
 SCHEDULED, SENDING, SENT, FAILED, SKIPPED = "scheduled", "sending", "sent", "failed", "skipped"
 # reply outcomes
 COUNTED, DUPLICATE, LATE, UNMATCHED, OPTED_OUT, COMMENTED, EMPTIED = (
-    "counted", "duplicate", "late", "unmatched", "opt_out", "comment", "empty")
+    "counted",
+    "duplicate",
+    "late",
+    "unmatched",
+    "opt_out",
+    "comment",
+    "empty",
+)
 OUTCOMES = (COUNTED, DUPLICATE, LATE, UNMATCHED, OPTED_OUT, COMMENTED, EMPTIED)
 
-CREATE_WITHIN = timedelta(days=1)      # a ticket finished longer ago gets no survey (the scheduler was down)
-TOO_LATE = timedelta(days=1)           # nor is a survey sent this long after the service (quiet hours + outage)
+CREATE_WITHIN = timedelta(days=1)  # a ticket finished longer ago gets no survey (the scheduler was down)
+TOO_LATE = timedelta(days=1)  # nor is a survey sent this long after the service (quiet hours + outage)
 SENDING_TIMEOUT = timedelta(minutes=15)
 BACKOFF_MINUTES = (1, 5, 15, 60, 240)  # after the 1st, 2nd, ... failed attempt
 TICKET_MOBILE_KEPT = timedelta(days=2)  # a ticket's plain number is useless once its survey window is past
@@ -92,6 +100,7 @@ BATCH = 200
 
 
 # --------------------------------------------------------------------------- wiring
+
 
 @dataclass
 class SmsSetup:
@@ -106,9 +115,12 @@ class SmsSetup:
 def configure(rt: Runtime, config: Mapping, instance: Path) -> SmsSetup:
     """Build the SMS setup from the app's settings (SMS_*; see the README) and keep it on the runtime."""
     vault = NumberVault(config.get("SMS_DATA_KEY") or instance_key(instance))
-    sms = SmsSetup(gateway=build_gateway(rt, config, vault), vault=vault,
-                   max_attempts=max(int(config.get("SURVEY_MAX_ATTEMPTS") or 5), 1),
-                   retention_days=int(config.get("SMS_RETENTION_DAYS") or 180))
+    sms = SmsSetup(
+        gateway=build_gateway(rt, config, vault),
+        vault=vault,
+        max_attempts=max(int(config.get("SURVEY_MAX_ATTEMPTS") or 5), 1),
+        retention_days=int(config.get("SMS_RETENTION_DAYS") or 180),
+    )
     rt.settings["sms"] = sms
     return sms
 
@@ -126,16 +138,26 @@ def build_gateway(rt: Runtime, config: Mapping, vault: NumberVault) -> SmsGatewa
 
         if not public:
             raise ValueError("SMS_GATEWAY=kannel needs SMS_PUBLIC_URL (where Kannel reaches this server)")
-        return KannelGateway({
-            "url": config.get("SMS_KANNEL_URL"), "username": config.get("SMS_KANNEL_USERNAME"),
-            "password": config.get("SMS_KANNEL_PASSWORD"), "sender": config.get("SMS_KANNEL_SENDER"),
-            "secret": config.get("SMS_KANNEL_SECRET"), "allowed_ips": config.get("SMS_KANNEL_ALLOWED_IPS") or (),
-            "inbound_url": f"{public}/sms/kannel/inbound", "dlr_url": f"{public}/sms/kannel/dlr"})
+        return KannelGateway(
+            {
+                "url": config.get("SMS_KANNEL_URL"),
+                "username": config.get("SMS_KANNEL_USERNAME"),
+                "password": config.get("SMS_KANNEL_PASSWORD"),
+                "sender": config.get("SMS_KANNEL_SENDER"),
+                "secret": config.get("SMS_KANNEL_SECRET"),
+                "allowed_ips": config.get("SMS_KANNEL_ALLOWED_IPS") or (),
+                "inbound_url": f"{public}/sms/kannel/inbound",
+                "dlr_url": f"{public}/sms/kannel/dlr",
+            }
+        )
     if name == "twilio":
         from ..sms.twilio_gateway import TwilioGateway
 
-        settings = {"account_sid": config.get("SMS_TWILIO_ACCOUNT_SID"),
-                    "auth_token": config.get("SMS_TWILIO_AUTH_TOKEN"), "sender": config.get("SMS_TWILIO_SENDER")}
+        settings = {
+            "account_sid": config.get("SMS_TWILIO_ACCOUNT_SID"),
+            "auth_token": config.get("SMS_TWILIO_AUTH_TOKEN"),
+            "sender": config.get("SMS_TWILIO_SENDER"),
+        }
         if public:
             settings.update(status_callback_url=f"{public}/sms/twilio/status", webhook_base_url=public)
         return TwilioGateway(settings)
@@ -159,6 +181,7 @@ def gateway_named(rt: Runtime, name: str) -> SmsGateway:
 
 # --------------------------------------------------------------------------- creating surveys
 
+
 def dispatch(rt: Runtime) -> dict:
     """The scheduler's minute: create surveys for finished tickets, give up on lost sends, send due ones."""
     created = create_surveys(rt)
@@ -172,11 +195,22 @@ def create_surveys(rt: Runtime, limit: int = BATCH) -> dict:
     sms = setup(rt)
     with rt.uow() as tx:
         s, now = tx.session, rt.now()
-        tickets = s.execute(
-            select(Ticket).outerjoin(Survey, Survey.ticket_id == Ticket.id)
-            .where(Ticket.mobile.is_not(None), Ticket.closed_at >= now - CREATE_WITHIN,
-                   Ticket.state == TicketState.FINISHED.value, Survey.id.is_(None))
-            .order_by(Ticket.closed_at).limit(limit)).scalars().all()
+        tickets = (
+            s.execute(
+                select(Ticket)
+                .outerjoin(Survey, Survey.ticket_id == Ticket.id)
+                .where(
+                    Ticket.mobile.is_not(None),
+                    Ticket.closed_at >= now - CREATE_WITHIN,
+                    Ticket.state == TicketState.FINISHED.value,
+                    Survey.id.is_(None),
+                )
+                .order_by(Ticket.closed_at)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
         made = {SCHEDULED: 0, SKIPPED: 0}
         halls: dict[int, tuple[Hall, SurveySettings]] = {}
         for ticket in tickets:
@@ -187,8 +221,12 @@ def create_surveys(rt: Runtime, limit: int = BATCH) -> dict:
             if _insert_ignoring_duplicate(s, tx.dialect, Survey, values, ["ticket_id"]):
                 made[values["state"]] += 1
             # the survey holds the number now (protected); the ticket's plain copy goes
-            s.execute(update(Ticket).where(Ticket.id == ticket.id).values(mobile=None)
-                      .execution_options(synchronize_session=False))
+            s.execute(
+                update(Ticket)
+                .where(Ticket.id == ticket.id)
+                .values(mobile=None)
+                .execution_options(synchronize_session=False)
+            )
         tx.commit()
     return {"created": made[SCHEDULED], "skipped": made[SKIPPED]}
 
@@ -198,9 +236,15 @@ def _new_survey(s, vault: NumberVault, ticket: Ticket, hall: Hall, settings: Sur
     counter = s.get(Counter, counter_id) if counter_id else None
     staff = s.get(Staff, staff_id) if staff_id else None
     service = s.get(ServiceType, ticket.service_id)
-    visit = SurveyVisit(hall=hall.name_zh, service=service.name_zh, counter=str(counter.number) if counter else "",
-                        staff_name=staff.name if staff else "", staff_no=staff.staff_number if staff else "",
-                        hall_en=hall.name_en or None, service_en=service.name_en or None)
+    visit = SurveyVisit(
+        hall=hall.name_zh,
+        service=service.name_zh,
+        counter=str(counter.number) if counter else "",
+        staff_name=staff.name if staff else "",
+        staff_no=staff.staff_number if staff else "",
+        hall_en=hall.name_en or None,
+        service_en=service.name_en or None,
+    )
     state, error, number = SCHEDULED, None, None
     try:
         number = vault.protect(mobiles.msisdn(ticket.mobile))
@@ -214,22 +258,37 @@ def _new_survey(s, vault: NumberVault, ticket: Ticket, hall: Hall, settings: Sur
     wait_s = queue.waited_s(ticket, ticket.called_at) if ticket.called_at else None
     scale = settings.to_dict()
     return {
-        "ticket_id": ticket.id, "hall_id": hall.id, "service_id": ticket.service_id, "counter_id": counter_id,
-        "staff_id": staff_id, "business_day": ticket.business_day, "finished_at": ticket.closed_at,
-        "wait_s": wait_s, "number_cipher": number.cipher if number else None,
-        "number_key": number.key if number else None, "number_masked": number.masked if number else "****",
-        "state": state, "send_at": send_at, "attempts": 0, "last_error": error,
-        "reference": "sv" + secrets.token_hex(8), "text": render_survey_sms(settings, visit),
+        "ticket_id": ticket.id,
+        "hall_id": hall.id,
+        "service_id": ticket.service_id,
+        "counter_id": counter_id,
+        "staff_id": staff_id,
+        "business_day": ticket.business_day,
+        "finished_at": ticket.closed_at,
+        "wait_s": wait_s,
+        "number_cipher": number.cipher if number else None,
+        "number_key": number.key if number else None,
+        "number_masked": number.masked if number else "****",
+        "state": state,
+        "send_at": send_at,
+        "attempts": 0,
+        "last_error": error,
+        "reference": "sv" + secrets.token_hex(8),
+        "text": render_survey_sms(settings, visit),
         "scale_name": settings.scale.name,
-        "scale": {k: scale[k] for k in ("scale", "satisfied", "follow_up")}, "created_at": now,
+        "scale": {k: scale[k] for k in ("scale", "satisfied", "follow_up")},
+        "created_at": now,
     }
 
 
 def _served_by(s, ticket: Ticket) -> tuple[int | None, int | None]:
     """The counter and staff member that finished the ticket (the ticket itself forgets its counter)."""
-    row = s.execute(select(TicketEvent.counter_id, TicketEvent.staff_id).where(
-        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == Action.FINISH.value)
-        .order_by(TicketEvent.id.desc()).limit(1)).first()
+    row = s.execute(
+        select(TicketEvent.counter_id, TicketEvent.staff_id)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == Action.FINISH.value)
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return None, ticket.staff_id
     return row.counter_id, row.staff_id or ticket.staff_id
@@ -245,14 +304,17 @@ def _insert_ignoring_duplicate(s, dialect: str, model, values: dict, unique: lis
 
 # --------------------------------------------------------------------------- sending
 
+
 def fail_lost_sends(rt: Runtime) -> int:
     """Surveys stuck in ``sending`` (the process died mid-send): failed, not resent; the SMS may have gone."""
     with rt.uow() as tx:
         now = rt.now()
         result = tx.session.execute(
-            update(Survey).where(Survey.state == SENDING, Survey.claimed_at < now - SENDING_TIMEOUT)
+            update(Survey)
+            .where(Survey.state == SENDING, Survey.claimed_at < now - SENDING_TIMEOUT)
             .values(state=FAILED, last_error="outcome unknown: the sender stopped while sending; not resent")
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         tx.commit()
     if rows_changed(result):
         log.warning("%d survey(s) left in 'sending' marked failed (outcome unknown)", rows_changed(result))
@@ -262,8 +324,16 @@ def fail_lost_sends(rt: Runtime) -> int:
 def send_due(rt: Runtime, limit: int = BATCH) -> dict:
     """Send every survey whose time has come; returns counts per outcome."""
     with rt.reader() as tx:
-        ids = tx.session.execute(select(Survey.id).where(Survey.state == SCHEDULED, Survey.send_at <= rt.now())
-                                 .order_by(Survey.send_at).limit(limit)).scalars().all()
+        ids = (
+            tx.session.execute(
+                select(Survey.id)
+                .where(Survey.state == SCHEDULED, Survey.send_at <= rt.now())
+                .order_by(Survey.send_at)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
     counts = {"sent": 0, "retrying": 0, "failed": 0, "not_sent": 0}
     for survey_id in ids:
         try:
@@ -299,9 +369,11 @@ def _claim(rt: Runtime, sms: SmsSetup, survey_id: int) -> OutgoingSms | str | No
     with rt.uow() as tx:
         s, now = tx.session, rt.now()
         claimed = s.execute(
-            update(Survey).where(Survey.id == survey_id, Survey.state == SCHEDULED, Survey.send_at <= now)
+            update(Survey)
+            .where(Survey.id == survey_id, Survey.state == SCHEDULED, Survey.send_at <= now)
             .values(state=SENDING, attempts=Survey.attempts + 1, claimed_at=now, gateway=sms.gateway.name)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if rows_changed(claimed) != 1:
             return None
         survey = must_get(s, Survey, survey_id)
@@ -317,8 +389,9 @@ def _claim(rt: Runtime, sms: SmsSetup, survey_id: int) -> OutgoingSms | str | No
             tx.commit()
             return "not_sent"
         try:
-            message = OutgoingSms(to=sms.vault.reveal(survey.number_cipher or ""), text=survey.text,
-                                  reference=survey.reference)
+            message = OutgoingSms(
+                to=sms.vault.reveal(survey.number_cipher or ""), text=survey.text, reference=survey.reference
+            )
         except ValueError as exc:  # SMS_DATA_KEY changed: this one can never go; the others still may
             survey.state, survey.last_error = FAILED, str(exc)[:400]
             tx.commit()
@@ -332,10 +405,14 @@ def _record_sent(rt: Runtime, survey_id: int, gateway_id: str | None) -> str:
         s, now = tx.session, rt.now()
         survey = must_get(s, Survey, survey_id)
         settings = SurveySettings.from_dict(must_get(s, Hall, survey.hall_id).survey)
-        marked = s.execute(update(Survey).where(Survey.id == survey_id, Survey.state == SENDING)
-                           .values(state=SENT, sent_at=now, gateway_id=gateway_id, last_error=None,
-                                   expires_at=now + settings.reply_expiry)
-                           .execution_options(synchronize_session=False))
+        marked = s.execute(
+            update(Survey)
+            .where(Survey.id == survey_id, Survey.state == SENDING)
+            .values(
+                state=SENT, sent_at=now, gateway_id=gateway_id, last_error=None, expires_at=now + settings.reply_expiry
+            )
+            .execution_options(synchronize_session=False)
+        )
         if rows_changed(marked) == 1:
             satisfaction.count_sent(s, tx.dialect, survey)  # the report roll-ups, in this transaction
         tx.commit()
@@ -350,19 +427,26 @@ def _record_failure(rt: Runtime, sms: SmsSetup, survey_id: int, error: str, retr
             hall = must_get(s, Hall, survey.hall_id)
             settings = SurveySettings.from_dict(hall.survey)
             backoff = timedelta(minutes=BACKOFF_MINUTES[min(survey.attempts, len(BACKOFF_MINUTES)) - 1])
-            values = {"state": SCHEDULED, "send_at": survey_send_at(now, backoff, settings.quiet_hours,
-                                                                    parse_zone(hall.timezone))}
+            values = {
+                "state": SCHEDULED,
+                "send_at": survey_send_at(now, backoff, settings.quiet_hours, parse_zone(hall.timezone)),
+            }
             outcome = "retrying"
         else:
             values, outcome = {"state": FAILED}, "failed"
-        s.execute(update(Survey).where(Survey.id == survey_id, Survey.state == SENDING)
-                  .values(last_error=error[:400], **values).execution_options(synchronize_session=False))
+        s.execute(
+            update(Survey)
+            .where(Survey.id == survey_id, Survey.state == SENDING)
+            .values(last_error=error[:400], **values)
+            .execution_options(synchronize_session=False)
+        )
         tx.commit()
     log.warning("survey %s: %s (%s, attempt %d)", survey_id, error, outcome, survey.attempts)
     return outcome
 
 
 # --------------------------------------------------------------------------- replies
+
 
 def handle_reply(rt: Runtime, inbound: InboundSms, gateway: str) -> dict:
     """Keep a customer's message and act on it: rate, comment, opt out; open a follow-up case if unhappy.
@@ -393,33 +477,65 @@ def handle_reply(rt: Runtime, inbound: InboundSms, gateway: str) -> dict:
 
 
 def _known_reply(s, gateway: str, gateway_id: str | None) -> SurveyReply | None:
-    return s.execute(select(SurveyReply).where(SurveyReply.gateway == gateway,
-                                               SurveyReply.gateway_message_id == gateway_id)).scalar_one_or_none()
+    return s.execute(
+        select(SurveyReply).where(SurveyReply.gateway == gateway, SurveyReply.gateway_message_id == gateway_id)
+    ).scalar_one_or_none()
 
 
 def _file_reply(s, number, inbound: InboundSms, gateway: str, now: datetime, tx) -> SurveyReply:
     """Store the reply with its outcome, and apply it: opt out, rate or comment, open a case."""
-    sent = s.execute(select(Survey).where(Survey.number_key == number.key, Survey.state == SENT,
-                                          Survey.sent_at <= now)
-                     .order_by(Survey.sent_at.desc()).limit(20)).scalars().all()
+    sent = (
+        s.execute(
+            select(Survey)
+            .where(Survey.number_key == number.key, Survey.state == SENT, Survey.sent_at <= now)
+            .order_by(Survey.sent_at.desc())
+            .limit(20)
+        )
+        .scalars()
+        .all()
+    )
     # the latest survey sent to this number whose reply window is open (domain.survey.pick_survey's rule)
     survey = next((x for x in sent if reply_in_window(x.sent_at, now, x.expires_at - x.sent_at)), None)
     reply = parse_reply(inbound.text, _scale_of(survey or (sent[0] if sent else None)))
     hall_id = survey.hall_id if survey else sent[0].hall_id if sent else _last_hall_of(s, number.key)
-    row = SurveyReply(received_at=now, number_cipher=number.cipher, number_key=number.key,
-                      number_masked=number.masked, text=inbound.text, kind=reply.kind, score=reply.score,
-                      comment=reply.comment, gateway=gateway, gateway_message_id=inbound.key,
-                      hall_id=hall_id, survey_id=survey.id if survey else (sent[0].id if sent else None))
+    row = SurveyReply(
+        received_at=now,
+        number_cipher=number.cipher,
+        number_key=number.key,
+        number_masked=number.masked,
+        text=inbound.text,
+        kind=reply.kind,
+        score=reply.score,
+        comment=reply.comment,
+        gateway=gateway,
+        gateway_message_id=inbound.key,
+        hall_id=hall_id,
+        survey_id=survey.id if survey else (sent[0].id if sent else None),
+    )
     row.outcome = _outcome(reply, survey, bool(sent))
-    if row.outcome == COUNTED and survey is not None and reply.score is not None \
-            and not _claim_rating(s, survey, reply.score, now):
+    if (
+        row.outcome == COUNTED
+        and survey is not None
+        and reply.score is not None
+        and not _claim_rating(s, survey, reply.score, now)
+    ):
         row.outcome = DUPLICATE  # another reply of this number counted first, at the same moment
     s.add(row)
     s.flush()
     if row.outcome == OPTED_OUT:
-        _insert_ignoring_duplicate(s, tx.dialect, SmsOptOut, {
-            "number_key": number.key, "number_cipher": number.cipher, "number_masked": number.masked,
-            "opted_out_at": now, "reply_id": row.id}, ["number_key"])
+        _insert_ignoring_duplicate(
+            s,
+            tx.dialect,
+            SmsOptOut,
+            {
+                "number_key": number.key,
+                "number_cipher": number.cipher,
+                "number_masked": number.masked,
+                "opted_out_at": now,
+                "reply_id": row.id,
+            },
+            ["number_key"],
+        )
     elif survey is not None:  # counted or commented: about this survey (see _outcome)
         _apply_to_survey(s, tx, survey, row, reply, now)
     return row
@@ -429,8 +545,16 @@ def _apply_to_survey(s, tx, survey: Survey, row: SurveyReply, reply, now: dateti
     if row.outcome == COUNTED and reply.score is not None:
         survey.comment = survey.comment or reply.comment
         satisfaction.count_rating(s, tx.dialect, survey, reply.score)  # the report roll-ups, in this transaction
-        tx.record(ev.SurveyRated(hall_id=survey.hall_id, survey_id=survey.id, score=reply.score,
-                                 satisfied=bool(survey.satisfied), staff_id=survey.staff_id, counter_id=survey.counter_id))
+        tx.record(
+            ev.SurveyRated(
+                hall_id=survey.hall_id,
+                survey_id=survey.id,
+                score=reply.score,
+                satisfied=bool(survey.satisfied),
+                staff_id=survey.staff_id,
+                counter_id=survey.counter_id,
+            )
+        )
     elif row.outcome == COMMENTED and survey.comment is None:
         survey.comment = reply.comment
     if row.outcome in (COUNTED, COMMENTED):
@@ -444,9 +568,14 @@ def _claim_rating(s, survey: Survey, score: int, now: datetime) -> bool:
     arriving together exactly one counts (PostgreSQL re-checks ``score IS NULL`` after the
     other's commit; SQLite runs one writer at a time). The session's object is updated too."""
     satisfied = score in _scale_of(survey).satisfied_values
-    won = rows_changed(s.execute(update(Survey).where(Survey.id == survey.id, Survey.score.is_(None))
-                    .values(score=score, rated_at=now, satisfied=satisfied)
-                    .execution_options(synchronize_session="fetch")))
+    won = rows_changed(
+        s.execute(
+            update(Survey)
+            .where(Survey.id == survey.id, Survey.score.is_(None))
+            .values(score=score, rated_at=now, satisfied=satisfied)
+            .execution_options(synchronize_session="fetch")
+        )
+    )
     if not won:
         s.refresh(survey)
     return bool(won)
@@ -471,8 +600,9 @@ def _scale_of(survey: Survey | None):
 
 def _last_hall_of(s, number_key: str) -> int | None:
     """For a reply matching no sent survey: the hall of that number's latest survey of any state, if any."""
-    return s.execute(select(Survey.hall_id).where(Survey.number_key == number_key)
-                     .order_by(Survey.id.desc()).limit(1)).scalar()
+    return s.execute(
+        select(Survey.hall_id).where(Survey.number_key == number_key).order_by(Survey.id.desc()).limit(1)
+    ).scalar()
 
 
 def _open_case(s, survey: Survey, reply: SurveyReply, reason: str, now: datetime, tx) -> FollowUpCase | None:
@@ -480,15 +610,35 @@ def _open_case(s, survey: Survey, reply: SurveyReply, reason: str, now: datetime
     if s.execute(select(FollowUpCase.id).where(FollowUpCase.survey_id == survey.id)).first() is not None:
         return None
     settings = SurveySettings.from_dict(s.get(Hall, survey.hall_id).survey)
-    manager = s.execute(select(Staff.id).where(Staff.hall_id == survey.hall_id, Staff.role == Role.HALL_MANAGER.value,
-                                               Staff.active.is_(True)).order_by(Staff.id).limit(1)).scalar()
+    manager = s.execute(
+        select(Staff.id)
+        .where(Staff.hall_id == survey.hall_id, Staff.role == Role.HALL_MANAGER.value, Staff.active.is_(True))
+        .order_by(Staff.id)
+        .limit(1)
+    ).scalar()
     clock = FollowUpClock.opened(now, settings.follow_up_within)
-    case = FollowUpCase(survey_id=survey.id, hall_id=survey.hall_id, reply_id=reply.id, reason=reason,
-                        opened_at=clock.opened_at, due_at=clock.due_at, assigned_to=manager, state="open")
+    case = FollowUpCase(
+        survey_id=survey.id,
+        hall_id=survey.hall_id,
+        reply_id=reply.id,
+        reason=reason,
+        opened_at=clock.opened_at,
+        due_at=clock.due_at,
+        assigned_to=manager,
+        state="open",
+    )
     s.add(case)
     s.flush()
-    tx.record(ev.FollowUpOpened(hall_id=case.hall_id, case_id=case.id, survey_id=survey.id, reason=reason,
-                                due_at=case.due_at.isoformat(), assigned_to=manager))
+    tx.record(
+        ev.FollowUpOpened(
+            hall_id=case.hall_id,
+            case_id=case.id,
+            survey_id=survey.id,
+            reason=reason,
+            due_at=case.due_at.isoformat(),
+            assigned_to=manager,
+        )
+    )
     return case
 
 
@@ -586,23 +736,37 @@ def close(rt: Runtime, case_id: int, staff_id: int | None, resolution: str) -> d
 def case_view(case: FollowUpCase, survey: Survey, now: datetime) -> dict:
     clock = FollowUpClock(case.opened_at, case.due_at)
     return {
-        "id": case.id, "hall_id": case.hall_id, "survey_id": case.survey_id, "reason": case.reason,
-        "opened_at": case.opened_at.isoformat(), "due_at": case.due_at.isoformat(),
-        "assigned_to": case.assigned_to, "state": case.state,
+        "id": case.id,
+        "hall_id": case.hall_id,
+        "survey_id": case.survey_id,
+        "reason": case.reason,
+        "opened_at": case.opened_at.isoformat(),
+        "due_at": case.due_at.isoformat(),
+        "assigned_to": case.assigned_to,
+        "state": case.state,
         "clock": clock.state(now, case.first_response_at),
         "overdue": clock.is_overdue(now, case.first_response_at),
-        "first_response_at": _iso(case.first_response_at), "first_response_by": case.first_response_by,
-        "closed_at": _iso(case.closed_at), "closed_by": case.closed_by, "resolution": case.resolution,
-        "mobile": survey.number_masked, "score": survey.score, "comment": survey.comment,
-        "staff_id": survey.staff_id, "counter_id": survey.counter_id, "service_id": survey.service_id,
+        "first_response_at": _iso(case.first_response_at),
+        "first_response_by": case.first_response_by,
+        "closed_at": _iso(case.closed_at),
+        "closed_by": case.closed_by,
+        "resolution": case.resolution,
+        "mobile": survey.number_masked,
+        "score": survey.score,
+        "comment": survey.comment,
+        "staff_id": survey.staff_id,
+        "counter_id": survey.counter_id,
+        "service_id": survey.service_id,
         "finished_at": survey.finished_at.isoformat(),
     }
 
 
 # --------------------------------------------------------------------------- lists for staff
 
-def _read_page(s, query, id_column, at_column, limit: int, before: int | None, since, until,
-               scalars: bool = True) -> tuple[list, int | None]:
+
+def _read_page(
+    s, query, id_column, at_column, limit: int, before: int | None, since, until, scalars: bool = True
+) -> tuple[list, int | None]:
     """Latest first from ``before`` (the previous page's last id), within [since, until): the page
     of ``limit`` rows and the cursor of the next page (None on the last)."""
     if before is not None:
@@ -620,8 +784,15 @@ def _read_page(s, query, id_column, at_column, limit: int, before: int | None, s
     return page, last.id
 
 
-def list_surveys(rt: Runtime, hall_id: int, limit: int = 100, before: int | None = None, since=None, until=None,
-                 state: str | None = None) -> dict:
+def list_surveys(
+    rt: Runtime,
+    hall_id: int,
+    limit: int = 100,
+    before: int | None = None,
+    since=None,
+    until=None,
+    state: str | None = None,
+) -> dict:
     """A hall's surveys, latest first, a page at a time (numbers masked): ``{"surveys", "next_before"}``."""
     with rt.reader() as tx:
         _get(tx.session, Hall, hall_id, "hall_id")
@@ -644,19 +815,43 @@ def survey_hall(rt: Runtime, survey_id: int) -> int:
 
 def survey_view(x: Survey) -> dict:
     return {
-        "id": x.id, "ticket_id": x.ticket_id, "hall_id": x.hall_id, "service_id": x.service_id,
-        "counter_id": x.counter_id, "staff_id": x.staff_id, "business_day": x.business_day.isoformat(),
-        "finished_at": x.finished_at.isoformat(), "wait_s": x.wait_s, "mobile": x.number_masked,
-        "state": x.state, "send_at": x.send_at.isoformat(), "attempts": x.attempts, "last_error": x.last_error,
-        "sent_at": _iso(x.sent_at), "gateway": x.gateway, "delivery_status": x.delivery_status,
-        "delivery_at": _iso(x.delivery_at), "expires_at": _iso(x.expires_at), "text": x.text,
-        "scale": x.scale_name, "score": x.score, "satisfied": x.satisfied, "comment": x.comment,
+        "id": x.id,
+        "ticket_id": x.ticket_id,
+        "hall_id": x.hall_id,
+        "service_id": x.service_id,
+        "counter_id": x.counter_id,
+        "staff_id": x.staff_id,
+        "business_day": x.business_day.isoformat(),
+        "finished_at": x.finished_at.isoformat(),
+        "wait_s": x.wait_s,
+        "mobile": x.number_masked,
+        "state": x.state,
+        "send_at": x.send_at.isoformat(),
+        "attempts": x.attempts,
+        "last_error": x.last_error,
+        "sent_at": _iso(x.sent_at),
+        "gateway": x.gateway,
+        "delivery_status": x.delivery_status,
+        "delivery_at": _iso(x.delivery_at),
+        "expires_at": _iso(x.expires_at),
+        "text": x.text,
+        "scale": x.scale_name,
+        "score": x.score,
+        "satisfied": x.satisfied,
+        "comment": x.comment,
         "rated_at": _iso(x.rated_at),
     }
 
 
-def list_replies(rt: Runtime, hall_id: int | None, outcome: str | None = None, limit: int = 100,
-                 before: int | None = None, since=None, until=None) -> dict:
+def list_replies(
+    rt: Runtime,
+    hall_id: int | None,
+    outcome: str | None = None,
+    limit: int = 100,
+    before: int | None = None,
+    since=None,
+    until=None,
+) -> dict:
     """A hall's kept replies, latest first, a page at a time; ``outcome`` filters (e.g. unmatched,
     late). ``hall_id`` None: the replies that reached no hall (from a number no survey was sent
     to): head office's. ``{"replies", "next_before"}``."""
@@ -670,15 +865,26 @@ def list_replies(rt: Runtime, hall_id: int | None, outcome: str | None = None, l
             query = select(SurveyReply).where(SurveyReply.hall_id == hall_id)
         if outcome is not None:
             query = query.where(SurveyReply.outcome == outcome)
-        page, after = _read_page(tx.session, query, SurveyReply.id, SurveyReply.received_at, limit, before, since,
-                                 until)
+        page, after = _read_page(
+            tx.session, query, SurveyReply.id, SurveyReply.received_at, limit, before, since, until
+        )
         return {"replies": [reply_view(r) for r in page], "next_before": after}
 
 
 def reply_view(r: SurveyReply) -> dict:
-    return {"id": r.id, "survey_id": r.survey_id, "hall_id": r.hall_id, "received_at": r.received_at.isoformat(),
-            "mobile": r.number_masked, "text": r.text, "kind": r.kind, "score": r.score, "comment": r.comment,
-            "outcome": r.outcome, "gateway": r.gateway}
+    return {
+        "id": r.id,
+        "survey_id": r.survey_id,
+        "hall_id": r.hall_id,
+        "received_at": r.received_at.isoformat(),
+        "mobile": r.number_masked,
+        "text": r.text,
+        "kind": r.kind,
+        "score": r.score,
+        "comment": r.comment,
+        "outcome": r.outcome,
+        "gateway": r.gateway,
+    }
 
 
 # --------------------------------------------------------------------------- the outbox gateway
@@ -687,29 +893,55 @@ def reply_view(r: SurveyReply) -> dict:
 _code_reference = literal("code-") + cast(MobileCode.id, String)
 
 
-def list_outbox(rt: Runtime, hall_ids: set[int] | None, limit: int = 100, before: int | None = None,
-                since=None, until=None) -> dict:
+def list_outbox(
+    rt: Runtime, hall_ids: set[int] | None, limit: int = 100, before: int | None = None, since=None, until=None
+) -> dict:
     """What the outbox gateway "sent", latest first, a page at a time, with the survey's hall
     (``hall_ids`` None: every hall): ``{"messages", "next_before"}``."""
     with rt.reader() as tx:
         hall = func.coalesce(Survey.hall_id, MobileCode.hall_id)
-        query = (select(SmsOutboxMessage, Survey.id, hall)
-                 .outerjoin(Survey, Survey.reference == SmsOutboxMessage.reference)
-                 .outerjoin(MobileCode, _code_reference == SmsOutboxMessage.reference))
+        query = (
+            select(SmsOutboxMessage, Survey.id, hall)
+            .outerjoin(Survey, Survey.reference == SmsOutboxMessage.reference)
+            .outerjoin(MobileCode, _code_reference == SmsOutboxMessage.reference)
+        )
         if hall_ids is not None:
             query = query.where(hall.in_(hall_ids))
-        page, after = _read_page(tx.session, query, SmsOutboxMessage.id, SmsOutboxMessage.created_at, limit, before,
-                                 since, until, scalars=False)
-        return {"messages": [{"id": m.id, "created_at": m.created_at.isoformat(), "to": m.number_masked,
-                              "text": m.text, "reference": m.reference, "survey_id": survey_id, "hall_id": hall_id}
-                             for m, survey_id, hall_id in page], "next_before": after}
+        page, after = _read_page(
+            tx.session,
+            query,
+            SmsOutboxMessage.id,
+            SmsOutboxMessage.created_at,
+            limit,
+            before,
+            since,
+            until,
+            scalars=False,
+        )
+        return {
+            "messages": [
+                {
+                    "id": m.id,
+                    "created_at": m.created_at.isoformat(),
+                    "to": m.number_masked,
+                    "text": m.text,
+                    "reference": m.reference,
+                    "survey_id": survey_id,
+                    "hall_id": hall_id,
+                }
+                for m, survey_id, hall_id in page
+            ],
+            "next_before": after,
+        }
 
 
 def outbox_hall(rt: Runtime, message_id: int) -> int | None:
     with rt.reader() as tx:
         message = _get(tx.session, SmsOutboxMessage, message_id, "to")
-        return (tx.session.execute(select(Survey.hall_id).where(Survey.reference == message.reference)).scalar()
-                or tx.session.execute(select(MobileCode.hall_id).where(_code_reference == message.reference)).scalar())
+        return (
+            tx.session.execute(select(Survey.hall_id).where(Survey.reference == message.reference)).scalar()
+            or tx.session.execute(select(MobileCode.hall_id).where(_code_reference == message.reference)).scalar()
+        )
 
 
 def reply_from_outbox(rt: Runtime, message_id: int, text: str) -> dict:
@@ -728,6 +960,7 @@ def reply_from_outbox(rt: Runtime, message_id: int, text: str) -> dict:
 
 # --------------------------------------------------------------------------- retention
 
+
 def purge_numbers(rt: Runtime, retention_days: int | None = None) -> dict:
     """Delete protected numbers older than the retention period (cipher and lookup key, and the
     replies' message keys, which a gateway may derive from the number; the masked form, scores and
@@ -738,17 +971,31 @@ def purge_numbers(rt: Runtime, retention_days: int | None = None) -> dict:
         cutoff = now - timedelta(days=days)
 
         def forget(model, at, **also) -> int:
-            return rows_changed(s.execute(update(model).where(at < cutoff, or_(model.number_cipher.is_not(None),
-                                                                  model.number_key.is_not(None)))
-                             .values(number_cipher=None, number_key=None, **also)
-                             .execution_options(synchronize_session=False)))
-        gone = {"surveys": forget(Survey, Survey.finished_at),
-                "replies": forget(SurveyReply, SurveyReply.received_at, gateway_message_id=None),
-                "outbox": forget(SmsOutboxMessage, SmsOutboxMessage.created_at)}
-        gone["tickets"] = rows_changed(s.execute(
-            update(Ticket).where(Ticket.mobile.is_not(None),
-                                 or_(Ticket.closed_at < now - TICKET_MOBILE_KEPT, Ticket.issued_at < cutoff))
-            .values(mobile=None).execution_options(synchronize_session=False)))
+            return rows_changed(
+                s.execute(
+                    update(model)
+                    .where(at < cutoff, or_(model.number_cipher.is_not(None), model.number_key.is_not(None)))
+                    .values(number_cipher=None, number_key=None, **also)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+
+        gone = {
+            "surveys": forget(Survey, Survey.finished_at),
+            "replies": forget(SurveyReply, SurveyReply.received_at, gateway_message_id=None),
+            "outbox": forget(SmsOutboxMessage, SmsOutboxMessage.created_at),
+        }
+        gone["tickets"] = rows_changed(
+            s.execute(
+                update(Ticket)
+                .where(
+                    Ticket.mobile.is_not(None),
+                    or_(Ticket.closed_at < now - TICKET_MOBILE_KEPT, Ticket.issued_at < cutoff),
+                )
+                .values(mobile=None)
+                .execution_options(synchronize_session=False)
+            )
+        )
         tx.commit()
     return gone
 

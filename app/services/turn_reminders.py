@@ -14,6 +14,7 @@ and for each reminder due:
 A process that dies between 1 and 2 loses that one message (at most once, as the appointment
 reminders): a reminder late or twice is worse than none.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,12 +51,27 @@ def _none_yet(kind: str):
 # ``closed_at IS NULL`` with ``mobile IS NOT NULL`` is the partial index ix_tickets_with_mobile.
 _DUE = (
     select(*TICKETS.c)
-    .where(TICKETS.c.mobile.is_not(None), TICKETS.c.closed_at.is_(None),
-           or_(and_(ticket_in_state(WAITING), _none_yet(rules.SOON)),
-               and_(ticket_in_state(*AT_COUNTER), _none_yet(rules.CALLED),
-                    TICKETS.c.called_at >= bindparam("fresh_since", type_=TICKETS.c.called_at.type))))
-    .order_by(TICKETS.c.hall_id, TICKETS.c.service_id, TICKETS.c.tier, TICKETS.c.target_counter_id,
-              TICKETS.c.queued_at, TICKETS.c.id).limit(bindparam("limit"))
+    .where(
+        TICKETS.c.mobile.is_not(None),
+        TICKETS.c.closed_at.is_(None),
+        or_(
+            and_(ticket_in_state(WAITING), _none_yet(rules.SOON)),
+            and_(
+                ticket_in_state(*AT_COUNTER),
+                _none_yet(rules.CALLED),
+                TICKETS.c.called_at >= bindparam("fresh_since", type_=TICKETS.c.called_at.type),
+            ),
+        ),
+    )
+    .order_by(
+        TICKETS.c.hall_id,
+        TICKETS.c.service_id,
+        TICKETS.c.tier,
+        TICKETS.c.target_counter_id,
+        TICKETS.c.queued_at,
+        TICKETS.c.id,
+    )
+    .limit(bindparam("limit"))
 )
 
 
@@ -121,22 +137,33 @@ def _send(rt: Runtime, conf: HallConfig, ticket, kind: str, text: str, now: date
     with rt.uow() as tx:
         skip = _why_not(tx.session, conf, number, now)
         try:
-            tx.session.execute(insert(REMINDERS).values(
-                ticket_id=ticket.id, kind=kind, hall_id=ticket.hall_id, at=now,
-                outcome=rules.SKIPPED if skip else rules.SENDING))
+            tx.session.execute(
+                insert(REMINDERS).values(
+                    ticket_id=ticket.id,
+                    kind=kind,
+                    hall_id=ticket.hall_id,
+                    at=now,
+                    outcome=rules.SKIPPED if skip else rules.SENDING,
+                )
+            )
             tx.commit()
         except IntegrityError:
             return None
     if skip:
         log.info("turn reminder %s of ticket %s skipped: %s", kind, ticket.id, skip)
         return rules.SKIPPED
-    problem = notices.send_sms(rt, OutgoingSms(to=_msisdn(ticket.mobile), text=text,
-                                               reference=f"turn-{ticket.id}-{kind}"),
-                               f"the {kind} reminder of ticket {ticket.id}")
+    problem = notices.send_sms(
+        rt,
+        OutgoingSms(to=_msisdn(ticket.mobile), text=text, reference=f"turn-{ticket.id}-{kind}"),
+        f"the {kind} reminder of ticket {ticket.id}",
+    )
     outcome = rules.SENT if problem is None else rules.FAILED
     with rt.uow() as tx:
-        tx.session.execute(update(REMINDERS).where(REMINDERS.c.ticket_id == ticket.id, REMINDERS.c.kind == kind)
-                           .values(outcome=outcome))
+        tx.session.execute(
+            update(REMINDERS)
+            .where(REMINDERS.c.ticket_id == ticket.id, REMINDERS.c.kind == kind)
+            .values(outcome=outcome)
+        )
         tx.commit()
     return outcome
 

@@ -6,6 +6,7 @@ busy halls. cachetools' caches are not safe for threads on their own (a read mov
 the recency order), and a web process serves requests from many threads, hence the lock; each
 operation holds it for a dictionary's work, never across a database call.
 """
+
 from __future__ import annotations
 
 import threading

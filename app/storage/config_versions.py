@@ -10,6 +10,7 @@ administration pages, imports, the demo, a counter opened with other services): 
 reports what a flush changed, and the hall of each changed row gets ``version + 1``.
 A counter opening or closing, or the staff member at it, is live state, not configuration.
 """
+
 from __future__ import annotations
 
 from itertools import chain
@@ -51,6 +52,9 @@ def _note_changes(session: Session, _context, _instances) -> None:
 def _bump_versions(session: Session, _context) -> None:
     halls = session.info.pop("config_changed", None)
     if halls:
-        session.execute(update(Hall).where(Hall.id.in_(sorted(halls)))
-                        .values(config_version=Hall.config_version + 1)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Hall)
+            .where(Hall.id.in_(sorted(halls)))
+            .values(config_version=Hall.config_version + 1)
+            .execution_options(synchronize_session=False)
+        )

@@ -6,6 +6,7 @@ pages, a staff import): the ORM reports what a flush changed, and the tokens of 
 whose password hash or active flag changed are revoked. Whoever knew the old password, or copied
 a session cookie, is out at once in every process (credentials are read on every request).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import event, inspect, update
@@ -32,5 +33,9 @@ def _note_changes(session: Session, _context, _instances) -> None:
 def _revoke(session: Session, _context) -> None:
     staff = session.info.pop("credentials_ended", None)
     if staff:
-        session.execute(update(ApiToken).where(ApiToken.staff_id.in_(sorted(staff)), ApiToken.revoked.is_(False))
-                        .values(revoked=True).execution_options(synchronize_session=False))
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.staff_id.in_(sorted(staff)), ApiToken.revoked.is_(False))
+            .values(revoked=True)
+            .execution_options(synchronize_session=False)
+        )

@@ -1,4 +1,5 @@
 """Engines and the unit of work: one use case, one transaction, events after commit."""
+
 from __future__ import annotations
 
 import logging
@@ -59,8 +60,12 @@ def advance_id_sequence(session, table) -> None:
     """After rows were inserted with their own ids: the next id the database hands out follows
     them. PostgreSQL's sequence does not see explicit ids; SQLite takes max(id) + 1 anyway."""
     if session.bind.dialect.name == "postgresql":
-        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                             f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"))
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"
+            )
+        )
 
 
 class EventBus:

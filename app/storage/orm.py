@@ -1,4 +1,5 @@
 """SQLAlchemy 2 tables. The schema is created by Alembic (migrations/), never create_all in production."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -250,21 +251,46 @@ class Ticket(Base):
         ),
         # the queue in calling order within each (service, tier, target counter): a call reads each
         # group's first few in index order, no sort; the waiting counts and the people ahead read it alone
-        Index("ix_ticket_queue", "hall_id", "business_day", "state", "service_id", "tier", "target_counter_id",
-              "queued_at"),
+        Index(
+            "ix_ticket_queue",
+            "hall_id",
+            "business_day",
+            "state",
+            "service_id",
+            "tier",
+            "target_counter_id",
+            "queued_at",
+        ),
         # tickets sent to one counter (transfers: few), found without reading the queue; it holds what
         # a call reads of them, or SQLite's planner prefers the covering queue index and reads it all
-        Index("ix_tickets_sent_to_counter", "target_counter_id", "hall_id", "business_day", "state",
-              "service_id", "tier", "queued_at",
-              sqlite_where=text("target_counter_id IS NOT NULL"), postgresql_where=text("target_counter_id IS NOT NULL")),
+        Index(
+            "ix_tickets_sent_to_counter",
+            "target_counter_id",
+            "hall_id",
+            "business_day",
+            "state",
+            "service_id",
+            "tier",
+            "queued_at",
+            sqlite_where=text("target_counter_id IS NOT NULL"),
+            postgresql_where=text("target_counter_id IS NOT NULL"),
+        ),
         Index("ix_tickets_business_day", "business_day"),  # the service-level roll-ups read days of every hall
         # tickets still carrying a mobile number: the survey job's anti-join and the retention job
         # read only these, and the number is cleared once the survey holds it (protected), so it stays small
-        Index("ix_tickets_with_mobile", "closed_at",
-              sqlite_where=text("mobile IS NOT NULL"), postgresql_where=text("mobile IS NOT NULL")),
+        Index(
+            "ix_tickets_with_mobile",
+            "closed_at",
+            sqlite_where=text("mobile IS NOT NULL"),
+            postgresql_where=text("mobile IS NOT NULL"),
+        ),
         # remote tickets not yet checked in, by deadline: the expiry job reads only these
-        Index("ix_tickets_remote_due", "check_in_by",
-              sqlite_where=text("state = 'remote'"), postgresql_where=text("state = 'remote'")),
+        Index(
+            "ix_tickets_remote_due",
+            "check_in_by",
+            sqlite_where=text("state = 'remote'"),
+            postgresql_where=text("state = 'remote'"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
@@ -297,6 +323,7 @@ class TurnReminder(Base):
     """A ticket's "your turn soon" (``soon``) or "you are called" (``called``) SMS, claimed once
     (the primary key) before it is sent; ``outcome`` sent, failed or skipped (quiet hours, opted
     out, no readable number). services.turn_reminders."""
+
     __tablename__ = "turn_reminders"
     __table_args__ = (Index("ix_turn_reminders_hall_at", "hall_id", "at"),)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
@@ -374,6 +401,7 @@ class AppointmentSlot(Base):
 class CounterPause(Base):
     """One pause of an open counter (小休, 业务学习, 系统故障): from ``started_at`` to ``ended_at``
     (resumed, or the counter closed); the reports count it as paused time."""
+
     __tablename__ = "counter_pauses"
     __table_args__ = (Index("ix_counter_pauses_hall_started", "hall_id", "started_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -389,6 +417,7 @@ class HallMedia(Base):
     """An image or short video of a hall's waiting-area screens (services.hall_media): the file is
     ``file_name`` in the instance folder's media/<hall_id>/; ``seconds`` is an image's time on screen
     or a video's length; screens play the active ones by ``position``."""
+
     __tablename__ = "hall_media"
     __table_args__ = (Index("ix_hall_media_hall", "hall_id", "position"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -411,8 +440,10 @@ class CounterSession(Base):
     time that counter utilisation is measured against."""
 
     __tablename__ = "counter_sessions"
-    __table_args__ = (Index("ix_counter_sessions_hall_opened", "hall_id", "opened_at"),
-                      Index("ix_counter_sessions_counter_closed", "counter_id", "closed_at"))
+    __table_args__ = (
+        Index("ix_counter_sessions_hall_opened", "hall_id", "opened_at"),
+        Index("ix_counter_sessions_counter_closed", "counter_id", "closed_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
@@ -469,6 +500,7 @@ def ticket_in_state(*states: str):
         return column == literal_column(f"'{states[0]}'")
     return column.in_([literal_column(f"'{state}'") for state in states])
 
+
 # The events that carry a handle time (finished, transferred, with ``duration_s``), written out as the
 # partial index's condition: a query matches it only with the same words, never bound values.
 HANDLE_TIME_EVENTS = "kind IN ('finished', 'transferred') AND duration_s IS NOT NULL"
@@ -481,8 +513,15 @@ class TicketEvent(Base):
     # the last handle times of a service, newest first: only the events that carry one, so the last
     # twenty are the index's last twenty entries (an index on (service, kind, id) made PostgreSQL read
     # and sort every finished ticket of the service: 2 ms an issue; BENCHMARKS.md, "The hot path")
-    __table_args__ = (Index("ix_ticket_events_handle_times", "service_id", "id",
-                            sqlite_where=text(HANDLE_TIME_EVENTS), postgresql_where=text(HANDLE_TIME_EVENTS)),)
+    __table_args__ = (
+        Index(
+            "ix_ticket_events_handle_times",
+            "service_id",
+            "id",
+            sqlite_where=text(HANDLE_TIME_EVENTS),
+            postgresql_where=text(HANDLE_TIME_EVENTS),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
@@ -590,8 +629,8 @@ class CounterPlan(Base):
     business_day: Mapped[date] = mapped_column(Date, primary_key=True)
     interval_minutes: Mapped[int] = mapped_column(Integer)
     first_slot: Mapped[datetime] = mapped_column(UTCDateTime)
-    needs: Mapped[list] = mapped_column(JSON)        # counters needed per interval from first_slot (p90)
-    shifts: Mapped[list] = mapped_column(JSON)       # [{"counter": k, "start": i, "end": j}] in intervals
+    needs: Mapped[list] = mapped_column(JSON)  # counters needed per interval from first_slot (p90)
+    shifts: Mapped[list] = mapped_column(JSON)  # [{"counter": k, "start": i, "end": j}] in intervals
     made_at: Mapped[datetime] = mapped_column(UTCDateTime)
     model: Mapped[dict] = mapped_column(JSON, default=dict)  # what made the forecast (model, history, fit time)
 
@@ -602,14 +641,20 @@ class PeakWarning(Base):
     __tablename__ = "peak_warnings"
     __table_args__ = (
         # one standing warning per (hall, kind, service): a second writer cannot raise it twice
-        Index("uq_peak_warning_standing", "hall_id", "key", unique=True,
-              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        Index(
+            "uq_peak_warning_standing",
+            "hall_id",
+            "key",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
         Index("ix_peak_warnings_hall_raised", "hall_id", "raised_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     service_id: Mapped[int | None] = mapped_column(ForeignKey("service_types.id"), nullable=True)
-    kind: Mapped[str] = mapped_column(String(16))      # forecast | live
+    kind: Mapped[str] = mapped_column(String(16))  # forecast | live
     key: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(16))  # warning | critical
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -657,10 +702,10 @@ class Survey(Base):
 
     __tablename__ = "surveys"
     __table_args__ = (
-        Index("ix_surveys_due", "state", "send_at"),                              # the dispatch job
-        Index("ix_surveys_number", "number_key", "sent_at"),                       # a reply finds its survey
-        Index("ix_surveys_hall_finished", "hall_id", "finished_at"),               # a hall's recent surveys
-        Index("ix_surveys_hall_rated", "hall_id", "rated_at"),                     # ratings per hall per month
+        Index("ix_surveys_due", "state", "send_at"),  # the dispatch job
+        Index("ix_surveys_number", "number_key", "sent_at"),  # a reply finds its survey
+        Index("ix_surveys_hall_finished", "hall_id", "finished_at"),  # a hall's recent surveys
+        Index("ix_surveys_hall_rated", "hall_id", "rated_at"),  # ratings per hall per month
         Index("ix_surveys_hall_staff_rated", "hall_id", "staff_id", "rated_at"),  # per staff member in a hall
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -718,7 +763,9 @@ class SurveyReply(Base):
     kind: Mapped[str] = mapped_column(String(16))  # rating | comment | opt_out | empty
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    outcome: Mapped[str] = mapped_column(String(16))  # counted | duplicate | late | unmatched | opt_out | comment | empty
+    outcome: Mapped[str] = mapped_column(
+        String(16)
+    )  # counted | duplicate | late | unmatched | opt_out | comment | empty
     gateway: Mapped[str] = mapped_column(String(16))
     gateway_message_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
@@ -852,8 +899,10 @@ class AuditEntry(Base):
     the database refuses UPDATE and DELETE on this table (triggers, migration 0009)."""
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_hall", "hall_id", "id"),
-                      Index("ix_audit_entries_entity", "entity", "entity_id", "id"))
+    __table_args__ = (
+        Index("ix_audit_entries_hall", "hall_id", "id"),
+        Index("ix_audit_entries_entity", "entity", "entity_id", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_kind: Mapped[str] = mapped_column(String(16))  # staff | device | system
@@ -870,19 +919,23 @@ class AuditEntry(Base):
 
 # --------------------------------------------------------------------------- service-level roll-ups
 
+
 def _kpi_counts() -> list[Column]:
     """The additive counts of ``domain.kpi.Counts``: outcomes, waits and handle times, and their histograms."""
     from ..domain.kpi import ROW_COLUMNS
 
-    return [Column(name, BigInteger if name.endswith("_sum_s") else Integer, nullable=False, default=0)
-            for name in ROW_COLUMNS]
+    return [
+        Column(name, BigInteger if name.endswith("_sum_s") else Integer, nullable=False, default=0)
+        for name in ROW_COLUMNS
+    ]
 
 
 # Tickets of one hall's business day by the local hour they were taken, service, counter and staff
 # member who served them last (0: none), customer tier and the channel they were taken through
 # (model.Channel; see services.service_levels).
 kpi_days = Table(
-    "kpi_days", Base.metadata,
+    "kpi_days",
+    Base.metadata,
     Column("hall_id", ForeignKey("halls.id"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("hour", Integer, primary_key=True),
@@ -897,7 +950,8 @@ kpi_days = Table(
 # The same per hall and business day, with the day's busy hour (most tickets taken) and its waits:
 # what the head-office report reads.
 kpi_hall_days = Table(
-    "kpi_hall_days", Base.metadata,
+    "kpi_hall_days",
+    Base.metadata,
     Column("hall_id", ForeignKey("halls.id"), primary_key=True),
     Column("day", Date, primary_key=True),
     *_kpi_counts(),
