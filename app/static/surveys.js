@@ -60,10 +60,10 @@ function outboxPage() {
   function load() {
     const asked = page.fetches += 1;
     return getJSON("/api/v1/sms/outbox").then((data) => {
-      const list = data.messages.filter((m) => { return !cfg.hall || m.hall_id === cfg.hall; });
-      const hallIds = list.map((m) => { return m.hall_id; })
-        .filter((id, i, all) => { return id != null && all.indexOf(id) === i; });
-      return Promise.all(hallIds.map((id) => { return getJSON("/api/v1/halls/" + id + "/surveys"); }))
+      const list = data.messages.filter((m) => !cfg.hall || m.hall_id === cfg.hall);
+      const hallIds = list.map((m) => m.hall_id)
+        .filter((id, i, all) => id != null && all.indexOf(id) === i);
+      return Promise.all(hallIds.map((id) => getJSON("/api/v1/halls/" + id + "/surveys")))
         .then((answers) => {
           if (asked !== page.fetches) return;
           surveys = {};
@@ -194,7 +194,7 @@ function casesPage() {
     rows.textContent = "";
     cases.forEach((c) => { rows.appendChild(caseRow(c, now)); });
     $("cases-none").hidden = cases.length > 0;
-    const overdue = cases.filter((c) => { return c.overdue && c.state === "open"; }).length;
+    const overdue = cases.filter((c) => c.overdue && c.state === "open").length;
     $("summary").textContent = fill(T.summary, { n: cases.length, overdue: overdue });
   }
 
@@ -284,7 +284,7 @@ function casesPage() {
     $("replies-scope").hidden = hallId != null;
     return getJSON(url).then((data) => {
       if (asked !== page.fetches) return;
-      replies = outcome === "kept" ? data.replies.filter((r) => { return KEPT.indexOf(r.outcome) >= 0; }) : data.replies;
+      replies = outcome === "kept" ? data.replies.filter((r) => KEPT.indexOf(r.outcome) >= 0) : data.replies;
       renderReplies(T.no_replies); problem(""); updated();
     }).catch((e) => { if (asked === page.fetches) problem(failed(e)); });
   }
