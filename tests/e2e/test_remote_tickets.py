@@ -52,7 +52,7 @@ def texts(page) -> dict:
 
 
 def fill(template: str, **values) -> str:
-    """As ``hallq.fill``: ``{name}`` replaced by its value."""
+    """As the pages' ``fill`` (app/static/lib/i18n.js): ``{name}`` replaced by its value."""
     return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), "")), template)
 
 
