@@ -112,6 +112,24 @@ def no_page_breaks_the_content_security_policy(request):
     assert not blocked, "the content security policy blocked:\n" + "\n".join(blocked)
 
 
+PAGE_ERRORS: list[str] = []  # uncaught exceptions and rejections in any page of the running test
+
+
+def watch_page_errors(context):
+    """A browser context whose pages' uncaught errors (a module that fails to import, an exception in
+    a handler, a rejected promise nobody awaited) fail the test that opened it."""
+    context.on("weberror", lambda e: PAGE_ERRORS.append(f"{e.page.url if e.page else '?'}: {e.error}"))
+    return context
+
+
+@pytest.fixture(autouse=True)
+def no_uncaught_page_error():
+    PAGE_ERRORS.clear()
+    yield
+    errors, PAGE_ERRORS[:] = list(PAGE_ERRORS), []
+    assert not errors, "uncaught errors in the page:\n" + "\n".join(errors)
+
+
 def _report(config, server: LiveServer) -> None:
     """Print the servers' logs past pytest's output capture."""
     text = f"\n===== live server logs =====\n{server.log()}\n===== end of server logs =====\n"

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from .conftest import watch_page_errors
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -27,7 +29,8 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1024, "height": 768})
+    context = watch_page_errors(browser.new_context(base_url=live_server.url, locale="zh-CN",
+                                                    viewport={"width": 1024, "height": 768}))
     context.set_default_timeout(TIMEOUT_MS)
     context.clock.install(time=live_server.now())
     p = context.new_page()

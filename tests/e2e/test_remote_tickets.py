@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from ..polling import wait_until
 from ..world import PASSWORD, bearer
+from .conftest import watch_page_errors
 from .test_browser import browser  # noqa: F401 - the module's browser fixture
 from .test_screens import tidy_counter  # noqa: F401 - a fixture
 
@@ -33,8 +34,9 @@ CHECK_IN_CODE = re.compile(r"签到码 (\d{6})")
 
 def new_page(browser, server, width: int, height: int, mobile: bool = False):  # noqa: F811
     """A page in a context of its own, its clock at the servers' time (then running at real speed)."""
-    context = browser.new_context(base_url=server.url, locale="zh-CN", viewport={"width": width, "height": height},
-                                  is_mobile=mobile, has_touch=mobile, device_scale_factor=2 if mobile else 1)
+    context = watch_page_errors(browser.new_context(
+        base_url=server.url, locale="zh-CN", viewport={"width": width, "height": height},
+        is_mobile=mobile, has_touch=mobile, device_scale_factor=2 if mobile else 1))
     context.set_default_timeout(10_000)
     context.clock.install(time=server.now())
     return context.new_page()

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from ..polling import wait_until
 from ..world import PASSWORD, bearer
-from .conftest import ROOT
+from .conftest import ROOT, watch_page_errors
 from .test_browser import browser  # noqa: F401 - the module's browser fixture
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,8 @@ def shot(page, name: str) -> None:
 
 def new_page(browser, server, width=1280, height=800, locale="zh-CN"):
     """A page in a context of its own, its clock at the servers' time (then running at real speed)."""
-    context = browser.new_context(base_url=server.url, locale=locale, viewport={"width": width, "height": height})
+    context = watch_page_errors(browser.new_context(base_url=server.url, locale=locale,
+                                                    viewport={"width": width, "height": height}))
     context.set_default_timeout(10_000)
     context.clock.install(time=server.now())
     return context.new_page()
