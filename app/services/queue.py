@@ -303,19 +303,7 @@ def call_next(
         if ticket is None:
             return {"counter": brief, "ticket": None}
         log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
-        tx.record(
-            ev.TicketCalled(
-                conf.id,
-                ticket.id,
-                ticket.label,
-                ticket.service_id,
-                counter.id,
-                counter.number,
-                0,
-                ticket.public_token,
-                waited_s(ticket, now),
-            )
-        )
+        tx.record(_called(conf, ticket, counter, now))
         view = {"counter": brief, "ticket": _at_counter_view(s, conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
@@ -375,22 +363,27 @@ def call_ticket(
             staff_id,
             detail={"out_of_turn": True},
         )
-        tx.record(
-            ev.TicketCalled(
-                conf.id,
-                ticket.id,
-                ticket.label,
-                ticket.service_id,
-                counter.id,
-                counter.number,
-                0,
-                ticket.public_token,
-                waited_s(ticket, now),
-            )
-        )
+        tx.record(_called(conf, ticket, counter, now))
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
+
+
+def _called(conf: HallConfig, ticket, counter, now: datetime | None = None) -> ev.TicketCalled:
+    """What the screens announce: a first call (with how long the customer waited, from ``now``) or,
+    without ``now``, a recall (its count)."""
+    first = now is not None
+    return ev.TicketCalled(
+        conf.id,
+        ticket.id,
+        ticket.label,
+        ticket.service_id,
+        counter.id,
+        counter.number,
+        recall=0 if first else ticket.recalls,
+        public_token=ticket.public_token,
+        waited_s=waited_s(ticket, now) if now is not None else None,
+    )
 
 
 CANDIDATES_PER_GROUP = 3
@@ -535,18 +528,7 @@ def recall(
                 recalls=ticket.recalls,
             )
         ticket = transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
-        tx.record(
-            ev.TicketCalled(
-                conf.id,
-                ticket.id,
-                ticket.label,
-                ticket.service_id,
-                counter.id,
-                counter.number,
-                ticket.recalls,
-                ticket.public_token,
-            )
-        )
+        tx.record(_called(conf, ticket, counter))
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         tx.commit()
         return view
