@@ -3,25 +3,27 @@ rules of ``domain.policy`` applied to them. The rules themselves live only there
 page and the screens' Socket.IO connect name one of the functions below, which ask the policy
 and answer 401 (nobody signed in) or 403 (not allowed).
 
+There is one CSRF token, Flask-WTF's: the forms carry it as a field, and the API's session calls
+(not bearer-token calls) send it back in the ``X-CSRF-Token`` header (``WTF_CSRF_HEADERS``).
+
 Survey lists (a hall's surveys and kept replies) are read like configuration. Mobile
 numbers reach nobody through the API unmasked. The SMS gateways' callbacks (``/sms/...``)
 are not staff endpoints: each gateway proves itself (a secret, a signature).
 """
 from __future__ import annotations
 
-import secrets
-
 from flask import current_app, g, request, session
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..domain import policy
 from ..domain.errors import Forbidden, Unauthorized
 from ..domain.model import Role
+from ..extensions import csrf
 from ..services import audit, auth
 from ..services.auth import Principal
 
-CSRF_HEADER = "X-CSRF-Token"
+CSRF_HEADER = "X-CSRF-Token"  # Flask-WTF reads it (WTF_CSRF_HEADERS, create_app)
 SESSION_KEY = "session"  # the browser session's secret in its cookie (services.auth.start_session)
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 _UNRESOLVED = object()
@@ -42,9 +44,26 @@ def load_principal() -> None:
         return
     secret = session.get(SESSION_KEY)
     if secret is not None:
-        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.get("csrf"):
-            raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a session request", field=CSRF_HEADER)
+        _check_csrf()
         g.credential = auth.Credential(session=secret)
+
+
+def _check_csrf() -> None:
+    """A session's POST, PUT, PATCH or DELETE carries the session's CSRF token in ``X-CSRF-Token``:
+    Flask-WTF's token and check, the forms' own (on HTTPS also the same-origin Referer). 403 naming
+    the header otherwise. Bearer-token calls need none: a browser never sends a bearer token by itself."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        csrf.protect()  # safe methods pass
+    except CSRFError as exc:
+        raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a session request ({exc.description})",
+                        field=CSRF_HEADER) from None
+
+
+def csrf_token() -> str:
+    """The session's CSRF token as a page or ``GET /me`` hands it to a script (for ``X-CSRF-Token``)."""
+    return generate_csrf()
 
 
 def credential() -> auth.Credential:
@@ -71,11 +90,10 @@ def session_staff() -> Principal | None:
 
 
 def sign_in_browser(staff_id: int) -> None:
-    """A fresh session for this browser (nothing of the one before it survives), with its own
-    CSRF token; the server keeps a hash of its secret, so that it can end it."""
-    session.clear()
+    """A fresh session for this browser (nothing of the one before it survives, its CSRF token
+    neither); the server keeps a hash of its secret, so that it can end it."""
+    _clear_session()
     session[SESSION_KEY] = auth.start_session(current_app.extensions["hallq"], staff_id)
-    new_csrf_token()
 
 
 def sign_out_browser() -> None:
@@ -83,12 +101,14 @@ def sign_out_browser() -> None:
     secret = session.get(SESSION_KEY)
     if secret is not None:
         auth.end_session(current_app.extensions["hallq"], secret)
+    _clear_session()
+
+
+def _clear_session() -> None:
+    """Nothing of the session stays, its CSRF token included (Flask-WTF keeps this request's copy
+    in ``g``: a new one is made when next asked for)."""
     session.clear()
-
-
-def new_csrf_token() -> str:
-    session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def principal() -> Principal:

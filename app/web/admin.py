@@ -23,8 +23,7 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 
@@ -809,7 +808,7 @@ def media(hall_id: int):
 
     return _hall_page(hall_id, "media", "admin/media.html", store, lambda hall: {
         "items": hall_media.list_media(rt(), hall_id), "limits": media_rules, "can_upload": _may_manage_roster(hall_id),
-        "csrf_header": session.get("csrf", ""), "upload_strings": _media_upload_strings()})
+        "csrf_header": access.csrf_token(), "upload_strings": _media_upload_strings()})
 
 
 def _media_upload_strings() -> dict:

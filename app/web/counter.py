@@ -73,5 +73,5 @@ def console():
         return render_template("counter_pick.html", who=who, hall=snapshot["hall"], counters=counters)
     session[CONSOLE_COUNTER] = chosen["id"]
     return render_template("counter.html", who=who, hall=snapshot["hall"], counter=chosen,
-                           services=snapshot["services"], counters=counters, csrf=session.get("csrf", ""),
+                           services=snapshot["services"], counters=counters, csrf=access.csrf_token(),
                            strings=strings(), pause_reasons=list(pause_reasons().items()))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..domain import policy
@@ -139,7 +139,7 @@ def dashboard():
     can_manage = policy.may_manage_hall(who, hall_id)
     return render_template("manager.html", who=who, refused=None, halls=halls, hall=hall, strings=strings(),
                            csv_days=CSV_DAYS, csv_from=csv_from, csv_to=today.isoformat(), every_hall=every_hall,
-                           can_manage=can_manage, csrf=session.get("csrf", "") if can_manage else "",
+                           can_manage=can_manage, csrf=access.csrf_token() if can_manage else "",
                            staff_names=config.hall_and_company_staff_names(rt, hall_id))
 
 

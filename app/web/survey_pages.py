@@ -14,7 +14,7 @@ session. The page only adds the names the API leaves as ids (halls, counters, st
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..domain import policy
@@ -109,7 +109,7 @@ def outbox():
     ctx, refused = _open("outbox.html", policy.may_use_outbox, _("This page is for hall managers and administrators."))
     if refused:
         return refused
-    cfg = {"page": "outbox", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
+    cfg = {"page": "outbox", "lang": current_language(), "csrf": access.csrf_token(), "halls": ctx["halls"],
            "hall": ctx["hall_id"], "every_hall": ctx["every_hall"]}
     return render_template("outbox.html", who=ctx["who"], refused=None, halls=ctx["halls"], hall_id=ctx["hall_id"],
                            every_hall=ctx["every_hall"], strings=outbox_strings(), cfg=cfg)
@@ -123,7 +123,7 @@ def follow_ups():
         return refused
     state = request.args.get("state") if request.args.get("state") in STATES else "open"
     scope = access.hall_scope(ctx["who"])
-    cfg = {"page": "followups", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
+    cfg = {"page": "followups", "lang": current_language(), "csrf": access.csrf_token(), "halls": ctx["halls"],
            "hall": ctx["hall_id"], "every_hall": ctx["every_hall"], "state": state, **config.names_by_id(ctx["rt"], scope)}
     return render_template("followups.html", who=ctx["who"], refused=None, halls=ctx["halls"],
                            hall_id=ctx["hall_id"], every_hall=ctx["every_hall"], state=state,
