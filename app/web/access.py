@@ -3,6 +3,11 @@ rules of ``domain.policy`` applied to them. The rules themselves live only there
 page and the screens' Socket.IO connect name one of the functions below, which ask the policy
 and answer 401 (nobody signed in) or 403 (not allowed).
 
+Pages for staff are declared once, per blueprint (``signed_in_only``): nobody signed in is sent to
+the sign-in page and back; the view reads the person with ``principal()``, as an API route does,
+and asks the policy what they may see. Every other page is public (tests/integration/test_page_access.py
+holds both to the role x page matrix).
+
 There is one CSRF token, Flask-WTF's: the forms carry it as a field, and the API's session calls
 (not bearer-token calls) send it back in the ``X-CSRF-Token`` header (``WTF_CSRF_HEADERS``).
 
@@ -12,7 +17,7 @@ are not staff endpoints: each gateway proves itself (a secret, a signature).
 """
 from __future__ import annotations
 
-from flask import current_app, g, request, session
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..domain import policy
@@ -83,10 +88,35 @@ def acting(p: Principal) -> Principal:
 
 
 def session_staff() -> Principal | None:
-    """The staff member signed in to this browser session (pages, not the API), or None: also
-    when the session was ended on the server (signed out, the password changed) or expired."""
+    """The staff member signed in to this browser session, or None: also when the session was
+    ended on the server (signed out, the password changed) or expired. For a public page that
+    greets whoever is signed in; pages for staff only are ``signed_in_only``."""
     secret = session.get(SESSION_KEY)
     return None if secret is None else auth.principal_for_session(current_app.extensions["hallq"], secret)
+
+
+def signed_in_only(bp: Blueprint) -> Blueprint:
+    """Every page of ``bp`` is for signed-in staff, declared once: before each of its views, the
+    browser's session is read against the server's record (so sign-out and a password change end
+    it); nobody signed in is redirected to the sign-in page with ``next`` to come back. The view
+    reads the person with ``principal()`` and asks ``domain.policy`` the rest (a 403 page of its
+    own); changes it makes are the person's in the audit trail."""
+    bp.before_request(require_sign_in)
+    bp.teardown_request(_forget_person)
+    return bp
+
+
+def require_sign_in():
+    """The guard of ``signed_in_only``: a redirect to the sign-in page, or None to go on."""
+    who = session_staff()
+    if who is None:
+        return redirect(url_for("pages.login", next=request.full_path))
+    acting(who)
+    return None
+
+
+def _forget_person(_exc) -> None:
+    audit.clear()  # the thread serves another request next
 
 
 def sign_in_browser(staff_id: int) -> None:

@@ -37,14 +37,14 @@ from ..domain.kiosks import IDLE_S_MAX, IDLE_S_MIN, KioskSettings
 from ..domain.model import Role, Tier
 from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
 from ..i18n import current_language
-from ..services import (audit, auth, config, footfall, hall_media, import_files, imports, pairing, roster,
+from ..services import (auth, config, footfall, hall_media, import_files, imports, pairing, roster,
                         service_levels)
 from . import access, refusals
 from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, GreenChannelBody, HallBody,
                       HallPatch, KioskBody, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
                       MediaPatch, VipMemberBody, VipMemberPatch)
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = access.signed_in_only(Blueprint("admin", __name__, url_prefix="/admin"))
 
 SECTIONS = ("settings", "services", "counters", "staff", "devices", "vip", "calling")
 IMPORT_KINDS = ("staff", "counters", "vip")
@@ -65,20 +65,10 @@ def rt():
 
 @bp.before_request
 def _who():
-    """The signed-in person acts on these pages: the access rules and the audit trail see them."""
-    audit.clear()
-    g.principal = access.session_staff()
-    if g.principal is None:
-        return redirect(url_for("pages.login", next=request.full_path))
-    audit.acting_as(g.principal)
-    if not policy.may_use_manager_pages(g.principal):
+    """After the sign-in guard (``access.signed_in_only``): these pages at all, by the policy."""
+    if not policy.may_use_manager_pages(access.principal()):
         return _refusal(403, _("These pages are for administrators, head office and hall managers."))
     return None
-
-
-@bp.teardown_request
-def _forget(_exc):
-    audit.clear()
 
 
 @bp.errorhandler(Refused)

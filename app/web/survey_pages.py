@@ -14,7 +14,7 @@ session. The page only adds the names the API leaves as ids (halls, counters, st
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
 from ..domain import policy
@@ -23,7 +23,7 @@ from ..services import config
 from . import access
 from .api_kit import database_id
 
-bp = Blueprint("survey_pages", __name__, url_prefix="/manager")
+bp = access.signed_in_only(Blueprint("survey_pages", __name__, url_prefix="/manager"))
 
 
 def _follow_ups(p, hall_id):
@@ -82,11 +82,9 @@ def _hall_list(halls: list[dict]) -> list[dict]:
 
 
 def _open(template: str, allowed, refusal: str):
-    """Who is signed in and which halls they see; a redirect or a refusal page when they may not come.
+    """Who is signed in and which halls they see; a refusal page when they may not come.
     ``allowed(principal, hall_id)``: the page's rule in ``domain.policy`` (``hall_id`` None: the page at all)."""
-    who = access.session_staff()
-    if who is None:
-        return None, redirect(url_for("pages.login", next=request.full_path))
+    who = access.principal()
     if not allowed(who, None):
         return None, (render_template(template, who=who, refused=refusal, strings={}), 403)
     every_hall = who.hall_id is None  # administrators and head office pick a hall; a manager has theirs
