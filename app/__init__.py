@@ -54,15 +54,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import i18n
     from .web import (
-        admin, api, appointment_page, counter, display, headers, join, manager, pages, phone, report_pages,
+        access, admin, api, appointment_page, counter, display, headers, join, manager, pages, phone, report_pages,
         screen_files, sms, survey_pages, throttle,
     )
 
     i18n.init_app(app)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form's token lasts as long as the session
+    app.config.setdefault("WTF_CSRF_HEADERS", [access.CSRF_HEADER])  # the API's session calls send it there
     csrf.init_app(app)
     text_guard.init_app(app)  # a NUL in a page's form or query string: 400, never a database's refusal
-    csrf.exempt(api.bp)
+    csrf.exempt(api.bp)  # it checks the same token itself, for session calls only (web.access.load_principal)
     csrf.exempt(sms.bp)
     csrf.exempt(headers.bp)  # browsers' reports of what the content security policy blocked
     headers.init_app(app)

@@ -3,7 +3,8 @@ from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 
 socketio = SocketIO()
-# every browser form carries a CSRF token; the JSON API checks its own X-CSRF-Token header for
-# session calls (bearer-token calls need none) and the SMS gateways' callbacks are authenticated
-# by their secret or signature, so those two blueprints are exempt (create_app)
+# one CSRF token per browser session: every form carries it, and the JSON API's session calls send
+# it in the X-CSRF-Token header (web.access checks it there; bearer-token calls need none). The API
+# and the SMS gateways' callbacks (authenticated by their secret or signature) are exempt from the
+# forms' check (create_app)
 csrf = CSRFProtect()

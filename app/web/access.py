@@ -3,25 +3,32 @@ rules of ``domain.policy`` applied to them. The rules themselves live only there
 page and the screens' Socket.IO connect name one of the functions below, which ask the policy
 and answer 401 (nobody signed in) or 403 (not allowed).
 
+Pages for staff are declared once, per blueprint (``signed_in_only``): nobody signed in is sent to
+the sign-in page and back; the view reads the person with ``principal()``, as an API route does,
+and asks the policy what they may see. Every other page is public (tests/integration/test_page_access.py
+holds both to the role x page matrix).
+
+There is one CSRF token, Flask-WTF's: the forms carry it as a field, and the API's session calls
+(not bearer-token calls) send it back in the ``X-CSRF-Token`` header (``WTF_CSRF_HEADERS``).
+
 Survey lists (a hall's surveys and kept replies) are read like configuration. Mobile
 numbers reach nobody through the API unmasked. The SMS gateways' callbacks (``/sms/...``)
 are not staff endpoints: each gateway proves itself (a secret, a signature).
 """
 from __future__ import annotations
 
-import secrets
-
-from flask import current_app, g, request, session
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..domain import policy
 from ..domain.errors import Forbidden, Unauthorized
 from ..domain.model import Role
+from ..extensions import csrf
 from ..services import audit, auth
 from ..services.auth import Principal
 
-CSRF_HEADER = "X-CSRF-Token"
+CSRF_HEADER = "X-CSRF-Token"  # Flask-WTF reads it (WTF_CSRF_HEADERS, create_app)
 SESSION_KEY = "session"  # the browser session's secret in its cookie (services.auth.start_session)
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 _UNRESOLVED = object()
@@ -42,9 +49,26 @@ def load_principal() -> None:
         return
     secret = session.get(SESSION_KEY)
     if secret is not None:
-        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.get("csrf"):
-            raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a session request", field=CSRF_HEADER)
+        _check_csrf()
         g.credential = auth.Credential(session=secret)
+
+
+def _check_csrf() -> None:
+    """A session's POST, PUT, PATCH or DELETE carries the session's CSRF token in ``X-CSRF-Token``:
+    Flask-WTF's token and check, the forms' own (on HTTPS also the same-origin Referer). 403 naming
+    the header otherwise. Bearer-token calls need none: a browser never sends a bearer token by itself."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        csrf.protect()  # safe methods pass
+    except CSRFError as exc:
+        raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a session request ({exc.description})",
+                        field=CSRF_HEADER) from None
+
+
+def csrf_token() -> str:
+    """The session's CSRF token as a page or ``GET /me`` hands it to a script (for ``X-CSRF-Token``)."""
+    return generate_csrf()
 
 
 def credential() -> auth.Credential:
@@ -64,18 +88,42 @@ def acting(p: Principal) -> Principal:
 
 
 def session_staff() -> Principal | None:
-    """The staff member signed in to this browser session (pages, not the API), or None: also
-    when the session was ended on the server (signed out, the password changed) or expired."""
+    """The staff member signed in to this browser session, or None: also when the session was
+    ended on the server (signed out, the password changed) or expired. For a public page that
+    greets whoever is signed in; pages for staff only are ``signed_in_only``."""
     secret = session.get(SESSION_KEY)
     return None if secret is None else auth.principal_for_session(current_app.extensions["hallq"], secret)
 
 
+def signed_in_only(bp: Blueprint) -> Blueprint:
+    """Every page of ``bp`` is for signed-in staff, declared once: before each of its views, the
+    browser's session is read against the server's record (so sign-out and a password change end
+    it); nobody signed in is redirected to the sign-in page with ``next`` to come back. The view
+    reads the person with ``principal()`` and asks ``domain.policy`` the rest (a 403 page of its
+    own); changes it makes are the person's in the audit trail."""
+    bp.before_request(require_sign_in)
+    bp.teardown_request(_forget_person)
+    return bp
+
+
+def require_sign_in():
+    """The guard of ``signed_in_only``: a redirect to the sign-in page, or None to go on."""
+    who = session_staff()
+    if who is None:
+        return redirect(url_for("pages.login", next=request.full_path))
+    acting(who)
+    return None
+
+
+def _forget_person(_exc) -> None:
+    audit.clear()  # the thread serves another request next
+
+
 def sign_in_browser(staff_id: int) -> None:
-    """A fresh session for this browser (nothing of the one before it survives), with its own
-    CSRF token; the server keeps a hash of its secret, so that it can end it."""
-    session.clear()
+    """A fresh session for this browser (nothing of the one before it survives, its CSRF token
+    neither); the server keeps a hash of its secret, so that it can end it."""
+    _clear_session()
     session[SESSION_KEY] = auth.start_session(current_app.extensions["hallq"], staff_id)
-    new_csrf_token()
 
 
 def sign_out_browser() -> None:
@@ -83,12 +131,14 @@ def sign_out_browser() -> None:
     secret = session.get(SESSION_KEY)
     if secret is not None:
         auth.end_session(current_app.extensions["hallq"], secret)
+    _clear_session()
+
+
+def _clear_session() -> None:
+    """Nothing of the session stays, its CSRF token included (Flask-WTF keeps this request's copy
+    in ``g``: a new one is made when next asked for)."""
     session.clear()
-
-
-def new_csrf_token() -> str:
-    session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def principal() -> Principal:

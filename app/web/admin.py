@@ -23,8 +23,7 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 
@@ -38,14 +37,14 @@ from ..domain.kiosks import IDLE_S_MAX, IDLE_S_MIN, KioskSettings
 from ..domain.model import Role, Tier
 from ..domain.roster import GreenChannel, STAR_FROM, VIP_FROM
 from ..i18n import current_language
-from ..services import (audit, auth, config, footfall, hall_media, import_files, imports, pairing, roster,
+from ..services import (auth, config, footfall, hall_media, import_files, imports, pairing, roster,
                         service_levels)
 from . import access, refusals
 from .schemas import (CallingPolicyBody, CityBody, CounterBody, CounterPatch, GreenChannelBody, HallBody,
                       HallPatch, KioskBody, PairBody, RegionBody, ServiceBody, ServicePatch, StaffBody, StaffPatch,
                       MediaPatch, VipMemberBody, VipMemberPatch)
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = access.signed_in_only(Blueprint("admin", __name__, url_prefix="/admin"))
 
 SECTIONS = ("settings", "services", "counters", "staff", "devices", "vip", "calling")
 IMPORT_KINDS = ("staff", "counters", "vip")
@@ -66,20 +65,10 @@ def rt():
 
 @bp.before_request
 def _who():
-    """The signed-in person acts on these pages: the access rules and the audit trail see them."""
-    audit.clear()
-    g.principal = access.session_staff()
-    if g.principal is None:
-        return redirect(url_for("pages.login", next=request.full_path))
-    audit.acting_as(g.principal)
-    if not policy.may_use_manager_pages(g.principal):
+    """After the sign-in guard (``access.signed_in_only``): these pages at all, by the policy."""
+    if not policy.may_use_manager_pages(access.principal()):
         return _refusal(403, _("These pages are for administrators, head office and hall managers."))
     return None
-
-
-@bp.teardown_request
-def _forget(_exc):
-    audit.clear()
 
 
 @bp.errorhandler(Refused)
@@ -809,7 +798,7 @@ def media(hall_id: int):
 
     return _hall_page(hall_id, "media", "admin/media.html", store, lambda hall: {
         "items": hall_media.list_media(rt(), hall_id), "limits": media_rules, "can_upload": _may_manage_roster(hall_id),
-        "csrf_header": session.get("csrf", ""), "upload_strings": _media_upload_strings()})
+        "csrf_header": access.csrf_token(), "upload_strings": _media_upload_strings()})
 
 
 def _media_upload_strings() -> dict:

@@ -130,12 +130,12 @@ def revoke_token():
 def me():
     """Who the caller is: staff member or device, role and hall.
 
-    For a signed-in browser session it also returns `csrf_token`, which pages send
-    back as the `X-CSRF-Token` header on POST / PATCH / DELETE.
+    For a signed-in browser session it also returns `csrf_token` (the session's, the one its
+    forms carry), which pages send back as the `X-CSRF-Token` header on POST / PUT / PATCH / DELETE.
     """
     who = access.principal().to_dict()
-    if "Authorization" not in request.headers and session.get("csrf"):
-        who["csrf_token"] = session["csrf"]
+    if access.credential().session is not None:
+        who["csrf_token"] = access.csrf_token()
     return who
 
 

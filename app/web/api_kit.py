@@ -246,7 +246,8 @@ def openapi_document(api: Api, prefix: str, title: str, version: str, descriptio
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "Staff token from POST /api/v1/auth/tokens, or a device token"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "session",
-                            "description": "Signed-in browser session; unsafe methods need X-CSRF-Token"},
+                            "description": "Signed-in browser session; POST, PUT, PATCH and DELETE need its CSRF "
+                                           "token (GET /api/v1/me: csrf_token) in the X-CSRF-Token header"},
             },
         },
     }

@@ -10,7 +10,7 @@ from ..services import queue
 from . import access, refusals
 from .api_kit import database_id
 
-bp = Blueprint("counter", __name__, url_prefix="/counter")
+bp = access.signed_in_only(Blueprint("counter", __name__, url_prefix="/counter"))
 
 
 def strings() -> dict:
@@ -49,9 +49,7 @@ CONSOLE_COUNTER = "console_counter"  # the counter this session last worked at (
 def console():
     """``/counter`` picks a counter of the signed-in staff member's hall; ``?counter=<id>`` works it."""
     rt = current_app.extensions["hallq"]
-    who = access.session_staff()
-    if who is None:
-        return redirect(url_for("pages.login", next=request.full_path))
+    who = access.principal()
     hall_id = request.args.get("hall", type=database_id) or who.hall_id
     if hall_id is None:
         return render_template("counter_pick.html", who=who, hall=None, counters=[]), 400
@@ -73,5 +71,5 @@ def console():
         return render_template("counter_pick.html", who=who, hall=snapshot["hall"], counters=counters)
     session[CONSOLE_COUNTER] = chosen["id"]
     return render_template("counter.html", who=who, hall=snapshot["hall"], counter=chosen,
-                           services=snapshot["services"], counters=counters, csrf=session.get("csrf", ""),
+                           services=snapshot["services"], counters=counters, csrf=access.csrf_token(),
                            strings=strings(), pause_reasons=list(pause_reasons().items()))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
 from ..domain import policy
@@ -28,7 +28,7 @@ from . import access
 from .api_kit import database_id
 from .counter import pause_reasons
 
-bp = Blueprint("manager", __name__, url_prefix="/manager")
+bp = access.signed_in_only(Blueprint("manager", __name__, url_prefix="/manager"))
 
 CSV_DAYS = 30  # the download covers this many local days, today included
 
@@ -116,9 +116,7 @@ def _refused(who, status: int, message: str):
 def dashboard():
     """``/manager/`` shows the signed-in manager's hall; administrators and head office pick one (``?hall=<id>``)."""
     rt = current_app.extensions["hallq"]
-    who = access.session_staff()
-    if who is None:
-        return redirect(url_for("pages.login", next=request.full_path))
+    who = access.principal()
     if not policy.may_use_manager_pages(who):
         return _refused(who, 403, _("This page is for hall managers, head office and administrators."))
     every_hall = who.hall_id is None  # administrators and head office pick a hall; a manager has theirs
@@ -126,7 +124,6 @@ def dashboard():
     halls = config.list_halls(rt, access.hall_scope(who))
     if hall_id is None:
         return render_template("manager.html", who=who, refused=None, halls=halls, hall=None)
-    g.principal = who
     try:
         access.read_config(hall_id)
         hall = config.get_hall(rt, hall_id)
@@ -139,16 +136,14 @@ def dashboard():
     can_manage = policy.may_manage_hall(who, hall_id)
     return render_template("manager.html", who=who, refused=None, halls=halls, hall=hall, strings=strings(),
                            csv_days=CSV_DAYS, csv_from=csv_from, csv_to=today.isoformat(), every_hall=every_hall,
-                           can_manage=can_manage, csrf=session.get("csrf", "") if can_manage else "",
+                           can_manage=can_manage, csrf=access.csrf_token() if can_manage else "",
                            staff_names=config.hall_and_company_staff_names(rt, hall_id))
 
 
 @bp.get("/overview")
 def overview():
     """``/manager/overview``: head office's table of every hall, for administrators and head office."""
-    who = access.session_staff()
-    if who is None:
-        return redirect(url_for("pages.login", next=request.full_path))
+    who = access.principal()
     if not policy.may_read_config(who, None, access.region_halls):  # every hall (of its region)
         return render_template("overview.html", who=who, refused=_("This page is for head office and administrators."),
                                strings={}), 403

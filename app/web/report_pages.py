@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..domain import policy
@@ -28,7 +28,7 @@ from ..services import audit, config, report_files, satisfaction, service_levels
 from . import access, charts
 from .charts import Bar, band_bars, minutes, pct, rate_bars, trend
 
-bp = Blueprint("report_pages", __name__, url_prefix="/manager")
+bp = access.signed_in_only(Blueprint("report_pages", __name__, url_prefix="/manager"))
 
 HALL_BREAKDOWNS = ("staff", "counter", "service")
 LEVELS = ("company", "region", "city", "hall", "staff")
@@ -102,7 +102,7 @@ def _open_report(view: str, head_office_report, extra_args: tuple[str, ...] = ()
     """What every report page starts with: who is signed in and may see which place, the period, the
     links that keep the place while changing the period, and the crumbs from the company down.
     Raises ``Refused``; returns a context (a dict) for the page's own part."""
-    who = access.session_staff()
+    who = access.principal()
     if not policy.may_use_manager_pages(who):
         raise Refused(_("This page is for hall managers, head office and administrators."), 403)
     rt = current_app.extensions["hallq"]
@@ -168,10 +168,8 @@ def _show(template: str, ctx: dict, page: "Page"):
 
 
 def _report_page(template: str, view: str, head_office_report, build, extra_args: tuple[str, ...] = ()):
-    """A report page: sign-in first, then the frame, then ``build(ctx)``; a refusal as a page."""
-    who = access.session_staff()
-    if who is None:
-        return redirect(url_for("pages.login", next=request.full_path))
+    """A report page: the frame, then ``build(ctx)``; a refusal as a page."""
+    who = access.principal()
     try:
         ctx = _open_report(view, head_office_report, extra_args)
         return _show(template, ctx, build(ctx))
@@ -306,9 +304,7 @@ def kind_label(kind: str, en: bool) -> str:
 @bp.get("/report-files")
 def report_files_page():
     """The stored daily and monthly reports, latest first, each a download link; ``?kind=`` one kind."""
-    who = access.session_staff()
-    if who is None:
-        return redirect(url_for("pages.login", next=request.full_path))
+    who = access.principal()
     if not policy.may_use_manager_pages(who):
         return render_template("report_files.html", who=who, refused=_(
             "This page is for hall managers, head office and administrators."), files=[]), 403
@@ -539,9 +535,7 @@ def audit_page():
     days; each with the fields changed, before and after, in words and in the hall's local time.
     Administrators and head office: every hall; a hall manager: their hall's. Read-only: the trail
     cannot be edited or deleted. Paged: 100 entries, then "earlier changes"."""
-    who = access.session_staff()
-    if who is None:
-        return redirect(url_for("pages.login", next=request.full_path))
+    who = access.principal()
     if not policy.may_use_manager_pages(who):
         return render_template("audit.html", who=who, refused=_(
             "This page is for hall managers, head office and administrators."), page=None), 403

@@ -14,7 +14,7 @@ session. The page only adds the names the API leaves as ids (halls, counters, st
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
 from ..domain import policy
@@ -23,7 +23,7 @@ from ..services import config
 from . import access
 from .api_kit import database_id
 
-bp = Blueprint("survey_pages", __name__, url_prefix="/manager")
+bp = access.signed_in_only(Blueprint("survey_pages", __name__, url_prefix="/manager"))
 
 
 def _follow_ups(p, hall_id):
@@ -82,11 +82,9 @@ def _hall_list(halls: list[dict]) -> list[dict]:
 
 
 def _open(template: str, allowed, refusal: str):
-    """Who is signed in and which halls they see; a redirect or a refusal page when they may not come.
+    """Who is signed in and which halls they see; a refusal page when they may not come.
     ``allowed(principal, hall_id)``: the page's rule in ``domain.policy`` (``hall_id`` None: the page at all)."""
-    who = access.session_staff()
-    if who is None:
-        return None, redirect(url_for("pages.login", next=request.full_path))
+    who = access.principal()
     if not allowed(who, None):
         return None, (render_template(template, who=who, refused=refusal, strings={}), 403)
     every_hall = who.hall_id is None  # administrators and head office pick a hall; a manager has theirs
@@ -109,7 +107,7 @@ def outbox():
     ctx, refused = _open("outbox.html", policy.may_use_outbox, _("This page is for hall managers and administrators."))
     if refused:
         return refused
-    cfg = {"page": "outbox", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
+    cfg = {"page": "outbox", "lang": current_language(), "csrf": access.csrf_token(), "halls": ctx["halls"],
            "hall": ctx["hall_id"], "every_hall": ctx["every_hall"]}
     return render_template("outbox.html", who=ctx["who"], refused=None, halls=ctx["halls"], hall_id=ctx["hall_id"],
                            every_hall=ctx["every_hall"], strings=outbox_strings(), cfg=cfg)
@@ -123,7 +121,7 @@ def follow_ups():
         return refused
     state = request.args.get("state") if request.args.get("state") in STATES else "open"
     scope = access.hall_scope(ctx["who"])
-    cfg = {"page": "followups", "lang": current_language(), "csrf": session.get("csrf", ""), "halls": ctx["halls"],
+    cfg = {"page": "followups", "lang": current_language(), "csrf": access.csrf_token(), "halls": ctx["halls"],
            "hall": ctx["hall_id"], "every_hall": ctx["every_hall"], "state": state, **config.names_by_id(ctx["rt"], scope)}
     return render_template("followups.html", who=ctx["who"], refused=None, halls=ctx["halls"],
                            hall_id=ctx["hall_id"], every_hall=ctx["every_hall"], state=state,

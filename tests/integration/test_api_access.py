@@ -429,10 +429,10 @@ def test_a_deactivated_staff_member_can_neither_use_their_token_nor_sign_in_agai
 # --------------------------------------------------------------------------- browser session
 
 def _sign_in(client, username: str) -> str:
+    """Sign in through the form; the session's CSRF token as a page's script learns it (``GET /me``)."""
     resp = sign_in(client, username)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:200]
-    with client.session_transaction() as sess:
-        return sess["csrf"]
+    return client.get(f"{PREFIX}/me").get_json()["csrf_token"]
 
 
 def _ticket_count(rt) -> int:
@@ -465,6 +465,21 @@ def test_a_session_write_with_the_csrf_header_succeeds(client, rt, world):
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["label"] == "A001"
     assert _ticket_count(rt) == 1
+
+
+def test_the_forms_csrf_token_is_the_one_the_api_takes_in_its_header(app, client, rt, world):
+    """One CSRF scheme (Flask-WTF's): what a page's form carries is what X-CSRF-Token carries; another
+    browser's token is not this one's, and a bearer-token call needs none even with a session cookie."""
+    _sign_in(client, "s1")
+    form_token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
+    url, body = f"{PREFIX}/halls/{world.one.id}/tickets", {"service_id": world.one.services["A"]}
+    assert client.post(url, json=body, headers={"X-CSRF-Token": form_token}).status_code == 201
+    other = app.test_client()
+    others_token = _sign_in(other, "m1")
+    resp = client.post(url, json=body, headers={"X-CSRF-Token": others_token})
+    assert resp.status_code == 403 and _error(resp)["field"] == "X-CSRF-Token"
+    assert client.post(url, json=body, headers=bearer(staff_token(rt, world.staff["s1"]))).status_code == 201
+    assert _ticket_count(rt) == 2
 
 
 def test_signing_in_again_replaces_the_csrf_token(client, world):

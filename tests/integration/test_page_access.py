@@ -3,7 +3,8 @@
 Every route outside the JSON API is listed in ``PAGES`` with who may open it (a signed-in browser
 session of each kind of staff member, or nobody signed in); a route without a row fails, so no page
 ships without an access decision written down. The decisions are ``domain.policy``'s: the pages
-ask it, as the API does (tests/integration/test_api_access.py), so the two cannot disagree.
+ask it, as the API does (tests/integration/test_api_access.py), so the two cannot disagree. A page
+for staff only is guarded by the one sign-in guard (``access.signed_in_only``), never by code of its own.
 
 Targets are hall 1's. "Allowed" means the page answers (200, or a redirect to the signed-in person's
 own place); "refused" means 403 for a signed-in person and a redirect to the sign-in page for nobody.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.services import config, queue, roster
+from app.web import access
 
 from ..world import sign_in
 
@@ -154,6 +156,21 @@ def test_every_page_route_has_a_row_in_the_access_matrix(pages_app):
     routes = page_routes(pages_app)
     assert not sorted(routes - set(PAGES)), f"pages without an access row: {sorted(routes - set(PAGES))}"
     assert not sorted(set(PAGES) - routes), f"rows for pages that no longer exist: {sorted(set(PAGES) - routes)}"
+
+
+def test_a_page_for_staff_only_is_behind_the_one_sign_in_guard_and_a_public_page_is_not(pages_app):
+    """The matrix's public pages are exactly those outside ``access.signed_in_only``'s blueprints: a
+    new page for staff put beside the public ones (or guarded by a check of its own) fails here."""
+    guarded = {bp for bp, hooks in pages_app.before_request_funcs.items() if access.require_sign_in in hooks}
+    assert guarded, "no blueprint declares access.signed_in_only"
+    wrong = []
+    for endpoint in sorted(page_routes(pages_app) & set(PAGES)):
+        is_guarded = endpoint.rpartition(".")[0] in guarded
+        if ANONYMOUS in PAGES[endpoint].allowed and is_guarded:
+            wrong.append(f"{endpoint}: public in the matrix, behind the sign-in guard")
+        elif ANONYMOUS not in PAGES[endpoint].allowed and not is_guarded:
+            wrong.append(f"{endpoint}: for staff only, but its blueprint is not access.signed_in_only")
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.parametrize("endpoint", sorted(PAGES))
