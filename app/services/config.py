@@ -431,7 +431,7 @@ def names_by_id(rt: Runtime, hall_ids: set[int] | None) -> dict:
             counters = counters.where(Counter.hall_id.in_(hall_ids))
             staff = staff.where(Staff.hall_id.in_(hall_ids))
         return {
-            "counters": dict(tx.session.execute(counters).tuples().all()),
+            "counters": {i: number for i, number in tx.session.execute(counters)},
             "staff": {i: (f"{name} ({no})" if no else name) for i, name, no in tx.session.execute(staff)},
         }
 

@@ -22,8 +22,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from app.domain.model import TicketState
 from app.services import peaks, planning
+from app.storage.orm import Ticket
 
 from ..world import PASSWORD, bearer
 from .test_browser import browser  # noqa: F401 - the module's browser fixture
@@ -83,6 +86,19 @@ def server_rt(live_server):
     rt = live_server.runtime()
     yield rt
     rt.engine.dispose()
+
+
+@pytest.fixture
+def no_one_waiting(live_server, server_rt):
+    """Hall one's queue empty, as these tests assume (the screens' tests share the deployment and
+    may leave customers waiting): each waiting customer cancels, through the API."""
+    hall = live_server.world.one
+    with server_rt.reader() as tx:
+        tokens = tx.session.execute(select(Ticket.public_token).where(
+            Ticket.hall_id == hall.id, Ticket.state == TicketState.WAITING.value)).scalars().all()
+    for token in tokens:
+        r = requests.post(live_server.api(f"/tickets/{token}/cancel"), timeout=5)
+        assert r.ok, r.text
 
 
 def six_weeks_of_arrivals(hall, today: date, seed: int = 7) -> list[tuple[int, datetime, int]]:
@@ -208,7 +224,7 @@ def test_a_silent_sensor_is_flagged_and_head_office_picks_any_hall(browser, live
     page.context.close()
 
 
-def test_the_page_speaks_english(browser, live_server):  # noqa: F811
+def test_the_page_speaks_english(browser, live_server, no_one_waiting):  # noqa: F811
     page = open_as(browser, live_server, "m1", "/manager/")
     page.goto("/manager/?lang=en")
     expect(page.locator("header.bar")).to_contain_text("Hall manager live page")
@@ -325,7 +341,7 @@ def test_a_hall_without_a_forecast_says_so_and_its_manager_forecasts_from_the_pa
 
 
 def test_a_live_warning_shows_at_once_is_acknowledged_on_the_page_and_goes_when_it_clears(
-        browser, live_server, server_rt):  # noqa: F811
+        browser, live_server, server_rt, no_one_waiting):  # noqa: F811
     hall = live_server.world.one
     service_c = hall.services["C"]  # only counter 3 serves C, and it is closed
     page = open_as(browser, live_server, "m1", "/manager/", 1366, 768)
