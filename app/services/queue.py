@@ -134,11 +134,11 @@ def issue_ticket(
             detail={"tier": tier.value, **({"roster": True} if on_roster else {})},
         )
         tx.record(ev.TicketIssued(hall_id, values["id"], values["label"], service.id, tier.value, channel.value))
+        # One transaction for the whole request: the place in line and the wait are read before the
+        # commit (three reads), which holds the number's lock that long but spares a second transaction.
+        view = ticket_view(rt, s, _Issued(**values), conf, now, with_token=True)
         tx.commit()
-    # The estimate is read after commit, so the number's lock is held for three statements only.
-    ticket = _Issued(**values)
-    with rt.reader() as rx:
-        return ticket_view(rt, rx.session, ticket, conf, now, with_token=True)
+    return view
 
 
 def refuse_if_closed(rt: Runtime, conf: HallConfig, now: datetime, day: date) -> None:
