@@ -339,21 +339,16 @@ def book(
             .returning(APPOINTMENTS.c.id)
         ).scalar_one()
         check_in_code = new_code()
-        code_id = s.execute(
-            CODES.insert()
-            .values(
-                hall_id=hall_id,
-                purpose=CHECK_IN,
-                number_key=keys.number,
-                address_key=None,
-                code_hash=keys.code(CHECK_IN, check_in_code),
-                created_at=now,
-                expires_at=slot_start + timedelta(minutes=rules.grace_minutes),
-                attempts=0,
-                appointment_id=appointment_id,
-            )
-            .returning(CODES.c.id)
-        ).scalar_one()
+        code_id = remote.store_code(
+            s,
+            keys,
+            CHECK_IN,
+            check_in_code,
+            hall_id,
+            now,
+            slot_start + timedelta(minutes=rules.grace_minutes),
+            appointment_id=appointment_id,
+        )
         tx.record(ev.AppointmentChanged(hall_id, appointment_id, "booked", service.id, slot_start.isoformat()))
         tx.commit()
     at = local_time(slot_start, conf.zone)

@@ -145,6 +145,38 @@ class NumberKeys:
         return self.vault.key(f"address:{address}") if address else None
 
 
+def store_code(
+    s,
+    keys: NumberKeys,
+    purpose: str,
+    code: str,
+    hall_id: int,
+    now: datetime,
+    expires_at: datetime,
+    *,
+    address_key: str | None = None,
+    ticket_id: int | None = None,
+    appointment_id: int | None = None,
+) -> int:
+    """A one-time code, stored hashed and tied to the number (and to what it checks in, if anything); its id."""
+    return s.execute(
+        CODES.insert()
+        .values(
+            hall_id=hall_id,
+            purpose=purpose,
+            number_key=keys.number,
+            address_key=address_key,
+            code_hash=keys.code(purpose, code),
+            created_at=now,
+            expires_at=expires_at,
+            attempts=0,
+            ticket_id=ticket_id,
+            appointment_id=appointment_id,
+        )
+        .returning(CODES.c.id)
+    ).scalar_one()
+
+
 def _serialise(tx, key: str) -> None:
     """PostgreSQL: one transaction at a time per number (codes counted and issued, or a code tried);
     SQLite's write transactions are serial already."""
@@ -204,20 +236,7 @@ def send_code(rt: Runtime, hall_id: int, mobile: str | None, address: str | None
                 retry_after_s=refusal.retry_after_s,
             )
         code = new_code()
-        code_id = s.execute(
-            CODES.insert()
-            .values(
-                hall_id=hall_id,
-                purpose=purpose,
-                number_key=keys.number,
-                address_key=address_key,
-                code_hash=keys.code(purpose, code),
-                created_at=now,
-                expires_at=now + CODE_LIFETIME,
-                attempts=0,
-            )
-            .returning(CODES.c.id)
-        ).scalar_one()
+        code_id = store_code(s, keys, purpose, code, hall_id, now, now + CODE_LIFETIME, address_key=address_key)
         tx.commit()
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     if purpose == BOOK:
@@ -362,21 +381,7 @@ def join(rt: Runtime, hall_id: int, service_id: int, mobile: str | None, code: s
             detail={"tier": tier.value, "channel": Channel.REMOTE.value, **({"roster": True} if on_roster else {})},
         )
         check_in_code = new_code()
-        check_in_id = s.execute(
-            CODES.insert()
-            .values(
-                hall_id=hall_id,
-                purpose=CHECK_IN,
-                number_key=keys.number,
-                address_key=None,
-                code_hash=keys.code(CHECK_IN, check_in_code),
-                created_at=now,
-                expires_at=deadline,
-                attempts=0,
-                ticket_id=values["id"],
-            )
-            .returning(CODES.c.id)
-        ).scalar_one()
+        check_in_id = store_code(s, keys, CHECK_IN, check_in_code, hall_id, now, deadline, ticket_id=values["id"])
         tx.record(
             ev.RemoteTicketTaken(hall_id, values["id"], values["label"], service.id, tier.value, deadline.isoformat())
         )
