@@ -4,16 +4,15 @@ it and delivered after it by the scheduler (``deliver_events``), with retries an
 partial index finds the rows still due, another the delivered ones to prune.
 
 A finished ticket's survey is now made by ``ServiceFinished``'s handler instead of a job polling
-the finished tickets: the tickets finished within the last day (``surveys.CREATE_WITHIN``) with a
-mobile number and no survey yet, which that job would still have found, get their
-``ServiceFinished`` row here, so an upgrade loses none.
+the finished tickets: the finished tickets with a mobile number and no survey yet, which that job
+would still have found, get their ``ServiceFinished`` row here (due at once; the handler applies
+``surveys.CREATE_WITHIN`` when it runs), so an upgrade loses none. There are few: a ticket's number
+is cleared once its survey holds it, or two days after it closed.
 
 Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-06
 """
-from datetime import datetime, timedelta, timezone
-
 from alembic import op
 import sqlalchemy as sa
 
@@ -49,7 +48,6 @@ def upgrade() -> None:
 
 def _catch_up(outbox) -> None:
     """ServiceFinished rows for the finished tickets the survey job had yet to reach."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)  # stored naive UTC (storage.orm.UTCDateTime)
     found = op.get_bind().execute(sa.text(
         "SELECT t.id, t.hall_id, t.label, t.service_id, t.staff_id, t.closed_at,"
         " (SELECT e.counter_id FROM ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'finished'"
@@ -58,9 +56,10 @@ def _catch_up(outbox) -> None:
         "  ORDER BY e.id DESC LIMIT 1) AS finished_by,"
         " (SELECT e.duration_s FROM ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'finished'"
         "  ORDER BY e.id DESC LIMIT 1) AS handle_s"
-        " FROM tickets t WHERE t.state = 'finished' AND t.mobile IS NOT NULL AND t.closed_at >= :since"
+        " FROM tickets t WHERE t.state = 'finished' AND t.mobile IS NOT NULL AND t.closed_at IS NOT NULL"
         " AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.ticket_id = t.id)"
-    ), {"since": now - timedelta(days=1)}).all()
+        " ORDER BY t.closed_at, t.id"
+    ).columns(closed_at=sa.DateTime())).all()
     rows = [
         {
             "event": "ServiceFinished",
@@ -69,9 +68,9 @@ def _catch_up(outbox) -> None:
                 "counter_id": r.counter_id, "staff_id": r.finished_by or r.staff_id,
                 "handle_s": float(r.handle_s or 0), "has_mobile": True,
             },
-            "created_at": now,
+            "created_at": r.closed_at,  # when the ticket finished: as the finish would have written it
             "attempts": 0,
-            "next_at": now,
+            "next_at": r.closed_at,
         }
         for r in found
     ]

@@ -224,3 +224,29 @@ def test_what_follows_by_time_names_the_schedulers_jobs(app):
 
     jobs = {job.id for job in scheduler.build_scheduler(app).get_jobs()}
     assert set(event_handlers.FOLLOWS_BY_TIME) <= jobs
+
+
+def test_the_migration_queues_the_finished_tickets_the_survey_poll_had_yet_to_reach(srt, sworld, clock, database_url):
+    from alembic import command
+
+    from app.cli import alembic_config
+
+    waiting = finish_one(srt, sworld)  # finished before the upgrade: the old job would have surveyed it
+    surveyed = finish_one(srt, sworld, mobile="13900139000")
+    event_handlers.deliver(srt)
+    finish_one(srt, sworld, mobile=None)
+    with srt.uow() as tx:  # the survey of the first was not made yet when the old version stopped
+        tx.session.execute(text("DELETE FROM surveys WHERE ticket_id = :t"), {"t": waiting})
+        tx.session.execute(text("UPDATE tickets SET mobile = :m WHERE id = :t"), {"m": MOBILE, "t": waiting})
+        tx.commit()
+    srt.engine.dispose()
+    command.downgrade(alembic_config(database_url), "0022")
+    command.upgrade(alembic_config(database_url), "0023")
+
+    [row] = outbox_rows(srt)
+    closed_at = rows(srt, Ticket, Ticket.id == waiting)[0].closed_at
+    assert (row.event, row.attempts, row.created_at, row.next_at) == ("ServiceFinished", 0, closed_at, closed_at)
+    assert (row.payload["ticket_id"], row.payload["counter_id"], row.payload["has_mobile"]) == (
+        waiting, sworld.one.counters[1], True)
+    assert event_handlers.deliver(srt)["delivered"] == 1
+    assert {s.ticket_id for s in rows(srt, Survey)} == {waiting, surveyed}
