@@ -148,8 +148,8 @@ class UnitOfWork:
         durable = [evt for evt in self.events if type(evt) in self._bus.durable]
         if durable:  # one statement, and nothing at all for the events only this process follows
             at = self._clock()
-            self.session.execute(
-                insert(OUTBOX),
+            self.session.connection().execute(
+                _WRITE_OUTBOX,
                 [{"event": e.name, "payload": _payload(e), "created_at": at, "next_at": at} for e in durable],
             )
         self.session.commit()
@@ -159,6 +159,7 @@ class UnitOfWork:
 
 
 OUTBOX = table(OutboxEvent)
+_WRITE_OUTBOX = insert(OUTBOX)  # through the session's connection: a Core insert, not the ORM's
 
 
 def _payload(evt: Event) -> dict:
