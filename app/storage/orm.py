@@ -276,7 +276,7 @@ class Ticket(Base):
             postgresql_where=text("target_counter_id IS NOT NULL"),
         ),
         Index("ix_tickets_business_day", "business_day"),  # the service-level roll-ups read days of every hall
-        # tickets still carrying a mobile number: the survey job's anti-join and the retention job
+        # tickets still carrying a mobile number: surveys.create_surveys' batch anti-join and the retention job
         # read only these, and the number is cleared once the survey holds it (protected), so it stays small
         Index(
             "ix_tickets_with_mobile",
