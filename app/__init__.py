@@ -101,13 +101,16 @@ def _clock(config):
 
 
 def _connect_screens(app: Flask, runtime) -> None:
-    """Every committed event goes to the feed; this process serves screens itself when it is
-    the live role, or the only process (no message queue: the embedded default)."""
+    """The committed events' handlers of this process, from ``event_handlers.EVENT_HANDLERS``: the
+    feed, the metrics and the log line (those two once however many apps share the runtime: tests).
+    This process serves screens itself when it is the live role, or the only process (no message
+    queue: the embedded default)."""
+    from . import event_handlers
     from .web import live, live_feed
 
     feed = live_feed.make_feed(app.config["SOCKETIO_MESSAGE_QUEUE"], app.config["SOCKETIO_CHANNEL"])
-    runtime.bus.subscribe(feed.publish)
     app.extensions["hallq_feed"] = feed
+    event_handlers.subscribe(app, runtime)
     if app.config["ROLE"] == "live":
         app.extensions["hallq_live"] = live.serve_screens(app, runtime, feed, async_mode="gevent")
     elif not app.config["SOCKETIO_MESSAGE_QUEUE"]:
@@ -123,15 +126,10 @@ def _connect_screens(app: Flask, runtime) -> None:
 
 def _watch(app: Flask, runtime) -> None:
     """Request ids, timings and /metrics, /readyz (first: before any other request hook); what this
-    process commits counted and logged once, however many apps share the runtime (tests)."""
-    from .ops import logs, metrics
+    process commits is counted and logged by ``event_handlers`` (``_connect_screens``)."""
     from .web import ops
 
     ops.init_app(app)
-    if not getattr(runtime, "watched", False):
-        runtime.watched = True
-        runtime.bus.subscribe(metrics.count_committed(runtime))
-        runtime.bus.subscribe(logs.log_events())
 
 
 def _instance_secret(instance: Path) -> str:

@@ -44,11 +44,11 @@ class Runtime:
 
     def uow(self) -> UnitOfWork:
         """A write transaction (serialised on SQLite)."""
-        return UnitOfWork(self.session_factory, self.bus, self.write_gate)
+        return UnitOfWork(self.session_factory, self.bus, self.write_gate, self.clock)
 
     def reader(self) -> UnitOfWork:
         """A read-only transaction: on SQLite it does not take the write lock."""
-        return UnitOfWork(self.read_session_factory, self.bus)
+        return UnitOfWork(self.read_session_factory, self.bus, clock=self.clock)
 
     def now(self) -> datetime:
         return self.clock()
@@ -66,13 +66,18 @@ def clock_from(start: datetime, origin: float | None = None) -> Callable[[], dat
 
 
 def bootstrap(database_url: str, clock: Callable[[], datetime] = utcnow, **settings) -> Runtime:
+    """The runtime of one process. Its bus names the events with durable follow-ups from
+    ``event_handlers.EVENT_HANDLERS``, so every process that commits writes their outbox rows, with
+    a web app or without; the handlers of the process itself are subscribed by ``create_app``."""
+    from .event_handlers import durable_events  # it names the services, which import this module
+
     engine = make_engine(database_url)
     read_engine = engine.execution_options(sqlite_begin="DEFERRED")
     return Runtime(
         engine=engine,
         session_factory=sessionmaker(engine, expire_on_commit=False),
         read_session_factory=sessionmaker(read_engine, expire_on_commit=False),
-        bus=EventBus(),
+        bus=EventBus(durable=durable_events()),
         clock=clock,
         enforce_opening_hours=settings.pop("enforce_opening_hours", True),
         settings=settings,

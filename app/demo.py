@@ -228,6 +228,7 @@ def seed_surveys(rt: Runtime) -> list[str]:
     surveys are "sent" to the outbox at once: one answered happily, one unhappily (a follow-up
     case for eq-manager), one waiting for an answer (GET /api/v1/sms/outbox, then answer it with
     POST /api/v1/sms/outbox/reply)."""
+    from . import event_handlers
     from .services import queue, surveys
     from .storage.orm import Hall
 
@@ -245,6 +246,7 @@ def seed_surveys(rt: Runtime) -> list[str]:
         queue.call_next(rt, counter, staff)
         queue.finish_service(rt, counter, staff)
     queue.close_counter(rt, counter)
+    event_handlers.deliver(rt)  # the finishes' surveys (the scheduler's outbox job)
     surveys.dispatch(rt)
     messages = sorted(surveys.list_outbox(rt, {hall_id})["messages"], key=lambda m: m["id"])
     for message, (_, answer) in zip(messages, DEMO_CUSTOMERS):

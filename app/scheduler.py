@@ -16,9 +16,11 @@ Jobs
                           service's remind_ahead people ahead) and "you are called" SMS, each
                           once, through SMS_GATEWAY (services.turn_reminders)
     ``prune_footfall``    nightly: per-minute door counts older than FOOTFALL_KEEP_MINUTES_DAYS
-    ``dispatch_surveys``  every minute: a survey for each ticket finished with a mobile number,
-                          due surveys sent through SMS_GATEWAY (claimed first: never sent twice),
-                          failed sends retried with a backoff up to SURVEY_MAX_ATTEMPTS
+    ``deliver_events``    every 15 seconds: the durable follow-ups of committed events (a finished
+                          ticket's survey), from the transactional outbox, retried with a backoff
+                          (app.event_handlers, services.outbox)
+    ``dispatch_surveys``  every minute: due surveys sent through SMS_GATEWAY (claimed first: never
+                          sent twice), failed sends retried with a backoff up to SURVEY_MAX_ATTEMPTS
     ``rebuild_satisfaction`` nightly: the report roll-ups of the last week's closed days rebuilt
                           from the surveys (exact; repairs a count written around the services)
     ``satisfaction_reports`` daily at 05:17 in China (after rebuild_satisfaction): yesterday's
@@ -313,6 +315,15 @@ def prune_footfall() -> None:
 
 
 @_job
+def deliver_events() -> None:
+    from . import event_handlers
+
+    done = event_handlers.deliver(_rt())
+    if any(done.values()):
+        log.info("deliver_events: %s", done)
+
+
+@_job
 def dispatch_surveys() -> None:
     from .services import surveys
 
@@ -464,6 +475,7 @@ def build_scheduler(app) -> BackgroundScheduler:
     scheduler.add_job(appointments, "interval", minutes=1, id="appointments", **every)
     scheduler.add_job(turn_reminders, "interval", seconds=15, id="turn_reminders", **every)
     scheduler.add_job(prune_footfall, nightly(hour=3, minute=17), id="prune_footfall", **every)
+    scheduler.add_job(deliver_events, "interval", seconds=15, id="deliver_events", **every)
     scheduler.add_job(dispatch_surveys, "interval", minutes=1, id="dispatch_surveys", **every)
     scheduler.add_job(purge_sms_numbers, nightly(hour=3, minute=37), id="purge_sms_numbers", **every)
     scheduler.add_job(rebuild_satisfaction, nightly(hour=4, minute=7), id="rebuild_satisfaction", **every)

@@ -4,10 +4,11 @@ The rules (scales, templates, reply parsing, timing, the case clock) are in
 ``domain.survey``; the gateways behind one port in ``app.sms``. This module stores what
 they decide, one transaction per step:
 
-- ``create_surveys``: finished tickets with a mobile number and no survey yet get one
-  (``skipped`` if the number opted out or the hall's surveys are off), to be sent after
-  the hall's delay and outside its quiet hours; the ticket's plain number is then cleared,
-  the survey holds it protected (``services.protect``).
+- ``survey_after_finish``: ``ServiceFinished``'s durable handler (``app.event_handlers``, run
+  through the outbox): the finished ticket, if it has a mobile number and no survey yet, gets
+  one (``create_surveys``; ``skipped`` if the number opted out or the hall's surveys are off),
+  to be sent after the hall's delay and outside its quiet hours; the ticket's plain number is
+  then cleared, the survey holds it protected (``services.protect``).
 - ``send_due``: each due survey is claimed by a conditional UPDATE (scheduled → sending),
   sent through the gateway outside any transaction, then marked sent, retried with a
   backoff, or failed. A survey left in ``sending`` (a crash mid-send) is never resent: after
@@ -17,8 +18,8 @@ they decide, one transaction per step:
   low rating or a complaint opens one follow-up case per survey.
 - ``purge_numbers``: after SMS_RETENTION_DAYS the protected numbers go; scores stay.
 
-Both jobs run in the scheduler (``dispatch_surveys`` every minute, ``purge_sms_numbers``
-nightly), never in the counter's request.
+The jobs run in the scheduler (``deliver_events`` every 15 seconds, ``dispatch_surveys`` every
+minute, ``purge_sms_numbers`` nightly), never in the counter's request.
 """
 
 from __future__ import annotations
@@ -183,34 +184,43 @@ def gateway_named(rt: Runtime, name: str) -> SmsGateway:
 
 
 def dispatch(rt: Runtime) -> dict:
-    """The scheduler's minute: create surveys for finished tickets, give up on lost sends, send due ones."""
-    created = create_surveys(rt)
+    """The scheduler's minute: give up on lost sends, send due ones (the surveys themselves are
+    made as the tickets finish: ``survey_after_finish``)."""
     lost = fail_lost_sends(rt)
     sent = send_due(rt)
-    return {**created, "lost": lost, **sent}
+    return {"lost": lost, **sent}
 
 
-def create_surveys(rt: Runtime, limit: int = BATCH) -> dict:
-    """A survey for each ticket finished within the last day that has a mobile number and none yet."""
+def survey_after_finish(rt: Runtime, evt: ev.ServiceFinished) -> dict:
+    """``ServiceFinished``'s durable handler, run through the outbox after the finish committed:
+    the ticket's survey, by the rules ``create_surveys`` applies. Idempotent: a ticket that has its
+    survey (or no longer its number) gets none, and ``surveys.ticket_id`` is unique."""
+    if not evt.has_mobile:
+        return {"created": 0, "skipped": 0}
+    return create_surveys(rt, ticket_id=evt.ticket_id)
+
+
+def create_surveys(rt: Runtime, limit: int = BATCH, ticket_id: int | None = None) -> dict:
+    """A survey for each ticket finished within the last day that has a mobile number and none yet
+    (``ticket_id``: that ticket only)."""
     sms = setup(rt)
     with rt.uow() as tx:
         s, now = tx.session, rt.now()
-        tickets = (
-            s.execute(
-                select(Ticket)
-                .outerjoin(Survey, Survey.ticket_id == Ticket.id)
-                .where(
-                    Ticket.mobile.is_not(None),
-                    Ticket.closed_at >= now - CREATE_WITHIN,
-                    Ticket.state == TicketState.FINISHED.value,
-                    Survey.id.is_(None),
-                )
-                .order_by(Ticket.closed_at)
-                .limit(limit)
+        query = (
+            select(Ticket)
+            .outerjoin(Survey, Survey.ticket_id == Ticket.id)
+            .where(
+                Ticket.mobile.is_not(None),
+                Ticket.closed_at >= now - CREATE_WITHIN,
+                Ticket.state == TicketState.FINISHED.value,
+                Survey.id.is_(None),
             )
-            .scalars()
-            .all()
+            .order_by(Ticket.closed_at)
+            .limit(limit)
         )
+        if ticket_id is not None:
+            query = query.where(Ticket.id == ticket_id)
+        tickets = s.execute(query).scalars().all()
         made = {SCHEDULED: 0, SKIPPED: 0}
         halls: dict[int, tuple[Hall, SurveySettings]] = {}
         for ticket in tickets:

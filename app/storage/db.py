@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.events import Event
+from ..domain.hours import utcnow
 from . import (
     config_versions,  # noqa: F401 - every configuration change bumps its hall's version
     credentials,  # noqa: F401 - a new password or a deactivation ends the account's tokens and sessions
 )
+from .orm import OutboxEvent, table
 
 log = logging.getLogger(__name__)
 
@@ -68,22 +71,32 @@ def advance_id_sequence(session, table) -> None:
         )
 
 
-class EventBus:
-    """Hands committed domain events to handlers (screens, SMS jobs, ...).
+Handler = Callable[[Event], None]
 
-    A failing handler is logged and does not stop the others: the transaction has
-    already committed, and the queue must keep moving.
+
+class EventBus:
+    """Hands committed domain events to this process's handlers (screens, metrics, the log), and
+    names the events whose durable handlers run through the outbox (``durable``).
+
+    ``app.event_handlers.EVENT_HANDLERS`` says which is which. A failing handler is logged and does
+    not stop the others: the transaction has already committed, and the queue must keep moving.
     """
 
-    def __init__(self) -> None:
-        self._handlers: list[Callable[[Event], None]] = []
+    def __init__(self, durable: frozenset[type[Event]] = frozenset()) -> None:
+        self._handlers: list[Handler] = []  # every event
+        self._by_type: dict[type[Event], list[Handler]] = {}
+        self.durable = durable  # their unit of work writes them to the outbox before the commit
 
-    def subscribe(self, handler: Callable[[Event], None]) -> None:
-        self._handlers.append(handler)
+    def subscribe(self, handler: Handler, *event_types: type[Event]) -> None:
+        """``handler`` hears the events of ``event_types``, or every event when none is named."""
+        if not event_types:
+            self._handlers.append(handler)
+        for event_type in event_types:
+            self._by_type.setdefault(event_type, []).append(handler)
 
     def publish(self, events: list[Event]) -> None:
         for evt in events:
-            for handler in self._handlers:
+            for handler in (*self._handlers, *self._by_type.get(type(evt), ())):
                 try:
                     handler(evt)
                 except Exception:
@@ -93,9 +106,12 @@ class EventBus:
 class UnitOfWork:
     """``with uow() as tx: ...; tx.commit()``. Without commit, everything rolls back."""
 
-    def __init__(self, session_factory: sessionmaker, bus: EventBus, gate=None) -> None:
+    def __init__(
+        self, session_factory: sessionmaker, bus: EventBus, gate=None, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._session_factory = session_factory
         self._bus = bus
+        self._clock = clock  # the outbox rows' time
         self._gate = gate  # a lock held for the whole write transaction, or None
         self._holding = False
         self.session: Session
@@ -129,7 +145,26 @@ class UnitOfWork:
         self.events.append(evt)
 
     def commit(self) -> None:
+        durable = [evt for evt in self.events if type(evt) in self._bus.durable]
+        if durable:  # one statement, and nothing at all for the events only this process follows
+            at = self._clock()
+            self.session.connection().execute(
+                _WRITE_OUTBOX,
+                [{"event": e.name, "payload": _payload(e), "created_at": at, "next_at": at} for e in durable],
+            )
         self.session.commit()
         self._release()  # the next writer may go while subscribers run
         events, self.events = self.events, []
         self._bus.publish(events)
+
+
+OUTBOX = table(OutboxEvent)
+_WRITE_OUTBOX = insert(OUTBOX)  # through the session's connection: a Core insert, not the ORM's
+
+
+def _payload(evt: Event) -> dict:
+    """What the outbox keeps of an event: its fields (without the ticket's public token), from which
+    ``type(evt)(**payload)`` makes it again."""
+    payload = evt.to_dict()
+    del payload["event"]
+    return payload

@@ -276,7 +276,7 @@ class Ticket(Base):
             postgresql_where=text("target_counter_id IS NOT NULL"),
         ),
         Index("ix_tickets_business_day", "business_day"),  # the service-level roll-ups read days of every hall
-        # tickets still carrying a mobile number: the survey job's anti-join and the retention job
+        # tickets still carrying a mobile number: surveys.create_surveys' batch anti-join and the retention job
         # read only these, and the number is cleared once the survey holds it (protected), so it stays small
         Index(
             "ix_tickets_with_mobile",
@@ -816,6 +816,40 @@ class SmsOutboxMessage(Base):
     number_masked: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
     reference: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class OutboxEvent(Base):
+    """A committed domain event whose durable handlers (``app.event_handlers.EVENT_HANDLERS``) have yet
+    to run: written by the unit of work in the transaction that recorded the event, delivered after
+    it by the scheduler (services.outbox). ``next_at``: when it is next due (while a delivery holds it,
+    when that claim lapses); ``done_at`` or ``failed_at`` once it is finished with."""
+
+    __tablename__ = "event_outbox"
+    __table_args__ = (
+        # the rows still to deliver, by when they are due (done and failed rows leave it)
+        Index(
+            "ix_event_outbox_due",
+            "next_at",
+            sqlite_where=text("done_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=text("done_at IS NULL AND failed_at IS NULL"),
+        ),
+        # delivered rows, pruned after a week (a new row does not enter it)
+        Index(
+            "ix_event_outbox_done",
+            "done_at",
+            sqlite_where=text("done_at IS NOT NULL"),
+            postgresql_where=text("done_at IS NOT NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))  # the event's class name (``Event.name``)
+    payload: Mapped[dict] = mapped_column(JSON)  # its fields (``Event.to_dict`` without "event")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the exception's type and place
 
 
 class _SatisfactionCounts:

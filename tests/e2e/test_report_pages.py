@@ -20,6 +20,7 @@ import requests
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from app import event_handlers
 from app.domain.hours import parse_zone
 from app.services import report_files, service_levels, surveys
 
@@ -37,6 +38,7 @@ def answered(server, rt, hall, answers: list[str]) -> list[int]:
     for text in answers:
         mobile = "139%08d" % random.randrange(10**8)
         tickets.append(serve_with_mobile(server, hall, mobile))
+        event_handlers.deliver(rt)  # the finish's survey
         surveys.dispatch(rt)
         sent = {s["ticket_id"]: s for s in admin_get(server, f"/halls/{hall.id}/surveys")["surveys"]}
         message = next(m for m in admin_get(server, "/sms/outbox")["messages"]

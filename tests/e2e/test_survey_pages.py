@@ -19,6 +19,7 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import update
 
+from app import event_handlers
 from app.services import surveys
 from app.storage.orm import FollowUpCase
 
@@ -89,6 +90,7 @@ def test_an_outbox_survey_answered_as_the_customer_opens_a_case_that_is_responde
     mobile = "138%08d" % random.randrange(10**8)
     masked = f"{mobile[:3]}****{mobile[-4:]}"
     ticket_id = serve_with_mobile(live_server, hall, mobile)
+    event_handlers.deliver(server_rt)  # the scheduler's outbox job: the finish's survey
     assert surveys.dispatch(server_rt)["sent"] >= 1  # the scheduler's minute
     survey = next(s for s in admin_get(live_server, f"/halls/{hall.id}/surveys")["surveys"] if s["ticket_id"] == ticket_id)
     assert survey["state"] == "sent" and survey["mobile"] == masked
@@ -218,6 +220,7 @@ def test_an_overdue_case_stands_out_and_its_late_response_is_shown(
     hall = prompt_surveys
     mobile = "139%08d" % random.randrange(10**8)
     ticket_id = serve_with_mobile(live_server, hall, mobile)
+    event_handlers.deliver(server_rt)
     surveys.dispatch(server_rt)
     survey = next(s for s in admin_get(live_server, f"/halls/{hall.id}/surveys")["surveys"] if s["ticket_id"] == ticket_id)
     message = next(m for m in admin_get(live_server, "/sms/outbox")["messages"] if m["survey_id"] == survey["id"])

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from app import event_handlers
 from app.services import config, hall_media, peaks, queue, report_files, roster, surveys
 from app.storage.orm import Staff, Ticket
 from app.web.api import PREFIX, api
@@ -234,6 +235,7 @@ def _surveyed(rt, world: World, clock, t: Target) -> Target:
     queue.open_counter(rt, h.counters[3], h.staff["t1"])
     queue.call_next(rt, h.counters[3], h.staff["t1"])
     queue.finish_service(rt, h.counters[3], h.staff["t1"])
+    event_handlers.deliver(rt)  # its survey
     surveys.dispatch(rt)
     clock.advance(minutes=5)
     surveys.dispatch(rt)

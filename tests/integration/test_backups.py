@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, select, text
 
 from app import config as settings
 from app import create_app
+from app import event_handlers
 from app.bootstrap import bootstrap
 from app.services import queue, surveys
 from app.storage.orm import Survey, Ticket
@@ -54,6 +55,7 @@ def served_with_a_survey(rt, world) -> int:
     queue.open_counter(rt, hall.counters[1], hall.staff["s1"])
     queue.call_next(rt, hall.counters[1])
     queue.finish_service(rt, hall.counters[1])
+    event_handlers.deliver(rt)  # its survey
     assert surveys.dispatch(rt)["sent"] == 1
     return ticket["id"]
 

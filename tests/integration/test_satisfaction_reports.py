@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
+from app import event_handlers
 from app.domain.errors import Conflict
 from app.services import config, queue, satisfaction, surveys
 from app.sms.gateway import InboundSms
@@ -33,6 +34,7 @@ def served(rt, clock, hall, counter: int, staff: str, wait_min: int, mobile: str
         pass
     queue.call_next(rt, hall.counters[counter], hall.staff[staff])
     queue.finish_service(rt, hall.counters[counter], hall.staff[staff])
+    event_handlers.deliver(rt)  # its survey
     surveys.dispatch(rt)
     clock.advance(minutes=5)
     surveys.dispatch(rt)
