@@ -4,7 +4,7 @@
  *
  * A full snapshot arrives on every (re)connect and whenever we ask ("resync"); deltas
  * carry the hall's sequence number. A delta that skips a number means we missed
- * something: apply it (a call must still be announced) and ask for a snapshot.
+ * something: apply it and ask for a snapshot.
  * Snapshots older than what we already applied are ignored. A screen that hears
  * nothing for WATCHDOG_MS asks again, so a display left running for days heals itself.
  *
