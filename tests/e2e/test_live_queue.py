@@ -207,7 +207,7 @@ def test_a_snapshot_lists_each_recent_call_with_the_id_its_delta_carried(live_se
     ticket = issue(live_server, one, "C")
     counter3 = console(one.counters[3], "t1")
     counter3.post("open")
-    assert counter3.post("call-next")["ticket"]["id"] == ticket["id"]
+    assert counter3.post("call-ticket", {"label": ticket["label"]})["ticket"]["id"] == ticket["id"]
     first = display.wait_for("delta", event="TicketCalled", ticket_id=ticket["id"], recall=0)
     counter3.post("recall", {"ticket_id": ticket["id"]})
     again = display.wait_for("delta", event="TicketCalled", ticket_id=ticket["id"], recall=1)
