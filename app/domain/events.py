@@ -72,6 +72,7 @@ class TicketCalled(Event):
     recall: int  # 0 for the first call, 1, 2 ... for recalls
     public_token: str | None = None  # routes the event to the customer's phone; never broadcast
     waited_s: int | None = None  # a first call: seconds from queueing to the call, as the console shows it
+    call_id: int | None = None  # the call's entry in the ticket's history (also in the snapshot's recent calls)
 
 
 @dataclass(frozen=True)

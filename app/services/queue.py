@@ -302,8 +302,8 @@ def call_next(
         brief = _counter_brief(conf, counter)
         if ticket is None:
             return {"counter": brief, "ticket": None}
-        log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
-        tx.record(_called(conf, ticket, counter, now))
+        call_id = log_event(s, ticket.id, conf.id, ticket.service_id, Action.CALL, now, counter.id, staff_id)
+        tx.record(_called(conf, ticket, counter, call_id, now))
         view = {"counter": brief, "ticket": _at_counter_view(s, conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
@@ -352,7 +352,7 @@ def call_ticket(
             raise Conflict(
                 f"{label} was called by another counter just now", field="label", code="not_waiting", label=label
             )
-        log_event(
+        call_id = log_event(
             s,
             ticket.id,
             conf.id,
@@ -363,15 +363,16 @@ def call_ticket(
             staff_id,
             detail={"out_of_turn": True},
         )
-        tx.record(_called(conf, ticket, counter, now))
+        tx.record(_called(conf, ticket, counter, call_id, now))
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         _commit_counter_change(tx, counter)
         return view
 
 
-def _called(conf: HallConfig, ticket, counter, now: datetime | None = None) -> ev.TicketCalled:
+def _called(conf: HallConfig, ticket, counter, call_id: int, now: datetime | None = None) -> ev.TicketCalled:
     """What the screens announce: a first call (with how long the customer waited, from ``now``) or,
-    without ``now``, a recall (its count)."""
+    without ``now``, a recall (its count); ``call_id`` is the call's entry in the ticket's history,
+    which the hall's snapshot lists with its recent calls (``_recent_calls``)."""
     first = now is not None
     return ev.TicketCalled(
         conf.id,
@@ -383,6 +384,7 @@ def _called(conf: HallConfig, ticket, counter, now: datetime | None = None) -> e
         recall=0 if first else ticket.recalls,
         public_token=ticket.public_token,
         waited_s=waited_s(ticket, now) if now is not None else None,
+        call_id=call_id,
     )
 
 
@@ -527,8 +529,10 @@ def recall(
                 label=ticket.label,
                 recalls=ticket.recalls,
             )
-        ticket = transition(s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1)
-        tx.record(_called(conf, ticket, counter))
+        ticket, call_id = logged_transition(
+            s, ticket, Action.RECALL, now, counter.id, staff_id, recalls=ticket.recalls + 1
+        )
+        tx.record(_called(conf, ticket, counter, call_id))
         view = {"counter": _counter_brief(conf, counter), "ticket": _at_counter_view(s, conf, ticket, now)}
         tx.commit()
         return view
@@ -1097,7 +1101,7 @@ def hall_snapshot(rt: Runtime, hall_id: int) -> dict:
 
 
 _RECENT_CALLS = (
-    select(EVENTS.c.at, EVENTS.c.kind, EVENTS.c.counter_id, TICKETS.c.label)
+    select(EVENTS.c.id, EVENTS.c.at, EVENTS.c.kind, EVENTS.c.counter_id, EVENTS.c.ticket_id, TICKETS.c.label)
     .join(TICKETS, TICKETS.c.id == EVENTS.c.ticket_id)
     .where(
         EVENTS.c.hall_id == bindparam("hall_id"),
@@ -1112,7 +1116,9 @@ _RECENT_CALLS = (
 
 def _recent_calls(s, conf: HallConfig, day: date, limit: int = 10) -> list[dict]:
     """The latest calls, newest first, one line a ticket: a recall (or a call at another counter after a
-    transfer) moves its ticket's line to the top instead of adding a second one."""
+    transfer) moves its ticket's line to the top instead of adding a second one. ``call_id`` is the
+    call's own (its ``TicketCalled`` carries it too): a display that missed a call's delta finds the
+    call here, in the next snapshot, and tells it from one it already announced."""
     calls, seen = [], set()
     for r in s.connection().execute(_RECENT_CALLS, {"hall_id": conf.id, "day": day, "limit": limit * 4}):
         if r.label in seen:
@@ -1120,7 +1126,10 @@ def _recent_calls(s, conf: HallConfig, day: date, limit: int = 10) -> list[dict]
         seen.add(r.label)
         calls.append(
             {
+                "call_id": r.id,
+                "ticket_id": r.ticket_id,
                 "label": r.label,
+                "counter_id": r.counter_id,
                 "counter_number": conf.counters[r.counter_id].number,
                 "at": r.at.isoformat(),
                 "recall": r.kind == Action.RECALL.value,
@@ -1463,6 +1472,21 @@ def transition(
     **values,
 ):
     """Apply one life-cycle step as a compare-and-set on (state, recalls), log it, return the new row."""
+    return logged_transition(s, ticket, action, now, at_counter, by_staff, duration_s, detail, **values)[0]
+
+
+def logged_transition(
+    s,
+    ticket,
+    action: Action,
+    now: datetime,
+    at_counter: int | None,
+    by_staff: int | None,
+    duration_s: float | None = None,
+    detail: dict | None = None,
+    **values,
+):
+    """``transition``, returning the new row and the id of the step's entry in the ticket's history."""
     new_state = next_state(TicketState(ticket.state), action)
     values["state"] = new_state.value
     keys = tuple(sorted(values))
@@ -1476,8 +1500,10 @@ def transition(
     )
     if row is None:
         raise IllegalTransition(f"{ticket.label} was changed by someone else just now; reload", field="ticket_id")
-    log_event(s, ticket.id, ticket.hall_id, ticket.service_id, action, now, at_counter, by_staff, duration_s, detail)
-    return row
+    event_id = log_event(
+        s, ticket.id, ticket.hall_id, ticket.service_id, action, now, at_counter, by_staff, duration_s, detail
+    )
+    return row, event_id
 
 
 def log_event(
@@ -1491,8 +1517,9 @@ def log_event(
     staff_id=None,
     duration_s=None,
     detail=None,
-) -> None:
-    s.connection().execute(
+) -> int:
+    """Write one step of a ticket's history; its id (a single-row insert hands it back without a query)."""
+    result = s.connection().execute(
         _INSERT_EVENT,
         {
             "ticket_id": ticket_id,
@@ -1506,6 +1533,7 @@ def log_event(
             "detail": detail,
         },
     )
+    return result.inserted_primary_key[0]
 
 
 class _CounterRow:

@@ -1,4 +1,5 @@
-/* Hall display and one-counter screen: state from snapshots, calls from deltas, voice for each call. */
+/* Hall display and one-counter screen: state from snapshots and deltas, voice for each call (HallLive's
+ * onCall: from its delta, or from a later snapshot when the delta was missed; each call once). */
 import { hallq } from "./hallq.js";
 import { HallLive } from "./live.js";
 import { deviceToken, showPairing } from "./lib/device.js";
@@ -119,12 +120,7 @@ function start() {
         if (c) c.ticket = { id: d.ticket_id, label: d.label, service_id: d.service_id, state: "called" };
         state.recent = [{ label: d.label, counter_number: d.counter_number, recall: !!d.recall }]
           .concat(state.recent.filter((r) => r.label !== d.label)).slice(0, 10);
-        if (!cfg.counter || d.counter_id === cfg.counter) {
-          showLatest(d.label, d.counter_number);
-          if (!cfg.counter) media.call(d.label, d.counter_number);
-          announce(d.label, d.counter_number);
-        }
-        break;
+        break;  // shown and said by onCall
       case "ServiceFinished": case "TicketNoShow": case "TicketTransferred":
         if (c && c.ticket && c.ticket.id === d.ticket_id) c.ticket = null;
         break;
@@ -136,10 +132,17 @@ function start() {
     render();
   }
 
+  function onCall(call) {  // a call not yet said: from its delta, or from a snapshot after a missed delta
+    if (cfg.counter && call.counter_id !== cfg.counter) return;
+    showLatest(call.label, call.counter_number);
+    if (!cfg.counter) media.call(call.label, call.counter_number);
+    announce(call.label, call.counter_number);
+  }
+
   hallq.snapshots = 0;
   hallq.live = new HallLive({
     token, query: cfg.counter ? { counter_id: cfg.counter } : {},
-    onSnapshot, onDelta,
+    onSnapshot, onDelta, onCall,
     onStatus: (ok, why) => {
       $("link").className = "link " + (ok ? "up" : "down");
       if (ok) problem("");

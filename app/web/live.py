@@ -19,6 +19,13 @@ Messages to clients
                   (one counter per hall, in Redis when several processes run), so a screen
                   that sees ``seq`` jump asks for a snapshot. Deltas are idempotent: a screen
                   may see one again after a snapshot already holding it.
+    Calls         a ``TicketCalled`` delta carries ``call_id`` (the call's entry in the ticket's
+                  history; a recall has its own), and the hall snapshot's ``recent_calls`` list
+                  each with its ``call_id``, ``ticket_id``, ``counter_id`` and time ``at``: a
+                  display whose call delta was lost, or dropped because a snapshot overtook it
+                  (its ``seq`` past the call's), still reads the call out, once (``live.js``,
+                  ``HallLive``'s ``onCall``: not from the page's first snapshot, nor when older
+                  than a bound by the snapshot's own ``at``).
     ``snapshot`` is also pushed, coalesced, to each room after its hall changed (at most
                   every ``COALESCE_S``) and every ``REFRESH_S`` anyway, so waiting counts,
                   estimates and clocks stay right on a screen left running for days.

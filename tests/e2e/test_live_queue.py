@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import time
+from datetime import datetime
 
 import pytest
 import requests
@@ -194,6 +195,32 @@ def test_a_recall_is_announced_again_with_its_count(live_server, screens, consol
     again = display.wait_for("delta", event="TicketCalled", ticket_id=ticket["id"], recall=1)
     assert again["label"] == ticket["label"] and again["counter_number"] == 3
     assert phone.wait_for("delta", event="TicketCalled", recall=1)["label"] == ticket["label"]
+
+
+def test_a_snapshot_lists_each_recent_call_with_the_id_its_delta_carried(live_server, screens, console):
+    """A display that missed a call's delta finds the call in its next snapshot: the snapshot's recent
+    calls carry the id the call's delta carried, so the display tells a call it announced from one it
+    missed; a recall is a call of its own (a new id), announced again."""
+    one = live_server.world.one
+    display = screens("display hall 1", auth={"token": one.tokens["display"]})
+    display.wait_for("snapshot")
+    ticket = issue(live_server, one, "C")
+    counter3 = console(one.counters[3], "t1")
+    counter3.post("open")
+    assert counter3.post("call-ticket", {"label": ticket["label"]})["ticket"]["id"] == ticket["id"]
+    first = display.wait_for("delta", event="TicketCalled", ticket_id=ticket["id"], recall=0)
+    counter3.post("recall", {"ticket_id": ticket["id"]})
+    again = display.wait_for("delta", event="TicketCalled", ticket_id=ticket["id"], recall=1)
+    assert isinstance(first["call_id"], int) and again["call_id"] > first["call_id"]
+
+    display.client.emit("resync")
+    snap = display.wait_until("snapshot", lambda s: s["seq"] >= again["seq"])
+    line = [c for c in snap["recent_calls"] if c["ticket_id"] == ticket["id"]]
+    assert line == [{"call_id": again["call_id"], "ticket_id": ticket["id"], "label": ticket["label"],
+                     "counter_id": one.counters[3], "counter_number": 3, "at": line[0]["at"], "recall": True}]
+    # both the server's times: a screen reads a call's age from them, whatever its own clock says
+    assert datetime.fromisoformat(line[0]["at"]) <= datetime.fromisoformat(snap["at"])
+    assert snap["recent_calls"][0]["call_id"] == again["call_id"]  # newest first
 
 
 def test_a_staff_member_of_the_hall_may_watch_it(live_server, screens):

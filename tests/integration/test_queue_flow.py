@@ -332,6 +332,32 @@ def test_a_recall_moves_its_ticket_to_the_top_of_the_recent_calls_instead_of_add
         (first["label"], 1, True), (second["label"], 2, False)]
 
 
+def test_every_call_carries_an_id_of_its_own_and_the_recent_calls_list_it(env):
+    """A display that missed a call's delta finds it in the snapshot's recent calls by the id the delta
+    carried: a call, a recall and a call after a transfer (at the same counter, its recall count 0
+    again) each have their own."""
+    rt, w, clock = env
+    h = w.one
+    seen = []
+    rt.bus.subscribe(seen.append)
+    first = queue.issue_ticket(rt, h.id, h.services["A"])
+    queue.issue_ticket(rt, h.id, h.services["B"])
+    queue.open_counter(rt, h.counters[2], h.staff["s1"])
+    queue.call_next(rt, h.counters[2])
+    clock.advance(seconds=30)
+    queue.recall(rt, h.counters[2])
+    queue.transfer(rt, h.counters[2], h.services["B"])  # back in line, for B, which counter 2 serves too
+    queue.call_ticket(rt, h.counters[2], first["label"])
+    calls = [e for e in seen if e.name == "TicketCalled"]
+    assert [(e.ticket_id, e.recall) for e in calls] == [(first["id"], 0), (first["id"], 1), (first["id"], 0)]
+    ids = [e.call_id for e in calls]
+    assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 3 and ids == sorted(ids)
+    snap = queue.hall_snapshot(rt, h.id)
+    assert snap["recent_calls"] == [
+        {"call_id": ids[2], "ticket_id": first["id"], "label": first["label"], "counter_id": h.counters[2],
+         "counter_number": 2, "at": snap["at"], "recall": False}]
+
+
 def test_a_closed_hall_tells_its_kiosks_when_it_opens_and_issues_anyway_when_hours_are_not_enforced(env,
                                                                                                        database_url):
     from app.services import config
