@@ -318,9 +318,14 @@ def prune_footfall() -> None:
 def deliver_events() -> None:
     from . import event_handlers
 
+    from .ops import metrics
+    from .services import outbox
+
     done = event_handlers.deliver(_rt())
     if any(done.values()):
         log.info("deliver_events: %s", done)
+    for state, count in outbox.pending(_rt()).items():
+        metrics.OUTBOX_EVENTS.labels(state).set(count)
 
 
 @_job

@@ -65,6 +65,9 @@ JOB_DURATION = Histogram("hallq_job_duration_seconds", "How long a scheduled job
 JOB_FAILURES = Counter("hallq_job_failures", "Scheduled job runs that failed, and halls a run failed for.", ["job"])
 JOB_LAST_SUCCESS = Gauge("hallq_job_last_success_timestamp_seconds", "When the job last ran to the end (Unix time).",
                          ["job"], multiprocess_mode="livemax")
+OUTBOX_EVENTS = Gauge("hallq_outbox_events", "Durable follow-ups of committed events (the survey after a finish) "
+                      "in the outbox: pending (not yet delivered) and failed (given up after every attempt).",
+                      ["state"], multiprocess_mode="livemax")
 LEASE_HELD = Gauge("hallq_scheduler_lease_held", "1 while this scheduler holds the lease and runs the jobs.",
                    multiprocess_mode="livemax")
 HTTP_DURATION = Histogram("http_request_duration_seconds", "HTTP requests by route (its rule), method and status.",

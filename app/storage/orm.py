@@ -840,6 +840,13 @@ class OutboxEvent(Base):
             sqlite_where=text("done_at IS NOT NULL"),
             postgresql_where=text("done_at IS NOT NULL"),
         ),
+        # given up after every attempt: few, counted every run for the metrics (hallq_outbox_events)
+        Index(
+            "ix_event_outbox_failed",
+            "failed_at",
+            sqlite_where=text("failed_at IS NOT NULL"),
+            postgresql_where=text("failed_at IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event: Mapped[str] = mapped_column(String(40))  # the event's class name (``Event.name``)

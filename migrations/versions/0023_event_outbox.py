@@ -24,6 +24,7 @@ depends_on = None
 
 PENDING = "done_at IS NULL AND failed_at IS NULL"
 DONE = "done_at IS NOT NULL"
+FAILED = "failed_at IS NOT NULL"
 
 
 def upgrade() -> None:
@@ -43,6 +44,8 @@ def upgrade() -> None:
                     sqlite_where=sa.text(PENDING), postgresql_where=sa.text(PENDING))
     op.create_index('ix_event_outbox_done', 'event_outbox', ['done_at'],
                     sqlite_where=sa.text(DONE), postgresql_where=sa.text(DONE))
+    op.create_index('ix_event_outbox_failed', 'event_outbox', ['failed_at'],
+                    sqlite_where=sa.text(FAILED), postgresql_where=sa.text(FAILED))
     _catch_up(outbox)
 
 
@@ -79,6 +82,7 @@ def _catch_up(outbox) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_event_outbox_failed', table_name='event_outbox')
     op.drop_index('ix_event_outbox_done', table_name='event_outbox')
     op.drop_index('ix_event_outbox_due', table_name='event_outbox')
     op.drop_table('event_outbox')

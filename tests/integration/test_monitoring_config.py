@@ -57,7 +57,7 @@ def dashboard_queries() -> list[str]:
 
 
 def test_the_alert_rules_are_valid_and_fire_on_what_they_name(promtool):
-    assert "SUCCESS: 8 rules found" in run(promtool, "check", "rules", "alerts.yml")
+    assert "SUCCESS: 10 rules found" in run(promtool, "check", "rules", "alerts.yml")
     run(promtool, "test", "rules", "alerts.test.yml")
 
 

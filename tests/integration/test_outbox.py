@@ -250,3 +250,22 @@ def test_the_migration_queues_the_finished_tickets_the_survey_poll_had_yet_to_re
         waiting, sworld.one.counters[1], True)
     assert event_handlers.deliver(srt)["delivered"] == 1
     assert {s.ticket_id for s in rows(srt, Survey)} == {waiting, surveyed}
+
+
+def test_the_delivery_job_reports_what_is_pending_and_what_was_given_up(srt, sworld, sapp, clock, monkeypatch):
+    from app import scheduler
+
+    from .test_metrics import scrape, value
+
+    monkeypatch.setattr(scheduler, "_app", sapp)
+    finish_one(srt, sworld)
+    finish_one(srt, sworld)
+    with srt.uow() as tx:  # one of them given up after its last attempt
+        first = tx.session.execute(select(func.min(OUTBOX.c.id))).scalar_one()
+        tx.session.execute(update(OUTBOX).where(OUTBOX.c.id == first).values(failed_at=clock.now))
+        tx.commit()
+    scheduler.deliver_events()
+    samples = scrape(sapp.test_client())
+    assert value(samples, "hallq_outbox_events", state="failed") == 1
+    assert value(samples, "hallq_outbox_events", state="pending") == 0  # the other one, delivered
+    assert count(srt, Survey) == 1
