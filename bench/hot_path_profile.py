@@ -51,6 +51,9 @@ def parse_args(argv=None):
     p.add_argument("--top", type=int, default=25, help="functions shown per profile (default 25)")
     p.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
     p.add_argument("--no-profile", action="store_true", help="CPU figures only")
+    p.add_argument("--logs", action="store_true",
+                   help="write the JSON log lines as the web role does (app/wsgi.py: logs.configure), "
+                        "to stderr; without it no handler formats or writes them")
     p.add_argument("--statements", type=int, default=0, metavar="N",
                    help="also list the N statements that took longest (wall time from the app's side, "
                         "summed over the measured requests) with how many ran per request")
@@ -72,6 +75,10 @@ def main(argv=None) -> int:
 
     from app import create_app
 
+    if args.logs:
+        from app.ops import logs
+
+        logs.configure("web")
     app = create_app()
     client = app.test_client()
     timings = _StatementTimings(app.extensions["hallq"].engine) if args.statements else None
