@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .domain import events as ev
 from .services import outbox, surveys
@@ -76,10 +76,23 @@ METRICS = InProcess("ops.metrics.count_committed", _metrics, once_per_runtime=Tr
 LOG = InProcess("ops.logs.log_events", _log, once_per_runtime=True)
 
 
+def _always(evt: ev.Event) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Durable:
+    """A durable handler, and which events of its type it follows (``needed``): an event no durable
+    handler needs writes no outbox row, so a finish without a mobile number costs no statement more."""
+
+    run: DurableHandler
+    needed: Callable[[Any], bool] = _always
+
+
 @dataclass(frozen=True)
 class Follows:
     after_commit: tuple[InProcess, ...] = ()
-    durable: tuple[DurableHandler, ...] = ()
+    durable: tuple[Durable, ...] = ()
 
 
 SEEN = (SCREENS, LOG)  # what every event has: the screens hear it, the log says it
@@ -92,7 +105,7 @@ EVENT_HANDLERS: dict[type[ev.Event], Follows] = {
     ev.AppointmentChanged: Follows(SEEN),
     ev.TicketCalled: Follows(COUNTED),
     ev.ServiceStarted: Follows(SEEN),
-    ev.ServiceFinished: Follows(SEEN, durable=(surveys.survey_after_finish,)),
+    ev.ServiceFinished: Follows(SEEN, durable=(Durable(surveys.survey_after_finish, surveys.survey_may_follow),)),
     ev.TicketNoShow: Follows(SEEN),
     ev.TicketCancelled: Follows(SEEN),
     ev.TicketTransferred: Follows(SEEN),
@@ -135,15 +148,27 @@ FOLLOWS_BY_TIME: dict[str, ByTime] = {
 }
 
 
-def durable_events(table: Mapping[type[ev.Event], Follows] = EVENT_HANDLERS) -> frozenset[type[ev.Event]]:
-    """The events the unit of work writes to the outbox: those with durable handlers."""
-    return frozenset(event_type for event_type, follows in table.items() if follows.durable)
+def durable_events(
+    table: Mapping[type[ev.Event], Follows] = EVENT_HANDLERS,
+) -> dict[type[ev.Event], Callable[[ev.Event], bool]]:
+    """The events the unit of work writes to the outbox: for each type with durable handlers, whether
+    one event of it needs its row (some handler's ``needed``)."""
+    return {event_type: _any_needs(follows.durable) for event_type, follows in table.items() if follows.durable}
+
+
+def _any_needs(durable: tuple[Durable, ...]) -> Callable[[ev.Event], bool]:
+    if len(durable) == 1:
+        return durable[0].needed
+    return lambda evt: any(d.needed(evt) for d in durable)
 
 
 def durable_handlers(
     table: Mapping[type[ev.Event], Follows] = EVENT_HANDLERS,
 ) -> dict[type[ev.Event], tuple[DurableHandler, ...]]:
-    return {event_type: follows.durable for event_type, follows in table.items() if follows.durable}
+    """What the outbox's delivery runs for each event type (each handler checks again what it needs)."""
+    return {
+        event_type: tuple(d.run for d in follows.durable) for event_type, follows in table.items() if follows.durable
+    }
 
 
 def deliver(rt: Runtime) -> dict:

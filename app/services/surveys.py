@@ -191,11 +191,17 @@ def dispatch(rt: Runtime) -> dict:
     return {"lost": lost, **sent}
 
 
+def survey_may_follow(evt: ev.ServiceFinished) -> bool:
+    """Whether a survey can follow this finish at all: only a customer who gave a mobile number is
+    asked (a finish without one writes no outbox row)."""
+    return evt.has_mobile
+
+
 def survey_after_finish(rt: Runtime, evt: ev.ServiceFinished) -> dict:
     """``ServiceFinished``'s durable handler, run through the outbox after the finish committed:
     the ticket's survey, by the rules ``create_surveys`` applies. Idempotent: a ticket that has its
     survey (or no longer its number) gets none, and ``surveys.ticket_id`` is unique."""
-    if not evt.has_mobile:
+    if not survey_may_follow(evt):
         return {"created": 0, "skipped": 0}
     return create_surveys(rt, ticket_id=evt.ticket_id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import create_engine, event, insert, text
@@ -82,10 +82,11 @@ class EventBus:
     not stop the others: the transaction has already committed, and the queue must keep moving.
     """
 
-    def __init__(self, durable: frozenset[type[Event]] = frozenset()) -> None:
+    def __init__(self, durable: Mapping[type[Event], Callable[[Event], bool]] | None = None) -> None:
         self._handlers: list[Handler] = []  # every event
         self._by_type: dict[type[Event], list[Handler]] = {}
-        self.durable = durable  # their unit of work writes them to the outbox before the commit
+        # event type -> whether one event of it needs its outbox row, written by the unit of work before the commit
+        self.durable = dict(durable or {})
 
     def subscribe(self, handler: Handler, *event_types: type[Event]) -> None:
         """``handler`` hears the events of ``event_types``, or every event when none is named."""
@@ -145,7 +146,7 @@ class UnitOfWork:
         self.events.append(evt)
 
     def commit(self) -> None:
-        durable = [evt for evt in self.events if type(evt) in self._bus.durable]
+        durable = [evt for evt in self.events if (needed := self._bus.durable.get(type(evt))) and needed(evt)]
         if durable:  # one statement, and nothing at all for the events only this process follows
             at = self._clock()
             self.session.connection().execute(

@@ -81,12 +81,19 @@ def test_a_finish_writes_one_outbox_row_in_its_own_transaction_and_a_rolled_back
     assert rows(srt, Ticket, Ticket.id == second["id"])[0].state == "called"  # nor finished the ticket
 
 
+def test_a_finish_without_a_mobile_number_writes_no_outbox_row(srt, sworld, clock):
+    finish_one(srt, sworld, mobile=None)  # no number: no survey can follow, so nothing is written for it
+    assert outbox_rows(srt) == []
+    finish_one(srt, sworld)
+    assert [row.payload["has_mobile"] for row in outbox_rows(srt)] == [True]
+
+
 def test_delivery_makes_the_survey_once_even_when_the_row_is_delivered_again(srt, sworld, clock):
     ticket_id = finish_one(srt, sworld)
-    finish_one(srt, sworld, mobile=None)  # no number: its row is delivered, no survey
+    finish_one(srt, sworld, mobile=None)  # no number: no row, no survey
     assert count(srt, Survey) == 0  # nothing in the counter's request
 
-    assert event_handlers.deliver(srt) == {"delivered": 2, "retrying": 0, "failed": 0, "pruned": 0}
+    assert event_handlers.deliver(srt) == {"delivered": 1, "retrying": 0, "failed": 0, "pruned": 0}
     [survey] = rows(srt, Survey)
     assert (survey.ticket_id, survey.state, survey.send_at) == (ticket_id, "scheduled", clock.now + timedelta(minutes=5))
     assert rows(srt, Ticket, Ticket.id == ticket_id)[0].mobile is None  # the survey holds it, protected
@@ -99,7 +106,7 @@ def test_delivery_makes_the_survey_once_even_when_the_row_is_delivered_again(srt
         tx.commit()
     assert event_handlers.deliver(srt)["delivered"] == 0  # still claimed
     clock.advance(seconds=outbox.CLAIM_FOR.total_seconds())
-    assert event_handlers.deliver(srt)["delivered"] == 2
+    assert event_handlers.deliver(srt)["delivered"] == 1
     surveys.survey_after_finish(srt, ev.ServiceFinished(sworld.one.id, ticket_id, "A001", 1, 1, None, 0, True))
     assert count(srt, Survey) == 1
     assert event_handlers.deliver(srt) == {"delivered": 0, "retrying": 0, "failed": 0, "pruned": 0}
@@ -107,7 +114,7 @@ def test_delivery_makes_the_survey_once_even_when_the_row_is_delivered_again(srt
     clock.advance(minutes=5)
     assert surveys.dispatch(srt)["sent"] == 1  # the send, as before
     clock.advance(days=7, seconds=1)
-    assert event_handlers.deliver(srt)["pruned"] == 2  # delivered rows go after a week
+    assert event_handlers.deliver(srt)["pruned"] == 1  # delivered rows go after a week
     assert outbox_rows(srt) == []
 
 

@@ -20,7 +20,10 @@ def test_every_domain_event_is_in_the_table():
 def test_every_event_reaches_the_screens_and_the_log_and_a_finish_makes_its_survey_through_the_outbox():
     for event_type, follows in event_handlers.EVENT_HANDLERS.items():
         assert {event_handlers.SCREENS, event_handlers.LOG} <= set(follows.after_commit), event_type
-    assert event_handlers.durable_events() == {ev.ServiceFinished}
+    assert set(event_handlers.durable_events()) == {ev.ServiceFinished}
+    needs_row = event_handlers.durable_events()[ev.ServiceFinished]
+    assert needs_row(ev.ServiceFinished(1, 2, "A001", 3, 4, 5, 61.5, True))
+    assert not needs_row(ev.ServiceFinished(1, 2, "A001", 3, 4, 5, 61.5, False))  # no number: no survey, no row
     assert event_handlers.durable_handlers() == {ev.ServiceFinished: (surveys.survey_after_finish,)}
     counted = {t for t, f in event_handlers.EVENT_HANDLERS.items() if event_handlers.METRICS in f.after_commit}
     assert counted == {ev.TicketIssued, ev.RemoteTicketTaken, ev.TicketCalled}  # what count_committed counts
