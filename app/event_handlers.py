@@ -72,7 +72,7 @@ def _log(app: Flask, rt: Runtime) -> Handler:
 SCREENS = InProcess("web.live_feed", _screens)
 # ops.metrics.count_committed: tickets issued and called, waits (Prometheus)
 METRICS = InProcess("ops.metrics.count_committed", _metrics, once_per_runtime=True)
-# ops.logs.log_events: one line for each event, with the request id
+# ops.logs.log_events: each event logged with its request id, on the request's own line when a request committed it
 LOG = InProcess("ops.logs.log_events", _log, once_per_runtime=True)
 
 

@@ -1,11 +1,13 @@
-"""Structured logs: JSON lines on stderr, one event a line.
+"""Structured logs: JSON lines on stderr, one a line.
 
 Every line carries the time, level, logger, role and process, the message, the fields the
 code passed (``extra={...}``), and the id of the HTTP request it happened in: the web layer
-sets ``REQUEST_ID`` for the request, so a service's log line and the log line of each event it
-committed (``log_events``) carry it too, and the event takes it through Redis to the live
-processes (``live_feed``). ``LOG_LEVEL`` (default ``INFO``) sets the level; ``LOG_FORMAT=text``
-gives plain lines for a person at a terminal.
+sets ``REQUEST_ID`` for the request, so a service's log line carries it too, and each event the
+request committed takes it through Redis to the live processes (``live_feed``). The events a
+request commits ride on the request's own line, as ``events`` (one line a request, what it did
+in it: ``REQUEST_EVENTS``, held by the web layer); an event committed outside a request (the
+scheduler, a command) gets a line of its own (``log_events``). ``LOG_LEVEL`` (default ``INFO``)
+sets the level; ``LOG_FORMAT=text`` gives plain lines for a person at a terminal.
 
 No secrets and no personal data: the code logs ids and codes, never a mobile number, a token,
 a password or a request's path (a phone page's path holds its ticket's token). As a second
@@ -23,6 +25,8 @@ import time
 from contextvars import ContextVar
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("hallq_request_id", default=None)
+# the events committed while the web layer handles a request, for the request's line; None outside one
+REQUEST_EVENTS: ContextVar[list[dict] | None] = ContextVar("hallq_request_events", default=None)
 
 _SCRUB = (
     (re.compile(r"(?<![\d.])(?:\+?86[- ]?)?1[3-9]\d{9}(?![\d.])"), "[mobile]"),
@@ -88,13 +92,29 @@ def configure(role: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def log_events(logger: logging.Logger = logging.getLogger("hallq.events")):
-    """A bus subscriber: one line for each event this process committed, with its request id.
+EVENTS_LOG = logging.getLogger("hallq.events")
+
+
+def log_events(logger: logging.Logger = EVENTS_LOG):
+    """A bus subscriber: each event this process committed, logged with its request id: held for
+    the request's own line when a request committed it (``REQUEST_EVENTS``), else a line of its own.
     The event's screen payload: ids, codes, labels and counts, never the ticket's token."""
 
     def write(evt) -> None:
-        if logger.isEnabledFor(logging.INFO):
-            fields = evt.to_dict()
-            logger.info("event %s", fields.pop("event"), extra={"event": evt.name, "fields": fields})
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        fields = evt.to_dict()
+        held = REQUEST_EVENTS.get()
+        if held is not None:
+            held.append(fields)
+        else:
+            write_event_line(fields, logger)
 
     return write
+
+
+def write_event_line(fields: dict, logger: logging.Logger = EVENTS_LOG) -> None:
+    """One event's own line (``fields``: its screen payload, ``event`` its name)."""
+    fields = dict(fields)
+    name = fields.pop("event")
+    logger.info("event %s", name, extra={"event": name, "fields": fields})

@@ -39,6 +39,7 @@ def _started() -> None:
     g.ops_started = time.perf_counter()
     given = request.headers.get("X-Request-Id", "")
     g.ops_request_id = logs.REQUEST_ID.set(given if _REQUEST_ID.match(given) else uuid.uuid4().hex)
+    g.ops_events = logs.REQUEST_EVENTS.set([])  # what the request commits rides on its line
 
 
 def _finished(response: Response) -> Response:
@@ -50,13 +51,24 @@ def _finished(response: Response) -> Response:
     metrics.observe_request(route, request.method, response.status_code, seconds)
     response.headers["X-Request-Id"] = logs.REQUEST_ID.get() or ""
     if request.path not in UNLOGGED:
-        log.info("%s %s %s", request.method, route or "unmatched", response.status_code,
-                 extra={"method": request.method, "route": route or "unmatched", "status": response.status_code,
-                        "duration_ms": round(seconds * 1000, 1)})
+        fields = {"method": request.method, "route": route or "unmatched", "status": response.status_code,
+                  "duration_ms": round(seconds * 1000, 1)}
+        events = logs.REQUEST_EVENTS.get()
+        if events:
+            fields["events"] = events[:]
+            events.clear()
+        log.info("%s %s %s", request.method, route or "unmatched", response.status_code, extra=fields)
     return response
 
 
 def _forget_request_id(_exc=None) -> None:
+    """After every request, however it ended: events its line did not carry (it failed before the
+    line, or its route is not logged) get lines of their own; then the request's context is left."""
+    events_token = g.pop("ops_events", None)
+    if events_token is not None:
+        for fields in logs.REQUEST_EVENTS.get() or ():
+            logs.write_event_line(fields)
+        logs.REQUEST_EVENTS.reset(events_token)
     token = g.pop("ops_request_id", None)
     if token is not None:
         logs.REQUEST_ID.reset(token)
