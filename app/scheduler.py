@@ -317,7 +317,6 @@ def prune_footfall() -> None:
 @_job
 def deliver_events() -> None:
     from . import event_handlers
-
     from .ops import metrics
     from .services import outbox
 

@@ -1460,19 +1460,10 @@ def _update_statement(keys: tuple[str, ...], state: str):
     )
 
 
-def transition(
-    s,
-    ticket,
-    action: Action,
-    now: datetime,
-    at_counter: int | None,
-    by_staff: int | None,
-    duration_s: float | None = None,
-    detail: dict | None = None,
-    **values,
-):
-    """Apply one life-cycle step as a compare-and-set on (state, recalls), log it, return the new row."""
-    return logged_transition(s, ticket, action, now, at_counter, by_staff, duration_s, detail, **values)[0]
+def transition(*args, **values):
+    """Apply one life-cycle step as a compare-and-set on (state, recalls), log it, return the new row
+    (``logged_transition``'s arguments)."""
+    return logged_transition(*args, **values)[0]
 
 
 def logged_transition(
@@ -1486,7 +1477,7 @@ def logged_transition(
     detail: dict | None = None,
     **values,
 ):
-    """``transition``, returning the new row and the id of the step's entry in the ticket's history."""
+    """One life-cycle step (``transition``): the new row and the id of the step's entry in the ticket's history."""
     new_state = next_state(TicketState(ticket.state), action)
     values["state"] = new_state.value
     keys = tuple(sorted(values))

@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     """Call first in ``create_app``: the request id is set before any other hook runs."""
     app.before_request(_started)
     app.after_request(_finished)
-    app.teardown_request(_forget_request_id)
+    app.teardown_request(_request_ended)
     app.register_blueprint(bp)
 
 
@@ -61,7 +61,7 @@ def _finished(response: Response) -> Response:
     return response
 
 
-def _forget_request_id(_exc=None) -> None:
+def _request_ended(_exc=None) -> None:
     """After every request, however it ended: events its line did not carry (it failed before the
     line, or its route is not logged) get lines of their own; then the request's context is left."""
     events_token = g.pop("ops_events", None)
