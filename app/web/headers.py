@@ -47,11 +47,14 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def policy(nonce: str) -> str:
+def policy(nonce: str | None) -> str:
+    """The policy; without a nonce (a response that rendered no page: the API's JSON) no inline
+    script or style is allowed at all."""
+    inline = f" 'nonce-{nonce}'" if nonce else ""
     return "; ".join((
         "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
+        f"script-src 'self'{inline}",
+        f"style-src 'self'{inline}",
         "img-src 'self' data:",
         "connect-src 'self'",  # the API, and the screens' Socket.IO (WebSocket to this same host)
         "object-src 'none'",
@@ -62,9 +65,15 @@ def policy(nonce: str) -> str:
     ))
 
 
+WITHOUT_INLINE = policy(None)
+
+
 def _secure_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", policy(csp_nonce()))
+    # A page's template asked for its nonce while it was rendered; any other response gets none:
+    # making one would cost every API request a read of the system's random source.
+    nonce = g.get("csp_nonce")
+    headers.setdefault("Content-Security-Policy", policy(nonce) if nonce else WITHOUT_INLINE)
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")  # browsers without frame-ancestors
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")  # a phone page's ticket link stays here
