@@ -1,18 +1,18 @@
 """Wires the adapters together once: database, event bus, clock. Entry points call ``bootstrap``."""
+
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from .domain.hours import utcnow
 from .storage.caches import Kept
-from .storage.db import EventBus, UnitOfWork, make_engine
+from .storage.db import EventBus, UnitOfWork, make_engine, write_gate
 
 
 @dataclass
@@ -28,19 +28,23 @@ class Runtime:
     settings: dict = field(default_factory=dict)
     write_gate: object = None
     # kept between requests, each bounded (storage.caches): the least recently used goes first
-    hall_configs: Kept = field(default_factory=lambda: Kept(5_000))  # hall id -> its configuration (services.hall_config)
+    hall_configs: Kept = field(
+        default_factory=lambda: Kept(5_000)
+    )  # hall id -> its configuration (services.hall_config)
     counter_halls: Kept = field(default_factory=lambda: Kept(100_000))  # counter id -> hall id; counters never move
-    device_seen: Kept = field(default_factory=lambda: Kept(100_000))  # device id -> monotonic time its last_seen_at was noted
+    device_seen: Kept = field(
+        default_factory=lambda: Kept(100_000)
+    )  # device id -> monotonic time its last_seen_at was noted
     devices_heard: set = field(default_factory=set)  # devices whose last_seen_at is to be written (services.auth)
     pairing_requests: Kept = field(default_factory=lambda: Kept(10_000))  # client address -> times it asked for a code
     guide_pin_failures: Kept = field(default_factory=lambda: Kept(10_000))  # see services.auth.check_guide_pin
 
     def __post_init__(self) -> None:
-        if self.write_gate is None and self.engine.dialect.name == "sqlite":
-            # SQLite has one writer at a time. Queue this process's writers on a lock
-            # rather than in SQLite's busy handler, which sleeps and is unfair (p99 of
-            # seconds under load). Other processes still meet at BEGIN IMMEDIATE.
-            self.write_gate = threading.Lock()
+        if self.write_gate is None:
+            # SQLite has one writer at a time: writers queue on a gate (threads and processes)
+            # rather than in SQLite's busy handler, which sleeps and is unfair (p99 of seconds
+            # under load). PostgreSQL needs none.
+            self.write_gate = write_gate(self.engine)
 
     def uow(self) -> UnitOfWork:
         """A write transaction (serialised on SQLite)."""

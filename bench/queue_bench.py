@@ -642,7 +642,9 @@ def parse_args(argv=None):
                    help="SOCKETIO_MESSAGE_QUEUE of the web process: with one (the default) it runs as production's "
                         "web role, HTTP only, the screens being the live role's; 'none': the embedded default "
                         "(one process that would also serve the screens)")
-    p.add_argument("--workers", type=int, default=1, help="WEB_CONCURRENCY, web worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="WEB_CONCURRENCY, web worker processes (default: the gunicorn config's, as deployed: one per "
+                        "core with a message queue, one without)")
     p.add_argument("--web-threads", type=int, default=None, help="WEB_THREADS (default: the gunicorn config's)")
     p.add_argument("--scrape-every", type=float, default=0.0,
                    help="run each phase again with a scraper fetching GET /metrics every this many seconds, "
@@ -655,6 +657,15 @@ def parse_args(argv=None):
     if args.message_queue in ("none", ""):
         args.message_queue = None
     return args
+
+
+def configured_workers(env: dict) -> int:
+    """How many workers the web role's gunicorn config starts in ``env`` (read from the config
+    itself, in a process of its own, so the report says what ran)."""
+    out = subprocess.run([sys.executable, "-c", "import runpy; print(runpy.run_path("
+                          "'deploy/gunicorn/web.conf.py')['workers'])"],
+                         env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
 
 
 def _interrupted(signum, _frame):
@@ -679,7 +690,6 @@ def main(argv=None) -> int:
         kiosk = kiosks[HALL_CODE]
         log("migrated (flask db upgrade) and loaded the demo data (flask demo)")
 
-        env["WEB_CONCURRENCY"] = str(args.workers)
         if args.web_threads:
             env["WEB_THREADS"] = str(args.web_threads)
         if args.message_queue:
@@ -687,10 +697,15 @@ def main(argv=None) -> int:
             env["SOCKETIO_CHANNEL"] = f"hallq-queue-bench-{os.getpid()}"
         else:
             env.pop("SOCKETIO_MESSAGE_QUEUE", None)
+        if args.workers:
+            env["WEB_CONCURRENCY"] = str(args.workers)
+        else:  # deploy/gunicorn/web.conf.py decides, as it does in production
+            env.pop("WEB_CONCURRENCY", None)
+            args.workers = configured_workers(env)
         command = args.server_command or procfile_web_command()
         server = Server(command, env, workdir / "server.log")
         server.start()
-        log(f"server up on port {server.port}: {server.expanded}")
+        log(f"server up on port {server.port}: {server.expanded}, {args.workers} worker(s)")
 
         hall_id, service_ids, seats = set_up_counters(server.base, args.clients)
         log(f"hall {HALL_CODE} (id {hall_id}): {len(seats)} counters open, each with its own staff token, "
