@@ -249,8 +249,10 @@ class Ticket(Base):
             sqlite_where=text("state IN ('called', 'serving')"),
             postgresql_where=text("state IN ('called', 'serving')"),
         ),
-        # the queue in calling order within each (service, tier, target counter): a call reads each
-        # group's first few in index order, no sort; the waiting counts and the people ahead read it alone
+        # the queue in calling order within each (service, tier): a call reads each group's first few
+        # in index order (queued_at, then id: the tie-break), no sort, passing over the rare ticket sent
+        # to one counter (the last column, so PostgreSQL, which does not take IS NULL as an equality
+        # for an index's order, reads the order too); the waiting counts and the people ahead read it alone
         Index(
             "ix_ticket_queue",
             "hall_id",
@@ -258,8 +260,9 @@ class Ticket(Base):
             "state",
             "service_id",
             "tier",
-            "target_counter_id",
             "queued_at",
+            "id",
+            "target_counter_id",
         ),
         # tickets sent to one counter (transfers: few), found without reading the queue; it holds what
         # a call reads of them, or SQLite's planner prefers the covering queue index and reads it all
