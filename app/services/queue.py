@@ -432,9 +432,10 @@ def _candidates_statement(services: int, passing: bool):
     order, however long the queue. ``passing``: leave out the tickets in ``passed`` (a second round);
     the first round has none, and an empty ``NOT IN`` still costs SQLite a subquery per group.
     """
-    waiting = and_(TICKETS.c.hall_id == bindparam("hall_id"), TICKETS.c.business_day == bindparam("day"), IS_WAITING)
+    today = and_(TICKETS.c.business_day == bindparam("day"), IS_WAITING)
     if passing:
-        waiting = and_(waiting, TICKETS.c.id.not_in(bindparam("passed", expanding=True)))
+        today = and_(today, TICKETS.c.id.not_in(bindparam("passed", expanding=True)))
+    waiting = and_(TICKETS.c.hall_id == bindparam("hall_id"), today)
     heads = [
         select(*_CANDIDATE_COLUMNS)
         .where(
@@ -450,7 +451,10 @@ def _candidates_statement(services: int, passing: bool):
         for i in range(services)
         for tier in Tier
     ]
-    sent_here = select(*_CANDIDATE_COLUMNS).where(waiting, TICKETS.c.target_counter_id == bindparam("counter_id"))
+    # The counter implies its hall: without the hall, only the small index of tickets sent to a
+    # counter serves this part. With it, PostgreSQL took the queue's index (the hall, the day and
+    # the state lead it), which holds the target counter last: every waiting ticket of the hall read.
+    sent_here = select(*_CANDIDATE_COLUMNS).where(TICKETS.c.target_counter_id == bindparam("counter_id"), today)
     return union_all(*heads, sent_here)
 
 

@@ -58,5 +58,6 @@ def test_a_calls_candidates_are_the_first_entries_of_each_group_in_the_queue_ind
                           **{f"service_{i}": i + 1 for i in range(services)}}, sort_if_unavoidable=True)
     finally:
         engine.dispose()
-    assert plan.count("ix_ticket_queue") >= services * len(queue.Tier), plan  # the transfers may read it too
+    assert plan.count("ix_ticket_queue") == services * len(queue.Tier), plan
+    assert plan.count("ix_tickets_sent_to_counter") == 1, plan  # the transfers to this counter
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
