@@ -28,13 +28,9 @@ class Runtime:
     settings: dict = field(default_factory=dict)
     write_gate: object = None
     # kept between requests, each bounded (storage.caches): the least recently used goes first
-    hall_configs: Kept = field(
-        default_factory=lambda: Kept(5_000)
-    )  # hall id -> its configuration (services.hall_config)
+    hall_configs: Kept = field(default_factory=lambda: Kept(5_000))  # hall id -> its configuration (services.hall_config)
     counter_halls: Kept = field(default_factory=lambda: Kept(100_000))  # counter id -> hall id; counters never move
-    device_seen: Kept = field(
-        default_factory=lambda: Kept(100_000)
-    )  # device id -> monotonic time its last_seen_at was noted
+    device_seen: Kept = field(default_factory=lambda: Kept(100_000))  # device id -> monotonic time its last_seen_at was noted
     devices_heard: set = field(default_factory=set)  # devices whose last_seen_at is to be written (services.auth)
     pairing_requests: Kept = field(default_factory=lambda: Kept(10_000))  # client address -> times it asked for a code
     guide_pin_failures: Kept = field(default_factory=lambda: Kept(10_000))  # see services.auth.check_guide_pin
