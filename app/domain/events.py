@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -14,9 +14,10 @@ class Event:
         return type(self).__name__
 
     def to_dict(self) -> dict:
-        """The payload screens receive (without the ticket's public token)."""
-        data = asdict(self)
-        data.pop("public_token", None)
+        """The payload screens receive (without the ticket's public token). Every field is a plain
+        value (numbers, text, None), so the fields are copied as they are (``asdict`` would copy
+        each recursively, the larger part of publishing an event)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "public_token"}
         return {"event": self.name, **data}
 
 
