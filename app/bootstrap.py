@@ -53,6 +53,13 @@ class Runtime:
     def now(self) -> datetime:
         return self.clock()
 
+    @property
+    def writes_queue(self) -> bool:
+        """Whether write transactions go one at a time through the write gate (SQLite). Then what a
+        request only reads (a new ticket's place in line and wait) is read after its commit, in a
+        reader that holds no other writer up; elsewhere a request is one transaction."""
+        return self.write_gate is not None
+
 
 def clock_from(start: datetime, origin: float | None = None) -> Callable[[], datetime]:
     """A clock that reads ``start`` when ``time.monotonic()`` reads ``origin`` (default: now), and

@@ -134,10 +134,13 @@ def issue_ticket(
             detail={"tier": tier.value, **({"roster": True} if on_roster else {})},
         )
         tx.record(ev.TicketIssued(hall_id, values["id"], values["label"], service.id, tier.value, channel.value))
-        # One transaction for the whole request: the place in line and the wait are read before the
-        # commit (three reads), which holds the number's lock that long but spares a second transaction.
-        view = ticket_view(rt, s, _Issued(**values), conf, now, with_token=True)
+        issued = _Issued(**values)
+        if not rt.writes_queue:  # one transaction: the place in line and the wait read before the commit
+            view = ticket_view(rt, s, issued, conf, now, with_token=True)
         tx.commit()
+    if rt.writes_queue:  # three reads the next kiosk's writer need not wait for
+        with rt.reader() as tx:
+            view = ticket_view(rt, tx.session, issued, conf, now, with_token=True)
     return view
 
 
