@@ -16,7 +16,7 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, and_, bindparam, case, exists, func, insert, or_, select, union_all, update
+from sqlalchemy import Boolean, Integer, and_, bindparam, exists, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -1163,13 +1163,22 @@ class _QueueContext:
         cls, s, conf: HallConfig, day: date, service_id: int | None = None, ahead_params: dict | None = None
     ) -> _QueueContext:
         """``ahead_params``: also count the people ahead of that ticket (of the general queue) in the
-        same statement (``ahead``)."""
+        same statement (``ahead``); ``waiting_by_service`` then says only whether anyone waits
+        (1 or 0), which is all the estimate asks of the other services."""
         params = {"hall_id": conf.id, "day": day}
         ahead = None
         if ahead_params is not None:
-            rows = s.connection().execute(_WAITING_AND_AHEAD, ahead_params).all()
-            waiting_by_service = {sid: n for sid, n, _ in rows}
-            ahead = sum(before or 0 for sid, _, before in rows if sid == ahead_params["service_id"])
+            services = list(conf.services)
+            row = (
+                s.connection()
+                .execute(
+                    _ahead_and_waiting_statement(len(services)),
+                    {**ahead_params, **{f"service_{i}": sid for i, sid in enumerate(services)}},
+                )
+                .one()
+            )
+            ahead = row[0]
+            waiting_by_service = {sid: int(bool(anyone)) for sid, anyone in zip(services, row[1:], strict=True)}
         else:
             waiting_by_service = dict(s.connection().execute(_WAITING_BY_SERVICE, params).all())
         open_counters, busy = [], set()
@@ -1313,18 +1322,27 @@ def _people_ahead_statement():
 
 
 _PEOPLE_AHEAD = _people_ahead_statement()
-# A ticket in the general queue (no target counter): the waiting count of every service and its own
-# place in line, in one pass over the hall's waiting tickets.
-_WAITING_AND_AHEAD = (
-    select(TICKETS.c.service_id, func.count(), func.sum(case((_called_before_me(), 1), else_=0)))
-    .where(
+
+
+@functools.lru_cache(maxsize=64)
+def _ahead_and_waiting_statement(services: int):
+    """A ticket in the general queue (no target counter): its place in line, counted over its own
+    service's waiting tickets, and for each of the hall's ``services`` whether anyone waits in the
+    general queue (one probe of the queue's index each). One row: ``ahead``, then one flag per
+    service. It was one pass over every waiting ticket of the hall, which grew with the whole
+    hall's queue for a question about one service."""
+    general = and_(
         TICKETS.c.hall_id == bindparam("hall_id"),
         TICKETS.c.business_day == bindparam("day"),
         IS_WAITING,
         TICKETS.c.target_counter_id.is_(None),
     )
-    .group_by(TICKETS.c.service_id)
-)
+    ahead = select(func.count()).where(general, _called_before_me()).scalar_subquery()
+    anyone = [
+        exists().where(general, TICKETS.c.service_id == bindparam(f"service_{i}", type_=Integer)).label(f"w{i}")
+        for i in range(services)
+    ]
+    return select(ahead.label("ahead"), *anyone)
 
 
 def ticket_view(
