@@ -179,7 +179,11 @@ const live = new HallLive({
     }
   },
   onSnapshot: (snap) => { for (const s of snap.services) services[s.id] = s; },
-  onStatus: (ok) => { $("link").className = "link " + (ok ? "up" : "down"); if (!ok) say(T.offline); else say(""); },
+  // back online: only the offline notice goes; a refusal just shown stays (the link may come up after it)
+  onStatus: (ok) => {
+    $("link").className = "link " + (ok ? "up" : "down");
+    if (!ok) say(T.offline); else if ($("msg").textContent === T.offline) say("");
+  },
 });
 setInterval(() => {  // waited times tick between pushes
   if (state) { for (const n of state.next) n.waited_s += 1; render(); }

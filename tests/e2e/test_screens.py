@@ -215,6 +215,42 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_the_console_and_seen_on_displa
     expect(other.locator("#open-state")).to_contain_text("暂停服务")
 
 
+def test_a_refusal_stays_on_the_console_when_its_live_link_comes_up_after_it(
+    browser, live_server, tidy_counter  # noqa: F811
+):
+    """One CI run lost a closed counter's refusal: the console's live link came up just after it,
+    and coming up cleared whatever the message line said, not only the offline notice."""
+    hall = live_server.world.one
+    counter_id = hall.counters[1]
+    tidy_counter((counter_id, "s1"))
+    console = new_page(browser, live_server, 800, 600)
+    held: list = []  # what the live server sent while the link was held back
+    link_blocked = [True]
+
+    def live_link(ws):  # the server's messages are held back: the console's link is not up yet
+        server = ws.connect_to_server()
+
+        def to_page(message):
+            if link_blocked[0]:
+                held.append((ws, message))
+            else:
+                ws.send(message)
+
+        server.on_message(to_page)
+
+    console.route_web_socket(re.compile(r".*/socket\.io/.*"), live_link)
+    sign_in(console, "s1", f"/counter/?counter={counter_id}&hall={hall.id}")
+    console.evaluate("var b = document.getElementById('btn-call'); b.disabled = false; b.click()")
+    expect(console.locator("#msg")).to_have_text("1号窗口已暂停服务，请先开窗。")
+    assert "up" not in (console.locator("#link").get_attribute("class") or "").split()
+    link_blocked[0] = False
+    for ws, message in held:
+        ws.send(message)
+    expect(console.locator("#link")).to_have_class(re.compile(r"\bup\b"), timeout=15_000)
+    expect(console.locator("#btn-open")).to_be_enabled()  # the counter's state arrived over the link
+    expect(console.locator("#msg")).to_have_text("1号窗口已暂停服务，请先开窗。")
+
+
 def test_the_one_counter_screen_shows_only_its_window(browser, live_server, tidy_counter):  # noqa: F811
     hall = live_server.world.one
     counter_id = hall.counters[2]
