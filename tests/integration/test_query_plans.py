@@ -7,6 +7,7 @@ the last handle times of a service once read every finished ticket of the servic
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -88,3 +89,28 @@ def test_a_calls_candidates_are_the_first_entries_of_each_group_in_the_queue_ind
     assert plan.count("ix_ticket_queue") == services * len(queue.Tier), plan
     assert plan.count("ix_tickets_sent_to_counter") == 1, plan  # the transfers to this counter
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize("services", [1, 6])
+def test_a_place_in_line_reads_its_own_services_waiting_tickets_and_one_entry_of_each_other_service(
+        migrated_url, services):
+    """An issue's place in line counts over the ticket's own service in the queue's index, and asks
+    each other service of the hall only whether anyone waits; it once read every waiting ticket of
+    the hall."""
+    params = {"hall_id": 1, "day": "2026-11-23", "service_id": 1, "me": 10, "target_counter_id": None,
+              **{f"service_{i}": i + 1 for i in range(services)}}
+    bound = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    for tier in queue.Tier:
+        params |= {f"bound_{tier.value}": bound, f"tie_all_{tier.value}": False, f"tie_id_{tier.value}": True}
+    engine = create_engine(migrated_url)
+    try:
+        with engine.begin() as conn:
+            plan = _plan(conn, queue._ahead_and_waiting_statement(services), params)
+    finally:
+        engine.dispose()
+    reads = [line for line in plan.splitlines() if " tickets" in line and ("SEARCH" in line or "Scan" in line)]
+    assert len(reads) == services + 1, plan
+    if engine.dialect.name == "sqlite":  # each range is one service's: hall, day, state and service lead it
+        assert all("ix_ticket_queue" in line and "service_id=?" in line for line in reads), plan
+    else:  # over an empty table PostgreSQL may take another index; each read still names its service
+        assert "Seq Scan" not in plan and plan.count("service_id = ") == services + 1, plan
